@@ -1,0 +1,142 @@
+"""`candor chat`: a customer's conversation in the terminal.
+
+Works interactively and with piped input (`printf 'hi\n' | candor chat --as ann`):
+every reply is printed, and at the end of input it exits once the replies are out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import uuid
+from typing import TextIO
+
+from adapters.markdown import to_plain
+from bot.app import Candor
+from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound
+
+CHANNEL = "console"
+
+
+def render(text: str, buttons: tuple[Button, ...] = (), *, ansi: bool = False) -> str:
+    """The core's Markdown as terminal text; buttons become numbered choices."""
+    text = to_plain(text, ansi=ansi)
+    if buttons:
+        choices = "\n".join(f"  [{i}] {button.label}" for i, button in enumerate(buttons, 1))
+        text += f"\n{choices}\n  (type a number to choose)"
+    return text
+
+
+class ConsoleSender:
+    """Prints the customer's messages; remembers the last buttons so a typed
+    number can press one."""
+
+    channel = CHANNEL
+
+    def __init__(self, out: TextIO, bot_name: str, *, ansi: bool = False) -> None:
+        self._out = out
+        self._bot_name = bot_name
+        self._ansi = ansi
+        self.buttons: tuple[Button, ...] = ()
+
+    async def send(self, message: Outbound) -> str:
+        body = render(message.text, message.buttons, ansi=self._ansi)
+        indent = " " * (len(self._bot_name) + 2)
+        body = body.replace("\n", "\n" + indent)
+        self._out.write(f"{self._bot_name}: {body}\n\n")
+        self._out.flush()
+        if message.buttons:  # like buttons on a chat app, the last ones stay pressable
+            self.buttons = message.buttons
+        return ""
+
+    def inbound(self, line: str, name: str) -> Inbound:
+        """A typed line as an Inbound: a number pressing an offered button, else text."""
+        identity = Identity(CHANNEL, "local", name)
+        address = Address(CHANNEL, name)
+        key = uuid.uuid4().hex
+        choice = line.strip()
+        if choice.isdigit() and 1 <= int(choice) <= len(self.buttons):
+            button = self.buttons[int(choice) - 1]
+            self.buttons = ()
+            return Inbound(
+                key,
+                identity,
+                address,
+                InboundKind.BUTTON,
+                text=button.label,
+                payload=button.payload,
+                display_name=name,
+            )
+        return Inbound(key, identity, address, InboundKind.MESSAGE, text=line, display_name=name)
+
+
+def read_lines(
+    stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
+) -> None:
+    """Read lines on a daemon thread, so a blocked read never holds up exit."""
+    try:
+        for line in stream:
+            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\r\n"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    loop.call_soon_threadsafe(queue.put_nowait, None)
+
+
+async def chat(
+    app: Candor,
+    name: str,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    *,
+    drain_timeout: float = 30.0,
+) -> int:
+    """Run one customer's terminal conversation until the end of input."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    interactive = stdin.isatty() and stdout.isatty()
+    sender = ConsoleSender(stdout, app.config.bot.name, ansi=interactive)
+    app.outbox.register(sender, chat_id=name)
+    app.start_background()
+
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    threading.Thread(target=read_lines, args=(stdin, loop, lines), daemon=True).start()
+
+    await app.outbox.deliver_due()  # anything still owed from an earlier session
+    start = Inbound(
+        uuid.uuid4().hex,
+        Identity(CHANNEL, "local", name),
+        Address(CHANNEL, name),
+        InboundKind.START,
+        display_name=name,
+    )
+    await app.engine.receive(start)
+    await app.outbox.deliver_due()
+    while True:
+        if interactive:
+            stdout.write("you> ")
+            stdout.flush()
+        line = await lines.get()
+        if line is None:
+            break
+        if not line.strip():
+            continue  # an empty Enter in a terminal is not a message
+        await app.engine.receive(sender.inbound(line, name))
+        await app.outbox.deliver_due()
+    if interactive:
+        stdout.write("\n")
+    await _drain(app, name, drain_timeout)
+    return 0
+
+
+async def _drain(app: Candor, name: str, limit: float) -> None:
+    """Wait until every reply for this customer is shown (unless delivery is paused)."""
+    if app.outbox.paused:
+        return
+    deadline = asyncio.get_running_loop().time() + limit
+    while await app.outbox.pending_count(CHANNEL, name):
+        if asyncio.get_running_loop().time() > deadline:
+            break
+        await app.outbox.deliver_due()
+        await asyncio.sleep(0.05)

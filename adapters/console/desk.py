@@ -1,0 +1,108 @@
+"""`candor desk`: the agents' desk in a terminal, on the same database as the chat.
+
+Case cards, customers' messages and delivery receipts appear as they arrive.
+`/open N` switches the case you are writing in (like picking a thread); anything
+else is sent to the core exactly as an agent's message in a Slack thread or a
+Telegram topic would be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import uuid
+from typing import TextIO
+
+from adapters.console.chat import read_lines, render
+from bot.app import TERMINAL_DESK, Candor
+from bot.handover import DESK_CHANNEL
+from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound
+
+HELP = (
+    "Terminal desk: /open N switches to case #N (your replies go there); a number presses a"
+    " button of the last card; /cases shows the queue; /help lists the desk commands."
+)
+
+
+class DeskSender:
+    """Prints what the core sends to the terminal desk."""
+
+    channel = DESK_CHANNEL
+
+    def __init__(self, out: TextIO, *, ansi: bool = False) -> None:
+        self._out = out
+        self._ansi = ansi
+        self.buttons: tuple[Button, ...] = ()
+        self.current: str = ""  # the case (thread) the agent is writing in
+
+    async def send(self, message: Outbound) -> str:
+        thread = message.address.thread_id or (str(message.case_id) if message.case_id else "")
+        card = message.meta.get("card")
+        if isinstance(card, int):
+            thread = str(card)  # the terminal desk's thread for a case is its number
+            if not self.current:
+                self.current = thread
+        label = f"[#{thread}] " if thread else ""
+        body = render(message.text, message.buttons, ansi=self._ansi)
+        self._out.write(f"{label}{body.replace(chr(10), chr(10) + ' ' * len(label))}\n\n")
+        self._out.flush()
+        if message.buttons:
+            self.buttons = message.buttons
+        return thread
+
+    def inbound(self, line: str, agent: str) -> Inbound | None:
+        """A typed line as an agent's Inbound; None for the desk's own navigation."""
+        choice = line.strip()
+        if choice.startswith("/open"):
+            number = choice[5:].strip().lstrip("#")
+            if number.isdigit():
+                self.current = number
+                self._out.write(f"(now writing in case #{number})\n")
+            else:
+                self._out.write("(usage: /open N)\n")
+            self._out.flush()
+            return None
+        identity = Identity(DESK_CHANNEL, "local", agent)
+        address = Address(TERMINAL_DESK.channel, TERMINAL_DESK.chat_id, self.current)
+        key = uuid.uuid4().hex
+        if choice.isdigit() and 1 <= int(choice) <= len(self.buttons):
+            button = self.buttons[int(choice) - 1]
+            self.buttons = ()
+            return Inbound(
+                key, identity, address, InboundKind.BUTTON, text=button.label,
+                payload=button.payload, display_name=agent,
+            )  # fmt: skip
+        return Inbound(key, identity, address, text=line, display_name=agent)
+
+
+async def desk(
+    app: Candor, agent: str, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
+    """Run the terminal desk as `agent` until the end of input."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    interactive = stdin.isatty() and stdout.isatty()
+    sender = DeskSender(stdout, ansi=interactive)
+    app.outbox.register(sender, chat_id=TERMINAL_DESK.chat_id)
+    app.start_background(desk=True)
+    stdout.write(f"{HELP}\n\n")
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    loop = asyncio.get_running_loop()
+    threading.Thread(target=read_lines, args=(stdin, loop, lines), daemon=True).start()
+    await app.outbox.deliver_due()
+    while True:
+        if interactive:
+            stdout.write(f"{agent} #{sender.current or '-'}> ")
+            stdout.flush()
+        line = await lines.get()
+        if line is None:
+            break
+        if not line.strip():
+            continue
+        inbound = sender.inbound(line, agent)
+        if inbound is not None:
+            await app.engine.receive(inbound)
+            await app.outbox.deliver_due()
+    await app.outbox.deliver_due()
+    return 0

@@ -1,0 +1,200 @@
+"""Running the Telegram channel: polling or webhook, each committing every update
+before Telegram is told it arrived.
+
+python-telegram-bot's own Updater confirms a polled update (the next getUpdates
+offset) as soon as it is queued, and its webhook server answers 200 before the
+update is handled; a crash in between loses the message. So Candor fetches and
+answers itself: the offset moves past an update, and the webhook answers 200, only
+after `Engine.receive` has committed it. A crash before that means Telegram sends
+the update again, and the dedupe key makes the repeat harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections import defaultdict
+from typing import Any
+
+from aiohttp import web
+from telegram import BotCommand, Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
+
+from adapters.telegram.convert import Ignored, to_inbound
+from adapters.telegram.send import TelegramSender
+from bot.app import Candor
+from bot.config import TelegramSettings
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+COMMANDS = [
+    BotCommand("status", "Your case: what has happened and what happens next"),
+    BotCommand("human", "Hand your case to a person"),
+    BotCommand("help", "What I can do"),
+]
+
+
+def make_bot(settings: TelegramSettings) -> ExtBot[Any]:
+    return ExtBot(
+        settings.token,
+        base_url=settings.api_base_url,
+        base_file_url=settings.file_base_url,
+        rate_limiter=AIORateLimiter(
+            overall_max_rate=settings.overall_per_second,
+            overall_time_period=1,
+            group_max_rate=settings.group_per_minute,
+            group_time_period=60,
+            max_retries=0,  # a 429 goes back to the outbox, which keeps the message
+        ),
+    )
+
+
+class TelegramChannel:
+    """Customers in private chats, agents in the staff group, one bot."""
+
+    def __init__(self, app: Candor, settings: TelegramSettings, bot: ExtBot[Any] | None = None):
+        self.app = app
+        self.settings = settings
+        self.bot = bot or make_bot(settings)
+        self.sender = TelegramSender(
+            self.bot,
+            staff_group_id=settings.staff_group_id,
+            staff_topics=settings.staff_topics,
+            per_chat_interval=settings.per_chat_interval_seconds,
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._runner: web.AppRunner | None = None
+        self.retry_delay = 1.0
+
+    async def start(self) -> None:
+        try:
+            await self.bot.initialize()
+        except InvalidToken as error:
+            raise RuntimeError("telegram.token was refused by Telegram") from error
+        self.app.outbox.register(self.sender)
+        try:
+            await self.bot.set_my_commands(COMMANDS)
+        except TelegramError as error:
+            log.warning("could not register the bot's commands: %s", error)
+        if self.settings.mode == "polling":
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._task = asyncio.create_task(self.poll())
+        else:
+            await self.start_webhook()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.bot.shutdown()
+
+    # -- handling ---------------------------------------------------------------------
+
+    async def handle(self, update: Update) -> None:
+        """Commit one update through the engine. Raises if it was not committed."""
+        found = to_inbound(update, staff_group_id=self.settings.staff_group_id)
+        if isinstance(found, Ignored):
+            log.info("telegram update %s ignored: %s", update.update_id, found.reason)
+            if found.note and found.chat_id is not None:
+                await self._best_effort(self.bot.send_message(found.chat_id, found.note))
+            return
+        await self.app.engine.receive(found)
+        if update.callback_query is not None:
+            await self._best_effort(update.callback_query.answer())
+
+    async def _best_effort(self, call: Any) -> None:
+        try:
+            await call
+        except TelegramError as error:
+            log.info("telegram call failed (not needed for the case): %s", error)
+
+    async def handle_batch(self, updates: list[Update]) -> int | None:
+        """Handle updates, each chat's in order and chats concurrently. Returns the
+        first update id that could not be committed (None if all were)."""
+        by_chat: dict[int, list[Update]] = defaultdict(list)
+        for update in updates:
+            chat = update.effective_chat
+            by_chat[chat.id if chat else 0].append(update)
+
+        async def one_chat(queue: list[Update]) -> int | None:
+            for update in queue:
+                try:
+                    await self.handle(update)
+                except Exception:
+                    log.exception(
+                        "update %s not committed; Telegram will send it again", update.update_id
+                    )
+                    return update.update_id
+            return None
+
+        failed = [
+            f for f in await asyncio.gather(*map(one_chat, by_chat.values())) if f is not None
+        ]
+        return min(failed) if failed else None
+
+    # -- polling ----------------------------------------------------------------------------
+
+    async def poll(self) -> None:
+        offset: int | None = None
+        while True:
+            try:
+                updates = list(
+                    await self.bot.get_updates(
+                        offset=offset,
+                        timeout=self.settings.poll_timeout_seconds,
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
+                )
+            except TelegramError as error:
+                log.warning("getUpdates failed (%s); trying again", error)
+                await asyncio.sleep(self.retry_delay)
+                continue
+            if not updates:
+                continue
+            failed = await self.handle_batch(updates)
+            if failed is None:
+                offset = max(u.update_id for u in updates) + 1
+            else:
+                offset = failed  # confirm only what is committed; the rest comes again
+                await asyncio.sleep(self.retry_delay)
+
+    # -- webhook ------------------------------------------------------------------------------
+
+    async def start_webhook(self) -> None:
+        web_app = web.Application(client_max_size=1024 * 1024)
+        web_app.router.add_post(self.settings.webhook_path, self.webhook)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.webhook_listen, self.settings.webhook_port)
+        await site.start()
+        await self.bot.set_webhook(
+            self.settings.webhook_url,
+            secret_token=self.settings.webhook_secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self.settings.webhook_secret.encode()):
+            log.warning("telegram webhook: wrong secret token from %s", request.remote)
+            return web.Response(status=401, text="wrong secret token")
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.bot)
+        except Exception:
+            return web.Response(status=400, text="not an update")
+        if update is None:
+            return web.Response(status=400, text="not an update")
+        try:
+            await self.handle(update)
+        except Exception:
+            log.exception(
+                "update %s not committed; asking Telegram to send it again", update.update_id
+            )
+            return web.Response(status=500, text="not stored; send again")
+        return web.Response(status=200)

@@ -1,0 +1,161 @@
+"""The core's `Outbound` into Telegram calls, paced within Telegram's limits.
+
+python-telegram-bot's AIORateLimiter keeps the bot within the overall (30 a
+second) and per-group (20 a minute) limits; on top, messages to one private chat
+are spaced by `per_chat_interval` (Telegram allows about one a second). A 429's
+`retry_after` goes back to the outbox, which keeps the message and its chat's
+order and tries again after that wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram.constants import MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from adapters.markdown import split, to_telegram_html
+from adapters.telegram.convert import CHANNEL
+from bot.model import Button, Outbound
+from bot.outbox import DeliveryError
+from bot.text import shorten
+
+log = logging.getLogger(__name__)
+
+# Markdown is cut below Telegram's 4,096 characters, leaving room for the markup.
+PIECE = MessageLimit.MAX_TEXT_LENGTH - 596
+
+
+def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
+    usable = []
+    for button in buttons:
+        if len(button.payload.encode()) > 64:  # Telegram's limit for callback data
+            log.warning("button %r dropped: its payload is over 64 bytes", button.label)
+            continue
+        usable.append(InlineKeyboardButton(button.label[:64], callback_data=button.payload))
+    if not usable:
+        return None
+    short = all(len(b.text) <= 3 for b in usable)  # rating digits sit in one row
+    rows = [usable] if short else [[b] for b in usable]
+    return InlineKeyboardMarkup(rows)
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramSender:
+    channel = CHANNEL
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        staff_group_id: int | None = None,
+        staff_topics: bool = True,
+        per_chat_interval: float = 1.0,
+    ) -> None:
+        self.bot = bot
+        self.staff_group_id = staff_group_id
+        self.staff_topics = staff_topics
+        self.per_chat_interval = per_chat_interval
+        self._last: dict[int, float] = {}
+
+    async def _pace(self, chat_id: int) -> None:
+        if chat_id < 0:  # groups: the rate limiter's per-group limit applies
+            return
+        wait = self._last.get(chat_id, 0.0) + self.per_chat_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._last[chat_id] = time.monotonic()
+        if len(self._last) > 10_000:
+            cutoff = time.monotonic() - 60
+            self._last = {k: v for k, v in self._last.items() if v > cutoff}
+
+    async def send(self, message: Outbound) -> str:
+        try:
+            return await self._send(message)
+        except RetryAfter as error:
+            raise DeliveryError(str(error), retry_after=_seconds(error.retry_after)) from error
+        except Forbidden as error:
+            raise DeliveryError(f"Telegram refused: {error.message}", permanent=True) from error
+        except BadRequest as error:
+            raise DeliveryError(f"Telegram said: {error.message}", permanent=True) from error
+        except NetworkError as error:  # includes TimedOut
+            raise DeliveryError(f"network: {error}") from error
+        except TelegramError as error:
+            raise DeliveryError(f"Telegram error: {error}") from error
+
+    async def _send(self, message: Outbound) -> str:
+        chat_id = int(message.address.chat_id)
+        thread = message.address.thread_id
+        topic: int | None = None
+        reply_to: int | None = None
+        is_staff = self.staff_group_id is not None and chat_id == self.staff_group_id
+        if is_staff and "card" in message.meta and self.staff_topics and not thread:
+            topic = await self._open_topic(chat_id, message)
+        elif is_staff and thread:
+            if self.staff_topics:
+                topic = int(thread)
+            else:
+                reply_to = int(thread)
+        sent_id = 0
+        pieces = split(message.text, PIECE)
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1
+            await self._pace(chat_id)
+            sent = await self._message(
+                chat_id,
+                piece,
+                topic=topic,
+                reply_to=reply_to,
+                keyboard=_keyboard(message.buttons) if last else None,
+            )
+            sent_id = sent
+        if topic is not None:
+            return str(topic)
+        return str(sent_id)
+
+    async def _message(
+        self,
+        chat_id: int,
+        markdown: str,
+        *,
+        topic: int | None,
+        reply_to: int | None,
+        keyboard: InlineKeyboardMarkup | None,
+    ) -> int:
+        reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        try:
+            sent = await self.bot.send_message(
+                chat_id,
+                to_telegram_html(markdown),
+                parse_mode=ParseMode.HTML,
+                message_thread_id=topic,
+                reply_parameters=reply,
+                reply_markup=keyboard,
+                disable_web_page_preview=True,
+            )
+        except BadRequest as error:
+            if "parse entities" not in error.message:
+                raise
+            # Our HTML was refused: never lose the message over markup; send it plain.
+            log.error("Telegram refused our HTML (%s); sending as plain text", error.message)
+            sent = await self.bot.send_message(
+                chat_id,
+                markdown,
+                message_thread_id=topic,
+                reply_parameters=reply,
+                reply_markup=keyboard,
+            )
+        return sent.message_id
+
+    async def _open_topic(self, chat_id: int, message: Outbound) -> int:
+        """A forum topic per case, named after it: "#12 · Ann · pricing"."""
+        name = shorten(str(message.meta.get("title") or f"#{message.case_id}"), 128)
+        topic = await self.bot.create_forum_topic(chat_id, name)
+        return topic.message_thread_id

@@ -1,0 +1,156 @@
+"""The assembled core: store, knowledge base, dialog, engine and outbox, opened
+at start and closed at stop. Channels (the adapters) plug into it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from types import TracebackType
+
+from bot.config import Config
+from bot.dialog import Dialog, DialogSettings
+from bot.engine import Engine, utcnow
+from bot.handover import DESK_CHANNEL, Desk
+from bot.knowledge import KnowledgeBase, Thresholds
+from bot.model import Address
+from bot.outbox import Outbox
+from bot.store import SQLiteStore, Store
+
+log = logging.getLogger(__name__)
+
+
+TERMINAL_DESK = Address(DESK_CHANNEL, "terminal")
+
+
+def desk_addresses(config: Config) -> list[Address]:
+    """Where case cards go: one address per desk channel in the config."""
+    addresses = []
+    for channel in config.desk.channels:
+        if channel == "console":
+            addresses.append(TERMINAL_DESK)
+        elif channel == "telegram" and config.telegram.staff_group_id is not None:
+            addresses.append(Address("telegram", str(config.telegram.staff_group_id)))
+    return addresses
+
+
+class Candor:
+    """Use as `async with Candor(config) as app:`; then `app.engine.receive(...)`."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        store: Store | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.store: Store = store or SQLiteStore(config.storage.path)
+        self._knowledge: KnowledgeBase | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.outbox = Outbox(
+            self.store,
+            clock,
+            max_attempts=config.outbox.max_attempts,
+            retry_base=config.outbox.retry_base_seconds,
+            retry_max=config.outbox.retry_max_seconds,
+            paused=config.outbox.paused,
+        )
+        self.desk = Desk(
+            addresses=desk_addresses(config),
+            agents=config.desk.agents,
+            hours=config.hours.business_hours(),
+            timezone=config.bot.timezone,
+            waiting_alert=timedelta(minutes=config.desk.waiting_alert_minutes),
+        )
+        self.dialog = Dialog(
+            lambda: self.knowledge,
+            self.desk,
+            DialogSettings(
+                name=config.bot.name,
+                company=config.bot.company,
+                timezone=config.bot.timezone,
+                reopen_window=timedelta(hours=config.cases.reopen_window_hours),
+                unknown_limit=config.desk.unknown_limit,
+                rating_comment_window=timedelta(minutes=config.desk.rating_comment_minutes),
+            ),
+        )
+        self.engine = Engine(self.store, self.dialog, clock=clock, on_commit=self.outbox.wake)
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        if self._knowledge is None:
+            raise RuntimeError("Candor is not open")
+        return self._knowledge
+
+    def load_knowledge(self) -> KnowledgeBase:
+        settings = self.config.knowledge
+        kb = KnowledgeBase.load(settings.directory, Thresholds(**settings.thresholds()))
+        for problem in kb.problems:
+            log.log(
+                logging.ERROR if problem.severity == "error" else logging.WARNING,
+                "knowledge: %s:%d: %s",
+                problem.path,
+                problem.line,
+                problem.message,
+            )
+        log.info("knowledge: %d articles from %s", len(kb.articles()), settings.directory)
+        return kb
+
+    def reload_knowledge(self) -> None:
+        """Swap in a fresh knowledge base; a broken file is skipped, never fatal."""
+        try:
+            self._knowledge = self.load_knowledge()
+        except Exception:
+            log.exception("reloading the knowledge base failed; keeping the old one")
+
+    async def _watch_knowledge(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            if self.knowledge.changed_on_disk():
+                log.info("knowledge: files changed, reloading")
+                self.reload_knowledge()
+
+    async def __aenter__(self) -> Candor:
+        await self.store.open()
+        self._knowledge = self.load_knowledge()
+        return self
+
+    async def _remind(self, every: float) -> None:
+        while True:
+            try:
+                await self.engine.remind()
+            except Exception:
+                log.exception("raising waiting cases on the desk failed")
+            await asyncio.sleep(every)
+
+    def start_background(self, *, desk: bool = False) -> None:
+        """Deliver the outbox, and reload the knowledge base when its files change
+        (and on SIGHUP, where the platform has it). With `desk`, also raise cases
+        that wait too long again on the desk."""
+        self._tasks.append(asyncio.create_task(self.outbox.run(self.config.outbox.poll_seconds)))
+        if desk:
+            every = min(60.0, self.config.desk.waiting_alert_minutes * 60 / 4)
+            self._tasks.append(asyncio.create_task(self._remind(every)))
+        if self.config.knowledge.reload_seconds > 0:
+            self._tasks.append(
+                asyncio.create_task(self._watch_knowledge(self.config.knowledge.reload_seconds))
+            )
+        with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.reload_knowledge)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.store.close()

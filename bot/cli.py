@@ -1,0 +1,207 @@
+"""The `candor` command (a contract: see README)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import config as config_module
+from bot.config import Config, ConfigError
+from bot.store import StoreError
+
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="candor",
+        description="Candor: a support bot on the customer's side.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--config",
+            type=Path,
+            help="config file (default: config.toml if present, else config.example.toml)",
+        )
+
+    run = commands.add_parser("run", help="run every channel the config enables")
+    with_config(run)
+
+    chat = commands.add_parser("chat", help="a terminal chat in which you are the customer")
+    with_config(chat)
+    chat.add_argument(
+        "--as",
+        dest="name",
+        metavar="NAME",
+        help="who you are (default: your login name); the same name finds the same case",
+    )
+
+    desk = commands.add_parser("desk", help="the agents' desk in a terminal")
+    with_config(desk)
+    desk.add_argument(
+        "--as",
+        dest="name",
+        metavar="AGENT",
+        help="which agent you are (a `console` name from [desk] agents; default: the first)",
+    )
+
+    kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
+    check = kb_commands.add_parser("check", help="validate the articles; exit 1 on an error")
+    ask = kb_commands.add_parser("ask", help="what the bot would do with a question, and why")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="one JSON object")
+    evaluate = kb_commands.add_parser("eval", help="measure answers against a JSONL file")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--json", action="store_true", help="one JSON object")
+    for sub in (check, ask, evaluate):
+        sub.add_argument("--knowledge", type=Path, metavar="DIR", help="the articles' folder")
+        with_config(sub)
+    return parser
+
+
+def _setup_logging(config: Config, *, to_stderr: int) -> None:
+    root = logging.getLogger()
+    root.setLevel(config.logging.level)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if config.logging.file is not None:
+        try:
+            config.logging.file.parent.mkdir(parents=True, exist_ok=True)
+            handler: logging.Handler = logging.FileHandler(config.logging.file, encoding="utf-8")
+            handler.setFormatter(fmt)
+            root.addHandler(handler)
+        except OSError as error:
+            print(f"candor: cannot write the log file: {error}", file=sys.stderr)
+    stderr = logging.StreamHandler()
+    stderr.setLevel(to_stderr)
+    stderr.setFormatter(fmt)
+    root.addHandler(stderr)
+
+
+async def _chat(config: Config, name: str) -> int:
+    from adapters.console import chat
+    from bot.app import Candor
+
+    async with Candor(config) as app:
+        return await chat(app, name)
+
+
+async def _desk(config: Config, agent: str) -> int:
+    from adapters.console import desk
+    from bot.app import Candor
+
+    async with Candor(config) as app:
+        return await desk(app, agent)
+
+
+def _agent_name(config: Config, wanted: str | None) -> str:
+    names = [agent.console for agent in config.desk.agents if agent.console]
+    if not names:
+        raise ConfigError(
+            "no agent can use the terminal desk: add one to [desk] agents with a `console`"
+            " name (see config.example.toml)"
+        )
+    if wanted is None:
+        return names[0]
+    if wanted not in names:
+        raise ConfigError(
+            f"--as {wanted}: not an agent in [desk] agents (agents: {', '.join(names)})"
+        )
+    return wanted
+
+
+async def _run(config: Config) -> int:
+    import signal
+
+    from bot.app import Candor
+
+    async with Candor(config) as app:
+        channels = []
+        if config.telegram.enabled:
+            from adapters.telegram import TelegramChannel
+
+            channels.append(TelegramChannel(app, config.telegram))
+        if not channels:
+            print(
+                "candor: no network channel is enabled in the config (set [telegram] enabled)."
+                " Try `candor chat` for the terminal chat.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        app.start_background(desk=True)
+        for channel in channels:
+            await channel.start()
+        logging.getLogger(__name__).info("candor is running; Ctrl-C stops it")
+        await stop.wait()
+        for channel in channels:
+            await channel.stop()
+    return 0
+
+
+def _kb(args: argparse.Namespace) -> int:
+    from bot.knowledge import KnowledgeBase, Thresholds
+    from bot.knowledge.tools import kb_ask, kb_check, kb_eval
+
+    thresholds = Thresholds()
+    directory: Path | None = args.knowledge
+    if directory is None or args.config is not None:
+        config = config_module.load(args.config)
+        thresholds = Thresholds(**config.knowledge.thresholds())
+        directory = directory or config.knowledge.directory
+    if args.kb_command == "check":
+        return kb_check(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"the knowledge folder {directory} does not exist")
+    kb = KnowledgeBase.load(directory, thresholds)
+    if args.kb_command == "ask":
+        return kb_ask(kb, args.question, args.json)
+    try:
+        return kb_eval(kb, args.file, args.json)
+    except OSError as error:
+        print(f"candor: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+    except ValueError as error:
+        print(f"candor: {error}", file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "kb":
+            return _kb(args)
+        config = config_module.load(args.config)
+        if args.command == "chat":
+            _setup_logging(config, to_stderr=logging.CRITICAL)
+            name = args.name if args.name is not None else getpass.getuser()
+            name = " ".join(name.split())
+            if not name or len(name) > 64:
+                raise ConfigError("--as NAME: give a name of 1 to 64 characters")
+            return asyncio.run(_chat(config, name))
+        if args.command == "desk":
+            _setup_logging(config, to_stderr=logging.CRITICAL)
+            return asyncio.run(_desk(config, _agent_name(config, args.name)))
+        _setup_logging(config, to_stderr=logging.WARNING)
+        return asyncio.run(_run(config))
+    except ConfigError as error:
+        print(f"candor: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, RuntimeError) as error:
+        print(f"candor: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

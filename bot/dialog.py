@@ -1,0 +1,726 @@
+"""The decisions: what the bot says and does with each thing a customer sends.
+
+`Dialog.handle` runs inside the engine's transaction: it settles which case the
+message belongs to, appends the timeline events, and returns the messages for
+the outbox (to the customer and to the desk). It decides everything a channel
+could want to decide (is this a command, a greeting, a request for a person), so
+that adapters only translate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.handover import RATE, Desk, summarise
+from bot.knowledge import Decision, KnowledgeBase
+from bot.model import (
+    Address,
+    Button,
+    Case,
+    CaseState,
+    Cause,
+    Customer,
+    Event,
+    EventKind,
+    Inbound,
+    InboundKind,
+    Outbound,
+)
+from bot.signals import frustrated, is_greeting, not_helpful, wants_person
+from bot.store import Transaction
+from bot.text import MAX_MATCHED, clean, has_words, md_escape, parse_command, shorten
+
+HUMAN = "human"  # button payload: hand the case to a person
+NONE_OF_THESE = "none"  # button payload: none of the clarify options
+ARTICLE = "article:"  # button payload prefix: the customer picked an article
+SEND = "handover:send"  # the customer confirms the summary
+ADD = "handover:add"  # the customer wants to add to it
+CANCEL = "handover:cancel"  # the customer changed their mind
+
+_COMMANDS = {
+    "status": "see your case: what has happened and what happens next",
+    "human": "hand your case to a person",
+    "help": "what I can do",
+}
+ASKED_FOR_PERSON = "the customer asked for a person"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What the dialog knows when one inbound arrives."""
+
+    inbound: Inbound
+    customer: Customer
+    new_customer: bool
+    latest: Case | None  # the unresolved case, else the last resolved one, else None
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DialogSettings:
+    name: str = "Candor"
+    company: str = "Northwind Cloud"
+    timezone: str = "UTC"
+    reopen_window: timedelta = timedelta(hours=72)
+    unknown_limit: int = 2
+    rating_comment_window: timedelta = timedelta(minutes=30)
+
+
+class Dialog:
+    def __init__(
+        self,
+        knowledge: Callable[[], KnowledgeBase],
+        desk: Desk,
+        settings: DialogSettings = DialogSettings(),
+    ) -> None:
+        self._knowledge = knowledge
+        self.desk = desk
+        self.settings = settings
+        self._tz = ZoneInfo(settings.timezone)
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self._knowledge()
+
+    async def handle(self, tx: Transaction, turn: Turn) -> list[Outbound]:
+        """Record what the customer did, decide, and return the messages to send."""
+        conversation = _Conversation(self, tx, turn)
+        await conversation.run()
+        return conversation.out
+
+    def when(self, moment: datetime) -> str:
+        local = moment.astimezone(self._tz)
+        return local.strftime("%d %b %H:%M ") + (local.tzname() or "")
+
+
+def _substantive(inbound: Inbound, text: str) -> bool:
+    """Does this reopen a resolved case (or open a new one)? Writing about
+    something does; opening the chat, commands and old buttons do not."""
+    if inbound.kind is InboundKind.ATTACHMENT:
+        return True
+    if inbound.kind is not InboundKind.MESSAGE or not text:
+        return False
+    command = parse_command(text)
+    return command is None or command[0] in ("human", "agent", "person")
+
+
+class _Conversation:
+    """One turn: the transaction, the case as it changes, and the messages so far."""
+
+    def __init__(self, dialog: Dialog, tx: Transaction, turn: Turn) -> None:
+        self.d = dialog
+        self.tx = tx
+        self.turn = turn
+        self.text = clean(turn.inbound.text)
+        self.case: Case = turn.latest  # type: ignore[assignment]  # settled in run()
+        self.case_was = "open"
+        self.out: list[Outbound] = []
+
+    @property
+    def address(self) -> Address:
+        return self.turn.inbound.address
+
+    @property
+    def now(self) -> datetime:
+        return self.turn.now
+
+    @property
+    def name(self) -> str:
+        return self.turn.customer.name
+
+    # -- recording and replying -------------------------------------------------------------
+
+    async def record(
+        self, kind: EventKind, text: str, actor: str = "customer", **data: object
+    ) -> Event:
+        return await self.tx.append(self.case.id, kind, actor, text, self.now, data)
+
+    async def say(
+        self,
+        text: str,
+        *,
+        kind: EventKind = EventKind.BOT,
+        note: str | None = None,
+        buttons: Sequence[Button] = (),
+        **data: object,
+    ) -> None:
+        """Reply to the customer and put the reply on the timeline (`note` if shorter)."""
+        await self.record(kind, text if note is None else note, actor="bot", **data)
+        self.out.append(
+            Outbound(
+                address=self.address,
+                text=text,
+                cause=Cause.REPLY,
+                customer_id=self.turn.customer.id,
+                case_id=self.case.id,
+                buttons=tuple(buttons),
+            )
+        )
+
+    async def save_case(self, **changes: object) -> None:
+        self.case = replace(self.case, updated_at=self.now, **changes)  # type: ignore[arg-type]
+        await self.tx.update_case(self.case)
+
+    def to_desk(self, text: str, kind: str) -> None:
+        self.out += self.d.desk.to_desk(self.case, text, kind=kind)
+
+    # -- which case -------------------------------------------------------------------------
+
+    async def settle_case(self) -> None:
+        inbound, latest = self.turn.inbound, self.turn.latest
+        if latest is None:
+            self.case, self.case_was = (
+                await self.tx.new_case(self.turn.customer.id, self.now),
+                "new",
+            )
+            return
+        self.case = latest
+        if latest.state is not CaseState.RESOLVED or not _substantive(inbound, self.text):
+            return
+        if await self._awaiting_comment():
+            return
+        assert latest.resolved_at is not None
+        if self.now - latest.resolved_at <= self.d.settings.reopen_window:
+            await self.save_case(state=CaseState.BOT, resolved_at=None, agent="", unanswered=0)
+            await self.record(EventKind.STATE, "reopened: the customer wrote again", actor="bot")
+            self.case_was = "reopened"
+        else:
+            self.case = await self.tx.new_case(self.turn.customer.id, self.now)
+            self.case_was = "new"
+            await self.record(
+                EventKind.STATE, f"opened; the earlier case was #{latest.id}", actor="bot"
+            )
+
+    async def _awaiting_comment(self) -> bool:
+        """Just rated and not yet commented: the next message is the comment."""
+        for event in reversed(await self.tx.timeline(self.case.id, limit=10)):
+            if event.kind is EventKind.RATING:
+                fresh = self.now - event.at <= self.d.settings.rating_comment_window
+                return fresh and "comment" not in event.data
+            if event.kind is EventKind.CUSTOMER and not event.data.get("button"):
+                return False
+        return False
+
+    # -- the turn ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        await self.settle_case()
+        inbound = self.turn.inbound
+        if inbound.kind is InboundKind.START:
+            await self.greet()
+        elif inbound.kind is InboundKind.BUTTON:
+            await self.button(inbound.payload)
+        elif inbound.kind is InboundKind.EDIT:
+            await self.record(EventKind.EDIT, self.text, edited=inbound.edited_key)
+            if self.case.state in (CaseState.WAITING, CaseState.AGENT):
+                self.to_desk(
+                    f"{md_escape(self.name)} edited a message: “{md_escape(self.text)}”", "edit"
+                )
+        elif inbound.kind is InboundKind.ATTACHMENT:
+            await self.attachment()
+        elif inbound.kind is InboundKind.OTHER:
+            what = shorten(self.text or "that", 40)
+            await self.record(EventKind.CUSTOMER, "", unsupported=what)
+            if self.case.state is not CaseState.AGENT:
+                await self.say(
+                    f"Thanks for the {md_escape(what)}! I can't do anything with it, though:"
+                    " I read text, and I keep photos and files for a person. Type your question,"
+                    " or /human."
+                )
+        else:
+            await self.message()
+
+    async def message(self) -> None:
+        text = self.text
+        command = parse_command(text)
+        if command is not None:
+            await self.record(EventKind.CUSTOMER, text, command=command[0])
+            await self.command(*command)
+            return
+        if self.case.state is CaseState.RESOLVED and await self._awaiting_comment():
+            await self.rating_comment(text)
+            return
+        await self.record(EventKind.CUSTOMER, text)
+        if not text:
+            await self.say(
+                "I got an empty message. Type your question, or /help to see what I can do."
+            )
+            return
+        if self.case.state in (CaseState.WAITING, CaseState.AGENT):
+            await self.relay(text)
+            return
+        if not self.case.subject and has_words(text) and not is_greeting(text):
+            await self.save_case(subject=shorten(text, 120))
+        if self.case.pending_reason:
+            await self.add_to_summary(text)
+            return
+        if is_greeting(text):
+            await self.greet(short_if_recent=True)
+            return
+        if wants_person(text):
+            await self.propose_handover(ASKED_FOR_PERSON)
+            return
+        if frustrated(text):
+            await self.propose_handover(
+                "the customer seemed frustrated",
+                opening="I'm sorry this has been frustrating. A person should take this from here.",
+            )
+            return
+        if await self.repeated(text):
+            await self.propose_handover(
+                "the customer asked the same question again",
+                opening="You've asked that before, so my answer clearly didn't do the job.",
+            )
+            return
+        if not_helpful(text) and await self.last_bot_kind() is EventKind.ANSWER:
+            await self.propose_handover(
+                "an answer did not help",
+                opening="Sorry that didn't help. Let me get a person who can.",
+            )
+            return
+        await self.answer(text)
+
+    async def command(self, name: str, args: str) -> None:
+        if name in ("start", "hello"):
+            await self.greet()
+        elif name == "help":
+            await self.help()
+        elif name == "status":
+            await self.status()
+        elif name in ("human", "agent", "person"):
+            if args and not self.case.subject:
+                await self.save_case(subject=shorten(args, 120))
+            if self.case.pending_reason:
+                await self.hand_over()
+            else:
+                await self.propose_handover(ASKED_FOR_PERSON, extra=args)
+        else:
+            known = ", ".join(f"/{command}" for command in _COMMANDS)
+            await self.say(
+                f"I don't know the command /{md_escape(name)}. These work: {known}."
+                " Or just type your question."
+            )
+
+    async def button(self, payload: str) -> None:
+        await self.record(EventKind.CUSTOMER, "", button=payload)
+        if payload.startswith(RATE):
+            await self.rate(payload[len(RATE) :])
+        elif self.case.state is CaseState.RESOLVED:
+            await self.say(
+                f"Case #{self.case.id} is resolved, so that button no longer does anything."
+                " Just write if you need something."
+            )
+        elif payload == HUMAN:
+            await self.propose_handover(ASKED_FOR_PERSON)
+        elif payload == SEND:
+            await self.hand_over()
+        elif payload == ADD:
+            if self.case.pending_reason:
+                await self.say(
+                    "Type what you'd like to add, and I'll put it in the summary.",
+                    note="asked what to add",
+                )
+            else:
+                await self.say("There's nothing waiting to be sent. Type /human for a person.")
+        elif payload == CANCEL:
+            await self.save_case(pending_reason="", draft_summary="")
+            await self.say(
+                "All right, I won't pass it on. Ask me anything, or type /human at any time.",
+                note="the customer cancelled the handover",
+            )
+        elif payload == NONE_OF_THESE:
+            await self.not_answered(
+                "None of those, then. I don't know the answer, and I won't guess."
+            )
+        elif payload.startswith(ARTICLE):
+            article = self.d.knowledge.get(payload[len(ARTICLE) :])
+            if article is None:
+                await self.say(
+                    "That article is no longer in the knowledge base. Ask me again in your"
+                    " own words, or type /human for a person."
+                )
+            else:
+                await self.show_article(article.id, score=None, chosen=True)
+        else:
+            await self.say("That button is no longer active. Type your question, or /help.")
+
+    async def attachment(self) -> None:
+        inbound = self.turn.inbound
+        refs = [
+            {"kind": a.kind, "ref": a.ref, "caption": a.caption, "name": a.name}
+            for a in inbound.attachments
+        ]
+        await self.record(EventKind.ATTACHMENT, self.text, attachments=refs)
+        if self.case.state in (CaseState.WAITING, CaseState.AGENT):
+            kinds = ", ".join(sorted({a.kind for a in inbound.attachments})) or "file"
+            caption = f": “{md_escape(self.text)}”" if self.text else ""
+            self.out += [
+                replace(message, meta={**message.meta, "attachments": refs})
+                for message in self.d.desk.to_desk(
+                    self.case, f"{md_escape(self.name)} sent a {kinds}{caption}", kind="attachment"
+                )
+            ]
+            if self.case.state is CaseState.WAITING:
+                await self.say(f"Thanks, I've added that to case #{self.case.id}.")
+            return
+        await self.say(
+            f"Thanks, I've kept that on case #{self.case.id}. I can't look inside files myself;"
+            " a person will see it with the rest of your case. Type /human if you'd like one now."
+        )
+
+    # -- greetings, help and status ---------------------------------------------------------
+
+    async def greet(self, short_if_recent: bool = False) -> None:
+        hello = f"Hello, {md_escape(self.name)}!" if self.name else "Hello!"
+        number = f"**#{self.case.id}**"
+        if short_if_recent and await self._greeted_recently():
+            await self.say(
+                f"Hi again! What can I help you with? You're on case {number}.",
+                kind=EventKind.GREETING,
+            )
+            return
+        welcome = f"Welcome back, {md_escape(self.name)}." if self.name else "Welcome back."
+        if self.case.state is CaseState.RESOLVED:
+            assert self.case.resolved_at is not None
+            if self.now - self.case.resolved_at <= self.d.settings.reopen_window:
+                then = "If it's about that, just write and I'll reopen it; if it's new, ask away."
+            else:
+                then = "Write what you need and I'll open a new case, linked to that one."
+            await self.say(
+                f"{welcome} Your last case {number} was resolved on"
+                f" {self.d.when(self.case.resolved_at)}. {then}",
+                kind=EventKind.GREETING,
+            )
+            return
+        if self.case.subject and self.case_was == "open":
+            await self.say(
+                f"{welcome} Your case {number} is still open. {await self._about()}\n\n"
+                "Carry on where you left off: you don't need to repeat anything."
+                " Type /status to see the whole story.",
+                kind=EventKind.GREETING,
+            )
+            return
+        await self.say(
+            f"{hello} I'm {self.d.settings.name}, the support **bot** of"
+            f" {self.d.settings.company}, not a person. I can answer questions about plans and"
+            " prices, trials, discounts, paying, contracts, security reviews and cancelling,"
+            " and I'll always tell you which article an answer comes from. If I don't know"
+            " something, I'll say so. You can ask for a person at any time with /human.\n\n"
+            f"Your case number is {number}. Everything you tell me stays on it, so you never"
+            " have to explain anything twice. /status shows it.",
+            kind=EventKind.GREETING,
+        )
+
+    async def _greeted_recently(self) -> bool:
+        for event in reversed(await self.tx.timeline(self.case.id, limit=20)):
+            if event.kind is EventKind.GREETING:
+                return self.now - event.at < timedelta(minutes=30)
+        return False
+
+    async def _about(self) -> str:
+        """What the case is about and where it stands, in a few sentences."""
+        parts = [f"It's about “{md_escape(shorten(self.case.subject, 100))}”."]
+        events = await self.tx.timeline(self.case.id)
+        answered = [e.text for e in events if e.kind is EventKind.ANSWER]
+        if answered:
+            titles = ", ".join(f"“{md_escape(t)}”" for t in dict.fromkeys(answered[-3:]))
+            parts.append(f"I answered with {titles}.")
+        agent_said = [e for e in events if e.kind is EventKind.AGENT]
+        if agent_said:
+            last = agent_said[-1]
+            parts.append(
+                f"{md_escape(last.actor)} from support last wrote"
+                f" “{md_escape(shorten(last.text, 80))}”."
+            )
+        parts.append(await self._where())
+        return " ".join(part for part in parts if part)
+
+    async def _where(self) -> str:
+        state = self.case.state
+        if state is CaseState.WAITING:
+            position = await self.tx.queue_position(self.case)
+            return f"It's waiting for a person: you're number {position} in the queue."
+        if state is CaseState.AGENT:
+            return f"{md_escape(self.case.agent or 'A person')} from support has it."
+        return ""
+
+    async def help(self) -> None:
+        lines = "\n".join(f"/{name}: {what}" for name, what in _COMMANDS.items())
+        await self.say(
+            f"I'm {self.d.settings.name}, a bot. Ask me about {self.d.settings.company}'s plans,"
+            " prices, trials, discounts, contracts, paying, security reviews or cancelling, in"
+            f" your own words. Your case is **#{self.case.id}**.\n\n{lines}"
+        )
+
+    async def status(self) -> None:
+        case = self.case
+        state_words = {
+            CaseState.BOT: "open, handled by the bot",
+            CaseState.WAITING: "waiting for a person",
+            CaseState.AGENT: f"with {md_escape(case.agent or 'a person')} from support",
+            CaseState.RESOLVED: "resolved",
+        }[case.state]
+        lines = [f"**Case #{case.id}**: {state_words}. Opened {self.d.when(case.opened_at)}."]
+        if case.subject:
+            lines.append(f"About: “{md_escape(shorten(case.subject, 120))}”")
+        history = [
+            f"• {self.d.when(e.at)}: {line}"
+            for e in await self.tx.timeline(case.id, limit=200)
+            if (line := self._describe(e)) is not None
+        ]
+        if history:
+            lines.append("\nWhat has happened:")
+            if len(history) > 10:
+                lines.append(f"(… {len(history) - 10} earlier entries)")
+            lines.extend(history[-10:])
+        lines.append("\nWhat happens next: " + await self._next())
+        await self.say("\n".join(lines), note="status shown")
+
+    def _describe(self, event: Event) -> str | None:
+        """A line of the customer's view of the timeline (internal notes never)."""
+        text = md_escape(shorten(event.text, 70))
+        kind = event.kind
+        if kind is EventKind.CUSTOMER:
+            if event.data.get("command") or event.data.get("button") or not event.text:
+                return None
+            return f"you wrote “{text}”"
+        if kind is EventKind.ATTACHMENT:
+            return "you sent a file"
+        if kind is EventKind.ANSWER:
+            return f"I answered with the article “{text}”"
+        if kind is EventKind.CLARIFY:
+            return "I asked which topic you meant"
+        if kind is EventKind.UNKNOWN:
+            return "I said I didn't know"
+        if kind is EventKind.HANDOVER:
+            return f"your case went to the queue for a person ({text})"
+        if kind is EventKind.CLAIM:
+            return f"{md_escape(event.actor)} from support took your case"
+        if kind is EventKind.AGENT:
+            return f"{md_escape(event.actor)} wrote “{text}”"
+        if kind is EventKind.STATE:
+            return shorten(event.text, 70)  # the bot's own words, nothing to escape
+        if kind is EventKind.RATING:
+            return "you rated the help" if "score" in event.data else "you commented on it"
+        return None
+
+    async def _next(self) -> str:
+        state = self.case.state
+        if state is CaseState.BOT:
+            if self.case.pending_reason:
+                return "confirm the summary I showed you, and a person will take your case."
+            return "ask me anything, or type /human and a person will take your case."
+        if state is CaseState.WAITING:
+            return await self.d.desk.waiting_words(self.tx, self.case, self.now)
+        if state is CaseState.AGENT:
+            return f"{md_escape(self.case.agent or 'a person')} from support will reply here."
+        return "nothing: the case is resolved. Write again if it isn't, and it reopens."
+
+    # -- answers ----------------------------------------------------------------------------
+
+    async def answer(self, text: str) -> None:
+        decision: Decision = self.d.knowledge.decide(text[:MAX_MATCHED])
+        if decision.kind == "answer" and decision.candidates:
+            best = decision.candidates[0]
+            await self.show_article(best.article.id, score=best.score, chosen=False)
+        elif decision.kind == "clarify" and decision.candidates:
+            options = decision.candidates
+            if len(options) == 1:
+                title = md_escape(options[0].article.title)
+                question = (
+                    f"I'm not sure I understood. Do you mean “{title}”? Pick it, tell me more,"
+                    " or choose “None of these”."
+                )
+            else:
+                lines = "\n".join(
+                    f"{i}. {md_escape(c.article.title)}" for i, c in enumerate(options, 1)
+                )
+                question = (
+                    f"I'm not sure which of these you mean:\n{lines}\n\nPick one, tell me more,"
+                    " or choose “None of these”."
+                )
+            await self.say(
+                question,
+                kind=EventKind.CLARIFY,
+                note="asked which topic was meant",
+                buttons=[Button(c.article.title, ARTICLE + c.article.id) for c in options]
+                + [Button("None of these", NONE_OF_THESE)],
+                options=[c.article.id for c in options],
+                scores=[round(c.score, 3) for c in options],
+            )
+        else:
+            await self.not_answered(
+                "I don't know that, and I'd rather say so than guess.",
+                best=[c.article.id for c in decision.candidates[:3]],
+            )
+
+    async def not_answered(self, opening: str, **data: object) -> None:
+        """Count an unanswered question; after too many in a row, offer a person."""
+        await self.save_case(unanswered=self.case.unanswered + 1)
+        if self.case.unanswered >= self.d.settings.unknown_limit:
+            await self.propose_handover(
+                f"the bot could not answer {self.case.unanswered} times in a row",
+                opening=f"{opening} That's twice now I couldn't help, so let me get a person.",
+            )
+            return
+        await self.say(
+            f"{opening} A person from {self.d.settings.company} can help: type /human or press"
+            " the button, and they'll see what you asked.",
+            kind=EventKind.UNKNOWN,
+            note="said it did not know",
+            buttons=[Button("Talk to a person", HUMAN)],
+            **data,
+        )
+
+    async def show_article(self, article_id: str, *, score: float | None, chosen: bool) -> None:
+        article = self.d.knowledge.get(article_id)
+        assert article is not None
+        if self.case.unanswered:
+            await self.save_case(unanswered=0)
+        text = f"{article.body.strip()}\n\n_Source: the article “{md_escape(article.title)}”._"
+        await self.say(
+            text,
+            kind=EventKind.ANSWER,
+            note=article.title,
+            article=article.id,
+            score=None if score is None else round(score, 3),
+            chosen=chosen,
+        )
+        if article.handover:
+            await self.propose_handover(
+                f"the article “{article.title}” asks for a person",
+                opening="This is something a person should look at, so I'll offer you one now.",
+            )
+
+    async def repeated(self, text: str) -> bool:
+        """The same question again, after the bot already answered it."""
+        wanted = " ".join(text.casefold().split())
+        events = await self.tx.timeline(self.case.id, limit=30)
+        earlier = [
+            e
+            for e in events[:-1]
+            if e.kind is EventKind.CUSTOMER and " ".join(e.text.casefold().split()) == wanted
+        ]
+        return bool(earlier) and any(
+            e.kind in (EventKind.ANSWER, EventKind.UNKNOWN) and e.id > earlier[-1].id
+            for e in events
+        )
+
+    async def last_bot_kind(self) -> EventKind | None:
+        for event in reversed(await self.tx.timeline(self.case.id, limit=10)):
+            if event.actor == "bot":
+                return event.kind
+        return None
+
+    # -- handover ---------------------------------------------------------------------------
+
+    async def propose_handover(self, reason: str, *, opening: str = "", extra: str = "") -> None:
+        """Show the summary the bot will pass on; the customer sends it or adds to it."""
+        if self.case.state is not CaseState.BOT:
+            await self.relay(self.text)
+            return
+        events = await self.tx.timeline(self.case.id, limit=100)
+        draft = summarise(self.case, self.turn.customer, events)
+        if extra:
+            draft += f"\n• In their words: “{md_escape(shorten(extra, 300))}”"
+        await self.save_case(pending_reason=reason, draft_summary=draft)
+        await self.show_draft(opening)
+
+    async def show_draft(self, opening: str = "") -> None:
+        lead = f"{opening}\n\n" if opening else ""
+        await self.say(
+            f"{lead}This is what I will pass on to a person:\n\n{self.case.draft_summary}\n\n"
+            "Send it as it is, or add something first?",
+            note="showed the summary for a person",
+            buttons=[
+                Button("Send it", SEND),
+                Button("Add something", ADD),
+                Button("Cancel", CANCEL),
+            ],
+            summary=self.case.draft_summary,
+        )
+
+    async def add_to_summary(self, text: str) -> None:
+        draft = f"{self.case.draft_summary}\n• They added: “{md_escape(shorten(text, 300))}”"
+        await self.save_case(draft_summary=draft)
+        await self.show_draft("Added.")
+
+    async def hand_over(self) -> None:
+        """The customer confirmed: into the queue, a card on the desk, and the truth
+        about the wait."""
+        if self.case.state is not CaseState.BOT:
+            await self.relay("")
+            return
+        reason = self.case.pending_reason or ASKED_FOR_PERSON
+        summary = self.case.draft_summary or summarise(
+            self.case, self.turn.customer, await self.tx.timeline(self.case.id, limit=100)
+        )
+        await self.save_case(
+            state=CaseState.WAITING,
+            handover_reason=reason,
+            handed_over_at=self.now,
+            summary=summary,
+            pending_reason="",
+            draft_summary="",
+            alerted_at=None,
+            unanswered=0,
+        )
+        await self.record(EventKind.HANDOVER, reason, actor="bot", summary=summary)
+        self.out += self.d.desk.card(
+            self.case,
+            self.turn.customer,
+            self.address.channel,
+            await self.tx.timeline(self.case.id, limit=30),
+        )
+        await self.say(
+            f"Done: case #{self.case.id} is with the people at {self.d.settings.company},"
+            " with that summary and everything you've told me. "
+            + await self.d.desk.waiting_words(self.tx, self.case, self.now),
+            note="told the customer their place in the queue",
+        )
+
+    async def relay(self, text: str) -> None:
+        """While a person has (or will have) the case, what the customer writes goes
+        to the desk; the bot does not talk over the person."""
+        if text:
+            self.to_desk(f"**{md_escape(self.name or 'Customer')}:** {md_escape(text)}", "relay")
+        if self.case.state is CaseState.WAITING:
+            await self.say(
+                f"Added to case #{self.case.id}. "
+                + await self.d.desk.waiting_words(self.tx, self.case, self.now),
+                note="added to the case while waiting",
+            )
+
+    # -- rating -----------------------------------------------------------------------------
+
+    async def rate(self, value: str) -> None:
+        if self.case.state is not CaseState.RESOLVED or not value.isdigit():
+            await self.say("There's nothing to rate right now, but thank you!")
+            return
+        events = await self.tx.timeline(self.case.id, limit=50)
+        if any(e.kind is EventKind.RATING and "score" in e.data for e in events):
+            await self.say(f"You've already rated case #{self.case.id}. Thank you!")
+            return
+        score = max(1, min(5, int(value)))
+        await self.record(EventKind.RATING, str(score), score=score)
+        self.to_desk(
+            f"⭐ {md_escape(self.name or 'The customer')} rated case #{self.case.id}: {score}/5",
+            "rating",
+        )
+        await self.say(
+            f"Thank you for rating case #{self.case.id}: {score} out of 5. If you'd like to say"
+            " more, write it now and it goes to the team with your rating.",
+            note="thanked for the rating",
+        )
+
+    async def rating_comment(self, text: str) -> None:
+        await self.record(EventKind.RATING, text, comment=True)
+        self.to_desk(
+            f"💬 {md_escape(self.name or 'The customer')} on case #{self.case.id}:"
+            f" “{md_escape(text)}”",
+            "rating",
+        )
+        await self.say("Thanks, I've passed that on to the team.", note="thanked for the comment")

@@ -1,0 +1,167 @@
+"""The one entry point for inbound messages.
+
+`Engine.receive` handles one customer's messages in order (a lock per identity;
+different customers run concurrently) and commits everything a message changes
+in one transaction: the dedupe key, the customer, the case, the timeline and the
+replies in the outbox. Only after that commit may an adapter acknowledge the
+platform event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from bot.dialog import Dialog, Turn
+from bot.model import CaseState, Cause, EventKind, Inbound, Outbound, Receipt
+from bot.store import Store
+from bot.text import clean
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class KeyedLocks:
+    """One asyncio.Lock per key, dropped again when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        dialog: Dialog,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._dialog = dialog
+        self._desk = dialog.desk
+        self._clock = clock
+        self._on_commit = on_commit or (lambda: None)
+        self._locks = KeyedLocks()
+
+    async def receive(self, inbound: Inbound) -> Receipt:
+        """Handle one inbound event; returns once its effects are committed.
+
+        Raises only when the store itself fails: then nothing was committed and the
+        adapter must not acknowledge the event, so that the platform delivers it again.
+        """
+        # One customer's messages in order; one desk's likewise.
+        key = inbound.address if self._desk.is_desk(inbound.address) else inbound.identity
+        async with self._locks.hold(key):
+            try:
+                receipt = await self._receive(inbound)
+            except Exception:
+                log.exception("handling inbound %s failed; keeping it with an apology", inbound.key)
+                receipt = await self._keep_with_apology(inbound)
+        if not receipt.duplicate:
+            self._on_commit()
+        return receipt
+
+    async def _receive(self, inbound: Inbound) -> Receipt:
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            if not await tx.first_seen(inbound.identity.channel, inbound.key, now):
+                return Receipt(duplicate=True)
+            if self._desk.is_desk(inbound.address):
+                for message in await self._desk.handle(tx, inbound, now):
+                    await tx.enqueue(message, now)
+                return Receipt(duplicate=False)
+            customer, new_customer = await tx.customer_for(
+                inbound.identity, clean(inbound.display_name)[:80], inbound.address, now
+            )
+            latest = await tx.latest_case(customer.id)
+            turn = Turn(inbound, customer, new_customer, latest, now)
+            messages = await self._dialog.handle(tx, turn)
+            for message in messages:
+                await tx.enqueue(message, now)
+            await tx.touch_customer(customer.id, now)
+            case_id = next((m.case_id for m in messages if m.case_id), None)
+            if case_id is None:
+                settled = await tx.latest_case(customer.id)
+                case_id = settled.id if settled else None
+        return Receipt(duplicate=False, case_id=case_id)
+
+    async def remind(self) -> int:
+        """Raise long-waiting cases again on the desk; returns how many."""
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            messages = await self._desk.remind(tx, now)
+            for message in messages:
+                await tx.enqueue(message, now)
+        if messages:
+            self._on_commit()
+        return len(messages)
+
+    async def _keep_with_apology(self, inbound: Inbound) -> Receipt:
+        """A bug in the dialog must not lose the message: keep it, say sorry."""
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            if not await tx.first_seen(inbound.identity.channel, inbound.key, now):
+                return Receipt(duplicate=True)
+            if self._desk.is_desk(inbound.address):
+                log.error("desk action %s dropped after an error: %r", inbound.key, inbound.text)
+                await tx.enqueue(
+                    Outbound(
+                        address=inbound.address,
+                        text="Sorry, that failed on my side; please try again.",
+                        cause=Cause.DESK,
+                    ),
+                    now,
+                )
+                return Receipt(duplicate=False)
+            customer, _ = await tx.customer_for(
+                inbound.identity, clean(inbound.display_name)[:80], inbound.address, now
+            )
+            case = await tx.latest_case(customer.id)
+            if case is None or case.state is CaseState.RESOLVED:
+                case = await tx.new_case(customer.id, now)
+            await tx.append(
+                case.id,
+                EventKind.CUSTOMER,
+                "customer",
+                clean(inbound.text),
+                now,
+                {"kind": inbound.kind.value, "payload": inbound.payload, "error": True},
+            )
+            await tx.enqueue(
+                Outbound(
+                    address=inbound.address,
+                    text=(
+                        "Sorry, something went wrong on my side. Your message is saved on case"
+                        f" #{case.id}; type /human if you'd like a person to pick it up."
+                    ),
+                    cause=Cause.REPLY,
+                    customer_id=customer.id,
+                    case_id=case.id,
+                ),
+                now,
+            )
+        return Receipt(duplicate=False, case_id=case.id)

@@ -1,0 +1,16 @@
+"""The knowledge base: Markdown articles, the matcher, and the decision it makes."""
+
+from bot.knowledge.articles import Article, Problem, load_articles, parse_article
+from bot.knowledge.base import Candidate, Decision, DecisionKind, KnowledgeBase, Thresholds
+
+__all__ = [
+    "Article",
+    "Candidate",
+    "Decision",
+    "DecisionKind",
+    "KnowledgeBase",
+    "Problem",
+    "Thresholds",
+    "load_articles",
+    "parse_article",
+]

@@ -1,0 +1,124 @@
+"""The knowledge base the dialog asks: articles, the index over them, and the
+three-way decision (answer, clarify, unknown)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from bot.knowledge.articles import Article, Problem, article_files, load_articles, snapshot
+from bot.knowledge.matcher import Matcher, Scored
+
+DecisionKind = Literal["answer", "clarify", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When to answer, when to ask back, when to say "I don't know".
+
+    The defaults were chosen with `candor kb eval` on the shipped evaluation file
+    and the public benchmarks (benchmarks/RESULTS.md): a wrong answer costs more
+    than a clarifying question, and a clarifying question about something the
+    knowledge base does not cover costs little.
+    """
+
+    answer_score: float = 0.40  # the best article must score at least this to be answered
+    answer_margin: float = 0.10  # ... and lead the next one by at least this
+    clarify_score: float = 0.20  # below this the bot says it does not know
+    clarify_spread: float = 0.30  # options offered score within this of the best
+    max_options: int = 3
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.clarify_score <= self.answer_score <= 1:
+            raise ValueError("thresholds need 0 <= clarify_score <= answer_score <= 1")
+        if not 1 <= self.max_options <= 5:
+            raise ValueError("max_options must be between 1 and 5")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    article: Article
+    score: float  # 0..1
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    kind: DecisionKind
+    candidates: tuple[Candidate, ...]  # answer: the one; clarify: the options; unknown: best few
+    query: str
+
+
+def _why(scored: Scored) -> str:
+    parts = [
+        f"words {scored.coverage:.2f}",
+        f"spelling {scored.shape:.2f}",
+        f"closest question {scored.closeness:.2f}",
+    ]
+    if scored.matched:
+        parts.append("shared: " + ", ".join(scored.matched))
+    if scored.question:
+        parts.append(f"closest: “{scored.question}”")
+    return "; ".join(parts)
+
+
+class KnowledgeBase:
+    def __init__(
+        self,
+        articles: list[Article],
+        problems: list[Problem],
+        thresholds: Thresholds,
+        directory: Path | None = None,
+    ) -> None:
+        self._articles = articles
+        self._by_id = {a.id: a for a in articles}
+        self.problems = problems
+        self.thresholds = thresholds
+        self.directory = directory
+        self._matcher = Matcher(articles)
+        self._files = snapshot(article_files(directory)) if directory is not None else {}
+
+    @classmethod
+    def load(cls, directory: Path, thresholds: Thresholds | None = None) -> KnowledgeBase:
+        """Never raises for bad files: they are listed in `problems` and skipped."""
+        articles, problems = load_articles(directory)
+        return cls(articles, problems, thresholds or Thresholds(), directory)
+
+    @classmethod
+    def of(cls, articles: list[Article], thresholds: Thresholds | None = None) -> KnowledgeBase:
+        return cls(articles, [], thresholds or Thresholds())
+
+    def articles(self) -> list[Article]:
+        return list(self._articles)
+
+    def get(self, article_id: str) -> Article | None:
+        return self._by_id.get(article_id)
+
+    def changed_on_disk(self) -> bool:
+        if self.directory is None or not self.directory.is_dir():
+            return False
+        return snapshot(article_files(self.directory)) != self._files
+
+    def reloaded(self) -> KnowledgeBase:
+        assert self.directory is not None
+        return KnowledgeBase.load(self.directory, self.thresholds)
+
+    def rank(self, text: str, limit: int = 5) -> list[Candidate]:
+        return [
+            Candidate(self._articles[s.index], s.score, _why(s))
+            for s in self._matcher.rank(text, limit)
+        ]
+
+    def decide(self, text: str) -> Decision:
+        t = self.thresholds
+        ranked = self.rank(text, max(t.max_options, 3) + 1)
+        if not ranked or ranked[0].score < t.clarify_score:
+            return Decision("unknown", tuple(ranked[:3]), text)
+        best = ranked[0]
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if best.score >= t.answer_score and best.score - runner_up >= t.answer_margin:
+            return Decision("answer", (best,), text)
+        floor = max(t.clarify_score, best.score - t.clarify_spread)
+        options = tuple(c for c in ranked[: t.max_options] if c.score >= floor)
+        return Decision("clarify", options, text)

@@ -1,0 +1,211 @@
+"""Delivery of outbound messages.
+
+Messages are written to the outbox in the transaction that caused them; the
+outbox sends them through the sender of their channel, in order per address and
+concurrently across addresses, retries with exponential back-off (or the
+platform's own Retry-After), and marks each one sent or, after the last attempt,
+failed. Whatever is pending at a restart is sent after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.model import Address, Cause, Outbound
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A sender could not deliver a message.
+
+    `retry_after`: the platform asked to wait this long (rate limit). `permanent`:
+    retrying cannot help (the chat is gone, the bot was blocked).
+    """
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    """What an adapter gives the outbox: one channel's way of sending a message."""
+
+    channel: str
+
+    async def send(self, message: Outbound) -> str:
+        """Deliver the message; return the platform's id for it ("" if none). For a
+        message to a desk, the id of the thread it is in (or that it starts), which
+        agents' answers there will carry.
+
+        Raise DeliveryError when it was not delivered."""
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        *,
+        max_attempts: int = 10,
+        retry_base: float = 1.0,
+        retry_max: float = 300.0,
+        paused: bool = False,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._max_attempts = max_attempts
+        self._retry_base = retry_base
+        self._retry_max = retry_max
+        self.paused = paused
+        self._senders: list[tuple[Sender, str | None]] = []
+        self._wake = asyncio.Event()
+        self._pass = asyncio.Lock()
+
+    def register(self, sender: Sender, chat_id: str | None = None) -> None:
+        """Deliver this channel's messages (only those for `chat_id`, if given)."""
+        self._senders.append((sender, chat_id))
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, poll_seconds: float = 1.0) -> None:
+        """Deliver until cancelled: on every wake-up, and every `poll_seconds`
+        (another process may have written to the outbox)."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("outbox pass failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), poll_seconds)
+
+    async def deliver_due(self) -> int:
+        """One pass: send every due message; returns how many were sent."""
+        if self.paused:
+            return 0
+        async with self._pass:
+            sent = 0
+            for sender, chat_id in self._senders:
+                sent += await self._deliver_channel(sender, chat_id)
+            return sent
+
+    async def pending_count(self, channel: str, chat_id: str | None = None) -> int:
+        return len(await self._store.pending(channel, chat_id))
+
+    async def _deliver_channel(self, sender: Sender, chat_id: str | None) -> int:
+        queues: dict[Address, list[tuple[Outbound, datetime]]] = {}
+        for message, due in await self._store.pending(sender.channel, chat_id):
+            queues.setdefault(message.address, []).append((message, due))
+        counts = await asyncio.gather(
+            *(self._deliver_in_order(sender, queue) for queue in queues.values())
+        )
+        return sum(counts)
+
+    async def _deliver_in_order(
+        self, sender: Sender, queue: list[tuple[Outbound, datetime]]
+    ) -> int:
+        """Send one address's messages in order; stop at the first that must wait."""
+        sent = 0
+        for message, due in queue:
+            if due > self._clock():
+                return sent
+            try:
+                message = await self._in_thread(message)
+                platform_id = await sender.send(message)
+            except DeliveryError as error:
+                await self._failed(message, str(error), error.retry_after, error.permanent)
+                if not error.permanent:
+                    return sent
+                continue
+            except Exception as error:
+                log.exception("sender %s raised on message %s", sender.channel, message.id)
+                await self._failed(message, repr(error), None, False)
+                return sent
+            await self._sent(message, platform_id)
+            sent += 1
+        return sent
+
+    async def _in_thread(self, message: Outbound) -> Outbound:
+        """A desk message about a case goes into the case's thread on that desk."""
+        address = message.address
+        if not message.meta.get("thread") or address.thread_id or message.case_id is None:
+            return message
+        async with self._store.transaction() as tx:
+            thread = await tx.thread_of(address.channel, address.chat_id, message.case_id)
+        if thread is None:
+            return message
+        return replace(message, address=replace(address, thread_id=thread))
+
+    async def _sent(self, message: Outbound, platform_id: str) -> None:
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            await tx.mark_sent(message.id, platform_id, now)
+            if message.cause is Cause.DESK and message.case_id is not None and platform_id:
+                # Whatever an agent answers (the card's thread, a reply to this message)
+                # finds its case through this stored mapping, never through the text.
+                thread = Address(message.address.channel, message.address.chat_id, platform_id)
+                await tx.map_thread(thread, message.case_id)
+            receipt = _receipt(message, delivered=True, reason="")
+            if receipt is not None:
+                await tx.enqueue(receipt, now)
+
+    async def _failed(
+        self, message: Outbound, reason: str, retry_after: float | None, permanent: bool
+    ) -> None:
+        attempt = message.attempts + 1
+        if permanent or attempt >= self._max_attempts:
+            log.error("giving up on message %s after %d attempts: %s", message.id, attempt, reason)
+            now = self._clock()
+            async with self._store.transaction() as tx:
+                await tx.mark_failed(message.id, reason, now)
+                receipt = _receipt(message, delivered=False, reason=reason)
+                if receipt is not None:
+                    await tx.enqueue(receipt, now)
+            return
+        delay = retry_after
+        if delay is None:
+            delay = min(self._retry_max, self._retry_base * 2 ** (attempt - 1))
+        log.warning("message %s not delivered (%s); retrying in %.1fs", message.id, reason, delay)
+        async with self._store.transaction() as tx:
+            await tx.mark_retry(message.id, self._clock() + timedelta(seconds=delay), reason)
+        self.wake_later(delay)
+
+    def wake_later(self, delay: float) -> None:
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop().call_later(delay, self._wake.set)
+
+
+def _receipt(message: Outbound, *, delivered: bool, reason: str) -> Outbound | None:
+    """The delivery receipt a desk asked for with meta {"receipt": address}."""
+    target = message.meta.get("receipt")
+    if not target:
+        return None
+    channel, chat_id, thread_id = target
+    quoted = " ".join(message.text.split())
+    quoted = quoted if len(quoted) <= 60 else quoted[:59] + "…"
+    if delivered:
+        text = f"✓ Delivered to the customer: “{quoted}”"
+    else:
+        text = (
+            f"✗ NOT delivered to the customer: “{quoted}”. Reason: {reason}. The customer has"
+            " not seen this reply; try again later or reach them another way."
+        )
+    return Outbound(
+        address=Address(channel, chat_id, thread_id),
+        text=text,
+        cause=Cause.DESK,
+        case_id=message.case_id,
+        meta={"thread": True, "kind": "receipt", "delivered": delivered},
+    )

@@ -1,0 +1,111 @@
+"""The storage protocol. `SQLiteStore` is the embedded default; a PostgreSQL store
+for several bot processes would implement the same two protocols and pass the
+same tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.model import Address, Case, Customer, Event, EventKind, Identity, Outbound
+
+
+class Transaction(Protocol):
+    """Everything one inbound message (or one delivery) changes, committed together
+    or not at all."""
+
+    async def first_seen(self, channel: str, key: str, now: datetime) -> bool:
+        """Record an inbound dedupe key; False if it was seen before."""
+
+    # customers
+    async def customer_for(
+        self, identity: Identity, name: str, address: Address, now: datetime
+    ) -> tuple[Customer, bool]:
+        """The customer behind an identity, created if new (second value True).
+        Replies follow the customer to `address`."""
+
+    async def customer(self, customer_id: int) -> Customer | None: ...
+
+    async def touch_customer(self, customer_id: int, now: datetime) -> None: ...
+
+    async def address_of(self, customer_id: int) -> Address | None:
+        """Where the customer last wrote from."""
+
+    # cases
+    async def latest_case(self, customer_id: int) -> Case | None:
+        """The customer's unresolved case, else their most recently resolved one."""
+
+    async def new_case(self, customer_id: int, now: datetime) -> Case: ...
+
+    async def case(self, case_id: int) -> Case | None: ...
+
+    async def update_case(self, case: Case) -> None: ...
+
+    async def queue_position(self, case: Case) -> int:
+        """1 for the case waiting longest; 0 if the case is not waiting."""
+
+    async def queue(self) -> list[Case]:
+        """Cases waiting for or with a person, longest waiting first."""
+
+    async def recent_waits(self, limit: int = 20) -> list[float]:
+        """Seconds from handover to claim of the most recently claimed cases."""
+
+    async def overdue(self, waiting_since: datetime, alerted_before: datetime) -> list[Case]:
+        """Waiting cases handed over before `waiting_since` and not reminded since
+        `alerted_before`."""
+
+    # timelines
+    async def append(
+        self,
+        case_id: int,
+        kind: EventKind,
+        actor: str,
+        text: str,
+        now: datetime,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event: ...
+
+    async def timeline(self, case_id: int, limit: int = 50) -> list[Event]:
+        """The case's last `limit` events, oldest first."""
+
+    # desk threads
+    async def map_thread(self, address: Address, case_id: int) -> None:
+        """Remember that this desk thread is the case's."""
+
+    async def case_for_thread(self, address: Address) -> int | None: ...
+
+    async def thread_of(self, channel: str, chat_id: str, case_id: int) -> str | None: ...
+
+    # the outbox
+    async def enqueue(self, message: Outbound, now: datetime) -> int: ...
+
+    async def mark_sent(self, message_id: int, platform_id: str, now: datetime) -> None: ...
+
+    async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None: ...
+
+    async def mark_failed(self, message_id: int, error: str, now: datetime) -> None: ...
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+
+    async def pending(
+        self, channel: str, chat_id: str | None = None, limit: int = 200
+    ) -> list[tuple[Outbound, datetime]]:
+        """Pending messages for a channel, oldest first, with when each is due."""
+
+    # Reading, for tools, reports and tests.
+    async def customer_by_identity(self, identity: Identity) -> Customer | None: ...
+
+    async def cases_of(self, customer_id: int) -> Sequence[Case]: ...
+
+    async def events_of(self, case_id: int) -> Sequence[Event]: ...
+
+    async def outbox_rows(self, case_id: int | None = None) -> Sequence[tuple[Outbound, str]]:
+        """Outbox messages with their state ("pending", "sent", "failed")."""

@@ -1,0 +1,507 @@
+"""The embedded store: one SQLite file through one long-lived aiosqlite connection.
+
+WAL, foreign keys on, migrations from `migrations/NNN_*.sql` applied in order and
+recorded in `PRAGMA user_version`. Every access takes one lock: a read never sees
+another coroutine's uncommitted transaction on the shared connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.model import (
+    Address,
+    Button,
+    Case,
+    CaseState,
+    Cause,
+    Customer,
+    Event,
+    EventKind,
+    Identity,
+    Outbound,
+)
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """The database cannot be used (unreadable, newer than this code, disk full…)."""
+
+
+def _ts(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
+
+
+def _dt(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _at(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    folder = resources.files("bot.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def address_json(address: Address) -> str:
+    return json.dumps([address.channel, address.chat_id, address.thread_id])
+
+
+def _address(raw: str) -> Address:
+    channel, chat_id, thread_id = json.loads(raw)
+    return Address(channel, chat_id, thread_id)
+
+
+_CASE_COLUMNS = (
+    "id, customer_id, state, subject, opened_at, updated_at, handover_reason, handed_over_at,"
+    " agent, claimed_at, resolved_at, summary, draft_summary, pending_reason, unanswered,"
+    " alerted_at"
+)
+_OUTBOX_COLUMNS = "id, address, customer_id, case_id, cause, text, buttons, meta, attempts"
+_EVENT_COLUMNS = "id, case_id, at, kind, actor, text, data"
+_CUSTOMER_COLUMNS = "c.id, c.name, c.created_at, c.last_seen_at"
+
+
+def _case(row: Sequence[Any]) -> Case:
+    return Case(
+        id=row[0],
+        customer_id=row[1],
+        state=CaseState(row[2]),
+        subject=row[3],
+        opened_at=_at(row[4]),
+        updated_at=_at(row[5]),
+        handover_reason=row[6],
+        handed_over_at=_dt(row[7]),
+        agent=row[8],
+        claimed_at=_dt(row[9]),
+        resolved_at=_dt(row[10]),
+        summary=row[11],
+        draft_summary=row[12],
+        pending_reason=row[13],
+        unanswered=row[14],
+        alerted_at=_dt(row[15]),
+    )
+
+
+def _event(row: Sequence[Any]) -> Event:
+    return Event(row[0], row[1], _at(row[2]), EventKind(row[3]), row[4], row[5], json.loads(row[6]))
+
+
+def _outbound(row: Sequence[Any]) -> Outbound:
+    return Outbound(
+        id=row[0],
+        address=_address(row[1]),
+        customer_id=row[2],
+        case_id=row[3],
+        cause=Cause(row[4]),
+        text=row[5],
+        buttons=tuple(Button(label, payload) for label, payload in json.loads(row[6])),
+        meta=json.loads(row[7]),
+        attempts=row[8],
+    )
+
+
+def _customer(row: Sequence[Any]) -> Customer:
+    return Customer(id=row[0], name=row[1], created_at=_at(row[2]), last_seen_at=_dt(row[3]))
+
+
+class SQLiteTransaction:
+    """The `Transaction` protocol on an open SQLite transaction."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def _insert(self, sql: str, params: Sequence[Any]) -> int:
+        cursor = await self._db.execute(sql, params)
+        row_id = cursor.lastrowid
+        assert row_id is not None
+        return row_id
+
+    async def first_seen(self, channel: str, key: str, now: datetime) -> bool:
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO inbound_seen (channel, key, at) VALUES (?, ?, ?)",
+            (channel, key, _ts(now)),
+        )
+        return cursor.rowcount == 1
+
+    # -- customers --------------------------------------------------------------------
+
+    async def customer_for(
+        self, identity: Identity, name: str, address: Address, now: datetime
+    ) -> tuple[Customer, bool]:
+        key = (identity.channel, identity.workspace, identity.user_id)
+        row = await self._one(
+            f"SELECT {_CUSTOMER_COLUMNS} FROM identities i JOIN customers c ON c.id = i.customer_id"
+            " WHERE i.channel = ? AND i.workspace = ? AND i.user_id = ?",
+            key,
+        )
+        if row is not None:
+            customer = _customer(row)
+            await self._db.execute(
+                "UPDATE identities SET address = ?, last_used_at = ? WHERE channel = ?"
+                " AND workspace = ? AND user_id = ?",
+                (address_json(address), _ts(now), *key),
+            )
+            if name and name != customer.name:
+                await self._db.execute(
+                    "UPDATE customers SET name = ? WHERE id = ?", (name, customer.id)
+                )
+                customer = Customer(customer.id, name, customer.created_at, customer.last_seen_at)
+            return customer, False
+        customer_id = await self._insert(
+            "INSERT INTO customers (name, created_at) VALUES (?, ?)", (name, _ts(now))
+        )
+        await self._db.execute(
+            "INSERT INTO identities (channel, workspace, user_id, customer_id, address,"
+            " last_used_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (*key, customer_id, address_json(address), _ts(now)),
+        )
+        return Customer(customer_id, name, now, None), True
+
+    async def customer(self, customer_id: int) -> Customer | None:
+        row = await self._one(
+            f"SELECT {_CUSTOMER_COLUMNS} FROM customers c WHERE c.id = ?", (customer_id,)
+        )
+        return None if row is None else _customer(row)
+
+    async def touch_customer(self, customer_id: int, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE customers SET last_seen_at = ? WHERE id = ?", (_ts(now), customer_id)
+        )
+
+    async def address_of(self, customer_id: int) -> Address | None:
+        row = await self._one(
+            "SELECT address FROM identities WHERE customer_id = ?"
+            " ORDER BY last_used_at DESC LIMIT 1",
+            (customer_id,),
+        )
+        return None if row is None else _address(row[0])
+
+    # -- cases ----------------------------------------------------------------------------
+
+    async def latest_case(self, customer_id: int) -> Case | None:
+        row = await self._one(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE customer_id = ?"
+            " ORDER BY state = 'resolved', coalesce(resolved_at, opened_at) DESC, id DESC LIMIT 1",
+            (customer_id,),
+        )
+        return None if row is None else _case(row)
+
+    async def new_case(self, customer_id: int, now: datetime) -> Case:
+        case_id = await self._insert(
+            "INSERT INTO cases (customer_id, state, opened_at, updated_at) VALUES (?, 'bot', ?, ?)",
+            (customer_id, _ts(now), _ts(now)),
+        )
+        return Case(case_id, customer_id, CaseState.BOT, "", now, now)
+
+    async def case(self, case_id: int) -> Case | None:
+        row = await self._one(f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
+        return None if row is None else _case(row)
+
+    async def update_case(self, case: Case) -> None:
+        await self._db.execute(
+            "UPDATE cases SET state = ?, subject = ?, updated_at = ?, handover_reason = ?,"
+            " handed_over_at = ?, agent = ?, claimed_at = ?, resolved_at = ?, summary = ?,"
+            " draft_summary = ?, pending_reason = ?, unanswered = ?, alerted_at = ? WHERE id = ?",
+            (
+                case.state.value,
+                case.subject,
+                _ts(case.updated_at),
+                case.handover_reason,
+                _ts(case.handed_over_at),
+                case.agent,
+                _ts(case.claimed_at),
+                _ts(case.resolved_at),
+                case.summary,
+                case.draft_summary,
+                case.pending_reason,
+                case.unanswered,
+                _ts(case.alerted_at),
+                case.id,
+            ),
+        )
+
+    async def queue_position(self, case: Case) -> int:
+        if case.state is not CaseState.WAITING or case.handed_over_at is None:
+            return 0
+        row = await self._one(
+            "SELECT count(*) FROM cases WHERE state = 'waiting'"
+            " AND (handed_over_at < ? OR (handed_over_at = ? AND id <= ?))",
+            (_ts(case.handed_over_at), _ts(case.handed_over_at), case.id),
+        )
+        return int(row[0])
+
+    async def queue(self) -> list[Case]:
+        rows = await self._all(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE state IN ('waiting', 'agent')"
+            " ORDER BY state = 'agent', handed_over_at, id"
+        )
+        return [_case(row) for row in rows]
+
+    async def recent_waits(self, limit: int = 20) -> list[float]:
+        rows = await self._all(
+            "SELECT claimed_at - handed_over_at FROM cases WHERE claimed_at IS NOT NULL"
+            " AND handed_over_at IS NOT NULL AND claimed_at >= handed_over_at"
+            " ORDER BY claimed_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [float(row[0]) for row in rows]
+
+    async def overdue(self, waiting_since: datetime, alerted_before: datetime) -> list[Case]:
+        rows = await self._all(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE state = 'waiting' AND handed_over_at < ?"
+            " AND (alerted_at IS NULL OR alerted_at < ?) ORDER BY handed_over_at",
+            (_ts(waiting_since), _ts(alerted_before)),
+        )
+        return [_case(row) for row in rows]
+
+    # -- timelines --------------------------------------------------------------------------
+
+    async def append(
+        self,
+        case_id: int,
+        kind: EventKind,
+        actor: str,
+        text: str,
+        now: datetime,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        payload = dict(data or {})
+        event_id = await self._insert(
+            "INSERT INTO events (case_id, at, kind, actor, text, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (case_id, _ts(now), kind.value, actor, text, json.dumps(payload, ensure_ascii=False)),
+        )
+        return Event(event_id, case_id, now, kind, actor, text, payload)
+
+    async def timeline(self, case_id: int, limit: int = 50) -> list[Event]:
+        rows = await self._all(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE case_id = ? ORDER BY id DESC LIMIT ?",
+            (case_id, limit),
+        )
+        return [_event(row) for row in reversed(rows)]
+
+    # -- desk threads --------------------------------------------------------------------------
+
+    async def map_thread(self, address: Address, case_id: int) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO desk_threads (channel, chat_id, thread_id, case_id)"
+            " VALUES (?, ?, ?, ?)",
+            (address.channel, address.chat_id, address.thread_id, case_id),
+        )
+
+    async def case_for_thread(self, address: Address) -> int | None:
+        row = await self._one(
+            "SELECT case_id FROM desk_threads WHERE channel = ? AND chat_id = ? AND thread_id = ?",
+            (address.channel, address.chat_id, address.thread_id),
+        )
+        return None if row is None else int(row[0])
+
+    async def thread_of(self, channel: str, chat_id: str, case_id: int) -> str | None:
+        row = await self._one(
+            "SELECT thread_id FROM desk_threads WHERE channel = ? AND chat_id = ? AND case_id = ?"
+            " ORDER BY rowid DESC LIMIT 1",
+            (channel, chat_id, case_id),
+        )
+        return None if row is None else str(row[0])
+
+    # -- the outbox -------------------------------------------------------------------------------
+
+    async def enqueue(self, message: Outbound, now: datetime) -> int:
+        return await self._insert(
+            "INSERT INTO outbox (channel, address, customer_id, case_id, cause, text, buttons,"
+            " meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message.address.channel,
+                address_json(message.address),
+                message.customer_id,
+                message.case_id,
+                message.cause.value,
+                message.text,
+                json.dumps([[b.label, b.payload] for b in message.buttons], ensure_ascii=False),
+                json.dumps(dict(message.meta), ensure_ascii=False),
+                _ts(now),
+            ),
+        )
+
+    async def mark_sent(self, message_id: int, platform_id: str, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, platform_id = ?,"
+            " attempts = attempts + 1, error = '' WHERE id = ?",
+            (_ts(now), platform_id, message_id),
+        )
+
+    async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, not_before = ?, error = ? WHERE id = ?",
+            (_ts(not_before), error[:500], message_id),
+        )
+
+    async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?,"
+            " sent_at = ? WHERE id = ?",
+            (error[:500], _ts(now), message_id),
+        )
+
+
+class SQLiteStore:
+    """The `Store` protocol on one SQLite file."""
+
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = Path(path)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError("the store is not open")
+        return self._db
+
+    async def open(self) -> None:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            await self._db.execute("PRAGMA journal_mode = WAL")
+            await self._db.execute("PRAGMA synchronous = NORMAL")
+            await self._db.execute("PRAGMA foreign_keys = ON")
+            await self._migrate()
+        except sqlite3.DatabaseError as error:
+            await self.close()
+            raise StoreError(f"cannot open the database {self.path}: {error}") from error
+        except StoreError:
+            await self.close()
+            raise
+
+    async def _migrate(self) -> None:
+        db = self.db
+        async with db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        current = int(row[0]) if row else 0
+        migrations = _migrations()
+        latest = migrations[-1][0] if migrations else 0
+        if current > latest:
+            raise StoreError(
+                f"the database {self.path} has schema version {current}, newer than this"
+                f" Candor knows ({latest}); upgrade Candor"
+            )
+        for version, name, sql in migrations:
+            if version <= current:
+                continue
+            log.info("applying migration %s", name)
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(sql):
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {version}")
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
+        async with self._lock:
+            db = self.db
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteTransaction(db)
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._lock, self.db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def pending(
+        self, channel: str, chat_id: str | None = None, limit: int = 200
+    ) -> list[tuple[Outbound, datetime]]:
+        sql = f"SELECT {_OUTBOX_COLUMNS}, not_before FROM outbox WHERE state = 'pending'"
+        sql += " AND channel = ?"
+        params: list[Any] = [channel]
+        if chat_id is not None:
+            sql += " AND json_extract(address, '$[1]') = ?"
+            params.append(chat_id)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        return [(_outbound(row), _at(row[9])) for row in await self._all(sql, params)]
+
+    async def customer_by_identity(self, identity: Identity) -> Customer | None:
+        rows = await self._all(
+            f"SELECT {_CUSTOMER_COLUMNS} FROM identities i JOIN customers c ON c.id = i.customer_id"
+            " WHERE i.channel = ? AND i.workspace = ? AND i.user_id = ?",
+            (identity.channel, identity.workspace, identity.user_id),
+        )
+        return _customer(rows[0]) if rows else None
+
+    async def cases_of(self, customer_id: int) -> list[Case]:
+        rows = await self._all(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE customer_id = ? ORDER BY id", (customer_id,)
+        )
+        return [_case(row) for row in rows]
+
+    async def events_of(self, case_id: int) -> list[Event]:
+        rows = await self._all(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE case_id = ? ORDER BY id", (case_id,)
+        )
+        return [_event(row) for row in rows]
+
+    async def outbox_rows(self, case_id: int | None = None) -> list[tuple[Outbound, str]]:
+        sql = f"SELECT {_OUTBOX_COLUMNS}, state FROM outbox"
+        params: tuple[Any, ...] = ()
+        if case_id is not None:
+            sql += " WHERE case_id = ?"
+            params = (case_id,)
+        rows = await self._all(sql + " ORDER BY id", params)
+        return [(_outbound(row), row[9]) for row in rows]
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a migration into statements (sqlite3.complete_statement knows SQL's quoting)."""
+    statements, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    leftover = [ln for ln in current.splitlines() if ln.strip() and not ln.strip().startswith("--")]
+    if leftover:
+        raise StoreError("a migration ends in an incomplete statement")
+    return statements

@@ -1,0 +1,46 @@
+"""Small text helpers the core uses on everything customers send."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MAX_STORED = 64_000  # characters of one message kept on a case
+MAX_MATCHED = 1_000  # characters of one message the knowledge matcher looks at
+
+_COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.S)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def clean(text: str) -> str:
+    """Text as the core keeps it: NFC, no control characters but newline and tab,
+    no surrounding white space, at most MAX_STORED characters."""
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co")
+    )
+    return text.strip()[:MAX_STORED]
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """`/name args` → ("name", "args"); None if the text is not a command."""
+    match = _COMMAND.match(text)
+    if match is None:
+        return None
+    return match.group(1).lower(), (match.group(2) or "").strip()
+
+
+def md_escape(text: str) -> str:
+    """Quote someone's words inside the core's Markdown so they stay plain text."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """One line of at most `limit` characters, with an ellipsis when cut."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def has_words(text: str) -> bool:
+    """True if the text has at least one letter or digit in any script."""
+    return any(unicodedata.category(ch)[0] in "LN" for ch in text)

@@ -1,0 +1,250 @@
+"""Shared fixtures: a small knowledge base and a config on temporary folders.
+
+Tests never read ../shared: a clone elsewhere has nothing beside it.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import config as config_module
+from bot.app import Candor
+from bot.config import Config
+from bot.model import Address, Identity, Inbound, InboundKind, Outbound
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ARTICLES = {
+    "pricing-plans": (
+        "Plans and prices",
+        ["how much does it cost", "what plans do you have", "price list", "pricing"],
+        "Team is $8 per user a month billed yearly. Business is $16.",
+        False,
+    ),
+    "free-trial": (
+        "The free trial",
+        ["is there a free trial", "can I try it for free", "how long is the trial"],
+        "The trial lasts 14 days and needs no card.",
+        False,
+    ),
+    "refunds": (
+        "Refunds",
+        ["can I get a refund", "I want my money back", "refund policy"],
+        "We refund unused months on annual plans.",
+        True,
+    ),
+}
+
+
+def write_articles(folder: Path, articles: dict[str, tuple[str, list[str], str, bool]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for article_id, (title, questions, body, handover) in articles.items():
+        quoted = ", ".join(f'"{q}"' for q in questions)
+        (folder / f"{article_id}.md").write_text(
+            f'+++\ntitle = "{title}"\nquestions = [{quoted}]\ntags = ["sales"]\n'
+            f"handover = {str(handover).lower()}\n+++\n{body}\n",
+            encoding="utf-8",
+        )
+    return folder
+
+
+def write_config(folder: Path, knowledge: Path, extra: str = "", outbox: str = "") -> Path:
+    path = folder / "config.toml"
+    path.write_text(
+        textwrap.dedent(
+            f"""
+            [bot]
+            name = "Candor"
+            company = "Northwind Cloud"
+            [storage]
+            path = "{folder / "candor.sqlite3"}"
+            [knowledge]
+            directory = "{knowledge}"
+            reload_seconds = 0
+            [desk]
+            agents = [
+              {{ name = "Maria", console = "maria" }},
+              {{ name = "Sam", console = "sam" }},
+            ]
+            [outbox]
+            retry_base_seconds = 0.01
+            poll_seconds = 0.2
+            {outbox}
+            [logging]
+            file = "{folder / "candor.log"}"
+            """
+        )
+        + textwrap.dedent(extra),
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def knowledge_dir(tmp_path: Path) -> Path:
+    return write_articles(tmp_path / "knowledge", ARTICLES)
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, knowledge_dir: Path) -> Path:
+    return write_config(tmp_path, knowledge_dir)
+
+
+@pytest.fixture
+def config(config_path: Path) -> Config:
+    return config_module.load(config_path)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+class RecordingSender:
+    """A channel that records what it was asked to send (and can be told to fail)."""
+
+    def __init__(self, channel: str = "test") -> None:
+        self.channel = channel
+        self.sent: list[Outbound] = []
+        self.failures: list[Exception] = []
+
+    async def send(self, message: Outbound) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+        return f"m{len(self.sent)}"
+
+    def texts(self, chat_id: str | None = None) -> list[str]:
+        return [m.text for m in self.sent if chat_id is None or m.address.chat_id == chat_id]
+
+
+@pytest.fixture
+async def app(config: Config, clock: Clock) -> AsyncIterator[Candor]:
+    async with Candor(config, clock=clock) as candor:
+        yield candor
+
+
+@pytest.fixture
+def sender(app: Candor) -> RecordingSender:
+    recording = RecordingSender()
+    app.outbox.register(recording)
+    return recording
+
+
+class Customer:
+    """Drives the engine as one customer on the test channel."""
+
+    _seq = 0
+
+    def __init__(self, app: Candor, sender: RecordingSender, name: str) -> None:
+        self.app = app
+        self.sender = sender
+        self.name = name
+        self.identity = Identity("test", "w", name)
+        self.address = Address("test", name)
+
+    def inbound(
+        self, text: str = "", kind: InboundKind = InboundKind.MESSAGE, **more: object
+    ) -> Inbound:
+        Customer._seq += 1
+        return Inbound(
+            f"{self.name}-{Customer._seq}",
+            self.identity,
+            self.address,
+            kind,
+            text=text,
+            display_name=self.name.title(),
+            **more,  # type: ignore[arg-type]
+        )
+
+    async def send(
+        self, text: str = "", kind: InboundKind = InboundKind.MESSAGE, **more: object
+    ) -> list[str]:
+        """Send and return the replies delivered for it."""
+        before = len(self.sender.texts(self.name))
+        await self.app.engine.receive(self.inbound(text, kind, **more))
+        await self.app.outbox.deliver_due()
+        return self.sender.texts(self.name)[before:]
+
+    async def press(self, payload: str) -> list[str]:
+        return await self.send("", InboundKind.BUTTON, payload=payload)
+
+
+class RecordingDesk(RecordingSender):
+    """The terminal desk's channel, recorded: a card's thread is its case number."""
+
+    def __init__(self) -> None:
+        super().__init__("desk")
+
+    async def send(self, message: Outbound) -> str:
+        await super().send(message)
+        card = message.meta.get("card")
+        return str(card) if card else message.address.thread_id
+
+    def kinds(self) -> list[str]:
+        return [str(m.meta.get("kind")) for m in self.sent]
+
+
+@pytest.fixture
+def desk(app: Candor) -> RecordingDesk:
+    recording = RecordingDesk()
+    app.outbox.register(recording)
+    return recording
+
+
+class Agent:
+    """Drives the engine as an agent on the terminal desk."""
+
+    _seq = 0
+
+    def __init__(self, app: Candor, name: str) -> None:
+        self.app = app
+        self.identity = Identity("desk", "local", name)
+
+    async def say(self, text: str, case: int | None = None) -> None:
+        await self._send(text, InboundKind.MESSAGE, "", case)
+
+    async def press(self, payload: str) -> None:
+        await self._send("", InboundKind.BUTTON, payload, None)
+
+    async def _send(self, text: str, kind: InboundKind, payload: str, case: int | None) -> None:
+        Agent._seq += 1
+        address = Address("desk", "terminal", str(case) if case else "")
+        await self.app.engine.receive(
+            Inbound(f"agent-{Agent._seq}", self.identity, address, kind, text=text, payload=payload)
+        )
+        await self.app.outbox.deliver_due()
+
+
+@pytest.fixture
+def agent_factory(app: Candor) -> Callable[[str], Agent]:
+    return lambda name: Agent(app, name)
+
+
+@pytest.fixture
+def customer_factory(app: Candor, sender: RecordingSender) -> Callable[[str], Customer]:
+    return lambda name: Customer(app, sender, name)
+
+
+def candor_command() -> list[str]:
+    script = Path(sys.executable).parent / "candor"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]

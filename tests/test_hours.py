@@ -1,0 +1,43 @@
+"""Business hours and when a person will be back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+import pytest
+
+from bot.hours import BusinessHours, parse_ranges
+
+WEEKDAYS = parse_ranges("09:00-12:00, 13:00-17:00")
+HOURS = BusinessHours(
+    "Europe/Berlin",
+    {day: WEEKDAYS for day in ("mon", "tue", "wed", "thu", "fri")} | {"sat": (), "sun": ()},
+)
+
+
+def test_parse_ranges() -> None:
+    assert parse_ranges("") == ()
+    assert parse_ranges("00:00-24:00") == ((time(0, 0), time.max),)
+    with pytest.raises(ValueError, match="not a range"):
+        parse_ranges("9-5")
+    with pytest.raises(ValueError, match="ends before it starts"):
+        parse_ranges("17:00-09:00")
+
+
+def test_open_and_closed_in_the_desk_time_zone() -> None:
+    # Monday 23 Nov 2026, 08:30 UTC is 09:30 in Berlin
+    assert HOURS.is_open(datetime(2026, 11, 23, 8, 30, tzinfo=UTC))
+    assert not HOURS.is_open(datetime(2026, 11, 23, 11, 30, tzinfo=UTC))  # lunch in Berlin
+    assert not HOURS.is_open(datetime(2026, 11, 28, 10, 0, tzinfo=UTC))  # Saturday
+
+
+def test_when_people_are_back() -> None:
+    lunch = datetime(2026, 11, 23, 11, 30, tzinfo=UTC)
+    assert HOURS.describe_next_open(lunch) == "today at 13:00 (Europe/Berlin)"
+    friday_night = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+    assert HOURS.describe_next_open(friday_night) == "Monday 09:00 (Europe/Berlin)"
+    monday_night = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
+    assert HOURS.describe_next_open(monday_night) == "tomorrow at 09:00 (Europe/Berlin)"
+    assert BusinessHours.always().is_open(friday_night)
+    closed = BusinessHours("UTC", {d: () for d in HOURS.week})
+    assert closed.next_open(friday_night) is None

@@ -1,0 +1,89 @@
+"""Delivery: order per address, retries with back-off, Retry-After, failure, restart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.app import Candor
+from bot.config import Config
+from bot.outbox import DeliveryError
+from tests.conftest import Clock, Customer, RecordingSender
+
+
+async def test_transient_failure_is_retried_after_back_off_in_order(
+    customer_factory: Callable[[str], Customer],
+    app: Candor,
+    sender: RecordingSender,
+    clock: Clock,
+) -> None:
+    ann = customer_factory("ann")
+    sender.failures.append(DeliveryError("503 from the platform"))
+    await app.engine.receive(ann.inbound("is there a free trial"))
+    await app.engine.receive(ann.inbound("how much does it cost"))
+    assert await app.outbox.deliver_due() == 0  # the first failed; the second waits behind it
+    assert sender.sent == []
+    clock.advance(seconds=0.5)
+    assert await app.outbox.deliver_due() == 2
+    assert ["14 days" in sender.sent[0].text, "$8" in sender.sent[1].text] == [True, True]
+
+
+async def test_retry_after_from_the_platform_is_honoured(
+    customer_factory: Callable[[str], Customer],
+    app: Candor,
+    sender: RecordingSender,
+    clock: Clock,
+) -> None:
+    ann = customer_factory("ann")
+    sender.failures.append(DeliveryError("429", retry_after=30))
+    await app.engine.receive(ann.inbound("is there a free trial"))
+    await app.outbox.deliver_due()
+    clock.advance(seconds=29)
+    assert await app.outbox.deliver_due() == 0
+    clock.advance(seconds=2)
+    assert await app.outbox.deliver_due() == 1
+
+
+async def test_one_address_waiting_does_not_hold_up_another(
+    customer_factory: Callable[[str], Customer], app: Candor, sender: RecordingSender
+) -> None:
+    ann, bob = customer_factory("ann"), customer_factory("bob")
+    await app.engine.receive(ann.inbound("is there a free trial"))
+    await app.engine.receive(bob.inbound("is there a free trial"))
+    sender.failures.append(DeliveryError("429", retry_after=60))
+    await app.outbox.deliver_due()
+    assert [m.address.chat_id for m in sender.sent] == ["bob"]
+
+
+async def test_permanent_failure_is_marked_and_the_queue_moves_on(
+    customer_factory: Callable[[str], Customer], app: Candor, sender: RecordingSender
+) -> None:
+    ann = customer_factory("ann")
+    sender.failures.append(DeliveryError("bot was blocked by the user", permanent=True))
+    await app.engine.receive(ann.inbound("is there a free trial"))
+    await app.engine.receive(ann.inbound("how much does it cost"))
+    assert await app.outbox.deliver_due() == 1
+    states = [state for _, state in await app.store.outbox_rows()]
+    assert states == ["failed", "sent"]
+
+
+async def test_pending_messages_are_delivered_after_a_restart(config: Config, clock: Clock) -> None:
+    async with Candor(config, clock=clock) as app:
+        ann = Customer(app, RecordingSender(), "ann")
+        await app.engine.receive(ann.inbound("is there a free trial"))  # no sender: not sent
+    sender = RecordingSender()
+    async with Candor(config, clock=clock) as app:
+        app.outbox.register(sender)
+        assert await app.outbox.deliver_due() == 1
+        assert await app.outbox.deliver_due() == 0
+    assert "14 days" in sender.sent[0].text
+
+
+async def test_paused_outbox_keeps_everything(
+    customer_factory: Callable[[str], Customer], app: Candor, sender: RecordingSender
+) -> None:
+    ann = customer_factory("ann")
+    app.outbox.paused = True
+    await app.engine.receive(ann.inbound("is there a free trial"))
+    assert await app.outbox.deliver_due() == 0
+    app.outbox.paused = False
+    assert await app.outbox.deliver_due() == 1

@@ -1,0 +1,160 @@
+"""The SQLite store: schema, migrations, the one-open-case rule, dedupe, the outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.model import Address, CaseState, Cause, EventKind, Identity, Outbound
+from bot.store import SQLiteStore, StoreError
+from bot.store.sqlite import _migrations
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+ANN = Identity("test", "w", "ann")
+HERE = Address("test", "ann")
+
+
+async def test_fresh_database_gets_every_migration_wal_and_foreign_keys(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db" / "candor.sqlite3")
+    await store.open()
+    try:
+        db = store.db
+        async with db.execute("PRAGMA user_version") as cur:
+            assert (await cur.fetchone())[0] == _migrations()[-1][0]  # type: ignore[index]
+        async with db.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"  # type: ignore[index]
+        async with db.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1  # type: ignore[index]
+    finally:
+        await store.close()
+
+
+async def test_existing_database_keeps_its_data_when_reopened(tmp_path: Path) -> None:
+    path = tmp_path / "candor.sqlite3"
+    store = SQLiteStore(path)
+    await store.open()
+    async with store.transaction() as tx:
+        customer, new = await tx.customer_for(ANN, "Ann", HERE, NOW)
+        case = await tx.new_case(customer.id, NOW)
+        await tx.append(case.id, EventKind.CUSTOMER, "customer", "hello", NOW)
+    await store.close()
+    again = SQLiteStore(path)
+    await again.open()
+    try:
+        found = await again.customer_by_identity(ANN)
+        assert found is not None and found.name == "Ann"
+        [event] = await again.events_of(case.id)
+        assert event.text == "hello" and new
+    finally:
+        await again.close()
+
+
+async def test_a_database_from_an_older_version_is_migrated(tmp_path: Path) -> None:
+    """A database left at version 0 with nothing in it is brought up to date."""
+    path = tmp_path / "old.sqlite3"
+    sqlite3.connect(path).close()
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        async with store.db.execute("SELECT name FROM sqlite_master WHERE type='table'") as cur:
+            tables = {row[0] for row in await cur.fetchall()}
+        assert {"customers", "cases", "events", "outbox", "inbound_seen"} <= tables
+    finally:
+        await store.close()
+
+
+async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 999")
+    con.close()
+    with pytest.raises(StoreError, match="newer than this"):
+        await SQLiteStore(path).open()
+
+
+async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open the database"):
+        await SQLiteStore(path).open()
+
+
+async def test_schema_allows_one_unresolved_case_per_customer(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "c.sqlite3")
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            customer, _ = await tx.customer_for(ANN, "Ann", HERE, NOW)
+            first = await tx.new_case(customer.id, NOW)
+            assert await tx.latest_case(customer.id) == first
+        with pytest.raises(sqlite3.IntegrityError):
+            async with store.transaction():
+                await store.db.execute(
+                    "INSERT INTO cases (customer_id, state, opened_at, updated_at)"
+                    " VALUES (?, 'waiting', 0, 0)",
+                    (customer.id,),
+                )
+        from dataclasses import replace
+
+        with pytest.raises(sqlite3.IntegrityError):
+            async with store.transaction() as tx:
+                await tx.new_case(customer.id, NOW)  # a second open case: refused
+        async with store.transaction() as tx:
+            await tx.update_case(replace(first, state=CaseState.RESOLVED, resolved_at=NOW))
+            second = await tx.new_case(customer.id, NOW + timedelta(seconds=1))
+            assert await tx.latest_case(customer.id) == second
+        assert second.id != first.id
+    finally:
+        await store.close()
+
+
+async def test_dedupe_keys_are_per_channel(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "d.sqlite3")
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            assert await tx.first_seen("telegram", "1", NOW)
+            assert not await tx.first_seen("telegram", "1", NOW)
+            assert await tx.first_seen("slack", "1", NOW)
+    finally:
+        await store.close()
+
+
+async def test_a_rolled_back_transaction_leaves_nothing(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "r.sqlite3")
+    await store.open()
+    try:
+        with pytest.raises(RuntimeError):
+            async with store.transaction() as tx:
+                await tx.first_seen("test", "k", NOW)
+                await tx.customer_for(ANN, "Ann", HERE, NOW)
+                raise RuntimeError("crash before commit")
+        assert await store.customer_by_identity(ANN) is None
+        async with store.transaction() as tx:
+            assert await tx.first_seen("test", "k", NOW)  # the key was not kept either
+    finally:
+        await store.close()
+
+
+async def test_outbox_rows_move_from_pending_to_sent_or_failed(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "o.sqlite3")
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            ids = [await tx.enqueue(Outbound(HERE, f"m{i}", Cause.REPLY), NOW) for i in range(3)]
+        assert [m.text for m, _ in await store.pending("test")] == ["m0", "m1", "m2"]
+        assert await store.pending("test", chat_id="bob") == []
+        async with store.transaction() as tx:
+            await tx.mark_sent(ids[0], "p1", NOW)
+            await tx.mark_retry(ids[1], NOW + timedelta(seconds=30), "429")
+            await tx.mark_failed(ids[2], "blocked", NOW)
+        [(message, due)] = await store.pending("test")
+        assert message.text == "m1" and message.attempts == 1
+        assert due == NOW + timedelta(seconds=30)
+        states = [state for _, state in await store.outbox_rows()]
+        assert states == ["sent", "pending", "failed"]
+    finally:
+        await store.close()
