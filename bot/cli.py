@@ -168,6 +168,8 @@ def _kb(args: argparse.Namespace) -> int:
         return kb_ask(kb, args.question, args.json)
     try:
         return kb_eval(kb, args.file, args.json)
+    except BrokenPipeError:
+        raise
     except OSError as error:
         print(f"candor: cannot read {args.file}: {error.strerror}", file=sys.stderr)
     except ValueError as error:
@@ -201,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `candor kb eval ... | head`: the reader has gone
+        sys.stderr.close()
+        return 141
 
 
 if __name__ == "__main__":
