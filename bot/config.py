@@ -286,8 +286,15 @@ def parse(text: str, source: Path | None = None) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{name}: not valid TOML: {error}") from error
+    # A section that is switched off may name variables that are not set.
+    raw = {
+        key: section
+        if isinstance(section, dict) and section.get("enabled") is False
+        else _resolve_env(section, key)
+        for key, section in raw.items()
+    }
     try:
-        config = Config.model_validate(_resolve_env(raw, ""))
+        config = Config.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(f"{name}: {_describe(error)}") from error
     base = source.resolve().parent if source else Path.cwd()

@@ -31,6 +31,7 @@ from bot.model import (
     InboundKind,
     Outbound,
 )
+from bot.signals import is_greeting
 from bot.store import Transaction
 from bot.text import clean, md_escape, parse_command, shorten
 
@@ -67,6 +68,7 @@ def summarise(case: Case, customer: Customer, events: Sequence[Event]) -> str:
         and not e.data.get("command")
         and not e.data.get("button")
         and not e.data.get("comment")
+        and not is_greeting(e.text)
     ]
     answered = [e.text for e in events if e.kind is EventKind.ANSWER]
     tried: list[str] = []

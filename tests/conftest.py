@@ -54,7 +54,21 @@ def write_articles(folder: Path, articles: dict[str, tuple[str, list[str], str, 
     return folder
 
 
-def write_config(folder: Path, knowledge: Path, extra: str = "", outbox: str = "") -> Path:
+CONSOLE_AGENTS = """
+agents = [
+  { name = "Maria", console = "maria" },
+  { name = "Sam", console = "sam" },
+]
+"""
+
+
+def write_config(
+    folder: Path,
+    knowledge: Path,
+    extra: str = "",
+    outbox: str = "",
+    desk: str = CONSOLE_AGENTS,
+) -> Path:
     path = folder / "config.toml"
     path.write_text(
         textwrap.dedent(
@@ -68,10 +82,7 @@ def write_config(folder: Path, knowledge: Path, extra: str = "", outbox: str = "
             directory = "{knowledge}"
             reload_seconds = 0
             [desk]
-            agents = [
-              {{ name = "Maria", console = "maria" }},
-              {{ name = "Sam", console = "sam" }},
-            ]
+            {desk}
             [outbox]
             retry_base_seconds = 0.01
             poll_seconds = 0.2

@@ -83,3 +83,11 @@ def test_config_toml_wins_over_the_example(tmp_path: Path) -> None:
 def test_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read the config file"):
         config_module.load(tmp_path / "nope.toml")
+
+
+def test_a_switched_off_section_may_name_unset_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CANDOR_TEST_TOKEN", raising=False)
+    off = config_module.parse('[telegram]\nenabled = false\ntoken = "env:CANDOR_TEST_TOKEN"\n')
+    assert off.telegram.enabled is False
+    with pytest.raises(ConfigError, match=r"telegram\.token: the environment variable"):
+        config_module.parse('[telegram]\nenabled = true\ntoken = "env:CANDOR_TEST_TOKEN"\n')
