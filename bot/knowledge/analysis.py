@@ -34,6 +34,8 @@ STOPWORDS = frozenset(
 def fold(text: str) -> str:
     """Compatibility-normalised, case-folded, accents removed, apostrophes dropped."""
     text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -57,17 +59,18 @@ def stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+def word_ngrams(word: str, sizes: tuple[int, ...] = (3, 4, 5)) -> list[str]:
+    """Character n-grams of one word padded with spaces, with repeats."""
+    padded = f" {word} "
+    return [padded[i : i + n] for n in sizes for i in range(len(padded) - n + 1)]
+
+
 def char_ngrams(word_list: list[str], sizes: tuple[int, ...] = (3, 4, 5)) -> dict[str, int]:
     """Character n-grams of each word padded with spaces, counted."""
     counts: dict[str, int] = {}
     for word in word_list:
-        padded = f" {word} "
-        for n in sizes:
-            if len(padded) < n:
-                continue
-            for i in range(len(padded) - n + 1):
-                gram = padded[i : i + n]
-                counts[gram] = counts.get(gram, 0) + 1
+        for gram in word_ngrams(word, sizes):
+            counts[gram] = counts.get(gram, 0) + 1
     return counts
 
 

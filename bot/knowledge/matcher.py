@@ -22,6 +22,7 @@ articles.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -31,7 +32,14 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.knowledge.analysis import STOPWORDS, char_ngrams, content_words, sorted_phrase, stem
+from bot.knowledge.analysis import (
+    STOPWORDS,
+    char_ngrams,
+    content_words,
+    sorted_phrase,
+    stem,
+    word_ngrams,
+)
 from bot.knowledge.articles import Article
 
 K1 = 1.2
@@ -70,37 +78,76 @@ def _misspelt_stopword(word: str) -> bool:
 
 
 class _Postings:
-    """feature -> (article indexes, weights), frozen into numpy arrays."""
+    """An inverted index: feature -> (article indexes, weights), kept as one
+    compressed sparse row matrix so that a query gathers all its postings in a few
+    numpy calls and sums them with one `bincount`."""
 
     def __init__(self) -> None:
-        self._building: dict[str, tuple[list[int], list[float]]] = {}
-        self.table: dict[str, tuple[Ints, Floats]] = {}
+        self._ids: dict[str, int] = {}
+        self._feature = array("i")
+        self._doc = array("i")
+        self._weight = array("f")
+        self.indptr: Ints = np.zeros(1, dtype=np.int64)
+        self.docs: Ints = np.zeros(0, dtype=np.int32)
+        self.weights: Floats = np.zeros(0, dtype=np.float32)
 
     def add(self, feature: str, doc: int, weight: float) -> None:
-        ids, weights = self._building.setdefault(feature, ([], []))
-        ids.append(doc)
-        weights.append(weight)
+        fid = self._ids.setdefault(feature, len(self._ids))
+        self._feature.append(fid)
+        self._doc.append(doc)
+        self._weight.append(weight)
 
     def freeze(self) -> None:
-        self.table = {
-            f: (np.asarray(ids, dtype=np.int32), np.asarray(ws, dtype=np.float32))
-            for f, (ids, ws) in self._building.items()
-        }
-        self._building = {}
+        features = np.frombuffer(self._feature, dtype=np.int32)
+        order = np.argsort(features, kind="stable")
+        self.docs = np.frombuffer(self._doc, dtype=np.int32)[order].copy()
+        self.weights = np.frombuffer(self._weight, dtype=np.float32)[order].copy()
+        counts = np.bincount(features, minlength=len(self._ids))
+        self.indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        self._feature, self._doc, self._weight = array("i"), array("i"), array("f")
+
+    @classmethod
+    def from_arrays(
+        cls,
+        ids: dict[str, int],
+        features: npt.NDArray[np.int64],
+        docs: npt.NDArray[np.int64],
+        weights: npt.NDArray[np.float64],
+    ) -> _Postings:
+        made = cls()
+        made._ids = ids
+        order = np.argsort(features, kind="stable")
+        made.docs = docs[order].astype(np.int32)
+        made.weights = weights[order].astype(np.float32)
+        counts = np.bincount(features, minlength=len(ids))
+        made.indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+        return made
+
+    def postings(self, feature: str) -> Ints | None:
+        fid = self._ids.get(feature)
+        if fid is None:
+            return None
+        return self.docs[self.indptr[fid] : self.indptr[fid + 1]]
 
     def accumulate(self, query: dict[str, float], size: int) -> Floats:
-        scores = np.zeros(size, dtype=np.float32)
-        for feature, weight in query.items():
-            hit = self.table.get(feature)
-            if hit is not None:
-                ids, ws = hit
-                scores[ids] += ws * np.float32(weight)
-        return scores
-
-
-def _article_words(article: Article) -> list[str]:
-    parts = [article.title, article.title, *article.questions, *article.tags]
-    return [w for part in parts for w in content_words(part)]
+        spans = [
+            (self.indptr[fid], self.indptr[fid + 1], weight)
+            for feature, weight in query.items()
+            if (fid := self._ids.get(feature)) is not None
+        ]
+        if not spans:
+            return np.zeros(size, dtype=np.float32)
+        starts = np.array([a for a, _, _ in spans], dtype=np.int64)
+        ends = np.array([b for _, b, _ in spans], dtype=np.int64)
+        lengths = ends - starts
+        # every position of every span, without a Python loop over the postings
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        positions = np.arange(int(lengths.sum()), dtype=np.int64) + offsets
+        factors = np.repeat(np.array([w for _, _, w in spans], dtype=np.float32), lengths)
+        summed = np.bincount(
+            self.docs[positions], weights=self.weights[positions] * factors, minlength=size
+        )
+        return summed.astype(np.float32)
 
 
 class Matcher:
@@ -110,8 +157,35 @@ class Matcher:
         self.articles = list(articles)
         n = len(self.articles)
         self._n = n
-        # -- words: BM25 over one document per article
-        docs = [[stem(w) for w in _article_words(a)] for a in self.articles]
+        # every text of every article, as content words, computed once
+        texts = [[a.title, *a.questions] for a in self.articles]
+        words_of = [[content_words(t) for t in group] for group in texts]
+        tag_words = [[w for t in a.tags for w in content_words(t)] for a in self.articles]
+        self._build_words(words_of, tag_words)
+        self._build_shape(words_of)
+        # sorted content words of every question, for rapidfuzz
+        self._phrases = [
+            [(sorted_phrase(ws), text) for ws, text in zip(group, texts[i], strict=True)]
+            for i, group in enumerate(words_of)
+        ]
+        self._map_word = lru_cache(maxsize=8192)(self._map_word_uncached)
+
+    def _build_words(self, words_of: list[list[list[str]]], tag_words: list[list[str]]) -> None:
+        """BM25 over one document per article: the title twice, questions, tags."""
+        n = self._n
+        docs = []
+        surface: dict[str, str] = {}  # spellings the articles use, for mapping typos
+        for group, tags in zip(words_of, tag_words, strict=True):
+            doc = []
+            for ws in (group[0], *group, tags):
+                for w in ws:
+                    term = stem(w)
+                    doc.append(term)
+                    if len(w) >= TYPO_MIN_LENGTH and w.isalpha():
+                        surface.setdefault(w, term)
+            docs.append(doc)
+        self._surface = surface
+        self._surface_list = list(surface)
         df: dict[str, int] = {}
         for doc in docs:
             for term in set(doc):
@@ -128,49 +202,58 @@ class Matcher:
             for term, count in tf.items():
                 self._words.add(term, i, self._idf[term] * count * (K1 + 1) / (count + norm))
         self._words.freeze()
-        # surface forms, for mapping a misspelt word to one the articles use
-        surface: dict[str, str] = {}
-        for a in self.articles:
-            for part in (a.title, *a.questions, *a.tags):
-                for w in content_words(part):
-                    if len(w) >= TYPO_MIN_LENGTH and w.isalpha():
-                        surface.setdefault(w, stem(w))
-        self._surface = surface
-        self._surface_list = list(surface)
-        # -- character n-grams: one centroid per article
-        self._gram_df: dict[str, int] = {}
-        question_grams: list[list[dict[str, int]]] = []
-        for a in self.articles:
-            grams = [char_ngrams(content_words(q)) for q in (a.title, *a.questions)]
-            question_grams.append(grams)
-        total = 0
-        for grams in question_grams:
-            for g in grams:
-                total += 1
-                for gram in g:
-                    self._gram_df[gram] = self._gram_df.get(gram, 0) + 1
-        self._gram_total = total
-        self._shape = _Postings()
-        for i, grams in enumerate(question_grams):
-            centroid: dict[str, float] = {}
-            for g in grams:
-                vec = {k: (1 + math.log(c)) * self._gram_idf(k) for k, c in g.items()}
-                length = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-                for k, v in vec.items():
-                    centroid[k] = centroid.get(k, 0.0) + v / length
-            length = math.sqrt(sum(v * v for v in centroid.values())) or 1.0
-            for k, v in centroid.items():
-                self._shape.add(k, i, v / length)
-        self._shape.freeze()
-        # -- sorted content words of every question, for rapidfuzz
-        self._phrases = [
-            [(sorted_phrase(content_words(q)), q) for q in (a.title, *a.questions)]
-            for a in self.articles
-        ]
-        self._map_word = lru_cache(maxsize=8192)(self._map_word_uncached)
 
-    def _gram_idf(self, gram: str) -> float:
-        return math.log((1 + self._gram_total) / (1 + self._gram_df.get(gram, 0))) + 1.0
+    def _build_shape(self, words_of: list[list[list[str]]]) -> None:
+        """Character n-gram TF-IDF: each question a unit vector, each article the
+        normalised sum of its questions' vectors. Done in numpy over all questions
+        at once; Python only maps words to n-gram ids (once per distinct word)."""
+        gram_ids: dict[str, int] = {}
+        per_word: dict[str, list[int]] = {}
+        question_of = array("i")
+        gram_of = array("i")
+        article_of: list[int] = []
+        for i, group in enumerate(words_of):
+            for ws in group:
+                q = len(article_of)
+                article_of.append(i)
+                for w in ws:
+                    ids = per_word.get(w)
+                    if ids is None:
+                        ids = [gram_ids.setdefault(g, len(gram_ids)) for g in word_ngrams(w)]
+                        per_word[w] = ids
+                    gram_of.extend(ids)
+                    question_of.extend([q] * len(ids))
+        size = max(1, len(gram_ids))
+        questions = len(article_of)
+        keys = np.frombuffer(question_of, dtype=np.int32).astype(np.int64) * size + np.frombuffer(
+            gram_of, dtype=np.int32
+        )
+        pairs, counts = np.unique(keys, return_counts=True)
+        q_idx, g_idx = pairs // size, pairs % size
+        df = np.bincount(g_idx, minlength=size)
+        self._gram_ids = gram_ids
+        self._gram_idf = np.log((1 + questions) / (1 + df)) + 1.0
+        self._gram_idf_unknown = math.log(1 + questions) + 1.0
+        weight = (1 + np.log(counts)) * self._gram_idf[g_idx]
+        norms = np.sqrt(np.bincount(q_idx, weights=weight * weight, minlength=questions))
+        weight = weight / np.maximum(norms[q_idx], 1e-12)
+        a_idx = np.asarray(article_of, dtype=np.int64)[q_idx]
+        cells, inverse = np.unique(a_idx * size + g_idx, return_inverse=True)
+        values = np.bincount(inverse, weights=weight)
+        c_article, c_gram = cells // size, cells % size
+        lengths = np.sqrt(np.bincount(c_article, weights=values * values, minlength=self._n))
+        values = values / np.maximum(lengths[c_article], 1e-12)
+        self._shape = _Postings.from_arrays(gram_ids, c_gram, c_article, values)
+
+    def _shape_query(self, words: list[str]) -> dict[str, float]:
+        grams = char_ngrams(words)
+        idf, ids, unknown = self._gram_idf, self._gram_ids, self._gram_idf_unknown
+        vec = {}
+        for gram, count in grams.items():
+            gid = ids.get(gram)
+            vec[gram] = (1 + math.log(count)) * (float(idf[gid]) if gid is not None else unknown)
+        length = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        return {k: v / length for k, v in vec.items()}
 
     def _map_word_uncached(self, word: str) -> str | None:
         """A known stem for a word the articles never use, if one is spelt closely."""
@@ -207,10 +290,7 @@ class Matcher:
         ceiling = sum(terms.values())
         known = {t: 1.0 for t in terms if t in self._idf}
         coverage = self._words.accumulate(known, self._n) / np.float32(ceiling * COVERAGE_SCALE)
-        grams = char_ngrams(fixed)
-        qvec = {k: (1 + math.log(c)) * self._gram_idf(k) for k, c in grams.items()}
-        length = math.sqrt(sum(v * v for v in qvec.values())) or 1.0
-        shape = self._shape.accumulate({k: v / length for k, v in qvec.items()}, self._n)
+        shape = self._shape.accumulate(self._shape_query(fixed), self._n)
         first = W_COVERAGE * coverage + W_SHAPE * shape
         top = min(RERANK, self._n)
         picked = np.argpartition(-first, top - 1)[:top] if top < self._n else np.arange(self._n)
@@ -242,5 +322,8 @@ class Matcher:
         ]
 
     def _words_has(self, term: str, doc: int) -> bool:
-        hit = self._words.table.get(term)
-        return hit is not None and bool(np.any(hit[0] == doc))
+        hit = self._words.postings(term)  # sorted: articles were added in order
+        if hit is None:
+            return False
+        at = int(np.searchsorted(hit, doc))
+        return at < len(hit) and int(hit[at]) == doc

@@ -1,0 +1,478 @@
+"""The Telegram channel end to end: the real python-telegram-bot against a fake Bot
+API on 127.0.0.1, asserting on what the fake received and what the store holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from adapters.telegram import TelegramChannel
+from bot import config as config_module
+from bot.app import Candor
+from bot.config import Config
+from bot.model import CaseState, EventKind, Identity
+from tests.conftest import write_config
+from tests.fakes.telegram import FakeTelegram
+
+TOKEN = "123456:TEST-token_x"
+STAFF = -1001234567890
+MARIA, SAM, STRANGER = 501, 502, 777
+ANN, BOB = 1001, 1002
+SECRET = "s3cret-token"
+
+DESK = f"""
+channels = ["telegram"]
+agents = [
+  {{ name = "Maria", telegram = {MARIA} }},
+  {{ name = "Sam", telegram = {SAM} }},
+]
+"""
+
+
+def telegram_config(
+    tmp_path: Path,
+    knowledge: Path,
+    fake: FakeTelegram,
+    *,
+    mode: str = "polling",
+    topics: bool = True,
+    port: int = 0,
+    outbox: str = "",
+) -> Config:
+    extra = f"""
+[telegram]
+enabled = true
+token = "{TOKEN}"
+api_base_url = "{fake.base_url}"
+file_base_url = "{fake.base_file_url}"
+mode = "{mode}"
+poll_timeout_seconds = 1
+staff_group_id = {STAFF}
+staff_topics = {str(topics).lower()}
+per_chat_interval_seconds = 0
+webhook_url = "https://support.example.com/telegram"
+webhook_secret = "{SECRET}"
+webhook_port = {port or 8443}
+"""
+    path = write_config(tmp_path, knowledge, extra, outbox=outbox, desk=DESK)
+    return config_module.load(path)
+
+
+@asynccontextmanager
+async def running(config: Config) -> AsyncIterator[tuple[Candor, TelegramChannel]]:
+    async with Candor(config) as app:
+        channel = TelegramChannel(app, config.telegram)
+        channel.retry_delay = 0.05
+        app.start_background(desk=True)
+        await channel.start()
+        try:
+            yield app, channel
+        finally:
+            await channel.stop()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def config(tmp_path: Path, knowledge_dir: Path, fake: FakeTelegram) -> Config:
+    return telegram_config(tmp_path, knowledge_dir, fake)
+
+
+def text_of(call: Any) -> str:
+    return str(call.params.get("text", ""))
+
+
+def buttons_of(call: Any) -> list[tuple[str, str]]:
+    markup = call.params.get("reply_markup") or {}
+    return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+
+
+async def said(fake: FakeTelegram, chat: int, count: int) -> list[Any]:
+    """The first `count` messages the bot delivered to `chat`."""
+    calls = await fake.wait_for("sendMessage", count, chat_id=chat, include_failed=False)
+    return calls[:count]
+
+
+async def case_of(app: Candor, user: int) -> Any:
+    customer = await app.store.customer_by_identity(Identity("telegram", "", str(user)))
+    assert customer is not None
+    return (await app.store.cases_of(customer.id))[-1]
+
+
+async def hand_over(fake: FakeTelegram, app: Candor, user: int, first: str) -> Any:
+    """The customer asks for a person and confirms the summary; returns the card call."""
+    before = len(fake.sent(chat_id=user))
+    fake.push_message(user, "/human", first_name=first)
+    proposal = (await said(fake, user, before + 1))[-1]
+    assert ("Send it", "handover:send") in buttons_of(proposal)
+    fake.push_callback(
+        user, "handover:send", message_id=proposal.result["message_id"], first_name=first
+    )
+    await said(fake, user, before + 2)
+    cards = await fake.wait_for("sendMessage", 1, chat_id=STAFF, include_failed=False)
+    return cards[-1]
+
+
+async def test_a_customer_is_greeted_answered_and_kept_on_one_case(
+    fake: FakeTelegram, config: Config
+) -> None:
+    async with running(config) as (app, _):
+        [commands] = await fake.wait_for("setMyCommands")
+        assert [c["command"] for c in commands.params["commands"]] == ["status", "human", "help"]
+        fake.push_message(ANN, "/start")
+        [greeting] = await said(fake, ANN, 1)
+        assert "not a person" in text_of(greeting) and "#1" in text_of(greeting)
+        assert greeting.params["parse_mode"] == "HTML"
+        fake.push_message(ANN, "how much does it cost?")
+        answer = (await said(fake, ANN, 2))[1]
+        assert "$8 per user" in text_of(answer)
+        assert "Source: the article “Plans and prices”" in text_of(answer)
+        fake.push_message(ANN, "/status")
+        status = (await said(fake, ANN, 3))[2]
+        assert "<b>Case #1</b>" in text_of(status)
+        assert "Plans and prices" in text_of(status)
+        case = await case_of(app, ANN)
+        kinds = [e.kind for e in await app.store.events_of(case.id)]
+        assert kinds.count(EventKind.CUSTOMER) >= 2 and EventKind.ANSWER in kinds
+        # every update was confirmed to Telegram only after it was stored
+        assert fake.confirmed_offset is not None and fake.updates == []
+    async with running(config) as (app, _):  # a restart: the same customer, the same case
+        fake.push_message(ANN, "/start")
+        reply = (await said(fake, ANN, 4))[3]
+        assert "#1" in text_of(reply)
+        assert (await case_of(app, ANN)).id == 1
+
+
+async def test_what_people_write_is_escaped_and_markup_never_breaks_a_message(
+    fake: FakeTelegram, config: Config
+) -> None:
+    fake.reject_html = True
+    async with running(config) as (app, _):
+        fake.push_message(ANN, "<b>hi</b> & <a href='x'>", first_name="<i>Ann</i>")
+        [reply] = await said(fake, ANN, 1)
+        assert "<i>Ann</i>" not in text_of(reply)
+        card = await hand_over(fake, app, ANN, "<i>Ann</i>")
+        assert "&lt;i&gt;Ann&lt;/i&gt;" in text_of(card)
+        assert "&lt;b&gt;hi&lt;/b&gt; &amp; &lt;a href=" in text_of(card)
+        assert all(not c.failed for c in fake.calls_to("sendMessage"))
+
+
+async def test_long_messages_are_split_under_telegrams_limit(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    body = "\n\n".join(f"Paragraph {i}: " + "word " * 150 for i in range(12))
+    (knowledge_dir / "long.md").write_text(
+        f'+++\ntitle = "A long answer"\nquestions = ["tell me everything about onboarding"]\n'
+        f"+++\n{body}\n",
+        encoding="utf-8",
+    )
+    config = telegram_config(tmp_path, knowledge_dir, fake)
+    async with running(config):
+        fake.push_message(ANN, "tell me everything about onboarding")
+        await fake.wait_for(
+            "sendMessage", 1, chat_id=ANN, text=lambda t: "Source: the article" in t
+        )
+        pieces = [t for t in fake.texts(ANN) if "Paragraph" in t or "Source" in t]
+        assert len(pieces) >= 2
+        assert all(len(p) <= 4096 for p in pieces)
+        joined = " ".join(pieces)
+        assert "Paragraph 0:" in joined and "Paragraph 11:" in joined
+        assert "Source: the article “A long answer”" in pieces[-1]
+
+
+async def test_clarify_buttons_answer_and_are_acknowledged(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    for name, title in (("billing-annual", "Paying yearly"), ("billing-monthly", "Paying monthly")):
+        period = name.split("-")[1]
+        (knowledge_dir / f"{name}.md").write_text(
+            f'+++\ntitle = "{title}"\nquestions = ["{period} billing", "pay {period}"]\n+++\n'
+            f"Yes, {period} works.\n",
+            encoding="utf-8",
+        )
+    config = telegram_config(tmp_path, knowledge_dir, fake)
+    async with running(config) as (app, _):
+        fake.push_message(ANN, "billing?")
+        [ask] = await fake.wait_for("sendMessage", 1, chat_id=ANN, text=lambda t: "which" in t)
+        options = buttons_of(ask)
+        assert ("Paying yearly", "article:billing-annual") in options
+        assert options[-1] == ("None of these", "none")
+        press = fake.push_callback(
+            ANN, "article:billing-annual", message_id=ask.result["message_id"]
+        )
+        await fake.wait_for("sendMessage", 1, chat_id=ANN, text=lambda t: "annual works" in t)
+        [ack] = await fake.wait_for("answerCallbackQuery")
+        assert ack.params["callback_query_id"] == press["callback_query"]["id"]
+        case = await case_of(app, ANN)
+        answers = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.ANSWER]
+        assert answers[-1].data["article"] == "billing-annual"
+
+
+async def test_handover_opens_a_topic_with_the_card_and_agents_work_in_it(
+    fake: FakeTelegram, config: Config
+) -> None:
+    async with running(config) as (app, _):
+        fake.push_message(ANN, "can I pay with a purchase order from our ERP?", first_name="Ann")
+        await said(fake, ANN, 1)
+        card = await hand_over(fake, app, ANN, "Ann")
+        [topic] = await fake.wait_for("createForumTopic")
+        assert topic.params["chat_id"] == STAFF
+        assert topic.params["name"].startswith("#1 · Ann")
+        thread = topic.result["message_thread_id"]
+        assert card.params["message_thread_id"] == thread
+        assert "purchase order" in text_of(card)  # the summary the customer confirmed
+        assert ("Claim", "desk:claim:1") in buttons_of(card)
+        assert (await case_of(app, ANN)).state is CaseState.WAITING
+
+        # someone in the group who is not an agent is told so, and nothing happens
+        fake.push_message(
+            STRANGER, "I'll take it", chat_id=STAFF, message_thread_id=thread, is_topic_message=True
+        )
+        refusal = await fake.wait_for("sendMessage", 2, chat_id=STAFF, include_failed=False)
+        assert "Only agents" in text_of(refusal[-1])
+        assert (await case_of(app, ANN)).state is CaseState.WAITING
+
+        # an agent's message in the topic claims the case and reaches the customer
+        fake.push_message(
+            MARIA,
+            "Hi Ann, yes: we accept POs. <script>",
+            first_name="Maria",
+            chat_id=STAFF,
+            message_thread_id=thread,
+            is_topic_message=True,
+        )
+        relayed = await fake.wait_for(
+            "sendMessage", 1, chat_id=ANN, text=lambda t: "we accept POs" in t
+        )
+        assert "Maria" in text_of(relayed[0]) and "&lt;script&gt;" in text_of(relayed[0])
+        case = await case_of(app, ANN)
+        assert case.state is CaseState.AGENT and case.agent == "Maria"
+        receipts = await fake.wait_for(
+            "sendMessage", 1, chat_id=STAFF, text=lambda t: "Delivered to the customer" in t
+        )
+        assert receipts[0].params["message_thread_id"] == thread
+
+        # an internal note never reaches the customer
+        to_ann = len(fake.sent(chat_id=ANN))
+        fake.push_message(
+            MARIA,
+            "/note customer is on the Team plan",
+            chat_id=STAFF,
+            message_thread_id=thread,
+            is_topic_message=True,
+        )
+        await fake.wait_for("sendMessage", 1, chat_id=STAFF, text=lambda t: "Note" in t)
+        notes = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.NOTE]
+        assert notes and "Team plan" in notes[0].text
+
+        # the customer writes while a person has the case: relayed, the bot stays quiet
+        fake.push_message(ANN, "great, how much does it cost?")
+        forwarded = await fake.wait_for(
+            "sendMessage", 1, chat_id=STAFF, text=lambda t: "how much does it cost" in t
+        )
+        assert forwarded[0].params["message_thread_id"] == thread
+        await asyncio.sleep(0.3)
+        assert len(fake.sent(chat_id=ANN)) == to_ann  # no bot answer over the person
+
+        # resolve with the card's button: the customer gets the rating buttons
+        fake.push_callback(
+            MARIA,
+            "desk:resolve:1",
+            chat_id=STAFF,
+            message_id=card.result["message_id"],
+            message_thread_id=thread,
+            first_name="Maria",
+        )
+        rating = await fake.wait_for(
+            "sendMessage", 1, chat_id=ANN, text=lambda t: "resolved" in t.lower()
+        )
+        assert [d for _, d in buttons_of(rating[0])] == [f"rate:{n}" for n in range(1, 6)]
+        fake.push_callback(ANN, "rate:5", message_id=rating[0].result["message_id"])
+        await fake.wait_for("sendMessage", 1, chat_id=ANN, text=lambda t: "Thank" in t)
+        case = await case_of(app, ANN)
+        assert case.state is CaseState.RESOLVED
+        ratings = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.RATING]
+        assert ratings[0].data["score"] == 5
+
+
+async def test_without_topics_agents_reply_to_the_card(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    config = telegram_config(tmp_path, knowledge_dir, fake, topics=False)
+    async with running(config) as (app, _):
+        card = await hand_over(fake, app, BOB, "Bob")
+        assert "message_thread_id" not in card.params
+        assert fake.calls_to("createForumTopic") == []
+        fake.push_message(
+            SAM,
+            "Hello Bob, Sam here.",
+            first_name="Sam",
+            chat_id=STAFF,
+            reply_to_message_id=card.result["message_id"],
+        )
+        await fake.wait_for("sendMessage", 1, chat_id=BOB, text=lambda t: "Sam here" in t)
+        assert (await case_of(app, BOB)).agent == "Sam"
+        # a reply to no card at all is not guessed from its text
+        fake.push_message(SAM, "#1 this is for case 1", chat_id=STAFF)
+        answer = await fake.wait_for(
+            "sendMessage", 1, chat_id=STAFF, text=lambda t: "which case" in t.lower()
+        )
+        assert answer
+        assert not any("this is for case 1" in t for t in fake.texts(BOB))
+
+
+async def test_files_edits_stickers_and_other_bots(fake: FakeTelegram, config: Config) -> None:
+    async with running(config) as (app, _):
+        first = fake.push_message(ANN, "my invoice looks wrong")
+        await said(fake, ANN, 1)
+        fake.push_photo(ANN, caption="the invoice")
+        fake.push_edit(ANN, first["message"]["message_id"], "my invoice total looks wrong")
+        fake.push_sticker(ANN)
+        fake.push_message(ANN, "beep", is_bot=True)
+        await fake.wait_for("sendMessage", 1, chat_id=ANN, text=lambda t: "sticker" in t)
+        await asyncio.sleep(0.3)
+        case = await case_of(app, ANN)
+        events = await app.store.events_of(case.id)
+        [photo] = [e for e in events if e.kind is EventKind.ATTACHMENT]
+        assert photo.data["attachments"][0]["kind"] == "photo"
+        assert photo.data["attachments"][0]["ref"]  # the Telegram file id, kept
+        assert photo.text == "the invoice"
+        [edit] = [e for e in events if e.kind is EventKind.EDIT]
+        assert edit.text == "my invoice total looks wrong"
+        assert not any(e.text == "beep" for e in events)
+
+
+async def test_a_group_the_bot_was_added_to_gets_a_polite_note_and_nothing_else(
+    fake: FakeTelegram, config: Config
+) -> None:
+    group = -4242
+    async with running(config) as (app, _):
+        fake.push_message(ANN, "", chat_id=group, new_chat_members=[fake.bot_user])
+        fake.push_message(ANN, "how much does it cost?", chat_id=group)
+        [note] = await fake.wait_for("sendMessage", 1, chat_id=group)
+        assert "only talk with customers in private chats" in text_of(note)
+        await asyncio.sleep(0.3)
+        assert len(fake.sent(chat_id=group)) == 1
+        assert await app.store.customer_by_identity(Identity("telegram", "", str(ANN))) is None
+
+
+async def test_rate_limits_are_waited_out_in_order_and_nothing_is_lost(
+    fake: FakeTelegram, config: Config
+) -> None:
+    async with running(config) as (app, _):
+        fake.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=ANN)
+        fake.push_message(ANN, "hi")
+        fake.push_message(ANN, "how much does it cost?")
+        delivered = await fake.wait_for(
+            "sendMessage", 2, chat_id=ANN, include_failed=False, timeout=8
+        )
+        attempts = fake.calls_to("sendMessage", chat_id=ANN)
+        assert attempts[0].failed and not attempts[1].failed
+        assert "#1" in text_of(delivered[0]) and "Plans and prices" in text_of(delivered[1])
+        for _ in range(50):  # the outbox marks a message sent just after Telegram took it
+            rows = await app.store.outbox_rows()
+            if {state for _, state in rows} == {"sent"}:
+                break
+            await asyncio.sleep(0.05)
+        assert {state for _, state in rows} == {"sent"}
+
+
+async def test_a_customer_who_blocked_the_bot_is_reported_to_the_agent(
+    fake: FakeTelegram, config: Config
+) -> None:
+    async with running(config) as (app, _):
+        card = await hand_over(fake, app, ANN, "Ann")
+        thread = card.params["message_thread_id"]
+        fake.block(ANN)
+        fake.push_message(
+            MARIA, "Are you there?", chat_id=STAFF, message_thread_id=thread, is_topic_message=True
+        )
+        notice = await fake.wait_for(
+            "sendMessage", 1, chat_id=STAFF, text=lambda t: "NOT delivered" in t
+        )
+        assert "blocked" in text_of(notice[0])
+        rows = await app.store.outbox_rows((await case_of(app, ANN)).id)
+        assert any(state == "failed" and "Are you there" in o.text for o, state in rows)
+
+
+async def test_an_update_that_fails_to_commit_is_not_confirmed_and_comes_again(
+    fake: FakeTelegram, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running(config) as (app, _):
+        real = app.engine.receive
+        failures = {"left": 1}
+
+        async def flaky(inbound: Any) -> Any:
+            if failures["left"]:
+                failures["left"] -= 1
+                raise OSError("disk full")
+            return await real(inbound)
+
+        monkeypatch.setattr(app.engine, "receive", flaky)
+        update = fake.push_message(ANN, "how much does it cost?")
+        await said(fake, ANN, 1)
+        polls = [c for c in fake.calls_to("getUpdates") if c.params.get("offset")]
+        assert polls[0].params["offset"] == update["update_id"]  # offered again, not skipped
+        case = await case_of(app, ANN)
+        customer_events = [
+            e for e in await app.store.events_of(case.id) if e.kind is EventKind.CUSTOMER
+        ]
+        assert [e.text for e in customer_events] == ["how much does it cost?"]  # once
+
+
+async def webhook_post(port: int, update: dict[str, Any], secret: str | None) -> int:
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"http://127.0.0.1:{port}/telegram", json=update, headers=headers) as r,
+    ):
+        return r.status
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_webhook_mode_checks_the_secret_and_commits_before_answering(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    port = free_port()
+    config = telegram_config(tmp_path, knowledge_dir, fake, mode="webhook", port=port)
+    async with running(config) as (app, _):
+        [hook] = await fake.wait_for("setWebhook")
+        assert hook.params["url"] == "https://support.example.com/telegram"
+        assert hook.params["secret_token"] == SECRET
+        update = fake.build_message(ANN, "how much does it cost?")
+        assert await webhook_post(port, update, "wrong") == 401
+        assert await webhook_post(port, update, None) == 401
+        assert await app.store.customer_by_identity(Identity("telegram", "", str(ANN))) is None
+        assert await webhook_post(port, update, SECRET) == 200
+        assert (await case_of(app, ANN)).id == 1  # stored before the 200
+        assert await webhook_post(port, update, SECRET) == 200  # Telegram's retry
+        assert await webhook_post(port, {"nonsense": True}, SECRET) == 400
+        await said(fake, ANN, 1)
+        await asyncio.sleep(0.3)
+        case = await case_of(app, ANN)
+        asked = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.CUSTOMER]
+        assert len(asked) == 1
+        assert len(fake.sent(chat_id=ANN)) == 1
+
+
+def test_cli_refuses_a_bad_token_before_starting(tmp_path: Path, knowledge_dir: Path) -> None:
+    path = write_config(tmp_path, knowledge_dir, '[telegram]\nenabled = true\ntoken = "oops"\n')
+    with pytest.raises(config_module.ConfigError, match=r"telegram\.token: not a bot token"):
+        config_module.load(path)
