@@ -476,3 +476,71 @@ def test_cli_refuses_a_bad_token_before_starting(tmp_path: Path, knowledge_dir: 
     path = write_config(tmp_path, knowledge_dir, '[telegram]\nenabled = true\ntoken = "oops"\n')
     with pytest.raises(config_module.ConfigError, match=r"telegram\.token: not a bot token"):
         config_module.load(path)
+
+
+async def test_a_crash_in_a_burst_loses_nothing_and_repeats_no_question(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """SIGKILL `candor run` while it works through a burst of updates: after a restart
+    every update is on its case exactly once and every reply was sent at least once."""
+    import signal
+    import sqlite3
+
+    from tests.conftest import candor_command
+
+    config = telegram_config(tmp_path, knowledge_dir, fake)
+    assert config.source is not None
+    users = {2001: "Ann", 2002: "Bob", 2003: "Cem"}
+    questions = ["hi", "how much does it cost?", "is there a free trial", "price list", "/status"]
+    for n, question in enumerate(questions):
+        for user, name in users.items():
+            fake.push_message(user, f"{question} ({n})", first_name=name)
+
+    async def start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            *candor_command(),
+            "run",
+            "--config",
+            str(config.source),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    first = await start()
+    await fake.wait_for("sendMessage", 4, include_failed=False, timeout=20)
+    first.send_signal(signal.SIGKILL)
+    await first.wait()
+    assert fake.updates, "the crash should fall in the middle of the burst"
+
+    second = await start()
+    try:
+        deadline = asyncio.get_running_loop().time() + 30
+        while fake.updates or len(fake.sent()) < len(users) * len(questions):
+            assert asyncio.get_running_loop().time() < deadline, fake.updates
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # let the outbox record the last sends
+    finally:
+        second.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(second.communicate(), 15)
+    assert second.returncode == 0, stderr.decode()
+
+    with sqlite3.connect(config.storage.path) as db:
+        for user in users:
+            texts = [
+                row[0]
+                for row in db.execute(
+                    "SELECT e.text FROM events e JOIN cases c ON c.id = e.case_id"
+                    " JOIN identities i ON i.customer_id = c.customer_id"
+                    " WHERE i.channel = 'telegram' AND i.user_id = ? AND e.kind = 'customer'"
+                    " ORDER BY e.id",
+                    (str(user),),
+                )
+            ]
+            assert texts == [f"{q} ({n})" for n, q in enumerate(questions)]
+            rows = db.execute(
+                "SELECT state, COUNT(*) FROM outbox WHERE json_extract(address, '$[1]') = ?"
+                " GROUP BY state",
+                (str(user),),
+            ).fetchall()
+            assert dict(rows).keys() == {"sent"}
+            assert len(fake.sent(chat_id=user)) >= dict(rows)["sent"]
