@@ -6,8 +6,8 @@ import os
 # opt in now, before `telegram` is imported, so the adapter sees one type only.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-from adapters.telegram.channel import TelegramChannel, make_bot  # noqa: E402
-from adapters.telegram.convert import Ignored, to_inbound  # noqa: E402
-from adapters.telegram.send import TelegramSender  # noqa: E402
+from adapters.telegram.channel import TelegramChannel, make_bot
+from adapters.telegram.convert import Ignored, to_inbound
+from adapters.telegram.send import TelegramSender
 
 __all__ = ["Ignored", "TelegramChannel", "TelegramSender", "make_bot", "to_inbound"]
