@@ -34,6 +34,8 @@ def desk_addresses(config: Config) -> list[Address]:
             addresses.append(TERMINAL_DESK)
         elif channel == "telegram" and config.telegram.staff_group_id is not None:
             addresses.append(Address("telegram", str(config.telegram.staff_group_id)))
+        elif channel == "slack" and config.slack.triage_channel:
+            addresses.append(Address("slack", config.slack.triage_channel))
     return addresses
 
 

@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from bot import config as config_module
 from bot.config import Config, ConfigError
@@ -117,21 +118,30 @@ def _agent_name(config: Config, wanted: str | None) -> str:
     return wanted
 
 
+class _Channel(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
 async def _run(config: Config) -> int:
     import signal
 
     from bot.app import Candor
 
     async with Candor(config) as app:
-        channels = []
+        channels: list[_Channel] = []
         if config.telegram.enabled:
             from adapters.telegram import TelegramChannel
 
             channels.append(TelegramChannel(app, config.telegram))
+        if config.slack.enabled:
+            from adapters.slack import SlackChannel
+
+            channels.append(SlackChannel(app, config.slack))
         if not channels:
             print(
-                "candor: no network channel is enabled in the config (set [telegram] enabled)."
-                " Try `candor chat` for the terminal chat.",
+                "candor: no network channel is enabled in the config (enable [telegram] or"
+                " [slack]). Try `candor chat` for the terminal chat.",
                 file=sys.stderr,
             )
             return EXIT_USAGE

@@ -213,6 +213,10 @@ class _Conversation:
             await self.greet()
         elif inbound.kind is InboundKind.BUTTON:
             await self.button(inbound.payload)
+        elif inbound.kind is InboundKind.EDIT and inbound.payload == "deleted":
+            await self.record(EventKind.EDIT, "", edited=inbound.edited_key, deleted=True)
+            if self.case.state in (CaseState.WAITING, CaseState.AGENT):
+                self.to_desk(f"{md_escape(self.name)} deleted a message.", "edit")
         elif inbound.kind is InboundKind.EDIT:
             await self.record(EventKind.EDIT, self.text, edited=inbound.edited_key)
             if self.case.state in (CaseState.WAITING, CaseState.AGENT):

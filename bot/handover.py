@@ -161,10 +161,18 @@ class Desk:
         ]
 
     def card(
-        self, case: Case, customer: Customer, channel: str, events: Sequence[Event]
+        self,
+        case: Case,
+        customer: Customer,
+        channel: str,
+        events: Sequence[Event],
+        *,
+        update: bool = False,
     ) -> list[Outbound]:
         """The case card: who, where, why, the confirmed summary, the recent timeline.
-        Each desk makes the sent card the case's thread."""
+        Each desk makes the sent card the case's thread. With `update`, the same card
+        as it stands now, for desks that can edit the card they sent (Slack); the
+        others skip it, having said what changed in the thread."""
         recent = [
             f"• {self.when(e.at)} {line}"
             for e in events[-8:]
@@ -179,11 +187,22 @@ class Desk:
         )
         about = shorten(case.subject, 40) if case.subject else shorten(case.handover_reason, 40)
         title = f"#{case.id} · {shorten(customer.name or 'customer', 30)} · {about}"
-        buttons = (
+        if case.state is CaseState.AGENT:
+            text = text.replace(
+                f" · {case.state.value}\n", f" · with {md_escape(case.agent or '?')}\n", 1
+            )
+        buttons: tuple[Button, ...] = (
             Button("Claim", f"desk:claim:{case.id}"),
             Button("Resolve", f"desk:resolve:{case.id}"),
             Button("Back to bot", f"desk:bot:{case.id}"),
         )
+        if case.state is CaseState.AGENT:
+            buttons = buttons[1:]
+        elif case.state in (CaseState.RESOLVED, CaseState.BOT):
+            buttons = ()
+        meta: dict[str, object] = {"card": case.id, "kind": "card", "title": title}
+        if update:
+            meta = {"card_update": case.id, "kind": "card_update", "thread": True}
         return [
             Outbound(
                 address=address,
@@ -191,7 +210,7 @@ class Desk:
                 cause=Cause.DESK,
                 case_id=case.id,
                 buttons=buttons,
-                meta={"card": case.id, "kind": "card", "title": title},
+                meta=meta,
             )
             for address in self.addresses
         ]
@@ -328,6 +347,13 @@ class _DeskTurn:
         assert customer is not None
         act = _ACTIONS[action]
         await act(self, agent, case, customer, args)
+        after = await self.tx.case(case.id)
+        if after is not None and (after.state, after.agent) != (case.state, case.agent):
+            where = await self.tx.address_of(after.customer_id)
+            events = await self.tx.timeline(after.id, limit=100)
+            self.out += self.desk.card(
+                after, customer, where.channel if where else "?", events, update=True
+            )
         return self.out
 
     def parse(self) -> tuple[str, str, int | None]:
@@ -341,6 +367,8 @@ class _DeskTurn:
         text = clean(inbound.text)
         if inbound.kind is not InboundKind.MESSAGE or not text:
             return "ignore", "", None
+        if text.startswith("!"):  # where "/" belongs to the platform (Slack): !claim, !cases
+            text = "/" + text[1:]
         command = parse_command(text)
         if command is None:
             if text.lower().startswith("note:"):

@@ -510,7 +510,8 @@ async def test_a_crash_in_a_burst_loses_nothing_and_repeats_no_question(
     await fake.wait_for("sendMessage", 4, include_failed=False, timeout=20)
     first.send_signal(signal.SIGKILL)
     await first.wait()
-    assert fake.updates, "the crash should fall in the middle of the burst"
+    # the crash falls in the middle: replies (and perhaps updates) are still to come
+    assert len(fake.sent()) < len(users) * len(questions)
 
     second = await start()
     try:

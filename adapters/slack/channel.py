@@ -1,0 +1,202 @@
+"""Running the Slack channel on slack-bolt: HTTP mode (an aiohttp server, every
+request verified with the signing secret) or Socket Mode.
+
+Bolt runs with `process_before_response=True`: a listener commits the event
+through `Engine.receive` and only then acknowledges it. If the commit fails the
+listener raises, Slack gets a 500 and sends the event again; a repeat (Slack's
+retries, or the same message twice) is recognised by its stored key and only
+acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.convert import (
+    ACTION_PREFIX,
+    Ignored,
+    Where,
+    action_to_inbound,
+    command_to_inbound,
+    message_to_inbound,
+)
+from adapters.slack.send import SlackSender
+from bot.app import Candor
+from bot.config import SlackSettings
+from bot.model import Inbound
+
+log = logging.getLogger(__name__)
+
+NAME_TTL = 3600.0  # seconds a looked-up name is kept
+LOOKUP_TIMEOUT = 2.0  # a name is nice to have; Slack wants an answer within 3 seconds
+
+
+def make_client(settings: SlackSettings) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=settings.bot_token,
+        base_url=settings.api_base_url,
+        timeout=10,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=settings.max_retries),
+            AsyncConnectionErrorRetryHandler(max_retry_count=settings.max_retries),
+        ],
+    )
+
+
+class SlackChannel:
+    """Customers in shared channels and DMs, agents in the triage channel."""
+
+    def __init__(
+        self, app: Candor, settings: SlackSettings, client: AsyncWebClient | None = None
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.client = client or make_client(settings)
+        self.sender = SlackSender(self.client)
+        self.where = Where(triage_channel=settings.triage_channel)
+        self.bolt: AsyncApp | None = None
+        self._runner: Any = None
+        self._socket: Any = None
+        self._names: dict[str, tuple[float, str]] = {}
+
+    async def start(self) -> None:
+        try:
+            me = await self.client.auth_test()
+        except SlackApiError as error:
+            raise RuntimeError(f"slack.bot_token was refused by Slack: {error}") from error
+        home = set(self.settings.home_team_ids) or {str(me.get("team_id") or "")}
+        self.where = Where(
+            triage_channel=self.settings.triage_channel,
+            home_teams=frozenset(home - {""}),
+            customer_channels=frozenset(self.settings.customer_channels),
+            bot_user_id=str(me.get("user_id") or ""),
+        )
+        self.app.outbox.register(self.sender)
+        self.bolt = self._bolt()
+        if self.settings.mode == "http":
+            from aiohttp import web
+
+            runner = web.AppRunner(
+                self.bolt.web_app(path=self.settings.path, port=self.settings.port),
+                access_log=None,
+            )
+            await runner.setup()
+            await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
+            self._runner = runner
+            log.info(
+                "slack: listening on %s:%d%s",
+                self.settings.listen,
+                self.settings.port,
+                self.settings.path,
+            )
+        else:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket = AsyncSocketModeHandler(self.bolt, self.settings.app_token)
+            await self._socket.connect_async()
+            log.info("slack: connected in Socket Mode")
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._socket is not None:
+            await self._socket.close_async()
+        session = getattr(self.client, "session", None)
+        if session is not None and not session.closed:
+            await session.close()
+
+    # -- bolt --------------------------------------------------------------------------------
+
+    def _bolt(self) -> AsyncApp:
+        bolt = AsyncApp(
+            client=self.client,
+            signing_secret=self.settings.signing_secret or "socket-mode-does-not-sign",
+            process_before_response=True,
+            request_verification_enabled=self.settings.mode == "http",
+        )
+
+        @bolt.event("message")
+        async def on_message(body: dict[str, Any], event: dict[str, Any], ack: Any) -> None:
+            user = str(event.get("user") or (event.get("message") or {}).get("user") or "")
+            name = await self.name_of(user) if user else ""
+            await self.commit(message_to_inbound(body, event, self.where, name))
+            await ack()
+
+        @bolt.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))
+        async def on_action(body: dict[str, Any], ack: Any) -> None:
+            user = str((body.get("user") or {}).get("id") or "")
+            name = await self.name_of(user) if user else ""
+            await self.commit(action_to_inbound(body, self.where, name))
+            await ack()
+
+        if self.settings.slash_command:
+
+            @bolt.command(self.settings.slash_command)
+            async def on_command(body: dict[str, Any], ack: Any) -> None:
+                user = str(body.get("user_id") or "")
+                name = await self.name_of(user) if user else ""
+                await self.commit(command_to_inbound(body, self.where, name))
+                await ack()
+
+        for kind in ("app_mention", "member_joined_channel", "channel_created"):
+
+            @bolt.event(kind)
+            async def on_other(ack: Any) -> None:
+                await ack()  # the message event carries what matters
+
+        return bolt
+
+    async def commit(self, found: Inbound | Ignored) -> None:
+        """Store the event through the engine; raises if it was not stored."""
+        if isinstance(found, Ignored):
+            log.debug("slack event ignored: %s", found.reason)
+            return
+        await self.app.engine.receive(found)
+
+    async def name_of(self, user: str) -> str:
+        """ "Ann Lee (Acme)": the person and, for another workspace, its name."""
+        now = time.monotonic()
+        cached = self._names.get(user)
+        if cached is not None and now - cached[0] < NAME_TTL:
+            return cached[1]
+        name = ""
+        try:
+            async with asyncio.timeout(LOOKUP_TIMEOUT):
+                found = await self.client.users_info(user=user)
+                person = found.get("user") or {}
+                profile = person.get("profile") or {}
+                name = str(
+                    profile.get("real_name")
+                    or person.get("real_name")
+                    or profile.get("display_name")
+                    or person.get("name")
+                    or ""
+                )
+                team = str(person.get("team_id") or "")
+                if team and team not in self.where.home_teams:
+                    org = await self._team_name(team)
+                    if org:
+                        name = f"{name} ({org})" if name else org
+        except (SlackApiError, TimeoutError, OSError) as error:
+            log.info("slack: no name for %s (%s)", user, error)
+        self._names[user] = (now, name)
+        return name
+
+    async def _team_name(self, team: str) -> str:
+        try:
+            found = await self.client.team_info(team=team)
+        except SlackApiError:
+            return ""
+        return str((found.get("team") or {}).get("name") or "")

@@ -1,0 +1,179 @@
+"""Slack events, button presses and slash commands into the core's `Inbound`.
+
+Only what the event is, never what to do about it: a customer's message in a
+shared channel or a direct message, an agent's message in the triage channel, a
+button, an edit or deletion, a file, or something ignored on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.model import Address, Attachment, Identity, Inbound, InboundKind
+
+CHANNEL = "slack"
+ACTION_PREFIX = "candor:"
+
+Payload = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """What the adapter knows about the workspace, to tell customers from staff."""
+
+    triage_channel: str = ""
+    home_teams: frozenset[str] = field(default_factory=frozenset)
+    customer_channels: frozenset[str] = field(default_factory=frozenset)  # empty: any
+    bot_user_id: str = ""
+
+    def is_dm(self, channel: str, channel_type: str = "") -> bool:
+        return channel_type == "im" or channel.startswith("D")
+
+
+def _team(event: Payload, body: Payload) -> str:
+    return str(event.get("user_team") or event.get("team") or body.get("team_id") or "")
+
+
+def _files(event: Payload) -> tuple[Attachment, ...]:
+    caption = str(event.get("text") or "")
+    found = []
+    for item in event.get("files") or ():
+        if not isinstance(item, Mapping) or not item.get("id"):
+            continue
+        kind = "photo" if str(item.get("mimetype", "")).startswith("image/") else "file"
+        found.append(Attachment(kind, str(item["id"]), caption, str(item.get("name") or "")))
+    return tuple(found)
+
+
+def message_to_inbound(
+    body: Payload, event: Payload, where: Where, name: str = ""
+) -> Inbound | Ignored:
+    """A `message` event (any subtype) as an Inbound, or why it is ignored."""
+    subtype = str(event.get("subtype") or "")
+    channel = str(event.get("channel") or "")
+    channel_type = str(event.get("channel_type") or "")
+    if subtype == "message_changed":
+        message = event.get("message") or {}
+        previous = event.get("previous_message") or {}
+        if message.get("text") == previous.get("text"):
+            return Ignored("a change without new text (an unfurl, a reaction)")
+        inner = {**message, "channel": channel, "channel_type": channel_type}
+        found = message_to_inbound(body, inner, where, name)
+        if isinstance(found, Ignored):
+            return found
+        stamp = str(message.get("edited", {}).get("ts") or event.get("ts") or "")
+        return Inbound(
+            key=f"{found.key}:edit:{stamp}",
+            identity=found.identity,
+            address=found.address,
+            kind=InboundKind.EDIT,
+            text=str(message.get("text") or ""),
+            display_name=found.display_name,
+            edited_key=found.key,
+        )
+    if subtype == "message_deleted":
+        previous = event.get("previous_message") or {}
+        inner = {**previous, "channel": channel, "channel_type": channel_type}
+        found = message_to_inbound(body, inner, where, name)
+        if isinstance(found, Ignored):
+            return found
+        return Inbound(
+            key=f"{found.key}:deleted",
+            identity=found.identity,
+            address=found.address,
+            kind=InboundKind.EDIT,
+            payload="deleted",
+            display_name=found.display_name,
+            edited_key=found.key,
+        )
+    if event.get("bot_id") or subtype in ("bot_message", "bot_add", "bot_remove"):
+        return Ignored("a bot's message")
+    if subtype not in ("", "file_share", "thread_broadcast", "me_message"):
+        return Ignored(f"a {subtype} event")
+    user = str(event.get("user") or "")
+    if not user or user == where.bot_user_id:
+        return Ignored("no person sent it")
+    ts = str(event.get("ts") or "")
+    thread = str(event.get("thread_ts") or "")
+    team = _team(event, body)
+    identity = Identity(CHANNEL, team, user)
+    key = f"{channel}:{ts}"
+    if channel == where.triage_channel:
+        address = Address(CHANNEL, channel, thread)  # an agent, in a case's thread or not
+    elif where.is_dm(channel, channel_type):
+        address = Address(CHANNEL, channel)
+    else:
+        if where.customer_channels and channel not in where.customer_channels:
+            return Ignored("a channel that is not a customer channel")
+        if team in where.home_teams:
+            return Ignored("a colleague writing in a customer channel")
+        address = Address(CHANNEL, channel, thread or ts)  # the bot answers in a thread
+    text = str(event.get("text") or "")
+    attachments = _files(event)
+    if attachments:
+        return Inbound(
+            key=key,
+            identity=identity,
+            address=address,
+            kind=InboundKind.ATTACHMENT,
+            text=text,
+            attachments=attachments,
+            display_name=name,
+        )
+    return Inbound(key=key, identity=identity, address=address, text=text, display_name=name)
+
+
+def action_to_inbound(body: Payload, where: Where, name: str = "") -> Inbound | Ignored:
+    """A press on one of the bot's Block Kit buttons."""
+    actions = body.get("actions") or []
+    if not actions:
+        return Ignored("an interaction without an action")
+    action = actions[0]
+    user = body.get("user") or {}
+    channel = str((body.get("channel") or {}).get("id") or "")
+    container = body.get("container") or {}
+    message = body.get("message") or {}
+    if not channel or not user.get("id"):
+        return Ignored("a button outside a conversation")
+    message_ts = str(container.get("message_ts") or message.get("ts") or "")
+    thread = str(container.get("thread_ts") or message.get("thread_ts") or "")
+    if where.is_dm(channel):
+        address = Address(CHANNEL, channel)
+    elif channel == where.triage_channel:
+        address = Address(CHANNEL, channel, thread or message_ts)  # a card is its thread
+    else:
+        address = Address(CHANNEL, channel, thread or message_ts)
+    team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
+    return Inbound(
+        key=f"act:{channel}:{message_ts}:{action.get('action_ts') or ''}:{user['id']}",
+        identity=Identity(CHANNEL, team, str(user["id"])),
+        address=address,
+        kind=InboundKind.BUTTON,
+        payload=str(action.get("value") or ""),
+        display_name=name,
+    )
+
+
+def command_to_inbound(body: Payload, where: Where, name: str = "") -> Inbound | Ignored:
+    """`/candor status` (or `/candor`) as the text command `/status`."""
+    user = str(body.get("user_id") or "")
+    channel = str(body.get("channel_id") or "")
+    if not user or not channel:
+        return Ignored("a command without a user or channel")
+    words = str(body.get("text") or "").split()
+    text = "/" + (words[0].lstrip("/") if words else "status") + "".join(f" {w}" for w in words[1:])
+    address = Address(CHANNEL, channel, "")
+    return Inbound(
+        key=f"cmd:{body.get('trigger_id') or channel + ':' + user + ':' + text}",
+        identity=Identity(CHANNEL, str(body.get("team_id") or ""), user),
+        address=address,
+        text=text,
+        display_name=name,
+    )

@@ -1,0 +1,123 @@
+"""The core's `Outbound` into Slack Web API calls.
+
+slack-sdk's retry handlers retry a call on 429 (after `Retry-After`) and on
+connection errors a few times; what still fails goes back to the outbox as a
+DeliveryError, which keeps the message and its thread's order and tries again
+later. Nothing is dropped here: an error either retries or is reported to the
+agent as "not delivered".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.markdown import split, to_plain, to_slack_mrkdwn
+from adapters.slack.convert import ACTION_PREFIX, CHANNEL
+from bot.model import Button, Outbound
+from bot.outbox import DeliveryError
+from bot.text import shorten
+
+log = logging.getLogger(__name__)
+
+SECTION = 2900  # Slack allows 3,000 characters in a section block's text
+BLOCKS_PER_MESSAGE = 45  # of Slack's 50
+PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "account_inactive",
+    "user_not_found",
+    "user_not_in_channel",
+    "invalid_blocks",
+    "msg_too_long",
+    "no_text",
+    "restricted_action",
+    "cant_update_message",
+    "message_not_found",
+    "invalid_auth",
+    "not_authed",
+    "token_revoked",
+    "missing_scope",
+}
+
+
+def blocks_for(markdown: str, buttons: tuple[Button, ...]) -> list[list[dict[str, Any]]]:
+    """Block Kit for one core message: section blocks (split under Slack's limits),
+    then the buttons; more than one Slack message if it is very long."""
+    sections: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": to_slack_mrkdwn(piece)}}
+        for piece in split(markdown, SECTION)
+    ] or [{"type": "section", "text": {"type": "mrkdwn", "text": " "}}]
+    messages = [
+        sections[i : i + BLOCKS_PER_MESSAGE] for i in range(0, len(sections), BLOCKS_PER_MESSAGE)
+    ]
+    if buttons:
+        elements: list[dict[str, Any]] = [
+            {
+                "type": "button",
+                "action_id": f"{ACTION_PREFIX}{n}",
+                "text": {"type": "plain_text", "text": shorten(b.label, 75), "emoji": True},
+                "value": b.payload[:2000],
+            }
+            for n, b in enumerate(buttons[:25])
+        ]
+        messages[-1] = [*messages[-1], {"type": "actions", "elements": elements}]
+    return messages
+
+
+class SlackSender:
+    channel = CHANNEL
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def send(self, message: Outbound) -> str:
+        try:
+            return await self._send(message)
+        except SlackApiError as error:
+            code = str(error.response.get("error", "")) if error.response is not None else ""
+            status = error.response.status_code if error.response is not None else 0
+            if status == 429 or code == "ratelimited":
+                wait = error.response.headers.get("Retry-After", "1") if error.response else "1"
+                raise DeliveryError(f"Slack: {code}", retry_after=float(wait)) from error
+            raise DeliveryError(f"Slack said: {code}", permanent=code in PERMANENT) from error
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise DeliveryError(f"network: {error!r}") from error
+
+    async def _send(self, message: Outbound) -> str:
+        channel = message.address.chat_id
+        thread = message.address.thread_id or None
+        meta = message.meta
+        pieces = blocks_for(message.text, message.buttons)
+        fallback = shorten(to_plain(message.text), 300)  # notifications and old clients
+        if "card_update" in meta:
+            if not thread:
+                return ""  # no card to update on this desk yet
+            await self.client.chat_update(
+                channel=channel, ts=thread, text=fallback, blocks=pieces[0]
+            )
+            return ""
+        to_user = meta.get("to_user")
+        if meta.get("kind") == "desk_reply" and isinstance(to_user, str) and to_user:
+            # what the desk says to one agent (help, "only agents can act") only they see
+            await self.client.chat_postEphemeral(
+                channel=channel, user=to_user, text=fallback, blocks=pieces[0], thread_ts=thread
+            )
+            return ""
+        first = ""
+        for blocks in pieces:
+            sent = await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread,
+                text=fallback,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+            first = first or str(sent.get("ts") or "")
+        return first
