@@ -156,7 +156,8 @@ class Outbox:
                 # Whatever an agent answers (the card's thread, a reply to this message)
                 # finds its case through this stored mapping, never through the text.
                 thread = Address(message.address.channel, message.address.chat_id, platform_id)
-                await tx.map_thread(thread, message.case_id)
+                card = "card" in message.meta and not message.address.thread_id
+                await tx.map_thread(thread, message.case_id, card=card)
             receipt = _receipt(message, delivered=True, reason="")
             if receipt is not None:
                 await tx.enqueue(receipt, now)

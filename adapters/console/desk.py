@@ -37,6 +37,8 @@ class DeskSender:
         self.current: str = ""  # the case (thread) the agent is writing in
 
     async def send(self, message: Outbound) -> str:
+        if "card_update" in message.meta:
+            return ""  # the terminal already printed what changed
         thread = message.address.thread_id or (str(message.case_id) if message.case_id else "")
         card = message.meta.get("card")
         if isinstance(card, int):

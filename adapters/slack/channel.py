@@ -69,7 +69,7 @@ class SlackChannel:
         self.bolt: AsyncApp | None = None
         self._runner: Any = None
         self._socket: Any = None
-        self._names: dict[str, tuple[float, str]] = {}
+        self._people: dict[str, tuple[float, str, str]] = {}
 
     async def start(self) -> None:
         try:
@@ -129,15 +129,20 @@ class SlackChannel:
 
         @bolt.event("message")
         async def on_message(body: dict[str, Any], event: dict[str, Any], ack: Any) -> None:
-            user = str(event.get("user") or (event.get("message") or {}).get("user") or "")
-            name = await self.name_of(user) if user else ""
-            await self.commit(message_to_inbound(body, event, self.where, name))
+            inner = event.get("message") or event.get("previous_message") or {}
+            user = str(event.get("user") or inner.get("user") or "")
+            team = str(event.get("user_team") or inner.get("user_team") or "")
+            name = ""
+            if user and not event.get("bot_id"):
+                name, known_team = await self.person(user)
+                team = team or known_team
+            await self.commit(message_to_inbound(body, event, self.where, name, team))
             await ack()
 
         @bolt.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))
         async def on_action(body: dict[str, Any], ack: Any) -> None:
             user = str((body.get("user") or {}).get("id") or "")
-            name = await self.name_of(user) if user else ""
+            name = (await self.person(user))[0] if user else ""
             await self.commit(action_to_inbound(body, self.where, name))
             await ack()
 
@@ -146,7 +151,7 @@ class SlackChannel:
             @bolt.command(self.settings.slash_command)
             async def on_command(body: dict[str, Any], ack: Any) -> None:
                 user = str(body.get("user_id") or "")
-                name = await self.name_of(user) if user else ""
+                name = (await self.person(user))[0] if user else ""
                 await self.commit(command_to_inbound(body, self.where, name))
                 await ack()
 
@@ -165,13 +170,15 @@ class SlackChannel:
             return
         await self.app.engine.receive(found)
 
-    async def name_of(self, user: str) -> str:
-        """ "Ann Lee (Acme)": the person and, for another workspace, its name."""
+    async def person(self, user: str) -> tuple[str, str]:
+        """("Ann Lee (Acme)", "T0ACME"): the person's name with, for another workspace,
+        its name; and their workspace. Looked up once an hour; ("", "") if Slack
+        does not answer in time (the message is stored all the same)."""
         now = time.monotonic()
-        cached = self._names.get(user)
+        cached = self._people.get(user)
         if cached is not None and now - cached[0] < NAME_TTL:
-            return cached[1]
-        name = ""
+            return cached[1], cached[2]
+        name, team = "", ""
         try:
             async with asyncio.timeout(LOOKUP_TIMEOUT):
                 found = await self.client.users_info(user=user)
@@ -191,8 +198,9 @@ class SlackChannel:
                         name = f"{name} ({org})" if name else org
         except (SlackApiError, TimeoutError, OSError) as error:
             log.info("slack: no name for %s (%s)", user, error)
-        self._names[user] = (now, name)
-        return name
+            return "", ""
+        self._people[user] = (now, name, team)
+        return name, team
 
     async def _team_name(self, team: str) -> str:
         try:

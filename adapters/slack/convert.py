@@ -53,9 +53,11 @@ def _files(event: Payload) -> tuple[Attachment, ...]:
 
 
 def message_to_inbound(
-    body: Payload, event: Payload, where: Where, name: str = ""
+    body: Payload, event: Payload, where: Where, name: str = "", team: str = ""
 ) -> Inbound | Ignored:
-    """A `message` event (any subtype) as an Inbound, or why it is ignored."""
+    """A `message` event (any subtype) as an Inbound, or why it is ignored. `team` is
+    the sender's workspace when the adapter knows it better than the event says
+    (edits and deletions do not always carry it)."""
     subtype = str(event.get("subtype") or "")
     channel = str(event.get("channel") or "")
     channel_type = str(event.get("channel_type") or "")
@@ -65,7 +67,7 @@ def message_to_inbound(
         if message.get("text") == previous.get("text"):
             return Ignored("a change without new text (an unfurl, a reaction)")
         inner = {**message, "channel": channel, "channel_type": channel_type}
-        found = message_to_inbound(body, inner, where, name)
+        found = message_to_inbound(body, inner, where, name, team)
         if isinstance(found, Ignored):
             return found
         stamp = str(message.get("edited", {}).get("ts") or event.get("ts") or "")
@@ -81,7 +83,7 @@ def message_to_inbound(
     if subtype == "message_deleted":
         previous = event.get("previous_message") or {}
         inner = {**previous, "channel": channel, "channel_type": channel_type}
-        found = message_to_inbound(body, inner, where, name)
+        found = message_to_inbound(body, inner, where, name, team)
         if isinstance(found, Ignored):
             return found
         return Inbound(
@@ -102,7 +104,7 @@ def message_to_inbound(
         return Ignored("no person sent it")
     ts = str(event.get("ts") or "")
     thread = str(event.get("thread_ts") or "")
-    team = _team(event, body)
+    team = team or _team(event, body)
     identity = Identity(CHANNEL, team, user)
     key = f"{channel}:{ts}"
     if channel == where.triage_channel:

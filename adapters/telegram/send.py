@@ -77,6 +77,8 @@ class TelegramSender:
             self._last = {k: v for k, v in self._last.items() if v > cutoff}
 
     async def send(self, message: Outbound) -> str:
+        if "card_update" in message.meta:
+            return ""  # the topic already says what changed; the card stays as sent
         try:
             return await self._send(message)
         except RetryAfter as error:

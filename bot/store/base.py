@@ -71,7 +71,7 @@ class Transaction(Protocol):
         """The case's last `limit` events, oldest first."""
 
     # desk threads
-    async def map_thread(self, address: Address, case_id: int) -> None:
+    async def map_thread(self, address: Address, case_id: int, *, card: bool = False) -> None:
         """Remember that this desk thread is the case's."""
 
     async def case_for_thread(self, address: Address) -> int | None: ...

@@ -1,0 +1,448 @@
+"""The Slack channel end to end: the real slack-bolt and slack-sdk against a fake Web
+API on 127.0.0.1, with signed requests posted to Candor's own HTTP endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.slack import SlackChannel
+from bot import config as config_module
+from bot.app import Candor
+from bot.config import Config
+from bot.model import CaseState, EventKind, Identity
+from tests.conftest import write_config
+from tests.fakes import slack as fakes
+from tests.fakes.slack import FakeSlack
+
+SECRET = "signing-secret-for-tests"
+HOME = "T0HOME"
+ACME = "T0ACME"
+TRIAGE = "C0TRIAGE"
+SHARED = "C0ACME"
+DM = "D0ANN"
+ANN, BOB, COLLEAGUE, MARIA, SAM, STRANGER = "U0ANN", "U0BOB", "U0COL", "U0MARIA", "U0SAM", "U0X"
+
+DESK = f"""
+channels = ["slack"]
+agents = [
+  {{ name = "Maria", slack = "{MARIA}" }},
+  {{ name = "Sam", slack = "{SAM}" }},
+]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(bot_token="xoxb-test", team_id=HOME) as server:
+        server.add_user(ANN, name="ann", real_name="Ann Lee", team_id=ACME)
+        server.add_user(BOB, name="bob", real_name="Bob Roe", team_id=ACME)
+        server.add_user(COLLEAGUE, name="col", real_name="Colin", team_id=HOME)
+        server.add_user(MARIA, name="maria", real_name="Maria", team_id=HOME)
+        server.add_user(SAM, name="sam", real_name="Sam", team_id=HOME)
+        server.add_user(STRANGER, name="x", real_name="Xavier", team_id=HOME)
+        server.add_channel(SHARED, name="acme-support", is_ext_shared=True)
+        server.add_channel(TRIAGE, name="triage")
+        server.add_channel(DM, name="", is_im=True)
+        yield server
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def config(tmp_path: Path, knowledge_dir: Path, fake: FakeSlack, port: int) -> Config:
+    extra = f"""
+[slack]
+enabled = true
+bot_token = "xoxb-test"
+signing_secret = "{SECRET}"
+api_base_url = "{fake.api_url}"
+port = {port}
+triage_channel = "{TRIAGE}"
+slash_command = "/candor"
+max_retries = 1
+"""
+    return config_module.load(write_config(tmp_path, knowledge_dir, extra, desk=DESK))
+
+
+@asynccontextmanager
+async def running(config: Config) -> AsyncIterator[Candor]:
+    async with Candor(config) as app:
+        channel = SlackChannel(app, config.slack)
+        app.start_background(desk=True)
+        await channel.start()
+        try:
+            yield app
+        finally:
+            await channel.stop()
+
+
+class Slack:
+    """Posts to Candor the way Slack does, and reads what Candor sent back."""
+
+    def __init__(self, fake: FakeSlack, port: int) -> None:
+        self.fake = fake
+        self.url = f"http://127.0.0.1:{port}/slack/events"
+        self.clock = 1_700_000_000
+
+    def ts(self) -> str:
+        self.clock += 1
+        return f"{self.clock}.000100"
+
+    async def say(
+        self,
+        user: str,
+        text: str,
+        *,
+        channel: str = SHARED,
+        thread_ts: str | None = None,
+        team: str = ACME,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        event = fakes.message_event(
+            user,
+            text,
+            channel=channel,
+            channel_type="im" if channel.startswith("D") else "channel",
+            ts=self.ts(),
+            thread_ts=thread_ts,
+            team=team,
+            user_team=team,
+            **extra,
+        )
+        status, body = await fakes.post_event(self.url, fakes.event_callback(event), SECRET)
+        assert status == 200, body
+        return event
+
+    async def press(self, user: str, call: Any, value: str, *, team: str = ACME) -> tuple[int, str]:
+        params = call.params
+        payload = fakes.block_actions(
+            user,
+            next(
+                b["action_id"]
+                for block in params["blocks"]
+                if block["type"] == "actions"
+                for b in block["elements"]
+                if b["value"] == value
+            ),
+            value,
+            channel=params["channel"],
+            message_ts=call.result["ts"],
+            thread_ts=params.get("thread_ts"),
+            team=team,
+        )
+        return await fakes.post_interaction(self.url, payload, SECRET)
+
+    async def reply_to(self, channel: str, thread: str | None, count: int = 1) -> list[Any]:
+        match: dict[str, Any] = {"channel": channel}
+        if thread is not None:
+            match["thread_ts"] = thread
+        return await self.fake.wait_for("chat.postMessage", count, **match)
+
+
+def text_of(call: Any) -> str:
+    params = call.params
+    blocks = params.get("blocks") or []
+    parts = [b["text"]["text"] for b in blocks if b.get("type") == "section"]
+    return "\n".join(parts) or str(params.get("text", ""))
+
+
+def values_of(call: Any) -> list[str]:
+    return [
+        element["value"]
+        for block in call.params.get("blocks") or []
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+async def case_of(app: Candor, user: str, team: str = ACME) -> Any:
+    customer = await app.store.customer_by_identity(Identity("slack", team, user))
+    assert customer is not None
+    return (await app.store.cases_of(customer.id))[-1]
+
+
+async def test_a_customer_in_a_shared_channel_is_answered_in_a_thread(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        first = await slack.say(ANN, "how much does it cost?")
+        [answer] = await slack.reply_to(SHARED, first["ts"])
+        assert "Source: the article “Plans and prices”" in text_of(answer)
+        assert "$8 per user" in text_of(answer)
+        case = await case_of(app, ANN)
+        assert case.state is CaseState.BOT
+        # in the same thread the case continues; a new top-level message too
+        await slack.say(ANN, "/status", thread_ts=first["ts"])
+        [_, status] = await slack.reply_to(SHARED, first["ts"], 2)
+        assert f"*Case #{case.id}*" in text_of(status)
+        second = await slack.say(ANN, "is there a free trial")
+        await slack.reply_to(SHARED, second["ts"])
+        assert (await case_of(app, ANN)).id == case.id
+        # each person in the channel has their own case
+        await slack.say(BOB, "hello")
+        assert (await case_of(app, BOB)).id != case.id
+
+
+async def test_colleagues_and_bots_in_a_customer_channel_are_not_customers(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        await slack.say(COLLEAGUE, "how much does it cost?", team=HOME)
+        await slack.say(ANN, "beep", bot_id="B0OTHER")
+        await asyncio.sleep(0.3)
+        assert fake.sent("chat.postMessage") == []
+        assert await app.store.customer_by_identity(Identity("slack", HOME, COLLEAGUE)) is None
+
+
+async def test_markup_from_people_is_escaped_so_nobody_can_ping_or_link(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        event = await slack.say(ANN, "<!channel> <https://evil.example|your invoice> & *me*")
+        await slack.reply_to(SHARED, event["ts"])
+        await slack.say(ANN, "I want a person", thread_ts=event["ts"])
+        [*_, proposal] = await slack.reply_to(SHARED, event["ts"], 2)
+        assert "handover:send" in values_of(proposal)
+        status, _ = await slack.press(ANN, proposal, "handover:send")
+        assert status == 200
+        [card] = await slack.reply_to(TRIAGE, None)
+        text = text_of(card)
+        assert "&lt;!channel&gt;" in text and "<!channel>" not in text
+        assert "&lt;https://evil.example|your invoice&gt;" in text
+        assert "Ann Lee (" in text or "Ann Lee" in text
+        assert (await case_of(app, ANN)).state is CaseState.WAITING
+
+
+async def test_the_triage_channel_works_a_case_in_the_cards_thread(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        event = await slack.say(ANN, "/human")
+        [proposal] = await slack.reply_to(SHARED, event["ts"])
+        await slack.press(ANN, proposal, "handover:send")
+        [card] = await slack.reply_to(TRIAGE, None)
+        assert "thread_ts" not in card.params or card.params["thread_ts"] is None
+        thread = card.result["ts"]
+        case = await case_of(app, ANN)
+        assert values_of(card) == [
+            f"desk:claim:{case.id}",
+            f"desk:resolve:{case.id}",
+            f"desk:bot:{case.id}",
+        ]
+
+        # someone who is not an agent: a notice only they see, nothing changes
+        status, _ = await slack.press(STRANGER, card, f"desk:claim:{case.id}", team=HOME)
+        assert status == 200
+        [notice] = await fake.wait_for("chat.postEphemeral", 1, user=STRANGER)
+        assert "Only agents" in str(notice.params.get("text"))
+        assert (await case_of(app, ANN)).state is CaseState.WAITING
+
+        # Maria claims with the button: the customer is told, the card is updated
+        await slack.press(MARIA, card, f"desk:claim:{case.id}", team=HOME)
+        told = await fake.wait_for(
+            "chat.postMessage", 1, channel=SHARED, text=lambda t: "Maria" in t
+        )
+        assert told[0].params["thread_ts"] == event["ts"]
+        [update] = await fake.wait_for("chat.update", 1, channel=TRIAGE, ts=thread)
+        assert "with Maria" in text_of(update)
+        assert (await case_of(app, ANN)).agent == "Maria"
+
+        # a reply in the thread reaches the customer; a note does not
+        await slack.say(
+            MARIA, "Hi Ann <@U0BOB>, we can help.", channel=TRIAGE, thread_ts=thread, team=HOME
+        )
+        relayed = await fake.wait_for(
+            "chat.postMessage", 1, channel=SHARED, text=lambda t: "we can help" in t
+        )
+        assert "&lt;@U0BOB&gt;" in text_of(relayed[0])
+        await fake.wait_for("chat.postMessage", 1, channel=TRIAGE, text=lambda t: "Delivered" in t)
+        before = len(fake.sent("chat.postMessage", channel=SHARED))
+        await slack.say(MARIA, "note: big customer", channel=TRIAGE, thread_ts=thread, team=HOME)
+        await fake.wait_for("chat.postEphemeral", 1, user=MARIA)
+        notes = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.NOTE]
+        assert notes[0].text == "big customer"
+
+        # the customer writes: it appears in the thread, and the bot stays quiet
+        await slack.say(ANN, "thanks! how much does it cost?", thread_ts=event["ts"])
+        seen = await fake.wait_for(
+            "chat.postMessage", 1, channel=TRIAGE, text=lambda t: "how much does it cost" in t
+        )
+        assert seen[0].params["thread_ts"] == thread
+        await asyncio.sleep(0.3)
+        assert len(fake.sent("chat.postMessage", channel=SHARED)) == before
+
+        # !resolve in the thread: rating buttons for the customer, the card says resolved
+        await slack.say(MARIA, "!resolve", channel=TRIAGE, thread_ts=thread, team=HOME)
+        rating = await fake.wait_for(
+            "chat.postMessage", 1, channel=SHARED, text=lambda t: "resolved" in t.lower()
+        )
+        assert values_of(rating[0]) == [f"rate:{n}" for n in range(1, 6)]
+        updates = await fake.wait_for("chat.update", 2, channel=TRIAGE, ts=thread)
+        assert "resolved" in text_of(updates[-1])
+        assert values_of(updates[-1]) == []
+        await slack.press(ANN, rating[0], "rate:4")
+        await fake.wait_for("chat.postMessage", 1, channel=SHARED, text=lambda t: "Thank" in t)
+        case = await case_of(app, ANN)
+        assert case.state is CaseState.RESOLVED
+        [rated] = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.RATING]
+        assert rated.data["score"] == 4
+
+
+async def test_direct_messages_and_the_slash_command(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        await slack.say(ANN, "hi", channel=DM)
+        [greeting] = await slack.reply_to(DM, None)
+        assert greeting.params.get("thread_ts") is None
+        assert "#1" in text_of(greeting)
+        fields = fakes.slash_command("/candor", "status", user=ANN, channel=DM, team=ACME)
+        status, _ = await fakes.post_command(slack.url, fields, SECRET)
+        assert status == 200
+        [_, shown] = await slack.reply_to(DM, None, 2)
+        assert "*Case #1*" in text_of(shown)
+        assert (await case_of(app, ANN)).id == 1
+
+
+async def test_files_edits_and_deletions_are_kept(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        first = await slack.say(ANN, "my invoice is wrong")
+        files = [{"id": "F0PDF", "name": "invoice.pdf", "mimetype": "application/pdf"}]
+        await slack.say(ANN, "here it is", thread_ts=first["ts"], files=files, subtype="file_share")
+        changed = fakes.message_changed_event(
+            SHARED, first["ts"], "my invoice total is wrong", ANN, old_text="my invoice is wrong"
+        )
+        await fakes.post_event(slack.url, fakes.event_callback(changed), SECRET)
+        deleted = fakes.message_deleted_event(
+            SHARED, first["ts"], user=ANN, old_text="my invoice is wrong"
+        )
+        await fakes.post_event(slack.url, fakes.event_callback(deleted), SECRET)
+        await asyncio.sleep(0.3)
+        case = await case_of(app, ANN)
+        events = await app.store.events_of(case.id)
+        [upload] = [e for e in events if e.kind is EventKind.ATTACHMENT]
+        assert upload.data["attachments"][0]["ref"] == "F0PDF"
+        edits = [e for e in events if e.kind is EventKind.EDIT]
+        assert [e.text for e in edits] == ["my invoice total is wrong", ""]
+        assert edits[1].data.get("deleted") is True
+
+
+async def test_forged_stale_and_retried_requests(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        event = fakes.message_event(
+            ANN, "how much does it cost?", channel=SHARED, ts=slack.ts(), team=ACME, user_team=ACME
+        )
+        payload = fakes.event_callback(event)
+        status, _ = await fakes.post_event(slack.url, payload, "not-the-secret")
+        assert status == 401
+        stale = int(time.time()) - 600
+        status, _ = await fakes.post_event(slack.url, payload, SECRET, timestamp=stale)
+        assert status == 401
+        body = json.dumps(payload).encode()
+        status, _ = await fakes.post_raw(slack.url, body, {"Content-Type": "application/json"})
+        assert status == 401
+        assert await app.store.customer_by_identity(Identity("slack", ACME, ANN)) is None
+        # the real one, then Slack's retry of it: one question on the case, one answer
+        assert (await fakes.post_event(slack.url, payload, SECRET))[0] == 200
+        assert (await fakes.post_event(slack.url, payload, SECRET, retry_num=1))[0] == 200
+        await slack.reply_to(SHARED, event["ts"])
+        await asyncio.sleep(0.3)
+        case = await case_of(app, ANN)
+        asked = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.CUSTOMER]
+        assert len(asked) == 1
+        assert len(fake.sent("chat.postMessage", channel=SHARED)) == 1
+
+
+async def test_an_event_that_fails_to_commit_is_not_acknowledged(
+    fake: FakeSlack, config: Config, port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        real = app.engine.receive
+        failing = {"left": 1}
+
+        async def flaky(inbound: Any) -> Any:
+            if failing["left"]:
+                failing["left"] -= 1
+                raise OSError("disk full")
+            return await real(inbound)
+
+        monkeypatch.setattr(app.engine, "receive", flaky)
+        event = fakes.message_event(
+            ANN, "hello", channel=SHARED, ts=slack.ts(), team=ACME, user_team=ACME
+        )
+        payload = fakes.event_callback(event)
+        assert (await fakes.post_event(slack.url, payload, SECRET))[0] == 500
+        assert (await fakes.post_event(slack.url, payload, SECRET, retry_num=1))[0] == 200
+        assert (await case_of(app, ANN)).id == 1
+
+
+async def test_rate_limits_are_waited_out_and_order_is_kept(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    fake.fail_next("chat.postMessage", error="ratelimited", status=429, retry_after=1, count=2)
+    async with running(config) as app:
+        first = await slack.say(ANN, "hi")
+        await slack.say(ANN, "how much does it cost?", thread_ts=first["ts"])
+        sent = await fake.wait_for(
+            "chat.postMessage", 2, channel=SHARED, timeout=10, include_failed=False
+        )
+        assert "#1" in text_of(sent[0]) and "Plans and prices" in text_of(sent[1])
+        for _ in range(50):
+            rows = await app.store.outbox_rows()
+            if {state for _, state in rows} == {"sent"}:
+                break
+            await asyncio.sleep(0.05)
+        assert {state for _, state in rows} == {"sent"}
+
+
+async def test_a_customer_who_left_is_reported_as_not_delivered(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        event = await slack.say(ANN, "/human")
+        [proposal] = await slack.reply_to(SHARED, event["ts"])
+        await slack.press(ANN, proposal, "handover:send")
+        [card] = await slack.reply_to(TRIAGE, None)
+        fake.fail_next(
+            "chat.postMessage", error="channel_not_found", status=200, channel=SHARED, count=2
+        )
+        await slack.say(
+            MARIA, "Are you there?", channel=TRIAGE, thread_ts=card.result["ts"], team=HOME
+        )
+        notice = await fake.wait_for(
+            "chat.postMessage", 1, channel=TRIAGE, text=lambda t: "NOT delivered" in t
+        )
+        assert "channel_not_found" in text_of(notice[0])
+        assert (await case_of(app, ANN)).state is CaseState.AGENT
