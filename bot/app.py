@@ -14,9 +14,9 @@ from types import TracebackType
 from bot.config import Config
 from bot.dialog import Dialog, DialogSettings
 from bot.engine import Engine, utcnow
-from bot.handover import DESK_CHANNEL, Desk
+from bot.handover import Desk
 from bot.knowledge import KnowledgeBase, Thresholds
-from bot.model import Address
+from bot.model import DESK_CHANNEL, Address
 from bot.outbox import Outbox
 from bot.store import SQLiteStore, Store
 
@@ -61,6 +61,7 @@ class Candor:
             retry_base=config.outbox.retry_base_seconds,
             retry_max=config.outbox.retry_max_seconds,
             paused=config.outbox.paused,
+            desks=desk_addresses(config),
         )
         self.desk = Desk(
             addresses=desk_addresses(config),

@@ -9,6 +9,7 @@ that adapters only translate.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -43,8 +44,13 @@ CANCEL = "handover:cancel"  # the customer changed their mind
 _COMMANDS = {
     "status": "see your case: what has happened and what happens next",
     "human": "hand your case to a person",
+    "feedback": "tell us anything: praise, complaints, what others do better",
+    "mydata": "see and download everything stored about you",
+    "forget": "erase everything stored about you",
     "help": "what I can do",
 }
+FORGET_YES = "forget:yes"  # the customer confirms erasing their data
+FORGET_NO = "forget:no"
 ASKED_FOR_PERSON = "the customer asked for a person"
 
 
@@ -301,6 +307,20 @@ class _Conversation:
                 await self.hand_over()
             else:
                 await self.propose_handover(ASKED_FOR_PERSON, extra=args)
+        elif name == "feedback":
+            await self.feedback(args)
+        elif name in ("mydata", "data"):
+            await self.my_data()
+        elif name == "forget":
+            await self.say(
+                "This erases everything I store about you: your messages, your cases' contents,"
+                " your feedback and how to reach you. A person who has your case is told it was"
+                " closed. What stays is anonymous counts (how many cases, how long they took),"
+                " nothing that says who you were. You can see it all first with /mydata."
+                " Erase everything now?",
+                note="asked to confirm erasing the customer's data",
+                buttons=[Button("Yes, erase everything", FORGET_YES), Button("No", FORGET_NO)],
+            )
         else:
             known = ", ".join(f"/{command}" for command in _COMMANDS)
             await self.say(
@@ -310,7 +330,11 @@ class _Conversation:
 
     async def button(self, payload: str) -> None:
         await self.record(EventKind.CUSTOMER, "", button=payload)
-        if payload.startswith(RATE):
+        if payload == FORGET_YES:
+            await self.forget()
+        elif payload == FORGET_NO:
+            await self.say("Nothing was erased.", note="the customer kept their data")
+        elif payload.startswith(RATE):
             await self.rate(payload[len(RATE) :])
         elif self.case.state is CaseState.RESOLVED:
             await self.say(
@@ -457,6 +481,88 @@ class _Conversation:
             f"I'm {self.d.settings.name}, a bot. Ask me about {self.d.settings.company}'s plans,"
             " prices, trials, discounts, contracts, paying, security reviews or cancelling, in"
             f" your own words. Your case is **#{self.case.id}**.\n\n{lines}"
+        )
+
+    async def feedback(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            await self.say(
+                "Write it after the command, like /feedback the trial was too short. Praise,"
+                " complaints, what another company does better: all of it is read."
+            )
+            return
+        await self.tx.add_feedback(self.turn.customer.id, self.case.id, text, self.now)
+        self.out += self.d.desk.notice(
+            f"💬 Feedback from {md_escape(self.name)} (case #{self.case.id}):"
+            f" “{md_escape(shorten(text, 1500))}”",
+            kind="feedback",
+            customer_id=self.turn.customer.id,
+        )
+        await self.say(
+            f"Thank you. Your feedback is recorded and goes to the support team at"
+            f" {self.d.settings.company}, who read every one; it does not change your case.",
+            note="thanked for feedback",
+        )
+
+    async def my_data(self) -> None:
+        data = await self.tx.customer_data(self.turn.customer.id)
+        cases = data["cases"]
+        identities = ", ".join(f"{i['channel']} ({i['user_id']})" for i in data["identities"])
+        events = sum(len(c["events"]) for c in cases)
+        case_list = ", ".join(f"#{c['id']} ({c['state']})" for c in cases)
+        lines = [
+            "**What I store about you**",
+            f"• Name: {md_escape(data['customer']['name'] or '(none)')}",
+            f"• How I reach you: {md_escape(identities) or '(nowhere)'}",
+            f"• Cases: {case_list or 'none'}, with {events} messages and events in all",
+            f"• Feedback you gave: {len(data['feedback'])}",
+            "",
+            "The complete record is in the attached file (JSON). /forget erases all of it.",
+        ]
+        exported = json.dumps(data, ensure_ascii=False, indent=2)
+        await self.record(EventKind.BOT, "showed the customer their data", actor="bot")
+        self.out.append(
+            Outbound(
+                address=self.address,
+                text="\n".join(lines),
+                cause=Cause.REPLY,
+                customer_id=self.turn.customer.id,
+                case_id=self.case.id,
+                meta={
+                    "file": {
+                        "name": f"candor-data-{self.turn.customer.id}.json",
+                        "type": "application/json",
+                        "text": exported,
+                    }
+                },
+            )
+        )
+
+    async def forget(self) -> None:
+        had_person = self.case.state in (CaseState.WAITING, CaseState.AGENT)
+        case = self.case
+        address = self.address
+        customer_id = self.turn.customer.id
+        case_ids = await self.tx.forget(customer_id, self.now)
+        if had_person:
+            self.out += self.d.desk.to_desk(
+                case,
+                f"🗑 Case #{case.id} is closed: the customer asked for their data to be erased."
+                " Their messages are gone from Candor; please delete any copies you made.",
+                kind="forgotten",
+            )
+        self.out = [m for m in self.out if m.customer_id != customer_id]
+        self.out.append(
+            Outbound(
+                address=address,
+                text=(
+                    "Done: everything I stored about you is erased"
+                    f" ({len(case_ids)} case{'s' if len(case_ids) != 1 else ''}). If you write"
+                    " again, I'll start from nothing."
+                ),
+                cause=Cause.REPLY,
+                meta={"erase_when_sent": True},  # the row names their chat; not kept
+            )
         )
 
     async def status(self) -> None:

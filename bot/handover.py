@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.config import AgentSettings
 from bot.hours import BusinessHours
 from bot.model import (
+    DESK_CHANNEL,
     Address,
     Button,
     Case,
@@ -35,7 +36,6 @@ from bot.signals import is_greeting
 from bot.store import Transaction
 from bot.text import clean, md_escape, parse_command, shorten
 
-DESK_CHANNEL = "desk"  # the terminal desk's channel name
 RATE = "rate:"  # button payload prefix for a customer's rating
 
 
@@ -156,6 +156,20 @@ class Desk:
                 case_id=case.id,
                 buttons=tuple(buttons),
                 meta={"thread": True, "kind": kind},
+            )
+            for address in self.addresses
+        ]
+
+    def notice(self, text: str, *, kind: str, customer_id: int | None = None) -> list[Outbound]:
+        """A message for the desk as a whole (feedback, ideas), outside any case thread;
+        `customer_id` says whose words it carries (erased with them)."""
+        return [
+            Outbound(
+                address=address,
+                text=text,
+                cause=Cause.DESK,
+                customer_id=customer_id,
+                meta={"kind": kind},
             )
             for address in self.addresses
         ]

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.model import Address, Cause, Outbound
+from bot.model import DESK_CHANNEL, Address, Cause, Outbound
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,10 @@ class Outbox:
         retry_base: float = 1.0,
         retry_max: float = 300.0,
         paused: bool = False,
+        desks: Sequence[Address] = (),
     ) -> None:
         self._store = store
+        self._desks = {(a.channel, a.chat_id) for a in desks}
         self._clock = clock
         self._max_attempts = max_attempts
         self._retry_base = retry_base
@@ -121,6 +123,11 @@ class Outbox:
         for message, due in queue:
             if due > self._clock():
                 return sent
+            refusal = self.unsolicited(message)
+            if refusal:
+                log.error("outbox message %s refused: %s", message.id, refusal)
+                await self._failed(message, f"refused: {refusal}", None, True)
+                continue
             try:
                 message = await self._in_thread(message)
                 platform_id = await sender.send(message)
@@ -137,6 +144,25 @@ class Outbox:
             sent += 1
         return sent
 
+    def unsolicited(self, message: Outbound) -> str:
+        """Why a message must not leave, or "". The bot writes to a customer only in
+        answer to them, about their own case, or about an incident or idea they
+        subscribed to; desk messages go only to desks. Checked here, where every
+        message leaves, so that no feature can get around it."""
+        address = message.address
+        to_desk = address.channel == DESK_CHANNEL or (address.channel, address.chat_id) in (
+            self._desks
+        )
+        if to_desk:
+            return "" if message.cause is Cause.DESK else f"{message.cause.value} sent to a desk"
+        if message.cause is Cause.DESK:
+            return "a desk message addressed to a customer"
+        if message.cause not in (Cause.REPLY, Cause.CASE_UPDATE, Cause.INCIDENT, Cause.IDEA):
+            return f"no allowed cause ({message.cause.value})"
+        if message.cause is Cause.CASE_UPDATE and message.case_id is None:
+            return "a case update without a case"
+        return ""
+
     async def _in_thread(self, message: Outbound) -> Outbound:
         """A desk message about a case goes into the case's thread on that desk."""
         address = message.address
@@ -151,6 +177,9 @@ class Outbox:
     async def _sent(self, message: Outbound, platform_id: str) -> None:
         now = self._clock()
         async with self._store.transaction() as tx:
+            if message.meta.get("erase_when_sent"):
+                await tx.drop(message.id)
+                return
             await tx.mark_sent(message.id, platform_id, now)
             if message.cause is Cause.DESK and message.case_id is not None and platform_id:
                 # Whatever an agent answers (the card's thread, a reply to this message)

@@ -446,3 +446,18 @@ async def test_a_customer_who_left_is_reported_as_not_delivered(
         )
         assert "channel_not_found" in text_of(notice[0])
         assert (await case_of(app, ANN)).state is CaseState.AGENT
+
+
+async def test_mydata_arrives_as_a_file_in_the_thread(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config):
+        first = await slack.say(ANN, "how much does it cost?")
+        await slack.say(ANN, "/mydata", thread_ts=first["ts"])
+        [done] = await fake.wait_for("files.completeUploadExternal", 1)
+        assert done.params["channel_id"] == SHARED
+        [file] = fake.files.values()
+        assert file["name"].endswith(".json") and file["thread_ts"] == first["ts"]
+        export = json.loads(file["data"])
+        assert export["identities"][0]["user_id"] == ANN

@@ -128,7 +128,14 @@ async def test_a_customer_is_greeted_answered_and_kept_on_one_case(
 ) -> None:
     async with running(config) as (app, _):
         [commands] = await fake.wait_for("setMyCommands")
-        assert [c["command"] for c in commands.params["commands"]] == ["status", "human", "help"]
+        assert [c["command"] for c in commands.params["commands"]] == [
+            "status",
+            "human",
+            "feedback",
+            "mydata",
+            "forget",
+            "help",
+        ]
         fake.push_message(ANN, "/start")
         [greeting] = await said(fake, ANN, 1)
         assert "not a person" in text_of(greeting) and "#1" in text_of(greeting)
@@ -545,3 +552,18 @@ async def test_a_crash_in_a_burst_loses_nothing_and_repeats_no_question(
             ).fetchall()
             assert dict(rows).keys() == {"sent"}
             assert len(fake.sent(chat_id=user)) >= dict(rows)["sent"]
+
+
+async def test_mydata_arrives_as_a_json_document(fake: FakeTelegram, config: Config) -> None:
+    import json
+
+    async with running(config):
+        fake.push_message(ANN, "how much does it cost?")
+        fake.push_message(ANN, "/mydata")
+        [document] = await fake.wait_for("sendDocument", 1, chat_id=ANN)
+        upload = document.params["document"]
+        assert upload.filename.endswith(".json")
+        export = json.loads(upload.data)
+        assert export["identities"][0]["user_id"] == str(ANN)
+        texts = [e["text"] for case in export["cases"] for e in case["events"]]
+        assert "how much does it cost?" in texts

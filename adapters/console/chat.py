@@ -10,6 +10,7 @@ import asyncio
 import sys
 import threading
 import uuid
+from pathlib import Path
 from typing import TextIO
 
 from adapters.markdown import to_plain
@@ -34,14 +35,20 @@ class ConsoleSender:
 
     channel = CHANNEL
 
-    def __init__(self, out: TextIO, bot_name: str, *, ansi: bool = False) -> None:
+    def __init__(
+        self, out: TextIO, bot_name: str, *, ansi: bool = False, files: Path | None = None
+    ) -> None:
         self._out = out
         self._bot_name = bot_name
         self._ansi = ansi
+        self._files = files or Path("exports")
         self.buttons: tuple[Button, ...] = ()
 
     async def send(self, message: Outbound) -> str:
         body = render(message.text, message.buttons, ansi=self._ansi)
+        file = message.meta.get("file")
+        if isinstance(file, dict):
+            body += f"\n[file saved: {self._save(file)}]"
         indent = " " * (len(self._bot_name) + 2)
         body = body.replace("\n", "\n" + indent)
         self._out.write(f"{self._bot_name}: {body}\n\n")
@@ -49,6 +56,13 @@ class ConsoleSender:
         if message.buttons:  # like buttons on a chat app, the last ones stay pressable
             self.buttons = message.buttons
         return ""
+
+    def _save(self, file: dict[str, str]) -> Path:
+        """A file the bot sends (the /mydata export) lands in the exports folder."""
+        self._files.mkdir(parents=True, exist_ok=True)
+        path = self._files / Path(str(file.get("name") or "file.txt")).name
+        path.write_text(str(file.get("text", "")), encoding="utf-8")
+        return path
 
     def inbound(self, line: str, name: str) -> Inbound:
         """A typed line as an Inbound: a number pressing an offered button, else text."""
@@ -95,7 +109,8 @@ async def chat(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty() and stdout.isatty()
-    sender = ConsoleSender(stdout, app.config.bot.name, ansi=interactive)
+    exports = app.config.storage.path.parent / "exports"
+    sender = ConsoleSender(stdout, app.config.bot.name, ansi=interactive, files=exports)
     app.outbox.register(sender, chat_id=name)
     app.start_background()
 

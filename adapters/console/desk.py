@@ -16,8 +16,7 @@ from typing import TextIO
 
 from adapters.console.chat import read_lines, render
 from bot.app import TERMINAL_DESK, Candor
-from bot.handover import DESK_CHANNEL
-from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound
+from bot.model import DESK_CHANNEL, Address, Button, Identity, Inbound, InboundKind, Outbound
 
 HELP = (
     "Terminal desk: /open N switches to case #N (your replies go there); a number presses a"

@@ -120,4 +120,13 @@ class SlackSender:
                 unfurl_media=False,
             )
             first = first or str(sent.get("ts") or "")
+        file = meta.get("file")
+        if isinstance(file, dict):
+            await self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread,
+                filename=str(file.get("name") or "file.txt"),
+                content=str(file.get("text", "")),
+                title=str(file.get("name") or "file"),
+            )
         return first

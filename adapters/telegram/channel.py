@@ -33,6 +33,9 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 COMMANDS = [
     BotCommand("status", "Your case: what has happened and what happens next"),
     BotCommand("human", "Hand your case to a person"),
+    BotCommand("feedback", "Tell us anything: praise, complaints, ideas"),
+    BotCommand("mydata", "See and download everything stored about you"),
+    BotCommand("forget", "Erase everything stored about you"),
     BotCommand("help", "What I can do"),
 ]
 

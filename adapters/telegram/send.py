@@ -14,7 +14,7 @@ import logging
 import time
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
@@ -118,6 +118,16 @@ class TelegramSender:
                 keyboard=_keyboard(message.buttons) if last else None,
             )
             sent_id = sent
+        file = message.meta.get("file")
+        if isinstance(file, dict):
+            await self.bot.send_document(
+                chat_id,
+                InputFile(
+                    str(file.get("text", "")).encode("utf-8"),
+                    filename=str(file.get("name") or "file.txt"),
+                ),
+                message_thread_id=topic,
+            )
         if topic is not None:
             return str(topic)
         return str(sent_id)

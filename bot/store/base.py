@@ -70,6 +70,20 @@ class Transaction(Protocol):
     async def timeline(self, case_id: int, limit: int = 50) -> list[Event]:
         """The case's last `limit` events, oldest first."""
 
+    # the customer's voice and data
+    async def add_feedback(
+        self, customer_id: int, case_id: int | None, text: str, now: datetime
+    ) -> int: ...
+
+    async def customer_data(self, customer_id: int) -> dict[str, Any]:
+        """Everything stored about the customer that they may see, as plain data."""
+
+    async def drop(self, message_id: int) -> None:
+        """Remove a delivered outbox row that must not be kept."""
+
+    async def forget(self, customer_id: int, now: datetime) -> list[int]:
+        """Erase the customer's personal data and messages; returns their case ids."""
+
     # desk threads
     async def map_thread(self, address: Address, case_id: int, *, card: bool = False) -> None:
         """Remember that this desk thread is the case's."""

@@ -8,6 +8,7 @@ another coroutine's uncommitted transaction on the shared connection.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import sqlite3
@@ -48,6 +49,10 @@ def _dt(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
+def _iso(value: float | None) -> str | None:
+    return None if value is None else _at(value).isoformat()
+
+
 def _at(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
@@ -60,6 +65,11 @@ def _migrations() -> list[tuple[int, str, str]]:
         if name.endswith(".sql") and name[:3].isdigit():
             found.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
     return sorted(found)
+
+
+def digest(key: str) -> str:
+    """What the dedupe log keeps of a platform's event id."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def address_json(address: Address) -> str:
@@ -147,7 +157,7 @@ class SQLiteTransaction:
     async def first_seen(self, channel: str, key: str, now: datetime) -> bool:
         cursor = await self._db.execute(
             "INSERT OR IGNORE INTO inbound_seen (channel, key, at) VALUES (?, ?, ?)",
-            (channel, key, _ts(now)),
+            (channel, digest(key), _ts(now)),
         )
         return cursor.rowcount == 1
 
@@ -334,6 +344,128 @@ class SQLiteTransaction:
         )
         return None if row is None else str(row[0])
 
+    # -- the customer's voice and data ----------------------------------------------------------
+
+    async def add_feedback(
+        self, customer_id: int, case_id: int | None, text: str, now: datetime
+    ) -> int:
+        return await self._insert(
+            "INSERT INTO feedback (customer_id, case_id, at, text) VALUES (?, ?, ?, ?)",
+            (customer_id, case_id, _ts(now), text),
+        )
+
+    async def customer_data(self, customer_id: int) -> dict[str, Any]:
+        """Everything stored about a customer that they may see (internal notes are
+        the support team's own words and are left out)."""
+        customer = await self._one(
+            "SELECT id, name, created_at, last_seen_at FROM customers WHERE id = ?",
+            (customer_id,),
+        )
+        identities = await self._all(
+            "SELECT channel, workspace, user_id, last_used_at FROM identities"
+            " WHERE customer_id = ? ORDER BY channel, user_id",
+            (customer_id,),
+        )
+        cases = await self._all(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE customer_id = ? ORDER BY id",
+            (customer_id,),
+        )
+        feedback = await self._all(
+            "SELECT at, text FROM feedback WHERE customer_id = ? ORDER BY id", (customer_id,)
+        )
+        stamp = _iso
+        result: dict[str, Any] = {
+            "customer": {
+                "id": customer[0],
+                "name": customer[1],
+                "first_seen": stamp(customer[2]),
+                "last_seen": stamp(customer[3]),
+            }
+            if customer
+            else None,
+            "identities": [
+                {"channel": c, "workspace": w, "user_id": u, "last_used": stamp(t)}
+                for c, w, u, t in identities
+            ],
+            "cases": [],
+            "feedback": [{"at": stamp(at), "text": text} for at, text in feedback],
+        }
+        for row in cases:
+            case = _case(row)
+            events = await self._all(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE case_id = ? AND kind <> 'note'"
+                " ORDER BY id",
+                (case.id,),
+            )
+            result["cases"].append(
+                {
+                    "id": case.id,
+                    "state": case.state.value,
+                    "subject": case.subject,
+                    "opened": case.opened_at.isoformat(),
+                    "resolved": case.resolved_at.isoformat() if case.resolved_at else None,
+                    "handover_reason": case.handover_reason,
+                    "agent": case.agent,
+                    "summary_you_confirmed": case.summary,
+                    "events": [
+                        {
+                            "at": e.at.isoformat(),
+                            "kind": e.kind.value,
+                            "by": e.actor,
+                            "text": e.text,
+                            "data": e.data,
+                        }
+                        for e in map(_event, events)
+                    ],
+                }
+            )
+        return result
+
+    async def drop(self, message_id: int) -> None:
+        """Remove a delivered outbox row that must not be kept (it names someone)."""
+        await self._db.execute("DELETE FROM outbox WHERE id = ?", (message_id,))
+
+    async def forget(self, customer_id: int, now: datetime) -> list[int]:
+        """Erase a customer's personal data and messages everywhere; keep anonymous
+        counts (cases, their states and times, handover reasons, rating scores).
+        Returns the ids of their cases."""
+        case_ids = [
+            row[0]
+            for row in await self._all("SELECT id FROM cases WHERE customer_id = ?", (customer_id,))
+        ]
+        marks = ",".join("?" * len(case_ids))
+        if case_ids:
+            await self._db.execute(
+                f"DELETE FROM events WHERE case_id IN ({marks}) AND kind NOT IN"
+                " ('rating', 'handover', 'claim', 'state')",
+                case_ids,
+            )
+            await self._db.execute(
+                f"UPDATE events SET text = '', data = json_remove(data, '$.comment')"
+                f" WHERE case_id IN ({marks})",
+                case_ids,
+            )
+            await self._db.execute(
+                f"UPDATE events SET data = '{{}}' WHERE case_id IN ({marks}) AND kind <> 'rating'",
+                case_ids,
+            )
+            await self._db.execute(f"DELETE FROM desk_threads WHERE case_id IN ({marks})", case_ids)
+            await self._db.execute(f"DELETE FROM outbox WHERE case_id IN ({marks})", case_ids)
+            await self._db.execute(
+                "UPDATE cases SET subject = '', summary = '', draft_summary = '',"
+                " pending_reason = '', unanswered = 0,"
+                " state = 'resolved', resolved_at = coalesce(resolved_at, ?)"
+                f" WHERE id IN ({marks})",
+                [_ts(now), *case_ids],
+            )
+        await self._db.execute("DELETE FROM outbox WHERE customer_id = ?", (customer_id,))
+        await self._db.execute("DELETE FROM identities WHERE customer_id = ?", (customer_id,))
+        await self._db.execute("DELETE FROM feedback WHERE customer_id = ?", (customer_id,))
+        await self._db.execute(
+            "UPDATE customers SET name = '', forgotten_at = ? WHERE id = ?", (_ts(now), customer_id)
+        )
+        return case_ids
+
     # -- the outbox -------------------------------------------------------------------------------
 
     async def enqueue(self, message: Outbound, now: datetime) -> int:
@@ -398,6 +530,7 @@ class SQLiteStore:
             await self._db.execute("PRAGMA journal_mode = WAL")
             await self._db.execute("PRAGMA synchronous = NORMAL")
             await self._db.execute("PRAGMA foreign_keys = ON")
+            await self._db.create_function("candor_digest", 1, digest, deterministic=True)
             await self._migrate()
         except sqlite3.DatabaseError as error:
             await self.close()

@@ -175,7 +175,12 @@ class FakeSlack:
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
             "reactions.add": self._reactions_add,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
+        #: Files uploaded with files_upload_v2: id -> {"name", "data", "channel", ...}.
+        self.files: dict[str, JSONDict] = {}
+        self._file_ids = itertools.count(1)
         self._hook_ids = itertools.count(1)
         self._changed: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
@@ -196,6 +201,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/hooks/{hook}", self._hook)
+        app.router.add_post("/upload/{file}", self._upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -428,7 +434,37 @@ class FakeSlack:
         self._record(Call("response_url", body, result={"url": url}))
         return web.Response(text="ok")
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal handed out: the bytes land here."""
+        file = self.files.get(request.match_info["file"])
+        if file is None:
+            return web.Response(status=404, text="unknown upload")
+        file["data"] = await request.read()
+        return web.Response(text="OK - uploaded")
+
     # -- methods --------------------------------------------------------------------------
+
+    def _upload_url(self, params: JSONDict) -> JSONDict:
+        file_id = f"F{next(self._file_ids):08d}"
+        self.files[file_id] = {"name": str(params.get("filename", "")), "data": b""}
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _complete_upload(self, params: JSONDict) -> JSONDict:
+        found = params.get("files")
+        if isinstance(found, str):
+            found = json.loads(found)
+        shared = []
+        for item in found or []:
+            file = self.files.get(str(item.get("id")))
+            if file is None:
+                raise SlackError("file_not_found")
+            file |= {
+                "title": item.get("title", ""),
+                "channel": params.get("channel_id"),
+                "thread_ts": params.get("thread_ts"),
+            }
+            shared.append({"id": item.get("id"), "name": file["name"]})
+        return {"files": shared}
 
     @staticmethod
     def _channel(params: JSONDict) -> str:

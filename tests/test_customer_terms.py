@@ -1,0 +1,139 @@
+"""On the customer's terms: /feedback, /mydata, /forget, and no unsolicited messages."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.app import Candor
+from bot.config import Config
+from bot.model import Address, Cause, Outbound
+from tests.conftest import Agent, Customer, RecordingDesk, RecordingSender
+
+Factory = Callable[[str], Customer]
+
+
+async def test_feedback_is_recorded_posted_to_the_desk_and_thanked(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, config: Config
+) -> None:
+    ann = customer_factory("ann")
+    [empty] = await ann.send("/feedback")
+    assert "Write it after the command" in empty
+    [thanks] = await ann.send("/feedback Acme's trial is 30 days <b>longer</b>")
+    assert "Thank you" in thanks and "support team at Northwind Cloud" in thanks
+    [notice] = [m for m in desk.sent if m.meta.get("kind") == "feedback"]
+    assert "Acme's trial is 30 days" in notice.text
+    assert notice.cause is Cause.DESK and notice.address.thread_id == ""
+    with sqlite3.connect(config.storage.path) as db:
+        rows = db.execute("SELECT text FROM feedback").fetchall()
+    assert rows == [("Acme's trial is 30 days <b>longer</b>",)]
+
+
+async def test_mydata_shows_everything_and_sends_it_as_a_file(
+    customer_factory: Factory, app: Candor, sender: RecordingSender, desk: RecordingDesk
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send("how much does it cost?")
+    await ann.send("/feedback nice bot")
+    await ann.send("/human")
+    await ann.press("handover:send")
+    maria = Agent(app, "maria")
+    await maria.say("/note VIP, be quick", case=1)
+    await maria.say("Hello Ann!", case=1)
+    [shown] = await ann.send("/mydata")
+    assert "What I store about you" in shown and "#1" in shown
+    [message] = [m for m in sender.sent if "file" in m.meta]
+    export = json.loads(message.meta["file"]["text"])
+    assert message.meta["file"]["name"].endswith(".json")
+    assert export["identities"] == [
+        {
+            "channel": "test",
+            "workspace": "w",
+            "user_id": "ann",
+            "last_used": export["identities"][0]["last_used"],
+        }
+    ]
+    texts = [e["text"] for case in export["cases"] for e in case["events"]]
+    assert "how much does it cost?" in texts and "Hello Ann!" in texts
+    assert not any("VIP" in t for t in texts)  # internal notes are not the customer's data
+    assert export["feedback"][0]["text"] == "nice bot"
+
+
+async def test_forget_erases_every_trace_after_confirmation(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, config: Config
+) -> None:
+    ann = customer_factory("ann-unique-id")
+    bob = customer_factory("bob")
+    await ann.send("my secret question about invoices")
+    await ann.send("/feedback secret feedback")
+    await ann.send("/human please, secret details")
+    await ann.press("handover:send")
+    await Agent(app, "maria").say("secret agent reply", case=1)
+    await bob.send("how much does it cost?")
+    [confirm] = await ann.send("/forget")
+    assert "Erase everything now?" in confirm
+    [kept] = await ann.press("forget:no")
+    assert "Nothing was erased" in kept
+    await ann.send("/forget")
+    [done] = await ann.press("forget:yes")
+    assert "everything I stored about you is erased" in done
+    closed = [m for m in desk.sent if m.meta.get("kind") == "forgotten"]
+    assert closed and "closed" in closed[0].text
+
+    with sqlite3.connect(config.storage.path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        everything = []
+        for table in tables:
+            for row in db.execute(f"SELECT * FROM {table}"):
+                everything.append(" ".join(str(v) for v in row))
+        dump = "\n".join(everything)
+        assert "ann-unique-id" not in dump
+        assert "secret" not in dump
+        assert "Ann-Unique-Id" not in dump
+        assert "how much does it cost?" in dump  # bob is untouched
+        states = db.execute("SELECT state FROM cases ORDER BY id").fetchall()
+        assert states[0] == ("resolved",)  # the anonymous count stays
+    # writing again starts from nothing
+    [greeting] = await ann.send("hello")
+    assert "#3" in greeting or "case" in greeting.lower()
+
+
+async def test_a_message_without_an_allowed_cause_never_leaves(
+    app: Candor, sender: RecordingSender, desk: RecordingDesk, config: Config
+) -> None:
+    async with app.store.transaction() as tx:
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC)
+        await tx.enqueue(Outbound(Address("test", "ann"), "Buy our new plan!", Cause.DESK), now)
+        await tx.enqueue(Outbound(Address("test", "ann"), "Status?", Cause.CASE_UPDATE), now)
+        await tx.enqueue(Outbound(Address("desk", "terminal"), "hi", Cause.REPLY), now)
+    await app.outbox.deliver_due()
+    assert sender.sent == [] and desk.sent == []
+    with sqlite3.connect(config.storage.path) as db:
+        rows = db.execute("SELECT state, error FROM outbox ORDER BY id").fetchall()
+    assert [state for state, _ in rows] == ["failed", "failed", "failed"]
+    assert all(error.startswith("refused:") for _, error in rows)
+
+
+def test_exports_in_the_terminal_chat_are_saved_as_files(tmp_path: Path) -> None:
+    import io
+
+    from adapters.console.chat import ConsoleSender
+
+    out = io.StringIO()
+    console = ConsoleSender(out, "Candor", files=tmp_path / "exports")
+    message = Outbound(
+        Address("console", "ann"),
+        "Here it is.",
+        Cause.REPLY,
+        meta={"file": {"name": "../../candor-data-1.json", "text": '{"a": 1}'}},
+    )
+    import asyncio
+
+    asyncio.run(console.send(message))
+    saved = tmp_path / "exports" / "candor-data-1.json"
+    assert saved.read_text(encoding="utf-8") == '{"a": 1}'
+    assert str(saved) in out.getvalue()
