@@ -10,6 +10,7 @@ that adapters only translate.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -45,10 +46,14 @@ _COMMANDS = {
     "status": "see your case: what has happened and what happens next",
     "human": "hand your case to a person",
     "feedback": "tell us anything: praise, complaints, what others do better",
+    "link": "join this chat with your other channels, so you are one customer everywhere",
     "mydata": "see and download everything stored about you",
     "forget": "erase everything stored about you",
     "help": "what I can do",
 }
+LINK_MINUTES = 10  # how long a /link code works
+LINK_TRIES = 5  # wrong codes a customer may send in an hour
+_CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 FORGET_YES = "forget:yes"  # the customer confirms erasing their data
 FORGET_NO = "forget:no"
 ASKED_FOR_PERSON = "the customer asked for a person"
@@ -309,6 +314,8 @@ class _Conversation:
                 await self.propose_handover(ASKED_FOR_PERSON, extra=args)
         elif name == "feedback":
             await self.feedback(args)
+        elif name == "link":
+            await self.link(args)
         elif name in ("mydata", "data"):
             await self.my_data()
         elif name == "forget":
@@ -502,6 +509,62 @@ class _Conversation:
             f"Thank you. Your feedback is recorded and goes to the support team at"
             f" {self.d.settings.company}, who read every one; it does not change your case.",
             note="thanked for feedback",
+        )
+
+    async def link(self, code: str) -> None:
+        customer = self.turn.customer
+        wanted = "".join(ch for ch in code.upper() if ch.isalnum())
+        if not wanted:
+            fresh = "".join(secrets.choice(_CODE_LETTERS) for _ in range(8))
+            expires = self.now + timedelta(minutes=LINK_MINUTES)
+            await self.tx.add_link_code(customer.id, fresh, self.now, expires)
+            await self.say(
+                f"Your code is **{fresh[:4]}-{fresh[4:]}**. On your other channel (Telegram,"
+                f" Slack, …) send `/link {fresh[:4]}-{fresh[4:]}` to me within {LINK_MINUTES}"
+                " minutes, and both will be you: one customer, one case. The code works once.",
+                note="gave a link code",
+            )
+            return
+        since = self.now - timedelta(hours=1)
+        if await self.tx.link_failures(customer.id, since) >= LINK_TRIES:
+            await self.say(
+                "Too many wrong codes in the last hour, so I'm not trying more for now."
+                " Ask for a new code with /link on your other channel and try again later."
+            )
+            return
+        owner = await self.tx.take_link_code(wanted, self.now)
+        if owner is None:
+            await self.tx.add_link_failure(customer.id, self.now)
+            await self.say(
+                "That code is wrong or has expired. Type /link on your other channel for a"
+                " new one, then send it here."
+            )
+            return
+        if owner == customer.id:
+            await self.say(
+                "That is this chat's own code: send it from your *other* channel to join them."
+            )
+            return
+        open_case, merged = await self.tx.merge_customers(owner, customer.id, self.now)
+        keep = await self.tx.customer(owner)
+        assert keep is not None
+        self.turn = replace(self.turn, customer=keep)
+        case = await self.tx.case(open_case) if open_case else await self.tx.latest_case(owner)
+        if case is None:
+            case = await self.tx.new_case(owner, self.now)
+        self.case = case
+        await self.record(EventKind.STATE, "linked another channel to this customer", actor="bot")
+        joined = f" Case #{merged}'s history is now part of it." if merged else ""
+        if merged and self.case.state in (CaseState.WAITING, CaseState.AGENT):
+            self.to_desk(
+                f"🔗 Case #{self.case.id}: the customer linked another channel;"
+                f" case #{merged} was merged into this one.",
+                "linked",
+            )
+        await self.say(
+            f"Linked: this chat and your other channel are now one customer, and your case"
+            f" is **#{self.case.id}**.{joined} I'll reply wherever you write last.",
+            note="linked two channels",
         )
 
     async def my_data(self) -> None:

@@ -137,3 +137,61 @@ def test_exports_in_the_terminal_chat_are_saved_as_files(tmp_path: Path) -> None
     saved = tmp_path / "exports" / "candor-data-1.json"
     assert saved.read_text(encoding="utf-8") == '{"a": 1}'
     assert str(saved) in out.getvalue()
+
+
+async def test_link_joins_two_channels_into_one_customer_and_case(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, clock: object
+) -> None:
+    import re
+
+    from bot.model import Identity
+
+    ann = customer_factory("ann")
+    other = customer_factory("ann-elsewhere")
+    other.identity = Identity("test", "other-workspace", "ann-elsewhere")
+    await ann.send("how much does it cost?")
+    await ann.send("/human")
+    await ann.press("handover:send")
+    await other.send("hello, my invoice is wrong")
+    [given] = await ann.send("/link")
+    code = re.search(r"\*\*([A-Z0-9]{4}-[A-Z0-9]{4})\*\*", given)
+    assert code is not None
+    [wrong] = await other.send("/link ABCD-EFGH")
+    assert "wrong or has expired" in wrong
+    [linked] = await other.send(f"/link {code.group(1).lower()}")
+    assert "Linked" in linked and "#1" in linked and "Case #2's history" in linked
+    a = await app.store.customer_by_identity(ann.identity)
+    b = await app.store.customer_by_identity(other.identity)
+    assert a is not None and b is not None and a.id == b.id
+    cases = await app.store.cases_of(a.id)
+    assert [(c.id, c.state.value) for c in cases] == [(1, "waiting"), (2, "resolved")]
+    texts = [e.text for e in await app.store.events_of(1)]
+    assert texts.index("how much does it cost?") < texts.index("hello, my invoice is wrong")
+    assert any(m.meta.get("kind") == "linked" for m in desk.sent)
+    # a code works once
+    third = customer_factory("someone")
+    [again] = await third.send(f"/link {code.group(1)}")
+    assert "wrong or has expired" in again
+
+
+async def test_link_codes_cannot_be_guessed(customer_factory: Factory, app: Candor) -> None:
+    guesser = customer_factory("guesser")
+    for n in range(5):
+        [reply] = await guesser.send(f"/link AAAA-AAA{n}")
+        assert "wrong" in reply
+    [stopped] = await guesser.send("/link AAAA-AAAZ")
+    assert "Too many wrong codes" in stopped
+
+
+async def test_an_expired_link_code_does_not_work(
+    customer_factory: Factory, app: Candor, clock: object
+) -> None:
+    import re
+
+    ann = customer_factory("ann")
+    [given] = await ann.send("/link")
+    code = re.search(r"\*\*([A-Z0-9]{4}-[A-Z0-9]{4})\*\*", given)
+    assert code is not None
+    clock.advance(minutes=11)  # type: ignore[attr-defined]
+    [late] = await customer_factory("ann-2").send(f"/link {code.group(1)}")
+    assert "wrong or has expired" in late

@@ -132,6 +132,7 @@ async def test_a_customer_is_greeted_answered_and_kept_on_one_case(
             "status",
             "human",
             "feedback",
+            "link",
             "mydata",
             "forget",
             "help",

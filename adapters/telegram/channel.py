@@ -34,6 +34,7 @@ COMMANDS = [
     BotCommand("status", "Your case: what has happened and what happens next"),
     BotCommand("human", "Hand your case to a person"),
     BotCommand("feedback", "Tell us anything: praise, complaints, ideas"),
+    BotCommand("link", "Join this chat with your other channels"),
     BotCommand("mydata", "See and download everything stored about you"),
     BotCommand("forget", "Erase everything stored about you"),
     BotCommand("help", "What I can do"),

@@ -78,6 +78,21 @@ class Transaction(Protocol):
     async def customer_data(self, customer_id: int) -> dict[str, Any]:
         """Everything stored about the customer that they may see, as plain data."""
 
+    # linking identities
+    async def add_link_code(
+        self, customer_id: int, code: str, now: datetime, expires: datetime
+    ) -> None: ...
+
+    async def take_link_code(self, code: str, now: datetime) -> int | None: ...
+
+    async def link_failures(self, customer_id: int, since: datetime) -> int: ...
+
+    async def add_link_failure(self, customer_id: int, now: datetime) -> None: ...
+
+    async def merge_customers(
+        self, keep: int, drop: int, now: datetime
+    ) -> tuple[int | None, int | None]: ...
+
     async def drop(self, message_id: int) -> None:
         """Remove a delivered outbox row that must not be kept."""
 

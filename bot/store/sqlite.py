@@ -312,7 +312,8 @@ class SQLiteTransaction:
 
     async def timeline(self, case_id: int, limit: int = 50) -> list[Event]:
         rows = await self._all(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE case_id = ? ORDER BY id DESC LIMIT ?",
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE case_id = ?"
+            " ORDER BY at DESC, id DESC LIMIT ?",
             (case_id, limit),
         )
         return [_event(row) for row in reversed(rows)]
@@ -394,7 +395,7 @@ class SQLiteTransaction:
             case = _case(row)
             events = await self._all(
                 f"SELECT {_EVENT_COLUMNS} FROM events WHERE case_id = ? AND kind <> 'note'"
-                " ORDER BY id",
+                " ORDER BY at, id",
                 (case.id,),
             )
             result["cases"].append(
@@ -420,6 +421,75 @@ class SQLiteTransaction:
                 }
             )
         return result
+
+    # -- linking identities -----------------------------------------------------------------------
+
+    async def add_link_code(
+        self, customer_id: int, code: str, now: datetime, expires: datetime
+    ) -> None:
+        await self._db.execute("DELETE FROM link_codes WHERE customer_id = ?", (customer_id,))
+        await self._db.execute(
+            "INSERT INTO link_codes (code_digest, customer_id, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?)",
+            (digest(code), customer_id, _ts(now), _ts(expires)),
+        )
+
+    async def take_link_code(self, code: str, now: datetime) -> int | None:
+        """The customer who asked for this code, once: a used or expired code is gone."""
+        await self._db.execute("DELETE FROM link_codes WHERE expires_at < ?", (_ts(now),))
+        row = await self._one(
+            "SELECT customer_id FROM link_codes WHERE code_digest = ?", (digest(code),)
+        )
+        if row is None:
+            return None
+        await self._db.execute("DELETE FROM link_codes WHERE code_digest = ?", (digest(code),))
+        return int(row[0])
+
+    async def link_failures(self, customer_id: int, since: datetime) -> int:
+        row = await self._one(
+            "SELECT count(*) FROM link_failures WHERE customer_id = ? AND at >= ?",
+            (customer_id, _ts(since)),
+        )
+        return int(row[0])
+
+    async def add_link_failure(self, customer_id: int, now: datetime) -> None:
+        await self._db.execute(
+            "INSERT INTO link_failures (customer_id, at) VALUES (?, ?)", (customer_id, _ts(now))
+        )
+
+    async def merge_customers(
+        self, keep: int, drop: int, now: datetime
+    ) -> tuple[int | None, int | None]:
+        """Join customer `drop` into `keep`: identities, cases, feedback. If both have
+        an open case, `drop`'s history moves into `keep`'s (in time order) and its
+        case is closed as merged. Returns (the open case, the case merged into it)."""
+        open_keep = await self._one(
+            "SELECT id FROM cases WHERE customer_id = ? AND state <> 'resolved'", (keep,)
+        )
+        open_drop = await self._one(
+            "SELECT id FROM cases WHERE customer_id = ? AND state <> 'resolved'", (drop,)
+        )
+        merged: int | None = None
+        if open_keep is not None and open_drop is not None:
+            into, merged = int(open_keep[0]), int(open_drop[0])
+            await self._db.execute(
+                "UPDATE events SET case_id = ? WHERE case_id = ?", (into, merged)
+            )
+            await self._db.execute(
+                "UPDATE cases SET state = 'resolved', resolved_at = ? WHERE id = ?",
+                (_ts(now), merged),
+            )
+            await self._db.execute(
+                "UPDATE desk_threads SET case_id = ? WHERE case_id = ?", (into, merged)
+            )
+        open_case = open_keep or open_drop
+        for table in ("identities", "cases", "feedback", "outbox"):
+            await self._db.execute(
+                f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?",
+                (keep, drop),
+            )
+        await self._db.execute("DELETE FROM customers WHERE id = ?", (drop,))
+        return (None if open_case is None else int(open_case[0])), merged
 
     async def drop(self, message_id: int) -> None:
         """Remove a delivered outbox row that must not be kept (it names someone)."""
@@ -615,7 +685,7 @@ class SQLiteStore:
 
     async def events_of(self, case_id: int) -> list[Event]:
         rows = await self._all(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE case_id = ? ORDER BY id", (case_id,)
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE case_id = ? ORDER BY at, id", (case_id,)
         )
         return [_event(row) for row in rows]
 
