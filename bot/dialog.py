@@ -425,14 +425,15 @@ class _Conversation:
             else:
                 then = "Write what you need and I'll open a new case, linked to that one."
             await self.say(
-                f"{welcome} Your last case {number} was resolved on"
-                f" {self.d.when(self.case.resolved_at)}. {then}",
+                f"{welcome} {await self._since_last_visit()}Your last case {number} was resolved"
+                f" on {self.d.when(self.case.resolved_at)}. {then}",
                 kind=EventKind.GREETING,
             )
             return
         if self.case.subject and self.case_was == "open":
             await self.say(
-                f"{welcome} Your case {number} is still open. {await self._about()}\n\n"
+                f"{welcome} Your case {number} is still open. {await self._since_last_visit()}"
+                f"{await self._about()}\n\n"
                 "Carry on where you left off: you don't need to repeat anything."
                 " Type /status to see the whole story.",
                 kind=EventKind.GREETING,
@@ -454,6 +455,26 @@ class _Conversation:
             if event.kind is EventKind.GREETING:
                 return self.now - event.at < timedelta(minutes=30)
         return False
+
+    async def _since_last_visit(self) -> str:
+        """What people did on the case while the customer was away, if anything."""
+        seen = self.turn.customer.last_seen_at
+        if seen is None:
+            return ""
+        news = []
+        for event in await self.tx.timeline(self.case.id):
+            if event.at <= seen:
+                continue
+            if event.kind is EventKind.AGENT:
+                news.append(
+                    f"{md_escape(event.actor)} from support wrote"
+                    f" “{md_escape(shorten(event.text, 120))}”"
+                )
+            elif event.kind is EventKind.CLAIM:
+                news.append(f"{md_escape(event.actor)} from support took your case")
+        if not news:
+            return ""
+        return "Since you were last here: " + "; ".join(news[-3:]) + ". "
 
     async def _about(self) -> str:
         """What the case is about and where it stands, in a few sentences."""

@@ -195,3 +195,20 @@ async def test_an_expired_link_code_does_not_work(
     clock.advance(minutes=11)  # type: ignore[attr-defined]
     [late] = await customer_factory("ann-2").send(f"/link {code.group(1)}")
     assert "wrong or has expired" in late
+
+
+async def test_a_returning_customer_hears_what_changed_while_away(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, clock: object
+) -> None:
+    from bot.model import InboundKind
+
+    ann = customer_factory("ann")
+    await ann.send("can I pay by purchase order?")
+    await ann.send("/human")
+    await ann.press("handover:send")
+    clock.advance(hours=2)  # type: ignore[attr-defined]
+    await Agent(app, "maria").say("Yes, POs are fine for yearly plans.", case=1)
+    clock.advance(hours=20)  # type: ignore[attr-defined]
+    [welcome] = await ann.send("", InboundKind.START)
+    assert "Since you were last here: Maria from support took your case" in welcome
+    assert "Yes, POs are fine for yearly plans." in welcome
