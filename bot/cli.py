@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         help="which agent you are (a `console` name from [desk] agents; default: the first)",
     )
 
+    report = commands.add_parser(
+        "report", help="what happened: cases, handovers, times, ratings, what to write next"
+    )
+    with_config(report)
+    report.add_argument("--since", metavar="DATE", help="only cases opened since (2026-11-01)")
+    report.add_argument("--json", action="store_true", help="one JSON object")
+
     kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
     check = kb_commands.add_parser("check", help="validate the articles; exit 1 on an error")
@@ -193,6 +200,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "kb":
             return _kb(args)
         config = config_module.load(args.config)
+        if args.command == "report":
+            from bot.report import report_command
+
+            try:
+                return asyncio.run(
+                    report_command(config.storage.path, args.since, args.json, sys.stdout)
+                )
+            except ValueError as error:
+                raise ConfigError(str(error)) from error
+            except FileNotFoundError as error:
+                print(f"candor: {error}", file=sys.stderr)
+                return 1
         if args.command == "chat":
             _setup_logging(config, to_stderr=logging.CRITICAL)
             name = args.name if args.name is not None else getpass.getuser()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import incidents
 from bot.handover import RATE, Desk, summarise
 from bot.knowledge import Decision, KnowledgeBase
 from bot.model import (
@@ -264,6 +265,7 @@ class _Conversation:
                 "I got an empty message. Type your question, or /help to see what I can do."
             )
             return
+        await self.tell_of_incidents(text)
         if self.case.state in (CaseState.WAITING, CaseState.AGENT):
             await self.relay(text)
             return
@@ -511,6 +513,21 @@ class _Conversation:
             f" your own words. Your case is **#{self.case.id}**.\n\n{lines}"
         )
 
+    async def tell_of_incidents(self, text: str) -> None:
+        """Writing about a known problem: say so at once, and subscribe them to it."""
+        for incident in await self.tx.open_incidents():
+            if not incidents.concerns(incident, text):
+                continue
+            if not await self.tx.subscribe(incident.id, self.turn.customer.id, self.now):
+                continue  # already told
+            when = self.d.when(incident.latest_at or incident.opened_at)
+            await self.say(
+                f"{incidents.describe(incident, when)}\n\nI'll tell you here when there is"
+                " news and when it's fixed; you don't need to ask again.",
+                note=f"told of incident #{incident.id}",
+                incident=incident.id,
+            )
+
     async def feedback(self, text: str) -> None:
         text = text.strip()
         if not text:
@@ -670,6 +687,11 @@ class _Conversation:
             if len(history) > 10:
                 lines.append(f"(… {len(history) - 10} earlier entries)")
             lines.extend(history[-10:])
+        for number in await self.tx.subscriptions(self.turn.customer.id):
+            incident = await self.tx.incident(number)
+            if incident is not None and incident.state == "open":
+                when = self.d.when(incident.latest_at or incident.opened_at)
+                lines.append("\n" + incidents.describe(incident, when))
         lines.append("\nWhat happens next: " + await self._next())
         await self.say("\n".join(lines), note="status shown")
 

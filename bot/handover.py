@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import incidents
 from bot.config import AgentSettings
 from bot.hours import BusinessHours
 from bot.model import (
@@ -305,6 +306,7 @@ _DESK_HELP = (
     "Desk commands: /cases (the queue), /claim, /note TEXT (internal), /resolve,"
     " /bot (hand back to the bot), /transfer NAME. Anything else you write in a case's"
     " thread goes to the customer. Add a case number to act on another case: /claim 12."
+    " Incidents: /incident TITLE | AFFECTED | words; /incidents."
 )
 
 
@@ -342,6 +344,9 @@ class _DeskTurn:
             return self.out
         if action == "cases":
             await self.list_queue()
+            return self.out
+        if action == "incident":
+            await self.incident(agent, args)
             return self.out
         if action == "ignore":
             return self.out
@@ -400,6 +405,8 @@ class _DeskTurn:
             return "transfer", target, _number(words[1]) if len(words) > 1 else None
         if name in ("cases", "queue"):
             return "cases", "", None
+        if name in ("incident", "incidents"):
+            return "incident", args if name == "incident" else "", None
         if name in ("reply", "say") and explicit is not None:
             return "reply", args.split(None, 1)[1] if len(words) > 1 else "", explicit
         return "help", "", None
@@ -579,6 +586,48 @@ class _DeskTurn:
             f"→ Case #{case.id} transferred to {md_escape(target.name)}"
             f" by {md_escape(agent.name)}.",
             kind="transferred",
+        )
+
+    async def incident(self, agent: AgentSettings, args: str) -> None:
+        command = incidents.parse(args)
+        if command.action == "usage":
+            self.answer(incidents.USAGE)
+            return
+        if command.action == "list":
+            self.answer(incidents.listing(await self.tx.open_incidents(), self.now))
+            return
+        if command.action == "open":
+            number = await self.tx.open_incident(
+                command.title, command.affected, command.words, agent.name, self.now
+            )
+            words = ", ".join(command.words) or "(none: matching on what is affected)"
+            self.out += self.desk.notice(
+                f"⚠️ Incident #{number} declared by {md_escape(agent.name)}:"
+                f" **{md_escape(command.title)}**. Customers who write about"
+                f" {md_escape(words)} are told at once and get every update."
+                f" Update: /incident update {number} TEXT · fixed: /incident resolve {number}",
+                kind="incident",
+            )
+            return
+        assert command.number is not None
+        found = await self.tx.incident(command.number)
+        if found is None or found.state != "open":
+            self.answer(f"There is no open incident #{command.number}.")
+            return
+        resolve = command.action == "resolve"
+        text = command.text or ("It is fixed." if resolve else "")
+        await self.tx.add_incident_update(found.id, agent.name, text, self.now, resolve=resolve)
+        title = md_escape(found.title)
+        if resolve:
+            notice = f"✅ **Fixed: {title}.** {md_escape(text)} Thank you for your patience."
+        else:
+            notice = f"Update on **{title}**: {md_escape(text)}"
+        messages = await incidents.notify(self.tx, found, notice, self.now)
+        self.out += messages
+        self.out += self.desk.notice(
+            f"Incident #{found.id} {'resolved' if resolve else 'updated'}; told"
+            f" {len(messages)} subscribed customer{'s' if len(messages) != 1 else ''}.",
+            kind="incident",
         )
 
     async def list_queue(self) -> None:

@@ -96,6 +96,22 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class Incident:
+    """Something wrong that agents declared; customers who write about it hear of it."""
+
+    id: int
+    title: str
+    affected: str
+    words: tuple[str, ...]
+    state: str  # "open" or "resolved"
+    opened_by: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    latest: str = ""  # the latest update's text
+    latest_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
     """One thing a customer did on a platform, in the core's words."""
 

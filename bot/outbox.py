@@ -123,7 +123,7 @@ class Outbox:
         for message, due in queue:
             if due > self._clock():
                 return sent
-            refusal = self.unsolicited(message)
+            refusal = self.unsolicited(message) or await self._not_subscribed(message)
             if refusal:
                 log.error("outbox message %s refused: %s", message.id, refusal)
                 await self._failed(message, f"refused: {refusal}", None, True)
@@ -162,6 +162,17 @@ class Outbox:
         if message.cause is Cause.CASE_UPDATE and message.case_id is None:
             return "a case update without a case"
         return ""
+
+    async def _not_subscribed(self, message: Outbound) -> str:
+        """An incident notice goes only to a customer subscribed to that incident."""
+        if message.cause is not Cause.INCIDENT:
+            return ""
+        incident = message.meta.get("incident")
+        if not isinstance(incident, int) or message.customer_id is None:
+            return "an incident notice without its incident or customer"
+        async with self._store.transaction() as tx:
+            subscribed = incident in await tx.subscriptions(message.customer_id)
+        return "" if subscribed else f"the customer is not subscribed to incident {incident}"
 
     async def _in_thread(self, message: Outbound) -> Outbound:
         """A desk message about a case goes into the case's thread on that desk."""

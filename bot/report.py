@@ -222,11 +222,15 @@ def _line(label: str, value: object) -> str:
     return f"  {label:<{_LABEL_WIDTH}}{value}"
 
 
-def _counted(rows: list[tuple[str, int]], unit: str = "") -> list[str]:
+def _counted(rows: list[tuple[str, int]], unit: tuple[str, str] = ("", "")) -> list[str]:
+    """Texts in a column, each with its count (and unit, singular or plural) beside it."""
     texts = [_short(text) for text, _ in rows]
     width = max(len(t) for t in texts)
     digits = max(len(str(n)) for _, n in rows)
-    return [f"  {t:<{width}}  {n:>{digits}}{unit}" for t, (_, n) in zip(texts, rows, strict=True)]
+    return [
+        f"  {t:<{width}}  {n:>{digits}} {unit[0] if n == 1 else unit[1]}".rstrip()
+        for t, (_, n) in zip(texts, rows, strict=True)
+    ]
 
 
 def render_report(report: dict[str, Any]) -> str:
@@ -277,7 +281,8 @@ def render_report(report: dict[str, Any]) -> str:
         for score in range(5, 0, -1):
             n = distribution.get(score, 0)
             bar = "#" * round(_BAR_WIDTH * n / most) if most else ""
-            out.append(f"  {score} {'star ' if score == 1 else 'stars'}  {n:>{digits}}  {bar}")
+            label = "star " if score == 1 else "stars"
+            out.append(f"  {score} {label}  {n:>{digits}}  {bar}".rstrip())
     else:
         out.append("  no ratings yet")
     out.append("")
@@ -285,7 +290,7 @@ def render_report(report: dict[str, Any]) -> str:
     out.append("Top unanswered questions (material for new knowledge articles)")
     questions = report["top_unanswered"]
     if questions:
-        out += _counted([(q["question"], int(q["count"])) for q in questions], "x")
+        out += _counted([(q["question"], int(q["count"])) for q in questions], ("time", "times"))
     else:
         out.append("  none: the bot had an answer every time")
     out.append("")
@@ -293,8 +298,9 @@ def render_report(report: dict[str, Any]) -> str:
     out.append("Top ideas")
     ideas = report["top_ideas"]
     if ideas:
-        texts = [f"{_short(i['text'], _TEXT_WIDTH - 12)} [{i['state']}]" for i in ideas]
-        out += _counted([(t, int(i["votes"])) for t, i in zip(texts, ideas, strict=True)], " votes")
+        voted = _counted([(i["text"], int(i["votes"])) for i in ideas], ("vote", "votes"))
+        width = max(len(line) for line in voted)
+        out += [f"{line:<{width}}  ({i['state']})" for line, i in zip(voted, ideas, strict=True)]
     else:
         out.append("  no ideas yet")
     out.append("")

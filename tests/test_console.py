@@ -210,3 +210,33 @@ def test_desk_refuses_someone_who_is_not_an_agent(config_path: Path) -> None:
     result = desk(config_path, "mallory", "/cases\n")
     assert result.returncode == 2
     assert "--as mallory: not an agent" in result.stderr
+
+
+def test_report_after_a_chat(config_path: Path) -> None:
+    import json
+
+    chat(config_path, "ann", "what is the weather in paris\n/human\n1\n")
+    done = subprocess.run(
+        [*candor_command(), "report", "--config", str(config_path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["cases_opened"] == 1
+    assert figures["top_unanswered"][0]["question"] == "what is the weather in paris"
+    text = subprocess.run(
+        [*candor_command(), "report", "--config", str(config_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Top unanswered questions" in text.stdout
+    bad = subprocess.run(
+        [*candor_command(), "report", "--config", str(config_path), "--since", "yesterday"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "--since: expected a date" in bad.stderr

@@ -212,3 +212,57 @@ async def test_a_returning_customer_hears_what_changed_while_away(
     [welcome] = await ann.send("", InboundKind.START)
     assert "Since you were last here: Maria from support took your case" in welcome
     assert "Yes, POs are fine for yearly plans." in welcome
+
+
+async def test_incidents_tell_affected_customers_at_once_and_when_fixed(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, sender: RecordingSender
+) -> None:
+    maria = Agent(app, "maria")
+    ann, bob, cem = customer_factory("ann"), customer_factory("bob"), customer_factory("cem")
+    await bob.send("how much does it cost?")
+    await maria.say("/incident Card payments fail | checkout and invoices | card payment, checkout")
+    [declared] = [m for m in desk.sent if m.meta.get("kind") == "incident"]
+    assert "Incident #1 declared by Maria" in declared.text
+    replies = await ann.send("my card payment keeps failing!!")
+    assert "Known problem: Card payments fail" in replies[0]
+    assert "It affects checkout and invoices" in replies[0]
+    again = await ann.send("still cannot do the card payment")
+    assert not any("Known problem" in r for r in again)  # told once
+    [status] = await ann.send("/status")
+    assert "Known problem: Card payments fail" in status
+    await cem.send("is there a free trial")  # not about it: not subscribed
+    await maria.say("/incident update 1 The payment provider is rolling back a change.")
+    await maria.say("/incident resolve 1 Payments work again.")
+    to_ann = [m.text for m in sender.sent if m.address.chat_id == "ann"]
+    assert any("Update on **Card payments fail**" in t for t in to_ann)
+    assert any("Fixed: Card payments fail" in t and "Payments work again." in t for t in to_ann)
+    for other in ("bob", "cem"):
+        assert not any("Card payments" in m.text for m in sender.sent if m.address.chat_id == other)
+    [told] = [m for m in desk.sent if "resolved; told 1 subscribed customer." in m.text]
+    assert told
+
+
+async def test_an_incident_notice_to_someone_not_subscribed_is_refused(
+    app: Candor, sender: RecordingSender, customer_factory: Factory, config: Config
+) -> None:
+    from datetime import UTC, datetime
+
+    await customer_factory("ann").send("hello")
+    async with app.store.transaction() as tx:
+        now = datetime.now(UTC)
+        number = await tx.open_incident("Outage", "", ["outage"], "Maria", now)
+        await tx.enqueue(
+            Outbound(
+                Address("test", "ann"),
+                "We have an outage!",
+                Cause.INCIDENT,
+                customer_id=1,
+                meta={"incident": number},
+            ),
+            now,
+        )
+    await app.outbox.deliver_due()
+    assert not any("outage" in m.text for m in sender.sent)
+    with sqlite3.connect(config.storage.path) as db:
+        [(error,)] = db.execute("SELECT error FROM outbox WHERE text LIKE 'We have%'").fetchall()
+    assert "not subscribed" in error

@@ -41,6 +41,7 @@ async def converse(customer_factory: Factory, app: Candor, clock: Clock) -> None
     bob            handed over at 10:02, first reply 5 min later, resolved after 20 min, rates 5
     cat            asks something the bot does not know; leaves feedback
     dan            asks the same unknown thing, then another: handed over by the bot
+    fay            asks another thing the bot does not know
     eve            asks for a person at 10:20, first reply after 9 min, resolved 40 min
                    after opening, rates 2
     """
@@ -71,6 +72,8 @@ async def converse(customer_factory: Factory, app: Candor, clock: Clock) -> None
     await cat.send("/feedback more languages please")
     await dan.send("what is  the CAPITAL of peru?")
     await hand_over(dan, "who won the football")  # the second in a row: not an `unknown`
+    [unknown] = await customer_factory("fay").send("Can I pay in bitcoin")
+    assert "I don't know that" in unknown
 
     await hand_over(eve, "agent please")
     eve_case = await case_id(app, eve)
@@ -98,9 +101,9 @@ async def test_figures_from_real_conversations(
     assert report == {
         "since": None,
         "until": "2026-11-24T11:00:00+00:00",
-        "cases_opened": 5,
+        "cases_opened": 6,
         "cases_resolved": 2,
-        "bot_only_share": 0.4,
+        "bot_only_share": 0.5,
         "handovers_by_reason": [
             {"reason": "the customer asked for a person", "count": 2},
             {"reason": "the bot could not answer 2 times in a row", "count": 1},
@@ -112,7 +115,10 @@ async def test_figures_from_real_conversations(
             "average": 3.5,
             "distribution": {"1": 0, "2": 1, "3": 0, "4": 0, "5": 1},
         },
-        "top_unanswered": [{"question": "what is the capital of peru?", "count": 2}],
+        "top_unanswered": [
+            {"question": "what is the capital of peru?", "count": 2},
+            {"question": "can i pay in bitcoin", "count": 1},
+        ],
         "feedback_count": 2,
         "top_ideas": [],
     }
@@ -123,11 +129,11 @@ async def test_since_leaves_out_earlier_cases_and_feedback(
 ) -> None:
     report = await build_report(config.storage.path, DAY_TWO, clock.now)
     assert report["since"] == "2026-11-24T00:00:00+00:00"
-    assert (report["cases_opened"], report["cases_resolved"]) == (4, 2)
-    assert report["bot_only_share"] == 0.25  # cat only: ann's case was on day one
+    assert (report["cases_opened"], report["cases_resolved"]) == (5, 2)
+    assert report["bot_only_share"] == 0.4  # cat and fay: ann's case was on day one
     assert report["feedback_count"] == 1
     later = await build_report(config.storage.path, DAY_TWO.replace(hour=10, minute=10), clock.now)
-    assert later["cases_opened"] == 3  # bob opened at 10:00
+    assert later["cases_opened"] == 4  # bob opened at 10:00
     assert later["median_first_reply_minutes"] == 9.0
     assert later["ratings"]["distribution"] == {"1": 0, "2": 1, "3": 0, "4": 0, "5": 0}
 
@@ -138,9 +144,9 @@ async def test_the_rendered_report(conversations: None, config: Config, clock: C
     assert lines[0] == "Candor report: the beginning to 2026-11-24 11:00 UTC"
     assert "\x1b" not in text
     for expected in (
-        "  Opened                    5",
+        "  Opened                    6",
         "  Resolved                  2",
-        "  Handled by the bot alone  40% (2 of 5)",
+        "  Handled by the bot alone  50% (3 of 6)",
         "  the customer asked for a person            2",
         "  the bot could not answer 2 times in a row  1",
         "  First human reply         7.0 min  (handover to the first reply from a person)",
@@ -148,8 +154,9 @@ async def test_the_rendered_report(conversations: None, config: Config, clock: C
         "  Average                   3.50 out of 5",
         "  5 stars  1  ####################",
         "  2 stars  1  ####################",
-        "  1 star   0  ",
-        "  what is the capital of peru?  2x",
+        "  1 star   0",
+        "  what is the capital of peru?  2 times",
+        "  can i pay in bitcoin          1 time",
         "  no ideas yet",
         "  Messages received         2",
     ):
@@ -208,7 +215,10 @@ async def test_top_ideas_when_the_database_has_them(
         {"text": "Dark mode", "votes": 1, "state": "planned"},
         {"text": "Nobody wants this", "votes": 0, "state": "open"},
     ]
-    assert "  Export to CSV [open]  3 votes" in render_report(report).splitlines()
+    lines = render_report(report).splitlines()
+    assert "  Export to CSV      3 votes  (open)" in lines
+    assert "  Dark mode          1 vote   (planned)" in lines
+    assert "  Nobody wants this  0 votes  (open)" in lines
 
 
 async def test_the_json_output_of_the_command(
@@ -218,7 +228,7 @@ async def test_the_json_output_of_the_command(
     assert await report_command(config.storage.path, "2026-11-24", True, out, now=clock.now) == 0
     printed = json.loads(out.getvalue())
     assert printed == await build_report(config.storage.path, DAY_TWO, clock.now)
-    assert printed["cases_opened"] == 4
+    assert printed["cases_opened"] == 5
     naive = io.StringIO()
     await report_command(config.storage.path, "2026-11-24T00:00:00", True, naive, now=clock.now)
     assert json.loads(naive.getvalue()) == printed  # a naive time is UTC
@@ -235,7 +245,7 @@ async def test_a_bad_since_is_refused(since: str, tmp_path: Path) -> None:
 
 async def test_a_missing_database_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.sqlite3"
-    with pytest.raises(FileNotFoundError, match="No Candor database at .*nowhere.sqlite3"):
+    with pytest.raises(FileNotFoundError, match=r"^No Candor database at .*nowhere\.sqlite3"):
         await build_report(missing, None, datetime.now(UTC))
     assert not missing.exists()  # and nothing was created
 

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.model import Address, Case, Customer, Event, EventKind, Identity, Outbound
+from bot.model import Address, Case, Customer, Event, EventKind, Identity, Incident, Outbound
 
 
 class Transaction(Protocol):
@@ -92,6 +92,25 @@ class Transaction(Protocol):
     async def merge_customers(
         self, keep: int, drop: int, now: datetime
     ) -> tuple[int | None, int | None]: ...
+
+    # incidents
+    async def open_incident(
+        self, title: str, affected: str, words: Sequence[str], author: str, now: datetime
+    ) -> int: ...
+
+    async def incident(self, incident_id: int) -> Incident | None: ...
+
+    async def open_incidents(self) -> list[Incident]: ...
+
+    async def add_incident_update(
+        self, incident_id: int, author: str, text: str, now: datetime, *, resolve: bool = False
+    ) -> None: ...
+
+    async def subscribe(self, incident_id: int, customer_id: int, now: datetime) -> bool: ...
+
+    async def subscribers(self, incident_id: int) -> list[int]: ...
+
+    async def subscriptions(self, customer_id: int) -> list[int]: ...
 
     async def drop(self, message_id: int) -> None:
         """Remove a delivered outbox row that must not be kept."""

@@ -31,6 +31,7 @@ from bot.model import (
     Event,
     EventKind,
     Identity,
+    Incident,
     Outbound,
 )
 
@@ -490,6 +491,84 @@ class SQLiteTransaction:
             )
         await self._db.execute("DELETE FROM customers WHERE id = ?", (drop,))
         return (None if open_case is None else int(open_case[0])), merged
+
+    # -- incidents ---------------------------------------------------------------------------------
+
+    async def open_incident(
+        self, title: str, affected: str, words: Sequence[str], author: str, now: datetime
+    ) -> int:
+        return await self._insert(
+            "INSERT INTO incidents (title, affected, words, opened_by, opened_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (title, affected, json.dumps(list(words), ensure_ascii=False), author, _ts(now)),
+        )
+
+    async def incident(self, incident_id: int) -> Incident | None:
+        rows = await self._incidents("WHERE i.id = ?", (incident_id,))
+        return rows[0] if rows else None
+
+    async def open_incidents(self) -> list[Incident]:
+        return await self._incidents("WHERE i.state = 'open'", ())
+
+    async def _incidents(self, where: str, params: Sequence[Any]) -> list[Incident]:
+        rows = await self._all(
+            "SELECT i.id, i.title, i.affected, i.words, i.state, i.opened_by, i.opened_at,"
+            " i.resolved_at, u.text, u.at FROM incidents i LEFT JOIN incident_updates u"
+            " ON u.id = (SELECT max(id) FROM incident_updates WHERE incident_id = i.id)"
+            f" {where} ORDER BY i.id",
+            params,
+        )
+        return [
+            Incident(
+                id=r[0],
+                title=r[1],
+                affected=r[2],
+                words=tuple(json.loads(r[3])),
+                state=r[4],
+                opened_by=r[5],
+                opened_at=_at(r[6]),
+                resolved_at=_dt(r[7]),
+                latest=r[8] or "",
+                latest_at=_dt(r[9]),
+            )
+            for r in rows
+        ]
+
+    async def add_incident_update(
+        self, incident_id: int, author: str, text: str, now: datetime, *, resolve: bool = False
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO incident_updates (incident_id, at, author, text) VALUES (?, ?, ?, ?)",
+            (incident_id, _ts(now), author, text),
+        )
+        if resolve:
+            await self._db.execute(
+                "UPDATE incidents SET state = 'resolved', resolved_at = ? WHERE id = ?",
+                (_ts(now), incident_id),
+            )
+
+    async def subscribe(self, incident_id: int, customer_id: int, now: datetime) -> bool:
+        """True if newly subscribed."""
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO incident_subscribers (incident_id, customer_id, at)"
+            " VALUES (?, ?, ?)",
+            (incident_id, customer_id, _ts(now)),
+        )
+        return cursor.rowcount == 1
+
+    async def subscribers(self, incident_id: int) -> list[int]:
+        rows = await self._all(
+            "SELECT customer_id FROM incident_subscribers WHERE incident_id = ?"
+            " ORDER BY customer_id",
+            (incident_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def subscriptions(self, customer_id: int) -> list[int]:
+        rows = await self._all(
+            "SELECT incident_id FROM incident_subscribers WHERE customer_id = ?", (customer_id,)
+        )
+        return [int(r[0]) for r in rows]
 
     async def drop(self, message_id: int) -> None:
         """Remove a delivered outbox row that must not be kept (it names someone)."""
