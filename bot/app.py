@@ -62,6 +62,7 @@ class Candor:
             retry_max=config.outbox.retry_max_seconds,
             paused=config.outbox.paused,
             desks=desk_addresses(config),
+            timezone=config.bot.timezone,
         )
         self.desk = Desk(
             addresses=desk_addresses(config),

@@ -10,11 +10,14 @@ that adapters only translate.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from rapidfuzz import fuzz
 
 from bot import incidents
 from bot.handover import RATE, Desk, summarise
@@ -48,6 +51,9 @@ _COMMANDS = {
     "human": "hand your case to a person",
     "feedback": "tell us anything: praise, complaints, what others do better",
     "link": "join this chat with your other channels, so you are one customer everywhere",
+    "idea": "suggest something, or see the most-wanted ideas and vote",
+    "mute": "pause notices (incidents, ideas) until you write again, or for a time: /mute 8h",
+    "quiet": "quiet hours for notices, like /quiet 22:00-07:00 (/quiet off)",
     "mydata": "see and download everything stored about you",
     "forget": "erase everything stored about you",
     "help": "what I can do",
@@ -55,6 +61,7 @@ _COMMANDS = {
 LINK_MINUTES = 10  # how long a /link code works
 LINK_TRIES = 5  # wrong codes a customer may send in an hour
 _CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+VOTE = "idea:vote:"  # button payload prefix: vote for an idea
 FORGET_YES = "forget:yes"  # the customer confirms erasing their data
 FORGET_NO = "forget:no"
 ASKED_FOR_PERSON = "the customer asked for a person"
@@ -106,6 +113,16 @@ class Dialog:
     def when(self, moment: datetime) -> str:
         local = moment.astimezone(self._tz)
         return local.strftime("%d %b %H:%M ") + (local.tzname() or "")
+
+
+def _duration(spell: str) -> timedelta | None:
+    """ "8h", "30m", "2d" → a timedelta (at most 30 days)."""
+    found = re.fullmatch(r"(\d{1,4})\s*(m|min|h|hours?|d|days?)", spell)
+    if found is None:
+        return None
+    unit = found[2][0]
+    length = timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: int(found[1])})
+    return length if timedelta(0) < length <= timedelta(days=30) else None
 
 
 def _substantive(inbound: Inbound, text: str) -> bool:
@@ -251,6 +268,10 @@ class _Conversation:
 
     async def message(self) -> None:
         text = self.text
+        _, until_write, _ = await self.tx.quiet_of(self.turn.customer.id)
+        if until_write:  # "/mute" lasts until they write again: this is it
+            await self.tx.set_quiet(self.turn.customer.id, muted_until=None, until_write=False)
+            await self.tx.release_notices(self.turn.customer.id, self.now)
         command = parse_command(text)
         if command is not None:
             await self.record(EventKind.CUSTOMER, text, command=command[0])
@@ -318,6 +339,16 @@ class _Conversation:
             await self.feedback(args)
         elif name == "link":
             await self.link(args)
+        elif name in ("idea", "ideas"):
+            await self.idea(args)
+        elif name == "mute":
+            await self.mute(args)
+        elif name == "unmute":
+            await self.tx.set_quiet(self.turn.customer.id, muted_until=None, until_write=False)
+            await self.tx.release_notices(self.turn.customer.id, self.now)
+            await self.say("Notices are on again; anything held back comes now.")
+        elif name == "quiet":
+            await self.quiet(args)
         elif name in ("mydata", "data"):
             await self.my_data()
         elif name == "forget":
@@ -341,6 +372,8 @@ class _Conversation:
         await self.record(EventKind.CUSTOMER, "", button=payload)
         if payload == FORGET_YES:
             await self.forget()
+        elif payload.startswith(VOTE):
+            await self.vote(payload[len(VOTE) :])
         elif payload == FORGET_NO:
             await self.say("Nothing was erased.", note="the customer kept their data")
         elif payload.startswith(RATE):
@@ -603,6 +636,117 @@ class _Conversation:
             f"Linked: this chat and your other channel are now one customer, and your case"
             f" is **#{self.case.id}**.{joined} I'll reply wherever you write last.",
             note="linked two channels",
+        )
+
+    async def idea(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            ideas = await self.tx.ideas(5)
+            if not ideas:
+                await self.say(
+                    "No ideas yet. Suggest one with /idea and what you'd like, like"
+                    " /idea export to CSV."
+                )
+                return
+            mine = set(await self.tx.votes_of(self.turn.customer.id))
+            lines = [
+                f"{n}. {md_escape(shorten(i.text, 90))} · {i.votes} vote"
+                f"{'s' if i.votes != 1 else ''}{' · planned' if i.state == 'planned' else ''}"
+                f"{' · you voted' if i.id in mine else ''}"
+                for n, i in enumerate(ideas, 1)
+            ]
+            await self.say(
+                "**The most-wanted ideas:**\n" + "\n".join(lines) + "\n\nVote with a button;"
+                " you'll be told when one you voted for is planned or done.",
+                note="showed the ideas",
+                buttons=[
+                    Button(f"Vote: {shorten(i.text, 40)}", f"{VOTE}{i.id}")
+                    for i in ideas
+                    if i.id not in mine
+                ],
+            )
+            return
+        for known in await self.tx.ideas(50):
+            if fuzz.token_set_ratio(known.text.casefold(), text.casefold()) >= 90:
+                new_vote = await self.tx.vote(known.id, self.turn.customer.id, self.now)
+                votes = known.votes + int(new_vote)
+                await self.say(
+                    f"Someone suggested that already: “{md_escape(shorten(known.text, 120))}”."
+                    f" I've added your vote ({votes} now). You'll be told when it's planned"
+                    " or done.",
+                    note=f"voted for idea #{known.id}",
+                )
+                return
+        number = await self.tx.add_idea(self.turn.customer.id, text, self.now)
+        self.out += self.d.desk.notice(
+            f"💡 Idea #{number} from {md_escape(self.name)}: “{md_escape(shorten(text, 500))}”."
+            f" Mark it with /idea planned {number} or /idea done {number}.",
+            kind="idea",
+            customer_id=self.turn.customer.id,
+        )
+        await self.say(
+            f"Thank you: your idea is recorded as #{number}, with your vote. Others can vote"
+            " for it (/idea shows the most-wanted), and you'll be told when it's planned or"
+            " done.",
+            note=f"recorded idea #{number}",
+        )
+
+    async def vote(self, number: str) -> None:
+        idea = await self.tx.idea(int(number)) if number.isdigit() else None
+        if idea is None:
+            await self.say("That idea is gone. /idea shows the ones there are.")
+            return
+        new_vote = await self.tx.vote(idea.id, self.turn.customer.id, self.now)
+        votes = idea.votes + int(new_vote)
+        said = "Your vote is in" if new_vote else "You had already voted for it"
+        await self.say(
+            f"{said}: “{md_escape(shorten(idea.text, 100))}” has {votes} vote"
+            f"{'s' if votes != 1 else ''}. You'll be told when it's planned or done.",
+            note=f"voted for idea #{idea.id}",
+        )
+
+    async def mute(self, args: str) -> None:
+        spell = args.strip().lower()
+        customer = self.turn.customer.id
+        if not spell:
+            await self.tx.set_quiet(customer, muted_until=None, until_write=True)
+            await self.say(
+                "Notices (incidents, ideas) are paused until you write to me again. Replies"
+                " about your case still come. /unmute turns them on now."
+            )
+            return
+        length = _duration(spell)
+        if length is None:
+            await self.say("Give a time like /mute 8h, /mute 30m or /mute 2d (or just /mute).")
+            return
+        until = self.now + length
+        await self.tx.set_quiet(customer, muted_until=until, until_write=False)
+        await self.say(
+            f"Notices are paused until {self.d.when(until)}; held ones come then, in one"
+            " message. Replies about your case still come."
+        )
+
+    async def quiet(self, args: str) -> None:
+        spell = args.strip().lower()
+        customer = self.turn.customer.id
+        muted_until, until_write, _ = await self.tx.quiet_of(customer)
+        if spell in ("off", "none", ""):
+            await self.tx.set_quiet(
+                customer, muted_until=muted_until, until_write=until_write, quiet_hours=""
+            )
+            await self.say("No quiet hours: notices come when they happen.")
+            return
+        found = re.fullmatch(r"(\d{1,2}):?(\d{2})\s*-\s*(\d{1,2}):?(\d{2})", spell)
+        if found is None or int(found[1]) > 23 or int(found[3]) > 23:
+            await self.say("Give quiet hours like /quiet 22:00-07:00, or /quiet off.")
+            return
+        hours = f"{int(found[1]):02d}:{found[2]}-{int(found[3]):02d}:{found[4]}"
+        await self.tx.set_quiet(
+            customer, muted_until=muted_until, until_write=until_write, quiet_hours=hours
+        )
+        await self.say(
+            f"Quiet hours set: {hours} ({self.d.settings.timezone}). Notices that come then"
+            " wait until the morning; replies about your case are never held."
         )
 
     async def my_data(self) -> None:

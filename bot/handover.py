@@ -307,6 +307,7 @@ _DESK_HELP = (
     " /bot (hand back to the bot), /transfer NAME. Anything else you write in a case's"
     " thread goes to the customer. Add a case number to act on another case: /claim 12."
     " Incidents: /incident TITLE | AFFECTED | words; /incidents."
+    " Ideas: /ideas; /idea planned N; /idea done N."
 )
 
 
@@ -347,6 +348,9 @@ class _DeskTurn:
             return self.out
         if action == "incident":
             await self.incident(agent, args)
+            return self.out
+        if action == "idea":
+            await self.idea(agent, args)
             return self.out
         if action == "ignore":
             return self.out
@@ -405,6 +409,8 @@ class _DeskTurn:
             return "transfer", target, _number(words[1]) if len(words) > 1 else None
         if name in ("cases", "queue"):
             return "cases", "", None
+        if name in ("idea", "ideas"):
+            return "idea", args if name == "idea" else "", None
         if name in ("incident", "incidents"):
             return "incident", args if name == "incident" else "", None
         if name in ("reply", "say") and explicit is not None:
@@ -629,6 +635,51 @@ class _DeskTurn:
             f" {len(messages)} subscribed customer{'s' if len(messages) != 1 else ''}.",
             kind="incident",
         )
+
+    async def idea(self, agent: AgentSettings, args: str) -> None:
+        words = args.split(None, 2)
+        if not words:
+            ideas = await self.tx.ideas(15)
+            lines = [
+                f"#{i.id} · {i.votes} vote{'s' if i.votes != 1 else ''} · {i.state}"
+                f" · {md_escape(shorten(i.text, 100))}"
+                for i in ideas
+            ]
+            self.answer(
+                ("**Ideas, most wanted first:**\n" + "\n".join(lines)) if lines else "No ideas yet."
+            )
+            return
+        state = words[0].lower()
+        number = words[1].lstrip("#") if len(words) > 1 else ""
+        if state not in ("planned", "done") or not number.isdigit():
+            self.answer("Ideas: /ideas lists them; /idea planned N [note]; /idea done N [note].")
+            return
+        found = await self.tx.idea(int(number))
+        if found is None:
+            self.answer(f"There is no idea #{number}.")
+            return
+        note = words[2].strip() if len(words) > 2 else ""
+        await self.tx.set_idea_state(found.id, state, note, self.now)
+        said = "is planned" if state == "planned" else "is done"
+        text = f"💡 An idea you voted for {said}: “{md_escape(shorten(found.text, 150))}”." + (
+            f" {md_escape(note)}" if note else ""
+        )
+        told = 0
+        for customer_id in await self.tx.voters(found.id):
+            address = await self.tx.address_of(customer_id)
+            if address is None:
+                continue
+            self.out.append(
+                Outbound(
+                    address=address,
+                    text=text,
+                    cause=Cause.IDEA,
+                    customer_id=customer_id,
+                    meta={"idea": found.id, "notice": True},
+                )
+            )
+            told += 1
+        self.answer(f"Idea #{found.id} {said}; told {told} voter{'s' if told != 1 else ''}.")
 
     async def list_queue(self) -> None:
         cases = await self.tx.queue()

@@ -112,6 +112,15 @@ class Incident:
 
 
 @dataclass(frozen=True, slots=True)
+class Idea:
+    id: int
+    text: str
+    state: str  # "open", "planned" or "done"
+    note: str
+    votes: int
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
     """One thing a customer did on a platform, in the core's words."""
 

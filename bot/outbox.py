@@ -14,13 +14,36 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.model import DESK_CHANNEL, Address, Cause, Outbound
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+
+NOTICES = (Cause.INCIDENT, Cause.IDEA)  # may wait; replies never do
+
+
+def quiet_end(hours: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When quiet hours "22:00-07:00" (local time) end, if `now` is inside them."""
+    try:
+        start_text, end_text = hours.split("-")
+        start = time.fromisoformat(start_text.strip())
+        end = time.fromisoformat(end_text.strip())
+    except ValueError:
+        return None
+    local = now.astimezone(tz)
+    clock = local.time().replace(tzinfo=None)
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside or start == end:
+        return None
+    finish = datetime.combine(local.date(), end, tzinfo=tz)
+    if finish <= local:
+        finish += timedelta(days=1)
+    return finish.astimezone(now.tzinfo)
 
 
 class DeliveryError(Exception):
@@ -62,8 +85,10 @@ class Outbox:
         retry_max: float = 300.0,
         paused: bool = False,
         desks: Sequence[Address] = (),
+        timezone: str = "UTC",
     ) -> None:
         self._store = store
+        self._tz = ZoneInfo(timezone)
         self._desks = {(a.channel, a.chat_id) for a in desks}
         self._clock = clock
         self._max_attempts = max_attempts
@@ -120,13 +145,22 @@ class Outbox:
     ) -> int:
         """Send one address's messages in order; stop at the first that must wait."""
         sent = 0
+        now = self._clock()
+        notices = [m for m, due in queue if m.cause in NOTICES and due <= now]
+        if len(notices) >= 2:
+            sent += await self._summarise(sender, notices)
+            queue = [(m, due) for m, due in queue if m not in notices]
         for message, due in queue:
             if due > self._clock():
+                if message.cause in NOTICES:
+                    continue  # a held notice never holds up a reply
                 return sent
             refusal = self.unsolicited(message) or await self._not_subscribed(message)
             if refusal:
                 log.error("outbox message %s refused: %s", message.id, refusal)
                 await self._failed(message, f"refused: {refusal}", None, True)
+                continue
+            if message.cause in NOTICES and await self._held(message):
                 continue
             try:
                 message = await self._in_thread(message)
@@ -143,6 +177,53 @@ class Outbox:
             await self._sent(message, platform_id)
             sent += 1
         return sent
+
+    async def _held(self, message: Outbound) -> bool:
+        """Hold a notice while its customer muted notices or is in quiet hours."""
+        if message.customer_id is None:
+            return False
+        now = self._clock()
+        async with self._store.transaction() as tx:
+            muted_until, until_write, quiet = await tx.quiet_of(message.customer_id)
+            until: datetime | None = None
+            if until_write:
+                until = now + timedelta(days=365)  # released when they write again
+            elif muted_until is not None and muted_until > now:
+                until = muted_until
+            elif quiet:
+                until = quiet_end(quiet, now, self._tz)
+            if until is None:
+                return False
+            await tx.hold(message.id, until)
+        self.wake_later((until - now).total_seconds())
+        return True
+
+    async def _summarise(self, sender: Sender, notices: list[Outbound]) -> int:
+        """Several notices due at once (held while muted): one message instead."""
+        allowed = []
+        for message in notices:
+            refusal = self.unsolicited(message) or await self._not_subscribed(message)
+            if refusal:
+                await self._failed(message, f"refused: {refusal}", None, True)
+            elif not await self._held(message):
+                allowed.append(message)
+        if len(allowed) < 2:
+            return (
+                0
+                if not allowed
+                else await self._deliver_in_order(sender, [(allowed[0], self._clock())])
+            )
+        text = "While your notices were paused:\n\n" + "\n\n".join(f"• {m.text}" for m in allowed)
+        combined = replace(allowed[0], text=text, meta={"summary_of": [m.id for m in allowed]})
+        try:
+            platform_id = await sender.send(combined)
+        except DeliveryError as error:
+            for message in allowed:
+                await self._failed(message, str(error), error.retry_after, error.permanent)
+            return 0
+        for message in allowed:
+            await self._sent(message, platform_id)
+        return 1
 
     def unsolicited(self, message: Outbound) -> str:
         """Why a message must not leave, or "". The bot writes to a customer only in
@@ -164,7 +245,15 @@ class Outbox:
         return ""
 
     async def _not_subscribed(self, message: Outbound) -> str:
-        """An incident notice goes only to a customer subscribed to that incident."""
+        """An incident notice goes only to a customer subscribed to that incident, an
+        idea notice only to someone who voted for that idea."""
+        if message.cause is Cause.IDEA:
+            idea = message.meta.get("idea")
+            if not isinstance(idea, int) or message.customer_id is None:
+                return "an idea notice without its idea or customer"
+            async with self._store.transaction() as tx:
+                voted = idea in await tx.votes_of(message.customer_id)
+            return "" if voted else f"the customer did not vote for idea {idea}"
         if message.cause is not Cause.INCIDENT:
             return ""
         incident = message.meta.get("incident")

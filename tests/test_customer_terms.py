@@ -266,3 +266,73 @@ async def test_an_incident_notice_to_someone_not_subscribed_is_refused(
     with sqlite3.connect(config.storage.path) as db:
         [(error,)] = db.execute("SELECT error FROM outbox WHERE text LIKE 'We have%'").fetchall()
     assert "not subscribed" in error
+
+
+async def test_ideas_are_voted_for_and_voters_hear_when_planned(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, sender: RecordingSender
+) -> None:
+    ann, bob, cem = customer_factory("ann"), customer_factory("bob"), customer_factory("cem")
+    [recorded] = await ann.send("/idea Export reports to CSV")
+    assert "recorded as #1" in recorded
+    assert any(m.meta.get("kind") == "idea" and "Export reports" in m.text for m in desk.sent)
+    [same] = await bob.send("/idea export reports to csv")
+    assert "suggested that already" in same and "(2 now)" in same
+    [listing] = await cem.send("/idea")
+    assert "Export reports to CSV · 2 votes" in listing
+    vote = next(m for m in sender.sent if m.address.chat_id == "cem" and m.buttons)
+    assert vote.buttons[0].payload == "idea:vote:1"
+    [voted] = await cem.press("idea:vote:1")
+    assert "has 3 votes" in voted
+    await Agent(app, "maria").say("/idea planned 1 Coming in the spring release.")
+    for who in ("ann", "bob", "cem"):
+        notices = [m for m in sender.sent if m.address.chat_id == who and m.cause is Cause.IDEA]
+        assert len(notices) == 1 and "is planned" in notices[0].text
+        assert "spring release" in notices[0].text
+
+
+async def test_muted_notices_wait_and_come_together_but_replies_never_wait(
+    customer_factory: Factory, app: Candor, sender: RecordingSender, clock: object
+) -> None:
+    ann = customer_factory("ann")
+    maria = Agent(app, "maria")
+    await maria.say("/incident Login is slow | sign-in | login")
+    await ann.send("my login takes ages")
+    [muted] = await ann.send("/mute 2h")
+    assert "paused until" in muted
+    await maria.say("/incident update 1 We found the cause.")
+    await maria.say("/incident update 1 A fix is being tested.")
+    notices = [m for m in sender.sent if m.cause is Cause.INCIDENT]
+    assert notices == []
+    [reply] = await ann.send("how much does it cost?")  # a reply is never held
+    assert "Plans and prices" in reply
+    clock.advance(hours=3)  # type: ignore[attr-defined]
+    await app.outbox.deliver_due()
+    [summary] = [m for m in sender.sent if m.cause is Cause.INCIDENT]
+    assert summary.text.startswith("While your notices were paused:")
+    assert "We found the cause." in summary.text and "A fix is being tested." in summary.text
+
+
+async def test_mute_until_writing_again_and_quiet_hours(
+    customer_factory: Factory, app: Candor, sender: RecordingSender, clock: object
+) -> None:
+    ann = customer_factory("ann")
+    maria = Agent(app, "maria")
+    await maria.say("/incident Exports fail | exports | export")
+    await ann.send("the export is broken")
+    await ann.send("/mute")
+    await maria.say("/incident update 1 Investigating.")
+    assert [m for m in sender.sent if m.cause is Cause.INCIDENT] == []
+    await ann.send("any news?")  # writing again ends the mute
+    await app.outbox.deliver_due()
+    [news] = [m for m in sender.sent if m.cause is Cause.INCIDENT]
+    assert "Investigating." in news.text
+    [bad] = await ann.send("/quiet lunchtime")
+    assert "like /quiet 22:00-07:00" in bad
+    [set_] = await ann.send("/quiet 09:00-12:00")  # the test clock is 10:00 UTC
+    assert "Quiet hours set: 09:00-12:00" in set_
+    await maria.say("/incident resolve 1 Exports work again.")
+    assert len([m for m in sender.sent if m.cause is Cause.INCIDENT]) == 1
+    clock.advance(hours=2, minutes=1)  # type: ignore[attr-defined]
+    await app.outbox.deliver_due()
+    fixed = [m for m in sender.sent if m.cause is Cause.INCIDENT]
+    assert len(fixed) == 2 and "Exports work again." in fixed[-1].text

@@ -201,11 +201,11 @@ async def test_top_ideas_when_the_database_has_them(
     with sqlite3.connect(config.storage.path) as db:
         db.executescript(
             """
-            CREATE TABLE ideas (id INTEGER PRIMARY KEY, text TEXT NOT NULL, state TEXT NOT NULL);
-            CREATE TABLE idea_votes (idea_id INTEGER NOT NULL, customer_id INTEGER NOT NULL);
-            INSERT INTO ideas VALUES (1, 'Dark mode', 'planned'), (2, 'Export to CSV', 'open'),
-                                     (3, 'Nobody wants this', 'open');
-            INSERT INTO idea_votes VALUES (2, 1), (2, 2), (2, 3), (1, 1);
+            INSERT INTO ideas (id, text, state, created_at, updated_at) VALUES
+                (1, 'Dark mode', 'planned', 0, 0), (2, 'Export to CSV', 'open', 0, 0),
+                (3, 'Nobody wants this', 'open', 0, 0);
+            INSERT INTO idea_votes (idea_id, customer_id, at) VALUES
+                (2, 1, 0), (2, 2, 0), (2, 3, 0), (1, 1, 0);
             """
         )
     db.close()

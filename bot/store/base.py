@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.model import Address, Case, Customer, Event, EventKind, Identity, Incident, Outbound
+from bot.model import Address, Case, Customer, Event, EventKind, Idea, Identity, Incident, Outbound
 
 
 class Transaction(Protocol):
@@ -111,6 +111,37 @@ class Transaction(Protocol):
     async def subscribers(self, incident_id: int) -> list[int]: ...
 
     async def subscriptions(self, customer_id: int) -> list[int]: ...
+
+    # ideas
+    async def add_idea(self, customer_id: int, text: str, now: datetime) -> int: ...
+
+    async def vote(self, idea_id: int, customer_id: int, now: datetime) -> bool: ...
+
+    async def ideas(self, limit: int = 10, *, include_done: bool = False) -> list[Idea]: ...
+
+    async def idea(self, idea_id: int) -> Idea | None: ...
+
+    async def set_idea_state(self, idea_id: int, state: str, note: str, now: datetime) -> None: ...
+
+    async def voters(self, idea_id: int) -> list[int]: ...
+
+    async def votes_of(self, customer_id: int) -> list[int]: ...
+
+    # quiet
+    async def set_quiet(
+        self,
+        customer_id: int,
+        *,
+        muted_until: datetime | None,
+        until_write: bool,
+        quiet_hours: str | None = None,
+    ) -> None: ...
+
+    async def quiet_of(self, customer_id: int) -> tuple[datetime | None, bool, str]: ...
+
+    async def hold(self, message_id: int, until: datetime) -> None: ...
+
+    async def release_notices(self, customer_id: int, now: datetime) -> int: ...
 
     async def drop(self, message_id: int) -> None:
         """Remove a delivered outbox row that must not be kept."""

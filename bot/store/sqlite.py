@@ -30,6 +30,7 @@ from bot.model import (
     Customer,
     Event,
     EventKind,
+    Idea,
     Identity,
     Incident,
     Outbound,
@@ -484,6 +485,19 @@ class SQLiteTransaction:
                 "UPDATE desk_threads SET case_id = ? WHERE case_id = ?", (into, merged)
             )
         open_case = open_keep or open_drop
+        await self._db.execute(
+            "UPDATE OR IGNORE idea_votes SET customer_id = ? WHERE customer_id = ?", (keep, drop)
+        )
+        await self._db.execute("DELETE FROM idea_votes WHERE customer_id = ?", (drop,))
+        await self._db.execute("UPDATE ideas SET created_by = ? WHERE created_by = ?", (keep, drop))
+        await self._db.execute(
+            "DELETE FROM incident_subscribers WHERE customer_id = ? AND incident_id IN"
+            " (SELECT incident_id FROM incident_subscribers WHERE customer_id = ?)",
+            (drop, keep),
+        )
+        await self._db.execute(
+            "UPDATE incident_subscribers SET customer_id = ? WHERE customer_id = ?", (keep, drop)
+        )
         for table in ("identities", "cases", "feedback", "outbox"):
             await self._db.execute(
                 f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?",
@@ -570,6 +584,103 @@ class SQLiteTransaction:
         )
         return [int(r[0]) for r in rows]
 
+    # -- ideas ------------------------------------------------------------------------------
+
+    async def add_idea(self, customer_id: int, text: str, now: datetime) -> int:
+        number = await self._insert(
+            "INSERT INTO ideas (text, created_by, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (text, customer_id, _ts(now), _ts(now)),
+        )
+        await self.vote(number, customer_id, now)
+        return number
+
+    async def vote(self, idea_id: int, customer_id: int, now: datetime) -> bool:
+        """True if this is a new vote."""
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO idea_votes (idea_id, customer_id, at) VALUES (?, ?, ?)",
+            (idea_id, customer_id, _ts(now)),
+        )
+        return cursor.rowcount == 1
+
+    async def ideas(self, limit: int = 10, *, include_done: bool = False) -> list[Idea]:
+        where = "" if include_done else "WHERE i.state <> 'done'"
+        rows = await self._all(
+            "SELECT i.id, i.text, i.state, i.note, count(v.customer_id) AS votes FROM ideas i"
+            f" LEFT JOIN idea_votes v ON v.idea_id = i.id {where} GROUP BY i.id"
+            " ORDER BY votes DESC, i.id LIMIT ?",
+            (limit,),
+        )
+        return [Idea(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+    async def idea(self, idea_id: int) -> Idea | None:
+        row = await self._one(
+            "SELECT i.id, i.text, i.state, i.note, (SELECT count(*) FROM idea_votes"
+            " WHERE idea_id = i.id) FROM ideas i WHERE i.id = ?",
+            (idea_id,),
+        )
+        return None if row is None else Idea(row[0], row[1], row[2], row[3], row[4])
+
+    async def set_idea_state(self, idea_id: int, state: str, note: str, now: datetime) -> None:
+        await self._db.execute(
+            "UPDATE ideas SET state = ?, note = ?, updated_at = ? WHERE id = ?",
+            (state, note, _ts(now), idea_id),
+        )
+
+    async def voters(self, idea_id: int) -> list[int]:
+        rows = await self._all(
+            "SELECT customer_id FROM idea_votes WHERE idea_id = ? ORDER BY customer_id",
+            (idea_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    async def votes_of(self, customer_id: int) -> list[int]:
+        rows = await self._all(
+            "SELECT idea_id FROM idea_votes WHERE customer_id = ?", (customer_id,)
+        )
+        return [int(r[0]) for r in rows]
+
+    # -- quiet ------------------------------------------------------------------------------
+
+    async def set_quiet(
+        self,
+        customer_id: int,
+        *,
+        muted_until: datetime | None,
+        until_write: bool,
+        quiet_hours: str | None = None,
+    ) -> None:
+        await self._db.execute(
+            "UPDATE customers SET muted_until = ?, muted_until_write = ? WHERE id = ?",
+            (_ts(muted_until), int(until_write), customer_id),
+        )
+        if quiet_hours is not None:
+            await self._db.execute(
+                "UPDATE customers SET quiet_hours = ? WHERE id = ?", (quiet_hours, customer_id)
+            )
+
+    async def quiet_of(self, customer_id: int) -> tuple[datetime | None, bool, str]:
+        row = await self._one(
+            "SELECT muted_until, muted_until_write, quiet_hours FROM customers WHERE id = ?",
+            (customer_id,),
+        )
+        if row is None:
+            return None, False, ""
+        return _dt(row[0]), bool(row[1]), str(row[2])
+
+    async def hold(self, message_id: int, until: datetime) -> None:
+        """A notice waits (muted, quiet hours); unlike a retry it costs no attempt."""
+        await self._db.execute(
+            "UPDATE outbox SET not_before = ? WHERE id = ?", (_ts(until), message_id)
+        )
+
+    async def release_notices(self, customer_id: int, now: datetime) -> int:
+        cursor = await self._db.execute(
+            "UPDATE outbox SET not_before = ? WHERE customer_id = ? AND state = 'pending'"
+            " AND cause IN ('incident', 'idea') AND not_before > ?",
+            (_ts(now), customer_id, _ts(now)),
+        )
+        return cursor.rowcount
+
     async def drop(self, message_id: int) -> None:
         """Remove a delivered outbox row that must not be kept (it names someone)."""
         await self._db.execute("DELETE FROM outbox WHERE id = ?", (message_id,))
@@ -610,6 +721,18 @@ class SQLiteTransaction:
         await self._db.execute("DELETE FROM outbox WHERE customer_id = ?", (customer_id,))
         await self._db.execute("DELETE FROM identities WHERE customer_id = ?", (customer_id,))
         await self._db.execute("DELETE FROM feedback WHERE customer_id = ?", (customer_id,))
+        # an idea only they wanted goes; one others voted for stays, without its author
+        await self._db.execute(
+            "DELETE FROM ideas WHERE created_by = ? AND NOT EXISTS (SELECT 1 FROM idea_votes"
+            " WHERE idea_id = ideas.id AND customer_id <> ?)",
+            (customer_id, customer_id),
+        )
+        await self._db.execute("DELETE FROM idea_votes WHERE customer_id = ?", (customer_id,))
+        await self._db.execute(
+            "DELETE FROM incident_subscribers WHERE customer_id = ?", (customer_id,)
+        )
+        await self._db.execute("DELETE FROM link_codes WHERE customer_id = ?", (customer_id,))
+        await self._db.execute("DELETE FROM link_failures WHERE customer_id = ?", (customer_id,))
         await self._db.execute(
             "UPDATE customers SET name = '', forgotten_at = ? WHERE id = ?", (_ts(now), customer_id)
         )
