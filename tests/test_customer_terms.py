@@ -59,6 +59,11 @@ async def test_mydata_shows_everything_and_sends_it_as_a_file(
     assert "how much does it cost?" in texts and "Hello Ann!" in texts
     assert not any("VIP" in t for t in texts)  # internal notes are not the customer's data
     assert export["feedback"][0]["text"] == "nice bot"
+    assert export["preferences"] == {
+        "notices_muted_until": None,
+        "notices_muted_until_you_write": False,
+        "quiet_hours": "",
+    }
 
 
 async def test_forget_erases_every_trace_after_confirmation(

@@ -324,6 +324,9 @@ async def test_direct_messages_and_the_slash_command(
         assert status == 200
         [_, shown] = await slack.reply_to(DM, None, 2)
         assert "*Case #1*" in text_of(shown)
+        await slack.say(ANN, "!status", channel=DM)  # "/" belongs to Slack: "!" works too
+        [*_, again] = await slack.reply_to(DM, None, 3)
+        assert "*Case #1*" in text_of(again)
         assert (await case_of(app, ANN)).id == 1
 
 

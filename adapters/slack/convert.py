@@ -7,6 +7,7 @@ button, an edit or deletion, a file, or something ignored on purpose.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -118,6 +119,8 @@ def message_to_inbound(
             return Ignored("a colleague writing in a customer channel")
         address = Address(CHANNEL, channel, thread or ts)  # the bot answers in a thread
     text = str(event.get("text") or "")
+    if channel != where.triage_channel and re.match(r"![a-z]", text, re.I):
+        text = "/" + text[1:]  # Slack keeps "/" for its own commands: !status is /status
     attachments = _files(event)
     if attachments:
         return Inbound(

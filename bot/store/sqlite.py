@@ -392,6 +392,28 @@ class SQLiteTransaction:
             ],
             "cases": [],
             "feedback": [{"at": stamp(at), "text": text} for at, text in feedback],
+            "ideas_voted_for": [
+                {"id": i, "text": t, "state": st}
+                for i, t, st in await self._all(
+                    "SELECT i.id, i.text, i.state FROM ideas i JOIN idea_votes v"
+                    " ON v.idea_id = i.id WHERE v.customer_id = ? ORDER BY i.id",
+                    (customer_id,),
+                )
+            ],
+            "incidents_followed": [
+                {"id": i, "title": t, "state": st}
+                for i, t, st in await self._all(
+                    "SELECT i.id, i.title, i.state FROM incidents i JOIN incident_subscribers s"
+                    " ON s.incident_id = i.id WHERE s.customer_id = ? ORDER BY i.id",
+                    (customer_id,),
+                )
+            ],
+        }
+        muted_until, until_write, quiet = await self.quiet_of(customer_id)
+        result["preferences"] = {
+            "notices_muted_until": stamp(_ts(muted_until)),
+            "notices_muted_until_you_write": until_write,
+            "quiet_hours": quiet,
         }
         for row in cases:
             case = _case(row)
@@ -734,7 +756,9 @@ class SQLiteTransaction:
         await self._db.execute("DELETE FROM link_codes WHERE customer_id = ?", (customer_id,))
         await self._db.execute("DELETE FROM link_failures WHERE customer_id = ?", (customer_id,))
         await self._db.execute(
-            "UPDATE customers SET name = '', forgotten_at = ? WHERE id = ?", (_ts(now), customer_id)
+            "UPDATE customers SET name = '', forgotten_at = ?, muted_until = NULL,"
+            " muted_until_write = 0, quiet_hours = '' WHERE id = ?",
+            (_ts(now), customer_id),
         )
         return case_ids
 
