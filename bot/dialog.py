@@ -548,8 +548,12 @@ class _Conversation:
 
     async def tell_of_incidents(self, text: str) -> None:
         """Writing about a known problem: say so at once, and subscribe them to it."""
-        for incident in await self.tx.open_incidents():
-            if not incidents.concerns(incident, text):
+        open_now = await self.tx.open_incidents()
+        if not open_now:
+            return
+        articles = {c.article.id for c in self.d.knowledge.decide(text[:MAX_MATCHED]).candidates}
+        for incident in open_now:
+            if not incidents.concerns(incident, text, articles):
                 continue
             if not await self.tx.subscribe(incident.id, self.turn.customer.id, self.now):
                 continue  # already told

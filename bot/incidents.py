@@ -4,6 +4,7 @@ at once and are told of every update until it is fixed.
 Desk commands (`!` instead of `/` on Slack):
 
     /incident TITLE | WHAT IS AFFECTED | word, word, ...   declare one
+                  (article:ID among the words: questions that article answers)
     /incident update N TEXT                                   post an update
     /incident resolve N [TEXT]                                it is fixed
     /incidents                                                the open ones
@@ -11,7 +12,7 @@ Desk commands (`!` instead of `/` on Slack):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,15 +65,21 @@ def _stems(text: str) -> set[str]:
     return {stem(w) for w in content_words(text)}
 
 
-def concerns(incident: Incident, text: str) -> bool:
+def concerns(incident: Incident, text: str, articles: Collection[str] = ()) -> bool:
     """Does a customer's message concern the incident? Each of its words (a phrase
     counts when all of its words are there) is looked for among the message's
-    stemmed words; an incident without words matches on what is affected."""
+    stemmed words; `article:ID` matches when the knowledge base would offer that
+    article for the message (`articles`). An incident without words matches on
+    what is affected."""
     said = _stems(text)
     if not said:
         return False
     phrases = incident.words or tuple(p.strip() for p in incident.affected.split(",") if p.strip())
     for phrase in phrases:
+        if phrase.startswith("article:"):
+            if phrase[len("article:") :].strip() in articles:
+                return True
+            continue
         wanted = _stems(phrase)
         if wanted and wanted <= said:
             return True

@@ -341,3 +341,12 @@ async def test_mute_until_writing_again_and_quiet_hours(
     await app.outbox.deliver_due()
     fixed = [m for m in sender.sent if m.cause is Cause.INCIDENT]
     assert len(fixed) == 2 and "Exports work again." in fixed[-1].text
+
+
+async def test_an_incident_can_match_the_questions_an_article_answers(
+    customer_factory: Factory, app: Candor, sender: RecordingSender
+) -> None:
+    await Agent(app, "maria").say("/incident Price page is wrong | pricing | article:pricing-plans")
+    [notice, answer] = await customer_factory("ann").send("how much does it cost?")
+    assert "Known problem: Price page is wrong" in notice
+    assert "Plans and prices" in answer
