@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Callable
 
-_ESCAPED = re.compile(r"\\([\\`*_\[\]<>#|~])")
+_ESCAPED = re.compile(r"\\([\\`*_\[\]<>#|~+-])")
 _CODE = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|mailto:)[^\s()<>]+)\)")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.S)
@@ -20,6 +20,7 @@ _ITALIC = re.compile(r"(?<![\w*])_(?=\S)([^_\n]+?)(?<=\S)_(?!\w)")
 _HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
 _BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+", re.M)
 _SLOT = re.compile("\x00(\\d+)\x00")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but newline and tab
 
 
 class _Slots:
@@ -95,15 +96,14 @@ def to_slack_mrkdwn(md: str) -> str:
 def to_plain(md: str, *, ansi: bool = False) -> str:
     """Plain text for a terminal: the markup dropped (bold kept as ANSI bold if
     `ansi`), the words kept; control characters never reach the terminal."""
-    text = _render(
-        md,
+    return _render(
+        _CONTROL.sub("", md),
         escape=lambda s: s,
         bold=(lambda s: f"\x1b[1m{s}\x1b[0m") if ansi else (lambda s: s),
         italic=lambda s: s,
         code=lambda s: s,
         link=lambda label, url: f"{label} ({url})",
     )
-    return text
 
 
 def split(md: str, limit: int) -> list[str]:
@@ -121,8 +121,13 @@ def split(md: str, limit: int) -> list[str]:
                 break
         else:
             cut = limit
-        while cut > 1 and rest[cut - 1] == "\\":
-            cut -= 1  # never split an escape from the character it escapes
+        # never split an escape from the character it escapes: count the backslashes
+        # before the cut; an odd number means the last one escapes what follows
+        run = 0
+        while run < cut and rest[cut - 1 - run] == "\\":
+            run += 1
+        if run % 2 == 1:
+            cut -= 1
         pieces.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:

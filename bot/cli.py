@@ -87,6 +87,9 @@ def _setup_logging(config: Config, *, to_stderr: int) -> None:
             root.addHandler(handler)
         except OSError as error:
             print(f"candor: cannot write the log file: {error}", file=sys.stderr)
+    # one line per HTTP request is noise, and the URLs hold tokens (redacted anyway)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     stderr = logging.StreamHandler()
     stderr.setLevel(to_stderr)
     stderr.setFormatter(fmt)

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot import redact
 from bot.hours import DAYS, BusinessHours, parse_ranges
 
 
@@ -335,6 +336,17 @@ def parse(text: str, source: Path | None = None) -> Config:
         config = Config.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(f"{name}: {_describe(error)}") from error
+    redact.register(
+        value
+        for value in (
+            config.telegram.token,
+            config.telegram.webhook_secret,
+            config.slack.bot_token,
+            config.slack.signing_secret,
+            config.slack.app_token,
+        )
+        if value and not value.startswith("env:")
+    )
     base = source.resolve().parent if source else Path.cwd()
     return _rebase(config, base).model_copy(update={"source": source})
 

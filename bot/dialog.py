@@ -37,7 +37,7 @@ from bot.model import (
 )
 from bot.signals import frustrated, is_greeting, not_helpful, wants_person
 from bot.store import Transaction
-from bot.text import MAX_MATCHED, clean, has_words, md_escape, parse_command, shorten
+from bot.text import MAX_MATCHED, clean, has_words, md_escape, parse_command, shorten, small_number
 
 HUMAN = "human"  # button payload: hand the case to a person
 NONE_OF_THESE = "none"  # button payload: none of the clarify options
@@ -696,7 +696,8 @@ class _Conversation:
         )
 
     async def vote(self, number: str) -> None:
-        idea = await self.tx.idea(int(number)) if number.isdigit() else None
+        wanted = small_number(number)
+        idea = await self.tx.idea(wanted) if wanted is not None else None
         if idea is None:
             await self.say("That idea is gone. /idea shows the ones there are.")
             return
@@ -1061,14 +1062,15 @@ class _Conversation:
     # -- rating -----------------------------------------------------------------------------
 
     async def rate(self, value: str) -> None:
-        if self.case.state is not CaseState.RESOLVED or not value.isdigit():
+        number = small_number(value)
+        if self.case.state is not CaseState.RESOLVED or number is None:
             await self.say("There's nothing to rate right now, but thank you!")
             return
         events = await self.tx.timeline(self.case.id, limit=50)
         if any(e.kind is EventKind.RATING and "score" in e.data for e in events):
             await self.say(f"You've already rated case #{self.case.id}. Thank you!")
             return
-        score = max(1, min(5, int(value)))
+        score = max(1, min(5, number))
         await self.record(EventKind.RATING, str(score), score=score)
         self.to_desk(
             f"⭐ {md_escape(self.name or 'The customer')} rated case #{self.case.id}: {score}/5",

@@ -35,7 +35,7 @@ from bot.model import (
 )
 from bot.signals import is_greeting
 from bot.store import Transaction
-from bot.text import clean, md_escape, parse_command, shorten
+from bot.text import clean, md_escape, parse_command, shorten, small_number
 
 RATE = "rate:"  # button payload prefix for a customer's rating
 
@@ -650,11 +650,11 @@ class _DeskTurn:
             )
             return
         state = words[0].lower()
-        number = words[1].lstrip("#") if len(words) > 1 else ""
-        if state not in ("planned", "done") or not number.isdigit():
+        number = small_number(words[1].lstrip("#")) if len(words) > 1 else None
+        if state not in ("planned", "done") or number is None:
             self.answer("Ideas: /ideas lists them; /idea planned N [note]; /idea done N [note].")
             return
-        found = await self.tx.idea(int(number))
+        found = await self.tx.idea(number)
         if found is None:
             self.answer(f"There is no idea #{number}.")
             return
@@ -717,5 +717,4 @@ _ACTIONS: dict[str, _Action] = {
 
 
 def _number(text: str) -> int | None:
-    text = text.strip().lstrip("#")
-    return int(text) if text.isdigit() and len(text) < 12 else None
+    return small_number(text.strip().lstrip("#"))

@@ -19,7 +19,7 @@ from datetime import datetime
 from bot.knowledge.analysis import content_words, stem
 from bot.model import Address, Cause, Incident, Outbound
 from bot.store import Transaction
-from bot.text import md_escape, shorten
+from bot.text import md_escape, shorten, small_number
 
 USAGE = (
     "Incidents: /incident TITLE | WHAT IS AFFECTED | word, word (the words customers"
@@ -44,9 +44,9 @@ def parse(args: str) -> IncidentCommand:
         return IncidentCommand("list")
     verb = words[0].lower()
     if verb in ("update", "resolve", "fixed"):
-        if len(words) < 2 or not words[1].lstrip("#").isdigit():
+        number = small_number(words[1].lstrip("#")) if len(words) > 1 else None
+        if number is None:
             return IncidentCommand("usage")
-        number = int(words[1].lstrip("#"))
         text = words[2].strip() if len(words) > 2 else ""
         if verb == "update" and not text:
             return IncidentCommand("usage")

@@ -10,6 +10,7 @@ MAX_MATCHED = 1_000  # characters of one message the knowledge matcher looks at
 
 _COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.S)
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+_LIST_START = re.compile(r"(?m)^([ \t]*)([-+])")  # "- x" at a line start is a list item
 
 
 def clean(text: str) -> str:
@@ -32,7 +33,7 @@ def parse_command(text: str) -> tuple[str, str] | None:
 
 def md_escape(text: str) -> str:
     """Quote someone's words inside the core's Markdown so they stay plain text."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _LIST_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
 
 
 def shorten(text: str, limit: int = 80) -> str:
@@ -44,3 +45,12 @@ def shorten(text: str, limit: int = 80) -> str:
 def has_words(text: str) -> bool:
     """True if the text has at least one letter or digit in any script."""
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
+
+
+_SMALL_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def small_number(text: str) -> int | None:
+    """An ASCII number of at most nine digits, else None (no '²', no 5,000 digits)."""
+    text = text.strip()
+    return int(text) if _SMALL_NUMBER.fullmatch(text) else None

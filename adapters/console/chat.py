@@ -70,7 +70,7 @@ class ConsoleSender:
         address = Address(CHANNEL, name)
         key = uuid.uuid4().hex
         choice = line.strip()
-        if choice.isdigit() and 1 <= int(choice) <= len(self.buttons):
+        if choice.isascii() and choice.isdigit() and 1 <= int(choice[:6]) <= len(self.buttons):
             button = self.buttons[int(choice) - 1]
             self.buttons = ()
             return Inbound(

@@ -57,7 +57,7 @@ class DeskSender:
         choice = line.strip()
         if choice.startswith("/open"):
             number = choice[5:].strip().lstrip("#")
-            if number.isdigit():
+            if number.isascii() and number.isdigit() and len(number) < 10:
                 self.current = number
                 self._out.write(f"(now writing in case #{number})\n")
             else:
@@ -67,7 +67,7 @@ class DeskSender:
         identity = Identity(DESK_CHANNEL, "local", agent)
         address = Address(TERMINAL_DESK.channel, TERMINAL_DESK.chat_id, self.current)
         key = uuid.uuid4().hex
-        if choice.isdigit() and 1 <= int(choice) <= len(self.buttons):
+        if choice.isascii() and choice.isdigit() and 1 <= int(choice[:6]) <= len(self.buttons):
             button = self.buttons[int(choice) - 1]
             self.buttons = ()
             return Inbound(

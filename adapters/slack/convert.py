@@ -38,6 +38,15 @@ class Where:
         return channel_type == "im" or channel.startswith("D")
 
 
+def _map(value: object) -> Payload:
+    """A nested object as Slack documents it, or empty when it is something else."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _team(event: Payload, body: Payload) -> str:
     return str(event.get("user_team") or event.get("team") or body.get("team_id") or "")
 
@@ -45,7 +54,7 @@ def _team(event: Payload, body: Payload) -> str:
 def _files(event: Payload) -> tuple[Attachment, ...]:
     caption = str(event.get("text") or "")
     found = []
-    for item in event.get("files") or ():
+    for item in _items(event.get("files")):
         if not isinstance(item, Mapping) or not item.get("id"):
             continue
         kind = "photo" if str(item.get("mimetype", "")).startswith("image/") else "file"
@@ -63,15 +72,15 @@ def message_to_inbound(
     channel = str(event.get("channel") or "")
     channel_type = str(event.get("channel_type") or "")
     if subtype == "message_changed":
-        message = event.get("message") or {}
-        previous = event.get("previous_message") or {}
+        message = _map(event.get("message"))
+        previous = _map(event.get("previous_message"))
         if message.get("text") == previous.get("text"):
             return Ignored("a change without new text (an unfurl, a reaction)")
         inner = {**message, "channel": channel, "channel_type": channel_type}
         found = message_to_inbound(body, inner, where, name, team)
         if isinstance(found, Ignored):
             return found
-        stamp = str(message.get("edited", {}).get("ts") or event.get("ts") or "")
+        stamp = str(_map(message.get("edited")).get("ts") or event.get("ts") or "")
         return Inbound(
             key=f"{found.key}:edit:{stamp}",
             identity=found.identity,
@@ -82,7 +91,7 @@ def message_to_inbound(
             edited_key=found.key,
         )
     if subtype == "message_deleted":
-        previous = event.get("previous_message") or {}
+        previous = _map(event.get("previous_message"))
         inner = {**previous, "channel": channel, "channel_type": channel_type}
         found = message_to_inbound(body, inner, where, name, team)
         if isinstance(found, Ignored):
@@ -137,14 +146,14 @@ def message_to_inbound(
 
 def action_to_inbound(body: Payload, where: Where, name: str = "") -> Inbound | Ignored:
     """A press on one of the bot's Block Kit buttons."""
-    actions = body.get("actions") or []
-    if not actions:
+    actions = _items(body.get("actions"))
+    if not actions or not isinstance(actions[0], Mapping):
         return Ignored("an interaction without an action")
     action = actions[0]
-    user = body.get("user") or {}
-    channel = str((body.get("channel") or {}).get("id") or "")
-    container = body.get("container") or {}
-    message = body.get("message") or {}
+    user = _map(body.get("user"))
+    channel = str(_map(body.get("channel")).get("id") or "")
+    container = _map(body.get("container"))
+    message = _map(body.get("message"))
     if not channel or not user.get("id"):
         return Ignored("a button outside a conversation")
     message_ts = str(container.get("message_ts") or message.get("ts") or "")
@@ -155,7 +164,7 @@ def action_to_inbound(body: Payload, where: Where, name: str = "") -> Inbound | 
         address = Address(CHANNEL, channel, thread or message_ts)  # a card is its thread
     else:
         address = Address(CHANNEL, channel, thread or message_ts)
-    team = str(user.get("team_id") or (body.get("team") or {}).get("id") or "")
+    team = str(user.get("team_id") or _map(body.get("team")).get("id") or "")
     return Inbound(
         key=f"act:{channel}:{message_ts}:{action.get('action_ts') or ''}:{user['id']}",
         identity=Identity(CHANNEL, team, str(user["id"])),

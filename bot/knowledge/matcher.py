@@ -192,7 +192,7 @@ class Matcher:
                 df[term] = df.get(term, 0) + 1
         self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
-        avgdl = (sum(len(d) for d in docs) / n) if n else 1.0
+        avgdl = (sum(len(d) for d in docs) / n if n else 0.0) or 1.0  # no words at all
         self._words = _Postings()
         for i, doc in enumerate(docs):
             tf: dict[str, int] = {}
