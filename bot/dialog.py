@@ -104,6 +104,16 @@ class Dialog:
     def knowledge(self) -> KnowledgeBase:
         return self._knowledge()
 
+    def prepare(self, inbound: Inbound) -> None:
+        """The CPU-bound part of a turn, before its transaction: match the question, so
+        that other customers' turns use the database meanwhile. (The decision is kept
+        by the knowledge base and found again inside the turn.)"""
+        if inbound.kind is not InboundKind.MESSAGE:
+            return
+        text = clean(inbound.text)
+        if text and parse_command(text) is None:
+            self.knowledge.decide(text[:MAX_MATCHED])
+
     async def handle(self, tx: Transaction, turn: Turn) -> list[Outbound]:
         """Record what the customer did, decide, and return the messages to send."""
         conversation = _Conversation(self, tx, turn)

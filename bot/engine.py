@@ -75,6 +75,11 @@ class Engine:
         """
         # One customer's messages in order; one desk's likewise.
         key = inbound.address if self._desk.is_desk(inbound.address) else inbound.identity
+        if key is inbound.identity:
+            try:
+                self._dialog.prepare(inbound)
+            except Exception:  # the turn meets it again, and keeps the message with an apology
+                log.debug("preparing inbound %s failed", inbound.key, exc_info=True)
         async with self._locks.hold(key):
             try:
                 receipt = await self._receive(inbound)

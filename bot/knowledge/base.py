@@ -4,6 +4,7 @@ three-way decision (answer, clarify, unknown)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,7 @@ from bot.knowledge.articles import Article, Problem, article_files, load_article
 from bot.knowledge.matcher import Matcher, Scored
 
 DecisionKind = Literal["answer", "clarify", "unknown"]
+DECISIONS_KEPT = 4096  # recent questions whose decision is kept (customers ask alike)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class KnowledgeBase:
         self.directory = directory
         self._matcher = Matcher(articles)
         self._files = snapshot(article_files(directory)) if directory is not None else {}
+        self._decided = lru_cache(maxsize=DECISIONS_KEPT)(self._decide)
 
     @classmethod
     def load(cls, directory: Path, thresholds: Thresholds | None = None) -> KnowledgeBase:
@@ -111,6 +114,10 @@ class KnowledgeBase:
         ]
 
     def decide(self, text: str) -> Decision:
+        """The decision for a question; the same question again is not matched again."""
+        return self._decided(text)
+
+    def _decide(self, text: str) -> Decision:
         t = self.thresholds
         ranked = self.rank(text, max(t.max_options, 3) + 1)
         if not ranked or ranked[0].score < t.clarify_score:

@@ -142,13 +142,14 @@ class SQLiteTransaction:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
 
+    # Each call is one trip to aiosqlite's thread (a cursor and its fetch and close
+    # would be three): at a few dozen statements a message, trips are the cost.
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._db.execute_fetchall(sql, params))
 
     async def _insert(self, sql: str, params: Sequence[Any]) -> int:
         cursor = await self._db.execute(sql, params)
