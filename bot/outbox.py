@@ -115,8 +115,11 @@ class Outbox:
                 await self.deliver_due()
             except Exception:
                 log.exception("outbox pass failed; trying again")
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancellation that arrives as the wait ends, and the loop never stops
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_seconds)
+                async with asyncio.timeout(poll_seconds):
+                    await self._wake.wait()
 
     async def deliver_due(self) -> int:
         """One pass: send every due message; returns how many were sent."""

@@ -321,7 +321,8 @@ class FakeSlack:
                 )
             self._changed = self._changed or asyncio.Event()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
+                async with asyncio.timeout(remaining):  # (wait_for may swallow a cancel)
+                    await self._changed.wait()
         return found
 
     def clear(self) -> None:

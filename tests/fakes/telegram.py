@@ -481,7 +481,8 @@ class FakeTelegram:
             self._changed = asyncio.Event()
         event = self._changed
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+            async with asyncio.timeout(seconds):  # (wait_for may swallow a cancel on 3.11)
+                await event.wait()
 
     # -- what the bot did -----------------------------------------------------------------
 
