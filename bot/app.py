@@ -51,7 +51,10 @@ class Candor:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.store: Store = store or SQLiteStore(config.storage.path)
+        self.store: Store = store or SQLiteStore(
+            config.storage.path,
+            busy_timeout_ms=int(config.storage.busy_timeout_seconds * 1000),
+        )
         self._knowledge: KnowledgeBase | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.outbox = Outbox(

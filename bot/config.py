@@ -64,6 +64,9 @@ class BotSettings(_Section):
 
 class StorageSettings(_Section):
     path: Path = Path("data/candor.sqlite3")
+    # How long to wait for another process holding the database (a backup, `candor
+    # desk`) before giving up on a message; it is then not acknowledged, and retried.
+    busy_timeout_seconds: float = Field(10, gt=0, le=600)
 
 
 class KnowledgeSettings(_Section):

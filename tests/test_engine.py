@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from bot.app import Candor
 from bot.config import Config
@@ -243,3 +246,36 @@ async def test_identity_is_per_channel_user(app: Candor, sender: RecordingSender
     ca = await app.store.customer_by_identity(a.identity)
     cb = await app.store.customer_by_identity(b.identity)
     assert ca is not None and cb is not None and ca.id != cb.id
+
+
+async def test_a_locked_database_stores_nothing_and_the_message_comes_again(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    import sqlite3
+
+    from bot import config as config_module
+    from bot.store import StoreError
+    from tests.conftest import write_config
+
+    path = write_config(tmp_path, knowledge_dir, "")
+    text = path.read_text(encoding="utf-8").replace(
+        "[storage]\n", "[storage]\nbusy_timeout_seconds = 0.2\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    config = config_module.load(path)
+    async with Candor(config) as app:
+        sender = RecordingSender()
+        app.outbox.register(sender)
+        ann = Customer(app, sender, "ann")
+        other = sqlite3.connect(config.storage.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # a backup or another process holds it
+        message = ann.inbound("how much does it cost?")
+        with pytest.raises(StoreError, match="is busy"):
+            await app.engine.receive(message)
+        other.execute("ROLLBACK")
+        other.close()
+        assert await app.store.customer_by_identity(ann.identity) is None
+        receipt = await app.engine.receive(message)  # the platform sends it again
+        assert not receipt.duplicate
+        await app.outbox.deliver_due()
+        assert any("Plans and prices" in t for t in sender.texts("ann"))

@@ -871,7 +871,13 @@ class SQLiteStore:
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
         async with self._lock:
             db = self.db
-            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise StoreError(
+                    f"the database {self.path} is busy: another process has held it for"
+                    f" over {self._busy_timeout_ms / 1000:g} s ({error}); nothing was stored"
+                ) from error
             try:
                 yield SQLiteTransaction(db)
             except BaseException:
@@ -880,8 +886,8 @@ class SQLiteStore:
             await db.execute("COMMIT")
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self._lock, self.db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._lock:
+            return list(await self.db.execute_fetchall(sql, params))
 
     async def pending(
         self, channel: str, chat_id: str | None = None, limit: int = 200
