@@ -279,3 +279,29 @@ async def test_a_locked_database_stores_nothing_and_the_message_comes_again(
         assert not receipt.duplicate
         await app.outbox.deliver_due()
         assert any("Plans and prices" in t for t in sender.texts("ann"))
+
+
+async def test_a_full_disk_stores_nothing_corrupts_nothing_and_the_message_comes_again(
+    app: Candor, sender: RecordingSender
+) -> None:
+    from bot.store import SQLiteStore
+
+    ann = Customer(app, sender, "ann")
+    await ann.send("hello")
+    assert isinstance(app.store, SQLiteStore)
+    db = app.store.db
+    [(pages,)] = await db.execute_fetchall("PRAGMA page_count")
+    # SQLite's own limit on the file size stands in for a full disk (SQLITE_FULL)
+    await db.execute(f"PRAGMA max_page_count = {pages}")
+    message = ann.inbound("how much does it cost? " + "and more " * 2000)
+    with pytest.raises(Exception, match="full"):
+        await app.engine.receive(message)
+    await db.execute("PRAGMA max_page_count = 1073741823")
+    [(check,)] = await db.execute_fetchall("PRAGMA integrity_check")
+    assert check == "ok"
+    events = await app.store.events_of(1)
+    assert not any(e.text.startswith("how much does it cost?") for e in events)
+    receipt = await app.engine.receive(message)  # delivered again once there is room
+    assert not receipt.duplicate
+    events = await app.store.events_of(1)
+    assert [e.text for e in events].count(message.text.strip()) == 1

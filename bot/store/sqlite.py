@@ -880,10 +880,13 @@ class SQLiteStore:
                 ) from error
             try:
                 yield SQLiteTransaction(db)
+                await db.execute("COMMIT")
             except BaseException:
-                await db.execute("ROLLBACK")
+                # SQLite may have rolled back already (a full disk, an I/O error): then a
+                # ROLLBACK would fail and hide the real error
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
                 raise
-            await db.execute("COMMIT")
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
