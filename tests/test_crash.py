@@ -141,3 +141,88 @@ async def test_5xx_stalls_and_resets_from_telegram_are_retried(
             timeout=10,
             text=lambda t: "14 days" in t,
         )
+
+
+async def test_kills_while_slack_posts_events_lose_and_double_nothing(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """Slack sends an event again until it gets a 200; Candor is killed ten times
+    while five customers write. Every message ends up on its case exactly once, in
+    order, and every reply is posted."""
+    import aiohttp
+
+    from tests.fakes import slack as fakes
+    from tests.fakes.slack import FakeSlack
+    from tests.test_slack import ACME, SECRET, config_for, free_port
+
+    port = free_port()
+    users = [f"U0C{n}" for n in range(5)]
+    async with FakeSlack(bot_token="xoxb-test", team_id="T0HOME") as fake:
+        for user in users:
+            fake.add_user(user, name=user.lower(), real_name=user, team_id=ACME)
+        config = config_for(tmp_path, knowledge_dir, fake, port)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        clock = iter(range(1_700_000_000, 1_800_000_000))
+
+        async def deliver(payload: dict[str, object]) -> None:
+            tries = 0
+            while True:  # like Slack: again until a 200, counting the retries
+                try:
+                    retry = tries or None
+                    status, _ = await fakes.post_event(url, payload, SECRET, retry_num=retry)
+                    if status == 200:
+                        return
+                except (aiohttp.ClientError, OSError):
+                    pass
+                tries += 1
+                await asyncio.sleep(0.05)
+
+        async def customer(user: str) -> None:
+            for n, question in enumerate(QUESTIONS[:6]):
+                event = fakes.message_event(
+                    user,
+                    f"{question} #{n}",
+                    channel=f"D{user[1:]}",
+                    channel_type="im",
+                    ts=f"{next(clock)}.000100",
+                    team=ACME,
+                    user_team=ACME,
+                )
+                await deliver(fakes.event_callback(event))
+
+        chance = random.Random(7)
+        writers = asyncio.gather(*(customer(u) for u in users))
+        for _ in range(10):
+            process = await start(config)
+            await asyncio.sleep(chance.uniform(0.8, 1.6))
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+        final = await start(config)
+        try:
+            await asyncio.wait_for(writers, 60)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while True:
+                with sqlite3.connect(config.storage.path) as db:
+                    [(pending,)] = db.execute(
+                        "SELECT count(*) FROM outbox WHERE state = 'pending'"
+                    ).fetchall()
+                if pending == 0:
+                    break
+                assert loop.time() < deadline
+                await asyncio.sleep(0.2)
+        finally:
+            final.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(final.communicate(), 20)
+        with sqlite3.connect(config.storage.path) as db:
+            for user in users:
+                assert customer_texts(db, user) == [
+                    f"{q} #{n}" for n, q in enumerate(QUESTIONS[:6])
+                ]
+                states = db.execute(
+                    "SELECT DISTINCT state FROM outbox WHERE json_extract(address, '$[1]') = ?",
+                    (f"D{user[1:]}",),
+                ).fetchall()
+                assert states == [("sent",)]
+            posted = {c.params["channel"] for c in fake.calls_to("chat.postMessage") if c.ok}
+            assert posted == {f"D{u[1:]}" for u in users}

@@ -68,6 +68,10 @@ def port() -> int:
 
 @pytest.fixture
 def config(tmp_path: Path, knowledge_dir: Path, fake: FakeSlack, port: int) -> Config:
+    return config_for(tmp_path, knowledge_dir, fake, port)
+
+
+def config_for(tmp_path: Path, knowledge_dir: Path, fake: FakeSlack, port: int) -> Config:
     extra = f"""
 [slack]
 enabled = true
