@@ -91,3 +91,25 @@ def test_a_switched_off_section_may_name_unset_variables(monkeypatch: pytest.Mon
     assert off.telegram.enabled is False
     with pytest.raises(ConfigError, match=r"telegram\.token: the environment variable"):
         config_module.parse('[telegram]\nenabled = true\ntoken = "env:CANDOR_TEST_TOKEN"\n')
+
+
+def test_config_example_names_and_comments_every_key() -> None:
+    import re
+
+    from bot.config import Config
+    from tests.conftest import ROOT
+
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"(?ms)^\[(\w+)\]\n(.*?)(?=^\[\w+\]|\Z)", text))
+    missing = []
+    for name, field in Config.model_fields.items():
+        fields = getattr(field.annotation, "model_fields", None)
+        if fields is None:
+            continue
+        body = sections.get(name, "")
+        for key in fields:
+            if not re.search(rf"(?m)^#? ?{key} =", body):
+                missing.append(f"{name}.{key}")
+            elif not re.search(rf"(?m)^#.*\n(?:#.*\n|\w+ = .*\n)*?#? ?{key} =", body):
+                missing.append(f"{name}.{key} (no comment)")
+    assert missing == []
