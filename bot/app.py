@@ -19,6 +19,7 @@ from bot.knowledge import KnowledgeBase, Thresholds
 from bot.model import DESK_CHANNEL, Address
 from bot.outbox import Outbox
 from bot.store import SQLiteStore, Store
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +157,6 @@ class Candor:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
         await self.store.close()

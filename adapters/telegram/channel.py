@@ -26,6 +26,7 @@ from adapters.telegram.convert import Ignored, to_inbound
 from adapters.telegram.send import TelegramSender
 from bot.app import Candor
 from bot.config import TelegramSettings
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,13 @@ def make_bot(settings: TelegramSettings) -> ExtBot[Any]:
         settings.token,
         base_url=settings.api_base_url,
         base_file_url=settings.file_base_url,
+        # One message per 1/rate seconds rather than `rate` per second: aiolimiter lets
+        # a whole bucket through at once, which put up to twice the rate in one second.
         rate_limiter=AIORateLimiter(
-            overall_max_rate=settings.overall_per_second,
-            overall_time_period=1,
-            group_max_rate=settings.group_per_minute,
-            group_time_period=60,
+            overall_max_rate=1,
+            overall_time_period=1 / settings.overall_per_second,
+            group_max_rate=1,
+            group_time_period=60 / settings.group_per_minute,
             max_retries=0,  # a 429 goes back to the outbox, which keeps the message
         ),
     )
@@ -94,8 +97,7 @@ class TelegramChannel:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait([self._task])
         if self._runner is not None:
             await self._runner.cleanup()
         await self.bot.shutdown()

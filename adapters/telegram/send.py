@@ -66,11 +66,18 @@ class TelegramSender:
         self._last: dict[int, float] = {}
 
     async def _pace(self, chat_id: int) -> None:
+        """Wait until this private chat's last message is `per_chat_interval` old."""
         if chat_id < 0:  # groups: the rate limiter's per-group limit applies
             return
         wait = self._last.get(chat_id, 0.0) + self.per_chat_interval - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
+
+    def _sent_to(self, chat_id: int) -> None:
+        """Count the interval from when Telegram took the message, not from before it
+        waited in the overall rate limiter (that made the next one come too soon)."""
+        if chat_id < 0:
+            return
         self._last[chat_id] = time.monotonic()
         if len(self._last) > 10_000:
             cutoff = time.monotonic() - 60
@@ -110,14 +117,16 @@ class TelegramSender:
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
             await self._pace(chat_id)
-            sent = await self._message(
-                chat_id,
-                piece,
-                topic=topic,
-                reply_to=reply_to,
-                keyboard=_keyboard(message.buttons) if last else None,
-            )
-            sent_id = sent
+            try:
+                sent_id = await self._message(
+                    chat_id,
+                    piece,
+                    topic=topic,
+                    reply_to=reply_to,
+                    keyboard=_keyboard(message.buttons) if last else None,
+                )
+            finally:
+                self._sent_to(chat_id)  # a refused message counts too: Telegram saw it
         file = message.meta.get("file")
         if isinstance(file, dict):
             await self.bot.send_document(
