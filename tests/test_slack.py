@@ -468,3 +468,45 @@ async def test_mydata_arrives_as_a_file_in_the_thread(
         assert file["name"].endswith(".json") and file["thread_ts"] == first["ts"]
         export = json.loads(file["data"])
         assert export["identities"][0]["user_id"] == ANN
+
+
+async def test_socket_mode_acknowledges_an_event_only_after_it_is_stored(
+    fake: FakeSlack, tmp_path: Path, knowledge_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = f"""
+[slack]
+enabled = true
+bot_token = "xoxb-test"
+mode = "socket"
+app_token = "xapp-test"
+api_base_url = "{fake.api_url}"
+triage_channel = "{TRIAGE}"
+"""
+    config = config_module.load(write_config(tmp_path, knowledge_dir, extra, desk=DESK))
+    async with running(config) as app:
+        await fake.wait_for_socket()
+        real = app.engine.receive
+        failing = {"left": 1}
+
+        async def flaky(inbound: Any) -> Any:
+            if failing["left"]:
+                failing["left"] -= 1
+                raise OSError("disk full")
+            return await real(inbound)
+
+        monkeypatch.setattr(app.engine, "receive", flaky)
+        event = fakes.message_event(
+            ANN, "how much does it cost?", channel=DM, channel_type="im", team=ACME
+        )
+        first = await fake.send_envelope(fakes.event_callback(event))
+        await asyncio.sleep(0.5)
+        assert not fake.acked(first)  # not stored: no ack, so Slack sends it again
+        again = await fake.send_envelope(fakes.event_callback(event))
+        [answer] = await fake.wait_for("chat.postMessage", 1, channel=DM)
+        assert "Plans and prices" in text_of(answer)
+        for _ in range(50):
+            if fake.acked(again):
+                break
+            await asyncio.sleep(0.05)
+        assert fake.acked(again)
+        assert (await case_of(app, ANN)).id == 1

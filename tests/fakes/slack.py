@@ -36,7 +36,7 @@ from typing import Any, Self
 from urllib.parse import urlencode
 
 import aiohttp
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 JSONDict = dict[str, Any]
 Handler = Callable[[JSONDict], JSONDict | Awaitable[JSONDict]]
@@ -152,8 +152,10 @@ class FakeSlack:
         bot_user_id: str = DEFAULT_BOT_USER,
         bot_id: str = DEFAULT_BOT_ID,
         app_id: str = DEFAULT_APP,
+        app_token: str = "xapp-test",
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -178,6 +180,9 @@ class FakeSlack:
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
         }
+        #: Socket Mode: the open sockets, and every ack the bot sent over them.
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: list[JSONDict] = []
         #: Files uploaded with files_upload_v2: id -> {"name", "data", "channel", ...}.
         self.files: dict[str, JSONDict] = {}
         self._file_ids = itertools.count(1)
@@ -202,6 +207,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/hooks/{hook}", self._hook)
         app.router.add_post("/upload/{file}", self._upload)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -374,6 +380,9 @@ class FakeSlack:
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
+        self._notify()
+
+    def _notify(self) -> None:
         if self._changed is not None:
             self._changed.set()
             self._changed = None
@@ -405,6 +414,10 @@ class FakeSlack:
         except SlackError as error:
             return self._refuse(method, {}, error)
         token = params.pop("token", None) or _bearer(request)
+        if method == "apps.connections.open" and token == self.app_token:
+            url = f"ws://127.0.0.1:{self.port}/socket"
+            self._record(Call(method, params, result={"url": url}))
+            return web.json_response({"ok": True, "url": url})
         if not token or token != self.bot_token:
             return self._refuse(
                 method, params, SlackError("invalid_auth" if token else "not_authed")
@@ -434,6 +447,48 @@ class FakeSlack:
         url = f"{self.url}/hooks/{request.match_info['hook']}"
         self._record(Call("response_url", body, result={"url": url}))
         return web.Response(text="ok")
+
+    # -- Socket Mode: the WebSocket apps.connections.open hands out -----------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": len(self.sockets)})
+        self._notify()
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    self.acks.append(json.loads(message.data))
+                    self._notify()
+        finally:
+            self.sockets.remove(socket)
+        return socket
+
+    async def send_envelope(self, payload: JSONDict, kind: str = "events_api") -> str:
+        """Send an event (or "interactive", "slash_commands") over the open socket, as
+        Slack does in Socket Mode; returns the envelope id its ack must carry."""
+        envelope = f"env-{next(_event_ids)}"
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope,
+                "type": kind,
+                "accepts_response_payload": kind != "events_api",
+                "payload": payload,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return envelope
+
+    async def wait_for_socket(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        async with asyncio.timeout(timeout):
+            while not self.sockets:
+                self._changed = self._changed or asyncio.Event()
+                await self._changed.wait()
+
+    def acked(self, envelope: str) -> bool:
+        return any(ack.get("envelope_id") == envelope for ack in self.acks)
 
     async def _upload(self, request: web.Request) -> web.Response:
         """The upload URL files.getUploadURLExternal handed out: the bytes land here."""
