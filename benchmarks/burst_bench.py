@@ -44,7 +44,6 @@ import math
 import os
 import platform
 import random
-import resource
 import shlex
 import sqlite3
 import sys
@@ -59,6 +58,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from measure import mib, peak_rss_bytes, percentile, rss_bytes  # noqa: E402
 
 from adapters.telegram import TelegramChannel  # noqa: E402
 from bot import config as config_module  # noqa: E402
@@ -78,31 +79,6 @@ GROUP_PER_MINUTE = 20
 
 def say(text: str = "") -> None:
     print(text, flush=True)
-
-
-def rss_bytes() -> int:
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return peak_rss_bytes()
-
-
-def peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-def mib(value: float) -> str:
-    return f"{value / 2**20:.1f} MiB"
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
-    return ordered[rank - 1]
 
 
 def spread(values: list[float]) -> str:

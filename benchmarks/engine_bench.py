@@ -33,12 +33,10 @@ import cProfile
 import gc
 import io
 import json
-import math
 import os
 import platform
 import pstats
 import random
-import resource
 import selectors
 import shlex
 import sqlite3
@@ -52,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from measure import mib, peak_rss_bytes, percentile, rss_bytes
 
 from bot import config as config_module
 from bot.app import Candor
@@ -82,31 +81,6 @@ def log(message: str) -> None:
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def rss_bytes() -> int:
-    """The current resident set size (Linux /proc; falls back to the peak elsewhere)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return peak_rss_bytes()
-
-
-def peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
-def mib(value: float) -> str:
-    return f"{value / 2**20:.1f} MiB"
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
-    return ordered[rank - 1]
 
 
 def load_questions() -> list[str]:

@@ -259,3 +259,17 @@ def customer_factory(app: Candor, sender: RecordingSender) -> Callable[[str], Cu
 def candor_command() -> list[str]:
     script = Path(sys.executable).parent / "candor"
     return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
+
+
+def fail_next_commit(app: Candor, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's next commit fails (a full disk, say); the ones after succeed."""
+    real = app.engine.receive
+    failing = {"left": 1}
+
+    async def flaky(inbound: Inbound) -> object:
+        if failing["left"]:
+            failing["left"] -= 1
+            raise OSError("disk full")
+        return await real(inbound)
+
+    monkeypatch.setattr(app.engine, "receive", flaky)

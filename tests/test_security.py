@@ -5,21 +5,21 @@ python-telegram-bot against the fake Bot API for the logs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from adapters.telegram import TelegramChannel
 from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
 from bot.model import Case, CaseState, Event, EventKind, Identity, InboundKind
 from tests.conftest import Agent, Clock, Customer, RecordingDesk, RecordingSender, write_config
 from tests.fakes.telegram import FakeTelegram
+from tests.test_telegram import running
 
 Factory = Callable[[str], Customer]
 
@@ -380,19 +380,6 @@ webhook_secret = "env:CANDOR_TEST_TELEGRAM_SECRET"
     path = write_config(tmp_path, knowledge, extra, desk=DESK)
     assert TOKEN not in path.read_text(encoding="utf-8")
     return config_module.load(path)
-
-
-@asynccontextmanager
-async def running(config: Config) -> AsyncIterator[tuple[Candor, TelegramChannel]]:
-    async with Candor(config) as app:
-        channel = TelegramChannel(app, config.telegram)
-        channel.retry_delay = 0.05
-        app.start_background(desk=True)
-        await channel.start()
-        try:
-            yield app, channel
-        finally:
-            await channel.stop()
 
 
 @contextmanager

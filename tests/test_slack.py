@@ -19,7 +19,7 @@ from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
 from bot.model import CaseState, EventKind, Identity
-from tests.conftest import write_config
+from tests.conftest import fail_next_commit, write_config
 from tests.fakes import slack as fakes
 from tests.fakes.slack import FakeSlack
 
@@ -394,16 +394,7 @@ async def test_an_event_that_fails_to_commit_is_not_acknowledged(
 ) -> None:
     slack = Slack(fake, port)
     async with running(config) as app:
-        real = app.engine.receive
-        failing = {"left": 1}
-
-        async def flaky(inbound: Any) -> Any:
-            if failing["left"]:
-                failing["left"] -= 1
-                raise OSError("disk full")
-            return await real(inbound)
-
-        monkeypatch.setattr(app.engine, "receive", flaky)
+        fail_next_commit(app, monkeypatch)
         event = fakes.message_event(
             ANN, "hello", channel=SHARED, ts=slack.ts(), team=ACME, user_team=ACME
         )
@@ -485,16 +476,7 @@ triage_channel = "{TRIAGE}"
     config = config_module.load(write_config(tmp_path, knowledge_dir, extra, desk=DESK))
     async with running(config) as app:
         await fake.wait_for_socket()
-        real = app.engine.receive
-        failing = {"left": 1}
-
-        async def flaky(inbound: Any) -> Any:
-            if failing["left"]:
-                failing["left"] -= 1
-                raise OSError("disk full")
-            return await real(inbound)
-
-        monkeypatch.setattr(app.engine, "receive", flaky)
+        fail_next_commit(app, monkeypatch)
         event = fakes.message_event(
             ANN, "how much does it cost?", channel=DM, channel_type="im", team=ACME
         )

@@ -17,7 +17,7 @@ from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
 from bot.model import CaseState, EventKind, Identity
-from tests.conftest import write_config
+from tests.conftest import fail_next_commit, write_config
 from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token_x"
@@ -422,16 +422,7 @@ async def test_an_update_that_fails_to_commit_is_not_confirmed_and_comes_again(
     fake: FakeTelegram, config: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with running(config) as (app, _):
-        real = app.engine.receive
-        failures = {"left": 1}
-
-        async def flaky(inbound: Any) -> Any:
-            if failures["left"]:
-                failures["left"] -= 1
-                raise OSError("disk full")
-            return await real(inbound)
-
-        monkeypatch.setattr(app.engine, "receive", flaky)
+        fail_next_commit(app, monkeypatch)
         update = fake.push_message(ANN, "how much does it cost?")
         await said(fake, ANN, 1)
         polls = [c for c in fake.calls_to("getUpdates") if c.params.get("offset")]
