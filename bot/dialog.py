@@ -104,15 +104,24 @@ class Dialog:
     def knowledge(self) -> KnowledgeBase:
         return self._knowledge()
 
-    def prepare(self, inbound: Inbound) -> None:
+    def prepare(self, inbound: Inbound) -> bool:
         """The CPU-bound part of a turn, before its transaction: match the question, so
         that other customers' turns use the database meanwhile. (The decision is kept
-        by the knowledge base and found again inside the turn.)"""
+        by the knowledge base and found again inside the turn.)
+
+        Returns whether the turn must run in a transaction of its own: one that may
+        change another customer (redeeming a /link code merges two) cannot share a
+        group commit with that customer's turns."""
         if inbound.kind is not InboundKind.MESSAGE:
-            return
+            return False
         text = clean(inbound.text)
-        if text and parse_command(text) is None:
+        command = parse_command(text)
+        if command is not None:
+            name, args = command
+            return name == "link" and bool(args)
+        if text:
             self.knowledge.decide(text[:MAX_MATCHED])
+        return False
 
     async def handle(self, tx: Transaction, turn: Turn) -> list[Outbound]:
         """Record what the customer did, decide, and return the messages to send."""

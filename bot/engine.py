@@ -5,6 +5,14 @@ different customers run concurrently) and commits everything a message changes
 in one transaction: the dedupe key, the customer, the case, the timeline and the
 replies in the outbox. Only after that commit may an adapter acknowledge the
 platform event.
+
+Customers' turns share transactions (group commit, `Store.shared`): the turns
+running at the same moment commit together, so a commit and the waits for the
+database are paid once for many messages. Two turns of one customer (from two
+linked channels) never run in one group at the same time: a lock per customer is
+held for the turn. Desk actions, and turns that may change another customer, run
+alone; a turn whose group was rolled back for someone else's failure runs again
+alone, so one bad message never costs another customer theirs.
 """
 
 from __future__ import annotations
@@ -12,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Hashable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 
 from bot.dialog import Dialog, Turn
 from bot.model import CaseState, Cause, EventKind, Inbound, Outbound, Receipt
-from bot.store import Store
+from bot.store import Store, StoreError, Transaction
 from bot.text import clean
 
 log = logging.getLogger(__name__)
@@ -34,12 +42,13 @@ class KeyedLocks:
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
 
     @asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+    async def hold(self, key: Hashable) -> AsyncIterator[bool]:
+        """Hold the key's lock; yields whether someone else held it first."""
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                yield
+                yield users > 0
         finally:
             lock, users = self._locks[key]
             if users == 1:
@@ -66,6 +75,7 @@ class Engine:
         self._clock = clock
         self._on_commit = on_commit or (lambda: None)
         self._locks = KeyedLocks()
+        self._customers = KeyedLocks()
 
     async def receive(self, inbound: Inbound) -> Receipt:
         """Handle one inbound event; returns once its effects are committed.
@@ -74,15 +84,18 @@ class Engine:
         adapter must not acknowledge the event, so that the platform delivers it again.
         """
         # One customer's messages in order; one desk's likewise.
-        key = inbound.address if self._desk.is_desk(inbound.address) else inbound.identity
-        if key is inbound.identity:
+        desk = self._desk.is_desk(inbound.address)
+        key = inbound.address if desk else inbound.identity
+        alone = desk
+        if not desk:
             try:
-                self._dialog.prepare(inbound)
+                alone = self._dialog.prepare(inbound)
             except Exception:  # the turn meets it again, and keeps the message with an apology
                 log.debug("preparing inbound %s failed", inbound.key, exc_info=True)
+                alone = True
         async with self._locks.hold(key):
             try:
-                receipt = await self._receive(inbound)
+                receipt = await self._receive(inbound, alone)
             except Exception:
                 log.exception("handling inbound %s failed; keeping it with an apology", inbound.key)
                 receipt = await self._keep_with_apology(inbound)
@@ -90,28 +103,46 @@ class Engine:
             self._on_commit()
         return receipt
 
-    async def _receive(self, inbound: Inbound) -> Receipt:
+    async def _receive(self, inbound: Inbound, alone: bool) -> Receipt:
+        if not alone:
+            try:
+                return await self._turn(self._store.shared(), inbound)
+            except StoreError:  # the database cannot be used: running alone fails alike
+                raise
+            except Exception:
+                log.debug("group for %s rolled back; running it alone", inbound.key, exc_info=True)
+        return await self._turn(self._store.transaction(), inbound)
+
+    async def _turn(
+        self, transaction: AbstractAsyncContextManager[Transaction], inbound: Inbound
+    ) -> Receipt:
         now = self._clock()
-        async with self._store.transaction() as tx:
+        async with transaction as tx:
             if not await tx.first_seen(inbound.identity.channel, inbound.key, now):
                 return Receipt(duplicate=True)
             if self._desk.is_desk(inbound.address):
                 for message in await self._desk.handle(tx, inbound, now):
                     await tx.enqueue(message, now)
                 return Receipt(duplicate=False)
+            name = clean(inbound.display_name)[:80]
             customer, new_customer = await tx.customer_for(
-                inbound.identity, clean(inbound.display_name)[:80], inbound.address, now
+                inbound.identity, name, inbound.address, now
             )
-            latest = await tx.latest_case(customer.id)
-            turn = Turn(inbound, customer, new_customer, latest, now)
-            messages = await self._dialog.handle(tx, turn)
-            for message in messages:
-                await tx.enqueue(message, now)
-            await tx.touch_customer(customer.id, now)
-            case_id = next((m.case_id for m in messages if m.case_id), None)
-            if case_id is None:
-                settled = await tx.latest_case(customer.id)
-                case_id = settled.id if settled else None
+            async with self._customers.hold(customer.id) as waited:
+                if waited:  # their turn from another channel ran meanwhile: read it afresh
+                    customer, _ = await tx.customer_for(
+                        inbound.identity, name, inbound.address, now
+                    )
+                latest = await tx.latest_case(customer.id)
+                turn = Turn(inbound, customer, new_customer, latest, now)
+                messages = await self._dialog.handle(tx, turn)
+                for message in messages:
+                    await tx.enqueue(message, now)
+                await tx.touch_customer(customer.id, now)
+                case_id = next((m.case_id for m in messages if m.case_id), None)
+                if case_id is None:
+                    settled = await tx.latest_case(customer.id)
+                    case_id = settled.id if settled else None
         return Receipt(duplicate=False, case_id=case_id)
 
     async def remind(self) -> int:

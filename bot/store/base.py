@@ -172,7 +172,15 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    def transaction(self) -> AbstractAsyncContextManager[Transaction]: ...
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A transaction of one's own: nothing else runs in it."""
+
+    def shared(self) -> AbstractAsyncContextManager[Transaction]:
+        """A transaction shared with other callers running now and committed with
+        them (group commit); leaving it waits for that commit. If the group is rolled
+        back for another member's failure, leaving raises `GroupAborted` (nothing of
+        this caller's was stored): then run again in `transaction()`. Callers keep
+        each other off the same rows."""
 
     async def pending(
         self, channel: str, chat_id: str | None = None, limit: int = 200

@@ -2,12 +2,17 @@
 
 WAL, foreign keys on, migrations from `migrations/NNN_*.sql` applied in order and
 recorded in `PRAGMA user_version`. Every access takes one lock: a read never sees
-another coroutine's uncommitted transaction on the shared connection.
+another coroutine's uncommitted transaction on the shared connection. The lock is
+held by one transaction of one's own (`transaction()`) or by one group of turns
+that commit together (`shared()`, group commit): the cost of a message is mostly
+trips to aiosqlite's thread, and a group lets one turn's trip overlap another's
+Python, with one COMMIT for all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import hashlib
 import json
 import logging
@@ -35,12 +40,42 @@ from bot.model import (
     Incident,
     Outbound,
 )
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
     """The database cannot be used (unreadable, newer than this code, disk full…)."""
+
+
+class GroupAborted(Exception):
+    """The group commit a caller joined was rolled back, because another member or the
+    commit failed: nothing of the caller's was stored, and it may run again alone."""
+
+
+class _Group:
+    """One transaction shared by the turns that joined it, committed when all are done."""
+
+    def __init__(self) -> None:
+        self.members = 0  # turns inside, or waiting for the BEGIN
+        self.joined = 0
+        self.open = True  # new turns may still join
+        self.failed = False  # a member raised: roll everything back
+        self.begun = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # a member cancelled while waiting must not leave an exception nobody read
+        self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def finish(self, error: BaseException | None) -> None:
+        self.open = False
+        self.begun.set()
+        if not self.done.done():
+            if error is None:
+                self.done.set_result(None)
+            else:
+                self.done.set_exception(error)
 
 
 def _ts(moment: datetime | None) -> float | None:
@@ -91,6 +126,11 @@ _CASE_COLUMNS = (
 _OUTBOX_COLUMNS = "id, address, customer_id, case_id, cause, text, buttons, meta, attempts"
 _EVENT_COLUMNS = "id, case_id, at, kind, actor, text, data"
 _CUSTOMER_COLUMNS = "c.id, c.name, c.created_at, c.last_seen_at"
+# A customer's unresolved case, else the one resolved last.
+_LATEST_CASE = (
+    "SELECT id FROM cases WHERE customer_id = {customer} ORDER BY state = 'resolved',"
+    " coalesce(resolved_at, opened_at) DESC, id DESC LIMIT 1"
+)
 
 
 def _case(row: Sequence[Any]) -> Case:
@@ -141,6 +181,18 @@ class SQLiteTransaction:
 
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
+        # What `customer_for` read along with the customer, kept until this
+        # transaction writes it: a turn reads them all, and each read is a trip.
+        self._latest: dict[int, Case | None] = {}
+        self._quiet: dict[int, tuple[datetime | None, bool, str]] = {}
+        self._no_incidents = False
+        # case → its latest events in order, and whether they are all of them
+        self._timelines: dict[int, tuple[list[Event], bool]] = {}
+
+    def _forget_memo(self) -> None:
+        self._latest.clear()
+        self._quiet.clear()
+        self._timelines.clear()
 
     # Each call is one trip to aiosqlite's thread (a cursor and its fetch and close
     # would be three): at a few dozen statements a message, trips are the cost.
@@ -170,13 +222,22 @@ class SQLiteTransaction:
         self, identity: Identity, name: str, address: Address, now: datetime
     ) -> tuple[Customer, bool]:
         key = (identity.channel, identity.workspace, identity.user_id)
+        # One trip reads what every turn needs: the customer, their notice settings,
+        # their latest case, and whether any incident is open (a row even for a stranger).
         row = await self._one(
-            f"SELECT {_CUSTOMER_COLUMNS} FROM identities i JOIN customers c ON c.id = i.customer_id"
-            " WHERE i.channel = ? AND i.workspace = ? AND i.user_id = ?",
+            "SELECT (SELECT count(*) FROM incidents WHERE state = 'open'),"
+            f" {_CUSTOMER_COLUMNS}, c.muted_until, c.muted_until_write, c.quiet_hours,"
+            f" {', '.join('k.' + column.strip() for column in _CASE_COLUMNS.split(','))}"
+            " FROM (SELECT 1) LEFT JOIN identities i ON i.channel = ? AND i.workspace = ?"
+            " AND i.user_id = ? LEFT JOIN customers c ON c.id = i.customer_id"
+            f" LEFT JOIN cases k ON k.id = ({_LATEST_CASE.format(customer='c.id')})",
             key,
         )
-        if row is not None:
-            customer = _customer(row)
+        self._no_incidents = row[0] == 0
+        if row[1] is not None:
+            customer = _customer(row[1:])
+            self._quiet[customer.id] = (_dt(row[5]), bool(row[6]), str(row[7]))
+            self._latest[customer.id] = None if row[8] is None else _case(row[8:])
             await self._db.execute(
                 "UPDATE identities SET address = ?, last_used_at = ? WHERE channel = ?"
                 " AND workspace = ? AND user_id = ?",
@@ -196,6 +257,8 @@ class SQLiteTransaction:
             " last_used_at) VALUES (?, ?, ?, ?, ?, ?)",
             (*key, customer_id, address_json(address), _ts(now)),
         )
+        self._latest[customer_id] = None
+        self._quiet[customer_id] = (None, False, "")
         return Customer(customer_id, name, now, None), True
 
     async def customer(self, customer_id: int) -> Customer | None:
@@ -220,14 +283,16 @@ class SQLiteTransaction:
     # -- cases ----------------------------------------------------------------------------
 
     async def latest_case(self, customer_id: int) -> Case | None:
+        if customer_id in self._latest:
+            return self._latest[customer_id]
         row = await self._one(
-            f"SELECT {_CASE_COLUMNS} FROM cases WHERE customer_id = ?"
-            " ORDER BY state = 'resolved', coalesce(resolved_at, opened_at) DESC, id DESC LIMIT 1",
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE id = ({_LATEST_CASE.format(customer='?')})",
             (customer_id,),
         )
         return None if row is None else _case(row)
 
     async def new_case(self, customer_id: int, now: datetime) -> Case:
+        self._latest.pop(customer_id, None)
         case_id = await self._insert(
             "INSERT INTO cases (customer_id, state, opened_at, updated_at) VALUES (?, 'bot', ?, ?)",
             (customer_id, _ts(now), _ts(now)),
@@ -239,6 +304,7 @@ class SQLiteTransaction:
         return None if row is None else _case(row)
 
     async def update_case(self, case: Case) -> None:
+        self._latest.pop(case.customer_id, None)
         await self._db.execute(
             "UPDATE cases SET state = ?, subject = ?, updated_at = ?, handover_reason = ?,"
             " handed_over_at = ?, agent = ?, claimed_at = ?, resolved_at = ?, summary = ?,"
@@ -307,19 +373,30 @@ class SQLiteTransaction:
         data: Mapping[str, Any] | None = None,
     ) -> Event:
         payload = dict(data or {})
+        raw = json.dumps(payload, ensure_ascii=False)
         event_id = await self._insert(
             "INSERT INTO events (case_id, at, kind, actor, text, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (case_id, _ts(now), kind.value, actor, text, json.dumps(payload, ensure_ascii=False)),
+            (case_id, _ts(now), kind.value, actor, text, raw),
         )
+        kept = self._timelines.get(case_id)
+        if kept is not None:  # as a read would return it
+            at = _at(now.timestamp())
+            stored = Event(event_id, case_id, at, kind, actor, text, json.loads(raw))
+            bisect.insort(kept[0], stored, key=lambda e: (e.at, e.id))
         return Event(event_id, case_id, now, kind, actor, text, payload)
 
     async def timeline(self, case_id: int, limit: int = 50) -> list[Event]:
+        kept = self._timelines.get(case_id)
+        if kept is not None and (kept[1] or len(kept[0]) >= limit):
+            return kept[0][-limit:]
         rows = await self._all(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE case_id = ?"
             " ORDER BY at DESC, id DESC LIMIT ?",
             (case_id, limit),
         )
-        return [_event(row) for row in reversed(rows)]
+        events = [_event(row) for row in reversed(rows)]
+        self._timelines[case_id] = (events, len(rows) < limit)
+        return events[:]
 
     # -- desk threads --------------------------------------------------------------------------
 
@@ -488,6 +565,7 @@ class SQLiteTransaction:
         """Join customer `drop` into `keep`: identities, cases, feedback. If both have
         an open case, `drop`'s history moves into `keep`'s (in time order) and its
         case is closed as merged. Returns (the open case, the case merged into it)."""
+        self._forget_memo()
         open_keep = await self._one(
             "SELECT id FROM cases WHERE customer_id = ? AND state <> 'resolved'", (keep,)
         )
@@ -534,6 +612,7 @@ class SQLiteTransaction:
     async def open_incident(
         self, title: str, affected: str, words: Sequence[str], author: str, now: datetime
     ) -> int:
+        self._no_incidents = False
         return await self._insert(
             "INSERT INTO incidents (title, affected, words, opened_by, opened_at)"
             " VALUES (?, ?, ?, ?, ?)",
@@ -545,6 +624,8 @@ class SQLiteTransaction:
         return rows[0] if rows else None
 
     async def open_incidents(self) -> list[Incident]:
+        if self._no_incidents:
+            return []
         return await self._incidents("WHERE i.state = 'open'", ())
 
     async def _incidents(self, where: str, params: Sequence[Any]) -> list[Incident]:
@@ -574,6 +655,7 @@ class SQLiteTransaction:
     async def add_incident_update(
         self, incident_id: int, author: str, text: str, now: datetime, *, resolve: bool = False
     ) -> None:
+        self._no_incidents = False
         await self._db.execute(
             "INSERT INTO incident_updates (incident_id, at, author, text) VALUES (?, ?, ?, ?)",
             (incident_id, _ts(now), author, text),
@@ -672,6 +754,7 @@ class SQLiteTransaction:
         until_write: bool,
         quiet_hours: str | None = None,
     ) -> None:
+        self._quiet.pop(customer_id, None)
         await self._db.execute(
             "UPDATE customers SET muted_until = ?, muted_until_write = ? WHERE id = ?",
             (_ts(muted_until), int(until_write), customer_id),
@@ -682,6 +765,8 @@ class SQLiteTransaction:
             )
 
     async def quiet_of(self, customer_id: int) -> tuple[datetime | None, bool, str]:
+        if customer_id in self._quiet:
+            return self._quiet[customer_id]
         row = await self._one(
             "SELECT muted_until, muted_until_write, quiet_hours FROM customers WHERE id = ?",
             (customer_id,),
@@ -712,6 +797,7 @@ class SQLiteTransaction:
         """Erase a customer's personal data and messages everywhere; keep anonymous
         counts (cases, their states and times, handover reasons, rating scores).
         Returns the ids of their cases."""
+        self._forget_memo()
         case_ids = [
             row[0]
             for row in await self._all("SELECT id FROM cases WHERE customer_id = ?", (customer_id,))
@@ -806,11 +892,23 @@ class SQLiteTransaction:
 class SQLiteStore:
     """The `Store` protocol on one SQLite file."""
 
-    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout_ms: int = 10_000,
+        group_window: float = 0.010,
+        group_limit: int = 256,
+    ) -> None:
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        # group commit: how long a group takes new members, and how many at most
+        self._group_window = group_window
+        self._group_limit = group_limit
+        self._group: _Group | None = None  # the group a new turn joins
+        self._leaders: set[asyncio.Task[None]] = set()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -822,7 +920,12 @@ class SQLiteStore:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            # Transactions are explicit (BEGIN IMMEDIATE … COMMIT). The "DEFERRED" level
+            # is a safety net: should SQLite roll a transaction back by itself (a full
+            # disk) while a group's other members still have writes queued, those writes
+            # open a new transaction, which the group rolls back, instead of each
+            # committing on its own.
+            self._db = await aiosqlite.connect(self.path, isolation_level="DEFERRED")
             await self._db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             await self._db.execute("PRAGMA journal_mode = WAL")
             await self._db.execute("PRAGMA synchronous = NORMAL")
@@ -863,21 +966,24 @@ class SQLiteStore:
                 raise
 
     async def close(self) -> None:
+        if self._leaders:  # let running groups commit, but not for ever
+            await asyncio.wait(list(self._leaders), timeout=5)
+            await cancel_and_wait(list(self._leaders))
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
+
+    def _busy(self, error: sqlite3.OperationalError) -> StoreError:
+        return StoreError(
+            f"the database {self.path} is busy: another process has held it for"
+            f" over {self._busy_timeout_ms / 1000:g} s ({error}); nothing was stored"
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
         async with self._lock:
             db = self.db
-            try:
-                await db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:
-                raise StoreError(
-                    f"the database {self.path} is busy: another process has held it for"
-                    f" over {self._busy_timeout_ms / 1000:g} s ({error}); nothing was stored"
-                ) from error
+            await self._begin(db)
             try:
                 yield SQLiteTransaction(db)
                 await db.execute("COMMIT")
@@ -887,6 +993,101 @@ class SQLiteStore:
                 if db.in_transaction:
                     await db.execute("ROLLBACK")
                 raise
+
+    @asynccontextmanager
+    async def shared(self) -> AsyncIterator[SQLiteTransaction]:
+        """A transaction shared with whoever else is running a turn now (group commit).
+
+        Members run concurrently on the one connection and are committed together when
+        the last finishes: one COMMIT for many turns, and while one turn waits for the
+        database the others use the event loop. Leaving the block waits for that
+        commit. If any member fails, the whole group is rolled back and every other
+        member gets `GroupAborted` on leaving (nothing of theirs was stored): run the
+        turn again alone, in `transaction()`. Members must not change the same rows
+        at the same time; the engine keeps one customer's turns apart.
+        """
+        group = self._group
+        if group is None or not group.open:
+            group = self._group = _Group()
+            leader = asyncio.create_task(self._lead(group))
+            self._leaders.add(leader)
+            leader.add_done_callback(self._leaders.discard)
+        group.members += 1
+        group.joined += 1
+        group.idle.clear()
+        if group.joined >= self._group_limit:
+            self._close(group)
+        inside = False
+        try:
+            await group.begun.wait()
+            if group.done.done():  # the BEGIN failed
+                group.done.result()
+            inside = True
+            yield SQLiteTransaction(self.db)
+        except BaseException:
+            group.failed = group.failed or inside
+            raise
+        finally:
+            group.members -= 1
+            if group.members == 0:
+                group.idle.set()
+        await asyncio.shield(group.done)
+
+    def _close(self, group: _Group) -> None:
+        group.open = False
+        if self._group is group:
+            self._group = None
+
+    async def _lead(self, group: _Group) -> None:
+        """Run one group's transaction: BEGIN, let the members in, COMMIT when all are done."""
+        error: BaseException | None = GroupAborted("the group did not run")
+        try:
+            async with self._lock:
+                db = self.db
+                try:
+                    await self._begin(db)
+                except StoreError as busy:
+                    error = busy
+                    return
+                try:
+                    closing = asyncio.get_running_loop().call_later(
+                        self._group_window, self._close, group
+                    )
+                    group.begun.set()
+                    try:
+                        while group.members:
+                            await group.idle.wait()
+                    finally:
+                        closing.cancel()
+                    self._close(group)
+                    if group.failed:
+                        raise GroupAborted("a member of the group failed")
+                    await db.execute("COMMIT")
+                    error = None
+                except BaseException as failure:
+                    error = (
+                        failure
+                        if isinstance(failure, GroupAborted)
+                        else GroupAborted(f"the group's transaction failed: {failure!r}")
+                    )
+                    if db.in_transaction:
+                        await db.execute("ROLLBACK")
+                    if not isinstance(failure, Exception):
+                        raise
+        except Exception as failure:  # the store was closed, the connection broke
+            error = GroupAborted(f"the group could not run: {failure!r}")
+        finally:
+            self._close(group)
+            group.finish(error)
+
+    async def _begin(self, db: aiosqlite.Connection) -> None:
+        if db.in_transaction:  # left behind by a group cancelled mid-way (see open())
+            log.warning("rolling back a transaction left open")
+            await db.execute("ROLLBACK")
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise self._busy(error) from error
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:
