@@ -51,6 +51,15 @@ async def start(config: Config) -> asyncio.subprocess.Process:
     )
 
 
+def times_started(config: Config) -> int:
+    """How often `candor run` said it is running, in the log."""
+    log = config.logging.file
+    assert log is not None
+    if not log.exists():
+        return 0
+    return log.read_text(encoding="utf-8", errors="replace").count("candor is running")
+
+
 def customer_texts(db: sqlite3.Connection, user: int) -> list[str]:
     return [
         row[0]
@@ -76,11 +85,17 @@ async def test_twenty_kills_in_a_burst_lose_nothing_and_keep_order(
         await asyncio.sleep(chance.uniform(0.3, 1.2))
         process.send_signal(signal.SIGKILL)
         await process.wait()
-    polls = len(fake.calls_to("getUpdates"))
+    started = times_started(config)
     final = await start(config)
     try:
-        await fake.wait_for("getUpdates", polls + 1, timeout=30)  # it is up and polling
+        # Up, with its signal handlers set, before it is told to stop. (Waiting for a
+        # getUpdates was not enough: one from a killed process could still be on its
+        # way, and when the killed ones had done all the work, SIGTERM came too soon.)
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while times_started(config) == started:
+            assert loop.time() < deadline, "the final `candor run` did not start"
+            await asyncio.sleep(0.05)
         deadline = loop.time() + 60
         while True:
             with sqlite3.connect(config.storage.path) as db:

@@ -62,6 +62,7 @@ class _Group:
         self.joined = 0
         self.open = True  # new turns may still join
         self.failed = False  # a member raised: roll everything back
+        self.writes = _Writes()  # the members' held-back writes
         self.begun = asyncio.Event()
         self.idle = asyncio.Event()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -126,6 +127,9 @@ _CASE_COLUMNS = (
 _OUTBOX_COLUMNS = "id, address, customer_id, case_id, cause, text, buttons, meta, attempts"
 _EVENT_COLUMNS = "id, case_id, at, kind, actor, text, data"
 _CUSTOMER_COLUMNS = "c.id, c.name, c.created_at, c.last_seen_at"
+# How much of the latest case's timeline a turn reads with the customer: enough for
+# what a turn looks back on (the last answer, a repeated question, a rating).
+_KEPT_EVENTS = 30
 # A customer's unresolved case, else the one resolved last.
 _LATEST_CASE = (
     "SELECT id FROM cases WHERE customer_id = {customer} ORDER BY state = 'resolved',"
@@ -176,11 +180,62 @@ def _customer(row: Sequence[Any]) -> Customer:
     return Customer(id=row[0], name=row[1], created_at=_at(row[2]), last_seen_at=_dt(row[3]))
 
 
+class _Writes:
+    """Writes that nothing reads before the commit, held back and sent together.
+
+    A transaction (or a whole group of turns) hands its plain writes here: new
+    events and outbox rows, case updates, last-seen times. They go to SQLite just
+    before anything else does (a read sees every earlier write) and before the
+    COMMIT, one `executemany` per statement: for a group, a few trips in all
+    instead of several per turn. Only writes that no other held-back write depends
+    on may be held back, so that sending them statement by statement keeps their
+    meaning (rows of one statement keep their order).
+
+    New events and outbox rows need their ids at once (turns refer to them), so ids
+    are handed out here: the transaction holds SQLite's write lock from BEGIN, so no
+    other connection can take the next ids meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[str, list[Sequence[Any]]] = {}
+        self._next: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+
+    def hold(self, sql: str, params: Sequence[Any]) -> None:
+        self._held.setdefault(sql, []).append(params)
+
+    async def flush(self, db: aiosqlite.Connection) -> None:
+        if not self._held:
+            return
+        async with self._lock:  # a second flush waits until the first is all written
+            await self._flush(db)
+
+    async def _flush(self, db: aiosqlite.Connection) -> None:
+        held, self._held = self._held, {}
+        for sql, rows in held.items():
+            if len(rows) == 1:
+                await db.execute(sql, rows[0])
+            else:
+                await db.executemany(sql, rows)
+
+    async def new_id(self, db: aiosqlite.Connection, table: str) -> int:
+        if table not in self._next:
+            async with self._lock:
+                if table not in self._next:
+                    await self._flush(db)
+                    rows = await db.execute_fetchall(f"SELECT max(id) FROM {table}")
+                    self._next[table] = int(next(iter(rows))[0] or 0) + 1
+        new = self._next[table]
+        self._next[table] = new + 1
+        return new
+
+
 class SQLiteTransaction:
     """The `Transaction` protocol on an open SQLite transaction."""
 
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, writes: _Writes) -> None:
         self._db = db
+        self._writes = writes
         # What `customer_for` read along with the customer, kept until this
         # transaction writes it: a turn reads them all, and each read is a trip.
         self._latest: dict[int, Case | None] = {}
@@ -196,21 +251,28 @@ class SQLiteTransaction:
 
     # Each call is one trip to aiosqlite's thread (a cursor and its fetch and close
     # would be three): at a few dozen statements a message, trips are the cost.
+    # Anything that goes to SQLite at once sends the held-back writes first.
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        await self._writes.flush(self._db)
         rows = await self._db.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        await self._writes.flush(self._db)
         return list(await self._db.execute_fetchall(sql, params))
 
+    async def _exec(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
+        await self._writes.flush(self._db)
+        return await self._db.execute(sql, params)
+
     async def _insert(self, sql: str, params: Sequence[Any]) -> int:
-        cursor = await self._db.execute(sql, params)
+        cursor = await self._exec(sql, params)
         row_id = cursor.lastrowid
         assert row_id is not None
         return row_id
 
     async def first_seen(self, channel: str, key: str, now: datetime) -> bool:
-        cursor = await self._db.execute(
+        cursor = await self._exec(
             "INSERT OR IGNORE INTO inbound_seen (channel, key, at) VALUES (?, ?, ?)",
             (channel, digest(key), _ts(now)),
         )
@@ -222,11 +284,15 @@ class SQLiteTransaction:
         self, identity: Identity, name: str, address: Address, now: datetime
     ) -> tuple[Customer, bool]:
         key = (identity.channel, identity.workspace, identity.user_id)
-        # One trip reads what every turn needs: the customer, their notice settings,
-        # their latest case, and whether any incident is open (a row even for a stranger).
+        # One trip reads what every turn needs: whether any incident is open, the
+        # customer, their notice settings, the end of their latest case's timeline
+        # (as JSON, times as text so that they come back exact) and that case.
         row = await self._one(
             "SELECT (SELECT count(*) FROM incidents WHERE state = 'open'),"
             f" {_CUSTOMER_COLUMNS}, c.muted_until, c.muted_until_write, c.quiet_hours,"
+            " (SELECT json_group_array(json_array(e.id, printf('%.6f', e.at), e.kind, e.actor,"
+            " e.text, json(e.data))) FROM (SELECT * FROM events WHERE case_id = k.id"
+            f" ORDER BY at DESC, id DESC LIMIT {_KEPT_EVENTS}) AS e),"
             f" {', '.join('k.' + column.strip() for column in _CASE_COLUMNS.split(','))}"
             " FROM (SELECT 1) LEFT JOIN identities i ON i.channel = ? AND i.workspace = ?"
             " AND i.user_id = ? LEFT JOIN customers c ON c.id = i.customer_id"
@@ -237,22 +303,30 @@ class SQLiteTransaction:
         if row[1] is not None:
             customer = _customer(row[1:])
             self._quiet[customer.id] = (_dt(row[5]), bool(row[6]), str(row[7]))
-            self._latest[customer.id] = None if row[8] is None else _case(row[8:])
-            await self._db.execute(
+            latest = None if row[9] is None else _case(row[9:])
+            self._latest[customer.id] = latest
+            if latest is not None:
+                events = sorted(
+                    (
+                        Event(e[0], latest.id, _at(float(e[1])), EventKind(e[2]), e[3], e[4], e[5])
+                        for e in json.loads(row[8])
+                    ),
+                    key=lambda e: (e.at, e.id),
+                )
+                self._timelines[latest.id] = (events, len(events) < _KEPT_EVENTS)
+            self._writes.hold(
                 "UPDATE identities SET address = ?, last_used_at = ? WHERE channel = ?"
                 " AND workspace = ? AND user_id = ?",
                 (address_json(address), _ts(now), *key),
             )
             if name and name != customer.name:
-                await self._db.execute(
-                    "UPDATE customers SET name = ? WHERE id = ?", (name, customer.id)
-                )
+                await self._exec("UPDATE customers SET name = ? WHERE id = ?", (name, customer.id))
                 customer = Customer(customer.id, name, customer.created_at, customer.last_seen_at)
             return customer, False
         customer_id = await self._insert(
             "INSERT INTO customers (name, created_at) VALUES (?, ?)", (name, _ts(now))
         )
-        await self._db.execute(
+        self._writes.hold(
             "INSERT INTO identities (channel, workspace, user_id, customer_id, address,"
             " last_used_at) VALUES (?, ?, ?, ?, ?, ?)",
             (*key, customer_id, address_json(address), _ts(now)),
@@ -268,7 +342,7 @@ class SQLiteTransaction:
         return None if row is None else _customer(row)
 
     async def touch_customer(self, customer_id: int, now: datetime) -> None:
-        await self._db.execute(
+        self._writes.hold(
             "UPDATE customers SET last_seen_at = ? WHERE id = ?", (_ts(now), customer_id)
         )
 
@@ -297,6 +371,7 @@ class SQLiteTransaction:
             "INSERT INTO cases (customer_id, state, opened_at, updated_at) VALUES (?, 'bot', ?, ?)",
             (customer_id, _ts(now), _ts(now)),
         )
+        self._timelines[case_id] = ([], True)
         return Case(case_id, customer_id, CaseState.BOT, "", now, now)
 
     async def case(self, case_id: int) -> Case | None:
@@ -305,7 +380,7 @@ class SQLiteTransaction:
 
     async def update_case(self, case: Case) -> None:
         self._latest.pop(case.customer_id, None)
-        await self._db.execute(
+        self._writes.hold(
             "UPDATE cases SET state = ?, subject = ?, updated_at = ?, handover_reason = ?,"
             " handed_over_at = ?, agent = ?, claimed_at = ?, resolved_at = ?, summary = ?,"
             " draft_summary = ?, pending_reason = ?, unanswered = ?, alerted_at = ? WHERE id = ?",
@@ -374,9 +449,11 @@ class SQLiteTransaction:
     ) -> Event:
         payload = dict(data or {})
         raw = json.dumps(payload, ensure_ascii=False)
-        event_id = await self._insert(
-            "INSERT INTO events (case_id, at, kind, actor, text, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (case_id, _ts(now), kind.value, actor, text, raw),
+        event_id = await self._writes.new_id(self._db, "events")
+        self._writes.hold(
+            "INSERT INTO events (id, case_id, at, kind, actor, text, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event_id, case_id, _ts(now), kind.value, actor, text, raw),
         )
         kept = self._timelines.get(case_id)
         if kept is not None:  # as a read would return it
@@ -401,7 +478,7 @@ class SQLiteTransaction:
     # -- desk threads --------------------------------------------------------------------------
 
     async def map_thread(self, address: Address, case_id: int, *, card: bool = False) -> None:
-        await self._db.execute(
+        await self._exec(
             "INSERT INTO desk_threads (channel, chat_id, thread_id, case_id, is_card)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, chat_id, thread_id) DO UPDATE SET"
             " is_card = CASE WHEN excluded.case_id = case_id"
@@ -529,8 +606,8 @@ class SQLiteTransaction:
     async def add_link_code(
         self, customer_id: int, code: str, now: datetime, expires: datetime
     ) -> None:
-        await self._db.execute("DELETE FROM link_codes WHERE customer_id = ?", (customer_id,))
-        await self._db.execute(
+        await self._exec("DELETE FROM link_codes WHERE customer_id = ?", (customer_id,))
+        await self._exec(
             "INSERT INTO link_codes (code_digest, customer_id, created_at, expires_at)"
             " VALUES (?, ?, ?, ?)",
             (digest(code), customer_id, _ts(now), _ts(expires)),
@@ -538,13 +615,13 @@ class SQLiteTransaction:
 
     async def take_link_code(self, code: str, now: datetime) -> int | None:
         """The customer who asked for this code, once: a used or expired code is gone."""
-        await self._db.execute("DELETE FROM link_codes WHERE expires_at < ?", (_ts(now),))
+        await self._exec("DELETE FROM link_codes WHERE expires_at < ?", (_ts(now),))
         row = await self._one(
             "SELECT customer_id FROM link_codes WHERE code_digest = ?", (digest(code),)
         )
         if row is None:
             return None
-        await self._db.execute("DELETE FROM link_codes WHERE code_digest = ?", (digest(code),))
+        await self._exec("DELETE FROM link_codes WHERE code_digest = ?", (digest(code),))
         return int(row[0])
 
     async def link_failures(self, customer_id: int, since: datetime) -> int:
@@ -555,7 +632,7 @@ class SQLiteTransaction:
         return int(row[0])
 
     async def add_link_failure(self, customer_id: int, now: datetime) -> None:
-        await self._db.execute(
+        await self._exec(
             "INSERT INTO link_failures (customer_id, at) VALUES (?, ?)", (customer_id, _ts(now))
         )
 
@@ -575,36 +652,34 @@ class SQLiteTransaction:
         merged: int | None = None
         if open_keep is not None and open_drop is not None:
             into, merged = int(open_keep[0]), int(open_drop[0])
-            await self._db.execute(
-                "UPDATE events SET case_id = ? WHERE case_id = ?", (into, merged)
-            )
-            await self._db.execute(
+            await self._exec("UPDATE events SET case_id = ? WHERE case_id = ?", (into, merged))
+            await self._exec(
                 "UPDATE cases SET state = 'resolved', resolved_at = ? WHERE id = ?",
                 (_ts(now), merged),
             )
-            await self._db.execute(
+            await self._exec(
                 "UPDATE desk_threads SET case_id = ? WHERE case_id = ?", (into, merged)
             )
         open_case = open_keep or open_drop
-        await self._db.execute(
+        await self._exec(
             "UPDATE OR IGNORE idea_votes SET customer_id = ? WHERE customer_id = ?", (keep, drop)
         )
-        await self._db.execute("DELETE FROM idea_votes WHERE customer_id = ?", (drop,))
-        await self._db.execute("UPDATE ideas SET created_by = ? WHERE created_by = ?", (keep, drop))
-        await self._db.execute(
+        await self._exec("DELETE FROM idea_votes WHERE customer_id = ?", (drop,))
+        await self._exec("UPDATE ideas SET created_by = ? WHERE created_by = ?", (keep, drop))
+        await self._exec(
             "DELETE FROM incident_subscribers WHERE customer_id = ? AND incident_id IN"
             " (SELECT incident_id FROM incident_subscribers WHERE customer_id = ?)",
             (drop, keep),
         )
-        await self._db.execute(
+        await self._exec(
             "UPDATE incident_subscribers SET customer_id = ? WHERE customer_id = ?", (keep, drop)
         )
         for table in ("identities", "cases", "feedback", "outbox"):
-            await self._db.execute(
+            await self._exec(
                 f"UPDATE {table} SET customer_id = ? WHERE customer_id = ?",
                 (keep, drop),
             )
-        await self._db.execute("DELETE FROM customers WHERE id = ?", (drop,))
+        await self._exec("DELETE FROM customers WHERE id = ?", (drop,))
         return (None if open_case is None else int(open_case[0])), merged
 
     # -- incidents ---------------------------------------------------------------------------------
@@ -656,19 +731,19 @@ class SQLiteTransaction:
         self, incident_id: int, author: str, text: str, now: datetime, *, resolve: bool = False
     ) -> None:
         self._no_incidents = False
-        await self._db.execute(
+        await self._exec(
             "INSERT INTO incident_updates (incident_id, at, author, text) VALUES (?, ?, ?, ?)",
             (incident_id, _ts(now), author, text),
         )
         if resolve:
-            await self._db.execute(
+            await self._exec(
                 "UPDATE incidents SET state = 'resolved', resolved_at = ? WHERE id = ?",
                 (_ts(now), incident_id),
             )
 
     async def subscribe(self, incident_id: int, customer_id: int, now: datetime) -> bool:
         """True if newly subscribed."""
-        cursor = await self._db.execute(
+        cursor = await self._exec(
             "INSERT OR IGNORE INTO incident_subscribers (incident_id, customer_id, at)"
             " VALUES (?, ?, ?)",
             (incident_id, customer_id, _ts(now)),
@@ -701,7 +776,7 @@ class SQLiteTransaction:
 
     async def vote(self, idea_id: int, customer_id: int, now: datetime) -> bool:
         """True if this is a new vote."""
-        cursor = await self._db.execute(
+        cursor = await self._exec(
             "INSERT OR IGNORE INTO idea_votes (idea_id, customer_id, at) VALUES (?, ?, ?)",
             (idea_id, customer_id, _ts(now)),
         )
@@ -726,7 +801,7 @@ class SQLiteTransaction:
         return None if row is None else Idea(row[0], row[1], row[2], row[3], row[4])
 
     async def set_idea_state(self, idea_id: int, state: str, note: str, now: datetime) -> None:
-        await self._db.execute(
+        await self._exec(
             "UPDATE ideas SET state = ?, note = ?, updated_at = ? WHERE id = ?",
             (state, note, _ts(now), idea_id),
         )
@@ -755,12 +830,12 @@ class SQLiteTransaction:
         quiet_hours: str | None = None,
     ) -> None:
         self._quiet.pop(customer_id, None)
-        await self._db.execute(
+        await self._exec(
             "UPDATE customers SET muted_until = ?, muted_until_write = ? WHERE id = ?",
             (_ts(muted_until), int(until_write), customer_id),
         )
         if quiet_hours is not None:
-            await self._db.execute(
+            await self._exec(
                 "UPDATE customers SET quiet_hours = ? WHERE id = ?", (quiet_hours, customer_id)
             )
 
@@ -777,12 +852,10 @@ class SQLiteTransaction:
 
     async def hold(self, message_id: int, until: datetime) -> None:
         """A notice waits (muted, quiet hours); unlike a retry it costs no attempt."""
-        await self._db.execute(
-            "UPDATE outbox SET not_before = ? WHERE id = ?", (_ts(until), message_id)
-        )
+        await self._exec("UPDATE outbox SET not_before = ? WHERE id = ?", (_ts(until), message_id))
 
     async def release_notices(self, customer_id: int, now: datetime) -> int:
-        cursor = await self._db.execute(
+        cursor = await self._exec(
             "UPDATE outbox SET not_before = ? WHERE customer_id = ? AND state = 'pending'"
             " AND cause IN ('incident', 'idea') AND not_before > ?",
             (_ts(now), customer_id, _ts(now)),
@@ -791,7 +864,7 @@ class SQLiteTransaction:
 
     async def drop(self, message_id: int) -> None:
         """Remove a delivered outbox row that must not be kept (it names someone)."""
-        await self._db.execute("DELETE FROM outbox WHERE id = ?", (message_id,))
+        await self._exec("DELETE FROM outbox WHERE id = ?", (message_id,))
 
     async def forget(self, customer_id: int, now: datetime) -> list[int]:
         """Erase a customer's personal data and messages everywhere; keep anonymous
@@ -804,45 +877,43 @@ class SQLiteTransaction:
         ]
         marks = ",".join("?" * len(case_ids))
         if case_ids:
-            await self._db.execute(
+            await self._exec(
                 f"DELETE FROM events WHERE case_id IN ({marks}) AND kind NOT IN"
                 " ('rating', 'handover', 'claim', 'state')",
                 case_ids,
             )
-            await self._db.execute(
+            await self._exec(
                 f"UPDATE events SET text = '', data = json_remove(data, '$.comment')"
                 f" WHERE case_id IN ({marks})",
                 case_ids,
             )
-            await self._db.execute(
+            await self._exec(
                 f"UPDATE events SET data = '{{}}' WHERE case_id IN ({marks}) AND kind <> 'rating'",
                 case_ids,
             )
-            await self._db.execute(f"DELETE FROM desk_threads WHERE case_id IN ({marks})", case_ids)
-            await self._db.execute(f"DELETE FROM outbox WHERE case_id IN ({marks})", case_ids)
-            await self._db.execute(
+            await self._exec(f"DELETE FROM desk_threads WHERE case_id IN ({marks})", case_ids)
+            await self._exec(f"DELETE FROM outbox WHERE case_id IN ({marks})", case_ids)
+            await self._exec(
                 "UPDATE cases SET subject = '', summary = '', draft_summary = '',"
                 " pending_reason = '', unanswered = 0,"
                 " state = 'resolved', resolved_at = coalesce(resolved_at, ?)"
                 f" WHERE id IN ({marks})",
                 [_ts(now), *case_ids],
             )
-        await self._db.execute("DELETE FROM outbox WHERE customer_id = ?", (customer_id,))
-        await self._db.execute("DELETE FROM identities WHERE customer_id = ?", (customer_id,))
-        await self._db.execute("DELETE FROM feedback WHERE customer_id = ?", (customer_id,))
+        await self._exec("DELETE FROM outbox WHERE customer_id = ?", (customer_id,))
+        await self._exec("DELETE FROM identities WHERE customer_id = ?", (customer_id,))
+        await self._exec("DELETE FROM feedback WHERE customer_id = ?", (customer_id,))
         # an idea only they wanted goes; one others voted for stays, without its author
-        await self._db.execute(
+        await self._exec(
             "DELETE FROM ideas WHERE created_by = ? AND NOT EXISTS (SELECT 1 FROM idea_votes"
             " WHERE idea_id = ideas.id AND customer_id <> ?)",
             (customer_id, customer_id),
         )
-        await self._db.execute("DELETE FROM idea_votes WHERE customer_id = ?", (customer_id,))
-        await self._db.execute(
-            "DELETE FROM incident_subscribers WHERE customer_id = ?", (customer_id,)
-        )
-        await self._db.execute("DELETE FROM link_codes WHERE customer_id = ?", (customer_id,))
-        await self._db.execute("DELETE FROM link_failures WHERE customer_id = ?", (customer_id,))
-        await self._db.execute(
+        await self._exec("DELETE FROM idea_votes WHERE customer_id = ?", (customer_id,))
+        await self._exec("DELETE FROM incident_subscribers WHERE customer_id = ?", (customer_id,))
+        await self._exec("DELETE FROM link_codes WHERE customer_id = ?", (customer_id,))
+        await self._exec("DELETE FROM link_failures WHERE customer_id = ?", (customer_id,))
+        await self._exec(
             "UPDATE customers SET name = '', forgotten_at = ?, muted_until = NULL,"
             " muted_until_write = 0, quiet_hours = '' WHERE id = ?",
             (_ts(now), customer_id),
@@ -852,10 +923,12 @@ class SQLiteTransaction:
     # -- the outbox -------------------------------------------------------------------------------
 
     async def enqueue(self, message: Outbound, now: datetime) -> int:
-        return await self._insert(
-            "INSERT INTO outbox (channel, address, customer_id, case_id, cause, text, buttons,"
-            " meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        message_id = await self._writes.new_id(self._db, "outbox")
+        self._writes.hold(
+            "INSERT INTO outbox (id, channel, address, customer_id, case_id, cause, text,"
+            " buttons, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                message_id,
                 message.address.channel,
                 address_json(message.address),
                 message.customer_id,
@@ -867,22 +940,23 @@ class SQLiteTransaction:
                 _ts(now),
             ),
         )
+        return message_id
 
     async def mark_sent(self, message_id: int, platform_id: str, now: datetime) -> None:
-        await self._db.execute(
+        await self._exec(
             "UPDATE outbox SET state = 'sent', sent_at = ?, platform_id = ?,"
             " attempts = attempts + 1, error = '' WHERE id = ?",
             (_ts(now), platform_id, message_id),
         )
 
     async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
-        await self._db.execute(
+        await self._exec(
             "UPDATE outbox SET attempts = attempts + 1, not_before = ?, error = ? WHERE id = ?",
             (_ts(not_before), error[:500], message_id),
         )
 
     async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
-        await self._db.execute(
+        await self._exec(
             "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?,"
             " sent_at = ? WHERE id = ?",
             (error[:500], _ts(now), message_id),
@@ -985,7 +1059,9 @@ class SQLiteStore:
             db = self.db
             await self._begin(db)
             try:
-                yield SQLiteTransaction(db)
+                writes = _Writes()
+                yield SQLiteTransaction(db, writes)
+                await writes.flush(db)
                 await db.execute("COMMIT")
             except BaseException:
                 # SQLite may have rolled back already (a full disk, an I/O error): then a
@@ -1023,7 +1099,7 @@ class SQLiteStore:
             if group.done.done():  # the BEGIN failed
                 group.done.result()
             inside = True
-            yield SQLiteTransaction(self.db)
+            yield SQLiteTransaction(self.db, group.writes)
         except BaseException:
             group.failed = group.failed or inside
             raise
@@ -1062,6 +1138,7 @@ class SQLiteStore:
                     self._close(group)
                     if group.failed:
                         raise GroupAborted("a member of the group failed")
+                    await group.writes.flush(db)
                     await db.execute("COMMIT")
                     error = None
                 except BaseException as failure:
