@@ -13,13 +13,18 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _LIST_START = re.compile(r"(?m)^([ \t]*)([-+])")  # "- x" at a line start is a list item
 
 
+# Unicode's categories Cc (controls), Cs (surrogates) and Co (private use), all fixed
+# by the standard, but newline and tab.
+_UNWANTED = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff"
+    "\U000f0000-\U000ffffd\U00100000-\U0010fffd]"
+)
+
+
 def clean(text: str) -> str:
     """Text as the core keeps it: NFC, no control characters but newline and tab,
     no surrounding white space, at most MAX_STORED characters."""
-    text = unicodedata.normalize("NFC", text)
-    text = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co")
-    )
+    text = _UNWANTED.sub("", unicodedata.normalize("NFC", text))
     return text.strip()[:MAX_STORED]
 
 

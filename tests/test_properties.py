@@ -597,6 +597,19 @@ def test_clean_keeps_no_control_characters_and_at_most_max_stored(text: str) -> 
     assert cleaned == cleaned.lstrip()
 
 
+def test_clean_removes_exactly_controls_surrogates_and_private_use_but_newline_and_tab() -> None:
+    """Every code point, against this Python's Unicode database: clean() drops a
+    character alone exactly when its category is Cc, Cs or Co (and it is not \\n or \\t)."""
+    differ = [
+        hex(point)
+        for point in range(0x110000)
+        if (clean(f"a{chr(point)}b") == "ab")
+        != (unicodedata.category(chr(point)) in ("Cc", "Cs", "Co") and chr(point) not in "\n\t")
+        and unicodedata.normalize("NFC", f"a{chr(point)}b") == f"a{chr(point)}b"
+    ]
+    assert differ == []
+
+
 def test_clean_cuts_a_huge_message_to_max_stored() -> None:
     assert len(clean("y" * 100_000)) == MAX_STORED
 

@@ -137,6 +137,23 @@ _LATEST_CASE = (
 )
 
 
+# One trip reads what every turn needs: whether any incident is open, the customer
+# behind an identity, their notice settings, the end of their latest case's timeline
+# (as JSON, times as text so that they come back exact) and that case. A stranger
+# gets a row too (of NULLs but the first).
+_TURN_CONTEXT = (
+    "SELECT (SELECT count(*) FROM incidents WHERE state = 'open'),"
+    f" {_CUSTOMER_COLUMNS}, c.muted_until, c.muted_until_write, c.quiet_hours,"
+    " (SELECT json_group_array(json_array(e.id, printf('%.6f', e.at), e.kind, e.actor,"
+    " e.text, json(e.data))) FROM (SELECT * FROM events WHERE case_id = k.id"
+    f" ORDER BY at DESC, id DESC LIMIT {_KEPT_EVENTS}) AS e),"
+    f" {', '.join('k.' + column.strip() for column in _CASE_COLUMNS.split(','))}"
+    " FROM (SELECT 1) LEFT JOIN identities i ON i.channel = ? AND i.workspace = ?"
+    " AND i.user_id = ? LEFT JOIN customers c ON c.id = i.customer_id"
+    f" LEFT JOIN cases k ON k.id = ({_LATEST_CASE.format(customer='c.id')})"
+)
+
+
 def _case(row: Sequence[Any]) -> Case:
     return Case(
         id=row[0],
@@ -218,6 +235,13 @@ class _Writes:
             else:
                 await db.executemany(sql, rows)
 
+    def take_id(self, table: str) -> int:
+        """The table's next id, or 0 if `new_id` must first find where ids stand."""
+        new = self._next.get(table, 0)
+        if new:
+            self._next[table] = new + 1
+        return new
+
     async def new_id(self, db: aiosqlite.Connection, table: str) -> int:
         if table not in self._next:
             async with self._lock:
@@ -284,21 +308,7 @@ class SQLiteTransaction:
         self, identity: Identity, name: str, address: Address, now: datetime
     ) -> tuple[Customer, bool]:
         key = (identity.channel, identity.workspace, identity.user_id)
-        # One trip reads what every turn needs: whether any incident is open, the
-        # customer, their notice settings, the end of their latest case's timeline
-        # (as JSON, times as text so that they come back exact) and that case.
-        row = await self._one(
-            "SELECT (SELECT count(*) FROM incidents WHERE state = 'open'),"
-            f" {_CUSTOMER_COLUMNS}, c.muted_until, c.muted_until_write, c.quiet_hours,"
-            " (SELECT json_group_array(json_array(e.id, printf('%.6f', e.at), e.kind, e.actor,"
-            " e.text, json(e.data))) FROM (SELECT * FROM events WHERE case_id = k.id"
-            f" ORDER BY at DESC, id DESC LIMIT {_KEPT_EVENTS}) AS e),"
-            f" {', '.join('k.' + column.strip() for column in _CASE_COLUMNS.split(','))}"
-            " FROM (SELECT 1) LEFT JOIN identities i ON i.channel = ? AND i.workspace = ?"
-            " AND i.user_id = ? LEFT JOIN customers c ON c.id = i.customer_id"
-            f" LEFT JOIN cases k ON k.id = ({_LATEST_CASE.format(customer='c.id')})",
-            key,
-        )
+        row = await self._one(_TURN_CONTEXT, key)
         self._no_incidents = row[0] == 0
         if row[1] is not None:
             customer = _customer(row[1:])
@@ -448,8 +458,8 @@ class SQLiteTransaction:
         data: Mapping[str, Any] | None = None,
     ) -> Event:
         payload = dict(data or {})
-        raw = json.dumps(payload, ensure_ascii=False)
-        event_id = await self._writes.new_id(self._db, "events")
+        raw = json.dumps(payload, ensure_ascii=False) if payload else "{}"
+        event_id = self._writes.take_id("events") or await self._writes.new_id(self._db, "events")
         self._writes.hold(
             "INSERT INTO events (id, case_id, at, kind, actor, text, data)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -458,7 +468,9 @@ class SQLiteTransaction:
         kept = self._timelines.get(case_id)
         if kept is not None:  # as a read would return it
             at = _at(now.timestamp())
-            stored = Event(event_id, case_id, at, kind, actor, text, json.loads(raw))
+            stored = Event(
+                event_id, case_id, at, kind, actor, text, json.loads(raw) if payload else {}
+            )
             bisect.insort(kept[0], stored, key=lambda e: (e.at, e.id))
         return Event(event_id, case_id, now, kind, actor, text, payload)
 
@@ -923,7 +935,7 @@ class SQLiteTransaction:
     # -- the outbox -------------------------------------------------------------------------------
 
     async def enqueue(self, message: Outbound, now: datetime) -> int:
-        message_id = await self._writes.new_id(self._db, "outbox")
+        message_id = self._writes.take_id("outbox") or await self._writes.new_id(self._db, "outbox")
         self._writes.hold(
             "INSERT INTO outbox (id, channel, address, customer_id, case_id, cause, text,"
             " buttons, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -935,8 +947,10 @@ class SQLiteTransaction:
                 message.case_id,
                 message.cause.value,
                 message.text,
-                json.dumps([[b.label, b.payload] for b in message.buttons], ensure_ascii=False),
-                json.dumps(dict(message.meta), ensure_ascii=False),
+                json.dumps([[b.label, b.payload] for b in message.buttons], ensure_ascii=False)
+                if message.buttons
+                else "[]",
+                json.dumps(dict(message.meta), ensure_ascii=False) if message.meta else "{}",
                 _ts(now),
             ),
         )
