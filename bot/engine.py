@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -29,6 +30,11 @@ from bot.store import Store, StoreError, Transaction
 from bot.text import clean
 
 log = logging.getLogger(__name__)
+
+
+# Far more than the turns of one group commit (at most a few hundred), within which
+# a customer's earlier reading and their lock are a few awaits apart.
+FINISHED_KEPT = 4096
 
 
 def utcnow() -> datetime:
@@ -42,13 +48,12 @@ class KeyedLocks:
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
 
     @asynccontextmanager
-    async def hold(self, key: Hashable) -> AsyncIterator[bool]:
-        """Hold the key's lock; yields whether someone else held it first."""
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                yield users > 0
+                yield
         finally:
             lock, users = self._locks[key]
             if users == 1:
@@ -76,6 +81,10 @@ class Engine:
         self._on_commit = on_commit or (lambda: None)
         self._locks = KeyedLocks()
         self._customers = KeyedLocks()
+        # Turns finished, numbered, by customer (the latest few thousand): a turn whose
+        # customer finished another turn after it read their state reads it again.
+        self._turns = 0
+        self._finished: OrderedDict[int, int] = OrderedDict()
 
     async def receive(self, inbound: Inbound) -> Receipt:
         """Handle one inbound event; returns once its effects are committed.
@@ -118,18 +127,21 @@ class Engine:
     ) -> Receipt:
         now = self._clock()
         async with transaction as tx:
-            if not await tx.first_seen(inbound.identity.channel, inbound.key, now):
-                return Receipt(duplicate=True)
             if self._desk.is_desk(inbound.address):
+                if not await tx.first_seen(inbound.identity.channel, inbound.key, now):
+                    return Receipt(duplicate=True)
                 for message in await self._desk.handle(tx, inbound, now):
                     await tx.enqueue(message, now)
                 return Receipt(duplicate=False)
             name = clean(inbound.display_name)[:80]
-            customer, new_customer = await tx.customer_for(
-                inbound.identity, name, inbound.address, now
-            )
-            async with self._customers.hold(customer.id) as waited:
-                if waited:  # their turn from another channel ran meanwhile: read it afresh
+            read_after = self._turns
+            arrived = await tx.arrive(inbound.key, inbound.identity, name, inbound.address, now)
+            if arrived is None:
+                return Receipt(duplicate=True)
+            customer, new_customer = arrived
+            async with self._customers.hold(customer.id):
+                if self._finished.get(customer.id, 0) > read_after:
+                    # their turn from another channel changed things since: read afresh
                     customer, _ = await tx.customer_for(
                         inbound.identity, name, inbound.address, now
                     )
@@ -143,6 +155,11 @@ class Engine:
                 if case_id is None:
                     settled = await tx.latest_case(customer.id)
                     case_id = settled.id if settled else None
+                self._turns += 1
+                self._finished[customer.id] = self._turns
+                self._finished.move_to_end(customer.id)
+                if len(self._finished) > FINISHED_KEPT:
+                    self._finished.popitem(last=False)
         return Receipt(duplicate=False, case_id=case_id)
 
     async def remind(self) -> int:

@@ -20,6 +20,12 @@ class Transaction(Protocol):
         """Record an inbound dedupe key; False if it was seen before."""
 
     # customers
+    async def arrive(
+        self, key: str, identity: Identity, name: str, address: Address, now: datetime
+    ) -> tuple[Customer, bool] | None:
+        """`first_seen` and `customer_for` in one: None, with nothing changed, if the
+        inbound `key` (on the identity's channel) was seen before."""
+
     async def customer_for(
         self, identity: Identity, name: str, address: Address, now: datetime
     ) -> tuple[Customer, bool]:

@@ -137,12 +137,14 @@ _LATEST_CASE = (
 )
 
 
-# One trip reads what every turn needs: whether any incident is open, the customer
+# One trip reads what every turn needs: whether the inbound was seen before, whether
+# any incident is open, the customer
 # behind an identity, their notice settings, the end of their latest case's timeline
 # (as JSON, times as text so that they come back exact) and that case. A stranger
 # gets a row too (of NULLs but the first).
 _TURN_CONTEXT = (
-    "SELECT (SELECT count(*) FROM incidents WHERE state = 'open'),"
+    "SELECT EXISTS (SELECT 1 FROM inbound_seen WHERE channel = ? AND key = ?),"
+    " (SELECT count(*) FROM incidents WHERE state = 'open'),"
     f" {_CUSTOMER_COLUMNS}, c.muted_until, c.muted_until_write, c.quiet_hours,"
     " (SELECT json_group_array(json_array(e.id, printf('%.6f', e.at), e.kind, e.actor,"
     " e.text, json(e.data))) FROM (SELECT * FROM events WHERE case_id = k.id"
@@ -242,6 +244,14 @@ class _Writes:
             self._next[table] = new + 1
         return new
 
+    async def know_ids(self, db: aiosqlite.Connection) -> None:
+        """Find where ids stand at once (a group's members would all ask together)."""
+        rows = await db.execute_fetchall(
+            "SELECT (SELECT max(id) FROM events), (SELECT max(id) FROM outbox)"
+        )
+        events, outbox = next(iter(rows))
+        self._next.update(events=int(events or 0) + 1, outbox=int(outbox or 0) + 1)
+
     async def new_id(self, db: aiosqlite.Connection, table: str) -> int:
         if table not in self._next:
             async with self._lock:
@@ -304,11 +314,34 @@ class SQLiteTransaction:
 
     # -- customers --------------------------------------------------------------------
 
+    async def arrive(
+        self, key: str, identity: Identity, name: str, address: Address, now: datetime
+    ) -> tuple[Customer, bool] | None:
+        return await self._customer_for(identity, name, address, now, seen=digest(key))
+
     async def customer_for(
         self, identity: Identity, name: str, address: Address, now: datetime
     ) -> tuple[Customer, bool]:
+        found = await self._customer_for(identity, name, address, now, seen=None)
+        assert found is not None
+        return found
+
+    async def _customer_for(
+        self, identity: Identity, name: str, address: Address, now: datetime, seen: str | None
+    ) -> tuple[Customer, bool] | None:
         key = (identity.channel, identity.workspace, identity.user_id)
-        row = await self._one(_TURN_CONTEXT, key)
+        row = await self._one(_TURN_CONTEXT, (identity.channel, seen or "", *key))
+        if seen is not None:
+            if row[0]:
+                return None
+            # Held back like the turn's other writes. Not OR IGNORE: one identity's turns
+            # run one after another, so a clash means the same event in two groups at
+            # once, and the failing group's turns run again and find it seen.
+            self._writes.hold(
+                "INSERT INTO inbound_seen (channel, key, at) VALUES (?, ?, ?)",
+                (identity.channel, seen, _ts(now)),
+            )
+        row = row[1:]
         self._no_incidents = row[0] == 0
         if row[1] is not None:
             customer = _customer(row[1:])
@@ -1140,6 +1173,7 @@ class SQLiteStore:
                     error = busy
                     return
                 try:
+                    await group.writes.know_ids(db)
                     closing = asyncio.get_running_loop().call_later(
                         self._group_window, self._close, group
                     )
