@@ -44,7 +44,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,6 +135,18 @@ class Workload:
             text=text,
             display_name=f"Customer {customer}",
         )
+
+
+@contextlib.asynccontextmanager
+async def serving(config: Config) -> AsyncIterator[Candor]:
+    """The app as `candor run` has it: started, then what it made frozen out of the
+    garbage collector's full sweeps."""
+    async with Candor(config) as app:
+        gc.freeze()
+        try:
+            yield app
+        finally:
+            gc.unfreeze()
 
 
 def table_counts(path: Path) -> dict[str, Any]:
@@ -259,7 +271,7 @@ async def run_bounded(
 async def part_throughput(workload: Workload, messages: int, concurrency: int) -> Throughput:
     with fresh_folder(f"tp{concurrency}") as folder:
         config = make_config(folder)
-        async with Candor(config) as app:
+        async with serving(config) as app:
             seconds = await run_bounded(app, workload, messages, concurrency, "tp")
         committed = table_counts(config.storage.path)
     return Throughput(concurrency, messages, seconds, messages / seconds, committed)
@@ -268,7 +280,7 @@ async def part_throughput(workload: Workload, messages: int, concurrency: int) -
 async def part_split(workload: Workload, messages: int) -> Split:
     with fresh_folder("split") as folder:
         config = make_config(folder)
-        async with Candor(config) as app:
+        async with serving(config) as app:
             with measure_split() as split:
                 await run_bounded(app, workload, messages, CONCURRENCY, "split")
     return split
@@ -309,7 +321,7 @@ async def part_latency(workload: Workload, rate: float, seconds: float) -> Laten
     max_in_flight = 0
     with fresh_folder("lat") as folder:
         config = make_config(folder)
-        async with Candor(config) as app:
+        async with serving(config) as app:
             engine = app.engine
 
             async def one(m: int, scheduled: float) -> None:

@@ -134,6 +134,7 @@ class _Channel(Protocol):
 
 
 async def _run(config: Config) -> int:
+    import gc
     import signal
 
     from bot.app import Candor
@@ -159,6 +160,10 @@ async def _run(config: Config) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        # The knowledge index and everything else made at start lives as long as the
+        # process: leave it out of the garbage collector's full sweeps (pauses of
+        # 10-20 ms with every turn waiting).
+        gc.freeze()
         app.start_background(desk=True)
         for channel in channels:
             await channel.start()

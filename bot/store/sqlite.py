@@ -199,39 +199,49 @@ def _customer(row: Sequence[Any]) -> Customer:
     return Customer(id=row[0], name=row[1], created_at=_at(row[2]), last_seen_at=_dt(row[3]))
 
 
+# The tables whose new rows are held back, numbered by `_Writes`.
+_NUMBERED = ("customers", "cases", "events", "outbox")
+
+
 class _Writes:
     """Writes that nothing reads before the commit, held back and sent together.
 
     A transaction (or a whole group of turns) hands its plain writes here: new
-    events and outbox rows, case updates, last-seen times. They go to SQLite just
-    before anything else does (a read sees every earlier write) and before the
-    COMMIT, one `executemany` per statement: for a group, a few trips in all
-    instead of several per turn. Only writes that no other held-back write depends
-    on may be held back, so that sending them statement by statement keeps their
-    meaning (rows of one statement keep their order).
+    customers, cases, events and outbox rows, case updates, last-seen times. They
+    go to SQLite just before anything else does (a read sees every earlier write)
+    and before the COMMIT, one `executemany` per statement: for a group, a few
+    trips in all instead of several per turn. New customers and cases go first,
+    since other rows refer to them; otherwise statements go in the order each first
+    came, and the rows of one statement in theirs. So only writes that no other
+    held-back write depends on in another way may be held back. (Should that ever
+    be wrong, SQLite refuses the statement, the group is rolled back and its turns
+    run again alone, where every write comes in its own order.)
 
-    New events and outbox rows need their ids at once (turns refer to them), so ids
-    are handed out here: the transaction holds SQLite's write lock from BEGIN, so no
-    other connection can take the next ids meanwhile.
+    New rows need their ids at once (turns refer to them), so ids are handed out
+    here: the transaction holds SQLite's write lock from BEGIN, so no other
+    connection can take the next ids meanwhile.
     """
 
     def __init__(self) -> None:
+        # statement → rows, for new customers and cases (which others refer to), sent
+        # first; and for the rest, in the order each statement first came
+        self._parents: dict[str, list[Sequence[Any]]] = {}
         self._held: dict[str, list[Sequence[Any]]] = {}
         self._next: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
-    def hold(self, sql: str, params: Sequence[Any]) -> None:
-        self._held.setdefault(sql, []).append(params)
+    def hold(self, sql: str, params: Sequence[Any], *, parent: bool = False) -> None:
+        (self._parents if parent else self._held).setdefault(sql, []).append(params)
 
     async def flush(self, db: aiosqlite.Connection) -> None:
-        if not self._held:
+        if not (self._held or self._parents):
             return
         async with self._lock:  # a second flush waits until the first is all written
             await self._flush(db)
 
     async def _flush(self, db: aiosqlite.Connection) -> None:
-        held, self._held = self._held, {}
-        for sql, rows in held.items():
+        parents, held, self._parents, self._held = self._parents, self._held, {}, {}
+        for sql, rows in (*parents.items(), *held.items()):
             if len(rows) == 1:
                 await db.execute(sql, rows[0])
             else:
@@ -247,10 +257,10 @@ class _Writes:
     async def know_ids(self, db: aiosqlite.Connection) -> None:
         """Find where ids stand at once (a group's members would all ask together)."""
         rows = await db.execute_fetchall(
-            "SELECT (SELECT max(id) FROM events), (SELECT max(id) FROM outbox)"
+            "SELECT " + ", ".join(f"(SELECT max(id) FROM {table})" for table in _NUMBERED)
         )
-        events, outbox = next(iter(rows))
-        self._next.update(events=int(events or 0) + 1, outbox=int(outbox or 0) + 1)
+        for table, highest in zip(_NUMBERED, next(iter(rows)), strict=True):
+            self._next[table] = int(highest or 0) + 1
 
     async def new_id(self, db: aiosqlite.Connection, table: str) -> int:
         if table not in self._next:
@@ -298,6 +308,9 @@ class SQLiteTransaction:
     async def _exec(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
         await self._writes.flush(self._db)
         return await self._db.execute(sql, params)
+
+    async def _new_id(self, table: str) -> int:
+        return self._writes.take_id(table) or await self._writes.new_id(self._db, table)
 
     async def _insert(self, sql: str, params: Sequence[Any]) -> int:
         cursor = await self._exec(sql, params)
@@ -366,8 +379,11 @@ class SQLiteTransaction:
                 await self._exec("UPDATE customers SET name = ? WHERE id = ?", (name, customer.id))
                 customer = Customer(customer.id, name, customer.created_at, customer.last_seen_at)
             return customer, False
-        customer_id = await self._insert(
-            "INSERT INTO customers (name, created_at) VALUES (?, ?)", (name, _ts(now))
+        customer_id = await self._new_id("customers")
+        self._writes.hold(
+            "INSERT INTO customers (id, name, created_at) VALUES (?, ?, ?)",
+            (customer_id, name, _ts(now)),
+            parent=True,
         )
         self._writes.hold(
             "INSERT INTO identities (channel, workspace, user_id, customer_id, address,"
@@ -410,9 +426,12 @@ class SQLiteTransaction:
 
     async def new_case(self, customer_id: int, now: datetime) -> Case:
         self._latest.pop(customer_id, None)
-        case_id = await self._insert(
-            "INSERT INTO cases (customer_id, state, opened_at, updated_at) VALUES (?, 'bot', ?, ?)",
-            (customer_id, _ts(now), _ts(now)),
+        case_id = await self._new_id("cases")
+        self._writes.hold(
+            "INSERT INTO cases (id, customer_id, state, opened_at, updated_at)"
+            " VALUES (?, ?, 'bot', ?, ?)",
+            (case_id, customer_id, _ts(now), _ts(now)),
+            parent=True,
         )
         self._timelines[case_id] = ([], True)
         return Case(case_id, customer_id, CaseState.BOT, "", now, now)
@@ -492,7 +511,7 @@ class SQLiteTransaction:
     ) -> Event:
         payload = dict(data or {})
         raw = json.dumps(payload, ensure_ascii=False) if payload else "{}"
-        event_id = self._writes.take_id("events") or await self._writes.new_id(self._db, "events")
+        event_id = await self._new_id("events")
         self._writes.hold(
             "INSERT INTO events (id, case_id, at, kind, actor, text, data)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -968,7 +987,7 @@ class SQLiteTransaction:
     # -- the outbox -------------------------------------------------------------------------------
 
     async def enqueue(self, message: Outbound, now: datetime) -> int:
-        message_id = self._writes.take_id("outbox") or await self._writes.new_id(self._db, "outbox")
+        message_id = await self._new_id("outbox")
         self._writes.hold(
             "INSERT INTO outbox (id, channel, address, customer_id, case_id, cause, text,"
             " buttons, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1020,6 +1039,7 @@ class SQLiteStore:
         busy_timeout_ms: int = 10_000,
         group_window: float = 0.010,
         group_limit: int = 256,
+        checkpoint_seconds: float = 1.0,
     ) -> None:
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
@@ -1030,6 +1050,8 @@ class SQLiteStore:
         self._group_limit = group_limit
         self._group: _Group | None = None  # the group a new turn joins
         self._leaders: set[asyncio.Task[None]] = set()
+        self._checkpoint_seconds = checkpoint_seconds
+        self._checkpointer: asyncio.Task[None] | None = None
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -1053,6 +1075,13 @@ class SQLiteStore:
             await self._db.execute("PRAGMA foreign_keys = ON")
             await self._db.create_function("candor_digest", 1, digest, deterministic=True)
             await self._migrate()
+            if str(self.path) != ":memory:" and self._checkpoint_seconds > 0:
+                # Copying the WAL back into the database (and its fsync) took 10-15 ms
+                # inside every thousandth page's COMMIT, with every turn waiting. A
+                # second connection does it now, beside the writer (PASSIVE: never
+                # blocking it).
+                await self._db.execute("PRAGMA wal_autocheckpoint = 0")
+                self._checkpointer = asyncio.create_task(self._checkpoints())
         except sqlite3.DatabaseError as error:
             await self.close()
             raise StoreError(f"cannot open the database {self.path}: {error}") from error
@@ -1086,10 +1115,22 @@ class SQLiteStore:
                 await db.execute("ROLLBACK")
                 raise
 
+    async def _checkpoints(self) -> None:
+        async with aiosqlite.connect(self.path) as other:
+            while True:
+                await asyncio.sleep(self._checkpoint_seconds)
+                try:
+                    await other.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as error:  # tried again next time
+                    log.warning("checkpointing the database's WAL failed: %s", error)
+
     async def close(self) -> None:
         if self._leaders:  # let running groups commit, but not for ever
             await asyncio.wait(list(self._leaders), timeout=5)
             await cancel_and_wait(list(self._leaders))
+        if self._checkpointer is not None:
+            await cancel_and_wait([self._checkpointer])
+            self._checkpointer = None
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
