@@ -1037,7 +1037,7 @@ class SQLiteStore:
         path: Path | str,
         *,
         busy_timeout_ms: int = 10_000,
-        group_window: float = 0.010,
+        group_window: float = 0.005,
         group_limit: int = 256,
         checkpoint_seconds: float = 1.0,
     ) -> None:
