@@ -16,6 +16,7 @@ import re
 import time
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -41,13 +42,20 @@ log = logging.getLogger(__name__)
 
 NAME_TTL = 3600.0  # seconds a looked-up name is kept
 LOOKUP_TIMEOUT = 2.0  # a name is nice to have; Slack wants an answer within 3 seconds
+# Whatever keeps a lookup from answering: Slack's refusal, no answer in time, or the
+# connection failing (aiohttp's "server disconnected" is a ClientError, not an OSError).
+LOOKUP_ERRORS = (SlackApiError, TimeoutError, aiohttp.ClientError, OSError)
+HTTP_TIMEOUT = 10  # seconds for a Web API call, answer included
 
 
-def make_client(settings: SlackSettings) -> AsyncWebClient:
+def make_client(settings: SlackSettings, *, timeout: int = HTTP_TIMEOUT) -> AsyncWebClient:
+    """The Web API client for `settings`. `timeout`: seconds a call may take, answer
+    included; one that takes longer fails (TimeoutError) and the outbox tries it
+    again. Tests shorten it to meet a Web API that hangs."""
     return AsyncWebClient(
         token=settings.bot_token,
         base_url=settings.api_base_url,
-        timeout=10,
+        timeout=timeout,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=settings.max_retries),
             AsyncConnectionErrorRetryHandler(max_retry_count=settings.max_retries),
@@ -173,7 +181,8 @@ class SlackChannel:
     async def person(self, user: str) -> tuple[str, str]:
         """("Ann Lee (Acme)", "T0ACME"): the person's name with, for another workspace,
         its name; and their workspace. Looked up once an hour; ("", "") if Slack
-        does not answer in time (the message is stored all the same)."""
+        does not answer in time or the connection fails (the message is stored all
+        the same)."""
         now = time.monotonic()
         cached = self._people.get(user)
         if cached is not None and now - cached[0] < NAME_TTL:
@@ -196,8 +205,8 @@ class SlackChannel:
                     org = await self._team_name(team)
                     if org:
                         name = f"{name} ({org})" if name else org
-        except (SlackApiError, TimeoutError, OSError) as error:
-            log.info("slack: no name for %s (%s)", user, error)
+        except LOOKUP_ERRORS as error:
+            log.info("slack: no name for %s (%r)", user, error)
             return "", ""
         self._people[user] = (now, name, team)
         return name, team

@@ -4,7 +4,9 @@ slack-sdk's retry handlers retry a call on 429 (after `Retry-After`) and on
 connection errors a few times; what still fails goes back to the outbox as a
 DeliveryError, which keeps the message and its thread's order and tries again
 later. Nothing is dropped here: an error either retries or is reported to the
-agent as "not delivered".
+agent as "not delivered". A message that takes several calls (a very long text,
+then a file) goes on, when tried again, where the failed try stopped (see
+`adapters.progress`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.markdown import split, to_plain, to_slack_mrkdwn
+from adapters.progress import Progress, Resumable
 from adapters.slack.convert import ACTION_PREFIX, CHANNEL
 from bot.model import Button, Outbound
 from bot.outbox import DeliveryError
@@ -75,10 +78,16 @@ class SlackSender:
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+        self._resumable = Resumable()
 
     async def send(self, message: Outbound) -> str:
+        with self._resumable.progress(message) as progress:
+            return await self._deliver(message, progress)
+
+    async def _deliver(self, message: Outbound, progress: Progress) -> str:
+        """`_send`, its failures told to the outbox as `DeliveryError`."""
         try:
-            return await self._send(message)
+            return await self._send(message, progress)
         except SlackApiError as error:
             code = str(error.response.get("error", "")) if error.response is not None else ""
             status = error.response.status_code if error.response is not None else 0
@@ -89,7 +98,9 @@ class SlackSender:
         except (TimeoutError, aiohttp.ClientError) as error:
             raise DeliveryError(f"network: {error!r}") from error
 
-    async def _send(self, message: Outbound) -> str:
+    async def _send(self, message: Outbound, progress: Progress) -> str:
+        """Send what Slack does not have yet of `message`; `progress` is what it took
+        in earlier tries, and grows with every call it answers."""
         channel = message.address.chat_id
         thread = message.address.thread_id or None
         meta = message.meta
@@ -109,8 +120,9 @@ class SlackSender:
                 channel=channel, user=to_user, text=fallback, blocks=pieces[0], thread_ts=thread
             )
             return ""
-        first = ""
-        for blocks in pieces:
+        for i, blocks in enumerate(pieces):
+            if i < progress.pieces:
+                continue  # Slack took it in an earlier try
             sent = await self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread,
@@ -119,7 +131,8 @@ class SlackSender:
                 unfurl_links=False,
                 unfurl_media=False,
             )
-            first = first or str(sent.get("ts") or "")
+            progress.pieces = i + 1
+            progress.first_id = progress.first_id or str(sent.get("ts") or "")
         file = meta.get("file")
         if isinstance(file, dict):
             await self.client.files_upload_v2(
@@ -129,4 +142,4 @@ class SlackSender:
                 content=str(file.get("text", "")),
                 title=str(file.get("name") or "file"),
             )
-        return first
+        return progress.first_id

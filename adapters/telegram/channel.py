@@ -21,6 +21,7 @@ from aiohttp import web
 from telegram import BotCommand, Update
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
+from telegram.request import HTTPXRequest
 
 from adapters.telegram.convert import Ignored, to_inbound
 from adapters.telegram.send import TelegramSender
@@ -45,11 +46,29 @@ COMMANDS = [
 ]
 
 
-def make_bot(settings: TelegramSettings) -> ExtBot[Any]:
+HTTP_TIMEOUT = 5.0  # python-telegram-bot's own default
+
+
+def make_bot(settings: TelegramSettings, *, timeout: float = HTTP_TIMEOUT) -> ExtBot[Any]:
+    """The bot for `settings`. `timeout`: seconds to connect, to send a call and to
+    wait for its answer (a getUpdates long poll waits `poll_timeout_seconds` on top);
+    a call that takes longer fails as TimedOut and is tried again. Tests shorten it
+    to meet a Bot API that hangs."""
+
+    def request(pool: int) -> HTTPXRequest:
+        return HTTPXRequest(
+            connection_pool_size=pool,
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            write_timeout=timeout,
+        )
+
     return ExtBot(
         settings.token,
         base_url=settings.api_base_url,
         base_file_url=settings.file_base_url,
+        request=request(256),  # python-telegram-bot's defaults for the pool sizes
+        get_updates_request=request(1),
         # One message per 1/rate seconds rather than `rate` per second: aiolimiter lets
         # a whole bucket through at once, which put up to twice the rate in one second.
         rate_limiter=AIORateLimiter(

@@ -4,7 +4,9 @@ python-telegram-bot's AIORateLimiter keeps the bot within the overall (30 a
 second) and per-group (20 a minute) limits; on top, messages to one private chat
 are spaced by `per_chat_interval` (Telegram allows about one a second). A 429's
 `retry_after` goes back to the outbox, which keeps the message and its chat's
-order and tries again after that wait.
+order and tries again after that wait. A message that takes several calls (pieces,
+a card's forum topic, a file) goes on, when tried again, where the failed try
+stopped (see `adapters.progress`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from adapters.markdown import split, to_telegram_html
+from adapters.progress import Progress, Resumable
 from adapters.telegram.convert import CHANNEL
 from bot.model import Button, Outbound
 from bot.outbox import DeliveryError
@@ -64,6 +67,7 @@ class TelegramSender:
         self.staff_topics = staff_topics
         self.per_chat_interval = per_chat_interval
         self._last: dict[int, float] = {}
+        self._resumable = Resumable()
 
     async def _pace(self, chat_id: int) -> None:
         """Wait until this private chat's last message is `per_chat_interval` old."""
@@ -86,8 +90,13 @@ class TelegramSender:
     async def send(self, message: Outbound) -> str:
         if "card_update" in message.meta:
             return ""  # the topic already says what changed; the card stays as sent
+        with self._resumable.progress(message) as progress:
+            return await self._deliver(message, progress)
+
+    async def _deliver(self, message: Outbound, progress: Progress) -> str:
+        """`_send`, its failures told to the outbox as `DeliveryError`."""
         try:
-            return await self._send(message)
+            return await self._send(message, progress)
         except RetryAfter as error:
             raise DeliveryError(str(error), retry_after=_seconds(error.retry_after)) from error
         except Forbidden as error:
@@ -99,22 +108,27 @@ class TelegramSender:
         except TelegramError as error:
             raise DeliveryError(f"Telegram error: {error}") from error
 
-    async def _send(self, message: Outbound) -> str:
+    async def _send(self, message: Outbound, progress: Progress) -> str:
+        """Send what Telegram does not have yet of `message`; `progress` is what it
+        took in earlier tries, and grows with every call it answers."""
         chat_id = int(message.address.chat_id)
         thread = message.address.thread_id
         topic: int | None = None
         reply_to: int | None = None
         is_staff = self.staff_group_id is not None and chat_id == self.staff_group_id
         if is_staff and "card" in message.meta and self.staff_topics and not thread:
-            topic = await self._open_topic(chat_id, message)
+            if not progress.thread:
+                progress.thread = str(await self._open_topic(chat_id, message))
+            topic = int(progress.thread)
         elif is_staff and thread:
             if self.staff_topics:
                 topic = int(thread)
             else:
                 reply_to = int(thread)
-        sent_id = 0
         pieces = split(message.text, PIECE)
         for i, piece in enumerate(pieces):
+            if i < progress.pieces:
+                continue  # Telegram took it in an earlier try
             last = i == len(pieces) - 1
             await self._pace(chat_id)
             try:
@@ -127,6 +141,7 @@ class TelegramSender:
                 )
             finally:
                 self._sent_to(chat_id)  # a refused message counts too: Telegram saw it
+            progress.pieces, progress.last_id = i + 1, str(sent_id)
         file = message.meta.get("file")
         if isinstance(file, dict):
             await self.bot.send_document(
@@ -139,7 +154,7 @@ class TelegramSender:
             )
         if topic is not None:
             return str(topic)
-        return str(sent_id)
+        return progress.last_id or "0"
 
     async def _message(
         self,

@@ -14,6 +14,10 @@ HTTP 429 with `Retry-After` when rate limited. Bodies may be JSON, form-urlencod
 query string; `blocks`/`attachments` sent as JSON strings are decoded. The module functions
 build Events API, interactivity and slash command payloads shaped as Slack documents them,
 and POST them signed (`v0=` HMAC-SHA256) to the bot's endpoint.
+
+Besides Slack's own refusals (`fail_next`), the network can fail: `hang_next` gives Web
+API calls no answer until the client's timeout, `reset_next` breaks the connection under
+them; whether Slack carried such a call out is explicit (see `tests.fakes.faults`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import WSMsgType, web
+
+from tests.fakes.faults import HANG, RESET, NetworkFault, lose_answer, take
 
 JSONDict = dict[str, Any]
 Handler = Callable[[JSONDict], JSONDict | Awaitable[JSONDict]]
@@ -91,7 +97,9 @@ class SlackError(Exception):
 @dataclass(frozen=True, slots=True)
 class Call:
     """One request to the fake: the method, its decoded params (without the token), and
-    the error or the result (the answer without "ok")."""
+    the error or the result (the answer without "ok"). A call that met a network fault
+    has `fault` ("hang", "reset"): not ok (status 0) if Slack never saw it, else carried
+    out and recorded as usual, its answer lost."""
 
     method: str
     params: JSONDict
@@ -100,6 +108,7 @@ class Call:
     result: JSONDict | None = None
     status: int = 200
     at: float = field(default_factory=time.monotonic)
+    fault: str | None = None
 
 
 @dataclass(slots=True)
@@ -139,9 +148,11 @@ class FakeSlack:
 
     Point `AsyncWebClient(token=..., base_url=fake.api_url)` at it; register users and
     channels with `add_user`/`add_channel`; read what the bot did from `calls`, `sent()`
-    and `wait_for()`; make calls fail with `fail_next()`. Every call is recorded when it
-    is answered, refused ones too (`Call.ok` false). Posts to a `response_url()` are
-    recorded as method "response_url" (params: the JSON body).
+    and `wait_for()`; make calls fail with `fail_next()`, or the network under them with
+    `hang_next()` and `reset_next()`. Every call is recorded when it is answered, refused
+    ones too (`Call.ok` false); one that meets a network fault when it arrives (Slack never
+    saw it) or when Slack has carried it out (`processed=True`). Posts to a
+    `response_url()` are recorded as method "response_url" (params: the JSON body).
     """
 
     def __init__(
@@ -166,6 +177,8 @@ class FakeSlack:
         self.messages: dict[tuple[str, str], JSONDict] = {}  # (channel, ts): bot's messages
         self.reactions: set[tuple[str, str, str]] = set()  # (channel, ts, name)
         self._failures: list[_Failure] = []
+        self._faults: list[NetworkFault] = []
+        self._stopping = False
         self._handlers: dict[str, Handler] = {}
         self._builtin: dict[str, Handler] = {
             "auth.test": self._auth_test,
@@ -214,6 +227,7 @@ class FakeSlack:
         self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
+        self._stopping = True  # calls held by hang_next are let go
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -357,8 +371,38 @@ class FakeSlack:
         )
         self._failures.append(failure)
 
+    def hang_next(
+        self, method: str, *, count: int | None = 1, processed: bool = False, **match: Any
+    ) -> None:
+        """Give the next `count` calls of `method` whose params match `match` (as for
+        `calls_to`: `channel="C1"`, `text=lambda t: ...`) no answer: each is held
+        until the client gives up (its timeout) or the fake stops, then its connection
+        is closed. `count=None` hangs until `clear_failures()`.
+
+        By default Slack never saw the call (recorded not ok, `fault` "hang"); with
+        `processed=True` Slack carried it out (a message is posted) and only the
+        answer is lost."""
+        self._faults.append(NetworkFault(HANG, method, count, processed, match=match))
+
+    def reset_next(
+        self,
+        method: str,
+        *,
+        count: int | None = 1,
+        processed: bool = False,
+        graceful: bool = False,
+        **match: Any,
+    ) -> None:
+        """Reset the connection under the next `count` calls of `method` whose params
+        match `match` instead of answering: the client reads "connection reset by
+        peer" (with `graceful=True`, an orderly close: "server disconnected").
+        `count=None` resets until `clear_failures()`; `processed` as for `hang_next`."""
+        self._faults.append(NetworkFault(RESET, method, count, processed, graceful, match))
+
     def clear_failures(self) -> None:
+        """Stop the refusals of `fail_next` and the faults of `hang_next`/`reset_next`."""
         self._failures.clear()
+        self._faults.clear()
 
     def on(self, method: str, handler: Handler) -> None:
         """Answer `method` with `handler(params)`: a dict sent with "ok": true, or raise
@@ -387,8 +431,12 @@ class FakeSlack:
             self._changed.set()
             self._changed = None
 
-    def _refuse(self, method: str, params: JSONDict, error: SlackError) -> web.Response:
-        self._record(Call(method, params, ok=False, error=error.error, status=error.status))
+    def _refuse(
+        self, method: str, params: JSONDict, error: SlackError, fault: str | None = None
+    ) -> web.Response:
+        self._record(
+            Call(method, params, ok=False, error=error.error, status=error.status, fault=fault)
+        )
         return error.response()
 
     @staticmethod
@@ -414,27 +462,39 @@ class FakeSlack:
         except SlackError as error:
             return self._refuse(method, {}, error)
         token = params.pop("token", None) or _bearer(request)
+        fault = take(self._faults, method, params, _matches)
+        if fault is None:
+            return await self._carry_out(method, params, token, None)
+        if fault.processed:
+            await self._carry_out(method, params, token, fault.kind)  # recorded as answered
+        else:
+            self._record(Call(method, params, ok=False, status=0, fault=fault.kind))
+        return await lose_answer(request, fault, lambda: self._stopping)
+
+    async def _carry_out(
+        self, method: str, params: JSONDict, token: str | None, fault: str | None
+    ) -> web.Response:
+        """Do what the call asks, as Slack would; record it and answer."""
         if method == "apps.connections.open" and token == self.app_token:
             url = f"ws://127.0.0.1:{self.port}/socket"
-            self._record(Call(method, params, result={"url": url}))
+            self._record(Call(method, params, result={"url": url}, fault=fault))
             return web.json_response({"ok": True, "url": url})
         if not token or token != self.bot_token:
-            return self._refuse(
-                method, params, SlackError("invalid_auth" if token else "not_authed")
-            )
+            error = SlackError("invalid_auth" if token else "not_authed")
+            return self._refuse(method, params, error, fault)
         if (failure := self._take_failure(method, params)) is not None:
-            return self._refuse(method, params, failure)
+            return self._refuse(method, params, failure, fault)
         handler = self._handlers.get(method) or self._builtin.get(method)
         if handler is None:
-            return self._refuse(method, params, SlackError("unknown_method"))
+            return self._refuse(method, params, SlackError("unknown_method"), fault)
         try:
             result = handler(params)
             if inspect.isawaitable(result):
                 result = await result
         except SlackError as error:
-            return self._refuse(method, params, error)
+            return self._refuse(method, params, error, fault)
         # A copy: later calls (chat.update, conversations.join) change the stored objects.
-        self._record(Call(method, params, result=copy.deepcopy(result)))
+        self._record(Call(method, params, result=copy.deepcopy(result), fault=fault))
         return web.json_response({"ok": True, **result})
 
     async def _hook(self, request: web.Request) -> web.Response:

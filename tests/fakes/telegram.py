@@ -14,6 +14,10 @@ and ids that increase (message ids per chat, shared by both directions), or
 `{"ok": false, "error_code": ..., "description": ...}` with the same HTTP status.
 Requests may be JSON, form-urlencoded or multipart; values that python-telegram-bot
 sends JSON-encoded in a form (numbers, `reply_markup`, ...) are decoded.
+
+Besides Telegram's own refusals (`fail_next`), the network can fail: `hang_next` gives
+calls no answer until the client's timeout, `reset_next` breaks the connection under
+them; whether Telegram carried such a call out is explicit (see `tests.fakes.faults`).
 """
 
 from __future__ import annotations
@@ -28,13 +32,15 @@ import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from html import unescape
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
+
+from tests.fakes.faults import HANG, RESET, NetworkFault, lose_answer, take
 
 if TYPE_CHECKING:
     from telegram.ext import ExtBot
@@ -173,7 +179,9 @@ class UploadedFile:
 @dataclass(frozen=True, slots=True)
 class Call:
     """One request to the fake: the method (as Telegram spells it) and its decoded
-    parameters. A refused call has `failed` set and the error code and description."""
+    parameters. A refused call has `failed` set and the error code and description.
+    A call that met a network fault has `fault` ("hang", "reset"): failed if Telegram
+    never saw it, else carried out and recorded as usual, its answer lost."""
 
     method: str
     params: JSONDict
@@ -183,6 +191,7 @@ class Call:
     result: Any = None
     token: str = ""
     at: float = field(default_factory=time.monotonic)
+    fault: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -348,8 +357,10 @@ class FakeTelegram:
     Use `base_url`/`base_file_url` for `telegram.Bot`; push updates with the `push_*`
     helpers (or build them with `build_*` to POST to a webhook yourself); read what the
     bot did from `calls`, `sent()` and `wait_for()`; make calls fail with `fail_next()`,
-    `block()` or `reject_html`. A call is recorded when it is answered (a long poll when
-    it returns), refused ones too (`Call.failed`).
+    `block()` or `reject_html`, or the network under them with `hang_next()` and
+    `reset_next()`. A call is recorded when it is answered (a long poll when it returns),
+    refused ones too (`Call.failed`); one that meets a network fault when it arrives
+    (Telegram never saw it) or when Telegram has carried it out (`processed=True`).
     """
 
     def __init__(
@@ -392,6 +403,7 @@ class FakeTelegram:
         self.callback_ids: set[str] = set()
 
         self._failures: list[_Failure] = []
+        self._faults: list[NetworkFault] = []
         self._handlers: dict[str, Handler] = {}
         self._users: dict[int, JSONDict] = {}
         self._forums: set[int] = set()
@@ -573,8 +585,38 @@ class FakeTelegram:
         error = TelegramApiError(error_code, description, params or None)
         self._failures.append(_Failure(method, error, count, chat_id))
 
+    def hang_next(
+        self, method: str, *, count: int | None = 1, processed: bool = False, **match: Any
+    ) -> None:
+        """Give the next `count` calls of `method` whose params match `match` (as for
+        `calls_to`: `chat_id=42`, `text=lambda t: ...`) no answer: each is held until
+        the client gives up (its read timeout) or the fake stops, then its connection
+        is closed. `count=None` hangs until `clear_failures()`.
+
+        By default Telegram never saw the call (recorded failed, `fault` "hang");
+        with `processed=True` Telegram carried it out (a message is sent, a getUpdates
+        offset confirmed) and only the answer is lost."""
+        self._faults.append(NetworkFault(HANG, method, count, processed, match=match))
+
+    def reset_next(
+        self,
+        method: str,
+        *,
+        count: int | None = 1,
+        processed: bool = False,
+        graceful: bool = False,
+        **match: Any,
+    ) -> None:
+        """Reset the connection under the next `count` calls of `method` whose params
+        match `match` instead of answering: the client reads "connection reset by
+        peer" (with `graceful=True`, an orderly close: "server disconnected").
+        `count=None` resets until `clear_failures()`; `processed` as for `hang_next`."""
+        self._faults.append(NetworkFault(RESET, method, count, processed, graceful, match))
+
     def clear_failures(self) -> None:
+        """Stop the refusals of `fail_next` and the faults of `hang_next`/`reset_next`."""
         self._failures.clear()
+        self._faults.clear()
 
     def block(self, user_id: int) -> None:
         """The user blocked the bot: sending to their chat is Forbidden from now on."""
@@ -1132,7 +1174,19 @@ class FakeTelegram:
             params = await self._read_params(request)
         except TelegramApiError as error:
             return self._refuse(Call(method, {}, token=token), error)
-        call = Call(method, params, token=token)
+        fault = take(self._faults, method, params, _matches, ignore_case=True)
+        call = Call(method, params, token=token, fault=fault.kind if fault else None)
+        if fault is not None:
+            if fault.processed:
+                await self._carry_out(call)  # recorded as Telegram answered it
+            else:
+                self._record(replace(call, failed=True, description=fault.description))
+            return await lose_answer(request, fault, lambda: self._closing)
+        return await self._carry_out(call)
+
+    async def _carry_out(self, call: Call) -> web.Response:
+        """Do what the call asks, as Telegram would; record it and answer."""
+        method, params, token = call.method, call.params, call.token
         if token != self.token:
             return self._refuse(call, TelegramApiError(401, "Unauthorized"))
         failure = self._take_failure(method, params)
@@ -1147,20 +1201,12 @@ class FakeTelegram:
                 result = await result
         except TelegramApiError as error:
             return self._refuse(call, error)
-        self._record(Call(method, params, result=result, token=token, at=call.at))
+        self._record(replace(call, result=result))
         return web.json_response({"ok": True, "result": result})
 
     def _refuse(self, call: Call, error: TelegramApiError) -> web.Response:
         self._record(
-            Call(
-                call.method,
-                call.params,
-                failed=True,
-                error_code=error.error_code,
-                description=error.description,
-                token=call.token,
-                at=call.at,
-            )
+            replace(call, failed=True, error_code=error.error_code, description=error.description)
         )
         return web.json_response(error.body(), status=error.error_code)
 
