@@ -5,6 +5,11 @@ outbox sends them through the sender of their channel, in order per address and
 concurrently across addresses, retries with exponential back-off (or the
 platform's own Retry-After), and marks each one sent or, after the last attempt,
 failed. Whatever is pending at a restart is sent after it.
+
+Each address with something due gets a task of its own, which sends its messages
+in order and ends; a pass starts tasks and does not wait for them. So a call that
+hangs until the HTTP timeout, or a desk group paced at 20 messages a minute, holds
+up its own address only, never everyone else's replies.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from zoneinfo import ZoneInfo
 
 from bot.model import DESK_CHANNEL, Address, Cause, Outbound
 from bot.store import Store
+from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 
 NOTICES = (Cause.INCIDENT, Cause.IDEA)  # may wait; replies never do
+PAGE = 200  # pending messages a pass reads at a time
+PAGES = 10  # ... and pages at most, past addresses already being sent to
 
 
 def quiet_end(hours: str, now: datetime, tz: ZoneInfo) -> datetime | None:
@@ -97,7 +105,14 @@ class Outbox:
         self.paused = paused
         self._senders: list[tuple[Sender, str | None]] = []
         self._wake = asyncio.Event()
-        self._pass = asyncio.Lock()
+        self._busy: dict[Address, asyncio.Task[int]] = {}  # an address's sending task
+        # Sending tasks ended so far, when each address's last one did, and the count
+        # when each pass now reading the outbox began: what a pass read about an
+        # address whose task ended since may be stale (sent already), so it leaves
+        # that address to the next pass.
+        self._ended = 0
+        self._ended_at: dict[Address, int] = {}
+        self._reading: list[int] = []
 
     def register(self, sender: Sender, chat_id: str | None = None) -> None:
         """Deliver this channel's messages (only those for `chat_id`, if given)."""
@@ -109,39 +124,96 @@ class Outbox:
     async def run(self, poll_seconds: float = 1.0) -> None:
         """Deliver until cancelled: on every wake-up, and every `poll_seconds`
         (another process may have written to the outbox)."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("outbox pass failed; trying again")
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-            # cancellation that arrives as the wait ends, and the loop never stops
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(poll_seconds):
-                    await self._wake.wait()
+        try:
+            while True:
+                self._wake.clear()
+                if not self.paused:
+                    try:
+                        await self._start_due()
+                    except Exception:
+                        log.exception("outbox pass failed; trying again")
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the wait ends, and the loop never stops
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(poll_seconds):
+                        await self._wake.wait()
+        finally:
+            await cancel_and_wait(list(self._busy.values()))
 
     async def deliver_due(self) -> int:
-        """One pass: send every due message; returns how many were sent."""
+        """Send every due message now and wait until that is done (the terminal chat
+        and tests; `run` does not wait). Returns how many this call sent."""
         if self.paused:
             return 0
-        async with self._pass:
-            sent = 0
-            for sender, chat_id in self._senders:
-                sent += await self._deliver_channel(sender, chat_id)
-            return sent
+        sent = 0
+        for _ in range(2):  # again for what a running task or a stale read held back
+            started, running = await self._start_due()
+            if not started and not running:
+                break
+            done = await asyncio.gather(*started, *running, return_exceptions=True)
+            sent += sum(n for n in done[: len(started)] if isinstance(n, int))
+        return sent
 
     async def pending_count(self, channel: str, chat_id: str | None = None) -> int:
         return len(await self._store.pending(channel, chat_id))
 
-    async def _deliver_channel(self, sender: Sender, chat_id: str | None) -> int:
+    async def _start_due(self) -> tuple[list[asyncio.Task[int]], list[asyncio.Task[int]]]:
+        """Start a sending task for every address with due messages that has none;
+        returns those started and those already running."""
+        started: list[asyncio.Task[int]] = []
+        running: list[asyncio.Task[int]] = []
+        for sender, chat_id in self._senders:
+            mark = self._ended
+            self._reading.append(mark)
+            try:
+                queues, busy = await self._queues(sender, chat_id)
+            finally:
+                self._reading.remove(mark)
+            running += [self._busy[address] for address in busy if address in self._busy]
+            for address, queue in queues.items():
+                if address in self._busy:
+                    running.append(self._busy[address])
+                elif self._ended_at.get(address, 0) > mark:
+                    self._wake.set()  # its task ended while this pass read: look again
+                else:
+                    task = asyncio.create_task(self._send_address(sender, address, queue))
+                    self._busy[address] = task
+                    started.append(task)
+        if not self._reading:  # nobody can hold a stale read any more
+            self._ended_at.clear()
+        return started, running
+
+    async def _queues(
+        self, sender: Sender, chat_id: str | None
+    ) -> tuple[dict[Address, list[tuple[Outbound, datetime]]], set[Address]]:
+        """Pending messages by address, in order; and the addresses passed over
+        because a task is sending to them already (their queue may be long, a paced
+        desk group's, and must not keep others' messages from being read)."""
         queues: dict[Address, list[tuple[Outbound, datetime]]] = {}
-        for message, due in await self._store.pending(sender.channel, chat_id):
-            queues.setdefault(message.address, []).append((message, due))
-        counts = await asyncio.gather(
-            *(self._deliver_in_order(sender, queue) for queue in queues.values())
-        )
-        return sum(counts)
+        busy: set[Address] = set()
+        after = 0
+        for _ in range(PAGES):
+            page = await self._store.pending(sender.channel, chat_id, PAGE, after)
+            for message, due in page:
+                if message.address in self._busy and message.address not in queues:
+                    busy.add(message.address)
+                else:
+                    queues.setdefault(message.address, []).append((message, due))
+            if len(page) < PAGE or sum(map(len, queues.values())) >= PAGE:
+                break
+            after = page[-1][0].id or after
+        return queues, busy
+
+    async def _send_address(
+        self, sender: Sender, address: Address, queue: list[tuple[Outbound, datetime]]
+    ) -> int:
+        try:
+            return await self._deliver_in_order(sender, queue)
+        finally:
+            del self._busy[address]
+            self._ended += 1
+            self._ended_at[address] = self._ended
+            self._wake.set()  # more may have come for it meanwhile
 
     async def _deliver_in_order(
         self, sender: Sender, queue: list[tuple[Outbound, datetime]]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from bot.app import Candor
 from bot.config import Config
-from bot.outbox import DeliveryError
+from bot.model import Address, Cause, Outbound
+from bot.outbox import PAGE, DeliveryError
 from tests.conftest import Clock, Customer, RecordingSender
 
 
@@ -87,3 +89,51 @@ async def test_paused_outbox_keeps_everything(
     assert await app.outbox.deliver_due() == 0
     app.outbox.paused = False
     assert await app.outbox.deliver_due() == 1
+
+
+class StuckSender(RecordingSender):
+    """Sends at once, except to `stuck`, whose sends wait until `release` is set (a
+    call hanging until the HTTP timeout, a desk group paced to 20 a minute)."""
+
+    def __init__(self, stuck: str) -> None:
+        super().__init__()
+        self.stuck = stuck
+        self.release = asyncio.Event()
+        self.waiting = 0
+
+    async def send(self, message: Outbound) -> str:
+        if message.address.chat_id == self.stuck:
+            self.waiting += 1
+            await self.release.wait()
+        return await super().send(message)
+
+
+async def until(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_send_that_hangs_holds_up_its_own_address_only(app: Candor, clock: Clock) -> None:
+    """A long queue for one address (more than a pass reads at once) whose sending
+    hangs: other addresses' messages, written after it, still go at once."""
+    sender = StuckSender("ann")
+    app.outbox.register(sender)
+    now = clock.now
+    async with app.store.transaction() as tx:
+        for n in range(PAGE + 50):
+            await tx.enqueue(Outbound(Address("test", "ann"), f"piece {n}", Cause.REPLY), now)
+        await tx.enqueue(Outbound(Address("test", "bob"), "for bob", Cause.REPLY), now)
+    app.start_background()
+    await until(lambda: sender.waiting == 1)
+    await until(lambda: sender.texts("bob") == ["for bob"])
+    assert sender.texts("ann") == []
+    async with app.store.transaction() as tx:  # written while Ann's send is still stuck
+        await tx.enqueue(Outbound(Address("test", "cem"), "for cem", Cause.REPLY), now)
+    app.outbox.wake()
+    await until(lambda: sender.texts("cem") == ["for cem"])
+    sender.release.set()
+    await until(lambda: len(sender.texts("ann")) == PAGE + 50)
+    assert sender.texts("ann") == [f"piece {n}" for n in range(PAGE + 50)]
+    assert all(state == "sent" for _, state in await app.store.outbox_rows())

@@ -189,9 +189,10 @@ class Store(Protocol):
         each other off the same rows."""
 
     async def pending(
-        self, channel: str, chat_id: str | None = None, limit: int = 200
+        self, channel: str, chat_id: str | None = None, limit: int = 200, after: int = 0
     ) -> list[tuple[Outbound, datetime]]:
-        """Pending messages for a channel, oldest first, with when each is due."""
+        """Pending messages for a channel, oldest first (from outbox id `after` on),
+        with when each is due."""
 
     # Reading, for tools, reports and tests.
     async def customer_by_identity(self, identity: Identity) -> Customer | None: ...

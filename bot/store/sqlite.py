@@ -1260,11 +1260,11 @@ class SQLiteStore:
             return list(await self.db.execute_fetchall(sql, params))
 
     async def pending(
-        self, channel: str, chat_id: str | None = None, limit: int = 200
+        self, channel: str, chat_id: str | None = None, limit: int = 200, after: int = 0
     ) -> list[tuple[Outbound, datetime]]:
         sql = f"SELECT {_OUTBOX_COLUMNS}, not_before FROM outbox WHERE state = 'pending'"
-        sql += " AND channel = ?"
-        params: list[Any] = [channel]
+        sql += " AND channel = ? AND id > ?"
+        params: list[Any] = [channel, after]
         if chat_id is not None:
             sql += " AND json_extract(address, '$[1]') = ?"
             params.append(chat_id)
