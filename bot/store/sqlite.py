@@ -1037,7 +1037,7 @@ class SQLiteStore:
         path: Path | str,
         *,
         busy_timeout_ms: int = 10_000,
-        group_window: float = 0.005,
+        group_window: float = 0.0,
         group_limit: int = 256,
         checkpoint_seconds: float = 1.0,
     ) -> None:
@@ -1045,7 +1045,11 @@ class SQLiteStore:
         self._busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        # group commit: how long a group takes new members, and how many at most
+        # Group commit: how long after its BEGIN a group still takes new members, and
+        # how many at most. 0: whoever arrived while the group before it committed,
+        # which adapts the size to the load by itself; later arrivals make the next
+        # group, which begins as soon as this one is committed. (At 2,000 msg/s the
+        # p99 latency was 37-45 ms with 0, 49-56 ms with 2 ms, 77-102 ms with 5 ms.)
         self._group_window = group_window
         self._group_limit = group_limit
         self._group: _Group | None = None  # the group a new turn joins
