@@ -161,7 +161,7 @@ async def test_5xx_stalls_and_resets_from_telegram_are_retried(
 async def test_kills_while_slack_posts_events_lose_and_double_nothing(
     tmp_path: Path, knowledge_dir: Path
 ) -> None:
-    """Slack sends an event again until it gets a 200; Candor is killed ten times
+    """Slack sends an event again until it gets a 200; Candor is killed twenty times
     while five customers write. Every message ends up on its case exactly once, in
     order, and every reply is posted."""
     import aiohttp
@@ -207,9 +207,9 @@ async def test_kills_while_slack_posts_events_lose_and_double_nothing(
 
         chance = random.Random(7)
         writers = asyncio.gather(*(customer(u) for u in users))
-        for _ in range(10):
+        for _ in range(KILLS):
             process = await start(config)
-            await asyncio.sleep(chance.uniform(0.8, 1.6))
+            await asyncio.sleep(chance.uniform(0.7, 1.3))
             process.send_signal(signal.SIGKILL)
             await process.wait()
         final = await start(config)

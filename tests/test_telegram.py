@@ -4,6 +4,7 @@ API on 127.0.0.1, asserting on what the fake received and what the store holds."
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -398,6 +399,40 @@ async def test_rate_limits_are_waited_out_in_order_and_nothing_is_lost(
                 break
             await asyncio.sleep(0.05)
         assert {state for _, state in rows} == {"sent"}
+
+
+async def test_a_storm_of_429s_is_waited_out_and_every_reply_arrives_once_in_order(
+    fake: FakeTelegram, config: Config
+) -> None:
+    from adapters.markdown import to_telegram_html
+
+    people = {ANN: "Ann", BOB: "Bob", 1003: "Cem"}
+    async with running(config) as (app, _):
+        fake.fail_next("sendMessage", error_code=429, retry_after=1, count=None)
+        for user, name in people.items():
+            for question in ("hi", "how much does it cost?", "is there a free trial"):
+                fake.push_message(user, question, first_name=name)
+        await fake.wait_for("sendMessage", 6, timeout=8)  # refused, every one
+        await asyncio.sleep(1.5)  # the storm goes on a while
+        assert all(call.failed for call in fake.calls_to("sendMessage"))
+        fake.clear_failures()
+        for user in people:
+            await fake.wait_for("sendMessage", 3, chat_id=user, include_failed=False, timeout=15)
+        for _ in range(100):  # the outbox marks a message sent just after Telegram took it
+            rows = await app.store.outbox_rows()
+            if {state for _, state in rows} == {"sent"}:
+                break
+            await asyncio.sleep(0.05)
+        assert {state for _, state in rows} == {"sent"}
+        for user in people:
+            mine = [o for o, _ in rows if o.address.chat_id == str(user)]
+            # each reply arrived once, in the order it was written
+            assert fake.texts(user) == [to_telegram_html(o.text) for o in mine]
+            # and no chat was tried again before the wait Telegram asked for
+            calls = fake.calls_to("sendMessage", chat_id=user)
+            for refused, following in itertools.pairwise(calls):
+                if refused.failed:
+                    assert following.at - refused.at >= 0.95, (user, refused, following)
 
 
 async def test_a_customer_who_blocked_the_bot_is_reported_to_the_agent(
