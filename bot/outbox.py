@@ -170,7 +170,10 @@ class Outbox:
             finally:
                 self._reading.remove(mark)
             running += [self._busy[address] for address in busy if address in self._busy]
+            now = self._clock()
             for address, queue in queues.items():
+                if not _ready(queue, now):
+                    continue  # a back-off or a held notice: its wake-up is set already
                 if address in self._busy:
                     running.append(self._busy[address])
                 elif self._ended_at.get(address, 0) > mark:
@@ -187,19 +190,23 @@ class Outbox:
         self, sender: Sender, chat_id: str | None
     ) -> tuple[dict[Address, list[tuple[Outbound, datetime]]], set[Address]]:
         """Pending messages by address, in order; and the addresses passed over
-        because a task is sending to them already (their queue may be long, a paced
-        desk group's, and must not keep others' messages from being read)."""
+        because a task is sending to them already. Reading goes on past those, and
+        past addresses with nothing due (a back-off), up to PAGES pages, so that a
+        long queue (a paced desk group's) cannot keep others' messages from being
+        read; held notices are not read at all."""
         queues: dict[Address, list[tuple[Outbound, datetime]]] = {}
         busy: set[Address] = set()
         after = 0
+        now = self._clock()
         for _ in range(PAGES):
-            page = await self._store.pending(sender.channel, chat_id, PAGE, after)
+            page = await self._store.pending(sender.channel, chat_id, PAGE, after, now)
             for message, due in page:
                 if message.address in self._busy and message.address not in queues:
                     busy.add(message.address)
                 else:
                     queues.setdefault(message.address, []).append((message, due))
-            if len(page) < PAGE or sum(map(len, queues.values())) >= PAGE:
+            ready = sum(len(queue) for queue in queues.values() if _ready(queue, now))
+            if len(page) < PAGE or ready >= PAGE:
                 break
             after = page[-1][0].id or after
         return queues, busy
@@ -390,6 +397,17 @@ class Outbox:
     def wake_later(self, delay: float) -> None:
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().call_later(delay, self._wake.set)
+
+
+def _ready(queue: list[tuple[Outbound, datetime]], now: datetime) -> bool:
+    """Whether an address has something to send now, as `_deliver_in_order` goes:
+    a due message before the first that is not due and not a notice."""
+    for message, due in queue:
+        if due <= now:
+            return True
+        if message.cause not in NOTICES:
+            return False
+    return False
 
 
 def _receipt(message: Outbound, *, delivered: bool, reason: str) -> Outbound | None:

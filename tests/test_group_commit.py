@@ -20,7 +20,7 @@ from bot.app import Candor
 from bot.dialog import Dialog
 from bot.model import Identity, Inbound
 from bot.store import SQLiteStore
-from tests.conftest import Customer, RecordingSender
+from tests.conftest import Clock, Customer, RecordingSender
 
 Factory = Callable[[str], Customer]
 
@@ -240,3 +240,71 @@ async def test_writes_after_sqlite_rolled_a_group_back_by_itself_are_not_committ
     # and the store goes on working
     async with store.transaction() as tx:
         assert await tx.first_seen("test", "b", now)
+
+
+async def test_new_customers_and_new_cases_of_returning_ones_commit_in_one_group(
+    customer_factory: Factory, app: Candor, clock: Clock
+) -> None:
+    """Rows others refer to go first, customers before cases: a returning
+    customer's new case held before a new customer's row once failed the foreign
+    key and sent the whole group back to run one turn at a time."""
+    old = [customer_factory(f"old{n}") for n in range(20)]
+    for who in old:
+        await app.engine.receive(who.inbound("how much does it cost?"))
+    other = sqlite3.connect(app.config.storage.path)
+    other.execute("UPDATE cases SET state = 'resolved', resolved_at = opened_at")
+    other.commit()
+    other.close()
+    clock.advance(days=30)  # past the reopening window: they get new cases
+    new = [customer_factory(f"new{n}") for n in range(20)]
+    ends = await trace_ends(app)
+    people = [who for pair in zip(old, new, strict=True) for who in pair]
+    await asyncio.gather(*(app.engine.receive(p.inbound("is there a free trial")) for p in people))
+    assert ends and set(ends) == {"COMMIT"} and len(ends) < 5, ends
+    for who in old:
+        customer = await app.store.customer_by_identity(who.identity)
+        assert customer is not None
+        cases = await app.store.cases_of(customer.id)
+        assert [c.state.value for c in cases] == ["resolved", "bot"], cases
+
+
+async def test_a_read_waits_for_a_flush_under_way_that_carries_its_own_writes(
+    app: Candor,
+) -> None:
+    """Member A starts sending everything held, member B's rows included; B reads
+    meanwhile: it must see its own rows, not read between A's statements."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.model import Address, EventKind
+
+    store = app.store
+    assert isinstance(store, SQLiteStore)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    async with store.transaction() as tx:
+        x, _ = await tx.customer_for(Identity("test", "w", "x"), "X", Address("test", "x"), now)
+        y, _ = await tx.customer_for(Identity("test", "w", "y"), "Y", Address("test", "y"), now)
+        case = await tx.new_case(x.id, now)
+        for n in range(40):
+            await tx.append(case.id, EventKind.CUSTOMER, "customer", f"old {n}", now)
+    later = now + timedelta(minutes=5)
+    ready, go = asyncio.Event(), asyncio.Event()
+    seen: list[str] = []
+
+    async def member_a() -> None:
+        async with store.shared() as tx:
+            await tx.touch_customer(y.id, later)  # held, and first in the flush
+            ready.set()
+            await go.wait()
+            await tx.customer(y.id)  # a read: sends everything held, B's rows too
+
+    async def member_b() -> None:
+        async with store.shared() as tx:
+            await ready.wait()
+            await tx.append(case.id, EventKind.CUSTOMER, "customer", "NEW", later)
+            go.set()
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # A's flush is under way
+            seen.extend(e.text for e in await tx.timeline(case.id, limit=100))
+
+    await asyncio.gather(member_a(), member_b())
+    assert "NEW" in seen

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from bot.app import Candor
 from bot.config import Config
@@ -137,3 +140,50 @@ async def test_a_send_that_hangs_holds_up_its_own_address_only(app: Candor, cloc
     await until(lambda: len(sender.texts("ann")) == PAGE + 50)
     assert sender.texts("ann") == [f"piece {n}" for n in range(PAGE + 50)]
     assert all(state == "sent" for _, state in await app.store.outbox_rows())
+
+
+async def test_a_message_backing_off_does_not_keep_the_outbox_busy(
+    customer_factory: Callable[[str], Customer], app: Candor, sender: RecordingSender
+) -> None:
+    """A reply waiting out a 429 must not start a sending task on every pass: it
+    did, each task ended at once and woke the outbox again, a full core spent
+    re-reading the outbox until the wait was over."""
+    ann = customer_factory("ann")
+    sender.failures.append(DeliveryError("429", retry_after=60))
+    await app.engine.receive(ann.inbound("how much does it cost?"))
+    assert await app.outbox.deliver_due() == 0  # refused; due again in 60 s
+    reads = 0
+    real = app.store.pending
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return await real(*args, **kwargs)
+
+    app.store.pending = counted  # type: ignore[method-assign]
+    loop = asyncio.create_task(app.outbox.run(poll_seconds=1.0))
+    await asyncio.sleep(0.5)
+    loop.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await loop
+    assert reads == 1  # the first pass; then it sleeps until woken or the poll
+
+
+async def test_old_messages_that_are_not_due_do_not_hold_up_new_ones(
+    app: Candor, sender: RecordingSender, clock: Clock
+) -> None:
+    """More than a page of older messages that wait (notices held overnight, a chat
+    backing off) and a new reply for someone else: the reply goes now."""
+    now = clock.now
+    async with app.store.transaction() as tx:
+        for n in range(PAGE):
+            notice = Outbound(
+                Address("test", "ann"), f"notice {n}", Cause.INCIDENT, customer_id=None
+            )
+            await tx.hold(await tx.enqueue(notice, now), now + timedelta(hours=9))
+        for n in range(PAGE):
+            waiting = Outbound(Address("test", "bob"), f"reply {n}", Cause.REPLY)
+            await tx.mark_retry(await tx.enqueue(waiting, now), now + timedelta(hours=1), "429")
+        await tx.enqueue(Outbound(Address("test", "cem"), "for cem", Cause.REPLY), now)
+    assert await app.outbox.deliver_due() == 1
+    assert sender.texts() == ["for cem"]

@@ -186,3 +186,62 @@ async def test_the_wal_is_checkpointed_beside_the_writer_and_stays_small(tmp_pat
             other.close()
     finally:
         await store.close()
+
+
+async def test_under_steady_writes_the_wal_still_starts_over(tmp_path: Path) -> None:
+    """Transactions back to back, with no pause for the WAL to be copied back whole:
+    the WAL must still be started over now and then, not grow with the load."""
+    path = tmp_path / "candor.sqlite3"
+    store = SQLiteStore(path, checkpoint_seconds=0.05, checkpoint_pages=200)
+    await store.open()
+    try:
+        wal = path.with_name(path.name + "-wal")
+        biggest = 0
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 2.0
+        written = 0
+        while loop.time() < end:
+            async with store.transaction() as tx:
+                for _ in range(20):
+                    message = Outbound(HERE, "x" * 2000, Cause.REPLY)
+                    await tx.enqueue(message, NOW)
+                    written += 1
+            biggest = max(biggest, wal.stat().st_size)
+        written_bytes = written * 2000
+        assert written_bytes > 20 * 2**20  # enough to see growth
+        assert biggest < written_bytes / 4, (biggest, written_bytes)
+    finally:
+        await store.close()
+
+
+async def test_a_closing_store_starts_no_new_transaction(tmp_path: Path) -> None:
+    """While close() lets a running group finish, nothing new may begin: a
+    transaction started then could commit what a cancelled member still writes."""
+    store = SQLiteStore(tmp_path / "candor.sqlite3")
+    await store.open()
+    inside, release = asyncio.Event(), asyncio.Event()
+
+    async def member() -> None:
+        async with store.shared() as tx:
+            assert await tx.first_seen("test", "in the group", NOW)
+            inside.set()
+            await release.wait()
+
+    running = asyncio.create_task(member())
+    await inside.wait()
+    closing = asyncio.create_task(store.close())
+    await asyncio.sleep(0.05)
+    with pytest.raises(StoreError, match="closing"):
+        async with store.transaction():
+            pass
+    with pytest.raises(StoreError, match="closing"):
+        async with store.shared():
+            pass
+    release.set()
+    await running  # the group it was in still commits
+    await closing
+    other = sqlite3.connect(tmp_path / "candor.sqlite3")
+    try:
+        assert other.execute("SELECT count(*) FROM inbound_seen").fetchone() == (1,)
+    finally:
+        other.close()

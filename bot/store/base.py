@@ -189,10 +189,16 @@ class Store(Protocol):
         each other off the same rows."""
 
     async def pending(
-        self, channel: str, chat_id: str | None = None, limit: int = 200, after: int = 0
+        self,
+        channel: str,
+        chat_id: str | None = None,
+        limit: int = 200,
+        after: int = 0,
+        now: datetime | None = None,
     ) -> list[tuple[Outbound, datetime]]:
         """Pending messages for a channel, oldest first (from outbox id `after` on),
-        with when each is due."""
+        with when each is due. With `now`, without the incident and idea notices
+        not due by then (held: they never hold anything up)."""
 
     # Reading, for tools, reports and tests.
     async def customer_by_identity(self, identity: Identity) -> Customer | None: ...

@@ -201,6 +201,8 @@ def _customer(row: Sequence[Any]) -> Customer:
 
 # The tables whose new rows are held back, numbered by `_Writes`.
 _NUMBERED = ("customers", "cases", "events", "outbox")
+# The order held-back statements go in: new customers, new cases, the rest.
+NEW_CUSTOMERS, NEW_CASES, OTHER_ROWS = 0, 1, 2
 
 
 class _Writes:
@@ -210,12 +212,14 @@ class _Writes:
     customers, cases, events and outbox rows, case updates, last-seen times. They
     go to SQLite just before anything else does (a read sees every earlier write)
     and before the COMMIT, one `executemany` per statement: for a group, a few
-    trips in all instead of several per turn. New customers and cases go first,
-    since other rows refer to them; otherwise statements go in the order each first
-    came, and the rows of one statement in theirs. So only writes that no other
-    held-back write depends on in another way may be held back. (Should that ever
-    be wrong, SQLite refuses the statement, the group is rolled back and its turns
-    run again alone, where every write comes in its own order.)
+    trips in all instead of several per turn. New customers go first, then new
+    cases, since other rows refer to them; then the other statements in the order
+    each first came, and the rows of one statement in theirs. So only writes that
+    no other held-back write depends on in another way may be held back: a new case
+    is only ever opened for a customer with no open one (which the one-open-case
+    index would otherwise refuse, before the held update that closed it). Should a
+    statement be refused all the same, the group is rolled back and its turns run
+    again alone, where the refusal is that turn's own.
 
     New rows need their ids at once (turns refer to them), so ids are handed out
     here: the transaction holds SQLite's write lock from BEGIN, so no other
@@ -223,29 +227,31 @@ class _Writes:
     """
 
     def __init__(self) -> None:
-        # statement → rows, for new customers and cases (which others refer to), sent
-        # first; and for the rest, in the order each statement first came
-        self._parents: dict[str, list[Sequence[Any]]] = {}
-        self._held: dict[str, list[Sequence[Any]]] = {}
+        # by rank (new customers, then new cases, which other rows refer to, then the
+        # rest): statement → rows, statements in the order each first came
+        self._held: tuple[dict[str, list[Sequence[Any]]], ...] = ({}, {}, {})
         self._next: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
-    def hold(self, sql: str, params: Sequence[Any], *, parent: bool = False) -> None:
-        (self._parents if parent else self._held).setdefault(sql, []).append(params)
+    def hold(self, sql: str, params: Sequence[Any], *, rank: int = OTHER_ROWS) -> None:
+        self._held[rank].setdefault(sql, []).append(params)
 
     async def flush(self, db: aiosqlite.Connection) -> None:
-        if not (self._held or self._parents):
+        """Send what is held; returns once that, and any flush already under way
+        (which may carry the caller's own rows), is written."""
+        if not any(self._held) and not self._lock.locked():
             return
-        async with self._lock:  # a second flush waits until the first is all written
+        async with self._lock:
             await self._flush(db)
 
     async def _flush(self, db: aiosqlite.Connection) -> None:
-        parents, held, self._parents, self._held = self._parents, self._held, {}, {}
-        for sql, rows in (*parents.items(), *held.items()):
-            if len(rows) == 1:
-                await db.execute(sql, rows[0])
-            else:
-                await db.executemany(sql, rows)
+        held, self._held = self._held, ({}, {}, {})
+        for statements in held:
+            for sql, rows in statements.items():
+                if len(rows) == 1:
+                    await db.execute(sql, rows[0])
+                else:
+                    await db.executemany(sql, rows)
 
     def take_id(self, table: str) -> int:
         """The table's next id, or 0 if `new_id` must first find where ids stand."""
@@ -383,7 +389,7 @@ class SQLiteTransaction:
         self._writes.hold(
             "INSERT INTO customers (id, name, created_at) VALUES (?, ?, ?)",
             (customer_id, name, _ts(now)),
-            parent=True,
+            rank=NEW_CUSTOMERS,
         )
         self._writes.hold(
             "INSERT INTO identities (channel, workspace, user_id, customer_id, address,"
@@ -431,7 +437,7 @@ class SQLiteTransaction:
             "INSERT INTO cases (id, customer_id, state, opened_at, updated_at)"
             " VALUES (?, ?, 'bot', ?, ?)",
             (case_id, customer_id, _ts(now), _ts(now)),
-            parent=True,
+            rank=NEW_CASES,
         )
         self._timelines[case_id] = ([], True)
         return Case(case_id, customer_id, CaseState.BOT, "", now, now)
@@ -1040,6 +1046,7 @@ class SQLiteStore:
         group_window: float = 0.0,
         group_limit: int = 256,
         checkpoint_seconds: float = 1.0,
+        checkpoint_pages: int = 4000,
     ) -> None:
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
@@ -1055,6 +1062,8 @@ class SQLiteStore:
         self._group: _Group | None = None  # the group a new turn joins
         self._leaders: set[asyncio.Task[None]] = set()
         self._checkpoint_seconds = checkpoint_seconds
+        self._checkpoint_pages = checkpoint_pages
+        self._closing = False
         self._checkpointer: asyncio.Task[None] | None = None
 
     @property
@@ -1063,7 +1072,13 @@ class SQLiteStore:
             raise StoreError("the store is not open")
         return self._db
 
+    def _usable(self) -> aiosqlite.Connection:
+        if self._closing:
+            raise StoreError("the store is closing")
+        return self.db
+
     async def open(self) -> None:
+        self._closing = False
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -1120,15 +1135,30 @@ class SQLiteStore:
                 raise
 
     async def _checkpoints(self) -> None:
+        """Copy the WAL back into the database, beside the writer. A PASSIVE
+        checkpoint never blocks it, and when the bot is not busy the next write finds
+        the WAL all copied and starts it over. Under steady load it never does, and
+        the WAL would grow for as long as the load lasts; so once it is past
+        `checkpoint_pages`, a RESTART follows between two of our transactions: it
+        copies the little the PASSIVE one left (one fsync, about 10 ms here, while
+        turns wait) and the next write starts the WAL from the beginning."""
         async with aiosqlite.connect(self.path) as other:
+            await other.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
             while True:
                 await asyncio.sleep(self._checkpoint_seconds)
                 try:
-                    await other.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    rows = await other.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+                    _, frames, _ = next(iter(rows))
+                    if frames > self._checkpoint_pages:
+                        async with self._lock:  # between two of our transactions
+                            await other.execute("PRAGMA wal_checkpoint(RESTART)")
                 except sqlite3.Error as error:  # tried again next time
                     log.warning("checkpointing the database's WAL failed: %s", error)
 
     async def close(self) -> None:
+        # No new transactions: one started now could commit what a member of a group
+        # cancelled below still writes.
+        self._closing = True
         if self._leaders:  # let running groups commit, but not for ever
             await asyncio.wait(list(self._leaders), timeout=5)
             await cancel_and_wait(list(self._leaders))
@@ -1147,8 +1177,9 @@ class SQLiteStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
+        self._usable()
         async with self._lock:
-            db = self.db
+            db = self._usable()
             await self._begin(db)
             try:
                 writes = _Writes()
@@ -1174,6 +1205,7 @@ class SQLiteStore:
         turn again alone, in `transaction()`. Members must not change the same rows
         at the same time; the engine keeps one customer's turns apart.
         """
+        self._usable()
         group = self._group
         if group is None or not group.open:
             group = self._group = _Group()
@@ -1211,7 +1243,7 @@ class SQLiteStore:
         error: BaseException | None = GroupAborted("the group did not run")
         try:
             async with self._lock:
-                db = self.db
+                db = self._usable()
                 try:
                     await self._begin(db)
                 except StoreError as busy:
@@ -1264,11 +1296,19 @@ class SQLiteStore:
             return list(await self.db.execute_fetchall(sql, params))
 
     async def pending(
-        self, channel: str, chat_id: str | None = None, limit: int = 200, after: int = 0
+        self,
+        channel: str,
+        chat_id: str | None = None,
+        limit: int = 200,
+        after: int = 0,
+        now: datetime | None = None,
     ) -> list[tuple[Outbound, datetime]]:
         sql = f"SELECT {_OUTBOX_COLUMNS}, not_before FROM outbox WHERE state = 'pending'"
         sql += " AND channel = ? AND id > ?"
         params: list[Any] = [channel, after]
+        if now is not None:
+            sql += " AND NOT (cause IN (?, ?) AND not_before > ?)"
+            params += [Cause.INCIDENT.value, Cause.IDEA.value, _ts(now)]
         if chat_id is not None:
             sql += " AND json_extract(address, '$[1]') = ?"
             params.append(chat_id)
