@@ -16,7 +16,7 @@ import itertools
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from adapters.slack import SlackChannel
 from adapters.slack.channel import HTTP_TIMEOUT as SLACK_HTTP_TIMEOUT
 from adapters.slack.channel import make_client
 from adapters.telegram import TelegramChannel
-from adapters.telegram.channel import HTTP_TIMEOUT, make_bot
+from adapters.telegram.channel import HTTP_TIMEOUT
 from bot.app import Candor
 from bot.config import Config
 from bot.model import Address, Cause, EventKind, Identity, Outbound
@@ -41,7 +41,7 @@ from tests.fakes import slack as slack_fakes
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.test_slack import ACME, SECRET, SHARED, TRIAGE, config_for, free_port
-from tests.test_telegram import ANN, BOB, STAFF, TOKEN, hand_over, telegram_config
+from tests.test_telegram import ANN, BOB, STAFF, TOKEN, hand_over, running, telegram_config
 
 TIMEOUT = 0.5  # the Telegram bot's HTTP timeout in these tests (seconds)
 SLACK_TIMEOUT = 1  # slack-sdk's timeout is whole seconds
@@ -190,20 +190,10 @@ async def test_a_call_held_by_the_fake_slack_is_let_go_when_it_stops() -> None:
 # -- Telegram ---------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def telegram_running(
+def telegram_running(
     config: Config, http_timeout: float = TIMEOUT
-) -> AsyncIterator[tuple[Candor, TelegramChannel]]:
-    async with Candor(config) as app:
-        bot = make_bot(config.telegram, timeout=http_timeout)
-        channel = TelegramChannel(app, config.telegram, bot)
-        channel.retry_delay = 0.05
-        app.start_background(desk=True)
-        await channel.start()
-        try:
-            yield app, channel
-        finally:
-            await channel.stop()
+) -> AbstractAsyncContextManager[tuple[Candor, TelegramChannel]]:
+    return running(config, http_timeout)
 
 
 @pytest.fixture

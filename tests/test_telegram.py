@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from adapters.telegram import TelegramChannel
+from adapters.telegram.channel import make_bot
 from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
@@ -68,9 +69,14 @@ webhook_port = {port or 8443}
 
 
 @asynccontextmanager
-async def running(config: Config) -> AsyncIterator[tuple[Candor, TelegramChannel]]:
+async def running(
+    config: Config, http_timeout: float | None = None
+) -> AsyncIterator[tuple[Candor, TelegramChannel]]:
+    """`candor run` with the Telegram channel (and, given `http_timeout`, a bot whose
+    calls give up after that many seconds)."""
     async with Candor(config) as app:
-        channel = TelegramChannel(app, config.telegram)
+        bot = None if http_timeout is None else make_bot(config.telegram, timeout=http_timeout)
+        channel = TelegramChannel(app, config.telegram, bot)
         channel.retry_delay = 0.05
         app.start_background(desk=True)
         await channel.start()

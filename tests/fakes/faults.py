@@ -99,3 +99,38 @@ async def lose_answer(
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()
     return web.Response(status=504, text="connection lost")
+
+
+class InjectsFaults:
+    """`hang_next()` and `reset_next()` for a fake server, which keeps the orders in
+    `_faults` and meets them with `take()` and `lose_answer()`."""
+
+    _faults: list[NetworkFault]
+
+    def hang_next(
+        self, method: str, *, count: int | None = 1, processed: bool = False, **match: Any
+    ) -> None:
+        """Give the next `count` calls of `method` whose params match `match` (as for
+        `calls_to`: `chat_id=42`, `channel="C1"`, `text=lambda t: ...`) no answer:
+        each is held until the client gives up (its timeout) or the fake stops, then
+        its connection is closed. `count=None` hangs until `clear_failures()`.
+
+        By default the platform never saw the call (recorded failed, `fault` "hang");
+        with `processed=True` it carried it out (a message is sent, a getUpdates
+        offset confirmed) and only the answer is lost."""
+        self._faults.append(NetworkFault(HANG, method, count, processed, match=match))
+
+    def reset_next(
+        self,
+        method: str,
+        *,
+        count: int | None = 1,
+        processed: bool = False,
+        graceful: bool = False,
+        **match: Any,
+    ) -> None:
+        """Reset the connection under the next `count` calls of `method` whose params
+        match `match` instead of answering: the client reads "connection reset by
+        peer" (with `graceful=True`, an orderly close: "server disconnected").
+        `count=None` resets until `clear_failures()`; `processed` as for `hang_next`."""
+        self._faults.append(NetworkFault(RESET, method, count, processed, graceful, match))

@@ -42,7 +42,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from tests.fakes.faults import HANG, RESET, NetworkFault, lose_answer, take
+from tests.fakes.faults import InjectsFaults, NetworkFault, lose_answer, take
 
 JSONDict = dict[str, Any]
 Handler = Callable[[JSONDict], JSONDict | Awaitable[JSONDict]]
@@ -143,7 +143,7 @@ def _bearer(request: web.Request) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
-class FakeSlack:
+class FakeSlack(InjectsFaults):
     """A Slack Web API on 127.0.0.1 for one bot token.
 
     Point `AsyncWebClient(token=..., base_url=fake.api_url)` at it; register users and
@@ -370,34 +370,6 @@ class FakeSlack:
             method, SlackError(error, status=status, retry_after=after), count, channel
         )
         self._failures.append(failure)
-
-    def hang_next(
-        self, method: str, *, count: int | None = 1, processed: bool = False, **match: Any
-    ) -> None:
-        """Give the next `count` calls of `method` whose params match `match` (as for
-        `calls_to`: `channel="C1"`, `text=lambda t: ...`) no answer: each is held
-        until the client gives up (its timeout) or the fake stops, then its connection
-        is closed. `count=None` hangs until `clear_failures()`.
-
-        By default Slack never saw the call (recorded not ok, `fault` "hang"); with
-        `processed=True` Slack carried it out (a message is posted) and only the
-        answer is lost."""
-        self._faults.append(NetworkFault(HANG, method, count, processed, match=match))
-
-    def reset_next(
-        self,
-        method: str,
-        *,
-        count: int | None = 1,
-        processed: bool = False,
-        graceful: bool = False,
-        **match: Any,
-    ) -> None:
-        """Reset the connection under the next `count` calls of `method` whose params
-        match `match` instead of answering: the client reads "connection reset by
-        peer" (with `graceful=True`, an orderly close: "server disconnected").
-        `count=None` resets until `clear_failures()`; `processed` as for `hang_next`."""
-        self._faults.append(NetworkFault(RESET, method, count, processed, graceful, match))
 
     def clear_failures(self) -> None:
         """Stop the refusals of `fail_next` and the faults of `hang_next`/`reset_next`."""

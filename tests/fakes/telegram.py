@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from aiohttp import web
 
-from tests.fakes.faults import HANG, RESET, NetworkFault, lose_answer, take
+from tests.fakes.faults import InjectsFaults, NetworkFault, lose_answer, take
 
 if TYPE_CHECKING:
     from telegram.ext import ExtBot
@@ -351,7 +351,7 @@ def _matches(params: JSONDict, match: dict[str, Any]) -> bool:
     return True
 
 
-class FakeTelegram:
+class FakeTelegram(InjectsFaults):
     """A Telegram Bot API on 127.0.0.1 for one bot token.
 
     Use `base_url`/`base_file_url` for `telegram.Bot`; push updates with the `push_*`
@@ -584,34 +584,6 @@ class FakeTelegram:
                 description = DEFAULT_DESCRIPTIONS.get(error_code, f"Error {error_code}")
         error = TelegramApiError(error_code, description, params or None)
         self._failures.append(_Failure(method, error, count, chat_id))
-
-    def hang_next(
-        self, method: str, *, count: int | None = 1, processed: bool = False, **match: Any
-    ) -> None:
-        """Give the next `count` calls of `method` whose params match `match` (as for
-        `calls_to`: `chat_id=42`, `text=lambda t: ...`) no answer: each is held until
-        the client gives up (its read timeout) or the fake stops, then its connection
-        is closed. `count=None` hangs until `clear_failures()`.
-
-        By default Telegram never saw the call (recorded failed, `fault` "hang");
-        with `processed=True` Telegram carried it out (a message is sent, a getUpdates
-        offset confirmed) and only the answer is lost."""
-        self._faults.append(NetworkFault(HANG, method, count, processed, match=match))
-
-    def reset_next(
-        self,
-        method: str,
-        *,
-        count: int | None = 1,
-        processed: bool = False,
-        graceful: bool = False,
-        **match: Any,
-    ) -> None:
-        """Reset the connection under the next `count` calls of `method` whose params
-        match `match` instead of answering: the client reads "connection reset by
-        peer" (with `graceful=True`, an orderly close: "server disconnected").
-        `count=None` resets until `clear_failures()`; `processed` as for `hang_next`."""
-        self._faults.append(NetworkFault(RESET, method, count, processed, graceful, match))
 
     def clear_failures(self) -> None:
         """Stop the refusals of `fail_next` and the faults of `hang_next`/`reset_next`."""
