@@ -16,7 +16,7 @@ import itertools
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,7 @@ from telegram.error import NetworkError, TimedOut
 
 from adapters.markdown import to_telegram_html
 from adapters.progress import Resumable
-from adapters.slack import SlackChannel
 from adapters.slack.channel import HTTP_TIMEOUT as SLACK_HTTP_TIMEOUT
-from adapters.slack.channel import make_client
 from adapters.telegram import TelegramChannel
 from adapters.telegram.channel import HTTP_TIMEOUT
 from bot.app import Candor
@@ -41,6 +39,7 @@ from tests.fakes import slack as slack_fakes
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.test_slack import ACME, SECRET, SHARED, TRIAGE, config_for, free_port
+from tests.test_slack import running as running_slack
 from tests.test_telegram import ANN, BOB, STAFF, TOKEN, hand_over, running, telegram_config
 
 TIMEOUT = 0.5  # the Telegram bot's HTTP timeout in these tests (seconds)
@@ -481,18 +480,10 @@ def test_progress_is_kept_for_the_next_try_only_while_one_may_come() -> None:
 # -- Slack ------------------------------------------------------------------------------------
 
 
-@asynccontextmanager
-async def slack_running(
+def slack_running(
     config: Config, http_timeout: int = SLACK_TIMEOUT
-) -> AsyncIterator[tuple[Candor, SlackChannel]]:
-    async with Candor(config) as app:
-        channel = SlackChannel(app, config.slack, make_client(config.slack, timeout=http_timeout))
-        app.start_background(desk=True)
-        await channel.start()
-        try:
-            yield app, channel
-        finally:
-            await channel.stop()
+) -> AbstractAsyncContextManager[Candor]:
+    return running_slack(config, http_timeout)
 
 
 @pytest.fixture
@@ -543,7 +534,7 @@ async def test_a_slack_reply_slack_never_got_is_retried_and_posted_once(
     slack_workspace: FakeSlack, slack_config: Config, slack_port: int, fault: str
 ) -> None:
     slack = slack_workspace
-    async with slack_running(slack_config) as (app, _):
+    async with slack_running(slack_config) as app:
         # twice: past slack-sdk's own retry (max_retries 1) into the outbox's
         inject(slack, fault, "chat.postMessage", count=2, channel=SHARED)
         assert await post_message(slack_port, "U0ANN", "how much does it cost?", "100.1") == 200
@@ -568,7 +559,7 @@ async def test_a_slack_post_taken_before_the_reset_may_come_twice_only_then(
     slack_workspace: FakeSlack, slack_config: Config, slack_port: int
 ) -> None:
     slack = slack_workspace
-    async with slack_running(slack_config) as (app, _):
+    async with slack_running(slack_config) as app:
         slack.reset_next("chat.postMessage", channel=SHARED, processed=True)
         assert await post_message(slack_port, "U0ANN", "how much does it cost?", "200.1") == 200
         asked = await post_message(slack_port, "U0ANN", "is there a free trial", "200.2", "200.1")
@@ -593,7 +584,7 @@ async def test_a_name_lookup_lost_on_the_network_does_not_lose_the_message(
     Slack gets its 200 in time."""
     slack = slack_workspace
     slack.on("team.info", lambda params: {"team": {"id": params["team"], "name": "Acme"}})
-    async with slack_running(slack_config) as (app, _):
+    async with slack_running(slack_config) as app:
         inject(slack, fault, method, count=None)
         start = time.monotonic()
         assert await post_message(slack_port, "U0BOB", "how much does it cost?", "300.1") == 200
@@ -608,7 +599,7 @@ async def test_a_slack_file_whose_upload_failed_does_not_post_its_message_again(
     slack_workspace: FakeSlack, slack_config: Config, slack_port: int
 ) -> None:
     slack = slack_workspace
-    async with slack_running(slack_config) as (app, _):
+    async with slack_running(slack_config) as app:
         assert await post_message(slack_port, "U0ANN", "hi", "500.1") == 200
         await slack.wait_for("chat.postMessage", 1, include_failed=False)
         slack.reset_next("files.completeUploadExternal", count=2)
@@ -626,7 +617,7 @@ async def test_a_slack_reply_hung_at_shutdown_stays_owed_and_is_posted_once_afte
     slack = slack_workspace
     slack.hang_next("chat.postMessage", channel=SHARED, count=None)
     # the production timeout (10 s): stopping must not wait for it
-    async with slack_running(slack_config, SLACK_HTTP_TIMEOUT) as (app, _):
+    async with slack_running(slack_config, SLACK_HTTP_TIMEOUT) as app:
         assert await post_message(slack_port, "U0ANN", "how much does it cost?", "400.1") == 200
         await slack.wait_for("chat.postMessage", 1)
         start = time.monotonic()
@@ -634,7 +625,7 @@ async def test_a_slack_reply_hung_at_shutdown_stays_owed_and_is_posted_once_afte
     assert slack.texts(SHARED) == []
     assert outbox_left(slack_config) == ["pending"]
     slack.clear_failures()
-    async with slack_running(slack_config) as (app, _):
+    async with slack_running(slack_config) as app:
         [reply] = await slack.wait_for("chat.postMessage", 1, include_failed=False)
         await eventually(lambda: all_sent(app))
         assert reply.params["thread_ts"] == "400.1" and "$8" in reply.params["text"]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from adapters.slack import SlackChannel
+from adapters.slack.channel import make_client
 from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
@@ -87,9 +88,12 @@ max_retries = 1
 
 
 @asynccontextmanager
-async def running(config: Config) -> AsyncIterator[Candor]:
+async def running(config: Config, http_timeout: int | None = None) -> AsyncIterator[Candor]:
+    """`candor run` with the Slack channel (and, given `http_timeout`, a Web API client
+    whose calls give up after that many seconds)."""
     async with Candor(config) as app:
-        channel = SlackChannel(app, config.slack)
+        client = None if http_timeout is None else make_client(config.slack, timeout=http_timeout)
+        channel = SlackChannel(app, config.slack, client)
         app.start_background(desk=True)
         await channel.start()
         try:
