@@ -44,6 +44,19 @@ class Cause(enum.StrEnum):
     DESK = "desk"  # to the agents on a desk, never to a customer
 
 
+class Conversation(enum.StrEnum):
+    """What the bot is waiting for from the customer on a case, stored on the case
+    (never re-derived from the timeline), each with its own expiry."""
+
+    NONE = ""  # nothing: the next message is taken as it comes
+    AWAITING_SUMMARY_CHOICE = "awaiting_summary_choice"  # summary shown: send, add or cancel
+    ADDING_TO_SUMMARY = "adding_to_summary"  # pressed "Add something": next text goes in
+    AWAITING_RATING = "awaiting_rating"  # resolved, rating buttons shown
+    AWAITING_RATING_COMMENT = "awaiting_rating_comment"  # rated, asked "anything to add?"
+    AWAITING_FORGET_CONFIRMATION = "awaiting_forget_confirmation"  # /forget asked yes or no
+    AWAITING_REOPEN_CHOICE = "awaiting_reopen_choice"  # is this about the resolved case?
+
+
 class EventKind(enum.StrEnum):
     """The kinds of entries on a case's timeline."""
 
@@ -179,6 +192,9 @@ class Case:
     pending_reason: str = ""  # why a handover waits for that confirmation
     unanswered: int = 0  # questions in a row the bot could not answer
     alerted_at: datetime | None = None  # last reminder on the desk that it waits
+    conversation: Conversation = Conversation.NONE  # what the bot waits for from them
+    conversation_until: datetime | None = None  # when that wait lapses (None: never)
+    conversation_note: str = ""  # what the wait carries (the question held back, …)
 
     @property
     def is_open(self) -> bool:
