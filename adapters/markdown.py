@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Callable
 
-_ESCAPED = re.compile(r"\\([\\`*_\[\]<>#|~+-])")
+_ESCAPED = re.compile(r"\\([\\`*_\[\]<>#|~+/-])")
 _CODE = re.compile(r"`([^`\n]+)`")
 _LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|mailto:)[^\s()<>]+)\)")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.S)

@@ -12,19 +12,59 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from bot.config import Config
-from bot.dialog import Dialog, DialogSettings
+from bot.desk import Desk
+from bot.desk import commands as desk_commands
+from bot.dialog import Dialog
+from bot.dialog import core as conversation
 from bot.engine import Engine, utcnow
-from bot.handover import Desk
+from bot.features import (
+    answers,
+    cases,
+    feedback,
+    greeting,
+    handover,
+    help,
+    ideas,
+    incidents,
+    link,
+    media,
+    notices,
+    privacy,
+    rating,
+    status,
+)
 from bot.knowledge import KnowledgeBase, Thresholds
 from bot.model import DESK_CHANNEL, Address
 from bot.outbox import Outbox
+from bot.registry import Feature, Registry
 from bot.store import SQLiteStore, Store
 from bot.tasks import cancel_and_wait
+from bot.turn import DialogSettings, Services
 
 log = logging.getLogger(__name__)
 
 
 TERMINAL_DESK = Address(DESK_CHANNEL, "terminal")
+
+# Every feature Candor has, in the order /help lists their commands.
+FEATURES: tuple[Feature, ...] = (
+    conversation,
+    greeting.feature,
+    status.feature,
+    answers.feature,
+    handover.feature,
+    cases.feature,
+    rating.feature,
+    feedback.feature,
+    link.feature,
+    ideas.feature,
+    notices.feature,
+    privacy.feature,
+    incidents.feature,
+    media.feature,
+    help.feature,
+    desk_commands.feature,
+)
 
 
 def desk_addresses(config: Config) -> list[Address]:
@@ -75,17 +115,22 @@ class Candor:
             timezone=config.bot.timezone,
             waiting_alert=timedelta(minutes=config.desk.waiting_alert_minutes),
         )
+        self.registry = Registry(FEATURES)
         self.dialog = Dialog(
-            lambda: self.knowledge,
-            self.desk,
-            DialogSettings(
-                name=config.bot.name,
-                company=config.bot.company,
-                timezone=config.bot.timezone,
-                reopen_window=timedelta(hours=config.cases.reopen_window_hours),
-                unknown_limit=config.desk.unknown_limit,
-                rating_comment_window=timedelta(minutes=config.desk.rating_comment_minutes),
-            ),
+            Services(
+                lambda: self.knowledge,
+                self.desk,
+                self.registry,
+                DialogSettings(
+                    name=config.bot.name,
+                    company=config.bot.company,
+                    timezone=config.bot.timezone,
+                    reopen_window=timedelta(hours=config.cases.reopen_window_hours),
+                    unknown_limit=config.desk.unknown_limit,
+                    rating_comment_window=timedelta(minutes=config.desk.rating_comment_minutes),
+                ),
+                command_prefix=lambda channel: "!" if channel == "slack" else "/",
+            )
         )
         self.engine = Engine(self.store, self.dialog, clock=clock, on_commit=self.outbox.wake)
 

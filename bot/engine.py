@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 
-from bot.dialog import Dialog, Turn
+from bot.dialog import Dialog
 from bot.model import CaseState, Cause, EventKind, Inbound, Outbound, Receipt
 from bot.store import Store, StoreError, Transaction
 from bot.text import clean
@@ -130,8 +130,8 @@ class Engine:
             if self._desk.is_desk(inbound.address):
                 if not await tx.first_seen(inbound.identity.channel, inbound.key, now):
                     return Receipt(duplicate=True)
-                for message in await self._desk.handle(tx, inbound, now):
-                    await tx.enqueue(message, now)
+                for message in await self._dialog.handle_desk(tx, inbound, now):
+                    await tx.enqueue(self._dialog.render(message), now)
                 return Receipt(duplicate=False)
             name = clean(inbound.display_name)[:80]
             read_after = self._turns
@@ -146,10 +146,11 @@ class Engine:
                         inbound.identity, name, inbound.address, now
                     )
                 latest = await tx.latest_case(customer.id)
-                turn = Turn(inbound, customer, new_customer, latest, now)
-                messages = await self._dialog.handle(tx, turn)
+                messages = await self._dialog.handle(
+                    tx, inbound, customer, new_customer, latest, now
+                )
                 for message in messages:
-                    await tx.enqueue(message, now)
+                    await tx.enqueue(self._dialog.render(message), now)
                 await tx.touch_customer(customer.id, now)
                 case_id = next((m.case_id for m in messages if m.case_id), None)
                 if case_id is None:
@@ -168,7 +169,7 @@ class Engine:
         async with self._store.transaction() as tx:
             messages = await self._desk.remind(tx, now)
             for message in messages:
-                await tx.enqueue(message, now)
+                await tx.enqueue(self._dialog.render(message), now)
         if messages:
             self._on_commit()
         return len(messages)

@@ -36,11 +36,34 @@ _NOT_HELPFUL = re.compile(
     r")\b",
     re.IGNORECASE,
 )
-_FRUSTRATED = re.compile(
+# Words that judge something: frustration when said of the bot or the help, not when
+# asked of a product ("is the free plan useless for a team of 10?").
+_JUDGEMENT = re.compile(
     r"\b(useless|pointless|ridiculous|stupid|idiot(s|ic)?|dumb|rubbish|garbage|terrible|awful"
-    r"|worst|waste\s+of\s+(my\s+)?time|wtf|fuck\w*|shit\w*|crap|damn|sick\s+of|fed\s+up"
+    r"|worst)\b",
+    re.IGNORECASE,
+)
+# Frustration however it is put.
+_FRUSTRATED = re.compile(
+    r"\b(waste\s+of\s+(my\s+)?time|wtf|fuck\w*|shit\w*|crap|damn|sick\s+of|fed\s+up"
     r"|not\s+listening|doesn'?t\s+understand|you\s+don'?t\s+understand|this\s+is\s+a\s+joke"
     r"|for\s+god'?s\s+sake|are\s+you\s+kidding)\b",
+    re.IGNORECASE,
+)
+# "never", "don't", "no need to" … before a request in the same clause undo it.
+_NEGATION = re.compile(
+    r"\b(never|not|don'?t|do\s+not|doesn'?t|does\s+not|won'?t|wouldn'?t|without"
+    r"|no\s+need|rather\s+not|isn'?t|wasn'?t|aren'?t|nor)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(r"[.!?;,:]|\b(but|just|only)\b", re.IGNORECASE)
+_AT_THE_BOT = re.compile(
+    r"\b(you|you'?re|your|this\s+(bot|chat|service|support|help)|the\s+(bot|support|help))\b",
+    re.IGNORECASE,
+)
+_QUESTION_START = re.compile(
+    r"^\W*(how|what|when|where|why|who|whom|whose|which|can|could|do|does|did|is|are|was"
+    r"|were|will|would|should|shall|may|might|must|have|has|any|hw|wat)\b",
     re.IGNORECASE,
 )
 
@@ -49,9 +72,27 @@ def is_greeting(text: str) -> bool:
     return bool(_GREETING.match(text))
 
 
+def _clause_before(text: str, start: int) -> str:
+    """The words before `start` in the same clause."""
+    before = text[:start]
+    ends = list(_CLAUSE_END.finditer(before))
+    return before[ends[-1].end() :] if ends else before
+
+
+def _negated(text: str, start: int) -> bool:
+    return bool(_NEGATION.search(_clause_before(text, start)))
+
+
+def looks_like_question(text: str) -> bool:
+    """Asked as a question: it ends with "?" or starts like one ("how long …")."""
+    stripped = text.strip()
+    return stripped.endswith("?") or bool(_QUESTION_START.match(stripped))
+
+
 def wants_person(text: str) -> bool:
-    """The customer asks, in words, for a person."""
-    return bool(_ASK_FOR_PERSON.search(text))
+    """The customer asks, in words, for a person (not "I never want to talk to a
+    person, just tell me the price")."""
+    return any(not _negated(text, m.start()) for m in _ASK_FOR_PERSON.finditer(text))
 
 
 def not_helpful(text: str) -> bool:
@@ -69,5 +110,15 @@ def shouting(text: str) -> bool:
 
 
 def frustrated(text: str) -> bool:
-    """Insults, swearing, "this is useless", or shouting."""
-    return bool(_FRUSTRATED.search(text)) or shouting(text)
+    """Insults, swearing, "this is useless", or shouting; not a question about a
+    product ("is the free plan useless for 10 people?") nor a negated word ("not
+    terrible")."""
+    if any(not _negated(text, m.start()) for m in _FRUSTRATED.finditer(text)):
+        return True
+    question = looks_like_question(text)
+    for found in _JUDGEMENT.finditer(text):
+        if _negated(text, found.start()):
+            continue
+        if not question or _AT_THE_BOT.search(_clause_before(text, found.start())):
+            return True
+    return shouting(text)

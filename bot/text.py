@@ -11,6 +11,11 @@ MAX_MATCHED = 1_000  # characters of one message the knowledge matcher looks at
 _COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.S)
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _LIST_START = re.compile(r"(?m)^([ \t]*)([-+])")  # "- x" at a line start is a list item
+# "/human" in someone's words stays theirs: the core renders its own commands per
+# channel ("!human" on Slack) and leaves escaped ones alone
+# where "/name" is a command in text: at the start, after a space, a bracket or a quote
+COMMAND_AT = r"(?:^|(?<=[\s(\[“\"'«]))/(?=[A-Za-z])"
+_SLASH_WORD = re.compile(COMMAND_AT, re.M)
 
 
 # Unicode's categories Cc (controls), Cs (surrogates) and Co (private use), all fixed
@@ -38,7 +43,8 @@ def parse_command(text: str) -> tuple[str, str] | None:
 
 def md_escape(text: str) -> str:
     """Quote someone's words inside the core's Markdown so they stay plain text."""
-    return _LIST_START.sub(r"\1\\\2", _MD_SPECIAL.sub(r"\\\1", text))
+    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    return _SLASH_WORD.sub(r"\\/", _LIST_START.sub(r"\1\\\2", escaped))
 
 
 def shorten(text: str, limit: int = 80) -> str:

@@ -37,6 +37,8 @@ async def test_the_customer_confirms_the_summary_and_the_desk_sees_it_first(
     assert [b.label for b in sender.sent[-1].buttons] == ["Send it", "Add something", "Cancel"]
     case = await case_of(app, ann)
     assert case.state is CaseState.BOT and desk.sent == []  # nothing passed on before confirming
+    [asked] = await ann.press("handover:add")
+    assert "Type what you'd like to add" in asked
     [added] = await ann.send("and I need it for 40 people")
     assert "They added: “and I need it for 40 people”" in added
     [told] = await ann.press("handover:send")

@@ -32,6 +32,7 @@ from bot.model import (
     Case,
     CaseState,
     Cause,
+    Conversation,
     Customer,
     Event,
     EventKind,
@@ -122,7 +123,7 @@ def _address(raw: str) -> Address:
 _CASE_COLUMNS = (
     "id, customer_id, state, subject, opened_at, updated_at, handover_reason, handed_over_at,"
     " agent, claimed_at, resolved_at, summary, draft_summary, pending_reason, unanswered,"
-    " alerted_at"
+    " alerted_at, conversation, conversation_until, conversation_note"
 )
 _OUTBOX_COLUMNS = "id, address, customer_id, case_id, cause, text, buttons, meta, attempts"
 _EVENT_COLUMNS = "id, case_id, at, kind, actor, text, data"
@@ -174,6 +175,9 @@ def _case(row: Sequence[Any]) -> Case:
         pending_reason=row[13],
         unanswered=row[14],
         alerted_at=_dt(row[15]),
+        conversation=Conversation(row[16]),
+        conversation_until=_dt(row[17]),
+        conversation_note=row[18],
     )
 
 
@@ -451,7 +455,8 @@ class SQLiteTransaction:
         self._writes.hold(
             "UPDATE cases SET state = ?, subject = ?, updated_at = ?, handover_reason = ?,"
             " handed_over_at = ?, agent = ?, claimed_at = ?, resolved_at = ?, summary = ?,"
-            " draft_summary = ?, pending_reason = ?, unanswered = ?, alerted_at = ? WHERE id = ?",
+            " draft_summary = ?, pending_reason = ?, unanswered = ?, alerted_at = ?,"
+            " conversation = ?, conversation_until = ?, conversation_note = ? WHERE id = ?",
             (
                 case.state.value,
                 case.subject,
@@ -466,6 +471,9 @@ class SQLiteTransaction:
                 case.pending_reason,
                 case.unanswered,
                 _ts(case.alerted_at),
+                case.conversation.value,
+                _ts(case.conversation_until),
+                case.conversation_note,
                 case.id,
             ),
         )
@@ -965,7 +973,8 @@ class SQLiteTransaction:
             await self._exec(f"DELETE FROM outbox WHERE case_id IN ({marks})", case_ids)
             await self._exec(
                 "UPDATE cases SET subject = '', summary = '', draft_summary = '',"
-                " pending_reason = '', unanswered = 0,"
+                " pending_reason = '', unanswered = 0, conversation = '',"
+                " conversation_until = NULL, conversation_note = '',"
                 " state = 'resolved', resolved_at = coalesce(resolved_at, ?)"
                 f" WHERE id IN ({marks})",
                 [_ts(now), *case_ids],

@@ -16,10 +16,15 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.desk.turn import DeskTurn
 from bot.knowledge.analysis import content_words, stem
 from bot.model import Address, Cause, Incident, Outbound
+from bot.registry import Feature
 from bot.store import Transaction
 from bot.text import md_escape, shorten, small_number
+from bot.turn import Turn
+
+feature = Feature("incidents")
 
 USAGE = (
     "Incidents: /incident TITLE | WHAT IS AFFECTED | word, word (the words customers"
@@ -125,3 +130,76 @@ def listing(incidents: Sequence[Incident], when: object) -> str:
         for i in incidents
     ]
     return "**Open incidents:**\n" + "\n".join(lines)
+
+
+@feature.step("incident notice", order=50)
+async def tell_of_incidents(turn: Turn) -> bool:
+    """Writing about a known problem: say so at once, and subscribe them to it."""
+    open_now = await turn.tx.open_incidents()
+    if not open_now:
+        return False
+    text = turn.text
+    articles = {c.article.id for c in turn.decide(text).candidates}
+    for incident in open_now:
+        if not concerns(incident, text, articles):
+            continue
+        if not await turn.tx.subscribe(incident.id, turn.customer.id, turn.now):
+            continue  # already told
+        when = turn.when(incident.latest_at or incident.opened_at)
+        await turn.say(
+            f"{describe(incident, when)}\n\nI'll tell you here when there is"
+            " news and when it's fixed; you don't need to ask again.",
+            note=f"told of incident #{incident.id}",
+            incident=incident.id,
+        )
+    return False
+
+
+@feature.desk_command(
+    "incident",
+    aliases=("incidents",),
+    help="declare, update or resolve one; /incidents lists them",
+    usage="TITLE | AFFECTED | words",
+)
+async def incident(turn: DeskTurn, args: str) -> None:
+    agent = turn.agent
+    command = parse(args)
+    if command.action == "usage":
+        turn.answer(USAGE)
+        return
+    if command.action == "list":
+        turn.answer(listing(await turn.tx.open_incidents(), turn.now))
+        return
+    if command.action == "open":
+        number = await turn.tx.open_incident(
+            command.title, command.affected, command.words, agent.name, turn.now
+        )
+        words = ", ".join(command.words) or "(none: matching on what is affected)"
+        turn.out += turn.desk.notice(
+            f"⚠️ Incident #{number} declared by {md_escape(agent.name)}:"
+            f" **{md_escape(command.title)}**. Customers who write about"
+            f" {md_escape(words)} are told at once and get every update."
+            f" Update: /incident update {number} TEXT · fixed: /incident resolve {number}",
+            kind="incident",
+        )
+        return
+    assert command.number is not None
+    found = await turn.tx.incident(command.number)
+    if found is None or found.state != "open":
+        turn.answer(f"There is no open incident #{command.number}.")
+        return
+    resolve = command.action == "resolve"
+    text = command.text or ("It is fixed." if resolve else "")
+    await turn.tx.add_incident_update(found.id, agent.name, text, turn.now, resolve=resolve)
+    title = md_escape(found.title)
+    if resolve:
+        notice = f"✅ **Fixed: {title}.** {md_escape(text)} Thank you for your patience."
+    else:
+        notice = f"Update on **{title}**: {md_escape(text)}"
+    messages = await notify(turn.tx, found, notice, turn.now)
+    turn.out += messages
+    turn.out += turn.desk.notice(
+        f"Incident #{found.id} {'resolved' if resolve else 'updated'}; told"
+        f" {len(messages)} subscribed customer{'s' if len(messages) != 1 else ''}.",
+        kind="incident",
+    )

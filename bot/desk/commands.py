@@ -1,0 +1,188 @@
+"""What agents do with cases: claim, reply, note, resolve, hand back, transfer, and
+see the queue. Each is declared here once; `/help` on a desk lists them."""
+
+from __future__ import annotations
+
+from bot.config import AgentSettings
+from bot.desk.desk import minutes
+from bot.desk.turn import DeskTurn, desk_help
+from bot.features.rating import rating_buttons
+from bot.model import Case, CaseState, Conversation, Customer, EventKind
+from bot.registry import Feature
+from bot.text import md_escape
+
+feature = Feature("desk")
+
+
+@feature.button("desk", str, int, desk=True)
+async def pressed(turn: DeskTurn, fields: tuple[object, ...]) -> None:
+    """A card's buttons: Claim, Resolve, Back to bot (`desk:claim:12`)."""
+    action, case_id = fields
+    command = turn.services.registry.desk_command(str(action))
+    if command is None or command.case == "none":
+        turn.answer(desk_help(turn.services))
+        return
+    await turn.dispatch(command, "", int(str(case_id)))
+
+
+@feature.desk_command("help", help="this list")
+async def show_help(turn: DeskTurn, args: str) -> None:
+    turn.answer(desk_help(turn.services))
+
+
+@feature.desk_command("cases", aliases=("queue",), help="the queue")
+async def list_queue(turn: DeskTurn, args: str) -> None:
+    cases = await turn.tx.queue()
+    if not cases:
+        turn.answer("Nobody is waiting. 🎉")
+        return
+    lines = []
+    for case in cases:
+        customer = await turn.tx.customer(case.customer_id)
+        name = md_escape(customer.name if customer and customer.name else "a customer")
+        since = case.handed_over_at or case.updated_at
+        waited = minutes((turn.now - since).total_seconds())
+        where = "waiting" if case.state is CaseState.WAITING else f"with {case.agent}"
+        lines.append(
+            f"#{case.id} · {name} · {where} · {waited} · {md_escape(case.handover_reason)}"
+        )
+    turn.answer("**The queue:**\n" + "\n".join(lines))
+
+
+async def claim(turn: DeskTurn, agent: AgentSettings, case: Case, *, quiet: bool = False) -> Case:
+    if case.state is CaseState.RESOLVED:
+        turn.answer(f"Case #{case.id} is resolved. It reopens when the customer writes again.")
+        return case
+    if case.state is CaseState.AGENT and case.agent == agent.name:
+        if not quiet:
+            turn.answer(f"You already have case #{case.id}.")
+        return case
+    if case.state is CaseState.AGENT:
+        turn.answer(
+            f"Case #{case.id} is with {md_escape(case.agent)}. To take it over:"
+            f" /transfer {md_escape(agent.name)} {case.id}"
+        )
+        return case
+    return await turn.transition(
+        case,
+        state=CaseState.AGENT,
+        agent=agent.name,
+        claimed_at=case.claimed_at or turn.now,
+        pending_reason="",
+        draft_summary="",
+        conversation=Conversation.NONE,
+        conversation_until=None,
+        event=(EventKind.CLAIM, "claimed"),
+        customer=f"**{md_escape(agent.name)}** from support has your case #{case.id} now and"
+        " will reply here.",
+        desk=(f"✋ {md_escape(agent.name)} claimed case #{case.id}.", "claimed"),
+    )
+
+
+@feature.desk_command("claim", help="take the case", case="first")
+async def claim_case(turn: DeskTurn, case: Case, customer: Customer, args: str) -> None:
+    await claim(turn, turn.agent, case)
+
+
+@feature.desk_command(
+    "reply", aliases=("say",), help="write to the customer", case="first", usage="N TEXT"
+)
+async def reply(turn: DeskTurn, case: Case, customer: Customer, text: str) -> None:
+    agent = turn.agent
+    if not text:
+        turn.answer("An empty reply was not sent.")
+        return
+    if case.state in (CaseState.WAITING, CaseState.BOT):
+        case = await claim(turn, agent, case, quiet=True)
+    elif case.state is CaseState.AGENT and case.agent != agent.name:
+        turn.answer(
+            f"Case #{case.id} is with {md_escape(case.agent)}; your reply was not sent."
+            f" To take it over: /transfer {md_escape(agent.name)} {case.id}"
+        )
+        return
+    await turn.tx.append(case.id, EventKind.AGENT, agent.name, text, turn.now)
+    receipt = turn.inbound.address
+    await turn.tell_customer(
+        case,
+        f"**{md_escape(agent.name)}** (support): {md_escape(text)}",
+        meta={
+            "receipt": [receipt.channel, receipt.chat_id, receipt.thread_id],
+            "kind": "agent_reply",
+        },
+    )
+
+
+@feature.desk_command("note", help="an internal note", case="thread", usage="TEXT")
+async def note(turn: DeskTurn, case: Case, customer: Customer, text: str) -> None:
+    if not text:
+        turn.answer("Write the note after /note (or note:).")
+        return
+    await turn.tx.append(case.id, EventKind.NOTE, turn.agent.name, text, turn.now)
+    turn.answer(f"📝 Note saved on case #{case.id}. The customer never sees notes.")
+
+
+@feature.desk_command("resolve", aliases=("close",), help="mark it resolved", case="first")
+async def resolve(turn: DeskTurn, case: Case, customer: Customer, args: str) -> None:
+    if case.state is CaseState.RESOLVED:
+        turn.answer(f"Case #{case.id} is already resolved.")
+        return
+    name = turn.agent.name
+    await turn.transition(
+        case,
+        state=CaseState.RESOLVED,
+        resolved_at=turn.now,
+        pending_reason="",
+        draft_summary="",
+        conversation=Conversation.AWAITING_RATING,
+        conversation_until=turn.now + turn.services.settings.reopen_window,
+        conversation_note="",
+        event=(EventKind.STATE, f"resolved by {name}"),
+        customer=f"{md_escape(name)} has marked your case #{case.id} as resolved. If it isn't,"
+        " just write and it reopens.\n\nHow did we do? Tap 1 (poor) to 5 (great).",
+        buttons=rating_buttons(),
+        desk=(f"✔ Case #{case.id} resolved by {md_escape(name)}.", "resolved"),
+    )
+
+
+@feature.desk_command("bot", help="hand it back to the bot", case="first")
+async def back_to_bot(turn: DeskTurn, case: Case, customer: Customer, args: str) -> None:
+    if case.state is CaseState.RESOLVED:
+        turn.answer(f"Case #{case.id} is resolved.")
+        return
+    name = turn.agent.name
+    await turn.transition(
+        case,
+        state=CaseState.BOT,
+        agent="",
+        event=(EventKind.STATE, f"handed back to the bot by {name}"),
+        customer=f"{md_escape(name)} handed your case #{case.id} back to me, the bot. Ask me"
+        " anything, or type /human for a person again.",
+        desk=(f"↩ Case #{case.id} is back with the bot.", "to_bot"),
+    )
+
+
+@feature.desk_command("transfer", help="give it to another agent", case="second", usage="NAME")
+async def transfer(turn: DeskTurn, case: Case, customer: Customer, target_name: str) -> None:
+    target = turn.desk.agent_named(target_name) if target_name else None
+    if target is None:
+        names = ", ".join(a.name for a in turn.desk.agents)
+        turn.answer(f"Transfer to whom? Agents: {names}. Example: /transfer Sam")
+        return
+    if case.state is CaseState.RESOLVED:
+        turn.answer(f"Case #{case.id} is resolved.")
+        return
+    before = case.agent or "the queue"
+    await turn.transition(
+        case,
+        state=CaseState.AGENT,
+        agent=target.name,
+        claimed_at=case.claimed_at or turn.now,
+        event=(EventKind.STATE, f"transferred from {before} to {target.name}"),
+        customer=f"**{md_escape(target.name)}** from support has your case #{case.id} now and"
+        " will reply here.",
+        desk=(
+            f"→ Case #{case.id} transferred to {md_escape(target.name)}"
+            f" by {md_escape(turn.agent.name)}.",
+            "transferred",
+        ),
+    )

@@ -1,0 +1,245 @@
+"""The desk: where agents work on cases, channel-neutral.
+
+A desk is an address (the terminal desk, a Telegram staff group, a Slack triage
+channel) where case cards go, and where agents' messages come from. Only
+configured agents can act; everything they do is an event on the case, and what
+the customer should hear goes to the customer's own address, whatever platform
+that is on. What agents can type is declared by features (`bot.desk.commands`
+and others) and run by `bot.desk.turn`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.config import AgentSettings
+from bot.hours import BusinessHours
+from bot.model import (
+    DESK_CHANNEL,
+    Address,
+    Button,
+    Case,
+    CaseState,
+    Cause,
+    Customer,
+    Event,
+    EventKind,
+    Identity,
+    Outbound,
+)
+from bot.registry import pack
+from bot.store import Transaction
+from bot.text import md_escape, shorten
+
+
+def minutes(seconds: float) -> str:
+    value = max(1, round(seconds / 60))
+    if value < 90:
+        return f"{value} minute{'s' if value != 1 else ''}"
+    return f"{round(value / 60)} hours"
+
+
+class Desk:
+    """The agents' side of cases, on every configured desk address."""
+
+    def __init__(
+        self,
+        *,
+        addresses: Sequence[Address],
+        agents: Sequence[AgentSettings],
+        hours: BusinessHours,
+        timezone: str = "UTC",
+        waiting_alert: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self.addresses = tuple(addresses)
+        self.agents = tuple(agents)
+        self.hours = hours
+        self._tz = ZoneInfo(timezone)
+        self.waiting_alert = waiting_alert
+
+    # -- who and where ----------------------------------------------------------------------
+
+    def is_desk(self, address: Address) -> bool:
+        if address.channel == DESK_CHANNEL:
+            return True
+        return any(
+            d.channel == address.channel and d.chat_id == address.chat_id for d in self.addresses
+        )
+
+    def agent_for(self, identity: Identity) -> AgentSettings | None:
+        for agent in self.agents:
+            ids = {
+                DESK_CHANNEL: agent.console,
+                "telegram": None if agent.telegram is None else str(agent.telegram),
+                "slack": agent.slack,
+            }
+            if ids.get(identity.channel) == identity.user_id:
+                return agent
+        return None
+
+    def agent_named(self, name: str) -> AgentSettings | None:
+        wanted = name.strip().lstrip("@").casefold()
+        for agent in self.agents:
+            if wanted in {agent.name.casefold(), (agent.console or "").casefold()}:
+                return agent
+        return None
+
+    def when(self, moment: datetime) -> str:
+        return moment.astimezone(self._tz).strftime("%H:%M")
+
+    # -- messages to the desk ---------------------------------------------------------------
+
+    def to_desk(
+        self, case: Case, text: str, *, kind: str, buttons: Sequence[Button] = ()
+    ) -> list[Outbound]:
+        """The same message into the case's thread on every desk."""
+        return [
+            Outbound(
+                address=address,
+                text=text,
+                cause=Cause.DESK,
+                case_id=case.id,
+                buttons=tuple(buttons),
+                meta={"thread": True, "kind": kind},
+            )
+            for address in self.addresses
+        ]
+
+    def notice(self, text: str, *, kind: str, customer_id: int | None = None) -> list[Outbound]:
+        """A message for the desk as a whole (feedback, ideas), outside any case thread;
+        `customer_id` says whose words it carries (erased with them)."""
+        return [
+            Outbound(
+                address=address,
+                text=text,
+                cause=Cause.DESK,
+                customer_id=customer_id,
+                meta={"kind": kind},
+            )
+            for address in self.addresses
+        ]
+
+    def card(
+        self,
+        case: Case,
+        customer: Customer,
+        channel: str,
+        events: Sequence[Event],
+        *,
+        update: bool = False,
+    ) -> list[Outbound]:
+        """The case card: who, where, why, the confirmed summary, the recent timeline.
+        Each desk makes the sent card the case's thread. With `update`, the same card
+        as it stands now, for desks that can edit the card they sent (Slack); the
+        others skip it, having said what changed in the thread."""
+        recent = [
+            f"• {self.when(e.at)} {line}"
+            for e in events[-8:]
+            if (line := self.describe(e, customer)) is not None
+        ]
+        text = (
+            f"**Case #{case.id}** · {md_escape(customer.name or 'a customer')} · on {channel}"
+            f" · {case.state.value}\n"
+            f"**Why:** {md_escape(case.handover_reason)}\n"
+            f"**Summary, confirmed by the customer:**\n{case.summary}\n"
+            + ("**Recent:**\n" + "\n".join(recent) if recent else "")
+        )
+        about = shorten(case.subject, 40) if case.subject else shorten(case.handover_reason, 40)
+        title = f"#{case.id} · {shorten(customer.name or 'customer', 30)} · {about}"
+        if case.state is CaseState.AGENT:
+            text = text.replace(
+                f" · {case.state.value}\n", f" · with {md_escape(case.agent or '?')}\n", 1
+            )
+        buttons: tuple[Button, ...] = (
+            Button("Claim", pack("desk", "claim", case.id)),
+            Button("Resolve", pack("desk", "resolve", case.id)),
+            Button("Back to bot", pack("desk", "bot", case.id)),
+        )
+        if case.state is CaseState.AGENT:
+            buttons = buttons[1:]
+        elif case.state in (CaseState.RESOLVED, CaseState.BOT):
+            buttons = ()
+        meta: dict[str, object] = {"card": case.id, "kind": "card", "title": title}
+        if update:
+            meta = {"card_update": case.id, "kind": "card_update", "thread": True}
+        return [
+            Outbound(
+                address=address,
+                text=text,
+                cause=Cause.DESK,
+                case_id=case.id,
+                buttons=buttons,
+                meta=meta,
+            )
+            for address in self.addresses
+        ]
+
+    def describe(self, event: Event, customer: Customer) -> str | None:
+        """A line of the agents' view of the timeline."""
+        who = md_escape(customer.name or "customer")
+        text = md_escape(shorten(event.text, 100))
+        kind = event.kind
+        if kind is EventKind.CUSTOMER:
+            if event.data.get("button") or not event.text:
+                return None
+            return f"{who}: “{text}”"
+        if kind is EventKind.EDIT:
+            return f"{who} edited a message: “{text}”"
+        if kind is EventKind.ATTACHMENT:
+            return f"{who} sent a file: “{text}”" if text else f"{who} sent a file"
+        if kind is EventKind.ANSWER:
+            return f"bot answered with “{text}”"
+        if kind is EventKind.CLARIFY:
+            return f"bot asked which of {', '.join(event.data.get('options', []))} was meant"
+        if kind is EventKind.UNKNOWN:
+            return "bot said it did not know"
+        if kind in (EventKind.HANDOVER, EventKind.STATE):
+            return f"— {text}"
+        if kind is EventKind.AGENT:
+            return f"{md_escape(event.actor)}: “{text}”"
+        if kind is EventKind.NOTE:
+            return f"{md_escape(event.actor)} (note): {text}"
+        return None
+
+    # -- what the customer is told about the queue ------------------------------------------
+
+    async def waiting_words(self, tx: Transaction, case: Case, now: datetime) -> str:
+        """Place in the queue, an honest estimate, and business hours."""
+        position = await tx.queue_position(case)
+        parts = [f"You're number {position} in the queue."]
+        waits = await tx.recent_waits()
+        if waits:
+            parts.append(
+                "Recently a person has picked up a case in about"
+                f" {minutes(statistics.median(waits))}."
+            )
+        else:
+            parts.append("There's no estimate of the wait yet: too few cases so far to say.")
+        if not self.hours.is_open(now):
+            parts.append(
+                "Nobody is at the desk right now; people are back"
+                f" {self.hours.describe_next_open(now)}."
+            )
+        parts.append("You don't need to write again: the reply will come here.")
+        return " ".join(parts)
+
+    # -- reminders --------------------------------------------------------------------------
+
+    async def remind(self, tx: Transaction, now: datetime) -> list[Outbound]:
+        """Raise cases waiting longer than the alert time again on the desk."""
+        messages: list[Outbound] = []
+        for case in await tx.overdue(now - self.waiting_alert, now - self.waiting_alert):
+            assert case.handed_over_at is not None
+            waited = (now - case.handed_over_at).total_seconds()
+            messages += self.to_desk(
+                case,
+                f"⏰ **Case #{case.id}** has been waiting for {minutes(waited)}. Claim it?",
+                kind="reminder",
+                buttons=[Button("Claim", pack("desk", "claim", case.id))],
+            )
+            await tx.update_case(replace(case, alerted_at=now))
+        return messages

@@ -1,0 +1,165 @@
+"""Which case a message belongs to: one case per customer, reopened when they write
+about it again soon after it was resolved, a new one (linked to the old) when it
+is something else or long after.
+
+When a customer with a recently resolved case writes something that is plainly
+about another topic, the bot asks (with buttons) whether it is about case #N or
+something new; the message waits in the question's state (`AWAITING_REOPEN_CHOICE`,
+its text kept on the case) and is handled on the case they choose.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.features import rating
+from bot.knowledge.analysis import content_words, stem
+from bot.model import Button, Case, CaseState, Conversation, EventKind, InboundKind
+from bot.registry import Feature, pack
+from bot.signals import is_greeting
+from bot.text import has_words, md_escape, shorten
+from bot.turn import Turn
+
+feature = Feature("cases")
+
+SAME, NEW = pack("reopen", "same"), pack("reopen", "new")
+_SAME_WORDS = re.compile(r"^\s*(yes|yeah|yep|same|the same|that one|it is|about that)\b", re.I)
+_NEW_WORDS = re.compile(r"^\s*(no|nope|new|something (else|new)|another|different)\b", re.I)
+FOLLOW_UP_WORDS = 4  # a message with no topic of its own this short follows up the case
+
+
+def substantive(turn: Turn) -> bool:
+    """Does this reopen a resolved case (or open a new one)? Writing about
+    something does; opening the chat, commands and old buttons do not."""
+    kind = turn.inbound.kind
+    if kind is InboundKind.ATTACHMENT:
+        return True
+    if kind is not InboundKind.MESSAGE or not turn.text:
+        return False
+    return turn.command is None or turn.command[0] in ("human", "agent", "person")
+
+
+async def settle(turn: Turn) -> bool:
+    """Settle `turn.case`. Returns True when that is all the turn does (the bot asked
+    whether the message is about the resolved case)."""
+    latest = turn.latest
+    if latest is None:
+        turn.case, turn.case_was = await turn.tx.new_case(turn.customer.id, turn.now), "new"
+        return False
+    turn.case = latest
+    if latest.state is not CaseState.RESOLVED or not substantive(turn):
+        return False
+    if rating.awaiting_comment(turn):
+        return False  # the comment the bot asked for stays on the resolved case
+    if turn.waiting_for(Conversation.AWAITING_REOPEN_CHOICE):
+        return await _answered_in_words(turn)
+    assert latest.resolved_at is not None
+    if turn.now - latest.resolved_at > turn.settings.reopen_window:
+        await _open_new(turn)
+        return False
+    if turn.command is not None or turn.inbound.kind is not InboundKind.MESSAGE:
+        await _reopen(turn)
+        return False
+    if await about_it(turn, turn.text):
+        await _reopen(turn)
+        return False
+    await turn.wait_for(Conversation.AWAITING_REOPEN_CHOICE, note=turn.text)
+    subject = f" (“{md_escape(shorten(latest.subject, 60))}”)" if latest.subject else ""
+    await turn.say(
+        f"Is this about your case #{latest.id}{subject}, resolved on"
+        f" {turn.when(latest.resolved_at)}, or something new?",
+        note="asked whether the message is about the resolved case",
+        buttons=[Button(f"About case #{latest.id}", SAME), Button("Something new", NEW)],
+    )
+    return True
+
+
+async def about_it(turn: Turn, text: str) -> bool:
+    """Is `text` about the (resolved) case: an article the case already touched, a
+    word of what the customer said on it, or too short to have a topic of its own?"""
+    events = await turn.timeline(30)
+    touched: set[str] = set()
+    said = [turn.case.subject]
+    for event in events:
+        if event.kind is EventKind.ANSWER and event.data.get("article"):
+            touched.add(str(event.data["article"]))
+        elif event.kind is EventKind.CLARIFY:
+            touched.update(str(a) for a in event.data.get("options", []))
+        elif event.kind is EventKind.CUSTOMER and not event.data.get("command"):
+            said.append(event.text)
+    decision = turn.decide(text)
+    if touched & {c.article.id for c in decision.candidates}:
+        return True
+    mine = {stem(w) for w in content_words(text)}
+    before = {stem(w) for line in said for w in content_words(line)}
+    if mine & before:
+        return True
+    return decision.kind == "unknown" and len(mine) <= FOLLOW_UP_WORDS
+
+
+async def _reopen(turn: Turn) -> None:
+    await turn.save_case(
+        state=CaseState.BOT,
+        resolved_at=None,
+        agent="",
+        unanswered=0,
+        conversation=Conversation.NONE,
+        conversation_until=None,
+        conversation_note="",
+    )
+    await turn.record(EventKind.STATE, "reopened: the customer wrote again", actor="bot")
+    turn.case_was = "reopened"
+
+
+async def _open_new(turn: Turn) -> None:
+    earlier: Case = turn.case
+    if earlier.conversation is not Conversation.NONE:
+        await turn.stop_waiting()
+    turn.case = await turn.tx.new_case(turn.customer.id, turn.now)
+    turn.case_was = "new"
+    await turn.record(EventKind.STATE, f"opened; the earlier case was #{earlier.id}", actor="bot")
+
+
+async def _choose(turn: Turn, same: bool) -> str:
+    """Act on the choice; returns the message that waited for it."""
+    held = turn.case.conversation_note
+    await turn.stop_waiting()
+    if same:
+        await _reopen(turn)
+    else:
+        await _open_new(turn)
+    return held
+
+
+async def _answered_in_words(turn: Turn) -> bool:
+    """They wrote instead of pressing a button: "yes"/"no", or another message (on
+    the resolved case if it is about it, else on a new one, after the one waiting)."""
+    if _SAME_WORDS.match(turn.text) or _NEW_WORDS.match(turn.text):
+        held = await _choose(turn, same=bool(_SAME_WORDS.match(turn.text)))
+        await turn.record(EventKind.CUSTOMER, turn.text, choice=True)
+        await turn.carry_on(held)
+        return True
+    held = await _choose(turn, same=await about_it(turn, turn.text))
+    if held:
+        await turn.record(EventKind.CUSTOMER, held, held=True)
+    return False
+
+
+@feature.button("reopen", str, on_resolved=True)
+async def chosen(turn: Turn, fields: tuple[object, ...]) -> None:
+    if turn.case.state is not CaseState.RESOLVED or not turn.waiting_for(
+        Conversation.AWAITING_REOPEN_CHOICE
+    ):
+        await turn.say("That question has been settled already. Just write if you need something.")
+        return
+    held = await _choose(turn, same=fields[0] == "same")
+    await turn.carry_on(held)
+
+
+@feature.step("subject", order=65)
+async def subject(turn: Turn) -> bool:
+    """The case is about the first thing the customer asks."""
+    text = turn.text
+    if not turn.case.subject and has_words(text) and not is_greeting(text):
+        await turn.save_case(subject=shorten(text, 120))
+    return False

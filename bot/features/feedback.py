@@ -1,0 +1,33 @@
+"""`/feedback`: anything the customer wants to say, at any time, straight to the
+people at the company; it does not change their case."""
+
+from __future__ import annotations
+
+from bot.registry import Feature
+from bot.text import md_escape, shorten
+from bot.turn import Turn
+
+feature = Feature("feedback")
+
+
+@feature.command("feedback", help="tell us anything: praise, complaints, what others do better")
+async def feedback(turn: Turn, text: str) -> None:
+    text = text.strip()
+    if not text:
+        await turn.say(
+            "Write it after the command, like /feedback the trial was too short. Praise,"
+            " complaints, what another company does better: all of it is read."
+        )
+        return
+    await turn.tx.add_feedback(turn.customer.id, turn.case.id, text, turn.now)
+    turn.out += turn.desk.notice(
+        f"💬 Feedback from {md_escape(turn.name)} (case #{turn.case.id}):"
+        f" “{md_escape(shorten(text, 1500))}”",
+        kind="feedback",
+        customer_id=turn.customer.id,
+    )
+    await turn.say(
+        "Thank you. Your feedback is recorded and goes to the support team at"
+        f" {turn.settings.company}, who read every one; it does not change your case.",
+        note="thanked for feedback",
+    )

@@ -1,0 +1,260 @@
+"""Handing a case to a person: on request, when the bot cannot help, or when the
+customer is frustrated. The customer sees the summary first and sends it, adds to
+it or cancels; then the case waits in the queue with a card on every desk, and
+what the customer writes goes to the person (the bot does not talk over them).
+
+States: `AWAITING_SUMMARY_CHOICE` while the summary is shown (questions are still
+answered meanwhile), `ADDING_TO_SUMMARY` after "Add something" (the next text goes
+into the summary, and only then).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.model import Button, Case, CaseState, Conversation, Customer, Event, EventKind
+from bot.registry import Feature, pack
+from bot.signals import frustrated, is_greeting, not_helpful, wants_person
+from bot.text import md_escape, shorten
+from bot.turn import Turn
+
+feature = Feature("handover")
+
+ASKED_FOR_PERSON = "the customer asked for a person"
+HUMAN = pack("human")  # a "Talk to a person" button
+SEND, ADD, CANCEL = (pack("handover", choice) for choice in ("send", "add", "cancel"))
+OFFERED = (Conversation.AWAITING_SUMMARY_CHOICE, Conversation.ADDING_TO_SUMMARY)
+
+
+def summarise(case: Case, customer: Customer, events: Sequence[Event]) -> str:
+    """What the bot will pass on: what was asked, answered and tried."""
+    asked = [
+        e.text
+        for e in events
+        if e.kind is EventKind.CUSTOMER
+        and e.text
+        and not e.data.get("command")
+        and not e.data.get("button")
+        and not e.data.get("comment")
+        and not is_greeting(e.text)
+    ]
+    answered = [e.text for e in events if e.kind is EventKind.ANSWER]
+    tried: list[str] = []
+    for e in events:
+        if e.kind is EventKind.ANSWER and e.data.get("article"):
+            tried.append(str(e.data["article"]))
+        elif e.kind is EventKind.CLARIFY:
+            tried.extend(str(a) for a in e.data.get("options", []))
+    unanswered = sum(1 for e in events if e.kind is EventKind.UNKNOWN)
+    lines = []
+    if asked:
+        quoted = "; ".join(f"“{md_escape(shorten(q, 160))}”" for q in asked[-5:])
+        lines.append(f"• Asked: {quoted}")
+    else:
+        lines.append("• Asked: nothing yet, only asked for a person")
+    if answered:
+        titles = ", ".join(f"“{md_escape(t)}”" for t in dict.fromkeys(answered))
+        lines.append(f"• The bot answered with: {titles}")
+    if unanswered:
+        lines.append(f"• The bot could not answer {unanswered} question{'s' * (unanswered > 1)}")
+    if tried:
+        lines.append(f"• Articles tried: {', '.join(dict.fromkeys(tried))}")
+    return "\n".join(lines)
+
+
+def offered(turn: Turn) -> bool:
+    """A summary is shown and not yet sent, cancelled or lapsed."""
+    return bool(turn.case.pending_reason) and turn.waiting_for(*OFFERED)
+
+
+# -- proposing ---------------------------------------------------------------------------
+
+
+async def propose(turn: Turn, reason: str, *, opening: str = "", extra: str = "") -> None:
+    """Show the summary the bot will pass on; the customer sends it or adds to it."""
+    if turn.case.state is not CaseState.BOT:
+        await relay(turn, turn.text)
+        return
+    events = await turn.timeline(100)
+    draft = summarise(turn.case, turn.customer, events)
+    if extra:
+        draft += f"\n• In their words: “{md_escape(shorten(extra, 300))}”"
+    await turn.save_case(pending_reason=reason, draft_summary=draft)
+    await turn.wait_for(Conversation.AWAITING_SUMMARY_CHOICE)
+    await show_draft(turn, opening)
+
+
+async def show_draft(turn: Turn, opening: str = "") -> None:
+    lead = f"{opening}\n\n" if opening else ""
+    await turn.say(
+        f"{lead}This is what I will pass on to a person:\n\n{turn.case.draft_summary}\n\n"
+        "Send it as it is, or add something first?",
+        note="showed the summary for a person",
+        buttons=[Button("Send it", SEND), Button("Add something", ADD), Button("Cancel", CANCEL)],
+        summary=turn.case.draft_summary,
+    )
+
+
+async def hand_over(turn: Turn) -> None:
+    """The customer confirmed: into the queue, a card on the desk, and the truth
+    about the wait."""
+    if turn.case.state is not CaseState.BOT:
+        await relay(turn, "")
+        return
+    case = turn.case
+    reason = case.pending_reason or ASKED_FOR_PERSON
+    summary = case.draft_summary or summarise(case, turn.customer, await turn.timeline(100))
+    await turn.save_case(
+        state=CaseState.WAITING,
+        handover_reason=reason,
+        handed_over_at=turn.now,
+        summary=summary,
+        pending_reason="",
+        draft_summary="",
+        alerted_at=None,
+        unanswered=0,
+        conversation=Conversation.NONE,
+        conversation_until=None,
+        conversation_note="",
+    )
+    await turn.record(EventKind.HANDOVER, reason, actor="bot", summary=summary)
+    turn.out += turn.desk.card(
+        turn.case, turn.customer, turn.address.channel, await turn.timeline(30)
+    )
+    await turn.say(
+        f"Done: case #{turn.case.id} is with the people at {turn.settings.company},"
+        " with that summary and everything you've told me. "
+        + await turn.desk.waiting_words(turn.tx, turn.case, turn.now),
+        note="told the customer their place in the queue",
+    )
+
+
+async def relay(turn: Turn, text: str) -> None:
+    """While a person has (or will have) the case, what the customer writes goes
+    to the desk; the bot does not talk over the person."""
+    case = turn.case
+    if text:
+        turn.to_desk(f"**{md_escape(turn.name or 'Customer')}:** {md_escape(text)}", "relay")
+    if case.state is CaseState.WAITING:
+        await turn.say(
+            f"Added to case #{case.id}. " + await turn.desk.waiting_words(turn.tx, case, turn.now),
+            note="added to the case while waiting",
+        )
+
+
+# -- commands and buttons ----------------------------------------------------------------
+
+
+@feature.command("human", aliases=("agent", "person"), help="hand your case to a person")
+async def human(turn: Turn, args: str) -> None:
+    if args and not turn.case.subject:
+        await turn.save_case(subject=shorten(args, 120))
+    if offered(turn):
+        await hand_over(turn)
+    else:
+        await propose(turn, ASKED_FOR_PERSON, extra=args)
+
+
+@feature.button("human")
+async def human_pressed(turn: Turn, fields: tuple[object, ...]) -> None:
+    await propose(turn, ASKED_FOR_PERSON)
+
+
+@feature.button("handover", str)
+async def choice(turn: Turn, fields: tuple[object, ...]) -> None:
+    (picked,) = fields
+    if picked == "send":
+        await hand_over(turn)
+    elif picked == "add":
+        if turn.case.pending_reason:
+            await turn.wait_for(Conversation.ADDING_TO_SUMMARY)
+            await turn.say(
+                "Type what you'd like to add, and I'll put it in the summary.",
+                note="asked what to add",
+            )
+        else:
+            await turn.say("There's nothing waiting to be sent. Type /human for a person.")
+    elif picked == "cancel":
+        await turn.save_case(pending_reason="", draft_summary="")
+        await turn.stop_waiting()
+        await turn.say(
+            "All right, I won't pass it on. Ask me anything, or type /human at any time.",
+            note="the customer cancelled the handover",
+        )
+    else:
+        await turn.say("That button is no longer active. Type your question, or /help.")
+
+
+# -- steps of the message pipeline -------------------------------------------------------
+
+
+@feature.step("relay to the person", order=60)
+async def relay_step(turn: Turn) -> bool:
+    if turn.case.state in (CaseState.WAITING, CaseState.AGENT):
+        await relay(turn, turn.text)
+        return True
+    return False
+
+
+@feature.step("add to the summary", order=70)
+async def add_step(turn: Turn) -> bool:
+    """After "Add something", the next text goes into the summary."""
+    if not (turn.case.pending_reason and turn.waiting_for(Conversation.ADDING_TO_SUMMARY)):
+        return False
+    draft = f"{turn.case.draft_summary}\n• They added: “{md_escape(shorten(turn.text, 300))}”"
+    await turn.save_case(draft_summary=draft)
+    await turn.wait_for(Conversation.AWAITING_SUMMARY_CHOICE)
+    await show_draft(turn, "Added.")
+    return True
+
+
+@feature.step("handover triggers", order=90)
+async def triggers(turn: Turn) -> bool:
+    """Asked for a person in words, frustrated, asking again, or saying it did not help."""
+    text = turn.text
+    if wants_person(text):
+        await propose(turn, ASKED_FOR_PERSON)
+        return True
+    if frustrated(text):
+        await propose(
+            turn,
+            "the customer seemed frustrated",
+            opening="I'm sorry this has been frustrating. A person should take this from here.",
+        )
+        return True
+    if await _repeated(turn, text):
+        await propose(
+            turn,
+            "the customer asked the same question again",
+            opening="You've asked that before, so my answer clearly didn't do the job.",
+        )
+        return True
+    if not_helpful(text) and await _last_bot_kind(turn) is EventKind.ANSWER:
+        await propose(
+            turn,
+            "an answer did not help",
+            opening="Sorry that didn't help. Let me get a person who can.",
+        )
+        return True
+    return False
+
+
+async def _repeated(turn: Turn, text: str) -> bool:
+    """The same question again, after the bot already answered it."""
+    wanted = " ".join(text.casefold().split())
+    events = await turn.timeline(30)
+    earlier = [
+        e
+        for e in events[:-1]
+        if e.kind is EventKind.CUSTOMER and " ".join(e.text.casefold().split()) == wanted
+    ]
+    return bool(earlier) and any(
+        e.kind in (EventKind.ANSWER, EventKind.UNKNOWN) and e.id > earlier[-1].id for e in events
+    )
+
+
+async def _last_bot_kind(turn: Turn) -> EventKind | None:
+    for event in reversed(await turn.timeline(10)):
+        if event.actor == "bot":
+            return event.kind
+    return None

@@ -1,0 +1,143 @@
+"""`/idea`: customers suggest things and vote; a near-duplicate becomes a vote.
+Agents mark ideas planned or done (`/idea planned N`), and everyone who voted is
+told, which is the only notice an idea ever sends."""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz
+
+from bot.desk.turn import DeskTurn
+from bot.model import Button, Cause, Outbound
+from bot.registry import Feature, pack
+from bot.text import md_escape, shorten, small_number
+from bot.turn import Turn
+
+feature = Feature("ideas")
+
+SAME_IDEA = 90  # token_set_ratio at which a suggestion is a vote for a known idea
+
+
+@feature.command(
+    "idea", aliases=("ideas",), help="suggest something, or see the most-wanted ideas and vote"
+)
+async def idea(turn: Turn, text: str) -> None:
+    text = text.strip()
+    if not text:
+        await _most_wanted(turn)
+        return
+    for known in await turn.tx.ideas(50):
+        if fuzz.token_set_ratio(known.text.casefold(), text.casefold()) >= SAME_IDEA:
+            new_vote = await turn.tx.vote(known.id, turn.customer.id, turn.now)
+            votes = known.votes + int(new_vote)
+            await turn.say(
+                f"Someone suggested that already: “{md_escape(shorten(known.text, 120))}”."
+                f" I've added your vote ({votes} now). You'll be told when it's planned"
+                " or done.",
+                note=f"voted for idea #{known.id}",
+            )
+            return
+    number = await turn.tx.add_idea(turn.customer.id, text, turn.now)
+    turn.out += turn.desk.notice(
+        f"💡 Idea #{number} from {md_escape(turn.name)}: “{md_escape(shorten(text, 500))}”."
+        f" Mark it with /idea planned {number} or /idea done {number}.",
+        kind="idea",
+        customer_id=turn.customer.id,
+    )
+    await turn.say(
+        f"Thank you: your idea is recorded as #{number}, with your vote. Others can vote"
+        " for it (/idea shows the most-wanted), and you'll be told when it's planned or"
+        " done.",
+        note=f"recorded idea #{number}",
+    )
+
+
+async def _most_wanted(turn: Turn) -> None:
+    ideas = await turn.tx.ideas(5)
+    if not ideas:
+        await turn.say(
+            "No ideas yet. Suggest one with /idea and what you'd like, like /idea export to CSV."
+        )
+        return
+    mine = set(await turn.tx.votes_of(turn.customer.id))
+    lines = [
+        f"{n}. {md_escape(shorten(i.text, 90))} · {i.votes} vote"
+        f"{'s' if i.votes != 1 else ''}{' · planned' if i.state == 'planned' else ''}"
+        f"{' · you voted' if i.id in mine else ''}"
+        for n, i in enumerate(ideas, 1)
+    ]
+    await turn.say(
+        "**The most-wanted ideas:**\n" + "\n".join(lines) + "\n\nVote with a button;"
+        " you'll be told when one you voted for is planned or done.",
+        note="showed the ideas",
+        buttons=[
+            Button(f"Vote: {shorten(i.text, 40)}", pack("idea", "vote", i.id))
+            for i in ideas
+            if i.id not in mine
+        ],
+    )
+
+
+@feature.button("idea", str, int, on_resolved=True)
+async def vote(turn: Turn, fields: tuple[object, ...]) -> None:
+    action, wanted = fields
+    found = await turn.tx.idea(int(str(wanted))) if action == "vote" else None
+    if found is None:
+        await turn.say("That idea is gone. /idea shows the ones there are.")
+        return
+    new_vote = await turn.tx.vote(found.id, turn.customer.id, turn.now)
+    votes = found.votes + int(new_vote)
+    said = "Your vote is in" if new_vote else "You had already voted for it"
+    await turn.say(
+        f"{said}: “{md_escape(shorten(found.text, 100))}” has {votes} vote"
+        f"{'s' if votes != 1 else ''}. You'll be told when it's planned or done.",
+        note=f"voted for idea #{found.id}",
+    )
+
+
+@feature.desk_command(
+    "idea", aliases=("ideas",), help="list ideas, or mark one", usage="planned|done N [note]"
+)
+async def mark(turn: DeskTurn, args: str) -> None:
+    words = args.split(None, 2)
+    if not words:
+        ideas = await turn.tx.ideas(15)
+        lines = [
+            f"#{i.id} · {i.votes} vote{'s' if i.votes != 1 else ''} · {i.state}"
+            f" · {md_escape(shorten(i.text, 100))}"
+            for i in ideas
+        ]
+        turn.answer(
+            ("**Ideas, most wanted first:**\n" + "\n".join(lines)) if lines else "No ideas yet."
+        )
+        return
+    state = words[0].lower()
+    number = small_number(words[1].lstrip("#")) if len(words) > 1 else None
+    if state not in ("planned", "done") or number is None:
+        turn.answer("Ideas: /ideas lists them; /idea planned N [note]; /idea done N [note].")
+        return
+    found = await turn.tx.idea(number)
+    if found is None:
+        turn.answer(f"There is no idea #{number}.")
+        return
+    note = words[2].strip() if len(words) > 2 else ""
+    await turn.tx.set_idea_state(found.id, state, note, turn.now)
+    said = "is planned" if state == "planned" else "is done"
+    text = f"💡 An idea you voted for {said}: “{md_escape(shorten(found.text, 150))}”." + (
+        f" {md_escape(note)}" if note else ""
+    )
+    told = 0
+    for customer_id in await turn.tx.voters(found.id):
+        address = await turn.tx.address_of(customer_id)
+        if address is None:
+            continue
+        turn.out.append(
+            Outbound(
+                address=address,
+                text=text,
+                cause=Cause.IDEA,
+                customer_id=customer_id,
+                meta={"idea": found.id, "notice": True},
+            )
+        )
+        told += 1
+    turn.answer(f"Idea #{found.id} {said}; told {told} voter{'s' if told != 1 else ''}.")

@@ -1,0 +1,71 @@
+"""What customers send besides text: edits and deletions (a person on the case
+hears of them), files (kept on the case for a person), and things the bot cannot
+use (stickers, locations), each answered politely."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.model import CaseState, EventKind, InboundKind
+from bot.registry import Feature
+from bot.text import md_escape, shorten
+from bot.turn import Turn
+
+feature = Feature("media")
+
+WITH_PERSON = (CaseState.WAITING, CaseState.AGENT)
+
+
+@feature.receives(InboundKind.EDIT)
+async def edited(turn: Turn) -> bool:
+    inbound = turn.inbound
+    if inbound.payload == "deleted":
+        await turn.record(EventKind.EDIT, "", edited=inbound.edited_key, deleted=True)
+        if turn.case.state in WITH_PERSON:
+            turn.to_desk(f"{md_escape(turn.name)} deleted a message.", "edit")
+        return True
+    await turn.record(EventKind.EDIT, turn.text, edited=inbound.edited_key)
+    if turn.case.state in WITH_PERSON:
+        turn.to_desk(f"{md_escape(turn.name)} edited a message: “{md_escape(turn.text)}”", "edit")
+    return True
+
+
+@feature.receives(InboundKind.ATTACHMENT)
+async def attachment(turn: Turn) -> bool:
+    inbound = turn.inbound
+    refs = [
+        {"kind": a.kind, "ref": a.ref, "caption": a.caption, "name": a.name}
+        for a in inbound.attachments
+    ]
+    await turn.record(EventKind.ATTACHMENT, turn.text, attachments=refs)
+    case = turn.case
+    if case.state in WITH_PERSON:
+        kinds = ", ".join(sorted({a.kind for a in inbound.attachments})) or "file"
+        caption = f": “{md_escape(turn.text)}”" if turn.text else ""
+        turn.out += [
+            replace(message, meta={**message.meta, "attachments": refs})
+            for message in turn.desk.to_desk(
+                case, f"{md_escape(turn.name)} sent a {kinds}{caption}", kind="attachment"
+            )
+        ]
+        if case.state is CaseState.WAITING:
+            await turn.say(f"Thanks, I've added that to case #{case.id}.")
+        return True
+    await turn.say(
+        f"Thanks, I've kept that on case #{case.id}. I can't look inside files myself;"
+        " a person will see it with the rest of your case. Type /human if you'd like one now."
+    )
+    return True
+
+
+@feature.receives(InboundKind.OTHER)
+async def unusable(turn: Turn) -> bool:
+    what = shorten(turn.text or "that", 40)
+    await turn.record(EventKind.CUSTOMER, "", unsupported=what)
+    if turn.case.state is not CaseState.AGENT:
+        await turn.say(
+            f"Thanks for the {md_escape(what)}! I can't do anything with it, though:"
+            " I read text, and I keep photos and files for a person. Type your question,"
+            " or /human."
+        )
+    return True

@@ -1,0 +1,92 @@
+"""Notices on the customer's terms: `/mute` (until they write again, or for a
+time), `/unmute`, and `/quiet` hours. Only notices (incidents, ideas) wait;
+replies about their case never do. The outbox holds them (`bot.outbox`)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.registry import Feature
+from bot.turn import Turn
+
+feature = Feature("notices")
+
+_DURATION = re.compile(r"(\d{1,4})\s*(m|min|h|hours?|d|days?)")
+_HOURS = re.compile(r"(\d{1,2}):?(\d{2})\s*-\s*(\d{1,2}):?(\d{2})")
+
+
+def duration(spell: str) -> timedelta | None:
+    """ "8h", "30m", "2d" → a timedelta (at most 30 days)."""
+    found = _DURATION.fullmatch(spell)
+    if found is None:
+        return None
+    unit = {"m": "minutes", "h": "hours", "d": "days"}[found[2][0]]
+    length = timedelta(**{unit: int(found[1])})
+    return length if timedelta(0) < length <= timedelta(days=30) else None
+
+
+@feature.step("release a mute that lasts until they write", order=10)
+async def release_on_write(turn: Turn) -> bool:
+    _, until_write, _ = await turn.tx.quiet_of(turn.customer.id)
+    if until_write:  # "/mute" lasts until they write again: this is it
+        await turn.tx.set_quiet(turn.customer.id, muted_until=None, until_write=False)
+        await turn.tx.release_notices(turn.customer.id, turn.now)
+    return False
+
+
+@feature.command(
+    "mute", help="pause notices (incidents, ideas) until you write again, or for a time: /mute 8h"
+)
+async def mute(turn: Turn, args: str) -> None:
+    spell = args.strip().lower()
+    customer = turn.customer.id
+    if not spell:
+        await turn.tx.set_quiet(customer, muted_until=None, until_write=True)
+        await turn.say(
+            "Notices (incidents, ideas) are paused until you write to me again. Replies"
+            " about your case still come. /unmute turns them on now."
+        )
+        return
+    length = duration(spell)
+    if length is None:
+        await turn.say("Give a time like /mute 8h, /mute 30m or /mute 2d (or just /mute).")
+        return
+    until = turn.now + length
+    await turn.tx.set_quiet(customer, muted_until=until, until_write=False)
+    await turn.say(
+        f"Notices are paused until {turn.when(until)}; held ones come then, in one"
+        " message. Replies about your case still come."
+    )
+
+
+@feature.command("unmute", help="notices on again; held ones come now")
+async def unmute(turn: Turn, args: str) -> None:
+    await turn.tx.set_quiet(turn.customer.id, muted_until=None, until_write=False)
+    await turn.tx.release_notices(turn.customer.id, turn.now)
+    await turn.say("Notices are on again; anything held back comes now.")
+
+
+@feature.command("quiet", help="quiet hours for notices, like /quiet 22:00-07:00 (/quiet off)")
+async def quiet(turn: Turn, args: str) -> None:
+    spell = args.strip().lower()
+    customer = turn.customer.id
+    muted_until, until_write, _ = await turn.tx.quiet_of(customer)
+    if spell in ("off", "none", ""):
+        await turn.tx.set_quiet(
+            customer, muted_until=muted_until, until_write=until_write, quiet_hours=""
+        )
+        await turn.say("No quiet hours: notices come when they happen.")
+        return
+    found = _HOURS.fullmatch(spell)
+    if found is None or int(found[1]) > 23 or int(found[3]) > 23:
+        await turn.say("Give quiet hours like /quiet 22:00-07:00, or /quiet off.")
+        return
+    hours = f"{int(found[1]):02d}:{found[2]}-{int(found[3]):02d}:{found[4]}"
+    await turn.tx.set_quiet(
+        customer, muted_until=muted_until, until_write=until_write, quiet_hours=hours
+    )
+    await turn.say(
+        f"Quiet hours set: {hours} ({turn.settings.timezone}). Notices that come then"
+        " wait until the morning; replies about your case are never held."
+    )

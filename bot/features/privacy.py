@@ -1,0 +1,104 @@
+"""The customer's data on their terms: `/mydata` shows and exports everything
+stored about them; `/forget` erases it, after they confirm (the confirmation is a
+state of the case: an old or forged "yes" button erases nothing)."""
+
+from __future__ import annotations
+
+import json
+
+from bot.model import Button, CaseState, Cause, Conversation, EventKind, Outbound
+from bot.registry import Feature, pack
+from bot.text import md_escape
+from bot.turn import Turn
+
+feature = Feature("privacy")
+
+FORGET_YES, FORGET_NO = pack("forget", "yes"), pack("forget", "no")
+
+
+@feature.command("mydata", aliases=("data",), help="see and download everything stored about you")
+async def my_data(turn: Turn, args: str) -> None:
+    data = await turn.tx.customer_data(turn.customer.id)
+    cases = data["cases"]
+    identities = ", ".join(f"{i['channel']} ({i['user_id']})" for i in data["identities"])
+    events = sum(len(c["events"]) for c in cases)
+    case_list = ", ".join(f"#{c['id']} ({c['state']})" for c in cases)
+    lines = [
+        "**What I store about you**",
+        f"• Name: {md_escape(data['customer']['name'] or '(none)')}",
+        f"• How I reach you: {md_escape(identities) or '(nowhere)'}",
+        f"• Cases: {case_list or 'none'}, with {events} messages and events in all",
+        f"• Feedback you gave: {len(data['feedback'])}",
+        "",
+        "The complete record is in the attached file (JSON). /forget erases all of it.",
+    ]
+    exported = json.dumps(data, ensure_ascii=False, indent=2)
+    await turn.record(EventKind.BOT, "showed the customer their data", actor="bot")
+    turn.out.append(
+        await turn.reply(
+            "\n".join(lines),
+            meta={
+                "file": {
+                    "name": f"candor-data-{turn.customer.id}.json",
+                    "type": "application/json",
+                    "text": exported,
+                }
+            },
+        )
+    )
+
+
+@feature.command("forget", help="erase everything stored about you")
+async def forget(turn: Turn, args: str) -> None:
+    await turn.wait_for(Conversation.AWAITING_FORGET_CONFIRMATION)
+    await turn.say(
+        "This erases everything I store about you: your messages, your cases' contents,"
+        " your feedback and how to reach you. A person who has your case is told it was"
+        " closed. What stays is anonymous counts (how many cases, how long they took),"
+        " nothing that says who you were. You can see it all first with /mydata."
+        " Erase everything now?",
+        note="asked to confirm erasing the customer's data",
+        buttons=[Button("Yes, erase everything", FORGET_YES), Button("No", FORGET_NO)],
+    )
+
+
+@feature.button("forget", str, on_resolved=True)
+async def confirm(turn: Turn, fields: tuple[object, ...]) -> None:
+    if not turn.waiting_for(Conversation.AWAITING_FORGET_CONFIRMATION):
+        await turn.say(
+            "Nothing was erased: that question has expired. Type /forget to be asked again."
+        )
+        return
+    if fields[0] != "yes":
+        await turn.stop_waiting()
+        await turn.say("Nothing was erased.", note="the customer kept their data")
+        return
+    await erase(turn)
+
+
+async def erase(turn: Turn) -> None:
+    case = turn.case
+    had_person = case.state in (CaseState.WAITING, CaseState.AGENT)
+    address = turn.address
+    customer_id = turn.customer.id
+    case_ids = await turn.tx.forget(customer_id, turn.now)
+    if had_person:
+        turn.out += turn.desk.to_desk(
+            case,
+            f"🗑 Case #{case.id} is closed: the customer asked for their data to be erased."
+            " Their messages are gone from Candor; please delete any copies you made.",
+            kind="forgotten",
+        )
+    turn.out = [m for m in turn.out if m.customer_id != customer_id]
+    turn.out.append(
+        Outbound(
+            address=address,
+            text=(
+                "Done: everything I stored about you is erased"
+                f" ({len(case_ids)} case{'s' if len(case_ids) != 1 else ''}). If you write"
+                " again, I'll start from nothing."
+            ),
+            cause=Cause.REPLY,
+            meta={"erase_when_sent": True},  # the row names their chat; not kept
+        )
+    )

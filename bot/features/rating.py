@@ -1,0 +1,64 @@
+"""A one-tap rating after each resolved case, and a comment only when the bot asked
+for one ("anything to add?"): a question is always answered, never taken as a
+comment."""
+
+from __future__ import annotations
+
+from bot.model import Button, CaseState, Conversation, EventKind
+from bot.registry import Feature, pack
+from bot.signals import looks_like_question
+from bot.text import md_escape
+from bot.turn import Turn
+
+feature = Feature("rating")
+
+
+def rating_buttons() -> tuple[Button, ...]:
+    return tuple(Button(str(n), pack("rate", n)) for n in range(1, 6))
+
+
+def awaiting_comment(turn: Turn) -> bool:
+    """Rated, asked for a comment, and this text is not a question."""
+    return turn.waiting_for(Conversation.AWAITING_RATING_COMMENT) and not looks_like_question(
+        turn.text
+    )
+
+
+@feature.button("rate", int, on_resolved=True)
+async def rate(turn: Turn, fields: tuple[object, ...]) -> None:
+    case = turn.case
+    if case.state is not CaseState.RESOLVED:
+        await turn.say("There's nothing to rate right now, but thank you!")
+        return
+    events = await turn.timeline(50)
+    if any(e.kind is EventKind.RATING and "score" in e.data for e in events):
+        await turn.say(f"You've already rated case #{case.id}. Thank you!")
+        return
+    score = max(1, min(5, int(str(fields[0]))))
+    await turn.record(EventKind.RATING, str(score), score=score)
+    turn.to_desk(
+        f"⭐ {md_escape(turn.name or 'The customer')} rated case #{case.id}: {score}/5", "rating"
+    )
+    await turn.wait_for(
+        Conversation.AWAITING_RATING_COMMENT, within=turn.settings.rating_comment_window
+    )
+    await turn.say(
+        f"Thank you for rating case #{case.id}: {score} out of 5. Anything to add? If you'd"
+        " like to say more, write it now and it goes to the team with your rating.",
+        note="thanked for the rating",
+    )
+
+
+@feature.step("rating comment", order=30)
+async def comment(turn: Turn) -> bool:
+    if not awaiting_comment(turn):
+        return False
+    text = turn.text
+    await turn.record(EventKind.RATING, text, comment=True)
+    await turn.stop_waiting()
+    turn.to_desk(
+        f"💬 {md_escape(turn.name or 'The customer')} on case #{turn.case.id}: “{md_escape(text)}”",
+        "rating",
+    )
+    await turn.say("Thanks, I've passed that on to the team.", note="thanked for the comment")
+    return True

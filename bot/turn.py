@@ -1,0 +1,233 @@
+"""What a feature's handler gets: one customer turn, and the services behind it.
+
+`Turn` is the context of one inbound inside the engine's transaction: who wrote,
+what, the case as it changes, and the messages to send so far. Handlers change
+the case and reply only through it (`say`, `save_case`, `record`, `to_desk`,
+`wait_for`), so every reply lands on the timeline and in the outbox the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from bot.knowledge import Decision, KnowledgeBase
+from bot.model import (
+    Address,
+    Button,
+    Case,
+    Cause,
+    Conversation,
+    Customer,
+    Event,
+    EventKind,
+    Inbound,
+    Outbound,
+)
+from bot.store import Transaction
+from bot.text import MAX_MATCHED, clean, parse_command
+
+if TYPE_CHECKING:
+    from bot.desk import Desk
+    from bot.registry import Registry
+
+
+COMMANDS_STEP = 20  # the pipeline's order of the step that runs commands
+
+
+@dataclass(frozen=True, slots=True)
+class DialogSettings:
+    name: str = "Candor"
+    company: str = "Northwind Cloud"
+    timezone: str = "UTC"
+    reopen_window: timedelta = timedelta(hours=72)
+    unknown_limit: int = 2
+    rating_comment_window: timedelta = timedelta(minutes=30)
+    # how long the bot waits for a choice it asked for (send the summary? erase?)
+    choice_window: timedelta = timedelta(hours=24)
+
+
+class Services:
+    """What every turn may use, made once at start: settings, the knowledge base,
+    the desk and the registry of features."""
+
+    def __init__(
+        self,
+        knowledge: Callable[[], KnowledgeBase],
+        desk: Desk,
+        registry: Registry,
+        settings: DialogSettings = DialogSettings(),
+        command_prefix: Callable[[str], str] = lambda channel: "/",
+    ) -> None:
+        self._knowledge = knowledge
+        self.command_prefix = command_prefix  # how people type a command on a channel
+        self.desk = desk
+        self.registry = registry
+        self.settings = settings
+        self._tz = ZoneInfo(settings.timezone)
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self._knowledge()
+
+    def when(self, moment: datetime) -> str:
+        local = moment.astimezone(self._tz)
+        return local.strftime("%d %b %H:%M ") + (local.tzname() or "")
+
+    def decide(self, text: str) -> Decision:
+        return self.knowledge.decide(text[:MAX_MATCHED])
+
+
+class Turn:
+    """One customer turn: the transaction, the case as it changes, the messages so far."""
+
+    def __init__(
+        self,
+        services: Services,
+        tx: Transaction,
+        inbound: Inbound,
+        customer: Customer,
+        new_customer: bool,
+        latest: Case | None,
+        now: datetime,
+    ) -> None:
+        self.services = services
+        self.tx = tx
+        self.inbound = inbound
+        self.customer = customer
+        self.new_customer = new_customer
+        self.latest = latest  # the case as it was when the turn began
+        self.now = now
+        self.text = clean(inbound.text)
+        self.command = parse_command(self.text)
+        self.case: Case = latest  # type: ignore[assignment]  # settled before any handler
+        self.case_was = "open"  # "new", "open" or "reopened"
+        self.out: list[Outbound] = []
+        self.recorded: set[int] = set()  # the events this turn put on the timeline
+        self.preface = ""  # said before the turn's first reply (`introduce`)
+
+    # -- what handlers read -------------------------------------------------------------
+
+    @property
+    def address(self) -> Address:
+        return self.inbound.address
+
+    @property
+    def name(self) -> str:
+        return self.customer.name
+
+    @property
+    def settings(self) -> DialogSettings:
+        return self.services.settings
+
+    @property
+    def desk(self) -> Desk:
+        return self.services.desk
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self.services.knowledge
+
+    def decide(self, text: str) -> Decision:
+        return self.services.decide(text)
+
+    def when(self, moment: datetime) -> str:
+        return self.services.when(moment)
+
+    async def timeline(self, limit: int = 50) -> list[Event]:
+        return await self.tx.timeline(self.case.id, limit=limit)
+
+    # -- recording and replying ---------------------------------------------------------
+
+    async def record(
+        self, kind: EventKind, text: str, actor: str = "customer", **data: object
+    ) -> Event:
+        event = await self.tx.append(self.case.id, kind, actor, text, self.now, data)
+        self.recorded.add(event.id)
+        return event
+
+    async def say(
+        self,
+        text: str,
+        *,
+        kind: EventKind = EventKind.BOT,
+        note: str | None = None,
+        buttons: Sequence[Button] = (),
+        **data: object,
+    ) -> None:
+        """Reply to the customer and put the reply on the timeline (`note` if shorter)."""
+        said = await self._prefaced(text)
+        await self.record(kind, text if note is None else note, actor="bot", **data)
+        self.out.append(self._outbound(said, buttons=tuple(buttons)))
+
+    async def reply(self, text: str, **fields: Any) -> Outbound:
+        """A reply to the customer where they wrote, not put on the timeline (the
+        caller records what it needs); `fields` as for `Outbound`."""
+        return self._outbound(await self._prefaced(text), **fields)
+
+    def introduce(self, text: str) -> None:
+        """Say `text` at the start of this turn's first reply (and on the timeline as a
+        greeting, just before that reply): the reply stays one message."""
+        self.preface = text
+
+    async def _prefaced(self, text: str) -> str:
+        if not self.preface:
+            return text
+        preface, self.preface = self.preface, ""
+        await self.record(EventKind.GREETING, preface, actor="bot")
+        return f"{preface}\n\n{text}" if text else preface
+
+    def _outbound(self, text: str, **fields: Any) -> Outbound:
+        return Outbound(
+            address=self.address,
+            text=text,
+            cause=Cause.REPLY,
+            customer_id=self.customer.id,
+            case_id=self.case.id,
+            **fields,
+        )
+
+    async def save_case(self, **changes: object) -> None:
+        self.case = replace(self.case, updated_at=self.now, **changes)  # type: ignore[arg-type]
+        await self.tx.update_case(self.case)
+
+    def to_desk(self, text: str, kind: str) -> None:
+        """The same message into the case's thread on every desk."""
+        self.out += self.desk.to_desk(self.case, text, kind=kind)
+
+    async def carry_on(self, text: str) -> None:
+        """Handle `text` as plain text just written (a message held back while the bot
+        asked something): the message pipeline after the commands."""
+        self.text, self.command = text, None
+        for step in self.services.registry.steps:
+            if step.order > COMMANDS_STEP and await step.handler(self):
+                return
+
+    # -- what the bot waits for ---------------------------------------------------------
+
+    def waiting_for(self, *conversations: Conversation) -> bool:
+        """Is the case waiting for one of these from the customer (and not lapsed)?"""
+        case = self.case
+        if case.conversation not in conversations or case.conversation is Conversation.NONE:
+            return False
+        return case.conversation_until is None or self.now < case.conversation_until
+
+    async def wait_for(
+        self, conversation: Conversation, *, within: timedelta | None = None, note: str = ""
+    ) -> None:
+        """The customer's next move answers what the bot just asked."""
+        window = self.settings.choice_window if within is None else within
+        await self.save_case(
+            conversation=conversation,
+            conversation_until=self.now + window,
+            conversation_note=note,
+        )
+
+    async def stop_waiting(self) -> None:
+        if self.case.conversation is not Conversation.NONE or self.case.conversation_note:
+            await self.save_case(
+                conversation=Conversation.NONE, conversation_until=None, conversation_note=""
+            )
