@@ -16,7 +16,7 @@ import pytest
 from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
-from bot.model import Address, Identity, Inbound, InboundKind, Outbound
+from bot.model import Address, Case, Identity, Inbound, InboundKind, Outbound
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -254,6 +254,20 @@ def agent_factory(app: Candor) -> Callable[[str], Agent]:
 @pytest.fixture
 def customer_factory(app: Candor, sender: RecordingSender) -> Callable[[str], Customer]:
     return lambda name: Customer(app, sender, name)
+
+
+async def case_of(app: Candor, who: Customer) -> Case:
+    """The customer's latest case, as stored."""
+    customer = await app.store.customer_by_identity(who.identity)
+    assert customer is not None
+    return (await app.store.cases_of(customer.id))[-1]
+
+
+async def handed_over(who: Customer, trigger: str = "/human") -> list[str]:
+    """Trigger a handover and confirm the summary as it is; returns what they were told."""
+    shown = await who.send(trigger)
+    assert "This is what I will pass on to a person" in shown[-1], shown
+    return shown + await who.press("handover:send")
 
 
 def candor_command() -> list[str]:

@@ -12,14 +12,7 @@ import pytest
 from bot.app import Candor
 from bot.config import Config
 from bot.model import CaseState, EventKind, Identity, InboundKind
-from tests.conftest import Clock, Customer, RecordingSender
-
-
-async def case_of(app: Candor, who: Customer):  # type: ignore[no-untyped-def]
-    customer = await app.store.customer_by_identity(who.identity)
-    assert customer is not None
-    cases = await app.store.cases_of(customer.id)
-    return cases[-1]
+from tests.conftest import Clock, Customer, RecordingSender, case_of
 
 
 async def test_greeting_says_it_is_a_bot_and_gives_the_case_number(

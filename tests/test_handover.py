@@ -9,22 +9,17 @@ from bot.app import Candor
 from bot.config import Config
 from bot.model import CaseState, EventKind
 from bot.outbox import DeliveryError
-from tests.conftest import Agent, Clock, Customer, RecordingDesk, RecordingSender
+from tests.conftest import (
+    Agent,
+    Clock,
+    Customer,
+    RecordingDesk,
+    RecordingSender,
+    case_of,
+    handed_over,
+)
 
 Factory = Callable[[str], Customer]
-
-
-async def case_of(app: Candor, who: Customer):  # type: ignore[no-untyped-def]
-    customer = await app.store.customer_by_identity(who.identity)
-    assert customer is not None
-    return (await app.store.cases_of(customer.id))[-1]
-
-
-async def handed_over(who: Customer, trigger: str = "/human") -> list[str]:
-    """Trigger a handover and confirm the summary as it is."""
-    shown = await who.send(trigger)
-    assert "This is what I will pass on to a person" in shown[-1], shown
-    return shown + await who.press("handover:send")
 
 
 async def test_the_customer_confirms_the_summary_and_the_desk_sees_it_first(

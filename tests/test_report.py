@@ -15,7 +15,7 @@ import pytest
 from bot.app import Candor
 from bot.config import Config
 from bot.report import build_report, render_report, report_command
-from tests.conftest import Agent, Clock, Customer, RecordingDesk
+from tests.conftest import Agent, Clock, Customer, RecordingDesk, handed_over
 
 Factory = Callable[[str], Customer]
 
@@ -26,12 +26,6 @@ async def case_id(app: Candor, who: Customer) -> int:
     customer = await app.store.customer_by_identity(who.identity)
     assert customer is not None
     return (await app.store.cases_of(customer.id))[-1].id
-
-
-async def hand_over(who: Customer, trigger: str) -> None:
-    shown = await who.send(trigger)
-    assert "This is what I will pass on to a person" in shown[-1], shown
-    await who.press("handover:send")
 
 
 async def converse(customer_factory: Factory, app: Candor, clock: Clock) -> None:
@@ -55,7 +49,7 @@ async def converse(customer_factory: Factory, app: Candor, clock: Clock) -> None
     clock.now = DAY_TWO.replace(hour=10)
     await bob.send("how much does it cost")
     clock.advance(minutes=2)
-    await hand_over(bob, "/human")
+    await handed_over(bob, "/human")
     bob_case = await case_id(app, bob)
     clock.advance(minutes=5)
     await maria.press(f"desk:claim:{bob_case}")
@@ -72,11 +66,11 @@ async def converse(customer_factory: Factory, app: Candor, clock: Clock) -> None
     await cat.send("/feedback more languages please")
     await dan.send("what is  the CAPITAL of peru?")
     # the second in a row hands over, and is counted as unanswered too
-    await hand_over(dan, "who won the football")
+    await handed_over(dan, "who won the football")
     [unknown] = await customer_factory("fay").send("Can I pay in bitcoin")
     assert "I don't know that" in unknown
 
-    await hand_over(eve, "agent please")
+    await handed_over(eve, "agent please")
     eve_case = await case_id(app, eve)
     clock.advance(minutes=9)
     await maria.say(f"/claim {eve_case}")

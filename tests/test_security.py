@@ -17,23 +17,20 @@ from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
 from bot.model import Case, CaseState, Event, EventKind, Identity, InboundKind
-from tests.conftest import Agent, Clock, Customer, RecordingDesk, RecordingSender, write_config
+from tests.conftest import (
+    Agent,
+    Clock,
+    Customer,
+    RecordingDesk,
+    RecordingSender,
+    case_of,
+    handed_over,
+    write_config,
+)
 from tests.fakes.telegram import FakeTelegram
 from tests.test_telegram import running
 
 Factory = Callable[[str], Customer]
-
-
-async def case_of(app: Candor, who: Customer) -> Case:
-    customer = await app.store.customer_by_identity(who.identity)
-    assert customer is not None
-    return (await app.store.cases_of(customer.id))[-1]
-
-
-async def handed_over(who: Customer) -> None:
-    shown = await who.send("/human")
-    assert "This is what I will pass on to a person" in shown[-1], shown
-    await who.press("handover:send")
 
 
 async def snapshot(app: Candor, case_id: int) -> tuple[Case | None, list[Event]]:

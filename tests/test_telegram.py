@@ -144,10 +144,14 @@ async def test_a_customer_is_greeted_answered_and_kept_on_one_case(
             "link",
             "idea",
             "mute",
+            "unmute",
             "quiet",
             "mydata",
             "forget",
             "help",
+        ]  # the registry's public commands, as /help lists them
+        assert [c["command"] for c in commands.params["commands"]] == [
+            c.name for c in app.registry.public_commands()
         ]
         fake.push_message(ANN, "/start")
         [greeting] = await said(fake, ANN, 1)

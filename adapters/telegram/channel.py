@@ -27,23 +27,21 @@ from adapters.telegram.convert import Ignored, to_inbound
 from adapters.telegram.send import TelegramSender
 from bot.app import Candor
 from bot.config import TelegramSettings
+from bot.registry import Registry
 from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
-COMMANDS = [
-    BotCommand("status", "Your case: what has happened and what happens next"),
-    BotCommand("human", "Hand your case to a person"),
-    BotCommand("feedback", "Tell us anything: praise, complaints, ideas"),
-    BotCommand("link", "Join this chat with your other channels"),
-    BotCommand("idea", "Suggest something, or vote for the most-wanted ideas"),
-    BotCommand("mute", "Pause notices until you write again (/mute 8h for a time)"),
-    BotCommand("quiet", "Quiet hours for notices: /quiet 22:00-07:00"),
-    BotCommand("mydata", "See and download everything stored about you"),
-    BotCommand("forget", "Erase everything stored about you"),
-    BotCommand("help", "What I can do"),
-]
+MENU_DESCRIPTION = 256  # Telegram's limit for a command's description
+
+
+def menu(registry: Registry) -> list[BotCommand]:
+    """Telegram's command menu: the registry's public commands, as /help lists them."""
+    return [
+        BotCommand(command.name, command.help[:1].upper() + command.help[1:MENU_DESCRIPTION])
+        for command in registry.public_commands()
+    ]
 
 
 HTTP_TIMEOUT = 5.0  # python-telegram-bot's own default
@@ -105,7 +103,7 @@ class TelegramChannel:
             raise RuntimeError("telegram.token was refused by Telegram") from error
         self.app.outbox.register(self.sender)
         try:
-            await self.bot.set_my_commands(COMMANDS)
+            await self.bot.set_my_commands(menu(self.app.registry))
         except TelegramError as error:
             log.warning("could not register the bot's commands: %s", error)
         if self.settings.mode == "polling":
