@@ -148,9 +148,153 @@ class Inbound:
     edited_key: str = ""  # for EDIT: the key of the message that was edited
 
 
+class Purpose(enum.StrEnum):
+    """What a message is for: desks show it, tests and logs name it."""
+
+    MESSAGE = ""  # a reply or update to a customer
+    AGENT_REPLY = "agent_reply"  # an agent's words to the customer
+    CARD = "card"  # a case's card on a desk
+    CARD_UPDATE = "card_update"  # the card as it stands now
+    RELAY = "relay"  # the customer's words, for the person on the case
+    EDIT = "edit"
+    ATTACHMENT = "attachment"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    TO_BOT = "to_bot"
+    TRANSFERRED = "transferred"
+    REMINDER = "reminder"
+    RATING = "rating"
+    FEEDBACK = "feedback"
+    IDEA = "idea"
+    INCIDENT = "incident"
+    LINKED = "linked"
+    FORGOTTEN = "forgotten"
+    RECEIPT = "receipt"
+    DESK_REPLY = "desk_reply"  # the desk answering the agent who typed
+
+    @classmethod
+    def of(cls, value: object) -> Purpose:
+        try:
+            return cls(str(value or ""))
+        except ValueError:
+            return cls.MESSAGE
+
+
+@dataclass(frozen=True, slots=True)
+class SentFile:
+    """A file the bot sends with a message (the /mydata export)."""
+
+    name: str
+    text: str
+    type: str = "text/plain"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What the outbox and the sender do around sending a message, beyond its text.
+
+    Stored with the message (as JSON under the same keys as before it was typed,
+    so rows written by an older Candor are read as they were meant)."""
+
+    purpose: Purpose = Purpose.MESSAGE
+    in_thread: bool = False  # into the case's thread on each desk
+    card: bool = False  # the case's card: the sent message becomes the case's thread
+    card_update: bool = False  # the card again, for desks that can edit the one they sent
+    title: str = ""  # the card's title (a Telegram forum topic's name)
+    receipt_to: Address | None = None  # tell this desk thread whether it was delivered
+    only_to: str = ""  # a desk message only this agent should see, where the desk can
+    file: SentFile | None = None
+    attachments: tuple[Attachment, ...] = ()  # the customer's files, relayed to a desk
+    incident: int | None = None  # an incident notice: the incident
+    idea: int | None = None  # an idea notice: the idea
+    erase_when_sent: bool = False  # the row names someone who asked to be forgotten
+    summary_of: tuple[int, ...] = ()  # several held notices sent as this one
+    delivered: bool | None = None  # a receipt: whether the reply arrived
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form: only what is set."""
+        data: dict[str, Any] = {}
+        if self.purpose:
+            data["kind"] = self.purpose.value
+        if self.in_thread:
+            data["thread"] = True
+        if self.card:
+            data["card"] = True
+        if self.card_update:
+            data["card_update"] = True
+        if self.title:
+            data["title"] = self.title
+        if self.receipt_to is not None:
+            address = self.receipt_to
+            data["receipt"] = [address.channel, address.chat_id, address.thread_id]
+        if self.only_to:
+            data["to_user"] = self.only_to
+        if self.file is not None:
+            data["file"] = {"name": self.file.name, "type": self.file.type, "text": self.file.text}
+        if self.attachments:
+            data["attachments"] = [
+                {"kind": a.kind, "ref": a.ref, "caption": a.caption, "name": a.name}
+                for a in self.attachments
+            ]
+        for key in ("incident", "idea", "delivered"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        if self.erase_when_sent:
+            data["erase_when_sent"] = True
+        if self.summary_of:
+            data["summary_of"] = list(self.summary_of)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Delivery:
+        """The stored form back (unknown or malformed keys are left out)."""
+        receipt = data.get("receipt")
+        file = data.get("file")
+        attachments = data.get("attachments")
+        return cls(
+            purpose=Purpose.of(data.get("kind")),
+            in_thread=bool(data.get("thread")),
+            card=bool(data.get("card")),
+            card_update=bool(data.get("card_update")),
+            title=str(data.get("title") or ""),
+            receipt_to=Address(*map(str, receipt))
+            if isinstance(receipt, list) and len(receipt) == 3
+            else None,
+            only_to=str(data.get("to_user") or ""),
+            file=SentFile(
+                str(file.get("name") or "file.txt"),
+                str(file.get("text") or ""),
+                str(file.get("type") or "text/plain"),
+            )
+            if isinstance(file, Mapping)
+            else None,
+            attachments=tuple(
+                Attachment(
+                    str(a.get("kind", "")),
+                    str(a.get("ref", "")),
+                    str(a.get("caption", "")),
+                    str(a.get("name", "")),
+                )
+                for a in attachments
+                if isinstance(a, Mapping)
+            )
+            if isinstance(attachments, list)
+            else (),
+            incident=_whole(data.get("incident")),
+            idea=_whole(data.get("idea")),
+            erase_when_sent=bool(data.get("erase_when_sent")),
+            summary_of=tuple(n for n in data.get("summary_of") or () if isinstance(n, int)),
+            delivered=data.get("delivered") if isinstance(data.get("delivered"), bool) else None,
+        )
+
+
+def _whole(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Outbound:
-    """A message for a customer, as the core wrote it (Markdown)."""
+    """A message for a customer or a desk, as the core wrote it (Markdown)."""
 
     address: Address
     text: str
@@ -158,10 +302,7 @@ class Outbound:
     customer_id: int | None = None
     case_id: int | None = None
     buttons: tuple[Button, ...] = ()
-    # What the outbox does around sending: {"case": id, "thread": True} sends into the
-    # case's thread on a desk; {"card": id} makes the sent message that thread;
-    # {"receipt": [channel, chat_id, thread_id]} reports delivery to that desk.
-    meta: Mapping[str, Any] = field(default_factory=dict)
+    delivery: Delivery = Delivery()  # what to do around sending it
     id: int = 0  # the outbox row; 0 until stored
     attempts: int = 0
 

@@ -23,7 +23,7 @@ from datetime import datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.model import DESK_CHANNEL, Address, Cause, Outbound
+from bot.model import DESK_CHANNEL, Address, Cause, Delivery, Outbound, Purpose
 from bot.store import Store
 from bot.tasks import cancel_and_wait
 
@@ -296,7 +296,9 @@ class Outbox:
                 else await self._deliver_in_order(sender, [(allowed[0], self._clock())])
             )
         text = "While your notices were paused:\n\n" + "\n\n".join(f"• {m.text}" for m in allowed)
-        combined = replace(allowed[0], text=text, meta={"summary_of": [m.id for m in allowed]})
+        combined = replace(
+            allowed[0], text=text, delivery=Delivery(summary_of=tuple(m.id for m in allowed))
+        )
         try:
             platform_id = await sender.send(combined)
         except DeliveryError as error:
@@ -330,16 +332,16 @@ class Outbox:
         """An incident notice goes only to a customer subscribed to that incident, an
         idea notice only to someone who voted for that idea."""
         if message.cause is Cause.IDEA:
-            idea = message.meta.get("idea")
-            if not isinstance(idea, int) or message.customer_id is None:
+            idea = message.delivery.idea
+            if idea is None or message.customer_id is None:
                 return "an idea notice without its idea or customer"
             async with self._store.transaction() as tx:
                 voted = idea in await tx.votes_of(message.customer_id)
             return "" if voted else f"the customer did not vote for idea {idea}"
         if message.cause is not Cause.INCIDENT:
             return ""
-        incident = message.meta.get("incident")
-        if not isinstance(incident, int) or message.customer_id is None:
+        incident = message.delivery.incident
+        if incident is None or message.customer_id is None:
             return "an incident notice without its incident or customer"
         async with self._store.transaction() as tx:
             subscribed = incident in await tx.subscriptions(message.customer_id)
@@ -348,7 +350,7 @@ class Outbox:
     async def _in_thread(self, message: Outbound) -> Outbound:
         """A desk message about a case goes into the case's thread on that desk."""
         address = message.address
-        if not message.meta.get("thread") or address.thread_id or message.case_id is None:
+        if not message.delivery.in_thread or address.thread_id or message.case_id is None:
             return message
         async with self._store.transaction() as tx:
             thread = await tx.thread_of(address.channel, address.chat_id, message.case_id)
@@ -359,7 +361,7 @@ class Outbox:
     async def _sent(self, message: Outbound, platform_id: str) -> None:
         now = self._clock()
         async with self._store.transaction() as tx:
-            if message.meta.get("erase_when_sent"):
+            if message.delivery.erase_when_sent:
                 await tx.drop(message.id)
                 return
             await tx.mark_sent(message.id, platform_id, now)
@@ -367,7 +369,7 @@ class Outbox:
                 # Whatever an agent answers (the card's thread, a reply to this message)
                 # finds its case through this stored mapping, never through the text.
                 thread = Address(message.address.channel, message.address.chat_id, platform_id)
-                card = "card" in message.meta and not message.address.thread_id
+                card = message.delivery.card and not message.address.thread_id
                 await tx.map_thread(thread, message.case_id, card=card)
             receipt = _receipt(message, delivered=True, reason="")
             if receipt is not None:
@@ -411,11 +413,10 @@ def _ready(queue: list[tuple[Outbound, datetime]], now: datetime) -> bool:
 
 
 def _receipt(message: Outbound, *, delivered: bool, reason: str) -> Outbound | None:
-    """The delivery receipt a desk asked for with meta {"receipt": address}."""
-    target = message.meta.get("receipt")
-    if not target:
+    """The delivery receipt a desk asked for (`Delivery.receipt_to`)."""
+    target = message.delivery.receipt_to
+    if target is None:
         return None
-    channel, chat_id, thread_id = target
     quoted = " ".join(message.text.split())
     quoted = quoted if len(quoted) <= 60 else quoted[:59] + "…"
     if delivered:
@@ -426,9 +427,9 @@ def _receipt(message: Outbound, *, delivered: bool, reason: str) -> Outbound | N
             " not seen this reply; try again later or reach them another way."
         )
     return Outbound(
-        address=Address(channel, chat_id, thread_id),
+        address=target,
         text=text,
         cause=Cause.DESK,
         case_id=message.case_id,
-        meta={"thread": True, "kind": "receipt", "delivered": delivered},
+        delivery=Delivery(purpose=Purpose.RECEIPT, in_thread=True, delivered=delivered),
     )

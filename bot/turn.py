@@ -26,6 +26,7 @@ from bot.model import (
     EventKind,
     Inbound,
     Outbound,
+    Purpose,
 )
 from bot.store import Transaction
 from bot.text import MAX_MATCHED, clean, parse_command
@@ -194,7 +195,7 @@ class Turn:
         self.case = replace(self.case, updated_at=self.now, **changes)  # type: ignore[arg-type]
         await self.tx.update_case(self.case)
 
-    def to_desk(self, text: str, kind: str) -> None:
+    def to_desk(self, text: str, kind: Purpose) -> None:
         """The same message into the case's thread on every desk."""
         self.out += self.desk.to_desk(self.case, text, kind=kind)
 

@@ -208,11 +208,12 @@ class RecordingDesk(RecordingSender):
 
     async def send(self, message: Outbound) -> str:
         await super().send(message)
-        card = message.meta.get("card")
-        return str(card) if card else message.address.thread_id
+        if message.delivery.card:
+            return str(message.case_id)
+        return message.address.thread_id
 
     def kinds(self) -> list[str]:
-        return [str(m.meta.get("kind")) for m in self.sent]
+        return [str(m.delivery.purpose) for m in self.sent]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot.app import Candor
 from bot.config import Config
-from bot.model import Address, Cause, Outbound
+from bot.model import Address, Cause, Delivery, Outbound, SentFile
 from tests.conftest import Agent, Customer, RecordingDesk, RecordingSender
 
 Factory = Callable[[str], Customer]
@@ -23,7 +23,7 @@ async def test_feedback_is_recorded_posted_to_the_desk_and_thanked(
     assert "Write it after the command" in empty
     [thanks] = await ann.send("/feedback Acme's trial is 30 days <b>longer</b>")
     assert "Thank you" in thanks and "support team at Northwind Cloud" in thanks
-    [notice] = [m for m in desk.sent if m.meta.get("kind") == "feedback"]
+    [notice] = [m for m in desk.sent if m.delivery.purpose == "feedback"]
     assert "Acme's trial is 30 days" in notice.text
     assert notice.cause is Cause.DESK and notice.address.thread_id == ""
     with sqlite3.connect(config.storage.path) as db:
@@ -44,9 +44,9 @@ async def test_mydata_shows_everything_and_sends_it_as_a_file(
     await maria.say("Hello Ann!", case=1)
     [shown] = await ann.send("/mydata")
     assert "What I store about you" in shown and "#1" in shown
-    [message] = [m for m in sender.sent if "file" in m.meta]
-    export = json.loads(message.meta["file"]["text"])
-    assert message.meta["file"]["name"].endswith(".json")
+    [message] = [m for m in sender.sent if m.delivery.file is not None]
+    export = json.loads(message.delivery.file.text)
+    assert message.delivery.file.name.endswith(".json")
     assert export["identities"] == [
         {
             "channel": "test",
@@ -84,7 +84,7 @@ async def test_forget_erases_every_trace_after_confirmation(
     await ann.send("/forget")
     [done] = await ann.press("forget:yes")
     assert "everything I stored about you is erased" in done
-    closed = [m for m in desk.sent if m.meta.get("kind") == "forgotten"]
+    closed = [m for m in desk.sent if m.delivery.purpose == "forgotten"]
     assert closed and "closed" in closed[0].text
 
     with sqlite3.connect(config.storage.path) as db:
@@ -134,7 +134,7 @@ def test_exports_in_the_terminal_chat_are_saved_as_files(tmp_path: Path) -> None
         Address("console", "ann"),
         "Here it is.",
         Cause.REPLY,
-        meta={"file": {"name": "../../candor-data-1.json", "text": '{"a": 1}'}},
+        delivery=Delivery(file=SentFile("../../candor-data-1.json", '{"a": 1}')),
     )
     import asyncio
 
@@ -172,7 +172,7 @@ async def test_link_joins_two_channels_into_one_customer_and_case(
     assert [(c.id, c.state.value) for c in cases] == [(1, "waiting"), (2, "resolved")]
     texts = [e.text for e in await app.store.events_of(1)]
     assert texts.index("how much does it cost?") < texts.index("hello, my invoice is wrong")
-    assert any(m.meta.get("kind") == "linked" for m in desk.sent)
+    assert any(m.delivery.purpose == "linked" for m in desk.sent)
     # a code works once
     third = customer_factory("someone")
     [again] = await third.send(f"/link {code.group(1)}")
@@ -226,7 +226,7 @@ async def test_incidents_tell_affected_customers_at_once_and_when_fixed(
     ann, bob, cem = customer_factory("ann"), customer_factory("bob"), customer_factory("cem")
     await bob.send("how much does it cost?")
     await maria.say("/incident Card payments fail | checkout and invoices | card payment, checkout")
-    [declared] = [m for m in desk.sent if m.meta.get("kind") == "incident"]
+    [declared] = [m for m in desk.sent if m.delivery.purpose == "incident"]
     assert "Incident #1 declared by Maria" in declared.text
     replies = await ann.send("my card payment keeps failing!!")
     assert "Known problem: Card payments fail" in replies[0]
@@ -262,7 +262,7 @@ async def test_an_incident_notice_to_someone_not_subscribed_is_refused(
                 "We have an outage!",
                 Cause.INCIDENT,
                 customer_id=1,
-                meta={"incident": number},
+                delivery=Delivery(incident=number),
             ),
             now,
         )
@@ -279,7 +279,7 @@ async def test_ideas_are_voted_for_and_voters_hear_when_planned(
     ann, bob, cem = customer_factory("ann"), customer_factory("bob"), customer_factory("cem")
     [recorded] = await ann.send("/idea Export reports to CSV")
     assert "recorded as #1" in recorded
-    assert any(m.meta.get("kind") == "idea" and "Export reports" in m.text for m in desk.sent)
+    assert any(m.delivery.purpose == "idea" and "Export reports" in m.text for m in desk.sent)
     [same] = await bob.send("/idea export reports to csv")
     assert "suggested that already" in same and "(2 now)" in same
     [listing] = await cem.send("/idea")

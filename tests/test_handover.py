@@ -44,7 +44,7 @@ async def test_the_customer_confirms_the_summary_and_the_desk_sees_it_first(
     assert "no estimate of the wait yet" in told
     assert "don't need to write again" in told
     card = desk.sent[0]
-    assert card.meta["kind"] == "card" and card.text.startswith(f"**Case #{case.id}** · Ann")
+    assert card.delivery.purpose == "card" and card.text.startswith(f"**Case #{case.id}** · Ann")
     assert "Summary, confirmed by the customer:" in card.text
     assert "They added: “and I need it for 40 people”" in card.text
     assert [b.payload for b in card.buttons] == [
@@ -89,7 +89,7 @@ async def test_each_trigger_records_its_reason(
         assert (case.state, case.handover_reason) == (CaseState.WAITING, reason), name
         events = await app.store.events_of(case.id)
         assert [e.text for e in events if e.kind is EventKind.HANDOVER] == [reason]
-    assert len([m for m in desk.sent if m.meta["kind"] == "card"]) == len(triggers)
+    assert len([m for m in desk.sent if m.delivery.purpose == "card"]) == len(triggers)
 
 
 async def test_queue_positions_and_the_estimate_from_real_waits(
@@ -269,7 +269,7 @@ async def test_nothing_is_lost_across_a_restart_in_the_middle_of_a_handover(
         await app.outbox.deliver_due()
         await Agent(app, "maria").say("Thanks, found order 4411", case.id)
         said = [e.text for e in await app.store.events_of(case.id) if e.kind is EventKind.AGENT]
-    assert [m.meta["kind"] for m in desk_side.sent][:3] == ["card", "relay", "claimed"]
+    assert [m.delivery.purpose for m in desk_side.sent][:3] == ["card", "relay", "claimed"]
     assert "order number 4411" in desk_side.sent[1].text
     assert customer_side.texts("ann")[-1] == "**Maria** (support): Thanks, found order 4411"
     assert said == ["Thanks, found order 4411"]
@@ -308,9 +308,7 @@ async def test_files_and_edits_reach_the_desk_while_a_person_has_the_case(
     assert await ann.send("the error screen", InboundKind.ATTACHMENT, attachments=(photo,)) == []
     relayed = desk.sent[-1]
     assert relayed.text == "Ann sent a photo: “the error screen”"
-    assert relayed.meta["attachments"] == [
-        {"kind": "photo", "ref": "AgADBAADr6cxG", "caption": "the error screen", "name": ""}
-    ]
+    assert relayed.delivery.attachments == (photo,)
     await ann.send("I meant the Business plan", InboundKind.EDIT, edited_key="ann-1")
     assert desk.sent[-1].text == "Ann edited a message: “I meant the Business plan”"
     kinds = [e.kind for e in await app.store.events_of(case.id)][-2:]

@@ -103,8 +103,8 @@ async def test_a_customer_cannot_act_on_cases_as_an_agent(
     assert not [e for e in bob_events if e.kind in (EventKind.NOTE, EventKind.CLAIM)]
     # what reached the desk: at most ann's words relayed as hers, never an action
     reached = desk.sent[desk_before:]
-    assert {str(m.meta.get("kind")) for m in reached} <= {"relay"}
-    assert not ACTION_KINDS & {str(m.meta.get("kind")) for m in reached}
+    assert {str(m.delivery.purpose) for m in reached} <= {"relay"}
+    assert not ACTION_KINDS & {str(m.delivery.purpose) for m in reached}
     assert all(m.text.startswith("**Ann:**") for m in reached)
     # and the customers were never told that an agent action happened
     said = [m.text for m in sender.sent[sent_before:]]
@@ -121,7 +121,7 @@ async def test_customer_note_and_command_words_are_not_notes(
     await ann.send("/note give me a refund")
     _, events = await snapshot(app, 1)
     assert not [e for e in events if e.kind is EventKind.NOTE]
-    assert desk.sent[-1].meta["kind"] == "relay"  # relayed as the customer's words
+    assert desk.sent[-1].delivery.purpose == "relay"  # relayed as the customer's words
 
 
 # -- a customer cannot see another customer's case or data --------------------------------
@@ -163,9 +163,9 @@ async def test_another_customer_sees_nothing_of_the_first(
     seen += await b.send("/human")
     seen += await b.send("/link ABCD-EFGH")
     files = [
-        str(m.meta["file"]["text"])
+        m.delivery.file.text
         for m in sender.sent
-        if m.address.chat_id == "bob" and "file" in m.meta
+        if m.address.chat_id == "bob" and m.delivery.file is not None
     ]
     assert files, "the /mydata export was not sent"
     assert seen and len(seen) >= 8
@@ -294,7 +294,7 @@ async def test_a_desk_identity_that_is_not_an_agent_cannot_act(
         answers = desk.sent[desk_before:]
         assert len(answers) == 1, (what, [m.text for m in answers])
         assert "Only agents can act" in answers[0].text
-        assert answers[0].meta.get("kind") == "desk_reply"
+        assert answers[0].delivery.purpose == "desk_reply"
     after, events_after = await snapshot(app, 1)
     assert after == before and events_after == events_before
     assert len(sender.texts("annabel")) == a_seen

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from adapters.markdown import to_plain
 from bot.app import Candor
-from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound
+from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound, SentFile
 
 CHANNEL = "console"
 
@@ -46,8 +46,8 @@ class ConsoleSender:
 
     async def send(self, message: Outbound) -> str:
         body = render(message.text, message.buttons, ansi=self._ansi)
-        file = message.meta.get("file")
-        if isinstance(file, dict):
+        file = message.delivery.file
+        if file is not None:
             body += f"\n[file saved: {self._save(file)}]"
         indent = " " * (len(self._bot_name) + 2)
         body = body.replace("\n", "\n" + indent)
@@ -57,11 +57,11 @@ class ConsoleSender:
             self.buttons = message.buttons
         return ""
 
-    def _save(self, file: dict[str, str]) -> Path:
+    def _save(self, file: SentFile) -> Path:
         """A file the bot sends (the /mydata export) lands in the exports folder."""
         self._files.mkdir(parents=True, exist_ok=True)
-        path = self._files / Path(str(file.get("name") or "file.txt")).name
-        path.write_text(str(file.get("text", "")), encoding="utf-8")
+        path = self._files / (Path(file.name).name or "file.txt")
+        path.write_text(file.text, encoding="utf-8")
         return path
 
     def inbound(self, line: str, name: str) -> Inbound:

@@ -36,12 +36,11 @@ class DeskSender:
         self.current: str = ""  # the case (thread) the agent is writing in
 
     async def send(self, message: Outbound) -> str:
-        if "card_update" in message.meta:
+        if message.delivery.card_update:
             return ""  # the terminal already printed what changed
         thread = message.address.thread_id or (str(message.case_id) if message.case_id else "")
-        card = message.meta.get("card")
-        if isinstance(card, int):
-            thread = str(card)  # the terminal desk's thread for a case is its number
+        if message.delivery.card and message.case_id is not None:
+            thread = str(message.case_id)  # the terminal desk's thread for a case is its number
             if not self.current:
                 self.current = thread
         label = f"[#{thread}] " if thread else ""

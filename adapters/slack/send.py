@@ -103,21 +103,24 @@ class SlackSender:
         in earlier tries, and grows with every call it answers."""
         channel = message.address.chat_id
         thread = message.address.thread_id or None
-        meta = message.meta
+        delivery = message.delivery
         pieces = blocks_for(message.text, message.buttons)
         fallback = shorten(to_plain(message.text), 300)  # notifications and old clients
-        if "card_update" in meta:
+        if delivery.card_update:
             if not thread:
                 return ""  # no card to update on this desk yet
             await self.client.chat_update(
                 channel=channel, ts=thread, text=fallback, blocks=pieces[0]
             )
             return ""
-        to_user = meta.get("to_user")
-        if meta.get("kind") == "desk_reply" and isinstance(to_user, str) and to_user:
+        if delivery.only_to:
             # what the desk says to one agent (help, "only agents can act") only they see
             await self.client.chat_postEphemeral(
-                channel=channel, user=to_user, text=fallback, blocks=pieces[0], thread_ts=thread
+                channel=channel,
+                user=delivery.only_to,
+                text=fallback,
+                blocks=pieces[0],
+                thread_ts=thread,
             )
             return ""
         for i, blocks in enumerate(pieces):
@@ -133,13 +136,13 @@ class SlackSender:
             )
             progress.pieces = i + 1
             progress.first_id = progress.first_id or str(sent.get("ts") or "")
-        file = meta.get("file")
-        if isinstance(file, dict):
+        file = delivery.file
+        if file is not None:
             await self.client.files_upload_v2(
                 channel=channel,
                 thread_ts=thread,
-                filename=str(file.get("name") or "file.txt"),
-                content=str(file.get("text", "")),
-                title=str(file.get("name") or "file"),
+                filename=file.name,
+                content=file.text,
+                title=file.name,
             )
         return progress.first_id

@@ -88,7 +88,7 @@ class TelegramSender:
             self._last = {k: v for k, v in self._last.items() if v > cutoff}
 
     async def send(self, message: Outbound) -> str:
-        if "card_update" in message.meta:
+        if message.delivery.card_update:
             return ""  # the topic already says what changed; the card stays as sent
         with self._resumable.progress(message) as progress:
             return await self._deliver(message, progress)
@@ -116,7 +116,7 @@ class TelegramSender:
         topic: int | None = None
         reply_to: int | None = None
         is_staff = self.staff_group_id is not None and chat_id == self.staff_group_id
-        if is_staff and "card" in message.meta and self.staff_topics and not thread:
+        if is_staff and message.delivery.card and self.staff_topics and not thread:
             if not progress.thread:
                 progress.thread = str(await self._open_topic(chat_id, message))
             topic = int(progress.thread)
@@ -142,14 +142,11 @@ class TelegramSender:
             finally:
                 self._sent_to(chat_id)  # a refused message counts too: Telegram saw it
             progress.pieces, progress.last_id = i + 1, str(sent_id)
-        file = message.meta.get("file")
-        if isinstance(file, dict):
+        file = message.delivery.file
+        if file is not None:
             await self.bot.send_document(
                 chat_id,
-                InputFile(
-                    str(file.get("text", "")).encode("utf-8"),
-                    filename=str(file.get("name") or "file.txt"),
-                ),
+                InputFile(file.text.encode("utf-8"), filename=file.name),
                 message_thread_id=topic,
             )
         if topic is not None:
@@ -192,6 +189,6 @@ class TelegramSender:
 
     async def _open_topic(self, chat_id: int, message: Outbound) -> int:
         """A forum topic per case, named after it: "#12 · Ann · pricing"."""
-        name = shorten(str(message.meta.get("title") or f"#{message.case_id}"), 128)
+        name = shorten(message.delivery.title or f"#{message.case_id}", 128)
         topic = await self.bot.create_forum_topic(chat_id, name)
         return topic.message_thread_id

@@ -7,7 +7,7 @@ from bot.config import AgentSettings
 from bot.desk.desk import minutes
 from bot.desk.turn import DeskTurn, desk_help
 from bot.features.rating import rating_buttons
-from bot.model import Case, CaseState, Conversation, Customer, EventKind
+from bot.model import Case, CaseState, Conversation, Customer, Delivery, EventKind, Purpose
 from bot.registry import Feature
 from bot.text import md_escape
 
@@ -72,10 +72,10 @@ async def claim(turn: DeskTurn, agent: AgentSettings, case: Case, *, quiet: bool
         draft_summary="",
         conversation=Conversation.NONE,
         conversation_until=None,
-        event=(EventKind.CLAIM, "claimed"),
+        event=(EventKind.CLAIM, Purpose.CLAIMED),
         customer=f"**{md_escape(agent.name)}** from support has your case #{case.id} now and"
         " will reply here.",
-        desk=(f"✋ {md_escape(agent.name)} claimed case #{case.id}.", "claimed"),
+        desk=(f"✋ {md_escape(agent.name)} claimed case #{case.id}.", Purpose.CLAIMED),
     )
 
 
@@ -105,10 +105,7 @@ async def reply(turn: DeskTurn, case: Case, customer: Customer, text: str) -> No
     await turn.tell_customer(
         case,
         f"**{md_escape(agent.name)}** (support): {md_escape(text)}",
-        meta={
-            "receipt": [receipt.channel, receipt.chat_id, receipt.thread_id],
-            "kind": "agent_reply",
-        },
+        delivery=Delivery(purpose=Purpose.AGENT_REPLY, receipt_to=receipt),
     )
 
 
@@ -140,7 +137,7 @@ async def resolve(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
         customer=f"{md_escape(name)} has marked your case #{case.id} as resolved. If it isn't,"
         " just write and it reopens.\n\nHow did we do? Tap 1 (poor) to 5 (great).",
         buttons=rating_buttons(),
-        desk=(f"✔ Case #{case.id} resolved by {md_escape(name)}.", "resolved"),
+        desk=(f"✔ Case #{case.id} resolved by {md_escape(name)}.", Purpose.RESOLVED),
     )
 
 
@@ -157,7 +154,7 @@ async def back_to_bot(turn: DeskTurn, case: Case, customer: Customer, args: str)
         event=(EventKind.STATE, f"handed back to the bot by {name}"),
         customer=f"{md_escape(name)} handed your case #{case.id} back to me, the bot. Ask me"
         " anything, or type /human for a person again.",
-        desk=(f"↩ Case #{case.id} is back with the bot.", "to_bot"),
+        desk=(f"↩ Case #{case.id} is back with the bot.", Purpose.TO_BOT),
     )
 
 
@@ -183,6 +180,6 @@ async def transfer(turn: DeskTurn, case: Case, customer: Customer, target_name: 
         desk=(
             f"→ Case #{case.id} transferred to {md_escape(target.name)}"
             f" by {md_escape(turn.agent.name)}.",
-            "transferred",
+            Purpose.TRANSFERRED,
         ),
     )

@@ -26,10 +26,12 @@ from bot.model import (
     CaseState,
     Cause,
     Customer,
+    Delivery,
     Event,
     EventKind,
     Identity,
     Outbound,
+    Purpose,
 )
 from bot.registry import pack
 from bot.store import Transaction
@@ -94,7 +96,7 @@ class Desk:
     # -- messages to the desk ---------------------------------------------------------------
 
     def to_desk(
-        self, case: Case, text: str, *, kind: str, buttons: Sequence[Button] = ()
+        self, case: Case, text: str, *, kind: Purpose, buttons: Sequence[Button] = ()
     ) -> list[Outbound]:
         """The same message into the case's thread on every desk."""
         return [
@@ -104,12 +106,12 @@ class Desk:
                 cause=Cause.DESK,
                 case_id=case.id,
                 buttons=tuple(buttons),
-                meta={"thread": True, "kind": kind},
+                delivery=Delivery(purpose=kind, in_thread=True),
             )
             for address in self.addresses
         ]
 
-    def notice(self, text: str, *, kind: str, customer_id: int | None = None) -> list[Outbound]:
+    def notice(self, text: str, *, kind: Purpose, customer_id: int | None = None) -> list[Outbound]:
         """A message for the desk as a whole (feedback, ideas), outside any case thread;
         `customer_id` says whose words it carries (erased with them)."""
         return [
@@ -118,7 +120,7 @@ class Desk:
                 text=text,
                 cause=Cause.DESK,
                 customer_id=customer_id,
-                meta={"kind": kind},
+                delivery=Delivery(purpose=kind),
             )
             for address in self.addresses
         ]
@@ -163,9 +165,9 @@ class Desk:
             buttons = buttons[1:]
         elif case.state in (CaseState.RESOLVED, CaseState.BOT):
             buttons = ()
-        meta: dict[str, object] = {"card": case.id, "kind": "card", "title": title}
+        delivery = Delivery(purpose=Purpose.CARD, card=True, title=title)
         if update:
-            meta = {"card_update": case.id, "kind": "card_update", "thread": True}
+            delivery = Delivery(purpose=Purpose.CARD_UPDATE, card_update=True, in_thread=True)
         return [
             Outbound(
                 address=address,
@@ -173,7 +175,7 @@ class Desk:
                 cause=Cause.DESK,
                 case_id=case.id,
                 buttons=buttons,
-                meta=meta,
+                delivery=delivery,
             )
             for address in self.addresses
         ]
@@ -238,7 +240,7 @@ class Desk:
             messages += self.to_desk(
                 case,
                 f"⏰ **Case #{case.id}** has been waiting for {minutes(waited)}. Claim it?",
-                kind="reminder",
+                kind=Purpose.REMINDER,
                 buttons=[Button("Claim", pack("desk", "claim", case.id))],
             )
             await tx.update_case(replace(case, alerted_at=now))

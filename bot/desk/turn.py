@@ -20,10 +20,12 @@ from bot.model import (
     Case,
     Cause,
     Customer,
+    Delivery,
     EventKind,
     Inbound,
     InboundKind,
     Outbound,
+    Purpose,
 )
 from bot.registry import DeskCommand
 from bot.store import Transaction
@@ -77,7 +79,9 @@ class DeskTurn:
                 text=text,
                 cause=Cause.DESK,
                 buttons=tuple(buttons),
-                meta={"kind": "desk_reply", "to_user": self.inbound.identity.user_id},
+                delivery=Delivery(
+                    purpose=Purpose.DESK_REPLY, only_to=self.inbound.identity.user_id
+                ),
             )
         )
 
@@ -104,7 +108,7 @@ class DeskTurn:
         *,
         event: tuple[EventKind, str],
         customer: str = "",
-        desk: tuple[str, str] | None = None,
+        desk: tuple[str, Purpose] | None = None,
         buttons: Sequence[Button] = (),
         **changes: Any,
     ) -> Case:

@@ -3,6 +3,7 @@ people at the company; it does not change their case."""
 
 from __future__ import annotations
 
+from bot.model import Purpose
 from bot.registry import Feature
 from bot.text import md_escape, shorten
 from bot.turn import Turn
@@ -23,7 +24,7 @@ async def feedback(turn: Turn, text: str) -> None:
     turn.out += turn.desk.notice(
         f"💬 Feedback from {md_escape(turn.name)} (case #{turn.case.id}):"
         f" “{md_escape(shorten(text, 1500))}”",
-        kind="feedback",
+        kind=Purpose.FEEDBACK,
         customer_id=turn.customer.id,
     )
     await turn.say(

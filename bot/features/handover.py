@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.model import Button, Case, CaseState, Conversation, Customer, Event, EventKind
+from bot.model import Button, Case, CaseState, Conversation, Customer, Event, EventKind, Purpose
 from bot.registry import Feature, pack
 from bot.signals import frustrated, is_greeting, not_helpful, wants_person
 from bot.text import md_escape, shorten
@@ -134,7 +134,7 @@ async def relay(turn: Turn, text: str) -> None:
     to the desk; the bot does not talk over the person."""
     case = turn.case
     if text:
-        turn.to_desk(f"**{md_escape(turn.name or 'Customer')}:** {md_escape(text)}", "relay")
+        turn.to_desk(f"**{md_escape(turn.name or 'Customer')}:** {md_escape(text)}", Purpose.RELAY)
     if case.state is CaseState.WAITING:
         await turn.say(
             f"Added to case #{case.id}. " + await turn.desk.waiting_words(turn.tx, case, turn.now),

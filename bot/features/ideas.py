@@ -7,7 +7,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz
 
 from bot.desk.turn import DeskTurn
-from bot.model import Button, Cause, Outbound
+from bot.model import Button, Cause, Delivery, Outbound, Purpose
 from bot.registry import Feature, pack
 from bot.text import md_escape, shorten, small_number
 from bot.turn import Turn
@@ -40,7 +40,7 @@ async def idea(turn: Turn, text: str) -> None:
     turn.out += turn.desk.notice(
         f"💡 Idea #{number} from {md_escape(turn.name)}: “{md_escape(shorten(text, 500))}”."
         f" Mark it with /idea planned {number} or /idea done {number}.",
-        kind="idea",
+        kind=Purpose.IDEA,
         customer_id=turn.customer.id,
     )
     await turn.say(
@@ -136,7 +136,7 @@ async def mark(turn: DeskTurn, args: str) -> None:
                 text=text,
                 cause=Cause.IDEA,
                 customer_id=customer_id,
-                meta={"idea": found.id, "notice": True},
+                delivery=Delivery(idea=found.id),
             )
         )
         told += 1

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from bot.desk.turn import DeskTurn
 from bot.knowledge.analysis import content_words, stem
-from bot.model import Address, Cause, Incident, Outbound
+from bot.model import Address, Cause, Delivery, Incident, Outbound, Purpose
 from bot.registry import Feature
 from bot.store import Transaction
 from bot.text import md_escape, shorten, small_number
@@ -115,7 +115,7 @@ async def notify(tx: Transaction, incident: Incident, text: str, now: datetime) 
                 text=text,
                 cause=Cause.INCIDENT,
                 customer_id=customer_id,
-                meta={"incident": incident.id, "notice": True},
+                delivery=Delivery(incident=incident.id),
             )
         )
     return out
@@ -180,7 +180,7 @@ async def incident(turn: DeskTurn, args: str) -> None:
             f" **{md_escape(command.title)}**. Customers who write about"
             f" {md_escape(words)} are told at once and get every update."
             f" Update: /incident update {number} TEXT · fixed: /incident resolve {number}",
-            kind="incident",
+            kind=Purpose.INCIDENT,
         )
         return
     assert command.number is not None
@@ -201,5 +201,5 @@ async def incident(turn: DeskTurn, args: str) -> None:
     turn.out += turn.desk.notice(
         f"Incident #{found.id} {'resolved' if resolve else 'updated'}; told"
         f" {len(messages)} subscribed customer{'s' if len(messages) != 1 else ''}.",
-        kind="incident",
+        kind=Purpose.INCIDENT,
     )

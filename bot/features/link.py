@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from bot.model import CaseState, EventKind, Inbound, InboundKind
+from bot.model import CaseState, EventKind, Inbound, InboundKind, Purpose
 from bot.registry import Feature
 from bot.text import clean, parse_command
 from bot.turn import Turn
@@ -80,7 +80,7 @@ async def link(turn: Turn, code: str) -> None:
         turn.to_desk(
             f"🔗 Case #{case.id}: the customer linked another channel;"
             f" case #{merged} was merged into this one.",
-            "linked",
+            Purpose.LINKED,
         )
     await turn.say(
         f"Linked: this chat and your other channel are now one customer, and your case"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.model import CaseState, EventKind, InboundKind
+from bot.model import CaseState, EventKind, InboundKind, Purpose
 from bot.registry import Feature
 from bot.text import md_escape, shorten
 from bot.turn import Turn
@@ -22,11 +22,13 @@ async def edited(turn: Turn) -> bool:
     if inbound.payload == "deleted":
         await turn.record(EventKind.EDIT, "", edited=inbound.edited_key, deleted=True)
         if turn.case.state in WITH_PERSON:
-            turn.to_desk(f"{md_escape(turn.name)} deleted a message.", "edit")
+            turn.to_desk(f"{md_escape(turn.name)} deleted a message.", Purpose.EDIT)
         return True
     await turn.record(EventKind.EDIT, turn.text, edited=inbound.edited_key)
     if turn.case.state in WITH_PERSON:
-        turn.to_desk(f"{md_escape(turn.name)} edited a message: “{md_escape(turn.text)}”", "edit")
+        turn.to_desk(
+            f"{md_escape(turn.name)} edited a message: “{md_escape(turn.text)}”", Purpose.EDIT
+        )
     return True
 
 
@@ -36,16 +38,16 @@ async def attachment(turn: Turn) -> bool:
     refs = [
         {"kind": a.kind, "ref": a.ref, "caption": a.caption, "name": a.name}
         for a in inbound.attachments
-    ]
+    ]  # as the timeline keeps them
     await turn.record(EventKind.ATTACHMENT, turn.text, attachments=refs)
     case = turn.case
     if case.state in WITH_PERSON:
         kinds = ", ".join(sorted({a.kind for a in inbound.attachments})) or "file"
         caption = f": “{md_escape(turn.text)}”" if turn.text else ""
         turn.out += [
-            replace(message, meta={**message.meta, "attachments": refs})
+            replace(message, delivery=replace(message.delivery, attachments=inbound.attachments))
             for message in turn.desk.to_desk(
-                case, f"{md_escape(turn.name)} sent a {kinds}{caption}", kind="attachment"
+                case, f"{md_escape(turn.name)} sent a {kinds}{caption}", kind=Purpose.ATTACHMENT
             )
         ]
         if case.state is CaseState.WAITING:

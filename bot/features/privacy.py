@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import json
 
-from bot.model import Button, CaseState, Cause, Conversation, EventKind, Outbound
+from bot.model import (
+    Button,
+    CaseState,
+    Cause,
+    Conversation,
+    Delivery,
+    EventKind,
+    Outbound,
+    Purpose,
+    SentFile,
+)
 from bot.registry import Feature, pack
 from bot.text import md_escape
 from bot.turn import Turn
@@ -37,13 +47,9 @@ async def my_data(turn: Turn, args: str) -> None:
     turn.out.append(
         await turn.reply(
             "\n".join(lines),
-            meta={
-                "file": {
-                    "name": f"candor-data-{turn.customer.id}.json",
-                    "type": "application/json",
-                    "text": exported,
-                }
-            },
+            delivery=Delivery(
+                file=SentFile(f"candor-data-{turn.customer.id}.json", exported, "application/json")
+            ),
         )
     )
 
@@ -87,7 +93,7 @@ async def erase(turn: Turn) -> None:
             case,
             f"🗑 Case #{case.id} is closed: the customer asked for their data to be erased."
             " Their messages are gone from Candor; please delete any copies you made.",
-            kind="forgotten",
+            kind=Purpose.FORGOTTEN,
         )
     turn.out = [m for m in turn.out if m.customer_id != customer_id]
     turn.out.append(
@@ -99,6 +105,6 @@ async def erase(turn: Turn) -> None:
                 " again, I'll start from nothing."
             ),
             cause=Cause.REPLY,
-            meta={"erase_when_sent": True},  # the row names their chat; not kept
+            delivery=Delivery(erase_when_sent=True),  # the row names their chat; not kept
         )
     )

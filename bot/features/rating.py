@@ -4,7 +4,7 @@ comment."""
 
 from __future__ import annotations
 
-from bot.model import Button, CaseState, Conversation, EventKind
+from bot.model import Button, CaseState, Conversation, EventKind, Purpose
 from bot.registry import Feature, pack
 from bot.signals import looks_like_question
 from bot.text import md_escape
@@ -37,7 +37,8 @@ async def rate(turn: Turn, fields: tuple[object, ...]) -> None:
     score = max(1, min(5, int(str(fields[0]))))
     await turn.record(EventKind.RATING, str(score), score=score)
     turn.to_desk(
-        f"⭐ {md_escape(turn.name or 'The customer')} rated case #{case.id}: {score}/5", "rating"
+        f"⭐ {md_escape(turn.name or 'The customer')} rated case #{case.id}: {score}/5",
+        Purpose.RATING,
     )
     await turn.wait_for(
         Conversation.AWAITING_RATING_COMMENT, within=turn.settings.rating_comment_window
@@ -58,7 +59,7 @@ async def comment(turn: Turn) -> bool:
     await turn.stop_waiting()
     turn.to_desk(
         f"💬 {md_escape(turn.name or 'The customer')} on case #{turn.case.id}: “{md_escape(text)}”",
-        "rating",
+        Purpose.RATING,
     )
     await turn.say("Thanks, I've passed that on to the team.", note="thanked for the comment")
     return True

@@ -34,6 +34,7 @@ from bot.model import (
     Cause,
     Conversation,
     Customer,
+    Delivery,
     Event,
     EventKind,
     Idea,
@@ -194,7 +195,7 @@ def _outbound(row: Sequence[Any]) -> Outbound:
         cause=Cause(row[4]),
         text=row[5],
         buttons=tuple(Button(label, payload) for label, payload in json.loads(row[6])),
-        meta=json.loads(row[7]),
+        delivery=Delivery.from_json(json.loads(row[7])),
         attempts=row[8],
     )
 
@@ -1017,7 +1018,9 @@ class SQLiteTransaction:
                 json.dumps([[b.label, b.payload] for b in message.buttons], ensure_ascii=False)
                 if message.buttons
                 else "[]",
-                json.dumps(dict(message.meta), ensure_ascii=False) if message.meta else "{}",
+                json.dumps(stored, ensure_ascii=False)
+                if (stored := message.delivery.to_json())
+                else "{}",
                 _ts(now),
             ),
         )
