@@ -35,7 +35,7 @@ from bot.features import (
 )
 from bot.knowledge import KnowledgeBase, Thresholds
 from bot.model import DESK_CHANNEL, Address
-from bot.outbox import Outbox
+from bot.outbox import NoticePolicy, Outbox
 from bot.registry import Feature, Registry
 from bot.store import SQLiteStore, Store
 from bot.tasks import cancel_and_wait
@@ -98,6 +98,7 @@ class Candor:
         )
         self._knowledge: KnowledgeBase | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.registry = Registry(FEATURES)
         self.outbox = Outbox(
             self.store,
             clock,
@@ -106,7 +107,11 @@ class Candor:
             retry_max=config.outbox.retry_max_seconds,
             paused=config.outbox.paused,
             desks=desk_addresses(config),
-            timezone=config.bot.timezone,
+            policy=NoticePolicy(
+                rules=self.registry.notice_rules,
+                holds=self.registry.holds,
+                timezone=config.bot.timezone,
+            ),
         )
         self.desk = Desk(
             addresses=desk_addresses(config),
@@ -115,7 +120,6 @@ class Candor:
             timezone=config.bot.timezone,
             waiting_alert=timedelta(minutes=config.desk.waiting_alert_minutes),
         )
-        self.registry = Registry(FEATURES)
         self.dialog = Dialog(
             Services(
                 lambda: self.knowledge,

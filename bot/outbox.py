@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from datetime import datetime, time, timedelta
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.model import DESK_CHANNEL, Address, Cause, Delivery, Outbound, Purpose
+from bot.registry import Hold, NoticeRule
 from bot.store import Store
 from bot.tasks import cancel_and_wait
 
@@ -33,25 +34,6 @@ log = logging.getLogger(__name__)
 NOTICES = (Cause.INCIDENT, Cause.IDEA)  # may wait; replies never do
 PAGE = 200  # pending messages a pass reads at a time
 PAGES = 10  # ... and pages at most, past addresses already being sent to
-
-
-def quiet_end(hours: str, now: datetime, tz: ZoneInfo) -> datetime | None:
-    """When quiet hours "22:00-07:00" (local time) end, if `now` is inside them."""
-    try:
-        start_text, end_text = hours.split("-")
-        start = time.fromisoformat(start_text.strip())
-        end = time.fromisoformat(end_text.strip())
-    except ValueError:
-        return None
-    local = now.astimezone(tz)
-    clock = local.time().replace(tzinfo=None)
-    inside = start <= clock < end if start < end else (clock >= start or clock < end)
-    if not inside or start == end:
-        return None
-    finish = datetime.combine(local.date(), end, tzinfo=tz)
-    if finish <= local:
-        finish += timedelta(days=1)
-    return finish.astimezone(now.tzinfo)
 
 
 class DeliveryError(Exception):
@@ -82,21 +64,31 @@ class Sender(Protocol):
         Raise DeliveryError when it was not delivered."""
 
 
+@dataclass(frozen=True, slots=True)
+class NoticePolicy:
+    """What the features say about notices: who may get one (by cause), and until
+    when one waits for its customer. Empty: every notice goes, none waits."""
+
+    rules: Mapping[Cause, NoticeRule] = field(default_factory=dict)
+    holds: Sequence[Hold] = ()
+    timezone: str = "UTC"  # holds see `now` in it (quiet hours are local times)
+
+
 class Outbox:
     def __init__(
         self,
         store: Store,
         clock: Callable[[], datetime],
         *,
+        policy: NoticePolicy = NoticePolicy(),
         max_attempts: int = 10,
         retry_base: float = 1.0,
         retry_max: float = 300.0,
         paused: bool = False,
         desks: Sequence[Address] = (),
-        timezone: str = "UTC",
     ) -> None:
         self._store = store
-        self._tz = ZoneInfo(timezone)
+        self._policy = policy
         self._desks = {(a.channel, a.chat_id) for a in desks}
         self._clock = clock
         self._max_attempts = max_attempts
@@ -261,19 +253,17 @@ class Outbox:
         return sent
 
     async def _held(self, message: Outbound) -> bool:
-        """Hold a notice while its customer muted notices or is in quiet hours."""
-        if message.customer_id is None:
+        """Hold a notice while its customer wants none now (the features' holds:
+        muted, quiet hours)."""
+        if message.customer_id is None or not self._policy.holds:
             return False
-        now = self._clock()
+        now = self._clock().astimezone(ZoneInfo(self._policy.timezone))
         async with self._store.transaction() as tx:
-            muted_until, until_write, quiet = await tx.quiet_of(message.customer_id)
             until: datetime | None = None
-            if until_write:
-                until = now + timedelta(days=365)  # released when they write again
-            elif muted_until is not None and muted_until > now:
-                until = muted_until
-            elif quiet:
-                until = quiet_end(quiet, now, self._tz)
+            for hold in self._policy.holds:
+                until = await hold(tx, message, now)
+                if until is not None:
+                    break
             if until is None:
                 return False
             await tx.hold(message.id, until)
@@ -329,23 +319,13 @@ class Outbox:
         return ""
 
     async def _not_subscribed(self, message: Outbound) -> str:
-        """An incident notice goes only to a customer subscribed to that incident, an
-        idea notice only to someone who voted for that idea."""
-        if message.cause is Cause.IDEA:
-            idea = message.delivery.idea
-            if idea is None or message.customer_id is None:
-                return "an idea notice without its idea or customer"
-            async with self._store.transaction() as tx:
-                voted = idea in await tx.votes_of(message.customer_id)
-            return "" if voted else f"the customer did not vote for idea {idea}"
-        if message.cause is not Cause.INCIDENT:
+        """A notice goes only to whom its feature's rule allows (an incident's to its
+        subscribers, an idea's to its voters)."""
+        rule = self._policy.rules.get(message.cause)
+        if rule is None:
             return ""
-        incident = message.delivery.incident
-        if incident is None or message.customer_id is None:
-            return "an incident notice without its incident or customer"
         async with self._store.transaction() as tx:
-            subscribed = incident in await tx.subscriptions(message.customer_id)
-        return "" if subscribed else f"the customer is not subscribed to incident {incident}"
+            return await rule(tx, message, self._clock())
 
     async def _in_thread(self, message: Outbound) -> Outbound:
         """A desk message about a case goes into the case's thread on that desk."""

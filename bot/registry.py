@@ -23,12 +23,16 @@ from typing import Any
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from bot.model import InboundKind
+from bot.model import Cause, InboundKind
 from bot.text import COMMAND_AT, small_number
 
 Handler = Callable[[Any, str], Awaitable[None]]
 ButtonHandler = Callable[[Any, tuple[Any, ...]], Awaitable[None]]
 StepHandler = Callable[[Any], Awaitable[bool]]
+# (transaction, message, now) -> why it must not go ("" if it may)
+NoticeRule = Callable[[Any, Any, Any], Awaitable[str]]
+# (transaction, message, now) -> until when a notice waits (None: it goes now)
+Hold = Callable[[Any, Any, Any], Awaitable[Any]]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _KIND = re.compile(r"[a-z][a-z_]{0,15}")
@@ -138,6 +142,23 @@ class Feature:
         self.steps: list[Step] = []
         self.receivers: dict[InboundKind, StepHandler] = {}
         self.arrivals: list[StepHandler] = []
+        self.notice_rules: dict[Cause, NoticeRule] = {}
+        self.holds: list[Hold] = []
+
+    def notice_rule(self, cause: Cause) -> Callable[[NoticeRule], NoticeRule]:
+        """Who may receive a notice of this cause: the outbox asks the rule before it
+        sends one, and refuses the notice if the rule says why not."""
+
+        def declare(rule: NoticeRule) -> NoticeRule:
+            self.notice_rules[cause] = rule
+            return rule
+
+        return declare
+
+    def holds_notices(self, hold: Hold) -> Hold:
+        """Until when a notice waits for its customer (muted, quiet hours)."""
+        self.holds.append(hold)
+        return hold
 
     def on_arrival(self, handler: StepHandler) -> StepHandler:
         """Run on every inbound of a customer, before whatever handles it (its return
@@ -243,6 +264,13 @@ class Registry:
         self.arrivals: tuple[StepHandler, ...] = tuple(
             hook for feature in features for hook in feature.arrivals
         )
+        self.holds: tuple[Hold, ...] = tuple(hold for f in features for hold in f.holds)
+        self.notice_rules: dict[Cause, NoticeRule] = {}
+        for feature in features:
+            for cause, rule in feature.notice_rules.items():
+                if cause in self.notice_rules:
+                    raise RegistryError(f"two features rule {cause.value} notices")
+                self.notice_rules[cause] = rule
         for feature in features:
             for kind, receiver in feature.receivers.items():
                 if kind in self.receivers:

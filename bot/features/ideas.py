@@ -4,11 +4,14 @@ told, which is the only notice an idea ever sends."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rapidfuzz import fuzz
 
 from bot.desk.turn import DeskTurn
 from bot.model import Button, Cause, Delivery, Outbound, Purpose
 from bot.registry import Feature, pack
+from bot.store import Transaction
 from bot.text import md_escape, shorten, small_number
 from bot.turn import Turn
 
@@ -92,6 +95,17 @@ async def vote(turn: Turn, fields: tuple[object, ...]) -> None:
         f"{'s' if votes != 1 else ''}. You'll be told when it's planned or done.",
         note=f"voted for idea #{found.id}",
     )
+
+
+@feature.notice_rule(Cause.IDEA)
+async def voted(tx: Transaction, message: Outbound, now: datetime) -> str:
+    """An idea notice goes only to someone who voted for that idea."""
+    idea = message.delivery.idea
+    if idea is None or message.customer_id is None:
+        return "an idea notice without its idea or customer"
+    if idea in await tx.votes_of(message.customer_id):
+        return ""
+    return f"the customer did not vote for idea {idea}"
 
 
 @feature.desk_command(

@@ -121,6 +121,17 @@ async def notify(tx: Transaction, incident: Incident, text: str, now: datetime) 
     return out
 
 
+@feature.notice_rule(Cause.INCIDENT)
+async def subscribed(tx: Transaction, message: Outbound, now: datetime) -> str:
+    """An incident notice goes only to a customer subscribed to that incident."""
+    incident = message.delivery.incident
+    if incident is None or message.customer_id is None:
+        return "an incident notice without its incident or customer"
+    if incident in await tx.subscriptions(message.customer_id):
+        return ""
+    return f"the customer is not subscribed to incident {incident}"
+
+
 def listing(incidents: Sequence[Incident], when: object) -> str:
     if not incidents:
         return "No open incidents."

@@ -5,9 +5,12 @@ replies about their case never do. The outbox holds them (`bot.outbox`)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from bot.model import Outbound
 from bot.registry import Feature
+from bot.store import Transaction
 from bot.turn import Turn
 
 feature = Feature("notices")
@@ -24,6 +27,41 @@ def duration(spell: str) -> timedelta | None:
     unit = {"m": "minutes", "h": "hours", "d": "days"}[found[2][0]]
     length = timedelta(**{unit: int(found[1])})
     return length if timedelta(0) < length <= timedelta(days=30) else None
+
+
+def quiet_end(hours: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """When quiet hours "22:00-07:00" (local time) end, if `now` is inside them."""
+    try:
+        start_text, end_text = hours.split("-")
+        start = time.fromisoformat(start_text.strip())
+        end = time.fromisoformat(end_text.strip())
+    except ValueError:
+        return None
+    local = now.astimezone(tz)
+    clock = local.time().replace(tzinfo=None)
+    inside = start <= clock < end if start < end else (clock >= start or clock < end)
+    if not inside or start == end:
+        return None
+    finish = datetime.combine(local.date(), end, tzinfo=tz)
+    if finish <= local:
+        finish += timedelta(days=1)
+    return finish.astimezone(now.tzinfo)
+
+
+@feature.holds_notices
+async def hold(tx: Transaction, message: Outbound, now: datetime) -> datetime | None:
+    """A notice waits while its customer muted notices or is in quiet hours (`now`
+    is in the bot's time zone, which quiet hours are given in)."""
+    assert message.customer_id is not None
+    muted_until, until_write, quiet = await tx.quiet_of(message.customer_id)
+    if until_write:
+        return now + timedelta(days=365)  # released when they write again
+    if muted_until is not None and muted_until > now:
+        return muted_until
+    if quiet:
+        assert isinstance(now.tzinfo, ZoneInfo)
+        return quiet_end(quiet, now, now.tzinfo)
+    return None
 
 
 @feature.step("release a mute that lasts until they write", order=10)
