@@ -13,8 +13,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
 _LIST_START = re.compile(r"(?m)^([ \t]*)([-+])")  # "- x" at a line start is a list item
 # "/human" in someone's words stays theirs: the core renders its own commands per
 # channel ("!human" on Slack) and leaves escaped ones alone
-# where "/name" is a command in text: at the start, after a space, a bracket or a quote
-COMMAND_AT = r"(?:^|(?<=[\s(\[“\"'«]))/(?=[A-Za-z])"
+# where "/name" is a command in text: at the start, after a space, a bracket, a quote
+# or a code span's backtick
+COMMAND_AT = r"(?:^|(?<=[\s(\[“\"'«`]))/(?=[A-Za-z])"
 _SLASH_WORD = re.compile(COMMAND_AT, re.M)
 
 

@@ -6,15 +6,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from adapters.telegram.channel import menu
+from bot import config as config_module
 from bot.app import FEATURES, Candor
 from bot.model import Address, Identity
 from bot.registry import Feature, Registry, RegistryError, pack, render_commands
 from bot.text import md_escape
-from tests.conftest import ROOT, Customer, RecordingSender
+from tests.conftest import (
+    ROOT,
+    Clock,
+    Customer,
+    RecordingSender,
+    write_articles,
+    write_config,
+)
 
 Factory = Callable[[str], Customer]
 
@@ -109,6 +118,7 @@ async def test_a_slack_customer_is_never_told_to_type_a_slash_command(app: Cando
     replies += await ann.send("/help")
     replies += await ann.send("I typed /human and nothing happened")  # quoted back below
     replies += await ann.send("/status")
+    replies += await ann.send("/link")  # "send `/link CODE` to me"
     names = app.registry.names()
     for text in replies:
         typed = [n for n in listed(text) if n in names]
@@ -120,7 +130,37 @@ async def test_a_slack_customer_is_never_told_to_type_a_slash_command(app: Cando
 def test_rendering_changes_only_the_cores_own_commands() -> None:
     names = {"human", "status"}
     said = "Type /human or (/status). " + md_escape("they wrote /human") + " a/human /other"
+    said += " Send `/status` or https://x.example/human"
     assert render_commands(said, "!", names) == (
         "Type !human or (!status). they wrote \\/human a/human /other"
+        " Send `!status` or https://x.example/human"
     )
     assert render_commands(said, "/", names) == said
+
+
+async def test_an_article_that_says_type_a_command_is_rendered_for_slack(
+    tmp_path: Path, clock: Clock
+) -> None:
+    folder = write_articles(
+        tmp_path / "kb",
+        {
+            "cancel": (
+                "Cancelling",
+                ["how do I cancel", "cancel my plan"],
+                "Type /human and a person cancels it for you; /status shows where it is.",
+                False,
+            )
+        },
+    )
+    config = config_module.load(write_config(tmp_path, folder))
+    async with Candor(config, clock=clock) as app:
+        slack, terminal = RecordingSender("slack"), RecordingSender("test")
+        app.outbox.register(slack)
+        app.outbox.register(terminal)
+        on_slack = Customer(app, slack, "ann")
+        on_slack.identity = Identity("slack", "T1", "U1")
+        on_slack.address = Address("slack", "ann")
+        [answer] = await on_slack.send("how do I cancel")
+        assert "Type !human and a person cancels it for you; !status shows" in answer
+        [elsewhere] = await Customer(app, terminal, "bob").send("how do I cancel")
+        assert "Type /human and a person cancels it for you; /status shows" in elsewhere
