@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -300,23 +300,8 @@ class Outbox:
         return 1
 
     def unsolicited(self, message: Outbound) -> str:
-        """Why a message must not leave, or "". The bot writes to a customer only in
-        answer to them, about their own case, or about an incident or idea they
-        subscribed to; desk messages go only to desks. Checked here, where every
-        message leaves, so that no feature can get around it."""
-        address = message.address
-        to_desk = address.channel == DESK_CHANNEL or (address.channel, address.chat_id) in (
-            self._desks
-        )
-        if to_desk:
-            return "" if message.cause is Cause.DESK else f"{message.cause.value} sent to a desk"
-        if message.cause is Cause.DESK:
-            return "a desk message addressed to a customer"
-        if message.cause not in (Cause.REPLY, Cause.CASE_UPDATE, Cause.INCIDENT, Cause.IDEA):
-            return f"no allowed cause ({message.cause.value})"
-        if message.cause is Cause.CASE_UPDATE and message.case_id is None:
-            return "a case update without a case"
-        return ""
+        """Why a message must not leave, or "" (see `unsolicited`)."""
+        return unsolicited(message, self._desks)
 
     async def _not_subscribed(self, message: Outbound) -> str:
         """A notice goes only to whom its feature's rule allows (an incident's to its
@@ -379,6 +364,24 @@ class Outbox:
     def wake_later(self, delay: float) -> None:
         with contextlib.suppress(RuntimeError):
             asyncio.get_running_loop().call_later(delay, self._wake.set)
+
+
+def unsolicited(message: Outbound, desks: Set[tuple[str, str]]) -> str:
+    """Why a message must not leave, or "". The bot writes to a customer only in
+    answer to them, about their own case, or about an incident or idea they
+    subscribed to; desk messages go only to desks. Checked here, where every
+    message leaves, so that no feature can get around it."""
+    address = message.address
+    to_desk = address.channel == DESK_CHANNEL or (address.channel, address.chat_id) in (desks)
+    if to_desk:
+        return "" if message.cause is Cause.DESK else f"{message.cause.value} sent to a desk"
+    if message.cause is Cause.DESK:
+        return "a desk message addressed to a customer"
+    if message.cause not in (Cause.REPLY, Cause.CASE_UPDATE, Cause.INCIDENT, Cause.IDEA):
+        return f"no allowed cause ({message.cause.value})"
+    if message.cause is Cause.CASE_UPDATE and message.case_id is None:
+        return "a case update without a case"
+    return ""
 
 
 def _ready(queue: list[tuple[Outbound, datetime]], now: datetime) -> bool:
