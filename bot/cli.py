@@ -97,7 +97,7 @@ def _setup_logging(config: Config, *, to_stderr: int) -> None:
 
 
 async def _chat(config: Config, name: str) -> int:
-    from adapters.console import chat
+    from adapters.console.chat import chat
     from bot.app import Candor
 
     async with Candor(config) as app:
@@ -105,7 +105,7 @@ async def _chat(config: Config, name: str) -> int:
 
 
 async def _desk(config: Config, agent: str) -> int:
-    from adapters.console import desk
+    from adapters.console.desk import desk
     from bot.app import Candor
 
     async with Candor(config) as app:
@@ -142,11 +142,11 @@ async def _run(config: Config) -> int:
     async with Candor(config) as app:
         channels: list[_Channel] = []
         if config.telegram.enabled:
-            from adapters.telegram import TelegramChannel
+            from adapters.telegram.channel import TelegramChannel
 
             channels.append(TelegramChannel(app, config.telegram))
         if config.slack.enabled:
-            from adapters.slack import SlackChannel
+            from adapters.slack.channel import SlackChannel
 
             channels.append(SlackChannel(app, config.slack))
         if not channels:

@@ -1,16 +1,6 @@
-"""Customers in shared Slack channels and DMs; agents in a Slack triage channel."""
+"""Customers in shared Slack channels and DMs; agents in a Slack triage channel.
 
-from adapters.slack.channel import SlackChannel, make_client
-from adapters.slack.convert import Ignored, Where, action_to_inbound, message_to_inbound
-from adapters.slack.send import SlackSender, blocks_for
-
-__all__ = [
-    "Ignored",
-    "SlackChannel",
-    "SlackSender",
-    "Where",
-    "action_to_inbound",
-    "blocks_for",
-    "make_client",
-    "message_to_inbound",
-]
+This package imports nothing on its own, so that a module of it that needs no
+Slack library loads without one: slack-bolt comes in with `channel` and `send`,
+when they are used.
+"""
