@@ -16,28 +16,11 @@ from bot.dialog import Dialog, DialogSettings
 from bot.engine import Engine, utcnow
 from bot.handover import Desk
 from bot.knowledge import KnowledgeBase, Thresholds
-from bot.model import DESK_CHANNEL, Address
 from bot.outbox import Outbox
 from bot.store import SQLiteStore, Store
 from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
-
-
-TERMINAL_DESK = Address(DESK_CHANNEL, "terminal")
-
-
-def desk_addresses(config: Config) -> list[Address]:
-    """Where case cards go: one address per desk channel in the config."""
-    addresses = []
-    for channel in config.desk.channels:
-        if channel == "console":
-            addresses.append(TERMINAL_DESK)
-        elif channel == "telegram" and config.telegram.staff_group_id is not None:
-            addresses.append(Address("telegram", str(config.telegram.staff_group_id)))
-        elif channel == "slack" and config.slack.triage_channel:
-            addresses.append(Address("slack", config.slack.triage_channel))
-    return addresses
 
 
 class Candor:
@@ -65,11 +48,11 @@ class Candor:
             retry_base=config.outbox.retry_base_seconds,
             retry_max=config.outbox.retry_max_seconds,
             paused=config.outbox.paused,
-            desks=desk_addresses(config),
+            desks=config.desk_addresses(),
             timezone=config.bot.timezone,
         )
         self.desk = Desk(
-            addresses=desk_addresses(config),
+            addresses=config.desk_addresses(),
             agents=config.desk.agents,
             hours=config.hours.business_hours(),
             timezone=config.bot.timezone,

@@ -124,19 +124,14 @@ class Desk:
 
     def agent_for(self, identity: Identity) -> AgentSettings | None:
         for agent in self.agents:
-            ids = {
-                DESK_CHANNEL: agent.console,
-                "telegram": None if agent.telegram is None else str(agent.telegram),
-                "slack": agent.slack,
-            }
-            if ids.get(identity.channel) == identity.user_id:
+            if agent.user_id_on(identity.channel) == identity.user_id:
                 return agent
         return None
 
     def agent_named(self, name: str) -> AgentSettings | None:
         wanted = name.strip().lstrip("@").casefold()
         for agent in self.agents:
-            if wanted in {agent.name.casefold(), (agent.console or "").casefold()}:
+            if wanted in agent.names():
                 return agent
         return None
 

@@ -1,6 +1,6 @@
 """Customers in shared Slack channels and DMs; agents in a Slack triage channel.
 
-This package imports nothing on its own, so that a module of it that needs no
-Slack library loads without one: slack-bolt comes in with `channel` and `send`,
-when they are used.
+`platform.py` declares the platform to the core; every `candor` command loads it to
+read the config, so this package imports nothing on its own: slack-bolt comes in
+with `channel` and `send`, when they are used.
 """

@@ -1,8 +1,8 @@
 """Customers on Telegram (private chats); agents in a Telegram staff group.
 
-This package imports nothing on its own, so that a module of it that needs no
-Telegram library loads without one: python-telegram-bot comes in with `channel`,
-`convert` and `send`, when they are used.
+`platform.py` declares the platform to the core; every `candor` command loads it to
+read the config, so this package imports nothing on its own: python-telegram-bot
+comes in with `channel`, `convert` and `send`, when they are used.
 """
 
 import os
