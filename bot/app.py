@@ -49,10 +49,12 @@ class Candor:
             retry_max=config.outbox.retry_max_seconds,
             paused=config.outbox.paused,
             desks=config.desk_addresses(),
+            desk_channels=config.desk_channels(),
             timezone=config.bot.timezone,
         )
         self.desk = Desk(
             addresses=config.desk_addresses(),
+            desk_channels=config.desk_channels(),
             agents=config.desk.agents,
             hours=config.hours.business_hours(),
             timezone=config.bot.timezone,

@@ -278,6 +278,14 @@ class Config(Section):
                     found.append(address)
         return found
 
+    def desk_channels(self) -> frozenset[str]:
+        """Channels where every address is a desk, named in `[desk] channels` or not."""
+        return frozenset(
+            platform.desk.own_channel
+            for platform in self.platforms
+            if platform.desk is not None and platform.desk.own_channel
+        )
+
     def commands_on(self, channel: str) -> CommandStyle:
         """How customers type a command on `channel` (`/status`, `!status`)."""
         for platform in self.platforms:

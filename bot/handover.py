@@ -10,7 +10,7 @@ address, whatever platform that is on.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,7 +19,6 @@ from bot import incidents
 from bot.config import AgentSettings
 from bot.hours import BusinessHours
 from bot.model import (
-    DESK_CHANNEL,
     Address,
     Button,
     Case,
@@ -102,12 +101,14 @@ class Desk:
         self,
         *,
         addresses: Sequence[Address],
+        desk_channels: Collection[str] = (),
         agents: Sequence[AgentSettings],
         hours: BusinessHours,
         timezone: str = "UTC",
         waiting_alert: timedelta = timedelta(minutes=15),
     ) -> None:
         self.addresses = tuple(addresses)
+        self.desk_channels = frozenset(desk_channels)  # every address on them is a desk
         self.agents = tuple(agents)
         self.hours = hours
         self._tz = ZoneInfo(timezone)
@@ -116,7 +117,7 @@ class Desk:
     # -- who and where ----------------------------------------------------------------------
 
     def is_desk(self, address: Address) -> bool:
-        if address.channel == DESK_CHANNEL:
+        if address.channel in self.desk_channels:
             return True
         return any(
             d.channel == address.channel and d.chat_id == address.chat_id for d in self.addresses

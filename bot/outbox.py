@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.model import DESK_CHANNEL, Address, Cause, Outbound
+from bot.model import Address, Cause, Outbound
 from bot.store import Store
 from bot.tasks import cancel_and_wait
 
@@ -93,11 +93,13 @@ class Outbox:
         retry_max: float = 300.0,
         paused: bool = False,
         desks: Sequence[Address] = (),
+        desk_channels: Collection[str] = (),
         timezone: str = "UTC",
     ) -> None:
         self._store = store
         self._tz = ZoneInfo(timezone)
         self._desks = {(a.channel, a.chat_id) for a in desks}
+        self._desk_channels = frozenset(desk_channels)  # every address on them is a desk
         self._clock = clock
         self._max_attempts = max_attempts
         self._retry_base = retry_base
@@ -313,7 +315,7 @@ class Outbox:
         subscribed to; desk messages go only to desks. Checked here, where every
         message leaves, so that no feature can get around it."""
         address = message.address
-        to_desk = address.channel == DESK_CHANNEL or (address.channel, address.chat_id) in (
+        to_desk = address.channel in self._desk_channels or (address.channel, address.chat_id) in (
             self._desks
         )
         if to_desk:

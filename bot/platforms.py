@@ -73,6 +73,9 @@ class DeskSpec(Generic[S]):
     # "staff_group_id (the staff group)" -> 'desk.channels: "telegram" needs telegram.staff_group_id
     # (the staff group)'.
     needs: str = ""
+    # A channel of the desk's own, that no customer writes on (the terminal desk's):
+    # every address on it is the desk, whether `[desk] channels` names it or not.
+    own_channel: str = ""
     # In `[desk] channels` when the config does not set it.
     default: bool = False
 
@@ -130,7 +133,14 @@ def check(platforms: Iterable[Platform[Any]]) -> tuple[Platform[Any], ...]:
     for platform in ordered:
         if not platform.name.isidentifier() or platform.name.startswith("_"):
             raise PlatformError(f"the platform name {platform.name!r} cannot name a config section")
-        for channel in sorted({platform.name, platform.agent_channel}):
+        mine = {platform.name, platform.agent_channel}
+        if platform.desk is not None and platform.desk.own_channel:
+            if platform.desk.own_channel == platform.name:
+                raise PlatformError(
+                    f"the platform {platform.name}: its customers' channel cannot be its desk's own"
+                )
+            mine.add(platform.desk.own_channel)
+        for channel in sorted(mine):
             if channel in taken:
                 raise PlatformError(
                     f"the platforms {taken[channel]} and {platform.name} both use the channel"

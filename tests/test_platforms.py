@@ -9,9 +9,11 @@ import sys
 import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from adapters.console.chat import ConsoleSender
 from adapters.console.platform import PLATFORM as CONSOLE
 from adapters.console.platform import TERMINAL_DESK
 from adapters.slack.platform import PLATFORM as SLACK
@@ -23,7 +25,7 @@ from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config, ConfigError, Section
 from bot.handover import Desk
-from bot.model import Address, Identity
+from bot.model import Address, Cause, Identity, Outbound
 from bot.platforms import AgentKey, CommandStyle, DeskSpec, Platform, PlatformError, discover
 from tests.conftest import ROOT, candor_command, write_config
 
@@ -163,6 +165,7 @@ def test_the_desk_knows_agents_by_the_identity_each_platform_gives_them() -> Non
     config = pigeons()
     desk = Desk(
         addresses=config.desk_addresses(),
+        desk_channels=config.desk_channels(),
         agents=config.desk.agents,
         hours=config.hours.business_hours(),
     )
@@ -180,7 +183,7 @@ def test_the_desk_knows_agents_by_the_identity_each_platform_gives_them() -> Non
 def test_platforms_that_would_share_a_name_or_a_channel_are_refused() -> None:
     with pytest.raises(PlatformError, match="both use the channel 'pigeon'"):
         config_module.model([PIGEON, replace(PIGEON, order=1)])
-    # the terminal desk's agents act on the channel "desk"
+    # the terminal desk has the channel "desk" to itself
     with pytest.raises(PlatformError, match="both use the channel 'desk'"):
         config_module.model([CONSOLE, replace(PIGEON, name="desk")])
     with pytest.raises(PlatformError, match="would replace the core's section"):
@@ -232,3 +235,45 @@ def test_each_platform_says_how_its_customers_type_a_command(
     assert config.commands_on(channel).render("feedback", "TEXT") == typed.replace(
         "status", "feedback TEXT"
     )
+
+
+@pytest.mark.parametrize("name", ["terminal", "desk", "maria", "#1", "desk terminal"])
+def test_no_customer_in_the_terminal_chat_can_be_the_terminal_desk(
+    config: Config, name: str
+) -> None:
+    """Whatever name someone chats under, their address and identity are not the
+    desk's: the terminal desk has a channel of its own."""
+    desk = Candor(config).desk
+    inbound = ConsoleSender(sys.stdout, "Candor").inbound("hello", name)
+    assert not desk.is_desk(inbound.address)
+    assert desk.agent_for(inbound.identity) is None
+    assert desk.is_desk(TERMINAL_DESK)
+
+
+def test_the_terminal_desk_is_a_desk_even_where_cards_go_elsewhere(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """As before: `candor desk` agents can act, and only desk messages go there, when
+    `[desk] channels` sends the cards to Slack only."""
+    path = write_config(
+        tmp_path,
+        knowledge_dir,
+        '[slack]\ntriage_channel = "C1"\n',
+        desk='channels = ["slack"]\nagents = [{ name = "Maria", console = "maria" }]\n',
+    )
+    app = Candor(config_module.load(path))
+    assert app.desk.addresses == (Address("slack", "C1"),)
+    assert app.desk.is_desk(Address(TERMINAL_DESK.channel, TERMINAL_DESK.chat_id, "3"))
+    assert app.outbox.unsolicited(Outbound(TERMINAL_DESK, "hi", Cause.REPLY)) == (
+        "reply sent to a desk"
+    )
+
+
+def test_the_stored_channel_names_stay_as_they_are() -> None:
+    """Existing databases hold these in identities, the outbox and desk threads."""
+    names: dict[str, Any] = {p.name: p for p in discover()}
+    assert set(names) == {"console", "telegram", "slack"}
+    assert Address("desk", "terminal") == TERMINAL_DESK
+    assert CONSOLE.agent_channel == "desk"
+    assert TELEGRAM.agent_channel == "telegram"
+    assert SLACK.agent_channel == "slack"
