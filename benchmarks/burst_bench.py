@@ -61,7 +61,7 @@ if str(ROOT) not in sys.path:
 
 from measure import mib, peak_rss_bytes, percentile, rss_bytes  # noqa: E402
 
-from adapters.telegram import TelegramChannel  # noqa: E402
+from adapters.telegram.channel import TelegramChannel  # noqa: E402
 from bot import config as config_module  # noqa: E402
 from bot.app import Candor  # noqa: E402
 from bot.config import Config  # noqa: E402

@@ -34,7 +34,6 @@ from bot.features import (
     status,
 )
 from bot.knowledge import KnowledgeBase, Thresholds
-from bot.model import DESK_CHANNEL, Address
 from bot.outbox import NoticePolicy, Outbox
 from bot.registry import Feature, Registry
 from bot.store import SQLiteStore, Store
@@ -43,8 +42,6 @@ from bot.turn import DialogSettings, Services
 
 log = logging.getLogger(__name__)
 
-
-TERMINAL_DESK = Address(DESK_CHANNEL, "terminal")
 
 # Every feature Candor has, in the order /help lists their commands.
 FEATURES: tuple[Feature, ...] = (
@@ -65,19 +62,6 @@ FEATURES: tuple[Feature, ...] = (
     help.feature,
     desk_commands.feature,
 )
-
-
-def desk_addresses(config: Config) -> list[Address]:
-    """Where case cards go: one address per desk channel in the config."""
-    addresses = []
-    for channel in config.desk.channels:
-        if channel == "console":
-            addresses.append(TERMINAL_DESK)
-        elif channel == "telegram" and config.telegram.staff_group_id is not None:
-            addresses.append(Address("telegram", str(config.telegram.staff_group_id)))
-        elif channel == "slack" and config.slack.triage_channel:
-            addresses.append(Address("slack", config.slack.triage_channel))
-    return addresses
 
 
 class Candor:
@@ -106,7 +90,8 @@ class Candor:
             retry_base=config.outbox.retry_base_seconds,
             retry_max=config.outbox.retry_max_seconds,
             paused=config.outbox.paused,
-            desks=desk_addresses(config),
+            desks=config.desk_addresses(),
+            desk_channels=config.desk_channels(),
             policy=NoticePolicy(
                 rules=self.registry.notice_rules,
                 holds=self.registry.holds,
@@ -114,7 +99,8 @@ class Candor:
             ),
         )
         self.desk = Desk(
-            addresses=desk_addresses(config),
+            addresses=config.desk_addresses(),
+            desk_channels=config.desk_channels(),
             agents=config.desk.agents,
             hours=config.hours.business_hours(),
             timezone=config.bot.timezone,
@@ -133,7 +119,7 @@ class Candor:
                     unknown_limit=config.desk.unknown_limit,
                     rating_comment_window=timedelta(minutes=config.desk.rating_comment_minutes),
                 ),
-                command_prefix=lambda channel: "!" if channel == "slack" else "/",
+                command_prefix=lambda channel: config.commands_on(channel).prefix,
             )
         )
         self.engine = Engine(self.store, self.dialog, clock=clock, on_commit=self.outbox.wake)

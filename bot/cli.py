@@ -9,11 +9,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from bot import config as config_module
 from bot.config import Config, ConfigError
+from bot.platforms import Channel
 from bot.store import StoreError
+
+if TYPE_CHECKING:
+    from bot.app import Candor
 
 EXIT_USAGE = 2
 
@@ -97,7 +101,7 @@ def _setup_logging(config: Config, *, to_stderr: int) -> None:
 
 
 async def _chat(config: Config, name: str) -> int:
-    from adapters.console import chat
+    from adapters.console.chat import chat
     from bot.app import Candor
 
     async with Candor(config) as app:
@@ -105,32 +109,21 @@ async def _chat(config: Config, name: str) -> int:
 
 
 async def _desk(config: Config, agent: str) -> int:
-    from adapters.console import desk
+    from adapters.console.desk import desk
     from bot.app import Candor
 
     async with Candor(config) as app:
         return await desk(app, agent)
 
 
-def _agent_name(config: Config, wanted: str | None) -> str:
-    names = [agent.console for agent in config.desk.agents if agent.console]
-    if not names:
-        raise ConfigError(
-            "no agent can use the terminal desk: add one to [desk] agents with a `console`"
-            " name (see config.example.toml)"
-        )
-    if wanted is None:
-        return names[0]
-    if wanted not in names:
-        raise ConfigError(
-            f"--as {wanted}: not an agent in [desk] agents (agents: {', '.join(names)})"
-        )
-    return wanted
-
-
-class _Channel(Protocol):
-    async def start(self) -> None: ...
-    async def stop(self) -> None: ...
+def _channels(config: Config, app: Candor) -> list[Channel]:
+    """The running channel of every platform the config enables."""
+    channels = []
+    for platform in config.platforms:
+        settings = config.settings_for(platform)
+        if platform.channel is not None and platform.enabled(settings):
+            channels.append(platform.channel(app, settings))
+    return channels
 
 
 async def _run(config: Config) -> int:
@@ -140,19 +133,12 @@ async def _run(config: Config) -> int:
     from bot.app import Candor
 
     async with Candor(config) as app:
-        channels: list[_Channel] = []
-        if config.telegram.enabled:
-            from adapters.telegram import TelegramChannel
-
-            channels.append(TelegramChannel(app, config.telegram))
-        if config.slack.enabled:
-            from adapters.slack import SlackChannel
-
-            channels.append(SlackChannel(app, config.slack))
+        channels = _channels(config, app)
         if not channels:
+            sections = " or ".join(f"[{p.name}]" for p in config.platforms if p.channel)
             print(
-                "candor: no network channel is enabled in the config (enable [telegram] or"
-                " [slack]). Try `candor chat` for the terminal chat.",
+                f"candor: no network channel is enabled in the config (enable {sections})."
+                " Try `candor chat` for the terminal chat.",
                 file=sys.stderr,
             )
             return EXIT_USAGE
@@ -228,8 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError("--as NAME: give a name of 1 to 64 characters")
             return asyncio.run(_chat(config, name))
         if args.command == "desk":
+            from adapters.console.desk import agent_name
+
             _setup_logging(config, to_stderr=logging.CRITICAL)
-            return asyncio.run(_desk(config, _agent_name(config, args.name)))
+            return asyncio.run(_desk(config, agent_name(config, args.name)))
         _setup_logging(config, to_stderr=logging.WARNING)
         return asyncio.run(_run(config))
     except ConfigError as error:

@@ -3,28 +3,40 @@
 A bad config is refused at start with a message that names the key and what is
 wrong. Secrets are never written in the file: a value "env:NAME" reads the
 environment variable NAME. Relative paths are relative to the config file.
+
+The core's sections are here; each platform brings its own (`[telegram]`, `[slack]`),
+its `[desk] channels` entry and its key in agents' entries, from its declaration
+(`bot.platforms`): `model_for` builds the Config class for a set of platforms.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from bot import redact
 from bot.hours import DAYS, BusinessHours, parse_ranges
+from bot.model import Address
+from bot.platforms import SLASH, CommandStyle, Platform, PlatformError, check, discover
+
+S = TypeVar("S", bound=BaseModel)
 
 
 class ConfigError(Exception):
@@ -41,11 +53,14 @@ def _check_zone(value: str) -> str:
     return value
 
 
-class _Section(BaseModel):
+class Section(BaseModel):
+    """A config section: unknown keys are refused, values never change. Platforms'
+    settings (in their adapter packages) are sections too."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class BotSettings(_Section):
+class BotSettings(Section):
     name: str = Field("Candor", min_length=1, max_length=40)
     company: str = Field("Northwind Cloud", min_length=1, max_length=80)
     timezone: str = "UTC"
@@ -62,14 +77,14 @@ class BotSettings(_Section):
         return value
 
 
-class StorageSettings(_Section):
+class StorageSettings(Section):
     path: Path = Path("data/candor.sqlite3")
     # How long to wait for another process holding the database (a backup, `candor
     # desk`) before giving up on a message; it is then not acknowledged, and retried.
     busy_timeout_seconds: float = Field(10, gt=0, le=600)
 
 
-class KnowledgeSettings(_Section):
+class KnowledgeSettings(Section):
     directory: Path = Path("knowledge")
     reload_seconds: float = Field(2.0, ge=0)
     # None means the measured default of the matcher (see benchmarks/RESULTS.md).
@@ -97,24 +112,42 @@ class KnowledgeSettings(_Section):
         return {key: value for key, value in chosen.items() if value is not None}
 
 
-class CaseSettings(_Section):
+class CaseSettings(Section):
     reopen_window_hours: float = Field(72, ge=0)
 
 
-class AgentSettings(_Section):
-    """A person who may act on the desk, and who they are on each desk channel."""
+class AgentSettings(Section):
+    """A person who may act on the desk, and who they are on each platform: under each
+    platform's name, if they work there (`console = "maria"`, `telegram = 123456789`).
+    The keys come from the platforms (`model_for` adds them)."""
 
     name: str = Field(min_length=1, max_length=40)  # what customers see: "Maria from support"
-    console: str | None = Field(None, min_length=1)  # name for `candor desk --as`
-    telegram: int | None = None  # Telegram user id
-    slack: str | None = Field(None, min_length=1)  # Slack user id
+    platforms: ClassVar[tuple[Platform[Any], ...]] = ()  # those with agent ids, by model_for
+
+    def user_id_on(self, channel: str) -> str | None:
+        """Who this agent is on `channel`: the `Identity.user_id` they act with there
+        (None: they do not work there)."""
+        for platform in self.platforms:
+            if platform.agent is not None and platform.agent_channel == channel:
+                value = getattr(self, platform.name)
+                return None if value is None else platform.agent.user_id(value)
+        return None
+
+    def names(self) -> set[str]:
+        """What people may call this agent (`/transfer maria`), case-folded: the name,
+        and ids people type (the terminal desk's `console` name)."""
+        found = {self.name.casefold()}
+        for platform in self.platforms:
+            if platform.agent is not None and platform.agent.is_name:
+                value = getattr(self, platform.name)
+                if value is not None:
+                    found.add(str(value).casefold())
+        return found
 
 
-DeskChannel = Literal["console", "telegram", "slack"]
-
-
-class DeskSettings(_Section):
-    channels: list[DeskChannel] = ["console"]  # pydantic copies mutable defaults
+class DeskSettings(Section):
+    # `model_for` narrows both to the platforms: the names with a desk, their entries.
+    channels: list[str] = []  # pydantic copies mutable defaults
     agents: list[AgentSettings] = Field(default_factory=list)
     waiting_alert_minutes: float = Field(15, gt=0)
     # Questions in a row the bot could not answer before it offers a person itself.
@@ -131,7 +164,7 @@ class DeskSettings(_Section):
         return agents
 
 
-class HoursSettings(_Section):
+class HoursSettings(Section):
     """When people are at the desk: per weekday "09:00-17:00" (several ranges
     separated by commas), "" for closed."""
 
@@ -156,77 +189,7 @@ class HoursSettings(_Section):
         return BusinessHours(self.timezone, {day: parse_ranges(getattr(self, day)) for day in DAYS})
 
 
-class TelegramSettings(_Section):
-    enabled: bool = False
-    token: str = ""  # from @BotFather; use "env:TELEGRAM_BOT_TOKEN"
-    api_base_url: str = "https://api.telegram.org/bot"  # the token is appended
-    file_base_url: str = "https://api.telegram.org/file/bot"
-    mode: Literal["polling", "webhook"] = "polling"
-    poll_timeout_seconds: int = Field(30, ge=0, le=50)
-    webhook_url: str = ""  # the public https URL Telegram posts to
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = Field(8443, ge=1, le=65535)
-    webhook_path: str = "/telegram"
-    webhook_secret: str = ""  # use "env:TELEGRAM_WEBHOOK_SECRET"; 1-256 of A-Z a-z 0-9 _ -
-    staff_group_id: int | None = None  # the agents' supergroup (a negative number)
-    staff_topics: bool = True  # a forum topic per case (the group must be a forum)
-    per_chat_interval_seconds: float = Field(1.0, ge=0)
-    overall_per_second: float = Field(30, gt=0)
-    group_per_minute: float = Field(20, gt=0)
-
-    @model_validator(mode="after")
-    def _complete(self) -> TelegramSettings:
-        if not self.enabled:
-            return self
-        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", self.token):
-            raise ValueError("token: not a bot token (from @BotFather: 123456:ABC-...)")
-        if self.mode == "webhook":
-            if not self.webhook_url.startswith(("https://", "http://")):
-                raise ValueError("webhook_url: needed in webhook mode (https://...)")
-            if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook_secret):
-                raise ValueError(
-                    "webhook_secret: needed in webhook mode, 1-256 characters of"
-                    " A-Z, a-z, 0-9, _ and -"
-                )
-        return self
-
-
-class SlackSettings(_Section):
-    enabled: bool = False
-    bot_token: str = ""  # xoxb-...; use "env:SLACK_BOT_TOKEN"
-    signing_secret: str = ""  # HTTP mode; use "env:SLACK_SIGNING_SECRET"
-    app_token: str = ""  # Socket Mode: xapp-...; use "env:SLACK_APP_TOKEN"
-    mode: Literal["http", "socket"] = "http"
-    api_base_url: str = "https://slack.com/api/"
-    listen: str = "127.0.0.1"
-    port: int = Field(3000, ge=1, le=65535)
-    path: str = "/slack/events"
-    triage_channel: str = ""  # the agents' channel id (C...)
-    home_team_ids: list[str] = Field(default_factory=list)  # your workspace(s); default: the bot's
-    customer_channels: list[str] = Field(default_factory=list)  # empty: every channel but triage
-    slash_command: str = ""  # e.g. "/candor" if you created one; "" for none
-    max_retries: int = Field(2, ge=0, le=10)  # rate-limit and network retries per call
-
-    @model_validator(mode="after")
-    def _complete(self) -> SlackSettings:
-        if not self.enabled:
-            return self
-        if not self.bot_token.startswith("xoxb-"):
-            raise ValueError("bot_token: not a bot token (Slack app: OAuth, xoxb-...)")
-        if self.mode == "http" and not self.signing_secret:
-            raise ValueError("signing_secret: needed in HTTP mode (Slack app: Basic Information)")
-        if self.mode == "socket" and not self.app_token.startswith("xapp-"):
-            raise ValueError("app_token: Socket Mode needs an app-level token (xapp-...)")
-        if not self.api_base_url.endswith("/"):
-            raise ValueError("api_base_url: must end with /")
-        if not self.path.startswith("/"):
-            raise ValueError("path: must start with /")
-        if self.slash_command and not self.slash_command.startswith("/"):
-            raise ValueError("slash_command: must start with /")
-        return self
-
-
-class OutboxSettings(_Section):
+class OutboxSettings(Section):
     paused: bool = False
     max_attempts: int = Field(10, ge=1)
     retry_base_seconds: float = Field(1.0, gt=0)
@@ -234,7 +197,7 @@ class OutboxSettings(_Section):
     poll_seconds: float = Field(1.0, gt=0)
 
 
-class LoggingSettings(_Section):
+class LoggingSettings(Section):
     level: str = "INFO"
     file: Path | None = Path("data/candor.log")
 
@@ -247,28 +210,145 @@ class LoggingSettings(_Section):
         return level
 
 
-class Config(_Section):
-    bot: BotSettings = BotSettings()
-    storage: StorageSettings = StorageSettings()
-    knowledge: KnowledgeSettings = KnowledgeSettings()
-    cases: CaseSettings = CaseSettings()
-    telegram: TelegramSettings = TelegramSettings()
-    slack: SlackSettings = SlackSettings()
-    desk: DeskSettings = DeskSettings()
-    hours: HoursSettings = HoursSettings()
-    outbox: OutboxSettings = OutboxSettings()
-    logging: LoggingSettings = LoggingSettings()
-    source: Path | None = Field(None, exclude=True)
+class Config(Section):
+    """The whole configuration: the core's sections, and one section per platform with
+    settings (`[telegram]`, `[slack]`) between `[cases]` and `[desk]`, where the example
+    file has them. The class for a set of platforms comes from `model_for`, which adds
+    the fields (in that order, which is also the order errors are listed in)."""
+
+    if TYPE_CHECKING:  # the fields, as `model_for` adds them
+        bot: BotSettings
+        storage: StorageSettings
+        knowledge: KnowledgeSettings
+        cases: CaseSettings
+        desk: DeskSettings
+        hours: HoursSettings
+        outbox: OutboxSettings
+        logging: LoggingSettings
+        source: Path | None
+
+    platforms: ClassVar[tuple[Platform[Any], ...]] = ()  # what this class was made for
+
+    @model_validator(mode="before")
+    @classmethod
+    def _made_for_platforms(cls, data: Any) -> Any:
+        if cls is Config:  # it has no fields of its own
+            raise TypeError("validate with a Config class from model_for(platforms)")
+        return data
 
     @model_validator(mode="after")
     def _desks_exist(self) -> Config:
-        if "telegram" in self.desk.channels and self.telegram.staff_group_id is None:
-            raise ValueError(
-                'desk.channels: "telegram" needs telegram.staff_group_id (the staff group)'
-            )
-        if "slack" in self.desk.channels and not self.slack.triage_channel:
-            raise ValueError('desk.channels: "slack" needs slack.triage_channel (the channel id)')
+        for platform in self.platforms:
+            if (
+                platform.desk is not None
+                and platform.name in self.desk.channels
+                and platform.desk.address(self.settings_for(platform)) is None
+            ):
+                raise ValueError(
+                    f'desk.channels: "{platform.name}" needs {platform.name}.{platform.desk.needs}'
+                )
         return self
+
+    def _platform(self, name: str) -> Platform[Any]:
+        for platform in self.platforms:
+            if platform.name == name:
+                return platform
+        raise KeyError(f"no platform {name!r} in this config")
+
+    def platform(self, name: str) -> BaseModel:
+        """The settings of the platform `name` (its section, or its defaults)."""
+        settings: BaseModel = self.settings_for(self._platform(name))
+        return settings
+
+    def settings_for(self, platform: Platform[S]) -> S:
+        """The settings of `platform`, typed: `config.settings_for(TELEGRAM).token`."""
+        found = getattr(self, platform.name) if platform.has_section else platform.settings()
+        if not isinstance(found, platform.settings):
+            raise KeyError(f"no platform {platform.name!r} in this config")
+        return found
+
+    def desk_addresses(self) -> list[Address]:
+        """Where case cards go: one address per `[desk] channels` entry, in its order."""
+        found = []
+        for name in self.desk.channels:
+            platform = self._platform(name)
+            if platform.desk is not None:
+                address = platform.desk.address(self.settings_for(platform))
+                if address is not None:
+                    found.append(address)
+        return found
+
+    def desk_channels(self) -> frozenset[str]:
+        """Channels where every address is a desk, named in `[desk] channels` or not."""
+        return frozenset(
+            platform.desk.own_channel
+            for platform in self.platforms
+            if platform.desk is not None and platform.desk.own_channel
+        )
+
+    def commands_on(self, channel: str) -> CommandStyle:
+        """How customers type a command on `channel` (`/status`, `!status`)."""
+        for platform in self.platforms:
+            if platform.name == channel:
+                return platform.commands(self.settings_for(platform))
+        return SLASH
+
+
+_BEFORE: dict[str, type[Section]] = {
+    "bot": BotSettings,
+    "storage": StorageSettings,
+    "knowledge": KnowledgeSettings,
+    "cases": CaseSettings,
+}
+_AFTER: dict[str, type[Section]] = {
+    "hours": HoursSettings,
+    "outbox": OutboxSettings,
+    "logging": LoggingSettings,
+}
+_CORE = {*_BEFORE, "desk", *_AFTER, "source"}
+
+
+def _no_desk(channel: str) -> str:
+    raise ValueError("no installed platform has a desk")
+
+
+@functools.cache
+def model_for(platforms: tuple[Platform[Any], ...]) -> type[Config]:
+    """The Config class for these platforms (in their order, see `bot.platforms.check`):
+    each one's section, the `[desk] channels` that have a desk, agents' ids on each."""
+    for platform in platforms:
+        if platform.name in _CORE:
+            raise PlatformError(f"the platform {platform.name} would replace the core's section")
+    with_agents = tuple(p for p in platforms if p.agent is not None)
+    ids: dict[str, Any] = {
+        p.name: (p.agent.type | None, None) for p in with_agents if p.agent is not None
+    }
+    agent = create_model("AgentSettings", __base__=AgentSettings, **ids)
+    agent.platforms = with_agents
+    desks = tuple(p.name for p in platforms if p.desk is not None)
+    channel: Any = Literal.__getitem__(desks) if desks else Annotated[str, AfterValidator(_no_desk)]
+    desk = create_model(
+        "DeskSettings",
+        __base__=DeskSettings,
+        channels=(
+            list[channel],
+            [p.name for p in platforms if p.desk is not None and p.desk.default],
+        ),
+        agents=(list[agent], Field(default_factory=list)),
+    )
+    sections: dict[str, Any] = {name: (kind, kind()) for name, kind in _BEFORE.items()}
+    sections |= {p.name: (p.settings, p.settings()) for p in platforms if p.has_section}
+    sections["desk"] = (desk, desk())
+    sections |= {name: (kind, kind()) for name, kind in _AFTER.items()}
+    sections["source"] = (Path | None, Field(None, exclude=True))
+    model = create_model("Config", __base__=Config, **sections)
+    model.platforms = platforms
+    return model
+
+
+def model(platforms: Iterable[Platform[Any]] | None = None) -> type[Config]:
+    """The Config class for these platforms (default: the installed ones)."""
+    return model_for(discover() if platforms is None else check(platforms))
 
 
 def _resolve_env(value: Any, where: str) -> Any:
@@ -321,8 +401,11 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
-def parse(text: str, source: Path | None = None) -> Config:
-    """A validated config from TOML text; relative paths are taken from `source`'s folder."""
+def parse(
+    text: str, source: Path | None = None, platforms: Iterable[Platform[Any]] | None = None
+) -> Config:
+    """A validated config from TOML text; relative paths are taken from `source`'s folder.
+    `platforms`: the sections besides the core's (default: the installed platforms)."""
     name = str(source) if source else "config"
     try:
         raw = tomllib.loads(text)
@@ -336,17 +419,14 @@ def parse(text: str, source: Path | None = None) -> Config:
         for key, section in raw.items()
     }
     try:
-        config = Config.model_validate(raw)
+        config = model(platforms).model_validate(raw)
     except ValidationError as error:
         raise ConfigError(f"{name}: {_describe(error)}") from error
     redact.register(
         value
+        for platform in config.platforms
         for value in (
-            config.telegram.token,
-            config.telegram.webhook_secret,
-            config.slack.bot_token,
-            config.slack.signing_secret,
-            config.slack.app_token,
+            str(getattr(config.settings_for(platform), secret)) for secret in platform.secrets
         )
         if value and not value.startswith("env:")
     )
@@ -366,7 +446,7 @@ def default_path(cwd: Path | None = None) -> Path:
     raise ConfigError(f"no config.toml or config.example.toml in {folder}; pass --config PATH")
 
 
-def load(path: Path | None = None) -> Config:
+def load(path: Path | None = None, platforms: Iterable[Platform[Any]] | None = None) -> Config:
     path = path or default_path()
     try:
         text = path.read_text(encoding="utf-8")
@@ -374,4 +454,4 @@ def load(path: Path | None = None) -> Config:
         raise ConfigError(f"cannot read the config file {path}: {error.strerror}") from error
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not UTF-8 text") from error
-    return parse(text, path)
+    return parse(text, path, platforms)

@@ -31,9 +31,6 @@ class CaseState(enum.StrEnum):
     RESOLVED = "resolved"
 
 
-DESK_CHANNEL = "desk"  # the terminal desk's channel name
-
-
 class Cause(enum.StrEnum):
     """Why a message to a customer exists. The outbox refuses anything else."""
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Collection, Mapping, Sequence, Set
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from bot.model import DESK_CHANNEL, Address, Cause, Delivery, Outbound, Purpose
+from bot.model import Address, Cause, Delivery, Outbound, Purpose
 from bot.registry import Hold, NoticeRule
 from bot.store import Store
 from bot.tasks import cancel_and_wait
@@ -86,10 +86,12 @@ class Outbox:
         retry_max: float = 300.0,
         paused: bool = False,
         desks: Sequence[Address] = (),
+        desk_channels: Collection[str] = (),
     ) -> None:
         self._store = store
         self._policy = policy
         self._desks = {(a.channel, a.chat_id) for a in desks}
+        self._desk_channels = frozenset(desk_channels)  # every address on them is a desk
         self._clock = clock
         self._max_attempts = max_attempts
         self._retry_base = retry_base
@@ -301,7 +303,7 @@ class Outbox:
 
     def unsolicited(self, message: Outbound) -> str:
         """Why a message must not leave, or "" (see `unsolicited`)."""
-        return unsolicited(message, self._desks)
+        return unsolicited(message, self._desks, self._desk_channels)
 
     async def _not_subscribed(self, message: Outbound) -> str:
         """A notice goes only to whom its feature's rule allows (an incident's to its
@@ -366,13 +368,15 @@ class Outbox:
             asyncio.get_running_loop().call_later(delay, self._wake.set)
 
 
-def unsolicited(message: Outbound, desks: Set[tuple[str, str]]) -> str:
+def unsolicited(
+    message: Outbound, desks: Set[tuple[str, str]], desk_channels: Set[str] = frozenset()
+) -> str:
     """Why a message must not leave, or "". The bot writes to a customer only in
     answer to them, about their own case, or about an incident or idea they
     subscribed to; desk messages go only to desks. Checked here, where every
     message leaves, so that no feature can get around it."""
     address = message.address
-    to_desk = address.channel == DESK_CHANNEL or (address.channel, address.chat_id) in (desks)
+    to_desk = address.channel in desk_channels or (address.channel, address.chat_id) in desks
     if to_desk:
         return "" if message.cause is Cause.DESK else f"{message.cause.value} sent to a desk"
     if message.cause is Cause.DESK:

@@ -30,3 +30,35 @@ def test_bot_never_imports_a_platform_library() -> None:
         or (module.split(".")[0] == "adapters" and path.name != "cli.py")
     ]
     assert offenders == []
+
+
+def test_the_core_names_no_platform() -> None:
+    """Platforms' names (config sections, channels) come from their declarations: no
+    string in bot/ spells one, but the command line's help for the terminal commands."""
+    import re
+
+    from bot.platforms import discover
+
+    names = [platform.name for platform in discover()]
+    offenders = []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        if path.name == "cli.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+        }
+        offenders += [
+            f"{path.relative_to(ROOT)}:{node.lineno} {node.value!r}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and any(re.search(rf"\b{name}\b", node.value) for name in names)
+        ]
+    assert len(names) >= 3
+    assert offenders == []

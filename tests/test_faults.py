@@ -29,8 +29,7 @@ from telegram.error import NetworkError, TimedOut
 from adapters.markdown import to_telegram_html
 from adapters.progress import Resumable
 from adapters.slack.channel import HTTP_TIMEOUT as SLACK_HTTP_TIMEOUT
-from adapters.telegram import TelegramChannel
-from adapters.telegram.channel import HTTP_TIMEOUT
+from adapters.telegram.channel import HTTP_TIMEOUT, TelegramChannel
 from bot.app import Candor
 from bot.config import Config
 from bot.model import Address, Cause, EventKind, Identity, Outbound

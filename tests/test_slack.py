@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from adapters.slack import SlackChannel
-from adapters.slack.channel import make_client
+from adapters.slack.channel import SlackChannel, make_client
 from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config

@@ -13,8 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from adapters.telegram import TelegramChannel
-from adapters.telegram.channel import make_bot
+from adapters.telegram.channel import TelegramChannel, make_bot
 from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config

@@ -1,6 +1,6 @@
-"""The terminal chat: you are the customer, on the same engine and store."""
+"""The terminal: `candor chat` (you are the customer) and `candor desk` (you are an
+agent), on the same engine and store.
 
-from adapters.console.chat import ConsoleSender, chat, render
-from adapters.console.desk import DeskSender, desk
-
-__all__ = ["ConsoleSender", "DeskSender", "chat", "desk", "render"]
+`platform.py` declares the platform to the core; every `candor` command loads it to
+read the config, so this package imports nothing on its own.
+"""

@@ -13,11 +13,10 @@ import uuid
 from pathlib import Path
 from typing import TextIO
 
+from adapters.console.platform import CHANNEL
 from adapters.markdown import to_plain
 from bot.app import Candor
 from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound, SentFile
-
-CHANNEL = "console"
 
 
 def render(text: str, buttons: tuple[Button, ...] = (), *, ansi: bool = False) -> str:

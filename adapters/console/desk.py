@@ -15,8 +15,10 @@ import uuid
 from typing import TextIO
 
 from adapters.console.chat import read_lines, render
-from bot.app import TERMINAL_DESK, Candor
-from bot.model import DESK_CHANNEL, Address, Button, Identity, Inbound, InboundKind, Outbound
+from adapters.console.platform import TERMINAL_DESK
+from bot.app import Candor
+from bot.config import Config, ConfigError
+from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound
 
 HELP = (
     "Terminal desk: /open N switches to case #N (your replies go there); a number presses a"
@@ -27,7 +29,7 @@ HELP = (
 class DeskSender:
     """Prints what the core sends to the terminal desk."""
 
-    channel = DESK_CHANNEL
+    channel = TERMINAL_DESK.channel
 
     def __init__(self, out: TextIO, *, ansi: bool = False) -> None:
         self._out = out
@@ -63,7 +65,7 @@ class DeskSender:
                 self._out.write("(usage: /open N)\n")
             self._out.flush()
             return None
-        identity = Identity(DESK_CHANNEL, "local", agent)
+        identity = Identity(TERMINAL_DESK.channel, "local", agent)
         address = Address(TERMINAL_DESK.channel, TERMINAL_DESK.chat_id, self.current)
         key = uuid.uuid4().hex
         if choice.isascii() and choice.isdigit() and 1 <= int(choice[:6]) <= len(self.buttons):
@@ -74,6 +76,27 @@ class DeskSender:
                 payload=button.payload, display_name=agent,
             )  # fmt: skip
         return Inbound(key, identity, address, text=line, display_name=agent)
+
+
+def agent_name(config: Config, wanted: str | None) -> str:
+    """Who `candor desk --as WANTED` is: an agent's `console` name (default: the first)."""
+    names = [
+        name
+        for name in (agent.user_id_on(TERMINAL_DESK.channel) for agent in config.desk.agents)
+        if name
+    ]
+    if not names:
+        raise ConfigError(
+            "no agent can use the terminal desk: add one to [desk] agents with a `console`"
+            " name (see config.example.toml)"
+        )
+    if wanted is None:
+        return names[0]
+    if wanted not in names:
+        raise ConfigError(
+            f"--as {wanted}: not an agent in [desk] agents (agents: {', '.join(names)})"
+        )
+    return wanted
 
 
 async def desk(

@@ -34,8 +34,8 @@ from adapters.slack.convert import (
     message_to_inbound,
 )
 from adapters.slack.send import SlackSender
+from adapters.slack.settings import SlackSettings
 from bot.app import Candor
-from bot.config import SlackSettings
 from bot.model import Inbound
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.slack.platform import CHANNEL
 from bot.model import Address, Attachment, Identity, Inbound, InboundKind
 
-CHANNEL = "slack"
 ACTION_PREFIX = "candor:"
 
 Payload = Mapping[str, Any]

@@ -20,7 +20,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.markdown import split, to_plain, to_slack_mrkdwn
 from adapters.progress import Progress, Resumable
-from adapters.slack.convert import ACTION_PREFIX, CHANNEL
+from adapters.slack.convert import ACTION_PREFIX
+from adapters.slack.platform import CHANNEL
 from bot.model import Button, Outbound
 from bot.outbox import DeliveryError
 from bot.text import shorten

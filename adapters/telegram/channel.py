@@ -25,8 +25,8 @@ from telegram.request import HTTPXRequest
 
 from adapters.telegram.convert import Ignored, to_inbound
 from adapters.telegram.send import TelegramSender
+from adapters.telegram.settings import TelegramSettings
 from bot.app import Candor
-from bot.config import TelegramSettings
 from bot.registry import Registry
 from bot.tasks import cancel_and_wait
 

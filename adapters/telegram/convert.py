@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from telegram import Message, Update, User
 
+from adapters.telegram.platform import CHANNEL
 from bot.model import Address, Attachment, Identity, Inbound, InboundKind
-
-CHANNEL = "telegram"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from adapters.markdown import split, to_telegram_html
 from adapters.progress import Progress, Resumable
-from adapters.telegram.convert import CHANNEL
+from adapters.telegram.platform import CHANNEL
 from bot.model import Button, Outbound
 from bot.outbox import DeliveryError
 from bot.text import shorten

@@ -11,7 +11,7 @@ and others) and run by `bot.desk.turn`.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from bot.config import AgentSettings
 from bot.hours import BusinessHours
 from bot.model import (
-    DESK_CHANNEL,
     Address,
     Button,
     Case,
@@ -52,12 +51,14 @@ class Desk:
         self,
         *,
         addresses: Sequence[Address],
+        desk_channels: Collection[str] = (),
         agents: Sequence[AgentSettings],
         hours: BusinessHours,
         timezone: str = "UTC",
         waiting_alert: timedelta = timedelta(minutes=15),
     ) -> None:
         self.addresses = tuple(addresses)
+        self.desk_channels = frozenset(desk_channels)  # every address on them is a desk
         self.agents = tuple(agents)
         self.hours = hours
         self._tz = ZoneInfo(timezone)
@@ -66,7 +67,7 @@ class Desk:
     # -- who and where ----------------------------------------------------------------------
 
     def is_desk(self, address: Address) -> bool:
-        if address.channel == DESK_CHANNEL:
+        if address.channel in self.desk_channels:
             return True
         return any(
             d.channel == address.channel and d.chat_id == address.chat_id for d in self.addresses
@@ -74,19 +75,14 @@ class Desk:
 
     def agent_for(self, identity: Identity) -> AgentSettings | None:
         for agent in self.agents:
-            ids = {
-                DESK_CHANNEL: agent.console,
-                "telegram": None if agent.telegram is None else str(agent.telegram),
-                "slack": agent.slack,
-            }
-            if ids.get(identity.channel) == identity.user_id:
+            if agent.user_id_on(identity.channel) == identity.user_id:
                 return agent
         return None
 
     def agent_named(self, name: str) -> AgentSettings | None:
         wanted = name.strip().lstrip("@").casefold()
         for agent in self.agents:
-            if wanted in {agent.name.casefold(), (agent.console or "").casefold()}:
+            if wanted in agent.names():
                 return agent
         return None
 

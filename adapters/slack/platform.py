@@ -1,0 +1,56 @@
+"""Slack as the core sees it: customers in shared channels and DMs, agents in a
+triage channel.
+
+Loaded by every `candor` command to read the config, so it imports no Slack
+library: `candor run` builds the channel, and imports slack-bolt, only when
+`[slack] enabled` is true.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adapters.slack.settings import SlackSettings
+from bot.model import Address
+from bot.platforms import AgentKey, Channel, CommandStyle, DeskSpec, Platform
+
+if TYPE_CHECKING:
+    from bot.app import Candor
+
+CHANNEL = "slack"
+
+
+def commands(settings: SlackSettings) -> CommandStyle:
+    """Slack keeps "/" for its own commands: customers type `!status`, or the app's
+    slash command when there is one (`/candor status`)."""
+    if settings.slash_command:
+        return CommandStyle(f"{settings.slash_command} ")
+    return CommandStyle("!")
+
+
+def triage_channel(settings: SlackSettings) -> Address | None:
+    """The desk: the agents' triage channel, when the settings name one."""
+    return Address(CHANNEL, settings.triage_channel) if settings.triage_channel else None
+
+
+def enabled(settings: SlackSettings) -> bool:
+    return settings.enabled
+
+
+def running(app: Candor, settings: SlackSettings) -> Channel:
+    from adapters.slack.channel import SlackChannel
+
+    return SlackChannel(app, settings)
+
+
+PLATFORM = Platform(
+    name=CHANNEL,
+    settings=SlackSettings,
+    commands=commands,
+    desk=DeskSpec(triage_channel, needs="triage_channel (the channel id)"),
+    agent=AgentKey(),  # `slack = "U0123ABCD"`: their member id, as Slack's events carry it
+    secrets=("bot_token", "signing_secret", "app_token"),
+    enabled=enabled,
+    channel=running,
+    order=20,
+)

@@ -1,0 +1,49 @@
+"""Telegram as the core sees it: customers in private chats, agents in a staff group.
+
+Loaded by every `candor` command to read the config, so it imports no Telegram
+library: `candor run` builds the channel, and imports python-telegram-bot, only
+when `[telegram] enabled` is true.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from adapters.telegram.settings import TelegramSettings
+from bot.model import Address
+from bot.platforms import AgentKey, Channel, DeskSpec, Platform
+
+if TYPE_CHECKING:
+    from bot.app import Candor
+
+CHANNEL = "telegram"
+
+
+def staff_group(settings: TelegramSettings) -> Address | None:
+    """The desk: the agents' staff group, when the settings name one."""
+    if settings.staff_group_id is None:
+        return None
+    return Address(CHANNEL, str(settings.staff_group_id))
+
+
+def enabled(settings: TelegramSettings) -> bool:
+    return settings.enabled
+
+
+def running(app: Candor, settings: TelegramSettings) -> Channel:
+    from adapters.telegram.channel import TelegramChannel
+
+    return TelegramChannel(app, settings)
+
+
+PLATFORM = Platform(
+    name=CHANNEL,
+    settings=TelegramSettings,
+    # commands: "/status", the default
+    desk=DeskSpec(staff_group, needs="staff_group_id (the staff group)"),
+    agent=AgentKey(type=int, user_id=str),  # `telegram = 123456789`: their numeric user id
+    secrets=("token", "webhook_secret"),
+    enabled=enabled,
+    channel=running,
+    order=10,
+)
