@@ -43,22 +43,28 @@ _JUDGEMENT = re.compile(
     r"|worst)\b",
     re.IGNORECASE,
 )
-# Frustration however it is put.
+# Frustration however it is put (swearing is never undone by a "not" before it).
 _FRUSTRATED = re.compile(
     r"\b(waste\s+of\s+(my\s+)?time|wtf|fuck\w*|shit\w*|crap|damn|sick\s+of|fed\s+up"
     r"|not\s+listening|doesn'?t\s+understand|you\s+don'?t\s+understand|this\s+is\s+a\s+joke"
     r"|for\s+god'?s\s+sake|are\s+you\s+kidding)\b",
     re.IGNORECASE,
 )
-# "never", "don't", "no need to" … before a request in the same clause undo it.
+# "never", "don't", "no need to" … just before a request undo it ("I never want to
+# talk to a person"); further away they are about something else ("this isn't
+# working so I want to talk to a person").
 _NEGATION = re.compile(
-    r"\b(never|not|don'?t|do\s+not|doesn'?t|does\s+not|won'?t|wouldn'?t|without"
-    r"|no\s+need|rather\s+not|isn'?t|wasn'?t|aren'?t|nor)\b",
+    r"\b(never|not|don'?t|doesn'?t|won'?t|wouldn'?t|without|no|rather|isn'?t|wasn'?t"
+    r"|aren'?t|nor)\b",
     re.IGNORECASE,
 )
-_CLAUSE_END = re.compile(r"[.!?;,:]|\b(but|just|only)\b", re.IGNORECASE)
+NEGATION_REACH = 3  # words before a request or a judgement that a negation governs
+_WORD = re.compile(r"[\w']+")
+_CLAUSE_END = re.compile(r"[.!?;,:]|\b(but|just|only|so|and)\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"[^.!?]*[.!?]*")
+# a judgement in a question is about the bot when the question is about it
 _AT_THE_BOT = re.compile(
-    r"\b(you|you'?re|your|this\s+(bot|chat|service|support|help)|the\s+(bot|support|help))\b",
+    r"\b(you|you'?re|your|why|this|the\s+(bot|support|help|service))\b",
     re.IGNORECASE,
 )
 _QUESTION_START = re.compile(
@@ -66,6 +72,8 @@ _QUESTION_START = re.compile(
     r"|were|will|would|should|shall|may|might|must|have|has|any|hw|wat)\b",
     re.IGNORECASE,
 )
+# "what a useless answer", "how stupid is this": exclamations, not questions
+_EXCLAMATION = re.compile(r"^\W*(what\s+an?|how)\s+\w+", re.IGNORECASE)
 
 
 def is_greeting(text: str) -> bool:
@@ -80,12 +88,17 @@ def _clause_before(text: str, start: int) -> str:
 
 
 def _negated(text: str, start: int) -> bool:
-    return bool(_NEGATION.search(_clause_before(text, start)))
+    """A negation among the few words just before `start`, in the same clause."""
+    near = _WORD.findall(_clause_before(text, start))[-NEGATION_REACH:]
+    return any(_NEGATION.fullmatch(word) for word in near)
 
 
 def looks_like_question(text: str) -> bool:
-    """Asked as a question: it ends with "?" or starts like one ("how long …")."""
+    """Asked as a question: it ends with "?" or starts like one ("how long …"), and
+    is not an exclamation ("what a useless answer")."""
     stripped = text.strip()
+    if _EXCLAMATION.match(stripped) and not stripped.endswith("?"):
+        return False
     return stripped.endswith("?") or bool(_QUESTION_START.match(stripped))
 
 
@@ -111,14 +124,16 @@ def shouting(text: str) -> bool:
 
 def frustrated(text: str) -> bool:
     """Insults, swearing, "this is useless", or shouting; not a question about a
-    product ("is the free plan useless for 10 people?") nor a negated word ("not
-    terrible")."""
-    if any(not _negated(text, m.start()) for m in _FRUSTRATED.finditer(text)):
+    product ("is the free plan useless for 10 people?") nor a judgement taken back
+    ("not terrible")."""
+    if _FRUSTRATED.search(text):
         return True
-    question = looks_like_question(text)
-    for found in _JUDGEMENT.finditer(text):
-        if _negated(text, found.start()):
-            continue
-        if not question or _AT_THE_BOT.search(_clause_before(text, found.start())):
-            return True
+    for found in _SENTENCE.finditer(text):
+        sentence = found.group(0)
+        question = looks_like_question(sentence) and not _EXCLAMATION.match(sentence)
+        for judged in _JUDGEMENT.finditer(sentence):
+            if _negated(sentence, judged.start()):
+                continue
+            if not question or _AT_THE_BOT.search(sentence[: judged.start()]):
+                return True
     return shouting(text)

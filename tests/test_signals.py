@@ -28,6 +28,12 @@ def test_a_greeting_with_a_question_is_a_question(text: str) -> None:
         "Representative!",
         "connect me to your support team",
         "get me a person pls",
+        # a negation about something else does not undo the request
+        "this isn't working so I want to talk to a person",
+        "it doesn't work I need to speak to someone",
+        "why won't you let me talk to a person",
+        "I don't want to talk to a bot I want to speak to a person",
+        "I don't know what to do let me talk to a human",
     ],
 )
 def test_asking_for_a_person(text: str) -> None:
@@ -44,6 +50,19 @@ def test_asking_for_a_person(text: str) -> None:
     ],
 )
 def test_questions_that_mention_people_are_questions(text: str) -> None:
+    assert not wants_person(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I never want to talk to a real person, just tell me the price",
+        "I don't want to speak to a human, just the price please",
+        "no need to talk to a person",
+        "I would rather not talk to someone",
+    ],
+)
+def test_refusing_a_person_is_not_asking_for_one(text: str) -> None:
     assert not wants_person(text)
 
 
@@ -74,6 +93,16 @@ def test_helpful_or_neutral(text: str) -> None:
         "what a waste of my time",
         "you don't understand",
         "are you kidding me",
+        # swearing is never taken back by a "not" before it
+        "it doesn't fucking work",
+        "why doesn't this damn thing work",
+        "it still doesn't work and I'm fed up",
+        # exclamations and questions about the bot, and a statement after a question
+        "what a useless answer",
+        "how stupid is this",
+        "why is this so useless",
+        "This is the worst support ever. Is there a manager?",
+        "Is this a joke? This is useless",
     ],
 )
 def test_frustration(text: str) -> None:
@@ -81,7 +110,17 @@ def test_frustration(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Is VAT included?", "OK", "thanks, that was useful", "SOC 2 report"]
+    "text",
+    [
+        "Is VAT included?",
+        "OK",
+        "thanks, that was useful",
+        "SOC 2 report",
+        # a question about a product, and a judgement taken back
+        "is the free plan useless for a team of 10?",
+        "is the worst plan for small teams the free one?",
+        "not terrible actually",
+    ],
 )
 def test_calm(text: str) -> None:
     assert not frustrated(text)
