@@ -8,19 +8,9 @@ declared order, until one deals with it), other kinds to their receiver. It
 returns the messages for the outbox (to the customer and to the desk). Adapters
 only translate; every decision is made here or in a feature.
 
-The pipeline for plain text, by order (see each feature's `step`):
-
-    10 release a mute that lasts until they write   (notices)
-    20 commands                                     (here)
-    30 a rating comment the bot asked for           (rating)
-    40 record the message; an empty one is answered (here)
-    50 tell of a known incident                     (incidents)
-    60 relay to the person who has the case         (handover)
-    65 the case's subject                           (cases)
-    70 add to the handover summary                  (handover)
-    80 greeting                                     (greeting)
-    90 handover triggers                            (handover)
-   100 answer from the knowledge base               (answers)
+The pipeline runs the commands first (here, at `COMMANDS_STEP`), records the
+message (here, at 40), and ends with the answer from the knowledge base (100);
+`Registry.steps` lists every feature's steps in order (CONTRIBUTING.md shows it).
 """
 
 from __future__ import annotations
@@ -103,10 +93,10 @@ class Dialog:
         """Record what the customer did, decide, and return the messages to send.
         `latest`: their unresolved case, else the last resolved one, else None."""
         turn = Turn(self.services, tx, inbound, customer, new_customer, latest, now)
-        if await cases.settle(turn):
-            return turn.out
         for hook in self.registry.arrivals:
             await hook(turn)
+        if await cases.settle(turn):
+            return turn.out
         kind = turn.inbound.kind
         if kind is InboundKind.BUTTON:
             await self.button(turn)
@@ -118,7 +108,7 @@ class Dialog:
             receiver = self.registry.receivers.get(kind)
             if receiver is not None:
                 await receiver(turn)
-        if turn.preface:  # nothing else was said: the introduction on its own
+        if turn.preface is not None:  # nothing else was said: the introduction alone
             turn.out.append(await turn.reply(""))
         return turn.out
 

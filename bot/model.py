@@ -48,7 +48,6 @@ class Conversation(enum.StrEnum):
     NONE = ""  # nothing: the next message is taken as it comes
     AWAITING_SUMMARY_CHOICE = "awaiting_summary_choice"  # summary shown: send, add or cancel
     ADDING_TO_SUMMARY = "adding_to_summary"  # pressed "Add something": next text goes in
-    AWAITING_RATING = "awaiting_rating"  # resolved, rating buttons shown
     AWAITING_RATING_COMMENT = "awaiting_rating_comment"  # rated, asked "anything to add?"
     AWAITING_FORGET_CONFIRMATION = "awaiting_forget_confirmation"  # /forget asked yes or no
     AWAITING_REOPEN_CHOICE = "awaiting_reopen_choice"  # is this about the resolved case?

@@ -29,6 +29,7 @@ from bot.text import COMMAND_AT, small_number
 Handler = Callable[[Any, str], Awaitable[None]]
 ButtonHandler = Callable[[Any, tuple[Any, ...]], Awaitable[None]]
 StepHandler = Callable[[Any], Awaitable[bool]]
+Hook = Callable[[Any], Awaitable[None]]  # a receiver or an arrival hook
 # (transaction, message, now) -> why it must not go ("" if it may)
 NoticeRule = Callable[[Any, Any, Any], Awaitable[str]]
 # (transaction, message, now) -> until when a notice waits (None: it goes now)
@@ -36,7 +37,7 @@ Hold = Callable[[Any, Any, Any], Awaitable[Any]]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _KIND = re.compile(r"[a-z][a-z_]{0,15}")
-_FIELD = re.compile(r"[A-Za-z0-9._-]{1,48}")
+_FIELD = re.compile(r"[A-Za-z0-9._-]{1,56}")
 MAX_PAYLOAD = 64  # bytes: Telegram's limit for a button's data
 
 
@@ -140,8 +141,8 @@ class Feature:
         self.desk_commands: list[DeskCommand] = []
         self.buttons: list[ButtonRoute] = []
         self.steps: list[Step] = []
-        self.receivers: dict[InboundKind, StepHandler] = {}
-        self.arrivals: list[StepHandler] = []
+        self.receivers: dict[InboundKind, Hook] = {}
+        self.arrivals: list[Hook] = []
         self.notice_rules: dict[Cause, NoticeRule] = {}
         self.holds: list[Hold] = []
 
@@ -160,17 +161,17 @@ class Feature:
         self.holds.append(hold)
         return hold
 
-    def on_arrival(self, handler: StepHandler) -> StepHandler:
-        """Run on every inbound of a customer, before whatever handles it (its return
-        value is ignored): what must happen whatever they sent."""
+    def on_arrival(self, handler: Hook) -> Hook:
+        """Run on every inbound of a customer, before its case is settled and before
+        whatever handles it: what must happen whatever they sent."""
         self.arrivals.append(handler)
         return handler
 
-    def receives(self, kind: InboundKind) -> Callable[[StepHandler], StepHandler]:
+    def receives(self, kind: InboundKind) -> Callable[[Hook], Hook]:
         """Handle inbounds of this kind (a start, an edit, a file) other than text and
         buttons, which have their own routes."""
 
-        def declare(handler: StepHandler) -> StepHandler:
+        def declare(handler: Hook) -> Hook:
             self.receivers[kind] = handler
             return handler
 
@@ -260,8 +261,8 @@ class Registry:
         self.desk_commands: list[DeskCommand] = []
         self._buttons: dict[tuple[bool, str], ButtonRoute] = {}
         steps: list[Step] = []
-        self.receivers: dict[InboundKind, StepHandler] = {}
-        self.arrivals: tuple[StepHandler, ...] = tuple(
+        self.receivers: dict[InboundKind, Hook] = {}
+        self.arrivals: tuple[Hook, ...] = tuple(
             hook for feature in features for hook in feature.arrivals
         )
         self.holds: tuple[Hold, ...] = tuple(hold for f in features for hold in f.holds)
@@ -341,7 +342,8 @@ class Registry:
         return "" if found is None else str(found[0])
 
 
-_COMMAND_IN_TEXT = re.compile(COMMAND_AT + r"([a-z][a-z0-9_]{0,31})\b", re.M)
+# a command's name ends the word: "/help-center" or "/data/export" are not commands
+_COMMAND_IN_TEXT = re.compile(COMMAND_AT + r"([a-z][a-z0-9_]{0,31})(?![\w/-])", re.M)
 
 
 def render_commands(text: str, prefix: str, names: set[str]) -> str:

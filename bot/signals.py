@@ -72,6 +72,11 @@ _QUESTION_START = re.compile(
     r"|were|will|would|should|shall|may|might|must|have|has|any|hw|wat)\b",
     re.IGNORECASE,
 )
+_NOT_SOLVED = re.compile(
+    r"\b(still|again)\b.{0,60}?\b(need|help|broken|not|doesn'?t|isn'?t|won'?t|can'?t|issue"
+    r"|problem|wrong|fail\w*)\b|\b(not|never)\s+(fixed|solved|resolved)\b",
+    re.IGNORECASE,
+)
 # "what a useless answer", "how stupid is this": exclamations, not questions
 _EXCLAMATION = re.compile(r"^\W*(what\s+an?|how)\s+\w+", re.IGNORECASE)
 
@@ -120,6 +125,11 @@ def shouting(text: str) -> bool:
         return False
     upper = sum(1 for ch in letters if ch.isupper())
     return upper / len(letters) > 0.8 or text.count("!") >= 4
+
+
+def not_solved(text: str) -> bool:
+    """The problem is still there ("it still doesn't work", "I still need help")."""
+    return bool(_NOT_SOLVED.search(text))
 
 
 def frustrated(text: str) -> bool:

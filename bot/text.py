@@ -14,8 +14,8 @@ _LIST_START = re.compile(r"(?m)^([ \t]*)([-+])")  # "- x" at a line start is a l
 # "/human" in someone's words stays theirs: the core renders its own commands per
 # channel ("!human" on Slack) and leaves escaped ones alone
 # where "/name" is a command in text: at the start, after a space, a bracket, a quote
-# or a code span's backtick
-COMMAND_AT = r"(?:^|(?<=[\s(\[“\"'«`]))/(?=[A-Za-z])"
+# or a code span's backtick; never a Markdown link's target ("[page](/status)")
+COMMAND_AT = r"(?:^|(?<=[\s(\[“\"'«`]))(?<!\]\()/(?=[A-Za-z])"
 _SLASH_WORD = re.compile(COMMAND_AT, re.M)
 
 

@@ -108,7 +108,7 @@ class Turn:
         self.case_was = "open"  # "new", "open" or "reopened"
         self.out: list[Outbound] = []
         self.recorded: set[int] = set()  # the events this turn put on the timeline
-        self.preface = ""  # said before the turn's first reply (`introduce`)
+        self.preface: Callable[[Turn], str] | None = None  # before the first reply
 
     # -- what handlers read -------------------------------------------------------------
 
@@ -169,15 +169,16 @@ class Turn:
         caller records what it needs); `fields` as for `Outbound`."""
         return self._outbound(await self._prefaced(text), **fields)
 
-    def introduce(self, text: str) -> None:
-        """Say `text` at the start of this turn's first reply (and on the timeline as a
-        greeting, just before that reply): the reply stays one message."""
-        self.preface = text
+    def introduce(self, words: Callable[[Turn], str]) -> None:
+        """Say `words(turn)` at the start of this turn's first reply (and on the
+        timeline as a greeting, just before that reply): the reply stays one message.
+        The words are made when that reply is, from the case as it is then."""
+        self.preface = words
 
     async def _prefaced(self, text: str) -> str:
-        if not self.preface:
+        if self.preface is None:
             return text
-        preface, self.preface = self.preface, ""
+        preface, self.preface = self.preface(self), None
         await self.record(EventKind.GREETING, preface, actor="bot")
         return f"{preface}\n\n{text}" if text else preface
 
@@ -195,17 +196,22 @@ class Turn:
         self.case = replace(self.case, updated_at=self.now, **changes)  # type: ignore[arg-type]
         await self.tx.update_case(self.case)
 
-    def to_desk(self, text: str, kind: Purpose) -> None:
+    def to_desk(self, text: str, purpose: Purpose) -> None:
         """The same message into the case's thread on every desk."""
-        self.out += self.desk.to_desk(self.case, text, kind=kind)
+        self.out += self.desk.to_desk(self.case, text, purpose=purpose)
 
     async def carry_on(self, text: str) -> None:
         """Handle `text` as plain text just written (a message held back while the bot
-        asked something): the message pipeline after the commands."""
+        asked something) through the message pipeline; then the turn goes on with
+        what really arrived."""
+        arrived = self.text, self.command
         self.text, self.command = text, None
-        for step in self.services.registry.steps:
-            if step.order > COMMANDS_STEP and await step.handler(self):
-                return
+        try:
+            for step in self.services.registry.steps:
+                if step.order != COMMANDS_STEP and await step.handler(self):
+                    return
+        finally:
+            self.text, self.command = arrived
 
     # -- what the bot waits for ---------------------------------------------------------
 
@@ -217,13 +223,20 @@ class Turn:
         return case.conversation_until is None or self.now < case.conversation_until
 
     async def wait_for(
-        self, conversation: Conversation, *, within: timedelta | None = None, note: str = ""
+        self,
+        conversation: Conversation,
+        *,
+        within: timedelta | None = None,
+        note: str = "",
+        lapses: bool = True,
     ) -> None:
-        """The customer's next move answers what the bot just asked."""
+        """The customer's next move answers what the bot just asked: within `within`
+        (the settings' choice window by default), or, with `lapses=False`, whenever
+        it comes."""
         window = self.settings.choice_window if within is None else within
         await self.save_case(
             conversation=conversation,
-            conversation_until=self.now + window,
+            conversation_until=self.now + window if lapses else None,
             conversation_note=note,
         )
 

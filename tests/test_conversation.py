@@ -6,6 +6,7 @@ Real engine, real SQLite."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from bot.app import Candor
 from bot.model import CaseState, Conversation, EventKind, InboundKind
@@ -239,3 +240,112 @@ async def test_asking_whether_a_plan_is_useless_is_not_frustration(
     assert "frustrating" not in reply and "This is what I will pass on" not in reply
     [angry] = await ann.send("this bot is useless")
     assert "frustrating" in angry
+
+
+# what a review of the redesign found --------------------------------------------------------
+
+
+async def test_a_message_instead_of_the_reopen_choice_loses_nothing(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, clock: Clock
+) -> None:
+    ann = customer_factory("ann")
+    await resolved(app, ann)
+    clock.advance(hours=2)
+    [asked] = await ann.send("how much does it cost?")
+    assert "something new" in asked
+    replies = await ann.send("another thing: can I get a refund?")  # not a plain "no"
+    assert "$8 per user" in replies[0]  # the question that waited, answered first
+    assert any("Refunds" in reply for reply in replies[1:]), replies  # then this one
+    case = await case_of(app, ann)
+    said = [e.text for e in await app.store.events_of(case.id) if e.kind is EventKind.CUSTOMER]
+    assert said[:2] == ["how much does it cost?", "another thing: can I get a refund?"]
+
+
+async def test_a_button_pressed_instead_of_the_reopen_choice_loses_nothing(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, clock: Clock
+) -> None:
+    ann = customer_factory("ann")
+    await resolved(app, ann)
+    clock.advance(hours=2)
+    await ann.send("how much does it cost?")
+    replies = await ann.press("rate:5")  # the old rating buttons, still on screen
+    assert "$8 per user" in replies[0]
+    [stale] = await ann.press("reopen:new")
+    assert "settled already" in stale
+
+
+async def test_a_mute_until_writing_ends_on_a_turn_that_asks_about_the_old_case(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, clock: Clock
+) -> None:
+    ann = customer_factory("ann")
+    await resolved(app, ann)
+    await ann.send("/mute")
+    clock.advance(hours=2)
+    await ann.send("how much does it cost?")  # asks about case #1 or new: it is writing
+    customer = await app.store.customer_by_identity(ann.identity)
+    assert customer is not None
+    async with app.store.transaction() as tx:
+        assert (await tx.quiet_of(customer.id))[1] is False
+
+
+async def test_asking_for_a_person_after_a_rating_is_not_a_comment(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk
+) -> None:
+    ann = customer_factory("ann")
+    await resolved(app, ann)
+    await ann.press("rate:3")
+    [shown] = await ann.send("/human")
+    assert "This is what I will pass on" in shown
+    await ann.send("/human")  # sends it
+    case = await case_of(app, ann)
+    assert case.state is CaseState.WAITING
+    for words in ("I still need help with my invoice", "I need a person please"):
+        ben = customer_factory(f"ben-{len(words)}")
+        await resolved(app, ben)
+        await ben.press("rate:2")
+        reply = await ben.send(words)
+        assert not any("passed that on" in r for r in reply), (words, reply)
+
+
+async def test_hi_after_a_resolved_case_welcomes_back_and_keeps_it_resolved(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, clock: Clock
+) -> None:
+    ann = customer_factory("ann")
+    first = await resolved(app, ann)
+    clock.advance(hours=3)
+    [hello] = await ann.send("hi")
+    assert "Welcome back" in hello and f"#{first}" in hello and "was resolved" in hello
+    assert "not a person" not in hello
+    assert (await case_of(app, ann)).state is CaseState.RESOLVED
+
+
+async def test_a_redeemed_link_code_is_not_introduced_with_a_case_about_to_go(
+    customer_factory: Factory, app: Candor
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send("is there a free trial")
+    [code] = await ann.send("/link")
+    typed = code.split("**")[1]
+    other = customer_factory("ann-on-another-channel")
+    [linked] = await other.send(f"/link {typed}")
+    assert linked.startswith("Linked:") and "not a person" not in linked
+
+
+def test_an_article_id_too_long_for_a_button_is_left_out_of_the_buttons() -> None:
+    """Article ids may be 64 characters; a button's payload may be 64 bytes in all."""
+    from bot.features.answers import article_buttons
+    from bot.knowledge import Candidate, KnowledgeBase, parse_article
+
+    articles = [
+        parse_article(
+            Path(f"{article_id}.md"),
+            f'+++\ntitle = "{title}"\nquestions = ["{title}"]\n+++\nBody.\n',
+        )[0]
+        for article_id, title in (("a" + "-long" * 12, "Long"), ("short", "Short"))
+    ]
+    assert all(article is not None for article in articles)
+    kb = KnowledgeBase.of([a for a in articles if a is not None])
+    options = [Candidate(article, 0.5, "") for article in kb.articles()]
+    buttons = article_buttons(options)
+    assert [b.label for b in buttons] == ["Short"]
+    assert all(len(b.payload.encode()) <= 64 for b in buttons)

@@ -130,10 +130,12 @@ async def test_a_slack_customer_is_never_told_to_type_a_slash_command(app: Cando
 def test_rendering_changes_only_the_cores_own_commands() -> None:
     names = {"human", "status"}
     said = "Type /human or (/status). " + md_escape("they wrote /human") + " a/human /other"
-    said += " Send `/status` or https://x.example/human"
+    said += " Send `/status` or https://x.example/human, see [the page](/status),"
+    said += " /human-resources or /status/page."
     assert render_commands(said, "!", names) == (
         "Type !human or (!status). they wrote \\/human a/human /other"
-        " Send `!status` or https://x.example/human"
+        " Send `!status` or https://x.example/human, see [the page](/status),"
+        " /human-resources or /status/page."
     )
     assert render_commands(said, "/", names) == said
 

@@ -72,7 +72,7 @@ async def claim(turn: DeskTurn, agent: AgentSettings, case: Case, *, quiet: bool
         draft_summary="",
         conversation=Conversation.NONE,
         conversation_until=None,
-        event=(EventKind.CLAIM, Purpose.CLAIMED),
+        event=(EventKind.CLAIM, "claimed"),
         customer=f"**{md_escape(agent.name)}** from support has your case #{case.id} now and"
         " will reply here.",
         desk=(f"✋ {md_escape(agent.name)} claimed case #{case.id}.", Purpose.CLAIMED),
@@ -130,9 +130,6 @@ async def resolve(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
         resolved_at=turn.now,
         pending_reason="",
         draft_summary="",
-        conversation=Conversation.AWAITING_RATING,
-        conversation_until=turn.now + turn.services.settings.reopen_window,
-        conversation_note="",
         event=(EventKind.STATE, f"resolved by {name}"),
         customer=f"{md_escape(name)} has marked your case #{case.id} as resolved. If it isn't,"
         " just write and it reopens.\n\nHow did we do? Tap 1 (poor) to 5 (great).",

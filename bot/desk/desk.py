@@ -92,7 +92,7 @@ class Desk:
     # -- messages to the desk ---------------------------------------------------------------
 
     def to_desk(
-        self, case: Case, text: str, *, kind: Purpose, buttons: Sequence[Button] = ()
+        self, case: Case, text: str, *, purpose: Purpose, buttons: Sequence[Button] = ()
     ) -> list[Outbound]:
         """The same message into the case's thread on every desk."""
         return [
@@ -102,12 +102,14 @@ class Desk:
                 cause=Cause.DESK,
                 case_id=case.id,
                 buttons=tuple(buttons),
-                delivery=Delivery(purpose=kind, in_thread=True),
+                delivery=Delivery(purpose=purpose, in_thread=True),
             )
             for address in self.addresses
         ]
 
-    def notice(self, text: str, *, kind: Purpose, customer_id: int | None = None) -> list[Outbound]:
+    def notice(
+        self, text: str, *, purpose: Purpose, customer_id: int | None = None
+    ) -> list[Outbound]:
         """A message for the desk as a whole (feedback, ideas), outside any case thread;
         `customer_id` says whose words it carries (erased with them)."""
         return [
@@ -116,7 +118,7 @@ class Desk:
                 text=text,
                 cause=Cause.DESK,
                 customer_id=customer_id,
-                delivery=Delivery(purpose=kind),
+                delivery=Delivery(purpose=purpose),
             )
             for address in self.addresses
         ]
@@ -236,7 +238,7 @@ class Desk:
             messages += self.to_desk(
                 case,
                 f"⏰ **Case #{case.id}** has been waiting for {minutes(waited)}. Claim it?",
-                kind=Purpose.REMINDER,
+                purpose=Purpose.REMINDER,
                 buttons=[Button("Claim", pack("desk", "claim", case.id))],
             )
             await tx.update_case(replace(case, alerted_at=now))

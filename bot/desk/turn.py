@@ -122,7 +122,7 @@ class DeskTurn:
         if customer:
             await self.tell_customer(case, customer, buttons=tuple(buttons))
         if desk is not None:
-            self.out += self.desk.to_desk(case, desk[0], kind=desk[1])
+            self.out += self.desk.to_desk(case, desk[0], purpose=desk[1])
         return case
 
     # -- which command, which case ------------------------------------------------------

@@ -5,19 +5,33 @@ in a row are counted; at the limit it offers a person itself."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+
 from bot.features import handover
+from bot.knowledge import Candidate
 from bot.model import Button, EventKind
-from bot.registry import Feature, pack
+from bot.registry import Feature, RegistryError, pack
 from bot.text import md_escape
 from bot.turn import Turn
+
+log = logging.getLogger(__name__)
 
 feature = Feature("answers")
 
 NONE_OF_THESE = pack("none")
 
 
-def article_button(title: str, article_id: str) -> Button:
-    return Button(title, pack("article", article_id))
+def article_buttons(options: Sequence[Candidate]) -> list[Button]:
+    """A button per article offered; one whose id is too long for a button's payload
+    is left out (it is still listed by its title)."""
+    buttons = []
+    for option in options:
+        try:
+            buttons.append(Button(option.article.title, pack("article", option.article.id)))
+        except RegistryError:
+            log.warning("article %r: its id is too long for a button", option.article.id)
+    return buttons
 
 
 @feature.step("answer", order=100)
@@ -46,8 +60,7 @@ async def answer(turn: Turn) -> bool:
             question,
             kind=EventKind.CLARIFY,
             note="asked which topic was meant",
-            buttons=[article_button(c.article.title, c.article.id) for c in options]
-            + [Button("None of these", NONE_OF_THESE)],
+            buttons=[*article_buttons(options), Button("None of these", NONE_OF_THESE)],
             options=[c.article.id for c in options],
             scores=[round(c.score, 3) for c in options],
         )
@@ -70,7 +83,8 @@ async def not_answered(turn: Turn, opening: str, **data: object) -> None:
         await handover.propose(
             turn,
             f"the bot could not answer {count} times in a row",
-            opening=f"{opening} That's twice now I couldn't help, so let me get a person.",
+            opening=f"{opening} That's {'twice' if count == 2 else f'{count} times'} now I"
+            " couldn't help, so let me get a person.",
         )
         return
     await turn.say(

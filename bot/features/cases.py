@@ -23,20 +23,27 @@ from bot.turn import Turn
 feature = Feature("cases")
 
 SAME, NEW = pack("reopen", "same"), pack("reopen", "new")
-_SAME_WORDS = re.compile(r"^\s*(yes|yeah|yep|same|the same|that one|it is|about that)\b", re.I)
-_NEW_WORDS = re.compile(r"^\s*(no|nope|new|something (else|new)|another|different)\b", re.I)
+# a whole message that answers "about case #N, or something new?" in words
+_SAME_WORDS = re.compile(
+    r"\s*(yes|yeah|yep|same|the same|that one|about that|it is|that case)[\s.!]*", re.I
+)
+_NEW_WORDS = re.compile(
+    r"\s*(no|nope|new|something (else|new)|another( one)?|different|a new one)[\s.!]*", re.I
+)
 FOLLOW_UP_WORDS = 4  # a message with no topic of its own this short follows up the case
 
 
 def substantive(turn: Turn) -> bool:
     """Does this reopen a resolved case (or open a new one)? Writing about
-    something does; opening the chat, commands and old buttons do not."""
+    something does; opening the chat, a greeting, commands and old buttons do not."""
     kind = turn.inbound.kind
     if kind is InboundKind.ATTACHMENT:
         return True
     if kind is not InboundKind.MESSAGE or not turn.text:
         return False
-    return turn.command is None or turn.command[0] in ("human", "agent", "person")
+    if turn.command is None:
+        return not is_greeting(turn.text)
+    return turn.command[0] in ("human", "agent", "person")
 
 
 async def settle(turn: Turn) -> bool:
@@ -47,12 +54,12 @@ async def settle(turn: Turn) -> bool:
         turn.case, turn.case_was = await turn.tx.new_case(turn.customer.id, turn.now), "new"
         return False
     turn.case = latest
+    if latest.conversation is Conversation.AWAITING_REOPEN_CHOICE:
+        return await _settle_the_choice(turn)
     if latest.state is not CaseState.RESOLVED or not substantive(turn):
         return False
     if rating.awaiting_comment(turn):
         return False  # the comment the bot asked for stays on the resolved case
-    if turn.waiting_for(Conversation.AWAITING_REOPEN_CHOICE):
-        return await _answered_in_words(turn)
     assert latest.resolved_at is not None
     if turn.now - latest.resolved_at > turn.settings.reopen_window:
         await _open_new(turn)
@@ -63,7 +70,7 @@ async def settle(turn: Turn) -> bool:
     if await about_it(turn, turn.text):
         await _reopen(turn)
         return False
-    await turn.wait_for(Conversation.AWAITING_REOPEN_CHOICE, note=turn.text)
+    await turn.wait_for(Conversation.AWAITING_REOPEN_CHOICE, note=turn.text, lapses=False)
     subject = f" (“{md_escape(shorten(latest.subject, 60))}”)" if latest.subject else ""
     await turn.say(
         f"Is this about your case #{latest.id}{subject}, resolved on"
@@ -131,25 +138,29 @@ async def _choose(turn: Turn, same: bool) -> str:
     return held
 
 
-async def _answered_in_words(turn: Turn) -> bool:
-    """They wrote instead of pressing a button: "yes"/"no", or another message (on
-    the resolved case if it is about it, else on a new one, after the one waiting)."""
-    if _SAME_WORDS.match(turn.text) or _NEW_WORDS.match(turn.text):
-        held = await _choose(turn, same=bool(_SAME_WORDS.match(turn.text)))
-        await turn.record(EventKind.CUSTOMER, turn.text, choice=True)
+async def _settle_the_choice(turn: Turn) -> bool:
+    """The question "about case #N, or something new?" is answered by whatever the
+    customer does next: a button, a plain yes or no, or anything else (about the
+    resolved case if it plainly is, else something new). The message that waited
+    is handled first, on the case chosen; then what they just sent, unless it was
+    only the answer. Nothing else waits for an answer meanwhile."""
+    inbound = turn.inbound
+    if inbound.kind is InboundKind.BUTTON and inbound.payload in (SAME, NEW):
+        return False  # the button's own route
+    said = turn.text if inbound.kind is InboundKind.MESSAGE and turn.command is None else ""
+    if said and (_SAME_WORDS.fullmatch(said) or _NEW_WORDS.fullmatch(said)):
+        held = await _choose(turn, same=bool(_SAME_WORDS.fullmatch(said)))
+        await turn.record(EventKind.CUSTOMER, said, choice=True)
         await turn.carry_on(held)
         return True
-    held = await _choose(turn, same=await about_it(turn, turn.text))
-    if held:
-        await turn.record(EventKind.CUSTOMER, held, held=True)
+    same = bool(said) and await about_it(turn, said)
+    await turn.carry_on(await _choose(turn, same=same))
     return False
 
 
 @feature.button("reopen", str, on_resolved=True)
 async def chosen(turn: Turn, fields: tuple[object, ...]) -> None:
-    if turn.case.state is not CaseState.RESOLVED or not turn.waiting_for(
-        Conversation.AWAITING_REOPEN_CHOICE
-    ):
+    if turn.case.conversation is not Conversation.AWAITING_REOPEN_CHOICE:
         await turn.say("That question has been settled already. Just write if you need something.")
         return
     held = await _choose(turn, same=fields[0] == "same")

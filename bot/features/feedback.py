@@ -24,7 +24,7 @@ async def feedback(turn: Turn, text: str) -> None:
     turn.out += turn.desk.notice(
         f"💬 Feedback from {md_escape(turn.name)} (case #{turn.case.id}):"
         f" “{md_escape(shorten(text, 1500))}”",
-        kind=Purpose.FEEDBACK,
+        purpose=Purpose.FEEDBACK,
         customer_id=turn.customer.id,
     )
     await turn.say(

@@ -15,32 +15,36 @@ from bot.turn import Turn
 feature = Feature("greeting")
 
 RECENT = timedelta(minutes=30)  # a greeting this recent is not repeated in full
-_GREETING_COMMANDS = ("start", "hello", "help")
+_SAY_WHAT_IT_IS = ("start", "hello", "help")  # commands whose reply introduces the bot
 
 
 @feature.on_arrival
-async def introduce(turn: Turn) -> bool:
+async def introduce(turn: Turn) -> None:
     """A new customer's first reply says that this is a bot and gives the case
     number, then deals with what they sent (a question is still answered)."""
     if not turn.new_customer or turn.inbound.kind is InboundKind.START:
-        return False
-    if turn.command is not None and turn.command[0] in _GREETING_COMMANDS:
-        return False
+        return
+    if turn.command is not None and turn.command[0] in _SAY_WHAT_IT_IS:
+        return
     if turn.command is None and is_greeting(turn.text):
-        return False
+        return
+    if turn.command is not None and turn.command[0] == "link" and turn.command[1]:
+        return  # joining an identity they have: not new to us
+    turn.introduce(_introduction)
+
+
+def _introduction(turn: Turn) -> str:
     hello = f"Hello, {md_escape(turn.name)}!" if turn.name else "Hello!"
-    turn.introduce(
+    return (
         f"{hello} I'm {turn.settings.name}, the support **bot** of {turn.settings.company},"
         f" not a person. Your case number is **#{turn.case.id}**: everything you tell me stays"
         " on it. /human gets you a person at any time."
     )
-    return False
 
 
 @feature.receives(InboundKind.START)
-async def opened(turn: Turn) -> bool:
+async def opened(turn: Turn) -> None:
     await greet(turn)
-    return True
 
 
 @feature.command("start", aliases=("hello",), help="say hello", public=False)
@@ -119,7 +123,7 @@ async def _has_asked(turn: Turn, *, anything: bool = False) -> bool:
             continue
         if event.kind is EventKind.ATTACHMENT:
             return True
-        if event.kind is not EventKind.CUSTOMER or event.data.get("command") in _GREETING_COMMANDS:
+        if event.kind is not EventKind.CUSTOMER or event.data.get("command") in _SAY_WHAT_IT_IS:
             continue
         if event.text and is_greeting(event.text):
             continue

@@ -166,7 +166,7 @@ async def choice(turn: Turn, fields: tuple[object, ...]) -> None:
     if picked == "send":
         await hand_over(turn)
     elif picked == "add":
-        if turn.case.pending_reason:
+        if offered(turn):
             await turn.wait_for(Conversation.ADDING_TO_SUMMARY)
             await turn.say(
                 "Type what you'd like to add, and I'll put it in the summary.",
@@ -199,7 +199,7 @@ async def relay_step(turn: Turn) -> bool:
 @feature.step("add to the summary", order=70)
 async def add_step(turn: Turn) -> bool:
     """After "Add something", the next text goes into the summary."""
-    if not (turn.case.pending_reason and turn.waiting_for(Conversation.ADDING_TO_SUMMARY)):
+    if not (offered(turn) and turn.waiting_for(Conversation.ADDING_TO_SUMMARY)):
         return False
     draft = f"{turn.case.draft_summary}\n• They added: “{md_escape(shorten(turn.text, 300))}”"
     await turn.save_case(draft_summary=draft)

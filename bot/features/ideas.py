@@ -43,7 +43,7 @@ async def idea(turn: Turn, text: str) -> None:
     turn.out += turn.desk.notice(
         f"💡 Idea #{number} from {md_escape(turn.name)}: “{md_escape(shorten(text, 500))}”."
         f" Mark it with /idea planned {number} or /idea done {number}.",
-        kind=Purpose.IDEA,
+        purpose=Purpose.IDEA,
         customer_id=turn.customer.id,
     )
     await turn.say(
@@ -108,21 +108,24 @@ async def voted(tx: Transaction, message: Outbound, now: datetime) -> str:
     return f"the customer did not vote for idea {idea}"
 
 
-@feature.desk_command(
-    "idea", aliases=("ideas",), help="list ideas, or mark one", usage="planned|done N [note]"
-)
+@feature.desk_command("ideas", help="the ideas, most wanted first")
+async def listed(turn: DeskTurn, args: str) -> None:
+    ideas = await turn.tx.ideas(15)
+    lines = [
+        f"#{i.id} · {i.votes} vote{'s' if i.votes != 1 else ''} · {i.state}"
+        f" · {md_escape(shorten(i.text, 100))}"
+        for i in ideas
+    ]
+    turn.answer(
+        ("**Ideas, most wanted first:**\n" + "\n".join(lines)) if lines else "No ideas yet."
+    )
+
+
+@feature.desk_command("idea", help="mark one planned or done", usage="planned|done N [note]")
 async def mark(turn: DeskTurn, args: str) -> None:
     words = args.split(None, 2)
     if not words:
-        ideas = await turn.tx.ideas(15)
-        lines = [
-            f"#{i.id} · {i.votes} vote{'s' if i.votes != 1 else ''} · {i.state}"
-            f" · {md_escape(shorten(i.text, 100))}"
-            for i in ideas
-        ]
-        turn.answer(
-            ("**Ideas, most wanted first:**\n" + "\n".join(lines)) if lines else "No ideas yet."
-        )
+        await listed(turn, "")
         return
     state = words[0].lower()
     number = small_number(words[1].lstrip("#")) if len(words) > 1 else None

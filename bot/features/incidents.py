@@ -102,7 +102,7 @@ def describe(incident: Incident, when: str) -> str:
     return f"⚠️ **Known problem: {md_escape(incident.title)}.**{affected}{latest}"
 
 
-async def notify(tx: Transaction, incident: Incident, text: str, now: datetime) -> list[Outbound]:
+async def notify(tx: Transaction, incident: Incident, text: str) -> list[Outbound]:
     """The same notice to every subscriber, on the channel they used last."""
     out = []
     for customer_id in await tx.subscribers(incident.id):
@@ -132,7 +132,7 @@ async def subscribed(tx: Transaction, message: Outbound, now: datetime) -> str:
     return f"the customer is not subscribed to incident {incident}"
 
 
-def listing(incidents: Sequence[Incident], when: object) -> str:
+def listing(incidents: Sequence[Incident]) -> str:
     if not incidents:
         return "No open incidents."
     lines = [
@@ -166,11 +166,13 @@ async def tell_of_incidents(turn: Turn) -> bool:
     return False
 
 
+@feature.desk_command("incidents", help="the open incidents")
+async def open_ones(turn: DeskTurn, args: str) -> None:
+    turn.answer(listing(await turn.tx.open_incidents()))
+
+
 @feature.desk_command(
-    "incident",
-    aliases=("incidents",),
-    help="declare, update or resolve one; /incidents lists them",
-    usage="TITLE | AFFECTED | words",
+    "incident", help="declare, update or resolve one", usage="TITLE | AFFECTED | words"
 )
 async def incident(turn: DeskTurn, args: str) -> None:
     agent = turn.agent
@@ -179,7 +181,7 @@ async def incident(turn: DeskTurn, args: str) -> None:
         turn.answer(USAGE)
         return
     if command.action == "list":
-        turn.answer(listing(await turn.tx.open_incidents(), turn.now))
+        turn.answer(listing(await turn.tx.open_incidents()))
         return
     if command.action == "open":
         number = await turn.tx.open_incident(
@@ -191,7 +193,7 @@ async def incident(turn: DeskTurn, args: str) -> None:
             f" **{md_escape(command.title)}**. Customers who write about"
             f" {md_escape(words)} are told at once and get every update."
             f" Update: /incident update {number} TEXT · fixed: /incident resolve {number}",
-            kind=Purpose.INCIDENT,
+            purpose=Purpose.INCIDENT,
         )
         return
     assert command.number is not None
@@ -207,10 +209,10 @@ async def incident(turn: DeskTurn, args: str) -> None:
         notice = f"✅ **Fixed: {title}.** {md_escape(text)} Thank you for your patience."
     else:
         notice = f"Update on **{title}**: {md_escape(text)}"
-    messages = await notify(turn.tx, found, notice, turn.now)
+    messages = await notify(turn.tx, found, notice)
     turn.out += messages
     turn.out += turn.desk.notice(
         f"Incident #{found.id} {'resolved' if resolve else 'updated'}; told"
         f" {len(messages)} subscribed customer{'s' if len(messages) != 1 else ''}.",
-        kind=Purpose.INCIDENT,
+        purpose=Purpose.INCIDENT,
     )

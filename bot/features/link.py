@@ -39,9 +39,12 @@ async def link(turn: Turn, code: str) -> None:
         fresh = "".join(secrets.choice(_CODE_LETTERS) for _ in range(8))
         expires = turn.now + timedelta(minutes=LINK_MINUTES)
         await turn.tx.add_link_code(customer.id, fresh, turn.now, expires)
+        code = f"{fresh[:4]}-{fresh[4:]}"
+        # the code is typed on the other channel, whose way of typing a command this
+        # one does not know: "\/link" is left as written (see bot.registry)
         await turn.say(
-            f"Your code is **{fresh[:4]}-{fresh[4:]}**. On your other channel (Telegram,"
-            f" Slack, …) send `/link {fresh[:4]}-{fresh[4:]}` to me within {LINK_MINUTES}"
+            f"Your code is **{code}**. On your other channel, send me `\\/link {code}`"
+            f" (or `!link {code}` where commands start with !) within {LINK_MINUTES}"
             " minutes, and both will be you: one customer, one case. The code works once.",
             note="gave a link code",
         )

@@ -17,23 +17,22 @@ WITH_PERSON = (CaseState.WAITING, CaseState.AGENT)
 
 
 @feature.receives(InboundKind.EDIT)
-async def edited(turn: Turn) -> bool:
+async def edited(turn: Turn) -> None:
     inbound = turn.inbound
     if inbound.payload == "deleted":
         await turn.record(EventKind.EDIT, "", edited=inbound.edited_key, deleted=True)
         if turn.case.state in WITH_PERSON:
             turn.to_desk(f"{md_escape(turn.name)} deleted a message.", Purpose.EDIT)
-        return True
+        return
     await turn.record(EventKind.EDIT, turn.text, edited=inbound.edited_key)
     if turn.case.state in WITH_PERSON:
         turn.to_desk(
             f"{md_escape(turn.name)} edited a message: “{md_escape(turn.text)}”", Purpose.EDIT
         )
-    return True
 
 
 @feature.receives(InboundKind.ATTACHMENT)
-async def attachment(turn: Turn) -> bool:
+async def attachment(turn: Turn) -> None:
     inbound = turn.inbound
     refs = [
         {"kind": a.kind, "ref": a.ref, "caption": a.caption, "name": a.name}
@@ -47,21 +46,20 @@ async def attachment(turn: Turn) -> bool:
         turn.out += [
             replace(message, delivery=replace(message.delivery, attachments=inbound.attachments))
             for message in turn.desk.to_desk(
-                case, f"{md_escape(turn.name)} sent a {kinds}{caption}", kind=Purpose.ATTACHMENT
+                case, f"{md_escape(turn.name)} sent a {kinds}{caption}", purpose=Purpose.ATTACHMENT
             )
         ]
         if case.state is CaseState.WAITING:
             await turn.say(f"Thanks, I've added that to case #{case.id}.")
-        return True
+        return
     await turn.say(
         f"Thanks, I've kept that on case #{case.id}. I can't look inside files myself;"
         " a person will see it with the rest of your case. Type /human if you'd like one now."
     )
-    return True
 
 
 @feature.receives(InboundKind.OTHER)
-async def unusable(turn: Turn) -> bool:
+async def unusable(turn: Turn) -> None:
     what = shorten(turn.text or "that", 40)
     await turn.record(EventKind.CUSTOMER, "", unsupported=what)
     if turn.case.state is not CaseState.AGENT:
@@ -70,4 +68,3 @@ async def unusable(turn: Turn) -> bool:
             " I read text, and I keep photos and files for a person. Type your question,"
             " or /human."
         )
-    return True

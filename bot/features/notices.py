@@ -8,7 +8,7 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.model import Outbound
+from bot.model import InboundKind, Outbound
 from bot.registry import Feature
 from bot.store import Transaction
 from bot.turn import Turn
@@ -64,13 +64,15 @@ async def hold(tx: Transaction, message: Outbound, now: datetime) -> datetime | 
     return None
 
 
-@feature.step("release a mute that lasts until they write", order=10)
-async def release_on_write(turn: Turn) -> bool:
+@feature.on_arrival
+async def release_on_write(turn: Turn) -> None:
+    """ "/mute" lasts until they write again: a message (a command too) is that."""
+    if turn.inbound.kind is not InboundKind.MESSAGE:
+        return
     _, until_write, _ = await turn.tx.quiet_of(turn.customer.id)
-    if until_write:  # "/mute" lasts until they write again: this is it
+    if until_write:
         await turn.tx.set_quiet(turn.customer.id, muted_until=None, until_write=False)
         await turn.tx.release_notices(turn.customer.id, turn.now)
-    return False
 
 
 @feature.command(

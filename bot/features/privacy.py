@@ -93,7 +93,7 @@ async def erase(turn: Turn) -> None:
             case,
             f"🗑 Case #{case.id} is closed: the customer asked for their data to be erased."
             " Their messages are gone from Candor; please delete any copies you made.",
-            kind=Purpose.FORGOTTEN,
+            purpose=Purpose.FORGOTTEN,
         )
     turn.out = [m for m in turn.out if m.customer_id != customer_id]
     turn.out.append(

@@ -4,9 +4,9 @@ comment."""
 
 from __future__ import annotations
 
-from bot.model import Button, CaseState, Conversation, EventKind, Purpose
+from bot.model import Button, CaseState, Conversation, EventKind, InboundKind, Purpose
 from bot.registry import Feature, pack
-from bot.signals import looks_like_question
+from bot.signals import looks_like_question, not_solved, wants_person
 from bot.text import md_escape
 from bot.turn import Turn
 
@@ -18,10 +18,14 @@ def rating_buttons() -> tuple[Button, ...]:
 
 
 def awaiting_comment(turn: Turn) -> bool:
-    """Rated, asked for a comment, and this text is not a question."""
-    return turn.waiting_for(Conversation.AWAITING_RATING_COMMENT) and not looks_like_question(
-        turn.text
-    )
+    """Rated, asked for a comment, and this is a comment: plain text that is not a
+    question, not a request for a person, not "it is still broken"."""
+    if not turn.waiting_for(Conversation.AWAITING_RATING_COMMENT):
+        return False
+    if turn.inbound.kind is not InboundKind.MESSAGE or turn.command is not None:
+        return False
+    text = turn.text
+    return not (looks_like_question(text) or wants_person(text) or not_solved(text))
 
 
 @feature.button("rate", int, on_resolved=True)
