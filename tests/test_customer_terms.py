@@ -317,6 +317,23 @@ async def test_muted_notices_wait_and_come_together_but_replies_never_wait(
     assert "We found the cause." in summary.text and "A fix is being tested." in summary.text
 
 
+async def test_unmute_releases_held_notices_at_once(
+    customer_factory: Factory, app: Candor, sender: RecordingSender
+) -> None:
+    ann = customer_factory("ann")
+    maria = Agent(app, "maria")
+    await maria.say("/incident Login is slow | sign-in | login")
+    await ann.send("my login takes ages")
+    await ann.send("/mute 8h")
+    await maria.say("/incident update 1 We found the cause.")
+    assert [m for m in sender.sent if m.cause is Cause.INCIDENT] == []
+    [reply] = await ann.send("/unmute")
+    assert "Notices are on again" in reply
+    await app.outbox.deliver_due()
+    [news] = [m for m in sender.sent if m.cause is Cause.INCIDENT]
+    assert "We found the cause." in news.text
+
+
 async def test_mute_until_writing_again_and_quiet_hours(
     customer_factory: Factory, app: Candor, sender: RecordingSender, clock: object
 ) -> None:
