@@ -327,9 +327,8 @@ async def test_unmute_releases_held_notices_at_once(
     await ann.send("/mute 8h")
     await maria.say("/incident update 1 We found the cause.")
     assert [m for m in sender.sent if m.cause is Cause.INCIDENT] == []
-    reply, news = await ann.send("/unmute")  # the held notice comes right after
-    assert "Notices are on again" in reply and "We found the cause." in news
-    assert [m.cause for m in sender.sent][-1] is Cause.INCIDENT
+    news, reply = await ann.send("/unmute")  # the held notice, older, comes first
+    assert "We found the cause." in news and "Notices are on again" in reply
 
 
 async def test_mute_until_writing_again_and_quiet_hours(
