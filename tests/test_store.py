@@ -11,7 +11,7 @@ import pytest
 
 from bot.model import Address, CaseState, Cause, EventKind, Identity, Outbound
 from bot.store import SQLiteStore, StoreError
-from bot.store.sqlite import _migrations
+from bot.store.sqlite.schema import migrations
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ANN = Identity("test", "w", "ann")
@@ -24,7 +24,7 @@ async def test_fresh_database_gets_every_migration_wal_and_foreign_keys(tmp_path
     try:
         db = store.db
         async with db.execute("PRAGMA user_version") as cur:
-            assert (await cur.fetchone())[0] == _migrations()[-1][0]  # type: ignore[index]
+            assert (await cur.fetchone())[0] == migrations()[-1][0]  # type: ignore[index]
         async with db.execute("PRAGMA journal_mode") as cur:
             assert (await cur.fetchone())[0] == "wal"  # type: ignore[index]
         async with db.execute("PRAGMA foreign_keys") as cur:
