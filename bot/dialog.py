@@ -184,7 +184,7 @@ class _Conversation:
     async def record(
         self, kind: EventKind, text: str, actor: str = "customer", **data: object
     ) -> Event:
-        return await self.tx.append(self.case.id, kind, actor, text, self.now, data)
+        return await self.tx.timeline.append(self.case.id, kind, actor, text, self.now, data)
 
     async def say(
         self,
@@ -210,7 +210,7 @@ class _Conversation:
 
     async def save_case(self, **changes: object) -> None:
         self.case = replace(self.case, updated_at=self.now, **changes)  # type: ignore[arg-type]
-        await self.tx.update_case(self.case)
+        await self.tx.cases.update(self.case)
 
     def to_desk(self, text: str, kind: str) -> None:
         self.out += self.d.desk.to_desk(self.case, text, kind=kind)
@@ -221,7 +221,7 @@ class _Conversation:
         inbound, latest = self.turn.inbound, self.turn.latest
         if latest is None:
             self.case, self.case_was = (
-                await self.tx.new_case(self.turn.customer.id, self.now),
+                await self.tx.cases.new(self.turn.customer.id, self.now),
                 "new",
             )
             return
@@ -236,7 +236,7 @@ class _Conversation:
             await self.record(EventKind.STATE, "reopened: the customer wrote again", actor="bot")
             self.case_was = "reopened"
         else:
-            self.case = await self.tx.new_case(self.turn.customer.id, self.now)
+            self.case = await self.tx.cases.new(self.turn.customer.id, self.now)
             self.case_was = "new"
             await self.record(
                 EventKind.STATE, f"opened; the earlier case was #{latest.id}", actor="bot"
@@ -244,7 +244,7 @@ class _Conversation:
 
     async def _awaiting_comment(self) -> bool:
         """Just rated and not yet commented: the next message is the comment."""
-        for event in reversed(await self.tx.timeline(self.case.id, limit=10)):
+        for event in reversed(await self.tx.timeline.recent(self.case.id, limit=10)):
             if event.kind is EventKind.RATING:
                 fresh = self.now - event.at <= self.d.settings.rating_comment_window
                 return fresh and "comment" not in event.data
@@ -287,10 +287,12 @@ class _Conversation:
 
     async def message(self) -> None:
         text = self.text
-        _, until_write, _ = await self.tx.quiet_of(self.turn.customer.id)
+        _, until_write, _ = await self.tx.notices.quiet_of(self.turn.customer.id)
         if until_write:  # "/mute" lasts until they write again: this is it
-            await self.tx.set_quiet(self.turn.customer.id, muted_until=None, until_write=False)
-            await self.tx.release_notices(self.turn.customer.id, self.now)
+            await self.tx.notices.set_quiet(
+                self.turn.customer.id, muted_until=None, until_write=False
+            )
+            await self.tx.notices.release(self.turn.customer.id, self.now)
         command = parse_command(text)
         if command is not None:
             await self.record(EventKind.CUSTOMER, text, command=command[0])
@@ -363,8 +365,10 @@ class _Conversation:
         elif name == "mute":
             await self.mute(args)
         elif name == "unmute":
-            await self.tx.set_quiet(self.turn.customer.id, muted_until=None, until_write=False)
-            await self.tx.release_notices(self.turn.customer.id, self.now)
+            await self.tx.notices.set_quiet(
+                self.turn.customer.id, muted_until=None, until_write=False
+            )
+            await self.tx.notices.release(self.turn.customer.id, self.now)
             await self.say("Notices are on again; anything held back comes now.")
         elif name == "quiet":
             await self.quiet(args)
@@ -505,7 +509,7 @@ class _Conversation:
         )
 
     async def _greeted_recently(self) -> bool:
-        for event in reversed(await self.tx.timeline(self.case.id, limit=20)):
+        for event in reversed(await self.tx.timeline.recent(self.case.id, limit=20)):
             if event.kind is EventKind.GREETING:
                 return self.now - event.at < timedelta(minutes=30)
         return False
@@ -516,7 +520,7 @@ class _Conversation:
         if seen is None:
             return ""
         news = []
-        for event in await self.tx.timeline(self.case.id):
+        for event in await self.tx.timeline.recent(self.case.id):
             if event.at <= seen:
                 continue
             if event.kind is EventKind.AGENT:
@@ -533,7 +537,7 @@ class _Conversation:
     async def _about(self) -> str:
         """What the case is about and where it stands, in a few sentences."""
         parts = [f"It's about “{md_escape(shorten(self.case.subject, 100))}”."]
-        events = await self.tx.timeline(self.case.id)
+        events = await self.tx.timeline.recent(self.case.id)
         answered = [e.text for e in events if e.kind is EventKind.ANSWER]
         if answered:
             titles = ", ".join(f"“{md_escape(t)}”" for t in dict.fromkeys(answered[-3:]))
@@ -551,7 +555,7 @@ class _Conversation:
     async def _where(self) -> str:
         state = self.case.state
         if state is CaseState.WAITING:
-            position = await self.tx.queue_position(self.case)
+            position = await self.tx.cases.queue_position(self.case)
             return f"It's waiting for a person: you're number {position} in the queue."
         if state is CaseState.AGENT:
             return f"{md_escape(self.case.agent or 'A person')} from support has it."
@@ -567,14 +571,14 @@ class _Conversation:
 
     async def tell_of_incidents(self, text: str) -> None:
         """Writing about a known problem: say so at once, and subscribe them to it."""
-        open_now = await self.tx.open_incidents()
+        open_now = await self.tx.incidents.open_ones()
         if not open_now:
             return
         articles = {c.article.id for c in self.d.knowledge.decide(text[:MAX_MATCHED]).candidates}
         for incident in open_now:
             if not incidents.concerns(incident, text, articles):
                 continue
-            if not await self.tx.subscribe(incident.id, self.turn.customer.id, self.now):
+            if not await self.tx.incidents.subscribe(incident.id, self.turn.customer.id, self.now):
                 continue  # already told
             when = self.d.when(incident.latest_at or incident.opened_at)
             await self.say(
@@ -592,7 +596,7 @@ class _Conversation:
                 " complaints, what another company does better: all of it is read."
             )
             return
-        await self.tx.add_feedback(self.turn.customer.id, self.case.id, text, self.now)
+        await self.tx.feedback.add(self.turn.customer.id, self.case.id, text, self.now)
         self.out += self.d.desk.notice(
             f"💬 Feedback from {md_escape(self.name)} (case #{self.case.id}):"
             f" “{md_escape(shorten(text, 1500))}”",
@@ -611,7 +615,7 @@ class _Conversation:
         if not wanted:
             fresh = "".join(secrets.choice(_CODE_LETTERS) for _ in range(8))
             expires = self.now + timedelta(minutes=LINK_MINUTES)
-            await self.tx.add_link_code(customer.id, fresh, self.now, expires)
+            await self.tx.links.add_code(customer.id, fresh, self.now, expires)
             await self.say(
                 f"Your code is **{fresh[:4]}-{fresh[4:]}**. On your other channel (Telegram,"
                 f" Slack, …) send `/link {fresh[:4]}-{fresh[4:]}` to me within {LINK_MINUTES}"
@@ -620,15 +624,15 @@ class _Conversation:
             )
             return
         since = self.now - timedelta(hours=1)
-        if await self.tx.link_failures(customer.id, since) >= LINK_TRIES:
+        if await self.tx.links.failures(customer.id, since) >= LINK_TRIES:
             await self.say(
                 "Too many wrong codes in the last hour, so I'm not trying more for now."
                 " Ask for a new code with /link on your other channel and try again later."
             )
             return
-        owner = await self.tx.take_link_code(wanted, self.now)
+        owner = await self.tx.links.take_code(wanted, self.now)
         if owner is None:
-            await self.tx.add_link_failure(customer.id, self.now)
+            await self.tx.links.add_failure(customer.id, self.now)
             await self.say(
                 "That code is wrong or has expired. Type /link on your other channel for a"
                 " new one, then send it here."
@@ -640,12 +644,14 @@ class _Conversation:
             )
             return
         open_case, merged = await self.tx.merge_customers(owner, customer.id, self.now)
-        keep = await self.tx.customer(owner)
+        keep = await self.tx.customers.get(owner)
         assert keep is not None
         self.turn = replace(self.turn, customer=keep)
-        case = await self.tx.case(open_case) if open_case else await self.tx.latest_case(owner)
+        case = (
+            await self.tx.cases.get(open_case) if open_case else await self.tx.cases.latest(owner)
+        )
         if case is None:
-            case = await self.tx.new_case(owner, self.now)
+            case = await self.tx.cases.new(owner, self.now)
         self.case = case
         await self.record(EventKind.STATE, "linked another channel to this customer", actor="bot")
         joined = f" Case #{merged}'s history is now part of it." if merged else ""
@@ -664,14 +670,14 @@ class _Conversation:
     async def idea(self, text: str) -> None:
         text = text.strip()
         if not text:
-            ideas = await self.tx.ideas(5)
+            ideas = await self.tx.ideas.top(5)
             if not ideas:
                 await self.say(
                     "No ideas yet. Suggest one with /idea and what you'd like, like"
                     " /idea export to CSV."
                 )
                 return
-            mine = set(await self.tx.votes_of(self.turn.customer.id))
+            mine = set(await self.tx.ideas.votes_of(self.turn.customer.id))
             lines = [
                 f"{n}. {md_escape(shorten(i.text, 90))} · {i.votes} vote"
                 f"{'s' if i.votes != 1 else ''}{' · planned' if i.state == 'planned' else ''}"
@@ -689,9 +695,9 @@ class _Conversation:
                 ],
             )
             return
-        for known in await self.tx.ideas(50):
+        for known in await self.tx.ideas.top(50):
             if fuzz.token_set_ratio(known.text.casefold(), text.casefold()) >= 90:
-                new_vote = await self.tx.vote(known.id, self.turn.customer.id, self.now)
+                new_vote = await self.tx.ideas.vote(known.id, self.turn.customer.id, self.now)
                 votes = known.votes + int(new_vote)
                 await self.say(
                     f"Someone suggested that already: “{md_escape(shorten(known.text, 120))}”."
@@ -700,7 +706,7 @@ class _Conversation:
                     note=f"voted for idea #{known.id}",
                 )
                 return
-        number = await self.tx.add_idea(self.turn.customer.id, text, self.now)
+        number = await self.tx.ideas.add(self.turn.customer.id, text, self.now)
         self.out += self.d.desk.notice(
             f"💡 Idea #{number} from {md_escape(self.name)}: “{md_escape(shorten(text, 500))}”."
             f" Mark it with /idea planned {number} or /idea done {number}.",
@@ -716,11 +722,11 @@ class _Conversation:
 
     async def vote(self, number: str) -> None:
         wanted = small_number(number)
-        idea = await self.tx.idea(wanted) if wanted is not None else None
+        idea = await self.tx.ideas.get(wanted) if wanted is not None else None
         if idea is None:
             await self.say("That idea is gone. /idea shows the ones there are.")
             return
-        new_vote = await self.tx.vote(idea.id, self.turn.customer.id, self.now)
+        new_vote = await self.tx.ideas.vote(idea.id, self.turn.customer.id, self.now)
         votes = idea.votes + int(new_vote)
         said = "Your vote is in" if new_vote else "You had already voted for it"
         await self.say(
@@ -733,7 +739,7 @@ class _Conversation:
         spell = args.strip().lower()
         customer = self.turn.customer.id
         if not spell:
-            await self.tx.set_quiet(customer, muted_until=None, until_write=True)
+            await self.tx.notices.set_quiet(customer, muted_until=None, until_write=True)
             await self.say(
                 "Notices (incidents, ideas) are paused until you write to me again. Replies"
                 " about your case still come. /unmute turns them on now."
@@ -744,7 +750,7 @@ class _Conversation:
             await self.say("Give a time like /mute 8h, /mute 30m or /mute 2d (or just /mute).")
             return
         until = self.now + length
-        await self.tx.set_quiet(customer, muted_until=until, until_write=False)
+        await self.tx.notices.set_quiet(customer, muted_until=until, until_write=False)
         await self.say(
             f"Notices are paused until {self.d.when(until)}; held ones come then, in one"
             " message. Replies about your case still come."
@@ -753,9 +759,9 @@ class _Conversation:
     async def quiet(self, args: str) -> None:
         spell = args.strip().lower()
         customer = self.turn.customer.id
-        muted_until, until_write, _ = await self.tx.quiet_of(customer)
+        muted_until, until_write, _ = await self.tx.notices.quiet_of(customer)
         if spell in ("off", "none", ""):
-            await self.tx.set_quiet(
+            await self.tx.notices.set_quiet(
                 customer, muted_until=muted_until, until_write=until_write, quiet_hours=""
             )
             await self.say("No quiet hours: notices come when they happen.")
@@ -765,7 +771,7 @@ class _Conversation:
             await self.say("Give quiet hours like /quiet 22:00-07:00, or /quiet off.")
             return
         hours = f"{int(found[1]):02d}:{found[2]}-{int(found[3]):02d}:{found[4]}"
-        await self.tx.set_quiet(
+        await self.tx.notices.set_quiet(
             customer, muted_until=muted_until, until_write=until_write, quiet_hours=hours
         )
         await self.say(
@@ -774,7 +780,7 @@ class _Conversation:
         )
 
     async def my_data(self) -> None:
-        data = await self.tx.customer_data(self.turn.customer.id)
+        data = await self.tx.export_customer(self.turn.customer.id)
         cases = data["cases"]
         identities = ", ".join(f"{i['channel']} ({i['user_id']})" for i in data["identities"])
         events = sum(len(c["events"]) for c in cases)
@@ -812,7 +818,7 @@ class _Conversation:
         case = self.case
         address = self.address
         customer_id = self.turn.customer.id
-        case_ids = await self.tx.forget(customer_id, self.now)
+        case_ids = await self.tx.forget_customer(customer_id, self.now)
         if had_person:
             self.out += self.d.desk.to_desk(
                 case,
@@ -847,7 +853,7 @@ class _Conversation:
             lines.append(f"About: “{md_escape(shorten(case.subject, 120))}”")
         history = [
             f"• {self.d.when(e.at)}: {line}"
-            for e in await self.tx.timeline(case.id, limit=200)
+            for e in await self.tx.timeline.recent(case.id, limit=200)
             if (line := self._describe(e)) is not None
         ]
         if history:
@@ -855,8 +861,8 @@ class _Conversation:
             if len(history) > 10:
                 lines.append(f"(… {len(history) - 10} earlier entries)")
             lines.extend(history[-10:])
-        for number in await self.tx.subscriptions(self.turn.customer.id):
-            incident = await self.tx.incident(number)
+        for number in await self.tx.incidents.subscriptions(self.turn.customer.id):
+            incident = await self.tx.incidents.get(number)
             if incident is not None and incident.state == "open":
                 when = self.d.when(incident.latest_at or incident.opened_at)
                 lines.append("\n" + incidents.describe(incident, when))
@@ -982,7 +988,7 @@ class _Conversation:
     async def repeated(self, text: str) -> bool:
         """The same question again, after the bot already answered it."""
         wanted = " ".join(text.casefold().split())
-        events = await self.tx.timeline(self.case.id, limit=30)
+        events = await self.tx.timeline.recent(self.case.id, limit=30)
         earlier = [
             e
             for e in events[:-1]
@@ -994,7 +1000,7 @@ class _Conversation:
         )
 
     async def last_bot_kind(self) -> EventKind | None:
-        for event in reversed(await self.tx.timeline(self.case.id, limit=10)):
+        for event in reversed(await self.tx.timeline.recent(self.case.id, limit=10)):
             if event.actor == "bot":
                 return event.kind
         return None
@@ -1006,7 +1012,7 @@ class _Conversation:
         if self.case.state is not CaseState.BOT:
             await self.relay(self.text)
             return
-        events = await self.tx.timeline(self.case.id, limit=100)
+        events = await self.tx.timeline.recent(self.case.id, limit=100)
         draft = summarise(self.case, self.turn.customer, events)
         if extra:
             draft += f"\n• In their words: “{md_escape(shorten(extra, 300))}”"
@@ -1040,7 +1046,7 @@ class _Conversation:
             return
         reason = self.case.pending_reason or ASKED_FOR_PERSON
         summary = self.case.draft_summary or summarise(
-            self.case, self.turn.customer, await self.tx.timeline(self.case.id, limit=100)
+            self.case, self.turn.customer, await self.tx.timeline.recent(self.case.id, limit=100)
         )
         await self.save_case(
             state=CaseState.WAITING,
@@ -1057,7 +1063,7 @@ class _Conversation:
             self.case,
             self.turn.customer,
             self.address.channel,
-            await self.tx.timeline(self.case.id, limit=30),
+            await self.tx.timeline.recent(self.case.id, limit=30),
         )
         await self.say(
             f"Done: case #{self.case.id} is with the people at {self.d.settings.company},"
@@ -1085,7 +1091,7 @@ class _Conversation:
         if self.case.state is not CaseState.RESOLVED or number is None:
             await self.say("There's nothing to rate right now, but thank you!")
             return
-        events = await self.tx.timeline(self.case.id, limit=50)
+        events = await self.tx.timeline.recent(self.case.id, limit=50)
         if any(e.kind is EventKind.RATING and "score" in e.data for e in events):
             await self.say(f"You've already rated case #{self.case.id}. Thank you!")
             return

@@ -261,9 +261,9 @@ class Desk:
 
     async def waiting_words(self, tx: Transaction, case: Case, now: datetime) -> str:
         """Place in the queue, an honest estimate, and business hours."""
-        position = await tx.queue_position(case)
+        position = await tx.cases.queue_position(case)
         parts = [f"You're number {position} in the queue."]
-        waits = await tx.recent_waits()
+        waits = await tx.cases.recent_waits()
         if waits:
             parts.append(
                 "Recently a person has picked up a case in about"
@@ -284,7 +284,7 @@ class Desk:
     async def remind(self, tx: Transaction, now: datetime) -> list[Outbound]:
         """Raise cases waiting longer than the alert time again on the desk."""
         messages: list[Outbound] = []
-        for case in await tx.overdue(now - self.waiting_alert, now - self.waiting_alert):
+        for case in await tx.cases.overdue(now - self.waiting_alert, now - self.waiting_alert):
             assert case.handed_over_at is not None
             waited = (now - case.handed_over_at).total_seconds()
             messages += self.to_desk(
@@ -293,7 +293,7 @@ class Desk:
                 kind="reminder",
                 buttons=[Button("Claim", f"desk:claim:{case.id}")],
             )
-            await tx.update_case(replace(case, alerted_at=now))
+            await tx.cases.update(replace(case, alerted_at=now))
         return messages
 
     # -- agents acting ----------------------------------------------------------------------
@@ -355,25 +355,25 @@ class _DeskTurn:
         if action == "ignore":
             return self.out
         if case_id is None:
-            case_id = await self.tx.case_for_thread(self.inbound.address)
+            case_id = await self.tx.desk.case_for_thread(self.inbound.address)
         if case_id is None:
             self.answer(
                 "Which case? Write in a case's thread, or add its number, like /claim 12."
                 f" {_DESK_HELP}"
             )
             return self.out
-        case = await self.tx.case(case_id)
+        case = await self.tx.cases.get(case_id)
         if case is None:
             self.answer(f"There is no case #{case_id}.")
             return self.out
-        customer = await self.tx.customer(case.customer_id)
+        customer = await self.tx.customers.get(case.customer_id)
         assert customer is not None
         act = _ACTIONS[action]
         await act(self, agent, case, customer, args)
-        after = await self.tx.case(case.id)
+        after = await self.tx.cases.get(case.id)
         if after is not None and (after.state, after.agent) != (case.state, case.agent):
-            where = await self.tx.address_of(after.customer_id)
-            events = await self.tx.timeline(after.id, limit=100)
+            where = await self.tx.customers.address_of(after.customer_id)
+            events = await self.tx.timeline.recent(after.id, limit=100)
             self.out += self.desk.card(
                 after, customer, where.channel if where else "?", events, update=True
             )
@@ -420,7 +420,7 @@ class _DeskTurn:
     # -- actions ----------------------------------------------------------------------------
 
     async def _tell_customer(self, case: Case, text: str, **kwargs: object) -> Outbound | None:
-        address = await self.tx.address_of(case.customer_id)
+        address = await self.tx.customers.address_of(case.customer_id)
         if address is None:
             self.answer(f"Case #{case.id}: the customer has no address any more (erased?).")
             return None
@@ -437,7 +437,7 @@ class _DeskTurn:
 
     async def _save(self, case: Case, **changes: object) -> Case:
         updated = replace(case, updated_at=self.now, **changes)  # type: ignore[arg-type]
-        await self.tx.update_case(updated)
+        await self.tx.cases.update(updated)
         return updated
 
     async def claim(
@@ -470,7 +470,7 @@ class _DeskTurn:
             pending_reason="",
             draft_summary="",
         )
-        await self.tx.append(case.id, EventKind.CLAIM, agent.name, "claimed", self.now)
+        await self.tx.timeline.append(case.id, EventKind.CLAIM, agent.name, "claimed", self.now)
         await self._tell_customer(
             case,
             f"**{md_escape(agent.name)}** from support has your case #{case.id} now and will"
@@ -493,7 +493,7 @@ class _DeskTurn:
                 f" To take it over: /transfer {md_escape(agent.name)} {case.id}"
             )
             return
-        await self.tx.append(case.id, EventKind.AGENT, agent.name, text, self.now)
+        await self.tx.timeline.append(case.id, EventKind.AGENT, agent.name, text, self.now)
         receipt = self.inbound.address
         await self._tell_customer(
             case,
@@ -508,7 +508,7 @@ class _DeskTurn:
         if not text:
             self.answer("Write the note after /note (or note:).")
             return
-        await self.tx.append(case.id, EventKind.NOTE, agent.name, text, self.now)
+        await self.tx.timeline.append(case.id, EventKind.NOTE, agent.name, text, self.now)
         self.answer(f"📝 Note saved on case #{case.id}. The customer never sees notes.")
 
     async def resolve(
@@ -524,7 +524,7 @@ class _DeskTurn:
             pending_reason="",
             draft_summary="",
         )
-        await self.tx.append(
+        await self.tx.timeline.append(
             case.id, EventKind.STATE, agent.name, f"resolved by {agent.name}", self.now
         )
         await self._tell_customer(
@@ -544,7 +544,7 @@ class _DeskTurn:
             self.answer(f"Case #{case.id} is resolved.")
             return
         case = await self._save(case, state=CaseState.BOT, agent="")
-        await self.tx.append(
+        await self.tx.timeline.append(
             case.id,
             EventKind.STATE,
             agent.name,
@@ -575,7 +575,7 @@ class _DeskTurn:
         case = await self._save(
             case, state=CaseState.AGENT, agent=target.name, claimed_at=case.claimed_at or self.now
         )
-        await self.tx.append(
+        await self.tx.timeline.append(
             case.id,
             EventKind.STATE,
             agent.name,
@@ -600,10 +600,10 @@ class _DeskTurn:
             self.answer(incidents.USAGE)
             return
         if command.action == "list":
-            self.answer(incidents.listing(await self.tx.open_incidents(), self.now))
+            self.answer(incidents.listing(await self.tx.incidents.open_ones(), self.now))
             return
         if command.action == "open":
-            number = await self.tx.open_incident(
+            number = await self.tx.incidents.open(
                 command.title, command.affected, command.words, agent.name, self.now
             )
             words = ", ".join(command.words) or "(none: matching on what is affected)"
@@ -616,13 +616,13 @@ class _DeskTurn:
             )
             return
         assert command.number is not None
-        found = await self.tx.incident(command.number)
+        found = await self.tx.incidents.get(command.number)
         if found is None or found.state != "open":
             self.answer(f"There is no open incident #{command.number}.")
             return
         resolve = command.action == "resolve"
         text = command.text or ("It is fixed." if resolve else "")
-        await self.tx.add_incident_update(found.id, agent.name, text, self.now, resolve=resolve)
+        await self.tx.incidents.add_update(found.id, agent.name, text, self.now, resolve=resolve)
         title = md_escape(found.title)
         if resolve:
             notice = f"✅ **Fixed: {title}.** {md_escape(text)} Thank you for your patience."
@@ -639,7 +639,7 @@ class _DeskTurn:
     async def idea(self, agent: AgentSettings, args: str) -> None:
         words = args.split(None, 2)
         if not words:
-            ideas = await self.tx.ideas(15)
+            ideas = await self.tx.ideas.top(15)
             lines = [
                 f"#{i.id} · {i.votes} vote{'s' if i.votes != 1 else ''} · {i.state}"
                 f" · {md_escape(shorten(i.text, 100))}"
@@ -654,19 +654,19 @@ class _DeskTurn:
         if state not in ("planned", "done") or number is None:
             self.answer("Ideas: /ideas lists them; /idea planned N [note]; /idea done N [note].")
             return
-        found = await self.tx.idea(number)
+        found = await self.tx.ideas.get(number)
         if found is None:
             self.answer(f"There is no idea #{number}.")
             return
         note = words[2].strip() if len(words) > 2 else ""
-        await self.tx.set_idea_state(found.id, state, note, self.now)
+        await self.tx.ideas.set_state(found.id, state, note, self.now)
         said = "is planned" if state == "planned" else "is done"
         text = f"💡 An idea you voted for {said}: “{md_escape(shorten(found.text, 150))}”." + (
             f" {md_escape(note)}" if note else ""
         )
         told = 0
-        for customer_id in await self.tx.voters(found.id):
-            address = await self.tx.address_of(customer_id)
+        for customer_id in await self.tx.ideas.voters(found.id):
+            address = await self.tx.customers.address_of(customer_id)
             if address is None:
                 continue
             self.out.append(
@@ -682,13 +682,13 @@ class _DeskTurn:
         self.answer(f"Idea #{found.id} {said}; told {told} voter{'s' if told != 1 else ''}.")
 
     async def list_queue(self) -> None:
-        cases = await self.tx.queue()
+        cases = await self.tx.cases.queue()
         if not cases:
             self.answer("Nobody is waiting. 🎉")
             return
         lines = []
         for case in cases:
-            customer = await self.tx.customer(case.customer_id)
+            customer = await self.tx.customers.get(case.customer_id)
             name = md_escape(customer.name if customer and customer.name else "a customer")
             since = case.handed_over_at or case.updated_at
             waited = minutes((self.now - since).total_seconds())

@@ -100,8 +100,8 @@ def describe(incident: Incident, when: str) -> str:
 async def notify(tx: Transaction, incident: Incident, text: str, now: datetime) -> list[Outbound]:
     """The same notice to every subscriber, on the channel they used last."""
     out = []
-    for customer_id in await tx.subscribers(incident.id):
-        address: Address | None = await tx.address_of(customer_id)
+    for customer_id in await tx.incidents.subscribers(incident.id):
+        address: Address | None = await tx.customers.address_of(customer_id)
         if address is None:
             continue
         out.append(

@@ -266,7 +266,7 @@ class Outbox:
             return False
         now = self._clock()
         async with self._store.transaction() as tx:
-            muted_until, until_write, quiet = await tx.quiet_of(message.customer_id)
+            muted_until, until_write, quiet = await tx.notices.quiet_of(message.customer_id)
             until: datetime | None = None
             if until_write:
                 until = now + timedelta(days=365)  # released when they write again
@@ -276,7 +276,7 @@ class Outbox:
                 until = quiet_end(quiet, now, self._tz)
             if until is None:
                 return False
-            await tx.hold(message.id, until)
+            await tx.notices.hold(message.id, until)
         self.wake_later((until - now).total_seconds())
         return True
 
@@ -334,7 +334,7 @@ class Outbox:
             if not isinstance(idea, int) or message.customer_id is None:
                 return "an idea notice without its idea or customer"
             async with self._store.transaction() as tx:
-                voted = idea in await tx.votes_of(message.customer_id)
+                voted = idea in await tx.ideas.votes_of(message.customer_id)
             return "" if voted else f"the customer did not vote for idea {idea}"
         if message.cause is not Cause.INCIDENT:
             return ""
@@ -342,7 +342,7 @@ class Outbox:
         if not isinstance(incident, int) or message.customer_id is None:
             return "an incident notice without its incident or customer"
         async with self._store.transaction() as tx:
-            subscribed = incident in await tx.subscriptions(message.customer_id)
+            subscribed = incident in await tx.incidents.subscriptions(message.customer_id)
         return "" if subscribed else f"the customer is not subscribed to incident {incident}"
 
     async def _in_thread(self, message: Outbound) -> Outbound:
@@ -351,7 +351,7 @@ class Outbox:
         if not message.meta.get("thread") or address.thread_id or message.case_id is None:
             return message
         async with self._store.transaction() as tx:
-            thread = await tx.thread_of(address.channel, address.chat_id, message.case_id)
+            thread = await tx.desk.thread_of(address.channel, address.chat_id, message.case_id)
         if thread is None:
             return message
         return replace(message, address=replace(address, thread_id=thread))
@@ -360,18 +360,18 @@ class Outbox:
         now = self._clock()
         async with self._store.transaction() as tx:
             if message.meta.get("erase_when_sent"):
-                await tx.drop(message.id)
+                await tx.outbox.drop(message.id)
                 return
-            await tx.mark_sent(message.id, platform_id, now)
+            await tx.outbox.mark_sent(message.id, platform_id, now)
             if message.cause is Cause.DESK and message.case_id is not None and platform_id:
                 # Whatever an agent answers (the card's thread, a reply to this message)
                 # finds its case through this stored mapping, never through the text.
                 thread = Address(message.address.channel, message.address.chat_id, platform_id)
                 card = "card" in message.meta and not message.address.thread_id
-                await tx.map_thread(thread, message.case_id, card=card)
+                await tx.desk.map_thread(thread, message.case_id, card=card)
             receipt = _receipt(message, delivered=True, reason="")
             if receipt is not None:
-                await tx.enqueue(receipt, now)
+                await tx.outbox.enqueue(receipt, now)
 
     async def _failed(
         self, message: Outbound, reason: str, retry_after: float | None, permanent: bool
@@ -381,17 +381,17 @@ class Outbox:
             log.error("giving up on message %s after %d attempts: %s", message.id, attempt, reason)
             now = self._clock()
             async with self._store.transaction() as tx:
-                await tx.mark_failed(message.id, reason, now)
+                await tx.outbox.mark_failed(message.id, reason, now)
                 receipt = _receipt(message, delivered=False, reason=reason)
                 if receipt is not None:
-                    await tx.enqueue(receipt, now)
+                    await tx.outbox.enqueue(receipt, now)
             return
         delay = retry_after
         if delay is None:
             delay = min(self._retry_max, self._retry_base * 2 ** (attempt - 1))
         log.warning("message %s not delivered (%s); retrying in %.1fs", message.id, reason, delay)
         async with self._store.transaction() as tx:
-            await tx.mark_retry(message.id, self._clock() + timedelta(seconds=delay), reason)
+            await tx.outbox.mark_retry(message.id, self._clock() + timedelta(seconds=delay), reason)
         self.wake_later(delay)
 
     def wake_later(self, delay: float) -> None:

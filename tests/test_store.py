@@ -38,9 +38,9 @@ async def test_existing_database_keeps_its_data_when_reopened(tmp_path: Path) ->
     store = SQLiteStore(path)
     await store.open()
     async with store.transaction() as tx:
-        customer, new = await tx.customer_for(ANN, "Ann", HERE, NOW)
-        case = await tx.new_case(customer.id, NOW)
-        await tx.append(case.id, EventKind.CUSTOMER, "customer", "hello", NOW)
+        customer, new = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        case = await tx.cases.new(customer.id, NOW)
+        await tx.timeline.append(case.id, EventKind.CUSTOMER, "customer", "hello", NOW)
     await store.close()
     again = SQLiteStore(path)
     await again.open()
@@ -88,9 +88,9 @@ async def test_schema_allows_one_unresolved_case_per_customer(tmp_path: Path) ->
     await store.open()
     try:
         async with store.transaction() as tx:
-            customer, _ = await tx.customer_for(ANN, "Ann", HERE, NOW)
-            first = await tx.new_case(customer.id, NOW)
-            assert await tx.latest_case(customer.id) == first
+            customer, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+            first = await tx.cases.new(customer.id, NOW)
+            assert await tx.cases.latest(customer.id) == first
         with pytest.raises(sqlite3.IntegrityError):
             async with store.transaction():
                 await store.db.execute(
@@ -102,11 +102,11 @@ async def test_schema_allows_one_unresolved_case_per_customer(tmp_path: Path) ->
 
         with pytest.raises(sqlite3.IntegrityError):
             async with store.transaction() as tx:
-                await tx.new_case(customer.id, NOW)  # a second open case: refused
+                await tx.cases.new(customer.id, NOW)  # a second open case: refused
         async with store.transaction() as tx:
-            await tx.update_case(replace(first, state=CaseState.RESOLVED, resolved_at=NOW))
-            second = await tx.new_case(customer.id, NOW + timedelta(seconds=1))
-            assert await tx.latest_case(customer.id) == second
+            await tx.cases.update(replace(first, state=CaseState.RESOLVED, resolved_at=NOW))
+            second = await tx.cases.new(customer.id, NOW + timedelta(seconds=1))
+            assert await tx.cases.latest(customer.id) == second
         assert second.id != first.id
     finally:
         await store.close()
@@ -117,9 +117,9 @@ async def test_dedupe_keys_are_per_channel(tmp_path: Path) -> None:
     await store.open()
     try:
         async with store.transaction() as tx:
-            assert await tx.first_seen("telegram", "1", NOW)
-            assert not await tx.first_seen("telegram", "1", NOW)
-            assert await tx.first_seen("slack", "1", NOW)
+            assert await tx.inbound.first_seen("telegram", "1", NOW)
+            assert not await tx.inbound.first_seen("telegram", "1", NOW)
+            assert await tx.inbound.first_seen("slack", "1", NOW)
     finally:
         await store.close()
 
@@ -130,12 +130,12 @@ async def test_a_rolled_back_transaction_leaves_nothing(tmp_path: Path) -> None:
     try:
         with pytest.raises(RuntimeError):
             async with store.transaction() as tx:
-                await tx.first_seen("test", "k", NOW)
-                await tx.customer_for(ANN, "Ann", HERE, NOW)
+                await tx.inbound.first_seen("test", "k", NOW)
+                await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
                 raise RuntimeError("crash before commit")
         assert await store.customer_by_identity(ANN) is None
         async with store.transaction() as tx:
-            assert await tx.first_seen("test", "k", NOW)  # the key was not kept either
+            assert await tx.inbound.first_seen("test", "k", NOW)  # the key was not kept either
     finally:
         await store.close()
 
@@ -145,13 +145,15 @@ async def test_outbox_rows_move_from_pending_to_sent_or_failed(tmp_path: Path) -
     await store.open()
     try:
         async with store.transaction() as tx:
-            ids = [await tx.enqueue(Outbound(HERE, f"m{i}", Cause.REPLY), NOW) for i in range(3)]
+            ids = [
+                await tx.outbox.enqueue(Outbound(HERE, f"m{i}", Cause.REPLY), NOW) for i in range(3)
+            ]
         assert [m.text for m, _ in await store.pending("test")] == ["m0", "m1", "m2"]
         assert await store.pending("test", chat_id="bob") == []
         async with store.transaction() as tx:
-            await tx.mark_sent(ids[0], "p1", NOW)
-            await tx.mark_retry(ids[1], NOW + timedelta(seconds=30), "429")
-            await tx.mark_failed(ids[2], "blocked", NOW)
+            await tx.outbox.mark_sent(ids[0], "p1", NOW)
+            await tx.outbox.mark_retry(ids[1], NOW + timedelta(seconds=30), "429")
+            await tx.outbox.mark_failed(ids[2], "blocked", NOW)
         [(message, due)] = await store.pending("test")
         assert message.text == "m1" and message.attempts == 1
         assert due == NOW + timedelta(seconds=30)
@@ -175,7 +177,7 @@ async def test_the_wal_is_checkpointed_beside_the_writer_and_stays_small(tmp_pat
         for round_ in range(6):
             for n in range(50):
                 async with store.transaction() as tx:
-                    assert await tx.first_seen("test", f"{round_}-{n}" + "x" * 2000, NOW)
+                    assert await tx.inbound.first_seen("test", f"{round_}-{n}" + "x" * 2000, NOW)
             sizes.append(wal.stat().st_size)
             await asyncio.sleep(0.2)  # a few checkpoints' time
         assert sizes[-1] <= sizes[0] * 1.5, sizes  # not growing round after round
@@ -204,7 +206,7 @@ async def test_under_steady_writes_the_wal_still_starts_over(tmp_path: Path) -> 
             async with store.transaction() as tx:
                 for _ in range(20):
                     message = Outbound(HERE, "x" * 2000, Cause.REPLY)
-                    await tx.enqueue(message, NOW)
+                    await tx.outbox.enqueue(message, NOW)
                     written += 1
             biggest = max(biggest, wal.stat().st_size)
         written_bytes = written * 2000
@@ -223,7 +225,7 @@ async def test_a_closing_store_starts_no_new_transaction(tmp_path: Path) -> None
 
     async def member() -> None:
         async with store.shared() as tx:
-            assert await tx.first_seen("test", "in the group", NOW)
+            assert await tx.inbound.first_seen("test", "in the group", NOW)
             inside.set()
             await release.wait()
 

@@ -1,0 +1,61 @@
+"""`tx.timeline` on SQLite: a case's events. New events are held back (`Writes`) and
+added to the memo as a read would return them, so a turn reads its timeline once."""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.model import Event, EventKind
+from bot.store.sqlite.rows import EVENT_COLUMNS, event_of, ts, utc
+from bot.store.sqlite.session import Repository
+
+
+class SQLiteTimeline(Repository):
+    """The `Timeline` protocol (its contract is there)."""
+
+    __slots__ = ()
+
+    async def append(
+        self,
+        case_id: int,
+        kind: EventKind,
+        actor: str,
+        text: str,
+        now: datetime,
+        data: Mapping[str, Any] | None = None,
+    ) -> Event:
+        s = self._s
+        payload = dict(data or {})
+        raw = json.dumps(payload, ensure_ascii=False) if payload else "{}"
+        event_id = await s.new_id("events")
+        s.writes.hold(
+            "INSERT INTO events (id, case_id, at, kind, actor, text, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (event_id, case_id, ts(now), kind.value, actor, text, raw),
+        )
+        kept = s.timelines.get(case_id)
+        if kept is not None:  # as a read would return it
+            at = utc(now.timestamp())
+            stored = Event(
+                event_id, case_id, at, kind, actor, text, json.loads(raw) if payload else {}
+            )
+            bisect.insort(kept[0], stored, key=lambda e: (e.at, e.id))
+        return Event(event_id, case_id, now, kind, actor, text, payload)
+
+    async def recent(self, case_id: int, limit: int = 50) -> list[Event]:
+        s = self._s
+        kept = s.timelines.get(case_id)
+        if kept is not None and (kept[1] or len(kept[0]) >= limit):
+            return kept[0][-limit:]
+        rows = await s.all(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ?"
+            " ORDER BY at DESC, id DESC LIMIT ?",
+            (case_id, limit),
+        )
+        events = [event_of(row) for row in reversed(rows)]
+        s.timelines[case_id] = (events, len(rows) < limit)
+        return events[:]
