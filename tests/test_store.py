@@ -247,3 +247,29 @@ async def test_a_closing_store_starts_no_new_transaction(tmp_path: Path) -> None
         assert other.execute("SELECT count(*) FROM inbound_seen").fetchone() == (1,)
     finally:
         other.close()
+
+
+@pytest.mark.parametrize("how", ["transaction", "shared"])
+async def test_a_case_resolved_and_the_next_opened_in_one_transaction(
+    tmp_path: Path, how: str
+) -> None:
+    """New cases are sent before held updates; the update that resolved the
+    customer's case must go first all the same, or the one-open-case index refuses
+    the new case and the whole transaction (a whole group) fails."""
+    from dataclasses import replace
+
+    store = SQLiteStore(tmp_path / "c.sqlite3")
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            customer, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        begin = store.transaction if how == "transaction" else store.shared
+        async with begin() as tx:
+            first = await tx.cases.new(customer.id, NOW)
+            await tx.cases.update(replace(first, state=CaseState.RESOLVED, resolved_at=NOW))
+            second = await tx.cases.new(customer.id, NOW + timedelta(seconds=1))
+            assert await tx.cases.latest(customer.id) == second
+        states = [(c.id, c.state) for c in await store.cases_of(customer.id)]
+        assert states == [(first.id, CaseState.RESOLVED), (second.id, CaseState.BOT)]
+    finally:
+        await store.close()

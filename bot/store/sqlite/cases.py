@@ -30,6 +30,11 @@ class SQLiteCases(Repository):
     async def new(self, customer_id: int, now: datetime) -> Case:
         s = self._s
         s.latest.pop(customer_id, None)
+        if customer_id in s.resolved:
+            # New cases go before held updates (other rows refer to them), so the
+            # update that resolved their case goes now, or the index refuses this one.
+            s.resolved.discard(customer_id)
+            await s.writes.flush(s.db)
         case_id = await s.new_id("cases")
         s.writes.hold(
             "INSERT INTO cases (id, customer_id, state, opened_at, updated_at)"
@@ -47,6 +52,8 @@ class SQLiteCases(Repository):
     async def update(self, case: Case) -> None:
         s = self._s
         s.latest.pop(case.customer_id, None)
+        if case.state is CaseState.RESOLVED:
+            s.resolved.add(case.customer_id)
         s.writes.hold(
             "UPDATE cases SET state = ?, subject = ?, updated_at = ?, handover_reason = ?,"
             " handed_over_at = ?, agent = ?, claimed_at = ?, resolved_at = ?, summary = ?,"

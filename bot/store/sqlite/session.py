@@ -22,7 +22,7 @@ from bot.store.sqlite.group import Writes
 class Session:
     """One transaction's connection, held-back writes and memo."""
 
-    __slots__ = ("db", "latest", "no_incidents", "quiet", "timelines", "writes")
+    __slots__ = ("db", "latest", "no_incidents", "quiet", "resolved", "timelines", "writes")
 
     def __init__(self, db: aiosqlite.Connection, writes: Writes) -> None:
         self.db = db
@@ -34,6 +34,8 @@ class Session:
         # case → its latest events in order, and whether they are all of them
         self.timelines: dict[int, tuple[list[Event], bool]] = {}
         self.no_incidents = False  # none was open when the turn read
+        # customers whose case this transaction resolved in a held-back update
+        self.resolved: set[int] = set()
 
     def forget_memo(self) -> None:
         """After a write that may change any customer's or case's rows."""
