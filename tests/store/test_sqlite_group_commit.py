@@ -1,4 +1,7 @@
-"""Group commit: customers' turns that run at the same moment share one transaction.
+"""Group commit on SQLite, through the engine: customers' turns that run at the same
+moment share one transaction. SQLite only (these watch its COMMITs and ROLLBACKs,
+its full disk and its held-back writes); what every backend's `shared()` must do
+is in test_transactions.py.
 
 What must hold: each `receive` returns only once its own effects are committed; a
 turn that fails takes nobody else's message with it (its group is rolled back and
@@ -21,6 +24,8 @@ from bot.dialog import Dialog
 from bot.model import Identity, Inbound
 from bot.store import SQLiteStore
 from tests.conftest import Clock, Customer, RecordingSender
+
+pytestmark = pytest.mark.sqlite_only
 
 Factory = Callable[[str], Customer]
 

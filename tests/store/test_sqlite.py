@@ -1,0 +1,134 @@
+"""SQLite only: the file, its schema and migrations, WAL and its checkpoints. The
+store contract is in the other modules of this folder."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.model import Cause, Outbound
+from bot.store import SQLiteStore, StoreError
+from bot.store.sqlite.schema import migrations
+from tests.store.conftest import ANN, HERE, NOW
+
+pytestmark = pytest.mark.sqlite_only
+
+
+async def test_fresh_database_gets_every_migration_wal_and_foreign_keys(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "db" / "candor.sqlite3")
+    await store.open()
+    try:
+        db = store.db
+        async with db.execute("PRAGMA user_version") as cur:
+            assert (await cur.fetchone())[0] == migrations()[-1][0]  # type: ignore[index]
+        async with db.execute("PRAGMA journal_mode") as cur:
+            assert (await cur.fetchone())[0] == "wal"  # type: ignore[index]
+        async with db.execute("PRAGMA foreign_keys") as cur:
+            assert (await cur.fetchone())[0] == 1  # type: ignore[index]
+    finally:
+        await store.close()
+
+
+async def test_a_database_from_an_older_version_is_migrated(tmp_path: Path) -> None:
+    """A database left at version 0 with nothing in it is brought up to date."""
+    path = tmp_path / "old.sqlite3"
+    sqlite3.connect(path).close()
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        async with store.db.execute("SELECT name FROM sqlite_master WHERE type='table'") as cur:
+            tables = {row[0] for row in await cur.fetchall()}
+        assert {"customers", "cases", "events", "outbox", "inbound_seen"} <= tables
+    finally:
+        await store.close()
+
+
+async def test_a_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 999")
+    con.close()
+    with pytest.raises(StoreError, match="newer than this"):
+        await SQLiteStore(path).open()
+
+
+async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open the database"):
+        await SQLiteStore(path).open()
+
+
+async def test_the_schema_itself_allows_one_unresolved_case_per_customer(tmp_path: Path) -> None:
+    """Not only `tx.cases.new` (see test_cases.py): a row written any other way too."""
+    store = SQLiteStore(tmp_path / "c.sqlite3")
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            customer, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+            await tx.cases.new(customer.id, NOW)
+        with pytest.raises(sqlite3.IntegrityError):
+            async with store.transaction():
+                await store.db.execute(
+                    "INSERT INTO cases (customer_id, state, opened_at, updated_at)"
+                    " VALUES (?, 'waiting', 0, 0)",
+                    (customer.id,),
+                )
+    finally:
+        await store.close()
+
+
+async def test_the_wal_is_checkpointed_beside_the_writer_and_stays_small(tmp_path: Path) -> None:
+    """COMMITs no longer copy the WAL back (that stalled every turn for 10-15 ms);
+    a second connection does, so the WAL is reused instead of growing."""
+    path = tmp_path / "candor.sqlite3"
+    store = SQLiteStore(path, checkpoint_seconds=0.05)
+    await store.open()
+    try:
+        async with store.db.execute("PRAGMA wal_autocheckpoint") as cursor:
+            assert (await cursor.fetchone())[0] == 0  # type: ignore[index]
+        wal = path.with_name(path.name + "-wal")
+        sizes = []
+        for round_ in range(6):
+            for n in range(50):
+                async with store.transaction() as tx:
+                    assert await tx.inbound.first_seen("test", f"{round_}-{n}" + "x" * 2000, NOW)
+            sizes.append(wal.stat().st_size)
+            await asyncio.sleep(0.2)  # a few checkpoints' time
+        assert sizes[-1] <= sizes[0] * 1.5, sizes  # not growing round after round
+        other = sqlite3.connect(path)
+        try:
+            assert other.execute("SELECT count(*) FROM inbound_seen").fetchone() == (300,)
+        finally:
+            other.close()
+    finally:
+        await store.close()
+
+
+async def test_under_steady_writes_the_wal_still_starts_over(tmp_path: Path) -> None:
+    """Transactions back to back, with no pause for the WAL to be copied back whole:
+    the WAL must still be started over now and then, not grow with the load."""
+    path = tmp_path / "candor.sqlite3"
+    store = SQLiteStore(path, checkpoint_seconds=0.05, checkpoint_pages=200)
+    await store.open()
+    try:
+        wal = path.with_name(path.name + "-wal")
+        biggest = 0
+        loop = asyncio.get_running_loop()
+        end = loop.time() + 2.0
+        written = 0
+        while loop.time() < end:
+            async with store.transaction() as tx:
+                for _ in range(20):
+                    message = Outbound(HERE, "x" * 2000, Cause.REPLY)
+                    await tx.outbox.enqueue(message, NOW)
+                    written += 1
+            biggest = max(biggest, wal.stat().st_size)
+        written_bytes = written * 2000
+        assert written_bytes > 20 * 2**20  # enough to see growth
+        assert biggest < written_bytes / 4, (biggest, written_bytes)
+    finally:
+        await store.close()
