@@ -132,3 +132,48 @@ async def test_under_steady_writes_the_wal_still_starts_over(tmp_path: Path) -> 
         assert biggest < written_bytes / 4, (biggest, written_bytes)
     finally:
         await store.close()
+
+
+async def test_every_table_with_a_customer_s_data_is_covered_by_personal_data_hooks(
+    tmp_path: Path,
+) -> None:
+    """/mydata, /forget and /link go through the personal-data hooks of every
+    repository (`tx.personal_data`): a table that names a customer or a case must be
+    one of theirs, or its rows would be missed (left behind by /forget, orphaned by
+    /link)."""
+    store = SQLiteStore(tmp_path / "candor.sqlite3")
+    await store.open()
+    try:
+        db = store.db
+        tables = [
+            str(row[0])
+            for row in await db.execute_fetchall(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        holding = {"customers"}
+        for table in tables:
+            columns = {
+                str(row[1]) for row in await db.execute_fetchall(f"PRAGMA table_info({table})")
+            }
+            references = {
+                str(row[2])
+                for row in await db.execute_fetchall(f"PRAGMA foreign_key_list({table})")
+            }
+            if columns & {"customer_id", "created_by"} or references & {"customers", "cases"}:
+                holding.add(table)
+        assert {"identities", "cases", "events", "outbox", "desk_threads", "feedback"} <= holding
+        async with store.transaction() as tx:
+            holders = tx.personal_data
+            repositories = [getattr(tx, name) for name in type(tx).__slots__ if name != "_s"]
+        covered = {table for holder in holders for table in holder.tables}  # type: ignore[attr-defined]
+        assert sorted(holding - covered) == []
+        assert covered <= set(tables)  # no hook claims a table that is not there
+        # and every repository with the hooks is among those the transaction calls
+        with_hooks = [
+            r for r in repositories if all(hasattr(r, h) for h in ("export", "forget", "merge"))
+        ]
+        assert {id(r) for r in with_hooks} == {id(h) for h in holders}
+    finally:
+        await store.close()

@@ -15,6 +15,7 @@ from bot.store.protocols.incidents import Incidents
 from bot.store.protocols.links import Links
 from bot.store.protocols.notices import Notices
 from bot.store.protocols.outbox import OutboxRows
+from bot.store.protocols.personal import Merge, PersonalData
 from bot.store.protocols.store import Store, Transaction
 from bot.store.protocols.timeline import Timeline
 
@@ -27,8 +28,10 @@ __all__ = [
     "InboundLog",
     "Incidents",
     "Links",
+    "Merge",
     "Notices",
     "OutboxRows",
+    "PersonalData",
     "Store",
     "Timeline",
     "Transaction",

@@ -6,13 +6,20 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.model import Case
+from bot.store.protocols.personal import PersonalData
 
 
-class Cases(Protocol):
+class Cases(PersonalData, Protocol):
     """A case is what one customer's issue is about, from opening to resolution.
 
     At most one case per customer is unresolved (state other than `resolved`): the
-    store enforces it, and refuses a second open case however it is asked for."""
+    store enforces it, and refuses a second open case however it is asked for.
+
+    Personal data: `export` gives `cases`, each with its timeline as the customer
+    sees it (the team's internal notes left out); `forget` empties their text
+    (subject, summaries, why a handover waits) and resolves them at `now` if
+    open, keeping their states, times, handover reason and agent; `merge` resolves
+    the merged case at `now` and moves every case to the kept customer."""
 
     async def latest(self, customer_id: int) -> Case | None:
         """The customer's unresolved case; else their case resolved last (ties: the
@@ -25,6 +32,9 @@ class Cases(Protocol):
 
     async def get(self, case_id: int) -> Case | None:
         """The case, or None if there is none with that id."""
+
+    async def ids_of(self, customer_id: int) -> list[int]:
+        """The ids of all the customer's cases, in ascending order."""
 
     async def update(self, case: Case) -> None:
         """Store every field of `case` (found by its id) as given; `customer_id` and

@@ -6,11 +6,17 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.model import Address, Customer, Identity
+from bot.store.protocols.personal import PersonalData
 
 
-class Customers(Protocol):
+class Customers(PersonalData, Protocol):
     """A customer is one person, with one or more identities `(channel, workspace,
-    user id)` (joined by `/link`), each with the address replies to it go to."""
+    user id)` (joined by `/link`), each with the address replies to it go to.
+
+    Personal data: `export` gives `customer` (id, name, first and last seen) and
+    `identities`; `forget` erases the identities and the name, and marks the
+    customer forgotten (their row stays, naming nobody, for reports' counts);
+    `merge` moves the identities and then drops the merged customer, last of all."""
 
     async def arrive(
         self, key: str, identity: Identity, name: str, address: Address, now: datetime

@@ -5,12 +5,17 @@ from __future__ import annotations
 from typing import Protocol
 
 from bot.model import Address
+from bot.store.protocols.personal import PersonalData
 
 
-class DeskThreads(Protocol):
+class DeskThreads(PersonalData, Protocol):
     """Stored, never parsed back out of message text: an agent's reply finds its case
     through this mapping. A case's thread is where its card went; other messages sent
-    into that thread map to the case too (an agent may reply to any of them)."""
+    into that thread map to the case too (an agent may reply to any of them).
+
+    Personal data: not exported (where the team works); `forget` erases the
+    threads of the customer's cases; `merge` maps the merged case's threads to the
+    kept case."""
 
     async def map_thread(self, address: Address, case_id: int, *, card: bool = False) -> None:
         """The desk thread at `address` is the case's; with `card`, it is where the

@@ -6,11 +6,17 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.model import Idea
+from bot.store.protocols.personal import PersonalData
 
 
-class Ideas(Protocol):
+class Ideas(PersonalData, Protocol):
     """`/idea`: an idea is `open`, `planned` or `done`; a customer votes for one at
-    most once, and voters hear when it changes."""
+    most once, and voters hear when it changes.
+
+    Personal data: `export` gives `ideas_voted_for` (number, text, state);
+    `forget` erases the customer's votes and the ideas only they wanted (one
+    others voted for stays, with their votes); `merge` moves votes (once each) and
+    authorship."""
 
     async def add(self, customer_id: int, text: str, now: datetime) -> int:
         """Record the customer's idea, with their vote; returns its number."""

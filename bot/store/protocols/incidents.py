@@ -7,11 +7,15 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.model import Incident
+from bot.store.protocols.personal import PersonalData
 
 
-class Incidents(Protocol):
+class Incidents(PersonalData, Protocol):
     """An incident is `open` until resolved. Customers who write about one are
-    subscribed to it, and only subscribers are told of its updates."""
+    subscribed to it, and only subscribers are told of its updates.
+
+    Personal data: `export` gives `incidents_followed` (number, title, state);
+    `forget` ends the customer's subscriptions; `merge` moves them, once each."""
 
     async def open(
         self, title: str, affected: str, words: Sequence[str], author: str, now: datetime

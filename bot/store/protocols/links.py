@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from bot.store.protocols.personal import PersonalData
 
-class Links(Protocol):
+
+class Links(PersonalData, Protocol):
     """Short-lived, single-use codes, and the failed tries that stop guessing. Only a
-    digest of a code need be kept."""
+    digest of a code need be kept.
+
+    Personal data: not exported (a digest and counts of tries); `forget` and
+    `merge` erase the customer's (the merged one's) codes and failed tries."""
 
     async def add_code(self, customer_id: int, code: str, now: datetime, expires: datetime) -> None:
         """Give the customer `code`, valid until `expires`; an earlier code of theirs

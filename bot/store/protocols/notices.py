@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from bot.store.protocols.personal import PersonalData
 
-class Notices(Protocol):
+
+class Notices(PersonalData, Protocol):
     """Notices wait while a customer muted them or is in their quiet hours; replies
-    about their case never wait."""
+    about their case never wait.
+
+    Personal data: `export` gives `preferences` (muted until, muted until they
+    write, quiet hours); `forget` clears them; `merge` keeps the kept customer's."""
 
     async def set_quiet(
         self,

@@ -6,12 +6,17 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.model import Outbound
+from bot.store.protocols.personal import PersonalData
 
 
-class OutboxRows(Protocol):
+class OutboxRows(PersonalData, Protocol):
     """Every message Candor sends is stored here first, in the transaction that made
     it. A message is `pending` until it is `sent` or `failed` (for good); then it
-    stays, as a record, unless dropped. `Store.pending` reads what is due."""
+    stays, as a record, unless dropped. `Store.pending` reads what is due.
+
+    Personal data: not exported (what was said is on the cases' timelines);
+    `forget` erases every message to the customer or about their cases, sent or
+    not; `merge` makes the merged customer's messages the kept customer's."""
 
     async def enqueue(self, message: Outbound, now: datetime) -> int:
         """Store `message` as pending, due at once; returns its id. Ids grow: a

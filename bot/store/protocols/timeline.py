@@ -7,12 +7,19 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from bot.model import Event, EventKind
+from bot.store.protocols.personal import PersonalData
 
 
-class Timeline(Protocol):
+class Timeline(PersonalData, Protocol):
     """Every change on a case is an event on its timeline, in time order (ties: in the
     order they were appended). Events are not changed once appended, except by
-    `/forget` and `/link` (see `PersonalData`)."""
+    `/forget` and `/link` (see `PersonalData`).
+
+    Personal data: exported with each case (see `Cases`), so `export` gives
+    nothing of its own; `forget` keeps, of the customer's cases, only the
+    handovers, claims, state changes and ratings, without their text and with no
+    data but a rating's score; `merge` moves the merged case's events into the
+    kept case, where they fall in time order."""
 
     async def append(
         self,

@@ -4,18 +4,27 @@ index `cases_one_open`; new cases and updates are held back (`Writes`)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from bot.model import Case, CaseState
+from bot.store.protocols.personal import Merge
 from bot.store.sqlite.group import NEW_CASES
-from bot.store.sqlite.rows import CASE_COLUMNS, case_of, ts
-from bot.store.sqlite.session import Repository
+from bot.store.sqlite.rows import CASE_COLUMNS, CASES_OF_CUSTOMER, case_of, ts
+from bot.store.sqlite.session import Repository, Session
+from bot.store.sqlite.timeline import SQLiteTimeline
 from bot.store.sqlite.turn import LATEST_CASE
 
 
 class SQLiteCases(Repository):
     """The `Cases` protocol (its contract is there)."""
 
-    __slots__ = ()
+    __slots__ = ("_timeline",)
+    # the tables whose rows about a customer its personal-data hooks cover
+    tables: ClassVar[tuple[str, ...]] = ("cases",)
+
+    def __init__(self, session: Session, timeline: SQLiteTimeline) -> None:
+        super().__init__(session)
+        self._timeline = timeline  # cases are exported with their timelines
 
     async def latest(self, customer_id: int) -> Case | None:
         s = self._s
@@ -48,6 +57,12 @@ class SQLiteCases(Repository):
     async def get(self, case_id: int) -> Case | None:
         row = await self._s.one(f"SELECT {CASE_COLUMNS} FROM cases WHERE id = ?", (case_id,))
         return None if row is None else case_of(row)
+
+    async def ids_of(self, customer_id: int) -> list[int]:
+        return [
+            int(row[0])
+            for row in await self._s.all(CASES_OF_CUSTOMER + " ORDER BY id", (customer_id,))
+        ]
 
     async def update(self, case: Case) -> None:
         s = self._s
@@ -109,3 +124,58 @@ class SQLiteCases(Repository):
             (ts(waiting_since), ts(alerted_before)),
         )
         return [case_of(row) for row in rows]
+
+    # -- personal data --------------------------------------------------------------------
+
+    async def export(self, customer_id: int) -> dict[str, Any]:
+        rows = await self._s.all(
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE customer_id = ? ORDER BY id",
+            (customer_id,),
+        )
+        cases = []
+        for row in rows:
+            case = case_of(row)
+            events = await self._timeline.seen_by_customer(case.id)
+            cases.append(
+                {
+                    "id": case.id,
+                    "state": case.state.value,
+                    "subject": case.subject,
+                    "opened": case.opened_at.isoformat(),
+                    "resolved": case.resolved_at.isoformat() if case.resolved_at else None,
+                    "handover_reason": case.handover_reason,
+                    "agent": case.agent,
+                    "summary_you_confirmed": case.summary,
+                    "events": [
+                        {
+                            "at": e.at.isoformat(),
+                            "kind": e.kind.value,
+                            "by": e.actor,
+                            "text": e.text,
+                            "data": e.data,
+                        }
+                        for e in events
+                    ],
+                }
+            )
+        return {"cases": cases}
+
+    async def forget(self, customer_id: int, now: datetime) -> None:
+        await self._s.exec(
+            "UPDATE cases SET subject = '', summary = '', draft_summary = '',"
+            " pending_reason = '', unanswered = 0,"
+            " state = 'resolved', resolved_at = coalesce(resolved_at, ?)"
+            " WHERE customer_id = ?",
+            (ts(now), customer_id),
+        )
+
+    async def merge(self, merge: Merge) -> None:
+        s = self._s
+        if merge.merged is not None:
+            await s.exec(
+                "UPDATE cases SET state = 'resolved', resolved_at = ? WHERE id = ?",
+                (ts(merge.now), merge.merged),
+            )
+        await s.exec(
+            "UPDATE cases SET customer_id = ? WHERE customer_id = ?", (merge.keep, merge.drop)
+        )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, ClassVar
+
 from bot.model import Address
+from bot.store.protocols.personal import Merge
+from bot.store.sqlite.rows import CASES_OF_CUSTOMER
 from bot.store.sqlite.session import Repository
 
 
@@ -10,6 +15,8 @@ class SQLiteDeskThreads(Repository):
     """The `DeskThreads` protocol (its contract is there)."""
 
     __slots__ = ()
+    # the tables whose rows about a customer its personal-data hooks cover
+    tables: ClassVar[tuple[str, ...]] = ("desk_threads",)
 
     async def map_thread(self, address: Address, case_id: int, *, card: bool = False) -> None:
         await self._s.exec(
@@ -35,3 +42,20 @@ class SQLiteDeskThreads(Repository):
             (channel, chat_id, case_id),
         )
         return None if row is None else str(row[0])
+
+    # -- personal data --------------------------------------------------------------------
+
+    async def export(self, customer_id: int) -> dict[str, Any]:
+        return {}  # where the team works on their cases: not theirs to see
+
+    async def forget(self, customer_id: int, now: datetime) -> None:
+        await self._s.exec(
+            f"DELETE FROM desk_threads WHERE case_id IN ({CASES_OF_CUSTOMER})", (customer_id,)
+        )
+
+    async def merge(self, merge: Merge) -> None:
+        if merge.merged is not None:
+            await self._s.exec(
+                "UPDATE desk_threads SET case_id = ? WHERE case_id = ?",
+                (merge.into, merge.merged),
+            )

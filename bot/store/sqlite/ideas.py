@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
 from bot.model import Idea
+from bot.store.protocols.personal import Merge
 from bot.store.sqlite.rows import ts
 from bot.store.sqlite.session import Repository
 
@@ -13,6 +15,8 @@ class SQLiteIdeas(Repository):
     """The `Ideas` protocol (its contract is there)."""
 
     __slots__ = ()
+    # the tables whose rows about a customer its personal-data hooks cover
+    tables: ClassVar[tuple[str, ...]] = ("ideas", "idea_votes")
 
     async def add(self, customer_id: int, text: str, now: datetime) -> int:
         number = await self._s.insert(
@@ -65,3 +69,34 @@ class SQLiteIdeas(Repository):
             "SELECT idea_id FROM idea_votes WHERE customer_id = ?", (customer_id,)
         )
         return [int(r[0]) for r in rows]
+
+    # -- personal data --------------------------------------------------------------------
+
+    async def export(self, customer_id: int) -> dict[str, Any]:
+        rows = await self._s.all(
+            "SELECT i.id, i.text, i.state FROM ideas i JOIN idea_votes v"
+            " ON v.idea_id = i.id WHERE v.customer_id = ? ORDER BY i.id",
+            (customer_id,),
+        )
+        return {"ideas_voted_for": [{"id": i, "text": t, "state": st} for i, t, st in rows]}
+
+    async def forget(self, customer_id: int, now: datetime) -> None:
+        s = self._s
+        # an idea only they wanted goes; one others voted for stays, without its author
+        await s.exec(
+            "DELETE FROM ideas WHERE created_by = ? AND NOT EXISTS (SELECT 1 FROM idea_votes"
+            " WHERE idea_id = ideas.id AND customer_id <> ?)",
+            (customer_id, customer_id),
+        )
+        await s.exec("DELETE FROM idea_votes WHERE customer_id = ?", (customer_id,))
+
+    async def merge(self, merge: Merge) -> None:
+        s = self._s
+        await s.exec(
+            "UPDATE OR IGNORE idea_votes SET customer_id = ? WHERE customer_id = ?",
+            (merge.keep, merge.drop),
+        )
+        await s.exec("DELETE FROM idea_votes WHERE customer_id = ?", (merge.drop,))
+        await s.exec(
+            "UPDATE ideas SET created_by = ? WHERE created_by = ?", (merge.keep, merge.drop)
+        )

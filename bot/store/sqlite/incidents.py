@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.model import Incident
+from bot.store.protocols.personal import Merge
 from bot.store.sqlite.rows import dt, ts, utc
 from bot.store.sqlite.session import Repository
 
@@ -17,6 +18,8 @@ class SQLiteIncidents(Repository):
     """The `Incidents` protocol (its contract is there)."""
 
     __slots__ = ()
+    # the tables whose rows about a customer its personal-data hooks cover
+    tables: ClassVar[tuple[str, ...]] = ("incident_subscribers",)
 
     async def open(
         self, title: str, affected: str, words: Sequence[str], author: str, now: datetime
@@ -97,3 +100,28 @@ class SQLiteIncidents(Repository):
             "SELECT incident_id FROM incident_subscribers WHERE customer_id = ?", (customer_id,)
         )
         return [int(r[0]) for r in rows]
+
+    # -- personal data --------------------------------------------------------------------
+
+    async def export(self, customer_id: int) -> dict[str, Any]:
+        rows = await self._s.all(
+            "SELECT i.id, i.title, i.state FROM incidents i JOIN incident_subscribers s"
+            " ON s.incident_id = i.id WHERE s.customer_id = ? ORDER BY i.id",
+            (customer_id,),
+        )
+        return {"incidents_followed": [{"id": i, "title": t, "state": st} for i, t, st in rows]}
+
+    async def forget(self, customer_id: int, now: datetime) -> None:
+        await self._s.exec("DELETE FROM incident_subscribers WHERE customer_id = ?", (customer_id,))
+
+    async def merge(self, merge: Merge) -> None:
+        s = self._s
+        await s.exec(
+            "DELETE FROM incident_subscribers WHERE customer_id = ? AND incident_id IN"
+            " (SELECT incident_id FROM incident_subscribers WHERE customer_id = ?)",
+            (merge.drop, merge.keep),
+        )
+        await s.exec(
+            "UPDATE incident_subscribers SET customer_id = ? WHERE customer_id = ?",
+            (merge.keep, merge.drop),
+        )

@@ -4,8 +4,10 @@ an outbox row due later."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, ClassVar
 
-from bot.store.sqlite.rows import dt, ts
+from bot.store.protocols.personal import Merge
+from bot.store.sqlite.rows import dt, iso, ts
 from bot.store.sqlite.session import Repository
 
 
@@ -13,6 +15,8 @@ class SQLiteNotices(Repository):
     """The `Notices` protocol (its contract is there)."""
 
     __slots__ = ()
+    # the tables whose rows about a customer its personal-data hooks cover
+    tables: ClassVar[tuple[str, ...]] = ("customers",)  # its notice columns
 
     async def set_quiet(
         self,
@@ -55,3 +59,25 @@ class SQLiteNotices(Repository):
             (ts(now), customer_id, ts(now)),
         )
         return cursor.rowcount
+
+    # -- personal data --------------------------------------------------------------------
+
+    async def export(self, customer_id: int) -> dict[str, Any]:
+        muted_until, until_write, quiet = await self.quiet_of(customer_id)
+        return {
+            "preferences": {
+                "notices_muted_until": iso(ts(muted_until)),
+                "notices_muted_until_you_write": until_write,
+                "quiet_hours": quiet,
+            }
+        }
+
+    async def forget(self, customer_id: int, now: datetime) -> None:
+        await self._s.exec(
+            "UPDATE customers SET muted_until = NULL, muted_until_write = 0, quiet_hours = ''"
+            " WHERE id = ?",
+            (customer_id,),
+        )
+
+    async def merge(self, merge: Merge) -> None:
+        pass  # the kept customer's settings stay; the merged one's go with their row

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any, ClassVar
 
 from bot.model import Outbound
-from bot.store.sqlite.rows import address_json, ts
+from bot.store.protocols.personal import Merge
+from bot.store.sqlite.rows import CASES_OF_CUSTOMER, address_json, ts
 from bot.store.sqlite.session import Repository
 
 
@@ -15,6 +17,8 @@ class SQLiteOutboxRows(Repository):
     """The `OutboxRows` protocol (its contract is there)."""
 
     __slots__ = ()
+    # the tables whose rows about a customer its personal-data hooks cover
+    tables: ClassVar[tuple[str, ...]] = ("outbox",)
 
     async def enqueue(self, message: Outbound, now: datetime) -> int:
         s = self._s
@@ -61,3 +65,18 @@ class SQLiteOutboxRows(Repository):
 
     async def drop(self, message_id: int) -> None:
         await self._s.exec("DELETE FROM outbox WHERE id = ?", (message_id,))
+
+    # -- personal data --------------------------------------------------------------------
+
+    async def export(self, customer_id: int) -> dict[str, Any]:
+        return {}  # what was said to them is on their cases' timelines
+
+    async def forget(self, customer_id: int, now: datetime) -> None:
+        s = self._s
+        await s.exec(f"DELETE FROM outbox WHERE case_id IN ({CASES_OF_CUSTOMER})", (customer_id,))
+        await s.exec("DELETE FROM outbox WHERE customer_id = ?", (customer_id,))
+
+    async def merge(self, merge: Merge) -> None:
+        await self._s.exec(
+            "UPDATE outbox SET customer_id = ? WHERE customer_id = ?", (merge.keep, merge.drop)
+        )

@@ -112,3 +112,7 @@ def outbound_of(row: Sequence[Any]) -> Outbound:
 def customer_of(row: Sequence[Any]) -> Customer:
     """A customer from the columns of `CUSTOMER_COLUMNS`, in that order."""
     return Customer(id=row[0], name=row[1], created_at=utc(row[2]), last_seen_at=dt(row[3]))
+
+
+# The ids of a customer's cases, for the statements on rows of those cases.
+CASES_OF_CUSTOMER = "SELECT id FROM cases WHERE customer_id = ?"

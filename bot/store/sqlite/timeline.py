@@ -7,10 +7,11 @@ import bisect
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from bot.model import Event, EventKind
-from bot.store.sqlite.rows import EVENT_COLUMNS, event_of, ts, utc
+from bot.store.protocols.personal import Merge
+from bot.store.sqlite.rows import CASES_OF_CUSTOMER, EVENT_COLUMNS, event_of, ts, utc
 from bot.store.sqlite.session import Repository
 
 
@@ -18,6 +19,8 @@ class SQLiteTimeline(Repository):
     """The `Timeline` protocol (its contract is there)."""
 
     __slots__ = ()
+    # the tables whose rows about a customer its personal-data hooks cover
+    tables: ClassVar[tuple[str, ...]] = ("events",)
 
     async def append(
         self,
@@ -59,3 +62,41 @@ class SQLiteTimeline(Repository):
         events = [event_of(row) for row in reversed(rows)]
         s.timelines[case_id] = (events, len(rows) < limit)
         return events[:]
+
+    # -- personal data --------------------------------------------------------------------
+
+    async def seen_by_customer(self, case_id: int) -> list[Event]:
+        """The case's whole timeline but the team's internal notes, oldest first."""
+        rows = await self._s.all(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ? AND kind <> 'note'"
+            " ORDER BY at, id",
+            (case_id,),
+        )
+        return [event_of(row) for row in rows]
+
+    async def export(self, customer_id: int) -> dict[str, Any]:
+        return {}  # each case's events are exported with the case (SQLiteCases.export)
+
+    async def forget(self, customer_id: int, now: datetime) -> None:
+        s = self._s
+        await s.exec(
+            f"DELETE FROM events WHERE case_id IN ({CASES_OF_CUSTOMER}) AND kind NOT IN"
+            " ('rating', 'handover', 'claim', 'state')",
+            (customer_id,),
+        )
+        await s.exec(
+            "UPDATE events SET text = '', data = json_remove(data, '$.comment')"
+            f" WHERE case_id IN ({CASES_OF_CUSTOMER})",
+            (customer_id,),
+        )
+        await s.exec(
+            f"UPDATE events SET data = '{{}}' WHERE case_id IN ({CASES_OF_CUSTOMER})"
+            " AND kind <> 'rating'",
+            (customer_id,),
+        )
+
+    async def merge(self, merge: Merge) -> None:
+        if merge.merged is not None:
+            await self._s.exec(
+                "UPDATE events SET case_id = ? WHERE case_id = ?", (merge.into, merge.merged)
+            )
