@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.model import Case, CaseState, Identity
+from bot.model import Case, CaseState, Conversation, Identity
 from bot.store import Store, Transaction
 from tests.store.conftest import ANN, HERE, NOW, Backend
 
@@ -81,6 +81,9 @@ async def test_every_field_of_a_case_is_stored(store: Store) -> None:
             pending_reason="asked",
             unanswered=2,
             alerted_at=NOW + timedelta(minutes=4),
+            conversation=Conversation.AWAITING_SUMMARY_CHOICE,
+            conversation_until=NOW + timedelta(minutes=39, microseconds=1),
+            conversation_note="can I get the March invoices again?",
         )
         await tx.cases.update(full)
         assert await tx.cases.get(opened.id) == full
@@ -88,7 +91,18 @@ async def test_every_field_of_a_case_is_stored(store: Store) -> None:
     async with store.transaction() as tx:
         assert await tx.cases.get(opened.id) == full
         assert await tx.cases.latest(ann) == full
+    async with store.transaction() as tx:  # and the turn's read has every field too
+        assert await tx.customers.arrive("k", Identity("test", "w", "ann"), "", HERE, NOW)
+        assert await tx.cases.latest(ann) == full
     assert await store.cases_of(ann) == [full]
+    async with store.transaction() as tx:  # a wait that ends, and one without an expiry
+        ended = replace(full, conversation=Conversation.NONE, conversation_until=None)
+        await tx.cases.update(replace(ended, conversation_note=""))
+        assert await tx.cases.get(opened.id) == replace(ended, conversation_note="")
+        forever = replace(full, conversation=Conversation.AWAITING_RATING, conversation_until=None)
+        await tx.cases.update(forever)
+    async with store.transaction() as tx:
+        assert await tx.cases.get(opened.id) == forever
 
 
 async def test_the_queue_is_in_order_of_handover(store: Store) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.model import Address, CaseState, Cause, EventKind, Identity, Outbound
+from bot.model import Address, CaseState, Cause, Conversation, EventKind, Identity, Outbound
 from bot.store import Store, Transaction
 from tests.store.conftest import BOB, NOW, THERE, Backend
 
@@ -73,6 +73,9 @@ async def lived(tx: Transaction, identity: Identity = ANN, address: Address = HE
             draft_summary="secret draft",
             pending_reason="secret pending",
             unanswered=1,
+            conversation=Conversation.ADDING_TO_SUMMARY,
+            conversation_until=at(60),
+            conversation_note="secret held-back question",
         )
     )
     await tx.feedback.add(ann.id, case.id, "secret feedback", at(15))
@@ -297,8 +300,13 @@ async def test_forget_leaves_no_trace_and_keeps_the_anonymous_counts(
         assert shared is not None and shared.votes == 1
         assert await tx.cases.latest(bob.id) == bob_case
     assert await store.outbox_rows() == []  # her messages, and the desk's about her case
-    [case, _] = await store.cases_of(ann.id)
-    assert (case.unanswered, case.draft_summary, case.pending_reason) == (0, "", "")
+    for case in await store.cases_of(ann.id):
+        assert (case.unanswered, case.draft_summary, case.pending_reason) == (0, "", "")
+        assert (case.conversation, case.conversation_until, case.conversation_note) == (
+            Conversation.NONE,
+            None,
+            "",
+        )
 
 
 async def test_merge_joins_two_customers_and_their_open_cases_in_time_order(

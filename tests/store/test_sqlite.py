@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Cause, Outbound
+from bot.model import CaseState, Cause, Conversation, Outbound
 from bot.store import SQLiteStore, StoreError
-from bot.store.sqlite.schema import migrations
+from bot.store.sqlite.rows import digest
+from bot.store.sqlite.schema import migrations, statements
 from tests.store.conftest import ANN, HERE, NOW
 
 pytestmark = pytest.mark.sqlite_only
@@ -175,5 +176,43 @@ async def test_every_table_with_a_customer_s_data_is_covered_by_personal_data_ho
             r for r in repositories if all(hasattr(r, h) for h in ("export", "forget", "merge"))
         ]
         assert {id(r) for r in with_hooks} == {id(h) for h in holders}
+    finally:
+        await store.close()
+
+
+async def test_cases_of_a_version_7_database_wait_for_nothing_after_migrating(
+    tmp_path: Path,
+) -> None:
+    """Migration 008 stores what the bot waits for on each case; cases from before
+    it wait for nothing, and keep everything else."""
+    path = tmp_path / "v7.sqlite3"
+    old = sqlite3.connect(path)
+    old.create_function("candor_digest", 1, digest)  # as the store has it for migration 003
+    for version, _, sql in migrations():
+        if version <= 7:
+            for statement in statements(sql):
+                old.execute(statement)
+    old.execute("PRAGMA user_version = 7")
+    old.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ann', 0)")
+    old.execute(
+        "INSERT INTO cases (id, customer_id, state, subject, opened_at, updated_at, summary)"
+        " VALUES (1, 1, 'waiting', 'invoices', 0, 60, 'Ann needs invoices')"
+    )
+    old.commit()
+    old.close()
+    store = SQLiteStore(path)
+    await store.open()
+    try:
+        [case] = await store.cases_of(1)
+        assert (case.state, case.subject, case.summary) == (
+            CaseState.WAITING,
+            "invoices",
+            "Ann needs invoices",
+        )
+        assert (case.conversation, case.conversation_until, case.conversation_note) == (
+            Conversation.NONE,
+            None,
+            "",
+        )
     finally:
         await store.close()

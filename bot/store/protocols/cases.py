@@ -17,8 +17,9 @@ class Cases(PersonalData, Protocol):
 
     Personal data: `export` gives `cases`, each with its timeline as the customer
     sees it (the team's internal notes left out); `forget` empties their text
-    (subject, summaries, why a handover waits) and resolves them at `now` if
-    open, keeping their states, times, handover reason and agent; `merge` resolves
+    (subject, summaries, why a handover waits, the conversation's note), ends any
+    conversation they wait in, and resolves them at `now` if open, keeping their
+    states, times, handover reason and agent; `merge` resolves
     the merged case at `now` and moves every case to the kept customer."""
 
     async def latest(self, customer_id: int) -> Case | None:

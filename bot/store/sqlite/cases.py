@@ -72,7 +72,8 @@ class SQLiteCases(Repository):
         s.writes.hold(
             "UPDATE cases SET state = ?, subject = ?, updated_at = ?, handover_reason = ?,"
             " handed_over_at = ?, agent = ?, claimed_at = ?, resolved_at = ?, summary = ?,"
-            " draft_summary = ?, pending_reason = ?, unanswered = ?, alerted_at = ? WHERE id = ?",
+            " draft_summary = ?, pending_reason = ?, unanswered = ?, alerted_at = ?,"
+            " conversation = ?, conversation_until = ?, conversation_note = ? WHERE id = ?",
             (
                 case.state.value,
                 case.subject,
@@ -87,6 +88,9 @@ class SQLiteCases(Repository):
                 case.pending_reason,
                 case.unanswered,
                 ts(case.alerted_at),
+                case.conversation.value,
+                ts(case.conversation_until),
+                case.conversation_note,
                 case.id,
             ),
         )
@@ -163,7 +167,8 @@ class SQLiteCases(Repository):
     async def forget(self, customer_id: int, now: datetime) -> None:
         await self._s.exec(
             "UPDATE cases SET subject = '', summary = '', draft_summary = '',"
-            " pending_reason = '', unanswered = 0,"
+            " pending_reason = '', unanswered = 0, conversation = '',"
+            " conversation_until = NULL, conversation_note = '',"
             " state = 'resolved', resolved_at = coalesce(resolved_at, ?)"
             " WHERE customer_id = ?",
             (ts(now), customer_id),

@@ -17,6 +17,7 @@ from bot.model import (
     Case,
     CaseState,
     Cause,
+    Conversation,
     Customer,
     Event,
     EventKind,
@@ -26,7 +27,7 @@ from bot.model import (
 CASE_COLUMNS = (
     "id, customer_id, state, subject, opened_at, updated_at, handover_reason, handed_over_at,"
     " agent, claimed_at, resolved_at, summary, draft_summary, pending_reason, unanswered,"
-    " alerted_at"
+    " alerted_at, conversation, conversation_until, conversation_note"
 )
 OUTBOX_COLUMNS = "id, address, customer_id, case_id, cause, text, buttons, meta, attempts"
 EVENT_COLUMNS = "id, case_id, at, kind, actor, text, data"
@@ -86,6 +87,9 @@ def case_of(row: Sequence[Any]) -> Case:
         pending_reason=row[13],
         unanswered=row[14],
         alerted_at=dt(row[15]),
+        conversation=Conversation(row[16]),
+        conversation_until=dt(row[17]),
+        conversation_note=row[18],
     )
 
 
