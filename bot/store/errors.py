@@ -11,3 +11,11 @@ class StoreError(Exception):
 class GroupAborted(Exception):
     """The group commit a caller joined was rolled back, because another member or the
     commit failed: nothing of the caller's was stored, and it may run again alone."""
+
+
+class NoDatabase(StoreError, FileNotFoundError):
+    """A read-only store found no database file where it was told to look."""
+
+
+class NotACandorDatabase(StoreError, ValueError):
+    """A read-only store found a database, but not one Candor made."""

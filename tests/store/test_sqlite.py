@@ -4,18 +4,23 @@ store contract is in the other modules of this folder."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot.model import CaseState, Cause, Conversation, Outbound
-from bot.store import SQLiteStore, StoreError
+from bot.store import NoDatabase, NotACandorDatabase, SQLiteStore, StoreError
 from bot.store.sqlite.rows import digest
 from bot.store.sqlite.schema import migrations, statements
 from tests.store.conftest import ANN, HERE, NOW
 
 pytestmark = pytest.mark.sqlite_only
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
 
 
 async def test_fresh_database_gets_every_migration_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -216,3 +221,71 @@ async def test_cases_of_a_version_7_database_wait_for_nothing_after_migrating(
         )
     finally:
         await store.close()
+
+
+async def test_a_read_only_store_reads_beside_the_bot_and_never_writes(tmp_path: Path) -> None:
+    path = tmp_path / "candor.sqlite3"
+    writer = SQLiteStore(path)
+    await writer.open()
+    try:
+        async with writer.transaction() as tx:
+            customer, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+            await tx.cases.new(customer.id, NOW)
+        reader = SQLiteStore(path, read_only=True)
+        await reader.open()
+        try:
+            assert [c.customer_id for c in await reader.cases_of(customer.id)] == [customer.id]
+            async with reader.reporting() as reports:
+                assert [c.id for c in await reports.cases_opened(None, NOW)] == [1]
+            for begin in (reader.transaction, reader.shared):
+                with pytest.raises(StoreError, match="read-only"):
+                    async with begin():
+                        pass
+            async with writer.transaction() as tx:  # the bot goes on writing meanwhile
+                await tx.feedback.add(customer.id, None, "later", NOW)
+            async with reader.reporting() as reports:
+                assert await reports.feedback_count(None, NOW) == 1
+        finally:
+            await reader.close()
+    finally:
+        await writer.close()
+
+
+async def test_a_read_only_store_changes_nothing_not_even_an_old_schema(tmp_path: Path) -> None:
+    path = tmp_path / "v2.sqlite3"
+    old = sqlite3.connect(path)
+    for version, _, sql in migrations():
+        if version <= 2:
+            for statement in statements(sql):
+                old.execute(statement)
+    old.execute("PRAGMA user_version = 2")
+    old.commit()
+    old.close()
+    before = path.read_bytes()
+    reader = SQLiteStore(path, read_only=True)
+    await reader.open()
+    try:
+        async with reader.reporting() as reports:  # no feedback, no ideas before 003 and 006
+            assert await reports.feedback_count(None, NOW) == 0
+            assert await reports.top_ideas(10) == []
+    finally:
+        await reader.close()
+    assert path.read_bytes() == before
+    assert files_in(tmp_path) == ["v2.sqlite3"]  # no journal, no WAL made
+
+
+async def test_a_read_only_store_says_what_is_wrong_with_the_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.sqlite3"
+    with pytest.raises(NoDatabase, match=r"^No Candor database at .*nowhere\.sqlite3") as found:
+        await SQLiteStore(missing, read_only=True).open()
+    assert isinstance(found.value, FileNotFoundError) and not missing.exists()
+    other = tmp_path / "other.sqlite3"
+    with contextlib.closing(sqlite3.connect(other)) as db:
+        db.execute("CREATE TABLE things (id INTEGER PRIMARY KEY)")
+    with pytest.raises(NotACandorDatabase, match="is not a Candor database") as found_other:
+        await SQLiteStore(other, read_only=True).open()
+    assert isinstance(found_other.value, ValueError)
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open the database"):
+        await SQLiteStore(junk, read_only=True).open()

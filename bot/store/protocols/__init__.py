@@ -16,10 +16,12 @@ from bot.store.protocols.links import Links
 from bot.store.protocols.notices import Notices
 from bot.store.protocols.outbox import OutboxRows
 from bot.store.protocols.personal import Merge, PersonalData
+from bot.store.protocols.reports import CaseTimes, Reports
 from bot.store.protocols.store import Store, Transaction
 from bot.store.protocols.timeline import Timeline
 
 __all__ = [
+    "CaseTimes",
     "Cases",
     "Customers",
     "DeskThreads",
@@ -32,6 +34,7 @@ __all__ = [
     "Notices",
     "OutboxRows",
     "PersonalData",
+    "Reports",
     "Store",
     "Timeline",
     "Transaction",

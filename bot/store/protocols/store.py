@@ -18,6 +18,7 @@ from bot.store.protocols.incidents import Incidents
 from bot.store.protocols.links import Links
 from bot.store.protocols.notices import Notices
 from bot.store.protocols.outbox import OutboxRows
+from bot.store.protocols.reports import Reports
 from bot.store.protocols.timeline import Timeline
 
 
@@ -87,10 +88,18 @@ class Store(Protocol):
 
     async def open(self) -> None:
         """Connect and bring the schema up to date; `StoreError` if the database
-        cannot be used."""
+        cannot be used. A store opened read-only never changes the database: it
+        does not migrate, only reads (`transaction()` and `shared()` refuse); it
+        raises `NoDatabase` if there is none, `NotACandorDatabase` if it is not
+        Candor's."""
 
     async def close(self) -> None:
         """Let running transactions finish (not for ever), then disconnect."""
+
+    def reporting(self) -> AbstractAsyncContextManager[Reports]:
+        """The reads reports are made of, all from one snapshot of the database, also
+        on a store opened read-only. Writers may have to wait while the block runs:
+        keep it short."""
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """A transaction of one's own: nothing else runs in it. Leaving the block

@@ -21,9 +21,10 @@ from typing import Any
 
 import aiosqlite
 
-from bot.store.errors import GroupAborted, StoreError
+from bot.store.errors import GroupAborted, NoDatabase, NotACandorDatabase, StoreError
 from bot.store.sqlite.group import Group, Writes
 from bot.store.sqlite.reads import StoreReads
+from bot.store.sqlite.reports import SQLiteReports
 from bot.store.sqlite.rows import digest
 from bot.store.sqlite.schema import migrate
 from bot.store.sqlite.transaction import SQLiteTransaction
@@ -33,12 +34,15 @@ log = logging.getLogger(__name__)
 
 
 class SQLiteStore(StoreReads):
-    """The `Store` protocol on one SQLite file."""
+    """The `Store` protocol on one SQLite file. With `read_only`, the file is opened
+    as it is (`mode=ro`) for reading beside a running bot: never created, migrated
+    or written."""
 
     def __init__(
         self,
         path: Path | str,
         *,
+        read_only: bool = False,
         busy_timeout_ms: int = 10_000,
         group_window: float = 0.0,
         group_limit: int = 256,
@@ -46,6 +50,8 @@ class SQLiteStore(StoreReads):
         checkpoint_pages: int = 4000,
     ) -> None:
         self.path = Path(path)
+        self._read_only = read_only
+        self._tables: set[str] = set()  # what the open database has
         self._busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
@@ -76,6 +82,9 @@ class SQLiteStore(StoreReads):
 
     async def open(self) -> None:
         self._closing = False
+        if self._read_only:
+            await self._open_read_only()
+            return
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -91,6 +100,7 @@ class SQLiteStore(StoreReads):
             await self._db.execute("PRAGMA foreign_keys = ON")
             await self._db.create_function("candor_digest", 1, digest, deterministic=True)
             await migrate(self._db, self.path)
+            self._tables = await self._table_names()
             if str(self.path) != ":memory:" and self._checkpoint_seconds > 0:
                 # Copying the WAL back into the database (and its fsync) took 10-15 ms
                 # inside every thousandth page's COMMIT, with every turn waiting. A
@@ -104,6 +114,28 @@ class SQLiteStore(StoreReads):
         except StoreError:
             await self.close()
             raise
+
+    async def _open_read_only(self) -> None:
+        if not self.path.is_file():  # SQLite would only say that it cannot open it
+            raise NoDatabase(
+                f"No Candor database at {self.path}: check the [storage] path in the config"
+            )
+        try:
+            self._db = await aiosqlite.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+            )
+            await self._db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            self._tables = await self._table_names()
+        except sqlite3.DatabaseError as error:
+            await self.close()
+            raise StoreError(f"cannot open the database {self.path}: {error}") from error
+        if not {"cases", "events"} <= self._tables:
+            await self.close()
+            raise NotACandorDatabase(f"{self.path} is not a Candor database (it has no cases)")
+
+    async def _table_names(self) -> set[str]:
+        rows = await self.db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(row[0]) for row in rows}
 
     async def _checkpoints(self) -> None:
         """Copy the WAL back into the database, beside the writer. A PASSIVE
@@ -146,9 +178,25 @@ class SQLiteStore(StoreReads):
             f" over {self._busy_timeout_ms / 1000:g} s ({error}); nothing was stored"
         )
 
+    def _writable(self) -> None:
+        if self._read_only:
+            raise StoreError(f"the database {self.path} is open read-only")
+        self._usable()
+
+    @asynccontextmanager
+    async def reporting(self) -> AsyncIterator[SQLiteReports]:
+        async with self._lock:
+            db = self._usable()
+            await db.execute("BEGIN")  # a read transaction: one snapshot for every read
+            try:
+                yield SQLiteReports(db, self._tables)
+            finally:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")  # it changed nothing
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
-        self._usable()
+        self._writable()
         async with self._lock:
             db = self._usable()
             await self._begin(db)
@@ -176,7 +224,7 @@ class SQLiteStore(StoreReads):
         turn again alone, in `transaction()`. Members must not change the same rows
         at the same time; the engine keeps one customer's turns apart.
         """
-        self._usable()
+        self._writable()
         group = self._group
         if group is None or not group.open:
             group = self._group = Group()
