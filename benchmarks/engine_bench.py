@@ -538,7 +538,7 @@ async def part_profile(workload: Workload, messages: int) -> dict[str, Any]:
     pstats.Stats(profiler, stream=own).sort_stats("tottime").print_stats(20)
     cumulative = io.StringIO()
     pstats.Stats(profiler, stream=cumulative).sort_stats("cumulative").print_stats(
-        r"(engine|dialog|knowledge/base|store/sqlite)\.py", 20
+        r"(engine|dialog|knowledge/base|store/sqlite/\w+)\.py", 20
     )
     return {
         "messages": messages,

@@ -128,33 +128,35 @@ class Engine:
         now = self._clock()
         async with transaction as tx:
             if self._desk.is_desk(inbound.address):
-                if not await tx.first_seen(inbound.identity.channel, inbound.key, now):
+                if not await tx.inbound.first_seen(inbound.identity.channel, inbound.key, now):
                     return Receipt(duplicate=True)
                 for message in await self._dialog.handle_desk(tx, inbound, now):
-                    await tx.enqueue(self._dialog.render(message), now)
+                    await tx.outbox.enqueue(self._dialog.render(message), now)
                 return Receipt(duplicate=False)
             name = clean(inbound.display_name)[:80]
             read_after = self._turns
-            arrived = await tx.arrive(inbound.key, inbound.identity, name, inbound.address, now)
+            arrived = await tx.customers.arrive(
+                inbound.key, inbound.identity, name, inbound.address, now
+            )
             if arrived is None:
                 return Receipt(duplicate=True)
             customer, new_customer = arrived
             async with self._customers.hold(customer.id):
                 if self._finished.get(customer.id, 0) > read_after:
                     # their turn from another channel changed things since: read afresh
-                    customer, _ = await tx.customer_for(
+                    customer, _ = await tx.customers.for_identity(
                         inbound.identity, name, inbound.address, now
                     )
-                latest = await tx.latest_case(customer.id)
+                latest = await tx.cases.latest(customer.id)
                 messages = await self._dialog.handle(
                     tx, inbound, customer, new_customer, latest, now
                 )
                 for message in messages:
-                    await tx.enqueue(self._dialog.render(message), now)
-                await tx.touch_customer(customer.id, now)
+                    await tx.outbox.enqueue(self._dialog.render(message), now)
+                await tx.customers.touch(customer.id, now)
                 case_id = next((m.case_id for m in messages if m.case_id), None)
                 if case_id is None:
-                    settled = await tx.latest_case(customer.id)
+                    settled = await tx.cases.latest(customer.id)
                     case_id = settled.id if settled else None
                 self._turns += 1
                 self._finished[customer.id] = self._turns
@@ -169,7 +171,7 @@ class Engine:
         async with self._store.transaction() as tx:
             messages = await self._desk.remind(tx, now)
             for message in messages:
-                await tx.enqueue(self._dialog.render(message), now)
+                await tx.outbox.enqueue(self._dialog.render(message), now)
         if messages:
             self._on_commit()
         return len(messages)
@@ -178,11 +180,11 @@ class Engine:
         """A bug in the dialog must not lose the message: keep it, say sorry."""
         now = self._clock()
         async with self._store.transaction() as tx:
-            if not await tx.first_seen(inbound.identity.channel, inbound.key, now):
+            if not await tx.inbound.first_seen(inbound.identity.channel, inbound.key, now):
                 return Receipt(duplicate=True)
             if self._desk.is_desk(inbound.address):
                 log.error("desk action %s dropped after an error: %r", inbound.key, inbound.text)
-                await tx.enqueue(
+                await tx.outbox.enqueue(
                     Outbound(
                         address=inbound.address,
                         text="Sorry, that failed on my side; please try again.",
@@ -191,13 +193,13 @@ class Engine:
                     now,
                 )
                 return Receipt(duplicate=False)
-            customer, _ = await tx.customer_for(
+            customer, _ = await tx.customers.for_identity(
                 inbound.identity, clean(inbound.display_name)[:80], inbound.address, now
             )
-            case = await tx.latest_case(customer.id)
+            case = await tx.cases.latest(customer.id)
             if case is None or case.state is CaseState.RESOLVED:
-                case = await tx.new_case(customer.id, now)
-            await tx.append(
+                case = await tx.cases.new(customer.id, now)
+            await tx.timeline.append(
                 case.id,
                 EventKind.CUSTOMER,
                 "customer",
@@ -205,7 +207,7 @@ class Engine:
                 now,
                 {"kind": inbound.kind.value, "payload": inbound.payload, "error": True},
             )
-            await tx.enqueue(
+            await tx.outbox.enqueue(
                 Outbound(
                     address=inbound.address,
                     text=(

@@ -268,7 +268,7 @@ class Outbox:
                     break
             if until is None:
                 return False
-            await tx.hold(message.id, until)
+            await tx.notices.hold(message.id, until)
         self.wake_later((until - now).total_seconds())
         return True
 
@@ -320,7 +320,7 @@ class Outbox:
         if not message.delivery.in_thread or address.thread_id or message.case_id is None:
             return message
         async with self._store.transaction() as tx:
-            thread = await tx.thread_of(address.channel, address.chat_id, message.case_id)
+            thread = await tx.desk.thread_of(address.channel, address.chat_id, message.case_id)
         if thread is None:
             return message
         return replace(message, address=replace(address, thread_id=thread))
@@ -329,18 +329,18 @@ class Outbox:
         now = self._clock()
         async with self._store.transaction() as tx:
             if message.delivery.erase_when_sent:
-                await tx.drop(message.id)
+                await tx.outbox.drop(message.id)
                 return
-            await tx.mark_sent(message.id, platform_id, now)
+            await tx.outbox.mark_sent(message.id, platform_id, now)
             if message.cause is Cause.DESK and message.case_id is not None and platform_id:
                 # Whatever an agent answers (the card's thread, a reply to this message)
                 # finds its case through this stored mapping, never through the text.
                 thread = Address(message.address.channel, message.address.chat_id, platform_id)
                 card = message.delivery.card and not message.address.thread_id
-                await tx.map_thread(thread, message.case_id, card=card)
+                await tx.desk.map_thread(thread, message.case_id, card=card)
             receipt = _receipt(message, delivered=True, reason="")
             if receipt is not None:
-                await tx.enqueue(receipt, now)
+                await tx.outbox.enqueue(receipt, now)
 
     async def _failed(
         self, message: Outbound, reason: str, retry_after: float | None, permanent: bool
@@ -350,17 +350,17 @@ class Outbox:
             log.error("giving up on message %s after %d attempts: %s", message.id, attempt, reason)
             now = self._clock()
             async with self._store.transaction() as tx:
-                await tx.mark_failed(message.id, reason, now)
+                await tx.outbox.mark_failed(message.id, reason, now)
                 receipt = _receipt(message, delivered=False, reason=reason)
                 if receipt is not None:
-                    await tx.enqueue(receipt, now)
+                    await tx.outbox.enqueue(receipt, now)
             return
         delay = retry_after
         if delay is None:
             delay = min(self._retry_max, self._retry_base * 2 ** (attempt - 1))
         log.warning("message %s not delivered (%s); retrying in %.1fs", message.id, reason, delay)
         async with self._store.transaction() as tx:
-            await tx.mark_retry(message.id, self._clock() + timedelta(seconds=delay), reason)
+            await tx.outbox.mark_retry(message.id, self._clock() + timedelta(seconds=delay), reason)
         self.wake_later(delay)
 
     def wake_later(self, delay: float) -> None:

@@ -2,7 +2,8 @@
 could not answer. Read-only: it opens the database file without ever writing to it,
 so it can run beside a live bot.
 
-`build_report` computes the figures as plain data (what `--json` prints),
+`build_report` computes the figures as plain data (what `--json` prints) from the
+rows the store's reporting reads give (`Store.reporting`: no SQL here),
 `render_report` turns them into text for a terminal, and `report_command` is what the
 command line calls.
 """
@@ -12,11 +13,14 @@ from __future__ import annotations
 import json
 import statistics
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import aiosqlite
+from bot.model import Event
+from bot.store import SQLiteStore, Store
 
 TOP_UNANSWERED = 10
 TOP_IDEAS = 10
@@ -44,121 +48,78 @@ def _median_minutes(spans: list[float]) -> float | None:
     return _minutes(statistics.median(spans)) if spans else None
 
 
-def _data(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except (TypeError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+@dataclass
+class _Timelines:
+    """What the timelines of the period's cases tell, times as Unix seconds (the same
+    floats the database holds, so the figures are what they always were)."""
 
+    reasons: Counter[str] = field(default_factory=Counter)  # handovers by reason
+    handed_over: set[int] = field(default_factory=set)
+    first_handover: dict[int, float] = field(default_factory=dict)  # by case
+    first_reply: dict[int, float] = field(default_factory=dict)  # from a person, by case
+    scores: list[int] = field(default_factory=list)
+    unanswered: Counter[str] = field(default_factory=Counter)  # questions, normalised
 
-def _readonly_uri(path: Path) -> str:
-    """The database's URI for opening it read-only; a missing file is an error here
-    (SQLite would only say it cannot open it)."""
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No Candor database at {path}: check the [storage] path in the config"
-        )
-    return f"{path.resolve().as_uri()}?mode=ro"
-
-
-async def _tables(db: aiosqlite.Connection) -> set[str]:
-    async with db.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
-        return {str(row[0]) for row in await cursor.fetchall()}
-
-
-async def _columns(db: aiosqlite.Connection, table: str) -> set[str]:
-    async with db.execute(f"PRAGMA table_info({table})") as cursor:
-        return {str(row[1]) for row in await cursor.fetchall()}
-
-
-async def _top_ideas(db: aiosqlite.Connection, tables: set[str]) -> list[dict[str, Any]]:
-    """The most voted ideas, if this database has ideas at all."""
-    if not {"ideas", "idea_votes"} <= tables:
-        return []
-    idea_columns = await _columns(db, "ideas")
-    if not {"text", "state"} <= idea_columns:
-        return []
-    if not {"idea_id", "customer_id"} <= await _columns(db, "idea_votes"):
-        return []
-    key = "id" if "id" in idea_columns else "rowid"
-    query = (
-        f"SELECT i.text, i.state, count(DISTINCT v.customer_id) AS votes FROM ideas AS i"
-        f" LEFT JOIN idea_votes AS v ON v.idea_id = i.{key}"
-        f" GROUP BY i.{key} ORDER BY votes DESC, i.text LIMIT {TOP_IDEAS}"
-    )
-    async with db.execute(query) as cursor:
-        rows = await cursor.fetchall()
-    return [
-        {"text": str(text), "votes": int(votes), "state": str(state)} for text, state, votes in rows
-    ]
+    @classmethod
+    def of(cls, events: Sequence[Event]) -> _Timelines:
+        told = cls()
+        last_question: dict[int, str] = {}
+        for event in events:
+            case_id, at, kind, text = event.case_id, event.at.timestamp(), event.kind, event.text
+            if kind == "customer":
+                last_question[case_id] = text
+            elif kind == "unknown":
+                question = _normalise(last_question.pop(case_id, ""))
+                if question:
+                    told.unanswered[question] += 1
+            elif kind == "handover":
+                told.handed_over.add(case_id)
+                told.reasons[text or "no reason given"] += 1
+                told.first_handover.setdefault(case_id, at)
+            elif kind == "agent" and case_id in told.first_handover:
+                told.first_reply.setdefault(case_id, at)
+            elif kind == "rating":
+                score = event.data.get("score")
+                if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
+                    told.scores.append(score)
+        return told
 
 
 async def build_report(db_path: Path, since: datetime | None, now: datetime) -> dict[str, Any]:
-    """The figures for the cases opened from `since` (all if None) up to `now`."""
-    path = Path(db_path)
-    uri = _readonly_uri(path)
+    """The figures for the cases opened from `since` (all if None) up to `now`, read
+    from the database at `db_path` (opened read-only)."""
+    store = SQLiteStore(Path(db_path), read_only=True)
+    await store.open()
+    try:
+        return await report_from(store, since, now)
+    finally:
+        await store.close()
+
+
+async def report_from(store: Store, since: datetime | None, now: datetime) -> dict[str, Any]:
+    """The figures from an open store (see `build_report`)."""
     until = _utc(now)
     start = None if since is None else _utc(since)
-    low = float("-inf") if start is None else start.timestamp()
-    high = until.timestamp()
-    async with aiosqlite.connect(uri, uri=True) as db:
-        tables = await _tables(db)
-        if not {"cases", "events"} <= tables:
-            raise ValueError(f"{path} is not a Candor database (it has no cases)")
+    async with store.reporting() as reports:
+        cases = await reports.cases_opened(start, until)
+        events = await reports.events_of_cases_opened(start, until)
+        feedback_count = await reports.feedback_count(start, until)
+        top_ideas = [
+            {"text": idea.text, "votes": idea.votes, "state": idea.state}
+            for idea in await reports.top_ideas(TOP_IDEAS)
+        ]
 
-        async with db.execute(
-            "SELECT id, state, opened_at, resolved_at FROM cases"
-            " WHERE opened_at >= ? AND opened_at <= ? ORDER BY id",
-            (low, high),
-        ) as cursor:
-            cases = list(await cursor.fetchall())
-        async with db.execute(
-            "SELECT e.case_id, e.at, e.kind, e.text, e.data FROM events AS e"
-            " JOIN cases AS c ON c.id = e.case_id"
-            " WHERE c.opened_at >= ? AND c.opened_at <= ? ORDER BY e.case_id, e.id",
-            (low, high),
-        ) as cursor:
-            events = list(await cursor.fetchall())
-
-        feedback_count = 0
-        if "feedback" in tables:
-            async with db.execute(
-                "SELECT count(*) FROM feedback WHERE at >= ? AND at <= ?", (low, high)
-            ) as cursor:
-                row = await cursor.fetchone()
-            feedback_count = int(row[0]) if row else 0
-
-        top_ideas = await _top_ideas(db, tables)
-
-    reasons: Counter[str] = Counter()
-    handed_over: set[int] = set()
-    first_handover: dict[int, float] = {}
-    first_reply: dict[int, float] = {}
-    scores: list[int] = []
-    unanswered: Counter[str] = Counter()
-    last_question: dict[int, str] = {}
-    for case_id, at, kind, text, raw in events:
-        if kind == "customer":
-            last_question[case_id] = text
-        elif kind == "unknown":
-            question = _normalise(last_question.pop(case_id, ""))
-            if question:
-                unanswered[question] += 1
-        elif kind == "handover":
-            handed_over.add(case_id)
-            reasons[text or "no reason given"] += 1
-            first_handover.setdefault(case_id, at)
-        elif kind == "agent" and case_id in first_handover:
-            first_reply.setdefault(case_id, at)
-        elif kind == "rating":
-            score = _data(raw).get("score")
-            if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
-                scores.append(score)
-
-    resolved = [(opened, done) for _, state, opened, done in cases if state == "resolved"]
+    told = _Timelines.of(events)
+    resolved = [
+        (
+            case.opened_at.timestamp(),
+            None if case.resolved_at is None else case.resolved_at.timestamp(),
+        )
+        for case in cases
+        if case.state == "resolved"
+    ]
     opened_count = len(cases)
-    bot_only = sum(1 for case_id, *_ in cases if case_id not in handed_over)
+    bot_only = sum(1 for case in cases if case.id not in told.handed_over)
     return {
         "since": None if start is None else start.isoformat(),
         "until": until.isoformat(),
@@ -167,24 +128,24 @@ async def build_report(db_path: Path, since: datetime | None, now: datetime) -> 
         "bot_only_share": round(bot_only / opened_count, 4) if opened_count else None,
         "handovers_by_reason": [
             {"reason": reason, "count": count}
-            for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+            for reason, count in sorted(told.reasons.items(), key=lambda item: (-item[1], item[0]))
         ],
         "median_first_reply_minutes": _median_minutes(
-            [first_reply[c] - first_handover[c] for c in first_reply]
+            [told.first_reply[c] - told.first_handover[c] for c in told.first_reply]
         ),
         "median_resolution_minutes": _median_minutes(
             [done - opened for opened, done in resolved if done is not None]
         ),
         "ratings": {
-            "count": len(scores),
-            "average": round(statistics.fmean(scores), 2) if scores else None,
-            "distribution": {str(n): scores.count(n) for n in range(1, 6)},
+            "count": len(told.scores),
+            "average": round(statistics.fmean(told.scores), 2) if told.scores else None,
+            "distribution": {str(n): told.scores.count(n) for n in range(1, 6)},
         },
         "top_unanswered": [
             {"question": question, "count": count}
-            for question, count in sorted(unanswered.items(), key=lambda item: (-item[1], item[0]))[
-                :TOP_UNANSWERED
-            ]
+            for question, count in sorted(
+                told.unanswered.items(), key=lambda item: (-item[1], item[0])
+            )[:TOP_UNANSWERED]
         ],
         "feedback_count": feedback_count,
         "top_ideas": top_ideas,
@@ -343,4 +304,4 @@ async def report_command(
     return 0
 
 
-__all__ = ["build_report", "parse_since", "render_report", "report_command"]
+__all__ = ["build_report", "parse_since", "render_report", "report_command", "report_from"]

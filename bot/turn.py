@@ -139,14 +139,14 @@ class Turn:
         return self.services.when(moment)
 
     async def timeline(self, limit: int = 50) -> list[Event]:
-        return await self.tx.timeline(self.case.id, limit=limit)
+        return await self.tx.timeline.recent(self.case.id, limit=limit)
 
     # -- recording and replying ---------------------------------------------------------
 
     async def record(
         self, kind: EventKind, text: str, actor: str = "customer", **data: object
     ) -> Event:
-        event = await self.tx.append(self.case.id, kind, actor, text, self.now, data)
+        event = await self.tx.timeline.append(self.case.id, kind, actor, text, self.now, data)
         self.recorded.add(event.id)
         return event
 
@@ -194,7 +194,7 @@ class Turn:
 
     async def save_case(self, **changes: object) -> None:
         self.case = replace(self.case, updated_at=self.now, **changes)  # type: ignore[arg-type]
-        await self.tx.update_case(self.case)
+        await self.tx.cases.update(self.case)
 
     def to_desk(self, text: str, purpose: Purpose) -> None:
         """The same message into the case's thread on every desk."""

@@ -62,3 +62,18 @@ def test_the_core_names_no_platform() -> None:
         ]
     assert len(names) >= 3
     assert offenders == []
+
+
+def test_nothing_outside_the_store_speaks_sql() -> None:
+    """Reports, tools and features read and write through the store's protocols: only
+    bot/store/ connects to a database."""
+    files = sorted((ROOT / "bot").rglob("*.py"))
+    store = ROOT / "bot" / "store"
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in files
+        if store not in path.parents
+        for module in imported_modules(path)
+        if module.split(".")[0] in ("sqlite3", "aiosqlite", "asyncpg", "psycopg")
+    ]
+    assert offenders == []

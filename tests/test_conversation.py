@@ -285,7 +285,7 @@ async def test_a_mute_until_writing_ends_on_a_turn_that_asks_about_the_old_case(
     customer = await app.store.customer_by_identity(ann.identity)
     assert customer is not None
     async with app.store.transaction() as tx:
-        assert (await tx.quiet_of(customer.id))[1] is False
+        assert (await tx.notices.quiet_of(customer.id))[1] is False
 
 
 async def test_asking_for_a_person_after_a_rating_is_not_a_comment(

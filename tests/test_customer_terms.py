@@ -112,9 +112,11 @@ async def test_a_message_without_an_allowed_cause_never_leaves(
         from datetime import UTC, datetime
 
         now = datetime.now(UTC)
-        await tx.enqueue(Outbound(Address("test", "ann"), "Buy our new plan!", Cause.DESK), now)
-        await tx.enqueue(Outbound(Address("test", "ann"), "Status?", Cause.CASE_UPDATE), now)
-        await tx.enqueue(Outbound(Address("desk", "terminal"), "hi", Cause.REPLY), now)
+        await tx.outbox.enqueue(
+            Outbound(Address("test", "ann"), "Buy our new plan!", Cause.DESK), now
+        )
+        await tx.outbox.enqueue(Outbound(Address("test", "ann"), "Status?", Cause.CASE_UPDATE), now)
+        await tx.outbox.enqueue(Outbound(Address("desk", "terminal"), "hi", Cause.REPLY), now)
     await app.outbox.deliver_due()
     assert sender.sent == [] and desk.sent == []
     with sqlite3.connect(config.storage.path) as db:
@@ -255,8 +257,8 @@ async def test_an_incident_notice_to_someone_not_subscribed_is_refused(
     await customer_factory("ann").send("hello")
     async with app.store.transaction() as tx:
         now = datetime.now(UTC)
-        number = await tx.open_incident("Outage", "", ["outage"], "Maria", now)
-        await tx.enqueue(
+        number = await tx.incidents.open("Outage", "", ["outage"], "Maria", now)
+        await tx.outbox.enqueue(
             Outbound(
                 Address("test", "ann"),
                 "We have an outage!",

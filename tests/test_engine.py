@@ -217,13 +217,13 @@ async def test_resolved_case_reopens_within_the_window_and_not_after(
     async with app.store.transaction() as tx:
         from dataclasses import replace
 
-        await tx.update_case(replace(case, state=CaseState.RESOLVED, resolved_at=clock.now))
+        await tx.cases.update(replace(case, state=CaseState.RESOLVED, resolved_at=clock.now))
     clock.advance(hours=1)
     await ann.send("one more thing about the trial")
     reopened = await case_of(app, ann)
     assert reopened.id == case.id and reopened.state is CaseState.BOT
     async with app.store.transaction() as tx:
-        await tx.update_case(replace(reopened, state=CaseState.RESOLVED, resolved_at=clock.now))
+        await tx.cases.update(replace(reopened, state=CaseState.RESOLVED, resolved_at=clock.now))
     clock.advance(hours=100)
     [welcome] = await ann.send("", InboundKind.START)  # opening the chat reopens nothing
     assert f"Your last case **#{case.id}** was resolved" in welcome

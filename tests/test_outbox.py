@@ -126,14 +126,16 @@ async def test_a_send_that_hangs_holds_up_its_own_address_only(app: Candor, cloc
     now = clock.now
     async with app.store.transaction() as tx:
         for n in range(PAGE + 50):
-            await tx.enqueue(Outbound(Address("test", "ann"), f"piece {n}", Cause.REPLY), now)
-        await tx.enqueue(Outbound(Address("test", "bob"), "for bob", Cause.REPLY), now)
+            await tx.outbox.enqueue(
+                Outbound(Address("test", "ann"), f"piece {n}", Cause.REPLY), now
+            )
+        await tx.outbox.enqueue(Outbound(Address("test", "bob"), "for bob", Cause.REPLY), now)
     app.start_background()
     await until(lambda: sender.waiting == 1)
     await until(lambda: sender.texts("bob") == ["for bob"])
     assert sender.texts("ann") == []
     async with app.store.transaction() as tx:  # written while Ann's send is still stuck
-        await tx.enqueue(Outbound(Address("test", "cem"), "for cem", Cause.REPLY), now)
+        await tx.outbox.enqueue(Outbound(Address("test", "cem"), "for cem", Cause.REPLY), now)
     app.outbox.wake()
     await until(lambda: sender.texts("cem") == ["for cem"])
     sender.release.set()
@@ -180,10 +182,12 @@ async def test_old_messages_that_are_not_due_do_not_hold_up_new_ones(
             notice = Outbound(
                 Address("test", "ann"), f"notice {n}", Cause.INCIDENT, customer_id=None
             )
-            await tx.hold(await tx.enqueue(notice, now), now + timedelta(hours=9))
+            await tx.notices.hold(await tx.outbox.enqueue(notice, now), now + timedelta(hours=9))
         for n in range(PAGE):
             waiting = Outbound(Address("test", "bob"), f"reply {n}", Cause.REPLY)
-            await tx.mark_retry(await tx.enqueue(waiting, now), now + timedelta(hours=1), "429")
-        await tx.enqueue(Outbound(Address("test", "cem"), "for cem", Cause.REPLY), now)
+            await tx.outbox.mark_retry(
+                await tx.outbox.enqueue(waiting, now), now + timedelta(hours=1), "429"
+            )
+        await tx.outbox.enqueue(Outbound(Address("test", "cem"), "for cem", Cause.REPLY), now)
     assert await app.outbox.deliver_due() == 1
     assert sender.texts() == ["for cem"]

@@ -35,7 +35,7 @@ Factory = Callable[[str], Customer]
 
 async def snapshot(app: Candor, case_id: int) -> tuple[Case | None, list[Event]]:
     async with app.store.transaction() as tx:
-        case = await tx.case(case_id)
+        case = await tx.cases.get(case_id)
     return case, list(await app.store.events_of(case_id))
 
 
@@ -299,8 +299,8 @@ async def test_a_desk_identity_that_is_not_an_agent_cannot_act(
     assert after == before and events_after == events_before
     assert len(sender.texts("annabel")) == a_seen
     async with app.store.transaction() as tx:
-        assert await tx.ideas(5) == []
-        assert await tx.incident(1) is None
+        assert await tx.ideas.top(5) == []
+        assert await tx.incidents.get(1) is None
 
 
 async def test_a_real_agent_still_can(
@@ -343,7 +343,7 @@ async def test_a_forged_button_number_gets_a_normal_answer(
     if resolved:
         case = await case_of(app, ann)
         async with app.store.transaction() as tx:
-            await tx.update_case(replace(case, state=CaseState.RESOLVED, resolved_at=clock.now))
+            await tx.cases.update(replace(case, state=CaseState.RESOLVED, resolved_at=clock.now))
     [reply] = await ann.press(payload)
     assert "something went wrong" not in reply
 

@@ -32,13 +32,13 @@ async def show_help(turn: DeskTurn, args: str) -> None:
 
 @feature.desk_command("cases", aliases=("queue",), help="the queue")
 async def list_queue(turn: DeskTurn, args: str) -> None:
-    cases = await turn.tx.queue()
+    cases = await turn.tx.cases.queue()
     if not cases:
         turn.answer("Nobody is waiting. 🎉")
         return
     lines = []
     for case in cases:
-        customer = await turn.tx.customer(case.customer_id)
+        customer = await turn.tx.customers.get(case.customer_id)
         name = md_escape(customer.name if customer and customer.name else "a customer")
         since = case.handed_over_at or case.updated_at
         waited = minutes((turn.now - since).total_seconds())
@@ -100,7 +100,7 @@ async def reply(turn: DeskTurn, case: Case, customer: Customer, text: str) -> No
             f" To take it over: /transfer {md_escape(agent.name)} {case.id}"
         )
         return
-    await turn.tx.append(case.id, EventKind.AGENT, agent.name, text, turn.now)
+    await turn.tx.timeline.append(case.id, EventKind.AGENT, agent.name, text, turn.now)
     receipt = turn.inbound.address
     await turn.tell_customer(
         case,
@@ -114,7 +114,7 @@ async def note(turn: DeskTurn, case: Case, customer: Customer, text: str) -> Non
     if not text:
         turn.answer("Write the note after /note (or note:).")
         return
-    await turn.tx.append(case.id, EventKind.NOTE, turn.agent.name, text, turn.now)
+    await turn.tx.timeline.append(case.id, EventKind.NOTE, turn.agent.name, text, turn.now)
     turn.answer(f"📝 Note saved on case #{case.id}. The customer never sees notes.")
 
 

@@ -209,9 +209,9 @@ class Desk:
 
     async def waiting_words(self, tx: Transaction, case: Case, now: datetime) -> str:
         """Place in the queue, an honest estimate, and business hours."""
-        position = await tx.queue_position(case)
+        position = await tx.cases.queue_position(case)
         parts = [f"You're number {position} in the queue."]
-        waits = await tx.recent_waits()
+        waits = await tx.cases.recent_waits()
         if waits:
             parts.append(
                 "Recently a person has picked up a case in about"
@@ -232,7 +232,7 @@ class Desk:
     async def remind(self, tx: Transaction, now: datetime) -> list[Outbound]:
         """Raise cases waiting longer than the alert time again on the desk."""
         messages: list[Outbound] = []
-        for case in await tx.overdue(now - self.waiting_alert, now - self.waiting_alert):
+        for case in await tx.cases.overdue(now - self.waiting_alert, now - self.waiting_alert):
             assert case.handed_over_at is not None
             waited = (now - case.handed_over_at).total_seconds()
             messages += self.to_desk(
@@ -241,5 +241,5 @@ class Desk:
                 purpose=Purpose.REMINDER,
                 buttons=[Button("Claim", pack("desk", "claim", case.id))],
             )
-            await tx.update_case(replace(case, alerted_at=now))
+            await tx.cases.update(replace(case, alerted_at=now))
         return messages

@@ -87,7 +87,7 @@ class DeskTurn:
 
     async def tell_customer(self, case: Case, text: str, **fields: Any) -> Outbound | None:
         """A case update to the customer, wherever they wrote last."""
-        address = await self.tx.address_of(case.customer_id)
+        address = await self.tx.customers.address_of(case.customer_id)
         if address is None:
             self.answer(f"Case #{case.id}: the customer has no address any more (erased?).")
             return None
@@ -116,9 +116,9 @@ class DeskTurn:
         tell the customer `customer` (with `buttons`), post `desk` (text, kind) to
         every desk. The card is refreshed once the command is done (`run`)."""
         case = replace(case, updated_at=self.now, **changes)
-        await self.tx.update_case(case)
+        await self.tx.cases.update(case)
         kind, text = event
-        await self.tx.append(case.id, kind, self.agent.name, text, self.now)
+        await self.tx.timeline.append(case.id, kind, self.agent.name, text, self.now)
         if customer:
             await self.tell_customer(case, customer, buttons=tuple(buttons))
         if desk is not None:
@@ -171,27 +171,27 @@ class DeskTurn:
             await command.handler(self, args)
             return
         if case_id is None:
-            case_id = await self.tx.case_for_thread(self.inbound.address)
+            case_id = await self.tx.desk.case_for_thread(self.inbound.address)
         if case_id is None:
             self.answer(
                 "Which case? Write in a case's thread, or add its number, like /claim 12. "
                 + desk_help(self.services)
             )
             return
-        case = await self.tx.case(case_id)
+        case = await self.tx.cases.get(case_id)
         if case is None:
             self.answer(f"There is no case #{case_id}.")
             return
-        customer = await self.tx.customer(case.customer_id)
+        customer = await self.tx.customers.get(case.customer_id)
         assert customer is not None
         await command.handler(self, case, customer, args)
         await self._refresh_card(case, customer)
 
     async def _refresh_card(self, before: Case, customer: Customer) -> None:
-        after = await self.tx.case(before.id)
+        after = await self.tx.cases.get(before.id)
         if after is not None and (after.state, after.agent) != (before.state, before.agent):
-            where = await self.tx.address_of(after.customer_id)
-            events = await self.tx.timeline(after.id, limit=100)
+            where = await self.tx.customers.address_of(after.customer_id)
+            events = await self.tx.timeline.recent(after.id, limit=100)
             self.out += self.desk.card(
                 after, customer, where.channel if where else "?", events, update=True
             )

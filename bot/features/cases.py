@@ -51,7 +51,7 @@ async def settle(turn: Turn) -> bool:
     whether the message is about the resolved case)."""
     latest = turn.latest
     if latest is None:
-        turn.case, turn.case_was = await turn.tx.new_case(turn.customer.id, turn.now), "new"
+        turn.case, turn.case_was = await turn.tx.cases.new(turn.customer.id, turn.now), "new"
         return False
     turn.case = latest
     if latest.conversation is Conversation.AWAITING_REOPEN_CHOICE:
@@ -122,7 +122,7 @@ async def _open_new(turn: Turn) -> None:
     earlier: Case = turn.case
     if earlier.conversation is not Conversation.NONE:
         await turn.stop_waiting()
-    turn.case = await turn.tx.new_case(turn.customer.id, turn.now)
+    turn.case = await turn.tx.cases.new(turn.customer.id, turn.now)
     turn.case_was = "new"
     await turn.record(EventKind.STATE, f"opened; the earlier case was #{earlier.id}", actor="bot")
 

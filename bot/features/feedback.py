@@ -20,7 +20,7 @@ async def feedback(turn: Turn, text: str) -> None:
             " complaints, what another company does better: all of it is read."
         )
         return
-    await turn.tx.add_feedback(turn.customer.id, turn.case.id, text, turn.now)
+    await turn.tx.feedback.add(turn.customer.id, turn.case.id, text, turn.now)
     turn.out += turn.desk.notice(
         f"💬 Feedback from {md_escape(turn.name)} (case #{turn.case.id}):"
         f" “{md_escape(shorten(text, 1500))}”",

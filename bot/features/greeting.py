@@ -170,7 +170,7 @@ async def _about(turn: Turn) -> str:
             f" “{md_escape(shorten(last.text, 80))}”."
         )
     if case.state is CaseState.WAITING:
-        position = await turn.tx.queue_position(case)
+        position = await turn.tx.cases.queue_position(case)
         parts.append(f"It's waiting for a person: you're number {position} in the queue.")
     elif case.state is CaseState.AGENT:
         parts.append(f"{md_escape(case.agent or 'A person')} from support has it.")

@@ -28,9 +28,9 @@ async def idea(turn: Turn, text: str) -> None:
     if not text:
         await _most_wanted(turn)
         return
-    for known in await turn.tx.ideas(50):
+    for known in await turn.tx.ideas.top(50):
         if fuzz.token_set_ratio(known.text.casefold(), text.casefold()) >= SAME_IDEA:
-            new_vote = await turn.tx.vote(known.id, turn.customer.id, turn.now)
+            new_vote = await turn.tx.ideas.vote(known.id, turn.customer.id, turn.now)
             votes = known.votes + int(new_vote)
             await turn.say(
                 f"Someone suggested that already: “{md_escape(shorten(known.text, 120))}”."
@@ -39,7 +39,7 @@ async def idea(turn: Turn, text: str) -> None:
                 note=f"voted for idea #{known.id}",
             )
             return
-    number = await turn.tx.add_idea(turn.customer.id, text, turn.now)
+    number = await turn.tx.ideas.add(turn.customer.id, text, turn.now)
     turn.out += turn.desk.notice(
         f"💡 Idea #{number} from {md_escape(turn.name)}: “{md_escape(shorten(text, 500))}”."
         f" Mark it with /idea planned {number} or /idea done {number}.",
@@ -55,13 +55,13 @@ async def idea(turn: Turn, text: str) -> None:
 
 
 async def _most_wanted(turn: Turn) -> None:
-    ideas = await turn.tx.ideas(5)
+    ideas = await turn.tx.ideas.top(5)
     if not ideas:
         await turn.say(
             "No ideas yet. Suggest one with /idea and what you'd like, like /idea export to CSV."
         )
         return
-    mine = set(await turn.tx.votes_of(turn.customer.id))
+    mine = set(await turn.tx.ideas.votes_of(turn.customer.id))
     lines = [
         f"{n}. {md_escape(shorten(i.text, 90))} · {i.votes} vote"
         f"{'s' if i.votes != 1 else ''}{' · planned' if i.state == 'planned' else ''}"
@@ -83,11 +83,11 @@ async def _most_wanted(turn: Turn) -> None:
 @feature.button("idea", str, int, on_resolved=True)
 async def vote(turn: Turn, fields: tuple[object, ...]) -> None:
     action, wanted = fields
-    found = await turn.tx.idea(int(str(wanted))) if action == "vote" else None
+    found = await turn.tx.ideas.get(int(str(wanted))) if action == "vote" else None
     if found is None:
         await turn.say("That idea is gone. /idea shows the ones there are.")
         return
-    new_vote = await turn.tx.vote(found.id, turn.customer.id, turn.now)
+    new_vote = await turn.tx.ideas.vote(found.id, turn.customer.id, turn.now)
     votes = found.votes + int(new_vote)
     said = "Your vote is in" if new_vote else "You had already voted for it"
     await turn.say(
@@ -103,14 +103,14 @@ async def voted(tx: Transaction, message: Outbound, now: datetime) -> str:
     idea = message.delivery.idea
     if idea is None or message.customer_id is None:
         return "an idea notice without its idea or customer"
-    if idea in await tx.votes_of(message.customer_id):
+    if idea in await tx.ideas.votes_of(message.customer_id):
         return ""
     return f"the customer did not vote for idea {idea}"
 
 
 @feature.desk_command("ideas", help="the ideas, most wanted first")
 async def listed(turn: DeskTurn, args: str) -> None:
-    ideas = await turn.tx.ideas(15)
+    ideas = await turn.tx.ideas.top(15)
     lines = [
         f"#{i.id} · {i.votes} vote{'s' if i.votes != 1 else ''} · {i.state}"
         f" · {md_escape(shorten(i.text, 100))}"
@@ -132,19 +132,19 @@ async def mark(turn: DeskTurn, args: str) -> None:
     if state not in ("planned", "done") or number is None:
         turn.answer("Ideas: /ideas lists them; /idea planned N [note]; /idea done N [note].")
         return
-    found = await turn.tx.idea(number)
+    found = await turn.tx.ideas.get(number)
     if found is None:
         turn.answer(f"There is no idea #{number}.")
         return
     note = words[2].strip() if len(words) > 2 else ""
-    await turn.tx.set_idea_state(found.id, state, note, turn.now)
+    await turn.tx.ideas.set_state(found.id, state, note, turn.now)
     said = "is planned" if state == "planned" else "is done"
     text = f"💡 An idea you voted for {said}: “{md_escape(shorten(found.text, 150))}”." + (
         f" {md_escape(note)}" if note else ""
     )
     told = 0
-    for customer_id in await turn.tx.voters(found.id):
-        address = await turn.tx.address_of(customer_id)
+    for customer_id in await turn.tx.ideas.voters(found.id):
+        address = await turn.tx.customers.address_of(customer_id)
         if address is None:
             continue
         turn.out.append(

@@ -105,8 +105,8 @@ def describe(incident: Incident, when: str) -> str:
 async def notify(tx: Transaction, incident: Incident, text: str) -> list[Outbound]:
     """The same notice to every subscriber, on the channel they used last."""
     out = []
-    for customer_id in await tx.subscribers(incident.id):
-        address: Address | None = await tx.address_of(customer_id)
+    for customer_id in await tx.incidents.subscribers(incident.id):
+        address: Address | None = await tx.customers.address_of(customer_id)
         if address is None:
             continue
         out.append(
@@ -127,7 +127,7 @@ async def subscribed(tx: Transaction, message: Outbound, now: datetime) -> str:
     incident = message.delivery.incident
     if incident is None or message.customer_id is None:
         return "an incident notice without its incident or customer"
-    if incident in await tx.subscriptions(message.customer_id):
+    if incident in await tx.incidents.subscriptions(message.customer_id):
         return ""
     return f"the customer is not subscribed to incident {incident}"
 
@@ -146,7 +146,7 @@ def listing(incidents: Sequence[Incident]) -> str:
 @feature.step("incident notice", order=50)
 async def tell_of_incidents(turn: Turn) -> bool:
     """Writing about a known problem: say so at once, and subscribe them to it."""
-    open_now = await turn.tx.open_incidents()
+    open_now = await turn.tx.incidents.open_ones()
     if not open_now:
         return False
     text = turn.text
@@ -154,7 +154,7 @@ async def tell_of_incidents(turn: Turn) -> bool:
     for incident in open_now:
         if not concerns(incident, text, articles):
             continue
-        if not await turn.tx.subscribe(incident.id, turn.customer.id, turn.now):
+        if not await turn.tx.incidents.subscribe(incident.id, turn.customer.id, turn.now):
             continue  # already told
         when = turn.when(incident.latest_at or incident.opened_at)
         await turn.say(
@@ -168,7 +168,7 @@ async def tell_of_incidents(turn: Turn) -> bool:
 
 @feature.desk_command("incidents", help="the open incidents")
 async def open_ones(turn: DeskTurn, args: str) -> None:
-    turn.answer(listing(await turn.tx.open_incidents()))
+    turn.answer(listing(await turn.tx.incidents.open_ones()))
 
 
 @feature.desk_command(
@@ -181,10 +181,10 @@ async def incident(turn: DeskTurn, args: str) -> None:
         turn.answer(USAGE)
         return
     if command.action == "list":
-        turn.answer(listing(await turn.tx.open_incidents()))
+        turn.answer(listing(await turn.tx.incidents.open_ones()))
         return
     if command.action == "open":
-        number = await turn.tx.open_incident(
+        number = await turn.tx.incidents.open(
             command.title, command.affected, command.words, agent.name, turn.now
         )
         words = ", ".join(command.words) or "(none: matching on what is affected)"
@@ -197,13 +197,13 @@ async def incident(turn: DeskTurn, args: str) -> None:
         )
         return
     assert command.number is not None
-    found = await turn.tx.incident(command.number)
+    found = await turn.tx.incidents.get(command.number)
     if found is None or found.state != "open":
         turn.answer(f"There is no open incident #{command.number}.")
         return
     resolve = command.action == "resolve"
     text = command.text or ("It is fixed." if resolve else "")
-    await turn.tx.add_incident_update(found.id, agent.name, text, turn.now, resolve=resolve)
+    await turn.tx.incidents.add_update(found.id, agent.name, text, turn.now, resolve=resolve)
     title = md_escape(found.title)
     if resolve:
         notice = f"✅ **Fixed: {title}.** {md_escape(text)} Thank you for your patience."

@@ -38,7 +38,7 @@ async def link(turn: Turn, code: str) -> None:
     if not wanted:
         fresh = "".join(secrets.choice(_CODE_LETTERS) for _ in range(8))
         expires = turn.now + timedelta(minutes=LINK_MINUTES)
-        await turn.tx.add_link_code(customer.id, fresh, turn.now, expires)
+        await turn.tx.links.add_code(customer.id, fresh, turn.now, expires)
         code = f"{fresh[:4]}-{fresh[4:]}"
         # the code is typed on the other channel, whose way of typing a command this
         # one does not know: "\/link" is left as written (see bot.registry)
@@ -50,15 +50,15 @@ async def link(turn: Turn, code: str) -> None:
         )
         return
     since = turn.now - timedelta(hours=1)
-    if await turn.tx.link_failures(customer.id, since) >= LINK_TRIES:
+    if await turn.tx.links.failures(customer.id, since) >= LINK_TRIES:
         await turn.say(
             "Too many wrong codes in the last hour, so I'm not trying more for now."
             " Ask for a new code with /link on your other channel and try again later."
         )
         return
-    owner = await turn.tx.take_link_code(wanted, turn.now)
+    owner = await turn.tx.links.take_code(wanted, turn.now)
     if owner is None:
-        await turn.tx.add_link_failure(customer.id, turn.now)
+        await turn.tx.links.add_failure(customer.id, turn.now)
         await turn.say(
             "That code is wrong or has expired. Type /link on your other channel for a"
             " new one, then send it here."
@@ -70,12 +70,12 @@ async def link(turn: Turn, code: str) -> None:
         )
         return
     open_case, merged = await turn.tx.merge_customers(owner, customer.id, turn.now)
-    keep = await turn.tx.customer(owner)
+    keep = await turn.tx.customers.get(owner)
     assert keep is not None
     turn.customer = keep
-    case = await turn.tx.case(open_case) if open_case else await turn.tx.latest_case(owner)
+    case = await turn.tx.cases.get(open_case) if open_case else await turn.tx.cases.latest(owner)
     if case is None:
-        case = await turn.tx.new_case(owner, turn.now)
+        case = await turn.tx.cases.new(owner, turn.now)
     turn.case = case
     await turn.record(EventKind.STATE, "linked another channel to this customer", actor="bot")
     joined = f" Case #{merged}'s history is now part of it." if merged else ""

@@ -53,7 +53,7 @@ async def hold(tx: Transaction, message: Outbound, now: datetime) -> datetime | 
     """A notice waits while its customer muted notices or is in quiet hours (`now`
     is in the bot's time zone, which quiet hours are given in)."""
     assert message.customer_id is not None
-    muted_until, until_write, quiet = await tx.quiet_of(message.customer_id)
+    muted_until, until_write, quiet = await tx.notices.quiet_of(message.customer_id)
     if until_write:
         return now + timedelta(days=365)  # released when they write again
     if muted_until is not None and muted_until > now:
@@ -69,10 +69,10 @@ async def release_on_write(turn: Turn) -> None:
     """ "/mute" lasts until they write again: a message (a command too) is that."""
     if turn.inbound.kind is not InboundKind.MESSAGE:
         return
-    _, until_write, _ = await turn.tx.quiet_of(turn.customer.id)
+    _, until_write, _ = await turn.tx.notices.quiet_of(turn.customer.id)
     if until_write:
-        await turn.tx.set_quiet(turn.customer.id, muted_until=None, until_write=False)
-        await turn.tx.release_notices(turn.customer.id, turn.now)
+        await turn.tx.notices.set_quiet(turn.customer.id, muted_until=None, until_write=False)
+        await turn.tx.notices.release(turn.customer.id, turn.now)
 
 
 @feature.command(
@@ -82,7 +82,7 @@ async def mute(turn: Turn, args: str) -> None:
     spell = args.strip().lower()
     customer = turn.customer.id
     if not spell:
-        await turn.tx.set_quiet(customer, muted_until=None, until_write=True)
+        await turn.tx.notices.set_quiet(customer, muted_until=None, until_write=True)
         await turn.say(
             "Notices (incidents, ideas) are paused until you write to me again. Replies"
             " about your case still come. /unmute turns them on now."
@@ -93,7 +93,7 @@ async def mute(turn: Turn, args: str) -> None:
         await turn.say("Give a time like /mute 8h, /mute 30m or /mute 2d (or just /mute).")
         return
     until = turn.now + length
-    await turn.tx.set_quiet(customer, muted_until=until, until_write=False)
+    await turn.tx.notices.set_quiet(customer, muted_until=until, until_write=False)
     await turn.say(
         f"Notices are paused until {turn.when(until)}; held ones come then, in one"
         " message. Replies about your case still come."
@@ -102,8 +102,8 @@ async def mute(turn: Turn, args: str) -> None:
 
 @feature.command("unmute", help="notices on again; held ones come now")
 async def unmute(turn: Turn, args: str) -> None:
-    await turn.tx.set_quiet(turn.customer.id, muted_until=None, until_write=False)
-    await turn.tx.release_notices(turn.customer.id, turn.now)
+    await turn.tx.notices.set_quiet(turn.customer.id, muted_until=None, until_write=False)
+    await turn.tx.notices.release(turn.customer.id, turn.now)
     await turn.say("Notices are on again; anything held back comes now.")
 
 
@@ -111,9 +111,9 @@ async def unmute(turn: Turn, args: str) -> None:
 async def quiet(turn: Turn, args: str) -> None:
     spell = args.strip().lower()
     customer = turn.customer.id
-    muted_until, until_write, _ = await turn.tx.quiet_of(customer)
+    muted_until, until_write, _ = await turn.tx.notices.quiet_of(customer)
     if spell in ("off", "none", ""):
-        await turn.tx.set_quiet(
+        await turn.tx.notices.set_quiet(
             customer, muted_until=muted_until, until_write=until_write, quiet_hours=""
         )
         await turn.say("No quiet hours: notices come when they happen.")
@@ -123,7 +123,7 @@ async def quiet(turn: Turn, args: str) -> None:
         await turn.say("Give quiet hours like /quiet 22:00-07:00, or /quiet off.")
         return
     hours = f"{int(found[1]):02d}:{found[2]}-{int(found[3]):02d}:{found[4]}"
-    await turn.tx.set_quiet(
+    await turn.tx.notices.set_quiet(
         customer, muted_until=muted_until, until_write=until_write, quiet_hours=hours
     )
     await turn.say(

@@ -28,7 +28,7 @@ FORGET_YES, FORGET_NO = pack("forget", "yes"), pack("forget", "no")
 
 @feature.command("mydata", aliases=("data",), help="see and download everything stored about you")
 async def my_data(turn: Turn, args: str) -> None:
-    data = await turn.tx.customer_data(turn.customer.id)
+    data = await turn.tx.export_customer(turn.customer.id)
     cases = data["cases"]
     identities = ", ".join(f"{i['channel']} ({i['user_id']})" for i in data["identities"])
     events = sum(len(c["events"]) for c in cases)
@@ -87,7 +87,7 @@ async def erase(turn: Turn) -> None:
     had_person = case.state in (CaseState.WAITING, CaseState.AGENT)
     address = turn.address
     customer_id = turn.customer.id
-    case_ids = await turn.tx.forget(customer_id, turn.now)
+    case_ids = await turn.tx.forget_customer(customer_id, turn.now)
     if had_person:
         turn.out += turn.desk.to_desk(
             case,

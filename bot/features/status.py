@@ -34,8 +34,8 @@ async def status(turn: Turn, args: str) -> None:
         if len(history) > 10:
             lines.append(f"(… {len(history) - 10} earlier entries)")
         lines.extend(history[-10:])
-    for number in await turn.tx.subscriptions(turn.customer.id):
-        incident = await turn.tx.incident(number)
+    for number in await turn.tx.incidents.subscriptions(turn.customer.id):
+        incident = await turn.tx.incidents.get(number)
         if incident is not None and incident.state == "open":
             when = turn.when(incident.latest_at or incident.opened_at)
             lines.append("\n" + incidents.describe(incident, when))

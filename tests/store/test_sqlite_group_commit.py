@@ -1,4 +1,7 @@
-"""Group commit: customers' turns that run at the same moment share one transaction.
+"""Group commit on SQLite, through the engine: customers' turns that run at the same
+moment share one transaction. SQLite only (these watch its COMMITs and ROLLBACKs,
+its full disk and its held-back writes); what every backend's `shared()` must do
+is in test_transactions.py.
 
 What must hold: each `receive` returns only once its own effects are committed; a
 turn that fails takes nobody else's message with it (its group is rolled back and
@@ -21,6 +24,8 @@ from bot.dialog import Dialog
 from bot.model import Identity, Inbound
 from bot.store import SQLiteStore
 from tests.conftest import Clock, Customer, RecordingSender
+
+pytestmark = pytest.mark.sqlite_only
 
 Factory = Callable[[str], Customer]
 
@@ -219,7 +224,7 @@ async def test_writes_after_sqlite_rolled_a_group_back_by_itself_are_not_committ
 
     async def failing() -> None:
         async with store.shared() as tx:
-            await tx.first_seen("test", "a", now)
+            await tx.inbound.first_seen("test", "a", now)
             await store.db.execute("ROLLBACK")  # what SQLite does by itself on SQLITE_FULL
             rolled_back.set()
             raise sqlite3.OperationalError("database or disk is full")
@@ -227,7 +232,7 @@ async def test_writes_after_sqlite_rolled_a_group_back_by_itself_are_not_committ
     async def other() -> None:
         async with store.shared() as tx:
             await rolled_back.wait()
-            assert await tx.first_seen("test", "b", now)
+            assert await tx.inbound.first_seen("test", "b", now)
 
     results = await asyncio.gather(failing(), other(), return_exceptions=True)
     assert isinstance(results[0], sqlite3.OperationalError)
@@ -239,7 +244,7 @@ async def test_writes_after_sqlite_rolled_a_group_back_by_itself_are_not_committ
         other_connection.close()
     # and the store goes on working
     async with store.transaction() as tx:
-        assert await tx.first_seen("test", "b", now)
+        assert await tx.inbound.first_seen("test", "b", now)
 
 
 async def test_new_customers_and_new_cases_of_returning_ones_commit_in_one_group(
@@ -281,30 +286,34 @@ async def test_a_read_waits_for_a_flush_under_way_that_carries_its_own_writes(
     assert isinstance(store, SQLiteStore)
     now = datetime(2026, 11, 23, tzinfo=UTC)
     async with store.transaction() as tx:
-        x, _ = await tx.customer_for(Identity("test", "w", "x"), "X", Address("test", "x"), now)
-        y, _ = await tx.customer_for(Identity("test", "w", "y"), "Y", Address("test", "y"), now)
-        case = await tx.new_case(x.id, now)
+        x, _ = await tx.customers.for_identity(
+            Identity("test", "w", "x"), "X", Address("test", "x"), now
+        )
+        y, _ = await tx.customers.for_identity(
+            Identity("test", "w", "y"), "Y", Address("test", "y"), now
+        )
+        case = await tx.cases.new(x.id, now)
         for n in range(40):
-            await tx.append(case.id, EventKind.CUSTOMER, "customer", f"old {n}", now)
+            await tx.timeline.append(case.id, EventKind.CUSTOMER, "customer", f"old {n}", now)
     later = now + timedelta(minutes=5)
     ready, go = asyncio.Event(), asyncio.Event()
     seen: list[str] = []
 
     async def member_a() -> None:
         async with store.shared() as tx:
-            await tx.touch_customer(y.id, later)  # held, and first in the flush
+            await tx.customers.touch(y.id, later)  # held, and first in the flush
             ready.set()
             await go.wait()
-            await tx.customer(y.id)  # a read: sends everything held, B's rows too
+            await tx.customers.get(y.id)  # a read: sends everything held, B's rows too
 
     async def member_b() -> None:
         async with store.shared() as tx:
             await ready.wait()
-            await tx.append(case.id, EventKind.CUSTOMER, "customer", "NEW", later)
+            await tx.timeline.append(case.id, EventKind.CUSTOMER, "customer", "NEW", later)
             go.set()
             await asyncio.sleep(0)
             await asyncio.sleep(0)  # A's flush is under way
-            seen.extend(e.text for e in await tx.timeline(case.id, limit=100))
+            seen.extend(e.text for e in await tx.timeline.recent(case.id, limit=100))
 
     await asyncio.gather(member_a(), member_b())
     assert "NEW" in seen

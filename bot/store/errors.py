@@ -1,0 +1,21 @@
+"""What any store raises: a backend's own errors are turned into these, so that the
+engine and the command line handle every backend alike."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """The database cannot be used (unreadable, newer than this code, disk full…)."""
+
+
+class GroupAborted(Exception):
+    """The group commit a caller joined was rolled back, because another member or the
+    commit failed: nothing of the caller's was stored, and it may run again alone."""
+
+
+class NoDatabase(StoreError, FileNotFoundError):
+    """A read-only store found no database file where it was told to look."""
+
+
+class NotACandorDatabase(StoreError, ValueError):
+    """A read-only store found a database, but not one Candor made."""

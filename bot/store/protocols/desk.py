@@ -1,0 +1,29 @@
+"""`tx.desk`: which desk thread (a Slack thread, a Telegram topic) is which case's."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.model import Address
+from bot.store.protocols.personal import PersonalData
+
+
+class DeskThreads(PersonalData, Protocol):
+    """Stored, never parsed back out of message text: an agent's reply finds its case
+    through this mapping. A case's thread is where its card went; other messages sent
+    into that thread map to the case too (an agent may reply to any of them).
+
+    Personal data: not exported (where the team works); `forget` erases the
+    threads of the customer's cases; `merge` maps the merged case's threads to the
+    kept case."""
+
+    async def map_thread(self, address: Address, case_id: int, *, card: bool = False) -> None:
+        """The desk thread at `address` is the case's; with `card`, it is where the
+        case's card is. Mapping a thread again to another case moves it there."""
+
+    async def case_for_thread(self, address: Address) -> int | None:
+        """The case whose desk thread is at `address`, or None."""
+
+    async def thread_of(self, channel: str, chat_id: str, case_id: int) -> str | None:
+        """The thread id of the case's card in that desk chat (the latest, if the card
+        was sent again), or None."""

@@ -1,0 +1,40 @@
+"""`tx.notices`: when a customer wants notices (incidents, ideas), and holding them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from bot.store.protocols.personal import PersonalData
+
+
+class Notices(PersonalData, Protocol):
+    """Notices wait while a customer muted them or is in their quiet hours; replies
+    about their case never wait.
+
+    Personal data: `export` gives `preferences` (muted until, muted until they
+    write, quiet hours); `forget` clears them; `merge` keeps the kept customer's."""
+
+    async def set_quiet(
+        self,
+        customer_id: int,
+        *,
+        muted_until: datetime | None,
+        until_write: bool,
+        quiet_hours: str | None = None,
+    ) -> None:
+        """Mute notices until `muted_until` (None: not muted for a time) and, with
+        `until_write`, until the customer writes again. `quiet_hours` ("22:00-07:00",
+        "" for none) replaces the stored ones; None leaves them as they are."""
+
+    async def quiet_of(self, customer_id: int) -> tuple[datetime | None, bool, str]:
+        """(muted until, muted until they write, quiet hours) of the customer;
+        `(None, False, "")` for a customer who set nothing, or who does not exist."""
+
+    async def hold(self, message_id: int, until: datetime) -> None:
+        """A notice in the outbox waits until `until` (unlike a retry, this costs it no
+        attempt)."""
+
+    async def release(self, customer_id: int, now: datetime) -> int:
+        """The customer's held notices still pending are due at `now`; returns how
+        many."""

@@ -1,0 +1,39 @@
+"""`tx.outbox`: messages waiting to be sent, and what became of them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from bot.model import Outbound
+from bot.store.protocols.personal import PersonalData
+
+
+class OutboxRows(PersonalData, Protocol):
+    """Every message Candor sends is stored here first, in the transaction that made
+    it. A message is `pending` until it is `sent` or `failed` (for good); then it
+    stays, as a record, unless dropped. `Store.pending` reads what is due.
+
+    Personal data: not exported (what was said is on the cases' timelines);
+    `forget` erases every message to the customer or about their cases, sent or
+    not; `merge` makes the merged customer's messages the kept customer's."""
+
+    async def enqueue(self, message: Outbound, now: datetime) -> int:
+        """Store `message` as pending, due at once; returns its id. Ids grow: a
+        message enqueued later has a higher id."""
+
+    async def mark_sent(self, message_id: int, platform_id: str, now: datetime) -> None:
+        """The message was sent at `now`, as the platform's message `platform_id`; one
+        more attempt."""
+
+    async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
+        """The message stays pending, due again at `not_before`, one more attempt;
+        `error` (its first 500 characters) says why."""
+
+    async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
+        """The message will not be sent: failed at `now` for `error` (its first 500
+        characters); one more attempt."""
+
+    async def drop(self, message_id: int) -> None:
+        """Remove a delivered message that must not be kept (it names someone who asked
+        to be forgotten)."""

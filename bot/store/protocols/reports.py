@@ -1,0 +1,39 @@
+"""`store.reporting()`: the reads `candor report` makes its figures from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.model import CaseState, Event, Idea
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTimes:
+    """A case as a report counts it."""
+
+    id: int
+    state: CaseState
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+class Reports(Protocol):
+    """Rows for reports, all from one snapshot of the database. A period is from
+    `since` (None: the beginning) to `until`, both included. The report computes its
+    figures from these rows; the store only selects them."""
+
+    async def cases_opened(self, since: datetime | None, until: datetime) -> list[CaseTimes]:
+        """The cases opened in the period, by id."""
+
+    async def events_of_cases_opened(self, since: datetime | None, until: datetime) -> list[Event]:
+        """Every event of the cases opened in the period (internal notes too), by
+        case, then in the order they were appended. An event's data that cannot be
+        read reads as `{}`."""
+
+    async def feedback_count(self, since: datetime | None, until: datetime) -> int:
+        """How many pieces of feedback were given in the period."""
+
+    async def top_ideas(self, limit: int) -> list[Idea]:
+        """The `limit` ideas with the most voters (ties: by text), done ones too."""

@@ -1,0 +1,83 @@
+"""`tx.notices` on SQLite: the settings are columns of `customers`; a held notice is
+an outbox row due later."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from bot.store.protocols.personal import Merge
+from bot.store.sqlite.rows import dt, iso, ts
+from bot.store.sqlite.session import Repository
+
+
+class SQLiteNotices(Repository):
+    """The `Notices` protocol (its contract is there)."""
+
+    __slots__ = ()
+    # the tables whose rows about a customer its personal-data hooks cover
+    tables: ClassVar[tuple[str, ...]] = ("customers",)  # its notice columns
+
+    async def set_quiet(
+        self,
+        customer_id: int,
+        *,
+        muted_until: datetime | None,
+        until_write: bool,
+        quiet_hours: str | None = None,
+    ) -> None:
+        s = self._s
+        s.quiet.pop(customer_id, None)
+        await s.exec(
+            "UPDATE customers SET muted_until = ?, muted_until_write = ? WHERE id = ?",
+            (ts(muted_until), int(until_write), customer_id),
+        )
+        if quiet_hours is not None:
+            await s.exec(
+                "UPDATE customers SET quiet_hours = ? WHERE id = ?", (quiet_hours, customer_id)
+            )
+
+    async def quiet_of(self, customer_id: int) -> tuple[datetime | None, bool, str]:
+        s = self._s
+        if customer_id in s.quiet:
+            return s.quiet[customer_id]
+        row = await s.one(
+            "SELECT muted_until, muted_until_write, quiet_hours FROM customers WHERE id = ?",
+            (customer_id,),
+        )
+        if row is None:
+            return None, False, ""
+        return dt(row[0]), bool(row[1]), str(row[2])
+
+    async def hold(self, message_id: int, until: datetime) -> None:
+        await self._s.exec("UPDATE outbox SET not_before = ? WHERE id = ?", (ts(until), message_id))
+
+    async def release(self, customer_id: int, now: datetime) -> int:
+        cursor = await self._s.exec(
+            "UPDATE outbox SET not_before = ? WHERE customer_id = ? AND state = 'pending'"
+            " AND cause IN ('incident', 'idea') AND not_before > ?",
+            (ts(now), customer_id, ts(now)),
+        )
+        return cursor.rowcount
+
+    # -- personal data --------------------------------------------------------------------
+
+    async def export(self, customer_id: int) -> dict[str, Any]:
+        muted_until, until_write, quiet = await self.quiet_of(customer_id)
+        return {
+            "preferences": {
+                "notices_muted_until": iso(ts(muted_until)),
+                "notices_muted_until_you_write": until_write,
+                "quiet_hours": quiet,
+            }
+        }
+
+    async def forget(self, customer_id: int, now: datetime) -> None:
+        await self._s.exec(
+            "UPDATE customers SET muted_until = NULL, muted_until_write = 0, quiet_hours = ''"
+            " WHERE id = ?",
+            (customer_id,),
+        )
+
+    async def merge(self, merge: Merge) -> None:
+        pass  # the kept customer's settings stay; the merged one's go with their row

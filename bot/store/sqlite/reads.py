@@ -1,0 +1,79 @@
+"""The store's reads outside any transaction of the caller's: for the outbox's
+dispatcher, tools, reports and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.model import Case, Cause, Customer, Event, Identity, Outbound
+from bot.store.sqlite.rows import (
+    CASE_COLUMNS,
+    CUSTOMER_COLUMNS,
+    EVENT_COLUMNS,
+    OUTBOX_COLUMNS,
+    case_of,
+    customer_of,
+    event_of,
+    outbound_of,
+    ts,
+    utc,
+)
+
+
+class StoreReads:
+    """The reads of the `Store` protocol, on whatever `_all` runs a query with."""
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    async def pending(
+        self,
+        channel: str,
+        chat_id: str | None = None,
+        limit: int = 200,
+        after: int = 0,
+        now: datetime | None = None,
+    ) -> list[tuple[Outbound, datetime]]:
+        sql = f"SELECT {OUTBOX_COLUMNS}, not_before FROM outbox WHERE state = 'pending'"
+        sql += " AND channel = ? AND id > ?"
+        params: list[Any] = [channel, after]
+        if now is not None:
+            sql += " AND NOT (cause IN (?, ?) AND not_before > ?)"
+            params += [Cause.INCIDENT.value, Cause.IDEA.value, ts(now)]
+        if chat_id is not None:
+            sql += " AND json_extract(address, '$[1]') = ?"
+            params.append(chat_id)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        return [(outbound_of(row), utc(row[9])) for row in await self._all(sql, params)]
+
+    async def customer_by_identity(self, identity: Identity) -> Customer | None:
+        rows = await self._all(
+            f"SELECT {CUSTOMER_COLUMNS} FROM identities i JOIN customers c ON c.id = i.customer_id"
+            " WHERE i.channel = ? AND i.workspace = ? AND i.user_id = ?",
+            (identity.channel, identity.workspace, identity.user_id),
+        )
+        return customer_of(rows[0]) if rows else None
+
+    async def cases_of(self, customer_id: int) -> list[Case]:
+        rows = await self._all(
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE customer_id = ? ORDER BY id", (customer_id,)
+        )
+        return [case_of(row) for row in rows]
+
+    async def events_of(self, case_id: int) -> list[Event]:
+        rows = await self._all(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ? ORDER BY at, id", (case_id,)
+        )
+        return [event_of(row) for row in rows]
+
+    async def outbox_rows(self, case_id: int | None = None) -> list[tuple[Outbound, str]]:
+        sql = f"SELECT {OUTBOX_COLUMNS}, state FROM outbox"
+        params: tuple[Any, ...] = ()
+        if case_id is not None:
+            sql += " WHERE case_id = ?"
+            params = (case_id,)
+        rows = await self._all(sql + " ORDER BY id", params)
+        return [(outbound_of(row), row[9]) for row in rows]

@@ -1,0 +1,77 @@
+"""`store.reporting()` on SQLite: plain selects, in one read transaction.
+
+A read-only store reads a database at whatever schema version it has (it cannot
+migrate it): these reads use only columns that every version has, and a table a
+version does not have yet (feedback before 003, ideas before 006) reads as empty.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.model import CaseState, Event, EventKind, Idea
+from bot.store.protocols.reports import CaseTimes
+from bot.store.sqlite.rows import dt, utc
+
+
+def _data(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class SQLiteReports:
+    """The `Reports` protocol (its contract is there) on a connection inside a read
+    transaction."""
+
+    def __init__(self, db: aiosqlite.Connection, tables: set[str]) -> None:
+        self._db = db
+        self._tables = tables
+
+    @staticmethod
+    def _period(since: datetime | None, until: datetime) -> tuple[float, float]:
+        return float("-inf") if since is None else since.timestamp(), until.timestamp()
+
+    async def cases_opened(self, since: datetime | None, until: datetime) -> list[CaseTimes]:
+        rows = await self._db.execute_fetchall(
+            "SELECT id, state, opened_at, resolved_at FROM cases"
+            " WHERE opened_at >= ? AND opened_at <= ? ORDER BY id",
+            self._period(since, until),
+        )
+        return [CaseTimes(r[0], CaseState(r[1]), utc(r[2]), dt(r[3])) for r in rows]
+
+    async def events_of_cases_opened(self, since: datetime | None, until: datetime) -> list[Event]:
+        rows = await self._db.execute_fetchall(
+            "SELECT e.id, e.case_id, e.at, e.kind, e.actor, e.text, e.data FROM events AS e"
+            " JOIN cases AS c ON c.id = e.case_id"
+            " WHERE c.opened_at >= ? AND c.opened_at <= ? ORDER BY e.case_id, e.id",
+            self._period(since, until),
+        )
+        return [
+            Event(r[0], r[1], utc(r[2]), EventKind(r[3]), r[4], r[5], _data(r[6])) for r in rows
+        ]
+
+    async def feedback_count(self, since: datetime | None, until: datetime) -> int:
+        if "feedback" not in self._tables:
+            return 0
+        rows = await self._db.execute_fetchall(
+            "SELECT count(*) FROM feedback WHERE at >= ? AND at <= ?", self._period(since, until)
+        )
+        return int(next(iter(rows))[0])
+
+    async def top_ideas(self, limit: int) -> list[Idea]:
+        if not {"ideas", "idea_votes"} <= self._tables:
+            return []
+        rows = await self._db.execute_fetchall(
+            "SELECT i.id, i.text, i.state, i.note, count(DISTINCT v.customer_id) AS votes"
+            " FROM ideas AS i LEFT JOIN idea_votes AS v ON v.idea_id = i.id"
+            " GROUP BY i.id ORDER BY votes DESC, i.text LIMIT ?",
+            (limit,),
+        )
+        return [Idea(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]

@@ -1,0 +1,37 @@
+"""Contract: desk threads mapped to cases (`tx.desk`)."""
+
+from __future__ import annotations
+
+from bot.model import Address, Identity
+from bot.store import Store
+from tests.store.conftest import HERE, NOW
+
+
+async def test_threads_map_to_their_case_and_the_card_s_thread_is_the_case_s(
+    store: Store,
+) -> None:
+    async with store.transaction() as tx:
+        cases = []
+        for name in ("ann", "bob"):
+            found, _ = await tx.customers.for_identity(Identity("test", "w", name), name, HERE, NOW)
+            cases.append((await tx.cases.new(found.id, NOW)).id)
+        one, two = cases
+        card = Address("slack", "C1", "100.1")
+        reply = Address("slack", "C1", "100.2")
+        assert await tx.desk.case_for_thread(card) is None
+        assert await tx.desk.thread_of("slack", "C1", one) is None
+        await tx.desk.map_thread(card, one, card=True)
+        await tx.desk.map_thread(reply, one)
+        assert await tx.desk.case_for_thread(card) == one
+        assert await tx.desk.case_for_thread(reply) == one
+        assert await tx.desk.case_for_thread(Address("slack", "C2", "100.1")) is None
+        assert await tx.desk.thread_of("slack", "C1", one) == "100.1"  # never a reply
+        assert await tx.desk.thread_of("telegram", "C1", one) is None
+        await tx.desk.map_thread(card, one)  # mapped again, not as a card: still the card
+        assert await tx.desk.thread_of("slack", "C1", one) == "100.1"
+        again = Address("slack", "C1", "200.1")
+        await tx.desk.map_thread(again, one, card=True)  # the card sent again
+        assert await tx.desk.thread_of("slack", "C1", one) == "200.1"
+        await tx.desk.map_thread(reply, two, card=True)  # moved to another case
+        assert await tx.desk.case_for_thread(reply) == two
+        assert await tx.desk.thread_of("slack", "C1", two) == "100.2"

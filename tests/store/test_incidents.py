@@ -1,0 +1,64 @@
+"""Contract: incidents, their updates and subscribers (`tx.incidents`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.store import Store
+from tests.store.conftest import ANN, BOB, HERE, NOW, THERE
+
+
+async def test_an_incident_from_open_to_resolved_with_its_latest_update(store: Store) -> None:
+    async with store.transaction() as tx:
+        assert await tx.incidents.open_ones() == []
+        first = await tx.incidents.open("Card payments fail", "checkout", ["card"], "Maria", NOW)
+        second = await tx.incidents.open("Slow login", "", ["login", "slow"], "Sam", NOW)
+        incident = await tx.incidents.get(first)
+        assert incident is not None
+        assert (incident.title, incident.affected, incident.words) == (
+            "Card payments fail",
+            "checkout",
+            ("card",),
+        )
+        assert (incident.state, incident.opened_by, incident.opened_at) == ("open", "Maria", NOW)
+        assert (incident.latest, incident.latest_at, incident.resolved_at) == ("", None, None)
+        later = NOW + timedelta(minutes=5)
+        await tx.incidents.add_update(first, "Maria", "Rolling back", later)
+        await tx.incidents.add_update(first, "Sam", "Rolled back", later)
+        assert [i.id for i in await tx.incidents.open_ones()] == [first, second]
+    done = NOW + timedelta(minutes=30)
+    async with store.transaction() as tx:
+        updated = await tx.incidents.get(first)
+        assert updated is not None and (updated.latest, updated.latest_at) == ("Rolled back", later)
+        await tx.incidents.add_update(first, "Maria", "Fixed", done, resolve=True)
+        resolved = await tx.incidents.get(first)
+        assert resolved is not None and resolved.state == "resolved"
+        assert (resolved.resolved_at, resolved.latest) == (done, "Fixed")
+        assert [i.id for i in await tx.incidents.open_ones()] == [second]
+        assert await tx.incidents.get(second + 1) is None
+
+
+async def test_an_incident_opened_after_the_turn_read_is_open(store: Store) -> None:
+    """A store may learn at the turn's read that no incident is open; an incident
+    opened later in the same transaction is open all the same."""
+    async with store.transaction() as tx:
+        assert await tx.customers.arrive("k", ANN, "Ann", HERE, NOW) is not None
+        assert await tx.incidents.open_ones() == []
+        number = await tx.incidents.open("Outage", "", ["outage"], "Maria", NOW)
+        assert [i.id for i in await tx.incidents.open_ones()] == [number]
+
+
+async def test_subscribers_are_told_apart_and_counted_once(store: Store) -> None:
+    async with store.transaction() as tx:
+        ann, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        bob, _ = await tx.customers.for_identity(BOB, "Bob", THERE, NOW)
+        one = await tx.incidents.open("One", "", [], "Maria", NOW)
+        two = await tx.incidents.open("Two", "", [], "Maria", NOW)
+        assert await tx.incidents.subscribe(one, bob.id, NOW)
+        assert await tx.incidents.subscribe(one, ann.id, NOW)
+        assert not await tx.incidents.subscribe(one, ann.id, NOW)
+        assert await tx.incidents.subscribe(two, ann.id, NOW)
+        assert await tx.incidents.subscribers(one) == sorted([ann.id, bob.id])
+        assert await tx.incidents.subscribers(two) == [ann.id]
+        assert sorted(await tx.incidents.subscriptions(ann.id)) == [one, two]
+        assert await tx.incidents.subscriptions(bob.id) == [one]

@@ -1,0 +1,126 @@
+"""Contract: the outbox (`tx.outbox`, and `Store.pending` reading it): pending until
+sent or failed, in order, due when it says."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.model import (
+    Address,
+    Attachment,
+    Button,
+    Cause,
+    Delivery,
+    Outbound,
+    Purpose,
+    SentFile,
+)
+from bot.store import Store
+from tests.store.conftest import ANN, HERE, NOW
+
+
+async def test_outbox_rows_move_from_pending_to_sent_or_failed(store: Store) -> None:
+    async with store.transaction() as tx:
+        ids = [await tx.outbox.enqueue(Outbound(HERE, f"m{i}", Cause.REPLY), NOW) for i in range(3)]
+    assert [m.text for m, _ in await store.pending("test")] == ["m0", "m1", "m2"]
+    assert await store.pending("test", chat_id="bob") == []
+    async with store.transaction() as tx:
+        await tx.outbox.mark_sent(ids[0], "p1", NOW)
+        await tx.outbox.mark_retry(ids[1], NOW + timedelta(seconds=30), "429")
+        await tx.outbox.mark_failed(ids[2], "blocked", NOW)
+    [(message, due)] = await store.pending("test")
+    assert message.text == "m1" and message.attempts == 1
+    assert due == NOW + timedelta(seconds=30)
+    states = [state for _, state in await store.outbox_rows()]
+    assert states == ["sent", "pending", "failed"]
+
+
+async def test_a_message_reads_back_as_enqueued_with_growing_ids(store: Store) -> None:
+    thread = Address("slack", "C1", "1700000000.000100")
+    message = Outbound(
+        thread,
+        "Hello *there*",
+        Cause.CASE_UPDATE,
+        customer_id=None,
+        case_id=None,
+        buttons=(Button("Claim", "desk:claim:1"), Button("Résoudre", "desk:resolve:1")),
+        delivery=Delivery(  # every field set: all of it comes back
+            purpose=Purpose.AGENT_REPLY,
+            in_thread=True,
+            card=True,
+            card_update=True,
+            title="#1 · Ann · pricing",
+            receipt_to=Address("desk", "terminal", "1"),
+            only_to="U1",
+            file=SentFile("data.json", '{"a": "é"}', "application/json"),
+            attachments=(Attachment("photo", "F1", "the screen", "a.png"),),
+            incident=3,
+            idea=4,
+            erase_when_sent=True,
+            summary_of=(5, 6),
+            delivered=False,
+        ),
+    )
+    async with store.transaction() as tx:
+        first = await tx.outbox.enqueue(message, NOW)
+        second = await tx.outbox.enqueue(Outbound(HERE, "plain", Cause.REPLY), NOW)
+    assert second > first
+    [(stored, due)] = await store.pending("slack")
+    assert stored == Outbound(
+        thread, message.text, message.cause, None, None, message.buttons, message.delivery, first, 0
+    )
+    assert due <= NOW  # at once
+    assert [(m.id, m.text) for m, _ in await store.pending("test")] == [(second, "plain")]
+
+
+async def test_pending_pages_by_id_and_chat(store: Store) -> None:
+    async with store.transaction() as tx:
+        ids = [
+            await tx.outbox.enqueue(Outbound(Address("test", chat), f"{chat}{n}", Cause.REPLY), NOW)
+            for n in range(3)
+            for chat in ("ann", "bob")
+        ]
+        await tx.outbox.enqueue(Outbound(Address("other", "ann"), "elsewhere", Cause.REPLY), NOW)
+    assert [m.text for m, _ in await store.pending("test", limit=3)] == ["ann0", "bob0", "ann1"]
+    after = [m.text for m, _ in await store.pending("test", after=ids[2])]
+    assert after == ["bob1", "ann2", "bob2"]
+    assert [m.text for m, _ in await store.pending("test", chat_id="bob")] == [
+        "bob0",
+        "bob1",
+        "bob2",
+    ]
+
+
+async def test_every_outcome_counts_an_attempt(store: Store) -> None:
+    async with store.transaction() as tx:
+        retried = await tx.outbox.enqueue(Outbound(HERE, "r", Cause.REPLY), NOW)
+        await tx.outbox.mark_retry(retried, NOW, "x" * 2000)
+        await tx.outbox.mark_retry(retried, NOW + timedelta(seconds=1), "again")
+    [(message, due)] = await store.pending("test")
+    assert message.attempts == 2 and due == NOW + timedelta(seconds=1)
+    async with store.transaction() as tx:
+        await tx.outbox.mark_sent(retried, "p9", NOW)
+    [(sent, state)] = await store.outbox_rows()
+    assert state == "sent" and sent.attempts == 3
+    assert await store.pending("test") == []
+
+
+async def test_a_dropped_message_is_gone(store: Store) -> None:
+    async with store.transaction() as tx:
+        kept = await tx.outbox.enqueue(Outbound(HERE, "kept", Cause.REPLY), NOW)
+        erased = await tx.outbox.enqueue(Outbound(HERE, "erase me", Cause.REPLY), NOW)
+    async with store.transaction() as tx:
+        await tx.outbox.mark_sent(erased, "p2", NOW)
+        await tx.outbox.drop(erased)
+    assert [m.id for m, _ in await store.outbox_rows()] == [kept]
+
+
+async def test_outbox_rows_of_one_case(store: Store) -> None:
+    async with store.transaction() as tx:
+        ann, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        case = await tx.cases.new(ann.id, NOW)
+        await tx.outbox.enqueue(Outbound(HERE, "about it", Cause.REPLY, ann.id, case.id), NOW)
+        await tx.outbox.enqueue(Outbound(HERE, "not", Cause.REPLY, ann.id), NOW)
+    assert [(m.text, state) for m, state in await store.outbox_rows(case.id)] == [
+        ("about it", "pending")
+    ]

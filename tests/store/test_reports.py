@@ -1,0 +1,77 @@
+"""Contract: the rows reports are made of (`store.reporting()`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.model import CaseState, EventKind, Identity
+from bot.store import Store
+from bot.store.protocols import CaseTimes
+from tests.store.conftest import HERE, NOW
+
+
+async def test_the_cases_of_a_period_with_their_events(store: Store) -> None:
+    day = timedelta(days=1)
+    async with store.transaction() as tx:
+        made = []
+        for n, opened in enumerate([NOW - day, NOW, NOW + day]):
+            customer, _ = await tx.customers.for_identity(
+                Identity("test", "w", f"c{n}"), f"C{n}", HERE, NOW
+            )
+            case = await tx.cases.new(customer.id, opened)
+            await tx.timeline.append(case.id, EventKind.CUSTOMER, "customer", f"q{n}", opened)
+            await tx.timeline.append(case.id, EventKind.NOTE, "Maria", f"note{n}", opened)
+            await tx.timeline.append(
+                case.id, EventKind.RATING, "customer", "5", opened - day, {"score": 5}
+            )
+            made.append(case)
+        resolved = replace(made[1], state=CaseState.RESOLVED, resolved_at=NOW + timedelta(hours=1))
+        await tx.cases.update(resolved)
+    async with store.reporting() as reports:
+        everything = await reports.cases_opened(None, NOW + day)
+        assert everything == [
+            CaseTimes(made[0].id, CaseState.BOT, NOW - day, None),
+            CaseTimes(made[1].id, CaseState.RESOLVED, NOW, NOW + timedelta(hours=1)),
+            CaseTimes(made[2].id, CaseState.BOT, NOW + day, None),
+        ]
+        assert [c.id for c in await reports.cases_opened(NOW, NOW)] == [made[1].id]  # both ends in
+        assert await reports.cases_opened(NOW + 2 * day, NOW + 3 * day) == []
+        events = await reports.events_of_cases_opened(NOW, NOW + day)
+        # by case, then as appended (not by time), notes too
+        assert [(e.case_id, e.text) for e in events] == [
+            (made[1].id, "q1"),
+            (made[1].id, "note1"),
+            (made[1].id, "5"),
+            (made[2].id, "q2"),
+            (made[2].id, "note2"),
+            (made[2].id, "5"),
+        ]
+        assert events[2].data == {"score": 5} and events[2].kind is EventKind.RATING
+
+
+async def test_feedback_of_a_period_and_the_most_wanted_ideas(store: Store) -> None:
+    async with store.transaction() as tx:
+        people = []
+        for name in ("ann", "bob", "cem"):
+            found, _ = await tx.customers.for_identity(Identity("test", "w", name), name, HERE, NOW)
+            people.append(found.id)
+        for minutes in (-1, 0, 30, 61):
+            await tx.feedback.add(people[0], None, "words", NOW + timedelta(minutes=minutes))
+        zebra = await tx.ideas.add(people[0], "Zebra mode", NOW)
+        apple = await tx.ideas.add(people[1], "Apple pay", NOW)
+        done = await tx.ideas.add(people[2], "Dark mode", NOW)
+        for voter in people:
+            await tx.ideas.vote(done, voter, NOW)
+        await tx.ideas.set_state(done, "done", "", NOW)
+    async with store.reporting() as reports:
+        assert await reports.feedback_count(NOW, NOW + timedelta(hours=1)) == 2
+        assert await reports.feedback_count(None, NOW + timedelta(hours=2)) == 4
+        top = await reports.top_ideas(10)
+        # most voters first, done ones too; a tie goes by text
+        assert [(i.id, i.text, i.votes, i.state) for i in top] == [
+            (done, "Dark mode", 3, "done"),
+            (apple, "Apple pay", 1, "open"),
+            (zebra, "Zebra mode", 1, "open"),
+        ]
+        assert [i.id for i in await reports.top_ideas(1)] == [done]
