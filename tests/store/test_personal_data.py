@@ -249,9 +249,6 @@ async def test_forget_leaves_no_trace_and_keeps_the_anonymous_counts(
                     "summary_not_yet_sent": None,
                     "waiting_for_you": None,
                     "your_message_waiting": None,
-                "summary_not_yet_sent": None,
-                "waiting_for_you": None,
-                "your_message_waiting": None,
                     "events": [
                         {
                             "at": at(2).isoformat(),
@@ -288,9 +285,6 @@ async def test_forget_leaves_no_trace_and_keeps_the_anonymous_counts(
                     "summary_not_yet_sent": None,
                     "waiting_for_you": None,
                     "your_message_waiting": None,
-                "summary_not_yet_sent": None,
-                "waiting_for_you": None,
-                "your_message_waiting": None,
                     "events": [
                         {
                             "at": at(11).isoformat(),
