@@ -77,3 +77,25 @@ def test_nothing_outside_the_store_speaks_sql() -> None:
         if module.split(".")[0] in ("sqlite3", "aiosqlite", "asyncpg", "psycopg")
     ]
     assert offenders == []
+
+
+def test_the_core_stays_in_pieces_a_reader_can_hold() -> None:
+    """The size guide of the redesign: no module in bot/ over 600 lines, no class over
+    300, no function over 80. A feature that outgrows it wants a module of its own."""
+    too_big = []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        where = path.relative_to(ROOT)
+        if len(source.splitlines()) > 600:
+            too_big.append(f"{where}: {len(source.splitlines())} lines")
+        for node in ast.walk(ast.parse(source)):
+            limit = (
+                300
+                if isinstance(node, ast.ClassDef)
+                else 80
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                else 0
+            )
+            if limit and node.end_lineno and node.end_lineno - node.lineno + 1 > limit:
+                too_big.append(f"{where}:{node.lineno} {node.name}")
+    assert too_big == []
