@@ -24,6 +24,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from bot.model import Cause, InboundKind
+from bot.report import ReportSection
 from bot.text import COMMAND_AT, small_number
 
 Handler = Callable[[Any, str], Awaitable[None]]
@@ -145,6 +146,11 @@ class Feature:
         self.arrivals: list[Hook] = []
         self.notice_rules: dict[Cause, NoticeRule] = {}
         self.holds: list[Hold] = []
+        self.report_sections: list[ReportSection] = []
+
+    def report_section(self, section: ReportSection) -> None:
+        """Its section of `candor report`."""
+        self.report_sections.append(section)
 
     def notice_rule(self, cause: Cause) -> Callable[[NoticeRule], NoticeRule]:
         """Who may receive a notice of this cause: the outbox asks the rule before it
@@ -266,6 +272,10 @@ class Registry:
             hook for feature in features for hook in feature.arrivals
         )
         self.holds: tuple[Hold, ...] = tuple(hold for f in features for hold in f.holds)
+        sections = [section for f in features for section in f.report_sections]
+        if len({s.order for s in sections}) != len(sections):
+            raise RegistryError("two report sections have the same order")
+        self.report_sections = tuple(sorted(sections, key=lambda s: s.order))
         self.notice_rules: dict[Cause, NoticeRule] = {}
         for feature in features:
             for cause, rule in feature.notice_rules.items():

@@ -166,3 +166,34 @@ async def test_an_article_that_says_type_a_command_is_rendered_for_slack(
         assert "Type !human and a person cancels it for you; !status shows" in answer
         [elsewhere] = await Customer(app, terminal, "bob").send("how do I cancel")
         assert "Type /human and a person cancels it for you; /status shows" in elsewhere
+
+
+async def test_each_report_section_is_its_features_and_a_new_one_joins(
+    app: Candor, clock: Clock
+) -> None:
+    from bot.report import ReportSection, render_report, report_from
+
+    titles = [section.title for section in app.registry.report_sections]
+    assert titles == [
+        "Cases",
+        "Handovers by reason",
+        "Times (medians)",
+        "Ratings",
+        "Top unanswered questions",
+        "Top ideas",
+        "Feedback",
+    ]
+    extra = Feature("events")
+    extra.report_section(
+        ReportSection(
+            "Events",
+            99,
+            lambda data: {"events": len(data.events)},
+            lambda report: ["Events", f"  {report['events']} in all"],
+        )
+    )
+    sections = Registry([*FEATURES, extra]).report_sections
+    report = await report_from(app.store, None, clock.now, sections)
+    assert report["events"] == 0 and report["cases_opened"] == 0
+    text = render_report(report, sections)
+    assert text.index("Feedback") < text.index("Events\n  0 in all")

@@ -3,12 +3,22 @@ see the queue. Each is declared here once; `/help` on a desk lists them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.config import AgentSettings
 from bot.desk.desk import minutes
 from bot.desk.turn import DeskTurn, desk_help
 from bot.features.rating import rating_buttons
 from bot.model import Case, CaseState, Conversation, Customer, Delivery, EventKind, Purpose
 from bot.registry import Feature
+from bot.report import (
+    ReportData,
+    ReportSection,
+    duration,
+    first_handovers,
+    line,
+    median_minutes,
+)
 from bot.text import md_escape
 
 feature = Feature("desk")
@@ -47,6 +57,36 @@ async def list_queue(turn: DeskTurn, args: str) -> None:
             f"#{case.id} · {name} · {where} · {waited} · {md_escape(case.handover_reason)}"
         )
     turn.answer("**The queue:**\n" + "\n".join(lines))
+
+
+def _times(data: ReportData) -> dict[str, Any]:
+    handed = first_handovers(data.events)
+    replied: dict[int, float] = {}
+    for event in data.events:
+        if event.kind is EventKind.AGENT and event.case_id in handed:
+            replied.setdefault(event.case_id, event.at.timestamp())
+    resolved = [
+        case.resolved_at.timestamp() - case.opened_at.timestamp()
+        for case in data.cases
+        if case.state is CaseState.RESOLVED and case.resolved_at is not None
+    ]
+    return {
+        "median_first_reply_minutes": median_minutes([replied[c] - handed[c] for c in replied]),
+        "median_resolution_minutes": median_minutes(resolved),
+    }
+
+
+def _times_text(report: dict[str, Any]) -> list[str]:
+    return [
+        "Times (medians)",
+        line("First human reply", duration(report["median_first_reply_minutes"]))
+        + "  (handover to the first reply from a person)",
+        line("Resolution", duration(report["median_resolution_minutes"]))
+        + "  (opened to resolved)",
+    ]
+
+
+feature.report_section(ReportSection("Times (medians)", 30, _times, _times_text))
 
 
 async def claim(turn: DeskTurn, agent: AgentSettings, case: Case, *, quiet: bool = False) -> Case:

@@ -6,12 +6,15 @@ in a row are counted; at the limit it offers a person itself."""
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from bot.features import handover
 from bot.knowledge import Candidate
 from bot.model import Button, EventKind
 from bot.registry import Feature, RegistryError, pack
+from bot.report import ReportData, ReportSection, counted, normalise
 from bot.text import md_escape
 from bot.turn import Turn
 
@@ -117,6 +120,39 @@ async def show_article(turn: Turn, article_id: str, *, score: float | None, chos
             f"the article “{article.title}” asks for a person",
             opening="This is something a person should look at, so I'll offer you one now.",
         )
+
+
+TOP_UNANSWERED = 10  # questions the report lists
+
+
+def _unanswered(data: ReportData) -> dict[str, Any]:
+    """Each "I don't know" counts the customer's message before it on its case."""
+    asked: Counter[str] = Counter()
+    last: dict[int, str] = {}
+    for event in data.events:
+        if event.kind is EventKind.CUSTOMER:
+            last[event.case_id] = event.text
+        elif event.kind is EventKind.UNKNOWN:
+            question = normalise(last.pop(event.case_id, ""))
+            if question:
+                asked[question] += 1
+    ranked = sorted(asked.items(), key=lambda item: (-item[1], item[0]))[:TOP_UNANSWERED]
+    return {"top_unanswered": [{"question": q, "count": n} for q, n in ranked]}
+
+
+def _unanswered_text(report: dict[str, Any]) -> list[str]:
+    rows = [(q["question"], int(q["count"])) for q in report["top_unanswered"]]
+    return [
+        "Top unanswered questions (material for new knowledge articles)",
+        *(
+            counted(rows, ("time", "times"))
+            if rows
+            else ["  none: the bot had an answer every time"]
+        ),
+    ]
+
+
+feature.report_section(ReportSection("Top unanswered questions", 50, _unanswered, _unanswered_text))
 
 
 @feature.button("article", str)

@@ -11,11 +11,13 @@ its text kept on the case) and is handled on the case they choose.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.features import rating
 from bot.knowledge.analysis import content_words, stem
 from bot.model import Button, Case, CaseState, Conversation, EventKind, InboundKind
 from bot.registry import Feature, pack
+from bot.report import ReportData, ReportSection, line
 from bot.signals import is_greeting
 from bot.text import has_words, md_escape, shorten
 from bot.turn import Turn
@@ -165,6 +167,35 @@ async def chosen(turn: Turn, fields: tuple[object, ...]) -> None:
         return
     held = await _choose(turn, same=fields[0] == "same")
     await turn.carry_on(held)
+
+
+def _cases(data: ReportData) -> dict[str, Any]:
+    handed_over = {e.case_id for e in data.events if e.kind is EventKind.HANDOVER}
+    opened = len(data.cases)
+    alone = sum(1 for case in data.cases if case.id not in handed_over)
+    return {
+        "cases_opened": opened,
+        "cases_resolved": sum(1 for case in data.cases if case.state is CaseState.RESOLVED),
+        "bot_only_share": round(alone / opened, 4) if opened else None,
+    }
+
+
+def _cases_text(report: dict[str, Any]) -> list[str]:
+    opened, share = int(report["cases_opened"]), report["bot_only_share"]
+    alone = (
+        "no cases in this period"
+        if share is None
+        else f"{share:.0%} ({round(share * opened)} of {opened})"
+    )
+    return [
+        "Cases",
+        line("Opened", opened),
+        line("Resolved", report["cases_resolved"]),
+        line("Handled by the bot alone", alone),
+    ]
+
+
+feature.report_section(ReportSection("Cases", 10, _cases, _cases_text))
 
 
 @feature.step("subject", order=65)

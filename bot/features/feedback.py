@@ -3,12 +3,27 @@ people at the company; it does not change their case."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.model import Purpose
 from bot.registry import Feature
+from bot.report import ReportData, ReportSection, line
 from bot.text import md_escape, shorten
 from bot.turn import Turn
 
 feature = Feature("feedback")
+
+
+def _feedback(data: ReportData) -> dict[str, Any]:
+    return {"feedback_count": data.feedback_count}
+
+
+def _feedback_text(report: dict[str, Any]) -> list[str]:
+    count = int(report["feedback_count"])
+    return ["Feedback", line("Messages received", count) if count else "  no feedback yet"]
+
+
+feature.report_section(ReportSection("Feedback", 70, _feedback, _feedback_text))
 
 
 @feature.command("feedback", help="tell us anything: praise, complaints, what others do better")

@@ -10,10 +10,13 @@ into the summary, and only then).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from bot.model import Button, Case, CaseState, Conversation, Customer, Event, EventKind, Purpose
 from bot.registry import Feature, pack
+from bot.report import ReportData, ReportSection, counted
 from bot.signals import frustrated, is_greeting, not_helpful, wants_person
 from bot.text import md_escape, shorten
 from bot.turn import Turn
@@ -183,6 +186,29 @@ async def choice(turn: Turn, fields: tuple[object, ...]) -> None:
         )
     else:
         await turn.say("That button is no longer active. Type your question, or /help.")
+
+
+# -- the report ----------------------------------------------------------------------------
+
+
+def _reasons(data: ReportData) -> dict[str, Any]:
+    reasons = Counter(
+        e.text or "no reason given" for e in data.events if e.kind is EventKind.HANDOVER
+    )
+    return {
+        "handovers_by_reason": [
+            {"reason": reason, "count": count}
+            for reason, count in sorted(reasons.items(), key=lambda item: (-item[1], item[0]))
+        ]
+    }
+
+
+def _reasons_text(report: dict[str, Any]) -> list[str]:
+    rows = [(r["reason"], int(r["count"])) for r in report["handovers_by_reason"]]
+    return ["Handovers by reason", *(counted(rows) if rows else ["  no handovers"])]
+
+
+feature.report_section(ReportSection("Handovers by reason", 20, _reasons, _reasons_text))
 
 
 # -- steps of the message pipeline -------------------------------------------------------

@@ -5,12 +5,14 @@ told, which is the only notice an idea ever sends."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from rapidfuzz import fuzz
 
 from bot.desk.turn import DeskTurn
 from bot.model import Button, Cause, Delivery, Outbound, Purpose
 from bot.registry import Feature, pack
+from bot.report import ReportData, ReportSection, counted
 from bot.store import Transaction
 from bot.text import md_escape, shorten, small_number
 from bot.turn import Turn
@@ -95,6 +97,27 @@ async def vote(turn: Turn, fields: tuple[object, ...]) -> None:
         f"{'s' if votes != 1 else ''}. You'll be told when it's planned or done.",
         note=f"voted for idea #{found.id}",
     )
+
+
+def _top_ideas(data: ReportData) -> dict[str, Any]:
+    return {
+        "top_ideas": [{"text": i.text, "votes": i.votes, "state": i.state} for i in data.top_ideas]
+    }
+
+
+def _top_ideas_text(report: dict[str, Any]) -> list[str]:
+    ideas = report["top_ideas"]
+    if not ideas:
+        return ["Top ideas", "  no ideas yet"]
+    voted = counted([(i["text"], int(i["votes"])) for i in ideas], ("vote", "votes"))
+    width = max(len(row) for row in voted)
+    return [
+        "Top ideas",
+        *(f"{row:<{width}}  ({i['state']})" for row, i in zip(voted, ideas, strict=True)),
+    ]
+
+
+feature.report_section(ReportSection("Top ideas", 60, _top_ideas, _top_ideas_text))
 
 
 @feature.notice_rule(Cause.IDEA)

@@ -4,8 +4,12 @@ comment."""
 
 from __future__ import annotations
 
+import statistics
+from typing import Any
+
 from bot.model import Button, CaseState, Conversation, EventKind, InboundKind, Purpose
 from bot.registry import Feature, pack
+from bot.report import ReportData, ReportSection, bars, line
 from bot.signals import looks_like_question, not_solved, wants_person
 from bot.text import md_escape
 from bot.turn import Turn
@@ -26,6 +30,36 @@ def awaiting_comment(turn: Turn) -> bool:
         return False
     text = turn.text
     return not (looks_like_question(text) or wants_person(text) or not_solved(text))
+
+
+def _ratings(data: ReportData) -> dict[str, Any]:
+    scores = []
+    for event in data.events:
+        score = event.data.get("score") if event.kind is EventKind.RATING else None
+        if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
+            scores.append(score)
+    return {
+        "ratings": {
+            "count": len(scores),
+            "average": round(statistics.fmean(scores), 2) if scores else None,
+            "distribution": {str(n): scores.count(n) for n in range(1, 6)},
+        }
+    }
+
+
+def _ratings_text(report: dict[str, Any]) -> list[str]:
+    ratings = report["ratings"]
+    if not ratings["count"]:
+        return ["Ratings", "  no ratings yet"]
+    return [
+        "Ratings",
+        line("Count", ratings["count"]),
+        line("Average", f"{ratings['average']:.2f} out of 5"),
+        *bars({int(k): int(v) for k, v in ratings["distribution"].items()}),
+    ]
+
+
+feature.report_section(ReportSection("Ratings", 40, _ratings, _ratings_text))
 
 
 @feature.button("rate", int, on_resolved=True)
