@@ -18,13 +18,19 @@ from pathlib import Path
 import pytest
 
 from bot.model import Address, Identity
-from bot.store import SQLiteStore, Store
+from bot.store import SQLiteStore, Store, Transaction
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ANN = Identity("test", "w", "ann")
 HERE = Address("test", "ann")
 BOB = Identity("test", "w", "bob")
 THERE = Address("test", "bob")
+
+
+async def new_customer(tx: Transaction, name: str) -> int:
+    """The id of the customer `name` on the test channel, created if new."""
+    found, _ = await tx.customers.for_identity(Identity("test", "w", name), name, HERE, NOW)
+    return found.id
 
 
 def _sqlite_path(folder: Path) -> Path:

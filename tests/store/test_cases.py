@@ -9,13 +9,8 @@ from datetime import timedelta
 import pytest
 
 from bot.model import Case, CaseState, Conversation, Identity
-from bot.store import Store, Transaction
-from tests.store.conftest import ANN, HERE, NOW, Backend
-
-
-async def customer(tx: Transaction, name: str) -> int:
-    found, _ = await tx.customers.for_identity(Identity("test", "w", name), name, HERE, NOW)
-    return found.id
+from bot.store import Store
+from tests.store.conftest import ANN, HERE, NOW, Backend, new_customer
 
 
 async def test_one_unresolved_case_per_customer(store: Store, backend: Backend) -> None:
@@ -40,7 +35,7 @@ async def test_one_unresolved_case_per_customer(store: Store, backend: Backend) 
 
 async def test_the_latest_case_is_the_open_one_else_the_one_resolved_last(store: Store) -> None:
     async with store.transaction() as tx:
-        ann = await customer(tx, "ann")
+        ann = await new_customer(tx, "ann")
         assert await tx.cases.latest(ann) is None
         one = await tx.cases.new(ann, NOW)
         await tx.cases.update(
@@ -62,7 +57,7 @@ async def test_the_latest_case_is_the_open_one_else_the_one_resolved_last(store:
 
 async def test_every_field_of_a_case_is_stored(store: Store) -> None:
     async with store.transaction() as tx:
-        ann = await customer(tx, "ann")
+        ann = await new_customer(tx, "ann")
         opened = await tx.cases.new(ann, NOW)
         full = Case(
             id=opened.id,
@@ -111,7 +106,7 @@ async def test_the_queue_is_in_order_of_handover(store: Store) -> None:
     async with store.transaction() as tx:
         cases = {}
         for name in ["ann", "bob", "cem", "dan", "eve"]:
-            cases[name] = await tx.cases.new(await customer(tx, name), NOW)
+            cases[name] = await tx.cases.new(await new_customer(tx, name), NOW)
         handed = {"ann": 30, "bob": 10, "cem": 20, "dan": 10}  # dan ties bob: the lower id first
         for name, minutes in handed.items():
             cases[name] = replace(
@@ -137,7 +132,7 @@ async def test_recent_waits_are_the_latest_claims_first(store: Store) -> None:
     async with store.transaction() as tx:
         assert await tx.cases.recent_waits() == []
         for n, (wait, claimed) in enumerate([(60, 10), (120, 30), (30, 20), (-5, 40)]):
-            case = await tx.cases.new(await customer(tx, f"c{n}"), NOW)
+            case = await tx.cases.new(await new_customer(tx, f"c{n}"), NOW)
             at = NOW + timedelta(minutes=claimed)
             await tx.cases.update(
                 replace(
@@ -156,7 +151,7 @@ async def test_overdue_cases_are_waiting_long_and_not_reminded_lately(store: Sto
     async with store.transaction() as tx:
         made = []
         for n, (handed, alerted) in enumerate([(0, None), (5, 50), (10, 20), (80, None)]):
-            case = await tx.cases.new(await customer(tx, f"c{n}"), NOW)
+            case = await tx.cases.new(await new_customer(tx, f"c{n}"), NOW)
             case = replace(
                 case,
                 state=CaseState.WAITING,
@@ -178,7 +173,7 @@ async def test_a_case_resolved_and_the_next_opened_in_one_transaction(
     store: Store, how: str
 ) -> None:
     async with store.transaction() as tx:
-        ann = await customer(tx, "ann")
+        ann = await new_customer(tx, "ann")
     begin = store.transaction if how == "transaction" else store.shared
     async with begin() as tx:
         first = await tx.cases.new(ann, NOW)

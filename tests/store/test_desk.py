@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from bot.model import Address, Identity
+from bot.model import Address
 from bot.store import Store
-from tests.store.conftest import HERE, NOW
+from tests.store.conftest import NOW, new_customer
 
 
 async def test_threads_map_to_their_case_and_the_card_s_thread_is_the_case_s(
     store: Store,
 ) -> None:
     async with store.transaction() as tx:
-        cases = []
-        for name in ("ann", "bob"):
-            found, _ = await tx.customers.for_identity(Identity("test", "w", name), name, HERE, NOW)
-            cases.append((await tx.cases.new(found.id, NOW)).id)
-        one, two = cases
+        one, two = [(await tx.cases.new(await new_customer(tx, name), NOW)).id for name in "ab"]
         card = Address("slack", "C1", "100.1")
         reply = Address("slack", "C1", "100.2")
         assert await tx.desk.case_for_thread(card) is None

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.model import Idea, Identity
+from bot.model import Idea
 from bot.store import Store
-from tests.store.conftest import HERE, NOW
+from tests.store.conftest import NOW, new_customer
 
 
 async def test_ideas_their_votes_and_the_most_wanted(store: Store) -> None:
     async with store.transaction() as tx:
-        people = []
-        for name in ("ann", "bob", "cem"):
-            found, _ = await tx.customers.for_identity(Identity("test", "w", name), name, HERE, NOW)
-            people.append(found.id)
+        people = [await new_customer(tx, name) for name in ("ann", "bob", "cem")]
         ann, bob, cem = people
         dark = await tx.ideas.add(ann, "Dark mode", NOW)  # with ann's vote
         csv = await tx.ideas.add(bob, "Export to CSV", NOW)

@@ -30,6 +30,11 @@ def at(minutes: float) -> datetime:
     return NOW + timedelta(minutes=minutes)
 
 
+def event(minutes: float, kind: str, by: str, text: str, **data: object) -> dict[str, object]:
+    """An event as the export shows it."""
+    return {"at": at(minutes).isoformat(), "kind": kind, "by": by, "text": text, "data": data}
+
+
 @dataclass
 class Ann:
     """What `lived` stored about Ann: a resolved case she rated, an open one with a
@@ -121,9 +126,6 @@ async def test_the_export_is_everything_the_customer_may_see(store: Store) -> No
         await tx.customers.touch(ann.id, at(25))
     async with store.transaction() as tx:
         export = await tx.export_customer(ann.id)
-
-    def event(minutes: float, kind: str, by: str, text: str, **data: object) -> dict[str, object]:
-        return {"at": at(minutes).isoformat(), "kind": kind, "by": by, "text": text, "data": data}
 
     assert export == {
         "customer": {
@@ -250,27 +252,9 @@ async def test_forget_leaves_no_trace_and_keeps_the_anonymous_counts(
                     "waiting_for_you": None,
                     "your_message_waiting": None,
                     "events": [
-                        {
-                            "at": at(2).isoformat(),
-                            "kind": "state",
-                            "by": "bot",
-                            "text": "",
-                            "data": {},
-                        },
-                        {
-                            "at": at(3).isoformat(),
-                            "kind": "rating",
-                            "by": "customer",
-                            "text": "",
-                            "data": {"score": 4},
-                        },
-                        {
-                            "at": at(4).isoformat(),
-                            "kind": "rating",
-                            "by": "customer",
-                            "text": "",
-                            "data": {},
-                        },
+                        event(2, "state", "bot", ""),
+                        event(3, "rating", "customer", "", score=4),
+                        event(4, "rating", "customer", ""),
                     ],
                 },
                 {
@@ -286,20 +270,8 @@ async def test_forget_leaves_no_trace_and_keeps_the_anonymous_counts(
                     "waiting_for_you": None,
                     "your_message_waiting": None,
                     "events": [
-                        {
-                            "at": at(11).isoformat(),
-                            "kind": "handover",
-                            "by": "bot",
-                            "text": "",
-                            "data": {},
-                        },
-                        {
-                            "at": at(12).isoformat(),
-                            "kind": "claim",
-                            "by": "Maria",
-                            "text": "",
-                            "data": {},
-                        },
+                        event(11, "handover", "bot", ""),
+                        event(12, "claim", "Maria", ""),
                     ],
                 },
             ],

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.model import CaseState, EventKind, Identity
+from bot.model import CaseState, EventKind
 from bot.store import Store
 from bot.store.protocols import CaseTimes
-from tests.store.conftest import HERE, NOW
+from tests.store.conftest import NOW, new_customer
 
 
 async def test_the_cases_of_a_period_with_their_events(store: Store) -> None:
@@ -16,10 +16,7 @@ async def test_the_cases_of_a_period_with_their_events(store: Store) -> None:
     async with store.transaction() as tx:
         made = []
         for n, opened in enumerate([NOW - day, NOW, NOW + day]):
-            customer, _ = await tx.customers.for_identity(
-                Identity("test", "w", f"c{n}"), f"C{n}", HERE, NOW
-            )
-            case = await tx.cases.new(customer.id, opened)
+            case = await tx.cases.new(await new_customer(tx, f"c{n}"), opened)
             await tx.timeline.append(case.id, EventKind.CUSTOMER, "customer", f"q{n}", opened)
             await tx.timeline.append(case.id, EventKind.NOTE, "Maria", f"note{n}", opened)
             await tx.timeline.append(
@@ -52,10 +49,7 @@ async def test_the_cases_of_a_period_with_their_events(store: Store) -> None:
 
 async def test_feedback_of_a_period_and_the_most_wanted_ideas(store: Store) -> None:
     async with store.transaction() as tx:
-        people = []
-        for name in ("ann", "bob", "cem"):
-            found, _ = await tx.customers.for_identity(Identity("test", "w", name), name, HERE, NOW)
-            people.append(found.id)
+        people = [await new_customer(tx, name) for name in ("ann", "bob", "cem")]
         for minutes in (-1, 0, 30, 61):
             await tx.feedback.add(people[0], None, "words", NOW + timedelta(minutes=minutes))
         zebra = await tx.ideas.add(people[0], "Zebra mode", NOW)
