@@ -150,13 +150,23 @@ class SQLiteStore(StoreReads):
             while True:
                 await asyncio.sleep(self._checkpoint_seconds)
                 try:
-                    rows = await other.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
-                    _, frames, _ = next(iter(rows))
-                    if frames > self._checkpoint_pages:
-                        async with self._lock:  # between two of our transactions
-                            await other.execute("PRAGMA wal_checkpoint(RESTART)")
+                    await self._checkpoint(other)
                 except sqlite3.Error as error:  # tried again next time
                     log.warning("checkpointing the database's WAL failed: %s", error)
+
+    async def checkpoint(self) -> None:
+        """One pass of the background checkpointer, now, on a connection of its own
+        (tests drive it instead of waiting for its timer)."""
+        async with aiosqlite.connect(self.path) as other:
+            await other.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            await self._checkpoint(other)
+
+    async def _checkpoint(self, other: aiosqlite.Connection) -> None:
+        rows = await other.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+        _, frames, _ = next(iter(rows))
+        if frames > self._checkpoint_pages:
+            async with self._lock:  # between two of our transactions
+                await other.execute("PRAGMA wal_checkpoint(RESTART)")
 
     async def close(self) -> None:
         # No new transactions: one started now could commit what a member of a group
