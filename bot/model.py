@@ -104,6 +104,17 @@ class Attachment:
     name: str = ""
 
 
+class IncidentState(enum.StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class IdeaState(enum.StrEnum):
+    OPEN = "open"
+    PLANNED = "planned"
+    DONE = "done"
+
+
 @dataclass(frozen=True, slots=True)
 class Incident:
     """Something wrong that agents declared; customers who write about it hear of it."""
@@ -112,7 +123,7 @@ class Incident:
     title: str
     affected: str
     words: tuple[str, ...]
-    state: str  # "open" or "resolved"
+    state: IncidentState
     opened_by: str
     opened_at: datetime
     resolved_at: datetime | None = None
@@ -124,7 +135,7 @@ class Incident:
 class Idea:
     id: int
     text: str
-    state: str  # "open", "planned" or "done"
+    state: IdeaState
     note: str
     votes: int
 

@@ -10,7 +10,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.desk.turn import DeskTurn
-from bot.model import Button, Cause, Delivery, Outbound, Purpose
+from bot.model import Button, Cause, Delivery, IdeaState, Outbound, Purpose
 from bot.registry import Feature, pack
 from bot.report import ReportData, ReportSection, counted
 from bot.store import Transaction
@@ -66,7 +66,7 @@ async def _most_wanted(turn: Turn) -> None:
     mine = set(await turn.tx.ideas.votes_of(turn.customer.id))
     lines = [
         f"{n}. {md_escape(shorten(i.text, 90))} · {i.votes} vote"
-        f"{'s' if i.votes != 1 else ''}{' · planned' if i.state == 'planned' else ''}"
+        f"{'s' if i.votes != 1 else ''}{' · planned' if i.state is IdeaState.PLANNED else ''}"
         f"{' · you voted' if i.id in mine else ''}"
         for n, i in enumerate(ideas, 1)
     ]
@@ -150,9 +150,9 @@ async def mark(turn: DeskTurn, args: str) -> None:
     if not words:
         await listed(turn, "")
         return
-    state = words[0].lower()
+    state = {"planned": IdeaState.PLANNED, "done": IdeaState.DONE}.get(words[0].lower())
     number = small_number(words[1].lstrip("#")) if len(words) > 1 else None
-    if state not in ("planned", "done") or number is None:
+    if state is None or number is None:
         turn.answer("Ideas: /ideas lists them; /idea planned N [note]; /idea done N [note].")
         return
     found = await turn.tx.ideas.get(number)
@@ -161,7 +161,7 @@ async def mark(turn: DeskTurn, args: str) -> None:
         return
     note = words[2].strip() if len(words) > 2 else ""
     await turn.tx.ideas.set_state(found.id, state, note, turn.now)
-    said = "is planned" if state == "planned" else "is done"
+    said = "is planned" if state is IdeaState.PLANNED else "is done"
     text = f"💡 An idea you voted for {said}: “{md_escape(shorten(found.text, 150))}”." + (
         f" {md_escape(note)}" if note else ""
     )

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from bot.desk.turn import DeskTurn
 from bot.knowledge.analysis import content_words, stem
-from bot.model import Address, Cause, Delivery, Incident, Outbound, Purpose
+from bot.model import Address, Cause, Delivery, Incident, IncidentState, Outbound, Purpose
 from bot.registry import Feature
 from bot.store import Transaction
 from bot.text import md_escape, shorten, small_number
@@ -198,7 +198,7 @@ async def incident(turn: DeskTurn, args: str) -> None:
         return
     assert command.number is not None
     found = await turn.tx.incidents.get(command.number)
-    if found is None or found.state != "open":
+    if found is None or found.state is not IncidentState.OPEN:
         turn.answer(f"There is no open incident #{command.number}.")
         return
     resolve = command.action == "resolve"

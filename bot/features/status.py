@@ -4,7 +4,7 @@ problem the customer follows, and what happens next."""
 from __future__ import annotations
 
 from bot.features import handover, incidents
-from bot.model import CaseState, Event, EventKind
+from bot.model import CaseState, Event, EventKind, IncidentState
 from bot.registry import Feature
 from bot.text import md_escape, shorten
 from bot.turn import Turn
@@ -36,7 +36,7 @@ async def status(turn: Turn, args: str) -> None:
         lines.extend(history[-10:])
     for number in await turn.tx.incidents.subscriptions(turn.customer.id):
         incident = await turn.tx.incidents.get(number)
-        if incident is not None and incident.state == "open":
+        if incident is not None and incident.state is IncidentState.OPEN:
             when = turn.when(incident.latest_at or incident.opened_at)
             lines.append("\n" + incidents.describe(incident, when))
     lines.append("\nWhat happens next: " + await _next(turn))

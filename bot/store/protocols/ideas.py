@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from bot.model import Idea
+from bot.model import Idea, IdeaState
 from bot.store.protocols.personal import PersonalData
 
 
@@ -31,7 +31,7 @@ class Ideas(PersonalData, Protocol):
     async def get(self, idea_id: int) -> Idea | None:
         """The idea with its vote count, or None."""
 
-    async def set_state(self, idea_id: int, state: str, note: str, now: datetime) -> None:
+    async def set_state(self, idea_id: int, state: IdeaState, note: str, now: datetime) -> None:
         """The team moved the idea to `state` at `now`, saying `note`."""
 
     async def voters(self, idea_id: int) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from bot.model import Idea
+from bot.model import Idea, IdeaState
 from bot.store.protocols.personal import Merge
 from bot.store.sqlite.rows import ts
 from bot.store.sqlite.session import Repository
@@ -41,7 +41,7 @@ class SQLiteIdeas(Repository):
             " ORDER BY votes DESC, i.id LIMIT ?",
             (limit,),
         )
-        return [Idea(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return [Idea(r[0], r[1], IdeaState(r[2]), r[3], r[4]) for r in rows]
 
     async def get(self, idea_id: int) -> Idea | None:
         row = await self._s.one(
@@ -49,9 +49,9 @@ class SQLiteIdeas(Repository):
             " WHERE idea_id = i.id) FROM ideas i WHERE i.id = ?",
             (idea_id,),
         )
-        return None if row is None else Idea(row[0], row[1], row[2], row[3], row[4])
+        return None if row is None else Idea(row[0], row[1], IdeaState(row[2]), row[3], row[4])
 
-    async def set_state(self, idea_id: int, state: str, note: str, now: datetime) -> None:
+    async def set_state(self, idea_id: int, state: IdeaState, note: str, now: datetime) -> None:
         await self._s.exec(
             "UPDATE ideas SET state = ?, note = ?, updated_at = ? WHERE id = ?",
             (state, note, ts(now), idea_id),

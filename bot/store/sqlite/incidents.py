@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from bot.model import Incident
+from bot.model import Incident, IncidentState
 from bot.store.protocols.personal import Merge
 from bot.store.sqlite.rows import dt, ts, utc
 from bot.store.sqlite.session import Repository
@@ -54,7 +54,7 @@ class SQLiteIncidents(Repository):
                 title=r[1],
                 affected=r[2],
                 words=tuple(json.loads(r[3])),
-                state=r[4],
+                state=IncidentState(r[4]),
                 opened_by=r[5],
                 opened_at=utc(r[6]),
                 resolved_at=dt(r[7]),

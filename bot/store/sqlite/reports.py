@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.model import CaseState, Event, EventKind, Idea
+from bot.model import CaseState, Event, EventKind, Idea, IdeaState
 from bot.store.protocols.reports import CaseTimes
 from bot.store.sqlite.rows import dt, utc
 
@@ -74,4 +74,4 @@ class SQLiteReports:
             " GROUP BY i.id ORDER BY votes DESC, i.text LIMIT ?",
             (limit,),
         )
-        return [Idea(int(r[0]), str(r[1]), str(r[2]), str(r[3]), int(r[4])) for r in rows]
+        return [Idea(int(r[0]), str(r[1]), IdeaState(r[2]), str(r[3]), int(r[4])) for r in rows]
