@@ -29,7 +29,11 @@ async def test_ideas_their_votes_and_the_most_wanted(store: Store) -> None:
         await tx.ideas.set_state(csv, IdeaState.DONE, "Shipped in 2.1", NOW + timedelta(days=1))
         await tx.ideas.set_state(api, IdeaState.PLANNED, "Next quarter", NOW + timedelta(days=1))
     async with store.transaction() as tx:
-        assert await tx.ideas.get(csv) == Idea(csv, "Export to CSV", IdeaState.DONE, "Shipped in 2.1", 3)
+        assert await tx.ideas.get(csv) == Idea(
+            csv, "Export to CSV", IdeaState.DONE, "Shipped in 2.1", 3
+        )
         assert [i.id for i in await tx.ideas.top()] == [api, dark]  # done ones left out
         assert [i.id for i in await tx.ideas.top(include_done=True)] == [csv, api, dark]
-        assert (await tx.ideas.top())[0] == Idea(api, "An API", IdeaState.PLANNED, "Next quarter", 2)
+        assert (await tx.ideas.top())[0] == Idea(
+            api, "An API", IdeaState.PLANNED, "Next quarter", 2
+        )
