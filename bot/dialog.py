@@ -41,8 +41,9 @@ async def commands(turn: Turn) -> bool:
         return True
     known = ", ".join(f"/{c.name}" for c in turn.services.registry.public_commands())
     close = f" Did you mean /{found.suggestion}?" if found.suggestion else ""
+    typed = turn.services.command_prefix(turn.address.channel)  # as they typed it
     await turn.say(
-        f"I don't know the command /{md_escape(name)}.{close} These work: {known}."
+        f"I don't know the command {typed}{md_escape(name)}.{close} These work: {known}."
         " Or just type your question."
     )
     return True

@@ -119,6 +119,9 @@ async def test_a_slack_customer_is_never_told_to_type_a_slash_command(app: Cando
     replies += await ann.send("I typed /human and nothing happened")  # quoted back below
     replies += await ann.send("/status")
     replies += await ann.send("/link")  # "send `/link CODE` to me"
+    [unknown] = await ann.send("/frobnicate")  # the adapter turns "!frobnicate" into this
+    assert unknown.startswith("I don't know the command !frobnicate.")
+    replies.append(unknown)
     names = app.registry.names()
     for text in replies:
         typed = [n for n in listed(text) if n in names]
