@@ -64,6 +64,7 @@ class Dialog:
         self.registry: Registry = services.registry
         self.desk = services.desk
         self._names = self.registry.names()
+        self._prefixes: dict[str, str] = {}  # channel → how its people type commands
 
     def prepare(self, inbound: Inbound) -> bool:
         """The CPU-bound part of a turn, before its transaction: match the question, so
@@ -137,7 +138,10 @@ class Dialog:
     def render(self, message: Outbound) -> Outbound:
         """The commands the core wrote as `/name`, as people type them on the
         message's channel (`!name` on Slack)."""
-        prefix = self.services.command_prefix(message.address.channel)
+        channel = message.address.channel
+        prefix = self._prefixes.get(channel)
+        if prefix is None:  # the config does not change while it runs
+            prefix = self._prefixes[channel] = self.services.command_prefix(channel)
         if prefix == "/":
             return message
         text = render_commands(message.text, prefix, self._names)

@@ -120,11 +120,14 @@ def not_helpful(text: str) -> bool:
 
 def shouting(text: str) -> bool:
     """Mostly capitals, over enough letters to mean it (not "OK" or "VAT")."""
+    exclaims = text.count("!") >= 4
+    if not exclaims and (text.islower() or not any(ch.isupper() for ch in text)):
+        return False  # most messages: no capital, nothing to count
     letters = [ch for ch in text if ch.isalpha()]
     if len(letters) < 12:
         return False
     upper = sum(1 for ch in letters if ch.isupper())
-    return upper / len(letters) > 0.8 or text.count("!") >= 4
+    return upper / len(letters) > 0.8 or exclaims
 
 
 def not_solved(text: str) -> bool:
@@ -138,6 +141,8 @@ def frustrated(text: str) -> bool:
     ("not terrible")."""
     if _FRUSTRATED.search(text):
         return True
+    if not _JUDGEMENT.search(text):  # the common case: no judging word at all
+        return shouting(text)
     for found in _SENTENCE.finditer(text):
         sentence = found.group(0)
         question = looks_like_question(sentence) and not _EXCLAMATION.match(sentence)
