@@ -29,10 +29,9 @@ from bot.turn import COMMANDS_STEP, Services, Turn
 core = Feature("conversation")
 
 
-@core.step("commands", order=COMMANDS_STEP)
+@core.step("commands", order=COMMANDS_STEP, when=lambda turn: turn.command is not None)
 async def commands(turn: Turn) -> bool:
-    if turn.command is None:
-        return False
+    assert turn.command is not None
     name, args = turn.command
     await turn.record(EventKind.CUSTOMER, turn.text, command=name)
     found = turn.services.registry.command(name)
@@ -76,10 +75,11 @@ class Dialog:
         group commit with that customer's turns."""
         if inbound.kind is not InboundKind.MESSAGE:
             return False
-        if link.changes_another_customer(inbound):
-            return True
         text = clean(inbound.text)
-        if text and parse_command(text) is None:
+        command = parse_command(text)
+        if command is not None:
+            return link.changes_another_customer(command)
+        if text:
             self.services.knowledge.decide(text[:MAX_MATCHED])
         return False
 
@@ -104,7 +104,7 @@ class Dialog:
             await self.button(turn)
         elif kind is InboundKind.MESSAGE:
             for step in self.registry.steps:
-                if await step.handler(turn):
+                if step.applies(turn) and await step.handler(turn):
                     break
         else:
             receiver = self.registry.receivers.get(kind)

@@ -220,6 +220,8 @@ class Delivery:
 
     def to_json(self) -> dict[str, Any]:
         """The stored form: only what is set."""
+        if self is NO_DELIVERY:  # most messages: a plain reply
+            return {}
         data: dict[str, Any] = {}
         if self.purpose:
             data["kind"] = self.purpose.value
@@ -255,6 +257,8 @@ class Delivery:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Delivery:
         """The stored form back (unknown or malformed keys are left out)."""
+        if not data:
+            return NO_DELIVERY
         receipt = data.get("receipt")
         file = data.get("file")
         attachments = data.get("attachments")
@@ -295,6 +299,9 @@ class Delivery:
         )
 
 
+NO_DELIVERY = Delivery()  # nothing to do around sending: a plain message
+
+
 def _whole(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -309,7 +316,7 @@ class Outbound:
     customer_id: int | None = None
     case_id: int | None = None
     buttons: tuple[Button, ...] = ()
-    delivery: Delivery = Delivery()  # what to do around sending it
+    delivery: Delivery = NO_DELIVERY  # what to do around sending it
     id: int = 0  # the outbox row; 0 until stored
     attempts: int = 0
 

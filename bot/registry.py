@@ -91,12 +91,18 @@ class ButtonRoute:
 @dataclass(frozen=True, slots=True)
 class Step:
     """One step of the pipeline a customer's plain text goes through, in `order`;
-    the handler returns True when it has dealt with the message (the rest is skipped)."""
+    the handler returns True when it has dealt with the message (the rest is skipped).
+    `when`, if given, says cheaply (without awaiting) whether the step applies at all:
+    most steps do not, for most messages, and an await costs more than a test."""
 
     name: str
     order: int
     handler: StepHandler
     feature: str = ""
+    when: Callable[[Any], bool] | None = None
+
+    def applies(self, turn: Any) -> bool:
+        return self.when is None or self.when(turn)
 
 
 def pack(kind: str, *fields: object) -> str:
@@ -228,9 +234,11 @@ class Feature:
 
         return declare
 
-    def step(self, name: str, *, order: int) -> Callable[[StepHandler], StepHandler]:
+    def step(
+        self, name: str, *, order: int, when: Callable[[Any], bool] | None = None
+    ) -> Callable[[StepHandler], StepHandler]:
         def declare(handler: StepHandler) -> StepHandler:
-            self.steps.append(Step(name, order, handler, feature=self.name))
+            self.steps.append(Step(name, order, handler, feature=self.name, when=when))
             return handler
 
         return declare

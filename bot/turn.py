@@ -208,7 +208,9 @@ class Turn:
         self.text, self.command = text, None
         try:
             for step in self.services.registry.steps:
-                if step.order != COMMANDS_STEP and await step.handler(self):
+                if step.order == COMMANDS_STEP or not step.applies(self):
+                    continue
+                if await step.handler(self):
                     return
         finally:
             self.text, self.command = arrived

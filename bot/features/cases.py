@@ -198,10 +198,10 @@ def _cases_text(report: dict[str, Any]) -> list[str]:
 feature.report_section(ReportSection("Cases", 10, _cases, _cases_text))
 
 
-@feature.step("subject", order=65)
+@feature.step("subject", order=65, when=lambda turn: not turn.case.subject)
 async def subject(turn: Turn) -> bool:
     """The case is about the first thing the customer asks."""
     text = turn.text
-    if not turn.case.subject and has_words(text) and not is_greeting(text):
+    if has_words(text) and not is_greeting(text):
         await turn.save_case(subject=shorten(text, 120))
     return False

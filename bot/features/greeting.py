@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.features import link
 from bot.model import CaseState, EventKind, InboundKind
 from bot.registry import Feature
 from bot.signals import is_greeting
@@ -28,7 +29,7 @@ async def introduce(turn: Turn) -> None:
         return
     if turn.command is None and is_greeting(turn.text):
         return
-    if turn.command is not None and turn.command[0] == "link" and turn.command[1]:
+    if link.changes_another_customer(turn.command):
         return  # joining an identity they have: not new to us
     turn.introduce(_introduction)
 
@@ -52,10 +53,8 @@ async def start(turn: Turn, args: str) -> None:
     await greet(turn)
 
 
-@feature.step("greeting", order=80)
+@feature.step("greeting", order=80, when=lambda turn: is_greeting(turn.text))
 async def hello(turn: Turn) -> bool:
-    if not is_greeting(turn.text):
-        return False
     await greet(turn, short_if_recent=True)
     return True
 

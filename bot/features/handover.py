@@ -214,19 +214,23 @@ feature.report_section(ReportSection("Handovers by reason", 20, _reasons, _reaso
 # -- steps of the message pipeline -------------------------------------------------------
 
 
-@feature.step("relay to the person", order=60)
+@feature.step(
+    "relay to the person",
+    order=60,
+    when=lambda turn: turn.case.state in (CaseState.WAITING, CaseState.AGENT),
+)
 async def relay_step(turn: Turn) -> bool:
-    if turn.case.state in (CaseState.WAITING, CaseState.AGENT):
-        await relay(turn, turn.text)
-        return True
-    return False
+    await relay(turn, turn.text)
+    return True
 
 
-@feature.step("add to the summary", order=70)
+def _adding(turn: Turn) -> bool:
+    return offered(turn) and turn.waiting_for(Conversation.ADDING_TO_SUMMARY)
+
+
+@feature.step("add to the summary", order=70, when=_adding)
 async def add_step(turn: Turn) -> bool:
     """After "Add something", the next text goes into the summary."""
-    if not (offered(turn) and turn.waiting_for(Conversation.ADDING_TO_SUMMARY)):
-        return False
     draft = f"{turn.case.draft_summary}\n• They added: “{md_escape(shorten(turn.text, 300))}”"
     await turn.save_case(draft_summary=draft)
     await turn.wait_for(Conversation.AWAITING_SUMMARY_CHOICE)

@@ -8,9 +8,8 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from bot.model import CaseState, EventKind, Inbound, InboundKind, Purpose
+from bot.model import CaseState, EventKind, Purpose
 from bot.registry import Feature
-from bot.text import clean, parse_command
 from bot.turn import Turn
 
 feature = Feature("link")
@@ -20,12 +19,9 @@ LINK_TRIES = 5  # wrong codes a customer may send in an hour
 _CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 
 
-def changes_another_customer(inbound: Inbound) -> bool:
+def changes_another_customer(command: tuple[str, str] | None) -> bool:
     """Redeeming a code merges two customers: such a turn runs in a transaction of
     its own, never in a group commit with the other customer's turns."""
-    if inbound.kind is not InboundKind.MESSAGE:
-        return False
-    command = parse_command(clean(inbound.text))
     return command is not None and command[0] == "link" and bool(command[1])
 
 

@@ -88,10 +88,8 @@ async def rate(turn: Turn, fields: tuple[object, ...]) -> None:
     )
 
 
-@feature.step("rating comment", order=30)
+@feature.step("rating comment", order=30, when=awaiting_comment)
 async def comment(turn: Turn) -> bool:
-    if not awaiting_comment(turn):
-        return False
     text = turn.text
     await turn.record(EventKind.RATING, text, comment=True)
     await turn.stop_waiting()

@@ -13,9 +13,9 @@ from typing import Any
 
 import aiosqlite
 
-from bot.model import CaseState, Event, EventKind, Idea, IdeaState
+from bot.model import Event, Idea, IdeaState
 from bot.store.protocols.reports import CaseTimes
-from bot.store.sqlite.rows import dt, utc
+from bot.store.sqlite.rows import CASE_STATES, EVENT_KINDS, dt, utc
 
 
 def _data(raw: str) -> dict[str, Any]:
@@ -44,7 +44,7 @@ class SQLiteReports:
             " WHERE opened_at >= ? AND opened_at <= ? ORDER BY id",
             self._period(since, until),
         )
-        return [CaseTimes(r[0], CaseState(r[1]), utc(r[2]), dt(r[3])) for r in rows]
+        return [CaseTimes(r[0], CASE_STATES[r[1]], utc(r[2]), dt(r[3])) for r in rows]
 
     async def events_of_cases_opened(self, since: datetime | None, until: datetime) -> list[Event]:
         rows = await self._db.execute_fetchall(
@@ -54,7 +54,7 @@ class SQLiteReports:
             self._period(since, until),
         )
         return [
-            Event(r[0], r[1], utc(r[2]), EventKind(r[3]), r[4], r[5], _data(r[6])) for r in rows
+            Event(r[0], r[1], utc(r[2]), EVENT_KINDS[r[3]], r[4], r[5], _data(r[6])) for r in rows
         ]
 
     async def feedback_count(self, since: datetime | None, until: datetime) -> int:

@@ -34,6 +34,13 @@ OUTBOX_COLUMNS = "id, address, customer_id, case_id, cause, text, buttons, meta,
 EVENT_COLUMNS = "id, case_id, at, kind, actor, text, data"
 CUSTOMER_COLUMNS = "c.id, c.name, c.created_at, c.last_seen_at"
 
+# Stored values back to their enums by a dict, not by calling the enum (a Python
+# function call each): a turn reads up to 30 events, and every one has a kind.
+EVENT_KINDS = {kind.value: kind for kind in EventKind}
+CASE_STATES = {state.value: state for state in CaseState}
+CONVERSATIONS = {waiting.value: waiting for waiting in Conversation}
+CAUSES = {cause.value: cause for cause in Cause}
+
 
 def ts(moment: datetime | None) -> float | None:
     """A time as stored."""
@@ -74,7 +81,7 @@ def case_of(row: Sequence[Any]) -> Case:
     return Case(
         id=row[0],
         customer_id=row[1],
-        state=CaseState(row[2]),
+        state=CASE_STATES[row[2]],
         subject=row[3],
         opened_at=utc(row[4]),
         updated_at=utc(row[5]),
@@ -88,7 +95,7 @@ def case_of(row: Sequence[Any]) -> Case:
         pending_reason=row[13],
         unanswered=row[14],
         alerted_at=dt(row[15]),
-        conversation=Conversation(row[16]),
+        conversation=CONVERSATIONS[row[16]],
         conversation_until=dt(row[17]),
         conversation_note=row[18],
     )
@@ -96,7 +103,9 @@ def case_of(row: Sequence[Any]) -> Case:
 
 def event_of(row: Sequence[Any]) -> Event:
     """An event from the columns of `EVENT_COLUMNS`, in that order."""
-    return Event(row[0], row[1], utc(row[2]), EventKind(row[3]), row[4], row[5], json.loads(row[6]))
+    return Event(
+        row[0], row[1], utc(row[2]), EVENT_KINDS[row[3]], row[4], row[5], json.loads(row[6])
+    )
 
 
 def outbound_of(row: Sequence[Any]) -> Outbound:
@@ -106,7 +115,7 @@ def outbound_of(row: Sequence[Any]) -> Outbound:
         address=address_of(row[1]),
         customer_id=row[2],
         case_id=row[3],
-        cause=Cause(row[4]),
+        cause=CAUSES[row[4]],
         text=row[5],
         buttons=tuple(Button(label, payload) for label, payload in json.loads(row[6])),
         delivery=Delivery.from_json(json.loads(row[7])),

@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bot.model import Address, Customer, Event, EventKind, Identity
+from bot.model import Address, Customer, Event, Identity
 from bot.store.sqlite.group import NEW_CUSTOMERS
 from bot.store.sqlite.rows import (
     CASE_COLUMNS,
     CUSTOMER_COLUMNS,
+    EVENT_KINDS,
     address_json,
     case_of,
     customer_of,
@@ -78,7 +79,7 @@ async def read_turn(
         if latest is not None:
             events = sorted(
                 (
-                    Event(e[0], latest.id, utc(float(e[1])), EventKind(e[2]), e[3], e[4], e[5])
+                    Event(e[0], latest.id, utc(float(e[1])), EVENT_KINDS[e[2]], e[3], e[4], e[5])
                     for e in json.loads(row[8])
                 ),
                 key=lambda e: (e.at, e.id),
