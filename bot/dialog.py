@@ -71,8 +71,10 @@ class Dialog:
         by the knowledge base and found again inside the turn.)
 
         Returns whether the turn must run in a transaction of its own: one that may
-        change another customer (redeeming a /link code merges two) cannot share a
+        change another customer (answering a /link merges two) cannot share a
         group commit with that customer's turns."""
+        if inbound.kind is InboundKind.BUTTON:
+            return link.changes_another_customer(None, inbound.payload)
         if inbound.kind is not InboundKind.MESSAGE:
             return False
         text = clean(inbound.text)

@@ -141,6 +141,19 @@ class Idea:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingLink:
+    """A `/link` code entered on another channel, waiting for both sides to say yes:
+    first the customer who entered it (`entered_by`), then the one who asked for it
+    (`asked_by`). Nothing is joined before both did."""
+
+    id: int
+    asked_by: int
+    entered_by: int
+    entered_yes: bool  # the one who entered the code said yes
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Inbound:
     """One thing a customer did on a platform, in the core's words."""
 

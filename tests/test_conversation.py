@@ -327,8 +327,8 @@ async def test_a_redeemed_link_code_is_not_introduced_with_a_case_about_to_go(
     [code] = await ann.send("/link")
     typed = code.split("**")[1]
     other = customer_factory("ann-on-another-channel")
-    [linked] = await other.send(f"/link {typed}")
-    assert linked.startswith("Linked:") and "not a person" not in linked
+    [asked] = await other.send(f"/link {typed}")
+    assert asked.startswith("Join your") and "not a person" not in asked
 
 
 def test_an_article_id_too_long_for_a_button_is_left_out_of_the_buttons() -> None:

@@ -147,7 +147,11 @@ def test_exports_in_the_terminal_chat_are_saved_as_files(tmp_path: Path) -> None
 
 
 async def test_link_joins_two_channels_into_one_customer_and_case(
-    customer_factory: Factory, app: Candor, desk: RecordingDesk, clock: object
+    customer_factory: Factory,
+    app: Candor,
+    desk: RecordingDesk,
+    sender: RecordingSender,
+    clock: object,
 ) -> None:
     import re
 
@@ -165,8 +169,15 @@ async def test_link_joins_two_channels_into_one_customer_and_case(
     assert code is not None
     [wrong] = await other.send("/link ABCD-EFGH")
     assert "wrong or has expired" in wrong
-    [linked] = await other.send(f"/link {code.group(1).lower()}")
+    [asked] = await other.send(f"/link {code.group(1).lower()}")
+    assert "Join your Test account “Ann-Elsewhere” with the Test account “Ann”?" in asked
+    [entered, _] = [m for m in sender.sent if m.address.chat_id == "ann-elsewhere"][-1].buttons
+    [waiting] = await other.press(entered.payload)  # "Yes, join them"
+    assert "Now say yes on the Test account “Ann” too" in waiting
+    [ask, _] = [m for m in sender.sent if m.address.chat_id == "ann"][-1].buttons
+    [linked] = await ann.press(ask.payload)
     assert "Linked" in linked and "#1" in linked and "Case #2's history" in linked
+    assert linked in sender.texts("ann-elsewhere")  # told on both sides
     a = await app.store.customer_by_identity(ann.identity)
     b = await app.store.customer_by_identity(other.identity)
     assert a is not None and b is not None and a.id == b.id
