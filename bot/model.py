@@ -51,6 +51,7 @@ class Conversation(enum.StrEnum):
     AWAITING_RATING_COMMENT = "awaiting_rating_comment"  # rated, asked "anything to add?"
     AWAITING_FORGET_CONFIRMATION = "awaiting_forget_confirmation"  # /forget asked yes or no
     AWAITING_REOPEN_CHOICE = "awaiting_reopen_choice"  # is this about the resolved case?
+    AWAITING_IDEA_CHOICE = "awaiting_idea_choice"  # is this idea the same as a known one?
 
 
 class EventKind(enum.StrEnum):

@@ -1,16 +1,19 @@
-"""`/idea`: customers suggest things and vote; a near-duplicate becomes a vote.
+"""`/idea`: customers suggest things and vote; the same idea again becomes a vote, and
+a near one is offered ("is it the same as …?"), the customer's words kept either way.
+A vote button acts only on an open idea offered to that customer.
 Agents mark ideas planned or done (`/idea planned N`), and everyone who voted is
 told, which is the only notice an idea ever sends."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from rapidfuzz import fuzz
 
 from bot.desk.turn import DeskTurn
-from bot.model import Button, Cause, Delivery, IdeaState, Outbound, Purpose
+from bot.model import Button, Cause, Conversation, Delivery, Idea, IdeaState, Outbound, Purpose
 from bot.registry import Feature, pack
 from bot.report import ReportData, ReportSection, counted
 from bot.store import Transaction
@@ -30,8 +33,10 @@ async def idea(turn: Turn, text: str) -> None:
     if not text:
         await _most_wanted(turn)
         return
+    wanted = _words(text)
+    best, score = None, 0.0
     for known in await turn.tx.ideas.top(50):
-        if fuzz.token_set_ratio(known.text.casefold(), text.casefold()) >= SAME_IDEA:
+        if _words(known.text) == wanted:  # the same words: a vote, nothing to ask
             new_vote = await turn.tx.ideas.vote(known.id, turn.customer.id, turn.now)
             votes = known.votes + int(new_vote)
             await turn.say(
@@ -41,6 +46,32 @@ async def idea(turn: Turn, text: str) -> None:
                 note=f"voted for idea #{known.id}",
             )
             return
+        similar = fuzz.token_set_ratio(known.text.casefold(), text.casefold())
+        if similar >= SAME_IDEA and similar > score:
+            best, score = known, similar
+    if best is None:
+        await _record(turn, text)
+        return
+    # close, but maybe not the same ("to pdf" is not "to csv"): theirs to say
+    await turn.wait_for(Conversation.AWAITING_IDEA_CHOICE, note=json.dumps([best.id, text]))
+    await turn.say(
+        f"Is it the same as “{md_escape(shorten(best.text, 120))}”? If it is, your vote goes"
+        " to it; if not, I'll record yours as a new idea.",
+        note=f"asked whether the idea is idea #{best.id}",
+        buttons=[
+            Button("Yes, vote for it", pack("idea", "same", best.id)),
+            Button("No, it's a new idea", pack("idea", "new", best.id)),
+        ],
+        offered=[best.id],
+    )
+
+
+def _words(text: str) -> str:
+    """An idea's words as compared: case, punctuation and spacing folded."""
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in text.casefold()).split())
+
+
+async def _record(turn: Turn, text: str, lead: str = "Thank you: your") -> None:
     number = await turn.tx.ideas.add(turn.customer.id, text, turn.now)
     turn.out += turn.desk.notice(
         f"💡 Idea #{number} from {md_escape(turn.name)}: “{md_escape(shorten(text, 500))}”."
@@ -49,7 +80,7 @@ async def idea(turn: Turn, text: str) -> None:
         customer_id=turn.customer.id,
     )
     await turn.say(
-        f"Thank you: your idea is recorded as #{number}, with your vote. Others can vote"
+        f"{lead} idea is recorded as #{number}, with your vote. Others can vote"
         " for it (/idea shows the most-wanted), and you'll be told when it's planned or"
         " done.",
         note=f"recorded idea #{number}",
@@ -79,24 +110,77 @@ async def _most_wanted(turn: Turn) -> None:
             for i in ideas
             if i.id not in mine
         ],
+        offered=[i.id for i in ideas],
     )
+
+
+async def _offered(turn: Turn, number: int) -> Idea | None:
+    """The idea, if it is still open for votes and was offered to this customer on
+    their case (listed, or asked about): a press never acts on, nor shows, any other."""
+    found = await turn.tx.ideas.get(number)
+    if found is None or found.state is IdeaState.DONE:
+        return None
+    for event in await turn.timeline(100):
+        offered = event.data.get("offered") if event.actor == "bot" else None
+        if isinstance(offered, list) and number in offered:
+            return found
+    return None
 
 
 @feature.button("idea", str, int, on_resolved=True)
 async def vote(turn: Turn, fields: tuple[object, ...]) -> None:
     action, wanted = fields
-    found = await turn.tx.ideas.get(int(str(wanted))) if action == "vote" else None
-    if found is None:
-        await turn.say("That idea is gone. /idea shows the ones there are.")
+    number = int(str(wanted))
+    if action in ("same", "new"):
+        await _answered(turn, action == "same", number)
         return
+    found = await _offered(turn, number) if action == "vote" else None
+    if found is None:
+        await turn.say("That idea is not open for votes here. /idea shows the ones that are.")
+        return
+    await _vote(turn, found)
+
+
+async def _vote(turn: Turn, found: Idea, words: str = "") -> None:
     new_vote = await turn.tx.ideas.vote(found.id, turn.customer.id, turn.now)
     votes = found.votes + int(new_vote)
     said = "Your vote is in" if new_vote else "You had already voted for it"
+    kept = ""
+    if words:  # their own words for it are kept, for the team
+        turn.out += turn.desk.notice(
+            f"💡 A vote for idea #{found.id} from {md_escape(turn.name)}, in their words:"
+            f" “{md_escape(shorten(words, 500))}”.",
+            purpose=Purpose.IDEA,
+            customer_id=turn.customer.id,
+        )
+        kept = " Your words go to the team with it."
     await turn.say(
         f"{said}: “{md_escape(shorten(found.text, 100))}” has {votes} vote"
-        f"{'s' if votes != 1 else ''}. You'll be told when it's planned or done.",
+        f"{'s' if votes != 1 else ''}.{kept} You'll be told when it's planned or done.",
         note=f"voted for idea #{found.id}",
     )
+
+
+async def _answered(turn: Turn, same: bool, number: int) -> None:
+    """Yes (the same idea: a vote for it, their words kept) or no (a new idea)."""
+    asked, text = None, ""
+    if turn.waiting_for(Conversation.AWAITING_IDEA_CHOICE):
+        try:
+            asked, text = json.loads(turn.case.conversation_note)
+        except (ValueError, TypeError):
+            asked = None
+    if asked != number or not isinstance(text, str) or not text:
+        await turn.say(
+            "That question has expired, so nothing was recorded. Send /idea and your idea again."
+        )
+        return
+    await turn.stop_waiting()
+    found = await turn.tx.ideas.get(number) if same else None
+    if found is None or found.state is IdeaState.DONE:
+        lead = "That idea is closed now, so your" if same else "Thank you: your"
+        await _record(turn, text, lead)
+        return
+    await _vote(turn, found, words=text)
 
 
 def _top_ideas(data: ReportData) -> dict[str, Any]:
