@@ -254,3 +254,29 @@ async def test_a_file_that_is_not_a_candor_database(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(ValueError, match="is not a Candor database"):
         await build_report(other, None, datetime.now(UTC))
+
+
+async def test_an_unanswered_question_that_leads_into_a_handover_is_counted(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, config: Config, clock: Clock
+) -> None:
+    """A question the bot was not sure of, then "None of these": the "I don't know"
+    that follows (the second in a row hands the case over) counts that question."""
+    gil = customer_factory("gil")
+    [unsure] = await gil.send("how do I plan a trial export")
+    assert "Pick one" in unsure
+    [unknown] = await gil.press("none")
+    assert "I don't know" in unknown
+    await gil.send("how do I plan a trial export 2")
+    [handover] = await gil.press("none")
+    assert "let me get a person" in handover
+    await gil.press("handover:send")
+    report = await build_report(config.storage.path, None, clock.now)
+    assert report["top_unanswered"] == [
+        {"question": "how do i plan a trial export", "count": 1},
+        {"question": "how do i plan a trial export 2", "count": 1},
+    ]
+    assert report["handovers_by_reason"] == [
+        {"reason": "the bot could not answer 2 times in a row", "count": 1}
+    ]
+    text = render_report(report)
+    assert "  how do i plan a trial export 2  1 time" in text.splitlines()

@@ -126,12 +126,16 @@ TOP_UNANSWERED = 10  # questions the report lists
 
 
 def _unanswered(data: ReportData) -> dict[str, Any]:
-    """Each "I don't know" counts the customer's message before it on its case."""
+    """Each "I don't know" counts the customer's question before it on its case: the
+    last thing they wrote, not a button they pressed since ("None of these" after the
+    bot asked which article was meant, the press that may hand the case over) nor a
+    command."""
     asked: Counter[str] = Counter()
     last: dict[int, str] = {}
     for event in data.events:
         if event.kind is EventKind.CUSTOMER:
-            last[event.case_id] = event.text
+            if event.text and not event.data.get("button") and not event.data.get("command"):
+                last[event.case_id] = event.text
         elif event.kind is EventKind.UNKNOWN:
             question = normalise(last.pop(event.case_id, ""))
             if question:
