@@ -46,6 +46,7 @@ class Ann:
     shared_idea: int
     own_idea: int
     incident: int
+    pending: int  # a /link waiting for a yes
 
 
 async def lived(tx: Transaction, identity: Identity = ANN, address: Address = HERE) -> Ann:
@@ -103,7 +104,8 @@ async def lived(tx: Transaction, identity: Identity = ANN, address: Address = HE
         ann.id, muted_until=at(600), until_write=False, quiet_hours="22:00-07:00"
     )
     await tx.links.add_code(ann.id, "SECR-ETCD", at(19), at(29))
-    await tx.links.add_failure(ann.id, at(19))
+    await tx.links.add_failure(identity, at(19))
+    pending = await tx.links.pend(ann.id, bob.id, at(19), at(49))
     sent = await tx.outbox.enqueue(
         Outbound(address, "secret reply", Cause.REPLY, ann.id, case.id), at(20)
     )
@@ -115,7 +117,7 @@ async def lived(tx: Transaction, identity: Identity = ANN, address: Address = HE
     )
     await tx.outbox.mark_sent(card, "999.1", at(22))
     await tx.desk.map_thread(replace(DESK, thread_id="999.1"), case.id, card=True)
-    return Ann(ann.id, old.id, case.id, shared, own, incident)
+    return Ann(ann.id, old.id, case.id, shared, own, incident, pending)
 
 
 async def test_the_export_is_everything_the_customer_may_see(store: Store) -> None:
@@ -285,8 +287,10 @@ async def test_forget_leaves_no_trace_and_keeps_the_anonymous_counts(
             },
         }
         assert await tx.customers.address_of(ann.id) is None
-        assert await tx.links.failures(ann.id, at(0)) == 0
+        # wrong /link tries stay, by a digest of the identity, for the hour they count
+        assert await tx.links.failures(ANN, at(0)) == 1
         assert await tx.links.take_code("SECR-ETCD", at(20)) is None
+        assert await tx.links.pending(ann.pending, at(20)) is None
         assert await tx.incidents.subscribers(ann.incident) == []
         # an idea only she wanted is gone; one others want stays, with their votes
         assert await tx.ideas.get(ann.own_idea) is None
@@ -353,7 +357,7 @@ async def test_merge_joins_two_customers_and_their_open_cases_in_time_order(
         )
         assert (await tx.ideas.get(both)) is not None
         assert (await tx.ideas.get(both)).votes == 1  # type: ignore[union-attr]
-        assert await tx.links.failures(drop.id, at(0)) == 0
+        assert await tx.links.pending(drop.pending, at(20)) is None
         export = await tx.export_customer(keep.id)
     assert [f["text"] for f in export["feedback"]] == ["secret feedback"]
     assert [c["id"] for c in export["cases"]] == sorted(
