@@ -189,7 +189,11 @@ async def test_one_customers_turns_from_two_channels_do_not_overwrite_each_other
     code = re.search(r"\*\*([A-Z0-9]{4}-[A-Z0-9]{4})\*\*", given)
     assert code is not None
     await elsewhere.send(f"/link {code.group(1)}")
+    for who in (elsewhere, ann):  # both say yes: the one who entered it, then the asker
+        [asked] = [m for m in who.sender.sent if m.address.chat_id == who.name and m.buttons][-1:]
+        await who.press(asked.buttons[0].payload)
     customer = await app.store.customer_by_identity(ann.identity)
+    assert customer == await app.store.customer_by_identity(elsewhere.identity)
     assert customer is not None
     # Two questions the bot cannot answer, at the same moment, from both channels,
     # among other customers' turns: each counts (a lost update would count one).
