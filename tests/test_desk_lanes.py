@@ -56,9 +56,13 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, seconds: float 
         await asyncio.sleep(0.02)
 
 
+HOLD = 120.0  # seconds a call may wait for its answer while the staff group is held
+
+
 def hold_the_staff_group(fake: FakeTelegram) -> asyncio.Event:
     """Telegram takes nothing into the staff group until the event is set (as if the
-    group's budget were spent); what the bot sends there waits, in its order."""
+    group's budget were spent); what the bot sends there waits, in its order. (Run
+    with `running(config, HOLD)`, so that no held call times out and is tried again.)"""
     release = asyncio.Event()
 
     async def send_message(params: dict[str, Any]) -> Any:
@@ -83,6 +87,9 @@ async def claimed(fake: FakeTelegram, app: Candor, user: int, name: str) -> int:
         is_topic_message=True,
     )
     await fake.wait_for("sendMessage", 1, chat_id=user, text=lambda t: "Maria here" in t)
+    await fake.wait_for(
+        "sendMessage", 1, chat_id=STAFF, text=lambda t: "Delivered to the customer" in t
+    )
     return thread
 
 
@@ -94,7 +101,7 @@ async def relays_stored(app: Candor, case_id: int, count: int) -> bool:
 async def test_one_customers_burst_does_not_hold_up_another_customers_new_card(
     fake: FakeTelegram, config: Config
 ) -> None:
-    async with running(config) as (app, _):
+    async with running(config, HOLD) as (app, _):
         await claimed(fake, app, ANN, "Ann")
         ann_case = (await case_of(app, ANN)).id
         release = hold_the_staff_group(fake)
@@ -141,7 +148,7 @@ async def test_one_customers_burst_does_not_hold_up_another_customers_new_card(
 async def test_a_burst_of_one_customers_words_reaches_the_desk_as_few_messages(
     fake: FakeTelegram, config: Config
 ) -> None:
-    async with running(config) as (app, _):
+    async with running(config, HOLD) as (app, _):
         thread = await claimed(fake, app, ANN, "Ann")
         case = (await case_of(app, ANN)).id
         release = hold_the_staff_group(fake)
