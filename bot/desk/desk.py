@@ -181,10 +181,11 @@ class Desk:
     async def reopen(self, tx: Transaction, message: Outbound) -> list[Outbound]:
         """The card of `message`'s case again, for the one desk whose thread of the
         case is gone (deleted there): it opens a new thread, with the recent timeline
-        and a line saying why the case is posted again."""
+        and a line saying why the case is posted again. Not for a resolved case: its
+        thread was deleted as done with (the message then fails, as it says)."""
         case = await tx.cases.get(message.case_id) if message.case_id is not None else None
         customer = await tx.customers.get(case.customer_id) if case is not None else None
-        if case is None or customer is None:
+        if case is None or customer is None or not case.is_open:
             return []
         where = await tx.customers.address_of(case.customer_id)
         events = await tx.timeline.recent(case.id, limit=100)
