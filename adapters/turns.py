@@ -11,7 +11,9 @@ here: a new card first (an unclaimed case nobody has seen yet), then the lane
 (the case) served longest ago, so that cases take turns, round-robin. The outbox
 sends each case's desk messages in order and cases concurrently (its lanes), so
 every case waiting has its next message here. Neither aiolimiter nor the rate
-limiter offers priorities or keyed fairness, hence this small scheduler.
+limiter offers priorities or keyed fairness, hence this small scheduler. When
+Telegram answers 429 in the group, the turns after it wait the `retry_after` out:
+with cases sent concurrently, each would otherwise meet the 429 in turn.
 """
 
 from __future__ import annotations
@@ -42,17 +44,27 @@ class Turns:
         self._waiting: list[_Waiter] = []
         self._served: dict[Hashable, int] = {}  # a lane's last turn, by order
         self._order = itertools.count()
+        self._resume_at = 0.0  # loop time when the chat takes messages again (a 429)
 
     @property
     def waiting(self) -> int:
         """How many messages wait for their turn."""
         return len(self._waiting)
 
+    def hold_off(self, seconds: float) -> None:
+        """The chat's budget is spent (a 429): the next turns wait this long, rather
+        than every case trying in turn and meeting the 429 again."""
+        resume = asyncio.get_running_loop().time() + seconds
+        self._resume_at = max(self._resume_at, resume)
+
     @contextlib.asynccontextmanager
-    async def turn(self, lane: Hashable, *, first: bool = False) -> AsyncIterator[None]:
+    async def turn(self, lane: Hashable, *, first: bool = False) -> AsyncIterator[Turns]:
         await self._take(lane, first)
         try:
-            yield
+            wait = self._resume_at - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            yield self
         finally:
             self._pass_on()
 

@@ -76,7 +76,10 @@ def hold_the_staff_group(fake: FakeTelegram) -> asyncio.Event:
 
 async def claimed(fake: FakeTelegram, app: Candor, user: int, name: str) -> int:
     """The customer hands over and Maria claims the case in its topic; its thread."""
-    card = await hand_over(fake, app, user, name)
+    await hand_over(fake, app, user, name)
+    [card] = await fake.wait_for(
+        "sendMessage", 1, chat_id=STAFF, text=lambda t: "Case #" in t and f" · {name} · " in t
+    )
     thread = int(card.params["message_thread_id"])
     fake.push_message(
         MARIA,
@@ -88,7 +91,7 @@ async def claimed(fake: FakeTelegram, app: Candor, user: int, name: str) -> int:
     )
     await fake.wait_for("sendMessage", 1, chat_id=user, text=lambda t: "Maria here" in t)
     await fake.wait_for(
-        "sendMessage", 1, chat_id=STAFF, text=lambda t: "Delivered to the customer" in t
+        "sendMessage", 1, chat_id=STAFF, text=lambda t: "Delivered" in t and f"Hi {name}" in t
     )
     return thread
 
@@ -237,3 +240,30 @@ async def test_a_deleted_forum_topic_is_opened_again_with_the_card_and_the_new_w
         # one new topic, not one per message
         await asyncio.sleep(0)
         assert len(fake.calls_to("createForumTopic")) == 2
+
+
+async def test_a_429_in_the_staff_group_holds_every_case_back_for_the_wait(
+    fake: FakeTelegram, config: Config
+) -> None:
+    async with running(config) as (app, _):
+        await claimed(fake, app, ANN, "Ann")
+        await claimed(fake, app, BOB, "Bob")
+        before = len(fake.calls_to("sendMessage", chat_id=STAFF))
+        fake.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=STAFF)
+        fake.push_message(ANN, "ann writes", first_name="Ann")
+        fake.push_message(BOB, "bob writes", first_name="Bob")
+        for words in ("ann writes", "bob writes"):
+            await fake.wait_for(
+                "sendMessage",
+                1,
+                include_failed=False,
+                chat_id=STAFF,
+                text=lambda t, w=words: w in t,
+            )
+        calls = fake.calls_to("sendMessage", chat_id=STAFF)[before:]
+        assert calls[0].failed and calls[0].error_code == 429
+        # no case tried again, nor another case sent, before the wait Telegram asked for
+        assert all(c.at - calls[0].at >= 0.95 for c in calls[1:]), [
+            (c.at - calls[0].at, text_of(c)) for c in calls
+        ]
+        assert len(calls) == 3  # the refused one, then each case's words once

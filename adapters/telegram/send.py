@@ -111,8 +111,13 @@ class TelegramSender:
     async def _deliver(self, message: Outbound, progress: Progress) -> str:
         """`_send`, its failures told to the outbox as `DeliveryError`."""
         try:
-            async with self._turn(message):
-                return await self._send(message, progress)
+            async with self._turn(message) as turns:
+                try:
+                    return await self._send(message, progress)
+                except RetryAfter as error:  # the group's budget is spent: all of it waits
+                    if turns is not None:
+                        turns.hold_off(_seconds(error.retry_after))
+                    raise
         except RetryAfter as error:
             raise DeliveryError(str(error), retry_after=_seconds(error.retry_after)) from error
         except Forbidden as error:
@@ -127,7 +132,7 @@ class TelegramSender:
         except TelegramError as error:
             raise DeliveryError(f"Telegram error: {error}") from error
 
-    def _turn(self, message: Outbound) -> contextlib.AbstractAsyncContextManager[None]:
+    def _turn(self, message: Outbound) -> contextlib.AbstractAsyncContextManager[Turns | None]:
         """The message's turn at its group (see `adapters.turns`); private chats are
         paced by `_pace`, and the outbox sends to each one in order."""
         chat_id = int(message.address.chat_id)
