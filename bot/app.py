@@ -106,6 +106,7 @@ class Candor:
             timezone=config.bot.timezone,
             waiting_alert=timedelta(minutes=config.desk.waiting_alert_minutes),
         )
+        self.outbox.desk_lanes.reopen = self.desk.reopen  # a case whose desk thread was deleted
         self.dialog = Dialog(
             Services(
                 lambda: self.knowledge,

@@ -10,6 +10,15 @@ Each address with something due gets a task of its own, which sends its messages
 in order and ends; a pass starts tasks and does not wait for them. So a call that
 hangs until the HTTP timeout, or a desk group paced at 20 messages a minute, holds
 up its own address only, never everyone else's replies.
+
+On a desk, each case is a lane of its own (`Lane`): its messages go in order, cases
+concurrently, so that the sender can share a paced desk's budget between cases
+(the Telegram sender takes them in turn, new cards first) instead of one busy
+customer's relays holding up every other case. Within a case, a card that is due
+goes before the case's other pending messages (they go into its thread), and a
+burst of the customer's relayed words waiting at once becomes one message. A desk
+thread that is gone (deleted by someone on the desk) is opened again with a new
+card. Both in `bot.lanes`.
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from bot.lanes import DeskLanes, Lane, lane_of
 from bot.model import Address, Cause, Delivery, Outbound, Purpose
 from bot.registry import Hold, NoticeRule
 from bot.store import Store
@@ -40,15 +50,23 @@ class DeliveryError(Exception):
     """A sender could not deliver a message.
 
     `retry_after`: the platform asked to wait this long (rate limit). `permanent`:
-    retrying cannot help (the chat is gone, the bot was blocked).
+    retrying cannot help (the chat is gone, the bot was blocked). `thread_gone`: the
+    desk thread the message went into does not exist any more (someone deleted it);
+    permanent for that thread, and the outbox opens the case a new one.
     """
 
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        thread_gone: bool = False,
     ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
-        self.permanent = permanent
+        self.permanent = permanent or thread_gone
+        self.thread_gone = thread_gone
 
 
 class Sender(Protocol):
@@ -99,14 +117,16 @@ class Outbox:
         self.paused = paused
         self._senders: list[tuple[Sender, str | None]] = []
         self._wake = asyncio.Event()
-        self._busy: dict[Address, asyncio.Task[int]] = {}  # an address's sending task
+        self._busy: dict[Lane, asyncio.Task[int]] = {}  # a lane's sending task
         # Sending tasks ended so far, when each address's last one did, and the count
         # when each pass now reading the outbox began: what a pass read about an
         # address whose task ended since may be stale (sent already), so it leaves
         # that address to the next pass.
         self._ended = 0
-        self._ended_at: dict[Address, int] = {}
+        self._ended_at: dict[Lane, int] = {}
         self._reading: list[int] = []
+        # a case's desk messages: coalesced, and a new thread when theirs is gone
+        self.desk_lanes = DeskLanes(store, clock, self.wake_later)
 
     def register(self, sender: Sender, chat_id: str | None = None) -> None:
         """Deliver this channel's messages (only those for `chat_id`, if given)."""
@@ -182,23 +202,24 @@ class Outbox:
 
     async def _queues(
         self, sender: Sender, chat_id: str | None
-    ) -> tuple[dict[Address, list[tuple[Outbound, datetime]]], set[Address]]:
+    ) -> tuple[dict[Lane, list[tuple[Outbound, datetime]]], set[Lane]]:
         """Pending messages by address, in order; and the addresses passed over
         because a task is sending to them already. Reading goes on past those, and
         past addresses with nothing due (a back-off), up to PAGES pages, so that a
         long queue (a paced desk group's) cannot keep others' messages from being
         read; held notices are not read at all."""
-        queues: dict[Address, list[tuple[Outbound, datetime]]] = {}
-        busy: set[Address] = set()
+        queues: dict[Lane, list[tuple[Outbound, datetime]]] = {}
+        busy: set[Lane] = set()
         after = 0
         now = self._clock()
         for _ in range(PAGES):
             page = await self._store.pending(sender.channel, chat_id, PAGE, after, now)
             for message, due in page:
-                if message.address in self._busy and message.address not in queues:
-                    busy.add(message.address)
+                lane = lane_of(message, self._desks, self._desk_channels)
+                if lane in self._busy and lane not in queues:
+                    busy.add(lane)
                 else:
-                    queues.setdefault(message.address, []).append((message, due))
+                    queues.setdefault(lane, []).append((message, due))
             ready = sum(len(queue) for queue in queues.values() if _ready(queue, now))
             if len(page) < PAGE or ready >= PAGE:
                 break
@@ -206,9 +227,10 @@ class Outbox:
         return queues, busy
 
     async def _send_address(
-        self, sender: Sender, address: Address, queue: list[tuple[Outbound, datetime]]
+        self, sender: Sender, address: Lane, queue: list[tuple[Outbound, datetime]]
     ) -> int:
         try:
+            queue = await self.desk_lanes.coalesce(queue)
             return await self._deliver_in_order(sender, queue)
         finally:
             del self._busy[address]
@@ -242,6 +264,8 @@ class Outbox:
                 message = await self._in_thread(message)
                 platform_id = await sender.send(message)
             except DeliveryError as error:
+                if error.thread_gone and await self.desk_lanes.thread_gone(message, str(error)):
+                    return sent  # a new card goes first; the next pass sends the rest
                 await self._failed(message, str(error), error.retry_after, error.permanent)
                 if not error.permanent:
                     return sent

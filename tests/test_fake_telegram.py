@@ -139,6 +139,26 @@ async def test_topics_threads_and_replies(fake: FakeTelegram, bot: Bot) -> None:
     assert update.message.reply_to_message.forum_topic_created is not None
 
 
+async def test_a_deleted_topic_refuses_messages_as_telegram_does(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    topic = await bot.create_forum_topic(STAFF, "#12 · Ann · pricing")
+    thread = topic.message_thread_id
+    await bot.send_message(STAFF, "card", message_thread_id=thread)
+    fake.delete_topic(STAFF, thread)  # someone on the staff deletes it in the app
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_message(STAFF, "relay", message_thread_id=thread)
+    [refused] = fake.calls_to("sendMessage", text="relay")
+    assert refused.failed and refused.description == "Bad Request: message thread not found"
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.send_message(STAFF, "never made", message_thread_id=9999)
+    other = await bot.create_forum_topic(STAFF, "#13 · Bob")
+    assert await bot.delete_forum_topic(STAFF, other.message_thread_id)
+    with pytest.raises(BadRequest, match=r"(?i)message thread not found"):
+        await bot.delete_forum_topic(STAFF, other.message_thread_id)
+    assert (await bot.send_message(STAFF, "the group itself")).text == "the group itself"
+
+
 async def test_get_updates_returns_pushed_updates(fake: FakeTelegram, bot: Bot) -> None:
     sent = await bot.send_message(
         42,

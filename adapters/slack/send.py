@@ -49,6 +49,8 @@ PERMANENT = {
     "missing_scope",
 }
 
+THREAD_GONE = {"thread_not_found", "message_not_found"}
+
 
 def blocks_for(markdown: str, buttons: tuple[Button, ...]) -> list[list[dict[str, Any]]]:
     """Block Kit for one core message: section blocks (split under Slack's limits),
@@ -95,7 +97,11 @@ class SlackSender:
             if status == 429 or code == "ratelimited":
                 wait = error.response.headers.get("Retry-After", "1") if error.response else "1"
                 raise DeliveryError(f"Slack: {code}", retry_after=float(wait)) from error
-            raise DeliveryError(f"Slack said: {code}", permanent=code in PERMANENT) from error
+            # the message a desk thread hangs from was deleted: the outbox opens a new one
+            gone = code in THREAD_GONE and bool(message.address.thread_id)
+            raise DeliveryError(
+                f"Slack said: {code}", permanent=code in PERMANENT, thread_gone=gone
+            ) from error
         except (TimeoutError, aiohttp.ClientError) as error:
             raise DeliveryError(f"network: {error!r}") from error
 

@@ -2,7 +2,12 @@
 
 python-telegram-bot's AIORateLimiter keeps the bot within the overall (30 a
 second) and per-group (20 a minute) limits; on top, messages to one private chat
-are spaced by `per_chat_interval` (Telegram allows about one a second). A 429's
+are spaced by `per_chat_interval` (Telegram allows about one a second). In a group
+(the staff group, shared by every case) messages go one at a time, the cases
+taking turns and new cards first (`adapters.turns`), and the rate limiter paces
+them: one busy customer cannot hold up everybody else's case. A message into a
+forum topic someone deleted fails as `DeliveryError(thread_gone=True)`, and the
+outbox opens the case a new topic. A 429's
 `retry_after` goes back to the outbox, which keeps the message and its chat's
 order and tries again after that wait. A message that takes several calls (pieces,
 a card's forum topic, a file) goes on, when tried again, where the failed try
@@ -12,6 +17,7 @@ stopped (see `adapters.progress`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import timedelta
@@ -23,6 +29,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from adapters.markdown import split, to_telegram_html
 from adapters.progress import Progress, Resumable
 from adapters.telegram.platform import CHANNEL
+from adapters.turns import Turns
 from bot.model import Button, Outbound
 from bot.outbox import DeliveryError
 from bot.text import shorten
@@ -47,6 +54,13 @@ def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
+def _thread_gone(error: BadRequest) -> bool:
+    """Telegram's answer for a forum topic that was deleted ("Bad Request: message
+    thread not found")."""
+    text = error.message.lower()
+    return "thread not found" in text or "topic_deleted" in text
+
+
 def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -68,6 +82,7 @@ class TelegramSender:
         self.per_chat_interval = per_chat_interval
         self._last: dict[int, float] = {}
         self._resumable = Resumable()
+        self._turns: dict[int, Turns] = {}  # a group's turns, by chat id
 
     async def _pace(self, chat_id: int) -> None:
         """Wait until this private chat's last message is `per_chat_interval` old."""
@@ -96,17 +111,36 @@ class TelegramSender:
     async def _deliver(self, message: Outbound, progress: Progress) -> str:
         """`_send`, its failures told to the outbox as `DeliveryError`."""
         try:
-            return await self._send(message, progress)
+            async with self._turn(message) as turns:
+                try:
+                    return await self._send(message, progress)
+                except RetryAfter as error:  # the group's budget is spent: all of it waits
+                    if turns is not None:
+                        turns.hold_off(_seconds(error.retry_after))
+                    raise
         except RetryAfter as error:
             raise DeliveryError(str(error), retry_after=_seconds(error.retry_after)) from error
         except Forbidden as error:
             raise DeliveryError(f"Telegram refused: {error.message}", permanent=True) from error
         except BadRequest as error:
-            raise DeliveryError(f"Telegram said: {error.message}", permanent=True) from error
+            gone = _thread_gone(error) and bool(message.address.thread_id)
+            raise DeliveryError(
+                f"Telegram said: {error.message}", permanent=True, thread_gone=gone
+            ) from error
         except NetworkError as error:  # includes TimedOut
             raise DeliveryError(f"network: {error}") from error
         except TelegramError as error:
             raise DeliveryError(f"Telegram error: {error}") from error
+
+    def _turn(self, message: Outbound) -> contextlib.AbstractAsyncContextManager[Turns | None]:
+        """The message's turn at its group (see `adapters.turns`); private chats are
+        paced by `_pace`, and the outbox sends to each one in order."""
+        chat_id = int(message.address.chat_id)
+        if chat_id >= 0:
+            return contextlib.nullcontext()
+        turns = self._turns.setdefault(chat_id, Turns())
+        lane = message.case_id if message.case_id is not None else message.address.thread_id
+        return turns.turn(lane, first=message.delivery.card)
 
     async def _send(self, message: Outbound, progress: Progress) -> str:
         """Send what Telegram does not have yet of `message`; `progress` is what it

@@ -178,6 +178,25 @@ class Desk:
             for address in self.addresses
         ]
 
+    async def reopen(self, tx: Transaction, message: Outbound) -> list[Outbound]:
+        """The card of `message`'s case again, for the one desk whose thread of the
+        case is gone (deleted there): it opens a new thread, with the recent timeline
+        and a line saying why the case is posted again. Not for a resolved case: its
+        thread was deleted as done with (the message then fails, as it says)."""
+        case = await tx.cases.get(message.case_id) if message.case_id is not None else None
+        customer = await tx.customers.get(case.customer_id) if case is not None else None
+        if case is None or customer is None or not case.is_open:
+            return []
+        where = await tx.customers.address_of(case.customer_id)
+        events = await tx.timeline.recent(case.id, limit=100)
+        cards = self.card(case, customer, where.channel if where else "?", events)
+        desk = Address(message.address.channel, message.address.chat_id)
+        note = (
+            f"♻️ The earlier thread of case #{case.id} was deleted, so the case is posted"
+            " again here; what follows goes into this thread.\n\n"
+        )
+        return [replace(card, address=desk, text=note + card.text) for card in cards[:1]]
+
     def describe(self, event: Event, customer: Customer) -> str | None:
         """A line of the agents' view of the timeline."""
         who = md_escape(customer.name or "customer")

@@ -135,6 +135,7 @@ KNOWN_METHODS = (
     "deleteMessage",
     "answerCallbackQuery",
     "createForumTopic",
+    "deleteForumTopic",
     "getChat",
     "getFile",
 )
@@ -1338,6 +1339,8 @@ class FakeTelegram(InjectsFaults):
         }
         thread = params.get("message_thread_id")
         if isinstance(thread, int) and thread:
+            if chat_id in self._forums and (chat_id, thread) not in self.topics:
+                raise bad_request("message thread not found")  # never made, or deleted
             message["message_thread_id"] = thread
             if chat_id < 0:
                 message["is_topic_message"] = True
@@ -1506,6 +1509,25 @@ class FakeTelegram(InjectsFaults):
         self.topics[(chat_id, thread_id)] = topic
         self._topic_message(chat_id, thread_id)
         return dict(topic)
+
+    def delete_topic(self, chat_id: int, thread_id: int) -> None:
+        """Someone on the staff deletes a forum topic, with its messages, in the app:
+        the bot is not told, and sending into it is refused from now on ("Bad Request:
+        message thread not found", as Telegram answers)."""
+        if self.topics.pop((chat_id, thread_id), None) is None:
+            raise KeyError(f"no topic {thread_id} in chat {chat_id}")
+        for key, message in list(self.messages.items()):
+            if key[0] == chat_id and message.get("message_thread_id") == thread_id:
+                del self.messages[key]
+        self.messages.pop((chat_id, thread_id), None)
+
+    def _m_delete_forum_topic(self, params: JSONDict) -> bool:
+        chat_id = self._chat_id(params)
+        thread = params.get("message_thread_id")
+        if not isinstance(thread, int) or (chat_id, thread) not in self.topics:
+            raise bad_request("message thread not found")
+        self.delete_topic(chat_id, thread)
+        return True
 
     def _m_get_chat(self, params: JSONDict) -> JSONDict:
         chat_id = self._chat_id(params)

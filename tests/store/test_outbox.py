@@ -124,3 +124,18 @@ async def test_outbox_rows_of_one_case(store: Store) -> None:
     assert [(m.text, state) for m, state in await store.outbox_rows(case.id)] == [
         ("about it", "pending")
     ]
+
+
+async def test_coalesced_messages_go_as_the_first_one(store: Store) -> None:
+    async with store.transaction() as tx:
+        ids = [await tx.outbox.enqueue(Outbound(HERE, f"m{i}", Cause.DESK), NOW) for i in range(3)]
+    async with store.transaction() as tx:
+        await tx.outbox.coalesce(ids[0], "m0\n\nm1\n\nm2", ids[1:], NOW)
+    [(kept, _)] = await store.pending("test")
+    assert kept.id == ids[0] and kept.text == "m0\n\nm1\n\nm2" and kept.attempts == 0
+    rows = await store.outbox_rows()
+    assert [(m.text, state) for m, state in rows] == [
+        ("m0\n\nm1\n\nm2", "pending"),
+        ("m1", "sent"),
+        ("m2", "sent"),
+    ]

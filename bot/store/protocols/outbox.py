@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -33,6 +34,13 @@ class OutboxRows(PersonalData, Protocol):
     async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
         """The message will not be sent: failed at `now` for `error` (its first 500
         characters); one more attempt."""
+
+    async def coalesce(
+        self, keep_id: int, text: str, merged_ids: Sequence[int], now: datetime
+    ) -> None:
+        """Several pending messages go as one: `keep_id` stays pending with `text`
+        (theirs, joined), and each of `merged_ids` is sent at `now` within it (its
+        error names `keep_id`, its platform id is empty, its attempts unchanged)."""
 
     async def drop(self, message_id: int) -> None:
         """Remove a delivered message that must not be kept (it names someone who asked

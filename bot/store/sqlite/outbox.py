@@ -4,6 +4,7 @@ other rows; what the dispatcher records of a delivery goes at once."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -64,6 +65,19 @@ class SQLiteOutboxRows(Repository):
             " sent_at = ? WHERE id = ?",
             (error[:500], ts(now), message_id),
         )
+
+    async def coalesce(
+        self, keep_id: int, text: str, merged_ids: Sequence[int], now: datetime
+    ) -> None:
+        await self._s.exec(
+            "UPDATE outbox SET text = ? WHERE id = ? AND state = 'pending'", (text, keep_id)
+        )
+        for merged in merged_ids:
+            await self._s.exec(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, platform_id = '', error = ?"
+                " WHERE id = ? AND state = 'pending'",
+                (ts(now), f"sent within message {keep_id}", merged),
+            )
 
     async def drop(self, message_id: int) -> None:
         await self._s.exec("DELETE FROM outbox WHERE id = ?", (message_id,))

@@ -1,0 +1,78 @@
+"""A Slack triage thread whose parent (the card) was deleted (issue 14, finding 16):
+Slack refuses replies into it; the case is posted again, and the words go into the
+new card's thread. The real slack-bolt and slack-sdk against the fake Slack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Config
+from bot.model import Address
+from tests.fakes.slack import FakeSlack, SlackError
+from tests.test_slack import (
+    ANN,
+    SHARED,
+    TRIAGE,
+    Slack,
+    case_of,
+    config_for,
+    free_port,
+    running,
+    text_of,
+)
+from tests.test_slack import fake as slack_fake
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async for server in slack_fake.__wrapped__():  # the Slack tests' workspace
+        yield server
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def config(tmp_path: Path, knowledge_dir: Path, fake: FakeSlack, port: int) -> Config:
+    return config_for(tmp_path, knowledge_dir, fake, port)
+
+
+@pytest.mark.parametrize("answer", ["thread_not_found", "message_not_found"])
+async def test_a_deleted_card_thread_is_posted_again_and_the_words_go_into_it(
+    fake: FakeSlack, config: Config, port: int, answer: str
+) -> None:
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        event = await slack.say(ANN, "/human")
+        [proposal] = await slack.reply_to(SHARED, event["ts"])
+        await slack.press(ANN, proposal, "handover:send")
+        [card] = await slack.reply_to(TRIAGE, None)
+        old = card.result["ts"]
+        case = await case_of(app, ANN)
+        # someone deletes the card: Slack refuses replies into its thread from now on
+        post = fake._post_message
+
+        def refuse_the_gone_thread(params: dict[str, Any]) -> dict[str, Any]:
+            if params.get("channel") == TRIAGE and params.get("thread_ts") == old:
+                raise SlackError(answer)
+            return post(params)
+
+        fake.on("chat.postMessage", refuse_the_gone_thread)
+        await slack.say(ANN, "is anyone there?", thread_ts=event["ts"])
+        posts = await fake.wait_for("chat.postMessage", 4, channel=TRIAGE, timeout=10)
+        refused, again, words = posts[1], posts[2], posts[3]
+        assert refused.error == answer and refused.params["thread_ts"] == old
+        assert not again.params.get("thread_ts")  # a new card, a new thread
+        assert f"Case #{case.id}" in text_of(again) and "deleted" in text_of(again)
+        new = again.result["ts"]
+        assert "is anyone there?" in text_of(words) and words.params["thread_ts"] == new
+        async with app.store.transaction() as tx:
+            thread = Address("slack", TRIAGE, new)
+            assert await tx.desk.case_for_thread(thread) == case.id
+            assert await tx.desk.thread_of("slack", TRIAGE, case.id) == new
