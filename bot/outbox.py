@@ -373,8 +373,9 @@ def unsolicited(
 ) -> str:
     """Why a message must not leave, or "". The bot writes to a customer only in
     answer to them, about their own case, or about an incident or idea they
-    subscribed to; desk messages go only to desks. Checked here, where every
-    message leaves, so that no feature can get around it."""
+    subscribed to; desk messages go only to desks; what shows a customer's words or
+    data (`Delivery.private`) is never shown in a shared place but to them alone.
+    Checked here, where every message leaves, so that no feature can get around it."""
     address = message.address
     to_desk = address.channel in desk_channels or (address.channel, address.chat_id) in desks
     if to_desk:
@@ -385,6 +386,10 @@ def unsolicited(
         return f"no allowed cause ({message.cause.value})"
     if message.cause is Cause.CASE_UPDATE and message.case_id is None:
         return "a case update without a case"
+    if message.delivery.private and not address.private and not message.delivery.private_to:
+        # Words or data of the customer (their case's story, an export) are never shown
+        # where others read, only to them alone there (or in a private place).
+        return "private words to a shared place"
     return ""
 
 

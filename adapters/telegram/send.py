@@ -113,6 +113,10 @@ class TelegramSender:
         took in earlier tries, and grows with every call it answers."""
         chat_id = int(message.address.chat_id)
         thread = message.address.thread_id
+        if message.delivery.private_to and not message.address.private:
+            # for one person's eyes, asked in a group: their private chat (its id is
+            # theirs) is the only place Telegram shows it to them alone
+            chat_id, thread = int(message.delivery.private_to), ""
         topic: int | None = None
         reply_to: int | None = None
         is_staff = self.staff_group_id is not None and chat_id == self.staff_group_id
