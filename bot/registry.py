@@ -133,8 +133,9 @@ def unbind(payload: str) -> tuple[str, int | None]:
     """(the payload as packed, the customer it was shown to); None if it names nobody
     (forged, or shown before buttons carried it)."""
     packed, at, owner = payload.rpartition("@")
-    number = small_number(owner) if at else None
-    return (payload, None) if number is None else (packed, number)
+    if not at or not (owner.isascii() and owner.isdigit()) or len(owner) >= OWNER_ROOM:
+        return payload, None
+    return packed, int(owner)
 
 
 def _unpack(route: ButtonRoute, rest: list[str]) -> tuple[Any, ...] | None:
