@@ -27,9 +27,11 @@ from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite.rows import address_json, address_of, digest
 from bot.store.sqlite.schema import migrations, statements
 from tests import test_slack as on_slack
+from tests import test_telegram as on_telegram
 from tests.conftest import Clock, Customer, RecordingSender
 from tests.fakes import slack as fakes
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
 from tests.test_slack import (
     ACME,
     ANN,
@@ -368,3 +370,25 @@ async def test_a_colleague_s_press_or_slash_command_in_a_shared_channel_makes_no
         assert await app.store.customer_by_identity(Identity("slack", HOME, COLLEAGUE)) is None
         assert len(await app.store.outbox_rows()) == owed  # nothing to send to anyone
         assert (await case_of(app, ANN)).state.value == "bot"  # her case was not handed over
+
+
+async def test_telegram_shows_a_private_message_asked_in_a_group_in_the_private_chat(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """Customers are answered in private chats only today; if one ever asked in a
+    group, what is for their eyes alone would go to their private chat."""
+    async with FakeTelegram(on_telegram.TOKEN) as server:
+        config = on_telegram.telegram_config(tmp_path, knowledge_dir, server)
+        async with on_telegram.running(config) as (app, _):
+            async with app.store.transaction() as tx:
+                message = Outbound(
+                    Address("telegram", "-500"),
+                    "your case: my card ending 4242",
+                    Cause.REPLY,
+                    delivery=Delivery(private=True, private_to=str(on_telegram.ANN)),
+                )
+                await tx.outbox.enqueue(message, app.clock())
+            app.outbox.wake()
+            [sent] = await server.wait_for("sendMessage", 1, include_failed=False)
+            assert sent.params["chat_id"] == on_telegram.ANN
+            assert server.calls_to("sendMessage", chat_id=-500) == []
