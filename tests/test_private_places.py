@@ -11,6 +11,7 @@ import asyncio
 import json
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -178,24 +179,31 @@ def test_the_outbox_refuses_a_private_message_to_a_shared_place_whatever_made_it
     assert unsolicited(Outbound(room, "hello", Cause.REPLY, 1, 1), set()) == ""
 
 
+class ShowsToOne(RecordingSender):
+    shows_to_one = True  # as the Slack and Telegram senders declare
+
+
 async def test_a_private_message_to_a_shared_place_is_never_sent(
     config: Config, clock: Clock
 ) -> None:
+    room = Address("test", "room")
     async with Candor(config, clock=clock) as app:
-        sender = RecordingSender()
+        plain, alone = RecordingSender(), ShowsToOne("alone")
         outbox = Outbox(app.store, clock)
-        outbox.register(sender)
+        outbox.register(plain)
+        outbox.register(alone)
         async with app.store.transaction() as tx:
-            leaking = Outbound(
-                Address("test", "room"),
-                "you wrote: my card ending 4242",
-                Cause.REPLY,
-                delivery=Delivery(private=True),
-            )
-            await tx.outbox.enqueue(leaking, clock())
-        assert await outbox.deliver_due() == 0
-        assert sender.sent == []
-        assert await outbox.pending_count("test") == 0  # refused for good, not retried
+            for delivery in (Delivery(private=True), Delivery(private=True, private_to="ann")):
+                for where in (room, replace(room, channel="alone")):
+                    leaking = Outbound(where, "you wrote: 4242", Cause.REPLY, delivery=delivery)
+                    await tx.outbox.enqueue(leaking, clock())
+        assert await outbox.deliver_due() == 1
+        # only to the one person, by a sender that can show it to them alone
+        [sent] = alone.sent
+        assert sent.delivery.private_to == "ann"
+        assert plain.sent == []
+        for channel in ("test", "alone"):
+            assert await outbox.pending_count(channel) == 0  # refused for good
 
 
 def test_whether_a_place_is_private_is_kept_but_is_not_what_the_place_is() -> None:

@@ -77,6 +77,7 @@ def blocks_for(markdown: str, buttons: tuple[Button, ...]) -> list[list[dict[str
 
 class SlackSender:
     channel = CHANNEL
+    shows_to_one = True  # `Delivery.private_to`: ephemeral, or a file in their DM
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client

@@ -53,6 +53,7 @@ def _seconds(value: float | timedelta) -> float:
 
 class TelegramSender:
     channel = CHANNEL
+    shows_to_one = True  # `Delivery.private_to`: in their private chat with the bot
 
     def __init__(
         self,
