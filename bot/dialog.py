@@ -20,8 +20,17 @@ from datetime import datetime
 
 from bot.desk import turn as desk_turn
 from bot.features import cases, link
-from bot.model import Case, CaseState, Customer, EventKind, Inbound, InboundKind, Outbound
-from bot.registry import Feature, Registry, render_commands
+from bot.model import (
+    Case,
+    CaseState,
+    Cause,
+    Customer,
+    EventKind,
+    Inbound,
+    InboundKind,
+    Outbound,
+)
+from bot.registry import Feature, Registry, bind, render_commands, unbind
 from bot.store import Transaction
 from bot.text import MAX_MATCHED, clean, md_escape, parse_command
 from bot.turn import COMMANDS_STEP, Services, Turn
@@ -96,6 +105,14 @@ class Dialog:
     ) -> list[Outbound]:
         """Record what the customer did, decide, and return the messages to send.
         `latest`: their unresolved case, else the last resolved one, else None."""
+        if inbound.kind is InboundKind.BUTTON:
+            packed, owner = unbind(inbound.payload)
+            if owner != customer.id:
+                # someone else's button (pressed in a shared channel), or a forged one: it
+                # changes nothing, and only the one who pressed it hears so
+                turn = Turn(self.services, tx, inbound, customer, new_customer, latest, now)
+                return [turn.privately(_not_yours(turn, owner))]
+            inbound = replace(inbound, payload=packed)
         turn = Turn(self.services, tx, inbound, customer, new_customer, latest, now)
         for hook in self.registry.arrivals:
             await hook(turn)
@@ -139,7 +156,11 @@ class Dialog:
 
     def render(self, message: Outbound) -> Outbound:
         """The commands the core wrote as `/name`, as people type them on the
-        message's channel (`!name` on Slack)."""
+        message's channel (`!name` on Slack); a customer's buttons bound to them."""
+        if message.buttons and message.customer_id is not None and message.cause is not Cause.DESK:
+            owner = message.customer_id
+            buttons = tuple(replace(b, payload=bind(b.payload, owner)) for b in message.buttons)
+            message = replace(message, buttons=buttons)
         channel = message.address.channel
         prefix = self._prefixes.get(channel)
         if prefix is None:  # the config does not change while it runs
@@ -148,3 +169,15 @@ class Dialog:
             return message
         text = render_commands(message.text, prefix, self._names)
         return message if text == message.text else replace(message, text=text)
+
+
+def _not_yours(turn: Turn, owner: int | None) -> Outbound:
+    """What the presser of a button shown to someone else (or to nobody) hears."""
+    return Outbound(
+        address=turn.address,
+        text="That button was for someone else, so it did nothing."
+        if owner is not None
+        else "That button is no longer active. Type your question, or /help.",
+        cause=Cause.REPLY,
+        customer_id=turn.customer.id,
+    )

@@ -84,11 +84,17 @@ class Identity:
 
 @dataclass(frozen=True, slots=True)
 class Address:
-    """Where a message goes on a platform. Opaque to the core: adapters fill it."""
+    """Where a message goes on a platform. Opaque to the core: adapters fill it.
+
+    `private`: only the customer (and the bot) can read what is said there (a direct
+    message, a private chat, the terminal). False, the safe default, is a shared
+    place others read too (a channel, a group). It is not part of the address's
+    identity: equal addresses are the same place however they were learnt."""
 
     channel: str
     chat_id: str
     thread_id: str = ""
+    private: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +237,13 @@ class Delivery:
     erase_when_sent: bool = False  # the row names someone who asked to be forgotten
     summary_of: tuple[int, ...] = ()  # several held notices sent as this one
     delivered: bool | None = None  # a receipt: whether the reply arrived
+    # Shows the customer's words or data (their timeline, an export, an erasure):
+    # never shown in a shared place (the outbox refuses it) unless `private_to` ...
+    private: bool = False
+    # ... names the only person who may see it there (their user id on the channel):
+    # the sender shows it to them alone (Slack: an ephemeral message, or for a file
+    # their direct messages), or does not send it.
+    private_to: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The stored form: only what is set."""
@@ -266,6 +279,10 @@ class Delivery:
             data["erase_when_sent"] = True
         if self.summary_of:
             data["summary_of"] = list(self.summary_of)
+        if self.private:
+            data["private"] = True
+        if self.private_to:
+            data["private_to"] = self.private_to
         return data
 
     @classmethod
@@ -282,7 +299,7 @@ class Delivery:
             card=bool(data.get("card")),
             card_update=bool(data.get("card_update")),
             title=str(data.get("title") or ""),
-            receipt_to=Address(*map(str, receipt))
+            receipt_to=Address(str(receipt[0]), str(receipt[1]), str(receipt[2]))
             if isinstance(receipt, list) and len(receipt) == 3
             else None,
             only_to=str(data.get("to_user") or ""),
@@ -310,6 +327,8 @@ class Delivery:
             erase_when_sent=bool(data.get("erase_when_sent")),
             summary_of=tuple(n for n in data.get("summary_of") or () if isinstance(n, int)),
             delivered=data.get("delivered") if isinstance(data.get("delivered"), bool) else None,
+            private=bool(data.get("private")),
+            private_to=str(data.get("private_to") or ""),
         )
 
 
@@ -364,6 +383,9 @@ class Case:
     conversation: Conversation = Conversation.NONE  # what the bot waits for from them
     conversation_until: datetime | None = None  # when that wait lapses (None: never)
     conversation_note: str = ""  # what the wait carries (the question held back, …)
+    # where the customer's words on this case were last said: where a person's
+    # answers to them go (None: not known, cases from before Candor kept it)
+    reply_to: Address | None = None
 
     @property
     def is_open(self) -> bool:

@@ -70,7 +70,11 @@ class DeliveryError(Exception):
 
 
 class Sender(Protocol):
-    """What an adapter gives the outbox: one channel's way of sending a message."""
+    """What an adapter gives the outbox: one channel's way of sending a message.
+
+    One that can show a message to one person alone in a shared place (what
+    `Delivery.private_to` asks) says so with a `shows_to_one = True` attribute;
+    without it, such a message is refused (`unsolicited`), never shown to all."""
 
     channel: str
 
@@ -116,6 +120,7 @@ class Outbox:
         self._retry_max = retry_max
         self.paused = paused
         self._senders: list[tuple[Sender, str | None]] = []
+        self._to_one: set[str] = set()
         self._wake = asyncio.Event()
         self._busy: dict[Lane, asyncio.Task[int]] = {}  # a lane's sending task
         # Sending tasks ended so far, when each address's last one did, and the count
@@ -131,6 +136,8 @@ class Outbox:
     def register(self, sender: Sender, chat_id: str | None = None) -> None:
         """Deliver this channel's messages (only those for `chat_id`, if given)."""
         self._senders.append((sender, chat_id))
+        if getattr(sender, "shows_to_one", False):
+            self._to_one.add(sender.channel)  # it can show a message to one person alone
 
     def wake(self) -> None:
         self._wake.set()
@@ -327,7 +334,7 @@ class Outbox:
 
     def unsolicited(self, message: Outbound) -> str:
         """Why a message must not leave, or "" (see `unsolicited`)."""
-        return unsolicited(message, self._desks, self._desk_channels)
+        return unsolicited(message, self._desks, self._desk_channels, self._to_one)
 
     async def _not_subscribed(self, message: Outbound) -> str:
         """A notice goes only to whom its feature's rule allows (an incident's to its
@@ -393,12 +400,18 @@ class Outbox:
 
 
 def unsolicited(
-    message: Outbound, desks: Set[tuple[str, str]], desk_channels: Set[str] = frozenset()
+    message: Outbound,
+    desks: Set[tuple[str, str]],
+    desk_channels: Set[str] = frozenset(),
+    to_one: Set[str] | None = None,
 ) -> str:
     """Why a message must not leave, or "". The bot writes to a customer only in
     answer to them, about their own case, or about an incident or idea they
-    subscribed to; desk messages go only to desks. Checked here, where every
-    message leaves, so that no feature can get around it."""
+    subscribed to; desk messages go only to desks; what shows a customer's words or
+    data (`Delivery.private`) is never shown in a shared place but to them alone,
+    where the channel's sender can do that (`to_one`: the channels whose senders
+    declare `shows_to_one`; None: not asked). Checked here, where every message
+    leaves, so that no feature can get around it."""
     address = message.address
     to_desk = address.channel in desk_channels or (address.channel, address.chat_id) in desks
     if to_desk:
@@ -409,6 +422,13 @@ def unsolicited(
         return f"no allowed cause ({message.cause.value})"
     if message.cause is Cause.CASE_UPDATE and message.case_id is None:
         return "a case update without a case"
+    if message.delivery.private and not address.private:
+        # Words or data of the customer (their case's story, an export) are never shown
+        # where others read, only to them alone there (or in a private place).
+        if not message.delivery.private_to:
+            return "private words to a shared place"
+        if to_one is not None and address.channel not in to_one:
+            return "private words to a shared place, on a channel that cannot show one person"
     return ""
 
 

@@ -10,7 +10,9 @@ table all come from it, so they cannot disagree.
 
 Button payloads are packed and unpacked by one codec (`pack`, `Registry.route`):
 `kind:field:field`, each route declaring the types of its fields, so a forged or
-stale payload is refused in one place instead of by every `split(":")`.
+stale payload is refused in one place instead of by every `split(":")`. A button
+shown to a customer also carries whom it was shown to (`bind`, `unbind`:
+`kind:field@customer`), so that it acts for them alone, whoever else presses it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ _NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _KIND = re.compile(r"[a-z][a-z_]{0,15}")
 _FIELD = re.compile(r"[A-Za-z0-9._-]{1,56}")
 MAX_PAYLOAD = 64  # bytes: Telegram's limit for a button's data
+OWNER_ROOM = 12  # bytes of it kept for "@" and the number of the customer it is shown to
 
 
 class RegistryError(ValueError):
@@ -116,9 +119,23 @@ def pack(kind: str, *fields: object) -> str:
             raise RegistryError(f"button field {text!r} cannot be packed")
         parts.append(text)
     payload = ":".join(parts)
-    if len(payload.encode()) > MAX_PAYLOAD:
-        raise RegistryError(f"button payload {payload!r} is over {MAX_PAYLOAD} bytes")
+    if len(payload.encode()) > MAX_PAYLOAD - OWNER_ROOM:
+        raise RegistryError(f"button payload {payload!r} is over {MAX_PAYLOAD - OWNER_ROOM} bytes")
     return payload
+
+
+def bind(payload: str, customer_id: int) -> str:
+    """The payload of a button shown to this customer: it acts for them alone."""
+    return f"{payload}@{customer_id}"
+
+
+def unbind(payload: str) -> tuple[str, int | None]:
+    """(the payload as packed, the customer it was shown to); None if it names nobody
+    (forged, or shown before buttons carried it)."""
+    packed, at, owner = payload.rpartition("@")
+    if not at or not (owner.isascii() and owner.isdigit()) or len(owner) >= OWNER_ROOM:
+        return payload, None
+    return packed, int(owner)
 
 
 def _unpack(route: ButtonRoute, rest: list[str]) -> tuple[Any, ...] | None:

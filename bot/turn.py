@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 
 COMMANDS_STEP = 20  # the pipeline's order of the step that runs commands
+# what the customer says on a case (not a command, not a button press)
+_WORDS = frozenset((EventKind.CUSTOMER, EventKind.EDIT, EventKind.ATTACHMENT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +150,22 @@ class Turn:
     ) -> Event:
         event = await self.tx.timeline.append(self.case.id, kind, actor, text, self.now, data)
         self.recorded.add(event.id)
+        if (
+            actor == "customer"
+            and kind in _WORDS
+            and "command" not in data
+            and "button" not in data
+        ):
+            await self._answered_here()
         return event
+
+    async def _answered_here(self) -> None:
+        """The customer's words on the case were said here: a person's answers to them
+        go here too (`Case.reply_to`), not wherever the customer wrote last."""
+        where, was = self.address, self.case.reply_to
+        if was is None or was != where or was.private != where.private:
+            self.case = replace(self.case, reply_to=where)
+            await self.tx.cases.update(self.case)
 
     async def say(
         self,
@@ -164,10 +181,26 @@ class Turn:
         await self.record(kind, text if note is None else note, actor="bot", **data)
         self.out.append(self._outbound(said, buttons=tuple(buttons)))
 
-    async def reply(self, text: str, **fields: Any) -> Outbound:
+    async def say_privately(self, text: str, **fields: Any) -> None:
+        """`say` a reply that shows the customer's words or data (see `privately`)."""
+        await self.say(text, **fields)
+        self.out[-1] = self.privately(self.out[-1])
+
+    async def reply(self, text: str, *, private: bool = False, **fields: Any) -> Outbound:
         """A reply to the customer where they wrote, not put on the timeline (the
-        caller records what it needs); `fields` as for `Outbound`."""
-        return self._outbound(await self._prefaced(text), **fields)
+        caller records what it needs); `fields` as for `Outbound`, `private` as for
+        `say_privately`."""
+        message = self._outbound(await self._prefaced(text), **fields)
+        return self.privately(message) if private else message
+
+    def privately(self, message: Outbound) -> Outbound:
+        """The message shows the customer's words or data (their case's story, an
+        export, an erasure): it is marked private, and where they wrote is a shared
+        place (a channel, a group), it is for their eyes alone there: the outbox
+        sends a private message to a shared place only so (`Delivery.private_to`)."""
+        address = message.address
+        only = "" if address.private else self.inbound.identity.user_id
+        return replace(message, delivery=replace(message.delivery, private=True, private_to=only))
 
     def introduce(self, words: Callable[[Turn], str]) -> None:
         """Say `words(turn)` at the start of this turn's first reply (and on the

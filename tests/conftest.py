@@ -17,6 +17,7 @@ from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
 from bot.model import Address, Case, Identity, Inbound, InboundKind, Outbound
+from bot.registry import bind, unbind
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,7 +172,7 @@ class Customer:
         self.sender = sender
         self.name = name
         self.identity = Identity("test", "w", name)
-        self.address = Address("test", name)
+        self.address = Address("test", name, private=True)  # a private chat with the bot
 
     def inbound(
         self, text: str = "", kind: InboundKind = InboundKind.MESSAGE, **more: object
@@ -197,7 +198,24 @@ class Customer:
         return self.sender.texts(self.name)[before:]
 
     async def press(self, payload: str) -> list[str]:
-        return await self.send("", InboundKind.BUTTON, payload=payload)
+        """Press the button carrying `payload` that was shown to them (as shown: bound
+        to them); one never shown is pressed as given (forged)."""
+        return await self.send("", InboundKind.BUTTON, payload=self.shown(payload))
+
+    async def own(self, payload: str) -> str:
+        """`payload` bound to this customer, as if a button with it had been shown to
+        them (a route pressed without the bot's having offered it)."""
+        customer = await self.app.store.customer_by_identity(self.identity)
+        assert customer is not None
+        return bind(payload, customer.id)
+
+    def shown(self, payload: str) -> str:
+        for message in reversed(self.sender.sent):
+            if message.address.chat_id == self.name:
+                for button in message.buttons:
+                    if unbind(button.payload)[0] == payload:
+                        return button.payload
+        return payload
 
 
 class RecordingDesk(RecordingSender):

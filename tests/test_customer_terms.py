@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.app import Candor
 from bot.config import Config
 from bot.model import Address, Cause, Delivery, Outbound, SentFile
+from bot.registry import unbind
 from tests.conftest import Agent, Customer, RecordingDesk, RecordingSender
 
 Factory = Callable[[str], Customer]
@@ -298,7 +299,7 @@ async def test_ideas_are_voted_for_and_voters_hear_when_planned(
     [listing] = await cem.send("/idea")
     assert "Export reports to CSV · 2 votes" in listing
     vote = next(m for m in sender.sent if m.address.chat_id == "cem" and m.buttons)
-    assert vote.buttons[0].payload == "idea:vote:1"
+    assert unbind(vote.buttons[0].payload)[0] == "idea:vote:1"
     [voted] = await cem.press("idea:vote:1")
     assert "has 3 votes" in voted
     await Agent(app, "maria").say("/idea planned 1 Coming in the spring release.")

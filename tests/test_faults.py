@@ -39,7 +39,16 @@ from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.test_slack import ACME, SECRET, SHARED, TRIAGE, config_for, free_port
 from tests.test_slack import running as running_slack
-from tests.test_telegram import ANN, BOB, STAFF, TOKEN, hand_over, running, telegram_config
+from tests.test_telegram import (
+    ANN,
+    BOB,
+    STAFF,
+    TOKEN,
+    hand_over,
+    running,
+    shown,
+    telegram_config,
+)
 
 TIMEOUT = 0.5  # the Telegram bot's HTTP timeout in these tests (seconds)
 SLACK_TIMEOUT = 1  # slack-sdk's timeout is whole seconds
@@ -351,7 +360,7 @@ async def test_a_button_whose_acknowledgement_is_lost_is_handled_once(
         [ask] = await telegram.wait_for("sendMessage", 1, chat_id=ANN, text=lambda t: "which" in t)
         telegram.reset_next("answerCallbackQuery")
         press = telegram.push_callback(
-            ANN, "article:billing-yearly", message_id=ask.result["message_id"]
+            ANN, shown(ask, "article:billing-yearly"), message_id=ask.result["message_id"]
         )
         await telegram.wait_for("sendMessage", 1, text=lambda t: "yearly works" in t)
         [ack] = await telegram.wait_for("answerCallbackQuery")
@@ -605,8 +614,10 @@ async def test_a_slack_file_whose_upload_failed_does_not_post_its_message_again(
         assert await post_message(slack_port, "U0ANN", "/mydata", "500.2", "500.1") == 200
         await slack.wait_for("files.completeUploadExternal", 1, include_failed=False, timeout=8)
         await eventually(lambda: all_sent(app))
-        texts = slack.texts(SHARED)
+        # the export, asked for in the shared channel, goes to Ann's DM
+        texts = slack.texts(SHARED) + slack.texts("D0ANN")
         assert len(texts) == len(set(texts)) == 2, texts
+        assert len(slack.sent("files.completeUploadExternal", channel_id="D0ANN")) == 1
         assert len(slack.sent("files.completeUploadExternal")) == 1
 
 

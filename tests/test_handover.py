@@ -9,6 +9,7 @@ from bot.app import Candor
 from bot.config import Config
 from bot.model import CaseState, EventKind
 from bot.outbox import DeliveryError
+from bot.registry import unbind
 from tests.conftest import (
     Agent,
     Clock,
@@ -156,7 +157,7 @@ async def test_claim_reply_note_resolve_rate_and_reopen(
     await maria.say("/resolve", case.id)
     resolved = sender.sent[-1]
     assert "marked your case" in resolved.text
-    assert [b.payload for b in resolved.buttons] == [f"rate:{n}" for n in range(1, 6)]
+    assert [unbind(b.payload)[0] for b in resolved.buttons] == [f"rate:{n}" for n in range(1, 6)]
     [thanks] = await ann.press("rate:4")
     assert "4 out of 5" in thanks
     [again] = await ann.press("rate:5")

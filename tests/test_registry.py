@@ -113,7 +113,7 @@ async def test_a_slack_customer_is_never_told_to_type_a_slash_command(app: Cando
     app.outbox.register(slack)
     ann = Customer(app, slack, "ann")
     ann.identity = Identity("slack", "T1", "U1")
-    ann.address = Address("slack", "ann")  # a DM; replies are recorded by chat
+    ann.address = Address("slack", "ann", private=True)  # a DM; replies recorded by chat
     replies = await ann.send("what is the capital of peru")  # "type /human or press…"
     replies += await ann.send("/help")
     replies += await ann.send("I typed /human and nothing happened")  # quoted back below

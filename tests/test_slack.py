@@ -19,6 +19,7 @@ from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
 from bot.model import CaseState, EventKind, Identity
+from bot.registry import unbind
 from tests.conftest import fail_next_commit, write_config
 from tests.fakes import slack as fakes
 from tests.fakes.slack import FakeSlack
@@ -139,23 +140,32 @@ class Slack:
         return event
 
     async def press(self, user: str, call: Any, value: str, *, team: str = ACME) -> tuple[int, str]:
+        """Press the button on the message `call` sent whose value is `value` as packed
+        (buttons shown to a customer carry whom they were shown to as well)."""
         params = call.params
+        action, shown = next(
+            (b["action_id"], b["value"])
+            for block in params["blocks"]
+            if block["type"] == "actions"
+            for b in block["elements"]
+            if unbind(b["value"])[0] == value or b["value"] == value
+        )
+        ephemeral = call.method == "chat.postEphemeral"
         payload = fakes.block_actions(
             user,
-            next(
-                b["action_id"]
-                for block in params["blocks"]
-                if block["type"] == "actions"
-                for b in block["elements"]
-                if b["value"] == value
-            ),
-            value,
+            action,
+            shown,
             channel=params["channel"],
-            message_ts=call.result["ts"],
+            message_ts=call.result["message_ts" if ephemeral else "ts"],
             thread_ts=params.get("thread_ts"),
             team=team,
+            ephemeral=ephemeral,
         )
         return await fakes.post_interaction(self.url, payload, SECRET)
+
+    async def only_to(self, user: str, count: int = 1) -> list[Any]:
+        """What was shown to `user` alone (ephemeral messages)."""
+        return await self.fake.wait_for("chat.postEphemeral", count, user=user)
 
     async def reply_to(self, channel: str, thread: str | None, count: int = 1) -> list[Any]:
         match: dict[str, Any] = {"channel": channel}
@@ -172,8 +182,9 @@ def text_of(call: Any) -> str:
 
 
 def values_of(call: Any) -> list[str]:
+    """The buttons' values as packed (without whom they were shown to)."""
     return [
-        element["value"]
+        unbind(element["value"])[0]
         for block in call.params.get("blocks") or []
         if block["type"] == "actions"
         for element in block["elements"]
@@ -199,7 +210,8 @@ async def test_a_customer_in_a_shared_channel_is_answered_in_a_thread(
         assert case.state is CaseState.BOT
         # in the same thread the case continues; a new top-level message too
         await slack.say(ANN, "/status", thread_ts=first["ts"])
-        [_, status] = await slack.reply_to(SHARED, first["ts"], 2)
+        [status] = await slack.only_to(ANN)  # their case's story: for their eyes only
+        assert status.params["channel"] == SHARED and status.params["thread_ts"] == first["ts"]
         assert f"*Case #{case.id}*" in text_of(status)
         second = await slack.say(ANN, "is there a free trial")
         await slack.reply_to(SHARED, second["ts"])
@@ -229,7 +241,7 @@ async def test_markup_from_people_is_escaped_so_nobody_can_ping_or_link(
         event = await slack.say(ANN, "<!channel> <https://evil.example|your invoice> & *me*")
         await slack.reply_to(SHARED, event["ts"])
         await slack.say(ANN, "I want a person", thread_ts=event["ts"])
-        [*_, proposal] = await slack.reply_to(SHARED, event["ts"], 2)
+        [proposal] = await slack.only_to(ANN)  # the summary quotes them: theirs alone
         assert "handover:send" in values_of(proposal)
         status, _ = await slack.press(ANN, proposal, "handover:send")
         assert status == 200
@@ -247,7 +259,7 @@ async def test_the_triage_channel_works_a_case_in_the_cards_thread(
     slack = Slack(fake, port)
     async with running(config) as app:
         event = await slack.say(ANN, "/human")
-        [proposal] = await slack.reply_to(SHARED, event["ts"])
+        [proposal] = await slack.only_to(ANN)
         await slack.press(ANN, proposal, "handover:send")
         [card] = await slack.reply_to(TRIAGE, None)
         assert "thread_ts" not in card.params or card.params["thread_ts"] is None
@@ -432,8 +444,8 @@ async def test_a_customer_who_left_is_reported_as_not_delivered(
 ) -> None:
     slack = Slack(fake, port)
     async with running(config) as app:
-        event = await slack.say(ANN, "/human")
-        [proposal] = await slack.reply_to(SHARED, event["ts"])
+        await slack.say(ANN, "/human")
+        [proposal] = await slack.only_to(ANN)
         await slack.press(ANN, proposal, "handover:send")
         [card] = await slack.reply_to(TRIAGE, None)
         fake.fail_next(
@@ -449,7 +461,7 @@ async def test_a_customer_who_left_is_reported_as_not_delivered(
         assert (await case_of(app, ANN)).state is CaseState.AGENT
 
 
-async def test_mydata_arrives_as_a_file_in_the_thread(
+async def test_mydata_arrives_as_a_file_in_the_direct_messages(
     fake: FakeSlack, config: Config, port: int
 ) -> None:
     slack = Slack(fake, port)
@@ -457,9 +469,9 @@ async def test_mydata_arrives_as_a_file_in_the_thread(
         first = await slack.say(ANN, "how much does it cost?")
         await slack.say(ANN, "/mydata", thread_ts=first["ts"])
         [done] = await fake.wait_for("files.completeUploadExternal", 1)
-        assert done.params["channel_id"] == SHARED
+        assert done.params["channel_id"] == DM  # asked in a shared channel: theirs alone
         [file] = fake.files.values()
-        assert file["name"].endswith(".json") and file["thread_ts"] == first["ts"]
+        assert file["name"].endswith(".json") and not file["thread_ts"]
         export = json.loads(file["data"])
         assert export["identities"][0]["user_id"] == ANN
 

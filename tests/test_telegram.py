@@ -18,6 +18,7 @@ from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
 from bot.model import CaseState, EventKind, Identity
+from bot.registry import unbind
 from tests.conftest import fail_next_commit, write_config
 from tests.fakes.telegram import FakeTelegram
 
@@ -101,8 +102,18 @@ def text_of(call: Any) -> str:
 
 
 def buttons_of(call: Any) -> list[tuple[str, str]]:
+    """(label, data as packed): without whom a customer's button was shown to."""
+    return [(label, unbind(data)[0]) for label, data in shown_buttons(call)]
+
+
+def shown_buttons(call: Any) -> list[tuple[str, str]]:
     markup = call.params.get("reply_markup") or {}
     return [(b["text"], b["callback_data"]) for row in markup["inline_keyboard"] for b in row]
+
+
+def shown(call: Any, packed: str) -> str:
+    """The callback data, as shown, of the button on `call` carrying `packed`."""
+    return next(data for _, data in shown_buttons(call) if unbind(data)[0] == packed)
 
 
 async def said(fake: FakeTelegram, chat: int, count: int) -> list[Any]:
@@ -124,7 +135,10 @@ async def hand_over(fake: FakeTelegram, app: Candor, user: int, first: str) -> A
     proposal = (await said(fake, user, before + 1))[-1]
     assert ("Send it", "handover:send") in buttons_of(proposal)
     fake.push_callback(
-        user, "handover:send", message_id=proposal.result["message_id"], first_name=first
+        user,
+        shown(proposal, "handover:send"),
+        message_id=proposal.result["message_id"],
+        first_name=first,
     )
     await said(fake, user, before + 2)
     cards = await fake.wait_for("sendMessage", 1, chat_id=STAFF, include_failed=False)
@@ -231,7 +245,7 @@ async def test_clarify_buttons_answer_and_are_acknowledged(
         assert ("Paying yearly", "article:billing-annual") in options
         assert options[-1] == ("None of these", "none")
         press = fake.push_callback(
-            ANN, "article:billing-annual", message_id=ask.result["message_id"]
+            ANN, shown(ask, "article:billing-annual"), message_id=ask.result["message_id"]
         )
         await fake.wait_for("sendMessage", 1, chat_id=ANN, text=lambda t: "annual works" in t)
         [ack] = await fake.wait_for("answerCallbackQuery")
@@ -320,7 +334,9 @@ async def test_handover_opens_a_topic_with_the_card_and_agents_work_in_it(
             "sendMessage", 1, chat_id=ANN, text=lambda t: "resolved" in t.lower()
         )
         assert [d for _, d in buttons_of(rating[0])] == [f"rate:{n}" for n in range(1, 6)]
-        fake.push_callback(ANN, "rate:5", message_id=rating[0].result["message_id"])
+        fake.push_callback(
+            ANN, shown(rating[0], "rate:5"), message_id=rating[0].result["message_id"]
+        )
         await fake.wait_for("sendMessage", 1, chat_id=ANN, text=lambda t: "Thank" in t)
         case = await case_of(app, ANN)
         assert case.state is CaseState.RESOLVED

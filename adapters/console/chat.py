@@ -66,7 +66,7 @@ class ConsoleSender:
     def inbound(self, line: str, name: str) -> Inbound:
         """A typed line as an Inbound: a number pressing an offered button, else text."""
         identity = Identity(CHANNEL, "local", name)
-        address = Address(CHANNEL, name)
+        address = Address(CHANNEL, name, private=True)
         key = uuid.uuid4().hex
         choice = line.strip()
         if choice.isascii() and choice.isdigit() and 1 <= int(choice[:6]) <= len(self.buttons):
@@ -121,7 +121,7 @@ async def chat(
     start = Inbound(
         uuid.uuid4().hex,
         Identity(CHANNEL, "local", name),
-        Address(CHANNEL, name),
+        Address(CHANNEL, name, private=True),
         InboundKind.START,
         display_name=name,
     )

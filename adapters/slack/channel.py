@@ -159,9 +159,13 @@ class SlackChannel:
             @bolt.command(self.settings.slash_command)
             async def on_command(body: dict[str, Any], ack: Any) -> None:
                 user = str(body.get("user_id") or "")
-                name = (await self.person(user))[0] if user else ""
-                await self.commit(command_to_inbound(body, self.where, name))
-                await ack()
+                name, team = await self.person(user) if user else ("", "")
+                found = command_to_inbound(body, self.where, name, team)
+                await self.commit(found)
+                if isinstance(found, Ignored) and found.note:
+                    await ack(text=found.note)  # only they see a command's answer
+                else:
+                    await ack()
 
         for kind in ("app_mention", "member_joined_channel", "channel_created"):
 

@@ -23,6 +23,13 @@ Payload = Mapping[str, Any]
 @dataclass(frozen=True, slots=True)
 class Ignored:
     reason: str
+    note: str = ""  # what to tell the person, to them alone (the slash command's answer)
+
+
+STAFF_NOTE = (
+    "You're in the home workspace, so here you're staff, not a customer: Candor answers"
+    " customers in this channel. Work on cases in the triage channel."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +67,17 @@ def _files(event: Payload) -> tuple[Attachment, ...]:
         kind = "photo" if str(item.get("mimetype", "")).startswith("image/") else "file"
         found.append(Attachment(kind, str(item["id"]), caption, str(item.get("name") or "")))
     return tuple(found)
+
+
+def _staff_in_customer_channel(channel: str, team: str, where: Where) -> str:
+    """Why a press or command in a channel (not a DM, not triage) is not a customer's,
+    or "": the same rule as for messages there (a colleague of the home workspace
+    is staff, never a customer; a channel Candor does not serve is not its)."""
+    if where.customer_channels and channel not in where.customer_channels:
+        return "a channel that is not a customer channel"
+    if team in where.home_teams:
+        return "a colleague in a customer channel"
+    return ""
 
 
 def message_to_inbound(
@@ -120,13 +138,15 @@ def message_to_inbound(
     if channel == where.triage_channel:
         address = Address(CHANNEL, channel, thread)  # an agent, in a case's thread or not
     elif where.is_dm(channel, channel_type):
-        address = Address(CHANNEL, channel)
+        address = Address(CHANNEL, channel, private=True)  # only they and the bot read it
     else:
         if where.customer_channels and channel not in where.customer_channels:
             return Ignored("a channel that is not a customer channel")
         if team in where.home_teams:
             return Ignored("a colleague writing in a customer channel")
-        address = Address(CHANNEL, channel, thread or ts)  # the bot answers in a thread
+        # shared (a Connect channel, a private channel, a group DM): the bot answers in
+        # a thread that everyone in the channel reads
+        address = Address(CHANNEL, channel, thread or ts)
     text = str(event.get("text") or "")
     if channel != where.triage_channel and re.match(r"![a-z]", text, re.I):
         text = "/" + text[1:]  # Slack keeps "/" for its own commands: !status is /status
@@ -158,13 +178,18 @@ def action_to_inbound(body: Payload, where: Where, name: str = "") -> Inbound | 
         return Ignored("a button outside a conversation")
     message_ts = str(container.get("message_ts") or message.get("ts") or "")
     thread = str(container.get("thread_ts") or message.get("thread_ts") or "")
+    team = str(user.get("team_id") or _map(body.get("team")).get("id") or "")
     if where.is_dm(channel):
-        address = Address(CHANNEL, channel)
+        address = Address(CHANNEL, channel, private=True)
     elif channel == where.triage_channel:
         address = Address(CHANNEL, channel, thread or message_ts)  # a card is its thread
     else:
-        address = Address(CHANNEL, channel, thread or message_ts)
-    team = str(user.get("team_id") or _map(body.get("team")).get("id") or "")
+        staff = _staff_in_customer_channel(channel, team, where)
+        if staff:
+            return Ignored(staff)
+        # a message only they saw (ephemeral) is none to answer under: its thread, if any
+        under = "" if container.get("is_ephemeral") else message_ts
+        address = Address(CHANNEL, channel, thread or under)
     return Inbound(
         key=f"act:{channel}:{message_ts}:{action.get('action_ts') or ''}:{user['id']}",
         identity=Identity(CHANNEL, team, str(user["id"])),
@@ -175,18 +200,32 @@ def action_to_inbound(body: Payload, where: Where, name: str = "") -> Inbound | 
     )
 
 
-def command_to_inbound(body: Payload, where: Where, name: str = "") -> Inbound | Ignored:
-    """`/candor status` (or `/candor`) as the text command `/status`."""
+def command_to_inbound(
+    body: Payload, where: Where, name: str = "", team: str = ""
+) -> Inbound | Ignored:
+    """`/candor status` (or `/candor`) as the text command `/status`. `team`: the
+    person's workspace when the adapter knows it (the command says where it was typed)."""
     user = str(body.get("user_id") or "")
     channel = str(body.get("channel_id") or "")
     if not user or not channel:
         return Ignored("a command without a user or channel")
     words = str(body.get("text") or "").split()
     text = "/" + (words[0].lstrip("/") if words else "status") + "".join(f" {w}" for w in words[1:])
-    address = Address(CHANNEL, channel, "")
+    team = team or str(body.get("team_id") or "")
+    if where.is_dm(channel):
+        address = Address(CHANNEL, channel, "", private=True)
+    else:
+        staff = (
+            ""
+            if channel == where.triage_channel
+            else _staff_in_customer_channel(channel, team, where)
+        )
+        if staff:
+            return Ignored(staff, STAFF_NOTE)
+        address = Address(CHANNEL, channel, "")
     return Inbound(
         key=f"cmd:{body.get('trigger_id') or channel + ':' + user + ':' + text}",
-        identity=Identity(CHANNEL, str(body.get("team_id") or ""), user),
+        identity=Identity(CHANNEL, team, user),
         address=address,
         text=text,
         display_name=name,

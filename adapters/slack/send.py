@@ -28,6 +28,7 @@ from bot.text import shorten
 
 log = logging.getLogger(__name__)
 
+SENT_TO_DM = "I've sent that to you in a direct message, where only you can see it."
 SECTION = 2900  # Slack allows 3,000 characters in a section block's text
 BLOCKS_PER_MESSAGE = 45  # of Slack's 50
 PERMANENT = {
@@ -78,6 +79,7 @@ def blocks_for(markdown: str, buttons: tuple[Button, ...]) -> list[list[dict[str
 
 class SlackSender:
     channel = CHANNEL
+    shows_to_one = True  # `Delivery.private_to`: ephemeral, or a file in their DM
 
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
@@ -120,6 +122,24 @@ class SlackSender:
                 channel=channel, ts=thread, text=fallback, blocks=pieces[0]
             )
             return ""
+        if delivery.private_to and delivery.file is None:
+            # a customer's words or data, asked for in a shared channel: only they see it
+            for blocks in pieces:
+                await self.client.chat_postEphemeral(
+                    channel=channel,
+                    user=delivery.private_to,
+                    text=fallback,
+                    blocks=blocks,
+                    thread_ts=thread,
+                )
+            return ""
+        asked_in = channel, thread
+        if delivery.private_to:
+            # a file cannot be ephemeral: it goes to their direct messages instead
+            opened = await self.client.conversations_open(users=delivery.private_to)
+            channel, thread = str((opened.get("channel") or {}).get("id") or ""), None
+            if not channel:
+                raise DeliveryError("Slack opened no direct message", permanent=True)
         if delivery.only_to:
             # what the desk says to one agent (help, "only agents can act") only they see
             await self.client.chat_postEphemeral(
@@ -152,4 +172,17 @@ class SlackSender:
                 content=file.text,
                 title=file.name,
             )
+        if delivery.private_to:
+            await self._tell_where(asked_in, delivery.private_to)
         return progress.first_id
+
+    async def _tell_where(self, asked_in: tuple[str, str | None], user: str) -> None:
+        """Where they asked, to them alone: it went to their direct messages. A
+        courtesy: its failure does not send the rest again."""
+        channel, thread = asked_in
+        try:
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user, text=SENT_TO_DM, thread_ts=thread
+            )
+        except (SlackApiError, TimeoutError, aiohttp.ClientError) as error:
+            log.info("slack: no note in %s that a file went to a DM (%r)", channel, error)

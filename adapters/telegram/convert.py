@@ -95,7 +95,7 @@ def to_inbound(update: Update, *, staff_group_id: int | None = None) -> Inbound 
         if query.from_user.is_bot or not isinstance(message, Message):
             return Ignored("a button on a message the bot no longer has")
         chat = message.chat
-        address = Address(CHANNEL, str(chat.id))
+        address = Address(CHANNEL, str(chat.id), private=chat.type == "private")
         if staff_group_id is not None and chat.id == staff_group_id:
             address = Address(CHANNEL, str(chat.id), _thread(message))
         elif chat.type != "private":
@@ -130,7 +130,10 @@ def to_inbound(update: Update, *, staff_group_id: int | None = None) -> Inbound 
         return Ignored("a forum service message")
 
     identity = Identity(CHANNEL, "", str(user.id))
-    address = Address(CHANNEL, str(chat.id), _thread(message) if staff else "")
+    # a private chat is the customer's alone; a group (the staff group) is shared
+    address = Address(
+        CHANNEL, str(chat.id), _thread(message) if staff else "", private=chat.type == "private"
+    )
     key = f"{chat.id}:{message.message_id}"
     base = {"identity": identity, "address": address, "display_name": _name(user)}
     if edited:

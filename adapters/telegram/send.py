@@ -67,6 +67,7 @@ def _seconds(value: float | timedelta) -> float:
 
 class TelegramSender:
     channel = CHANNEL
+    shows_to_one = True  # `Delivery.private_to`: in their private chat with the bot
 
     def __init__(
         self,
@@ -147,6 +148,10 @@ class TelegramSender:
         took in earlier tries, and grows with every call it answers."""
         chat_id = int(message.address.chat_id)
         thread = message.address.thread_id
+        if message.delivery.private_to and not message.address.private:
+            # for one person's eyes, asked in a group: their private chat (its id is
+            # theirs) is the only place Telegram shows it to them alone
+            chat_id, thread = int(message.delivery.private_to), ""
         topic: int | None = None
         reply_to: int | None = None
         is_staff = self.staff_group_id is not None and chat_id == self.staff_group_id

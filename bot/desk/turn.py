@@ -86,8 +86,9 @@ class DeskTurn:
         )
 
     async def tell_customer(self, case: Case, text: str, **fields: Any) -> Outbound | None:
-        """A case update to the customer, wherever they wrote last."""
-        address = await self.tx.customers.address_of(case.customer_id)
+        """A case update to the customer, where their words on the case were said
+        (cases from before Candor kept that: wherever they wrote last)."""
+        address = case.reply_to or await self.tx.customers.address_of(case.customer_id)
         if address is None:
             self.answer(f"Case #{case.id}: the customer has no address any more (erased?).")
             return None

@@ -74,7 +74,7 @@ async def settle(turn: Turn) -> bool:
         return False
     await turn.wait_for(Conversation.AWAITING_REOPEN_CHOICE, note=turn.text, lapses=False)
     subject = f" (“{md_escape(shorten(latest.subject, 60))}”)" if latest.subject else ""
-    await turn.say(
+    await turn.say_privately(
         f"Is this about your case #{latest.id}{subject}, resolved on"
         f" {turn.when(latest.resolved_at)}, or something new?",
         note="asked whether the message is about the resolved case",

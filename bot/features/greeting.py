@@ -79,19 +79,19 @@ async def greet(turn: Turn, short_if_recent: bool = False) -> None:
             then = "If it's about that, just write and I'll reopen it; if it's new, ask away."
         else:
             then = "Write what you need and I'll open a new case, linked to that one."
-        await turn.say(
+        await turn.say_privately(
             f"{welcome} {await _since_last_visit(turn)}Your last case {number} was resolved"
             f" on {turn.when(case.resolved_at)}. {then}",
-            kind=EventKind.GREETING,
+            kind=EventKind.GREETING,  # what happened since quotes the case
         )
         return
     if turn.case_was == "open" and (case.subject or await _has_asked(turn, anything=True)):
-        await turn.say(
+        await turn.say_privately(
             f"{welcome} Your case {number} is still open. {await _since_last_visit(turn)}"
             f"{await _about(turn)}\n\n"
             "Carry on where you left off: you don't need to repeat anything."
             " Type /status to see the whole story.",
-            kind=EventKind.GREETING,
+            kind=EventKind.GREETING,  # what it is about: their words
         )
         return
     hello_words = f"Hello, {md_escape(turn.name)}!" if turn.name else "Hello!"

@@ -89,7 +89,7 @@ async def propose(turn: Turn, reason: str, *, opening: str = "", extra: str = ""
 
 async def show_draft(turn: Turn, opening: str = "") -> None:
     lead = f"{opening}\n\n" if opening else ""
-    await turn.say(
+    await turn.say_privately(
         f"{lead}This is what I will pass on to a person:\n\n{turn.case.draft_summary}\n\n"
         "Send it as it is, or add something first?",
         note="showed the summary for a person",

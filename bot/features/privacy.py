@@ -47,6 +47,7 @@ async def my_data(turn: Turn, args: str) -> None:
     turn.out.append(
         await turn.reply(
             "\n".join(lines),
+            private=True,  # their data, and the file of all of it
             delivery=Delivery(
                 file=SentFile(f"candor-data-{turn.customer.id}.json", exported, "application/json")
             ),
@@ -57,7 +58,7 @@ async def my_data(turn: Turn, args: str) -> None:
 @feature.command("forget", help="erase everything stored about you")
 async def forget(turn: Turn, args: str) -> None:
     await turn.wait_for(Conversation.AWAITING_FORGET_CONFIRMATION)
-    await turn.say(
+    await turn.say_privately(
         "This erases everything I store about you: your messages, your cases' contents,"
         " your feedback and how to reach you. A person who has your case is told it was"
         " closed. What stays is anonymous counts (how many cases, how long they took),"
@@ -71,13 +72,13 @@ async def forget(turn: Turn, args: str) -> None:
 @feature.button("forget", str, on_resolved=True)
 async def confirm(turn: Turn, fields: tuple[object, ...]) -> None:
     if not turn.waiting_for(Conversation.AWAITING_FORGET_CONFIRMATION):
-        await turn.say(
+        await turn.say_privately(
             "Nothing was erased: that question has expired. Type /forget to be asked again."
         )
         return
     if fields[0] != "yes":
         await turn.stop_waiting()
-        await turn.say("Nothing was erased.", note="the customer kept their data")
+        await turn.say_privately("Nothing was erased.", note="the customer kept their data")
         return
     await erase(turn)
 
@@ -97,14 +98,16 @@ async def erase(turn: Turn) -> None:
         )
     turn.out = [m for m in turn.out if m.customer_id != customer_id]
     turn.out.append(
-        Outbound(
-            address=address,
-            text=(
-                "Done: everything I stored about you is erased"
-                f" ({len(case_ids)} case{'s' if len(case_ids) != 1 else ''}). If you write"
-                " again, I'll start from nothing."
-            ),
-            cause=Cause.REPLY,
-            delivery=Delivery(erase_when_sent=True),  # the row names their chat; not kept
+        turn.privately(
+            Outbound(
+                address=address,
+                text=(
+                    "Done: everything I stored about you is erased"
+                    f" ({len(case_ids)} case{'s' if len(case_ids) != 1 else ''}). If you write"
+                    " again, I'll start from nothing."
+                ),
+                cause=Cause.REPLY,
+                delivery=Delivery(erase_when_sent=True),  # the row names their chat; not kept
+            )
         )
     )

@@ -40,7 +40,7 @@ async def status(turn: Turn, args: str) -> None:
             when = turn.when(incident.latest_at or incident.opened_at)
             lines.append("\n" + incidents.describe(incident, when))
     lines.append("\nWhat happens next: " + await _next(turn))
-    await turn.say("\n".join(lines), note="status shown")
+    await turn.say_privately("\n".join(lines), note="status shown")
 
 
 def describe(event: Event) -> str | None:

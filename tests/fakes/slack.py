@@ -189,6 +189,7 @@ class FakeSlack(InjectsFaults):
             "users.info": self._users_info,
             "conversations.info": self._conversations_info,
             "conversations.join": self._conversations_join,
+            "conversations.open": self._conversations_open,
             "reactions.add": self._reactions_add,
             "files.getUploadURLExternal": self._upload_url,
             "files.completeUploadExternal": self._complete_upload,
@@ -624,6 +625,16 @@ class FakeSlack(InjectsFaults):
         channel["is_member"] = True
         return {"channel": channel}
 
+    def _conversations_open(self, params: JSONDict) -> JSONDict:
+        """The IM with one user (`users`), opened if need be: its id is D + theirs."""
+        users = str(params.get("users") or "").split(",")
+        if len(users) != 1 or users[0] not in self.users:
+            raise SlackError("user_not_found")
+        im = "D" + users[0][1:]
+        if im not in self.channels:
+            self.add_channel(im, is_im=True, user=users[0])
+        return {"channel": {"id": im}}
+
     def _reactions_add(self, params: JSONDict) -> JSONDict:
         channel, name = self._channel(params), str(params.get("name", "")).strip(":")
         if not name:
@@ -788,8 +799,10 @@ def block_actions(
     block_id: str = "actions",
     user_team: str | None = None,
     message_text: str = "",
+    ephemeral: bool = False,
 ) -> JSONDict:
-    """A `block_actions` payload: `user` clicked a button on the bot message `message_ts`."""
+    """A `block_actions` payload: `user` clicked a button on the bot message `message_ts`
+    (with `ephemeral`, one only they saw: Slack sends no `message` then)."""
     thread = {"thread_ts": thread_ts} if thread_ts else {}
     container = {"type": "message", "message_ts": message_ts, "channel_id": channel}
     message = {"type": "message", "user": DEFAULT_BOT_USER, "bot_id": DEFAULT_BOT_ID}
@@ -797,18 +810,23 @@ def block_actions(
     action |= {"text": {"type": "plain_text", "text": value}, "value": value}
     action["action_ts"] = next_ts()
     name = user.lower()
+    shown = (
+        {}
+        if ephemeral
+        else {"message": message | {"text": message_text, "ts": message_ts, **thread}}
+    )
     return {
         "type": "block_actions",
         "user": {"id": user, "username": name, "name": name, "team_id": user_team or team},
         "api_app_id": DEFAULT_APP,
         "token": VERIFICATION_TOKEN,
-        "container": container | {"is_ephemeral": False, **thread},
+        "container": container | {"is_ephemeral": ephemeral, **thread},
         "trigger_id": trigger_id or _trigger_id(),
         "team": {"id": team, "domain": DOMAIN},
         "enterprise": None,
         "is_enterprise_install": False,
         "channel": {"id": channel, "name": channel.lower()},
-        "message": message | {"text": message_text, "ts": message_ts, **thread},
+        **shown,
         "state": {"values": {}},
         "response_url": response_url or _response_url(team),
         "actions": [action],

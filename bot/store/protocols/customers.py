@@ -46,4 +46,4 @@ class Customers(PersonalData, Protocol):
 
     async def address_of(self, customer_id: int) -> Address | None:
         """Where the customer last wrote from (the address of their identity used
-        last), or None if they have no identity left."""
+        last, private or shared as it was), or None if they have no identity left."""

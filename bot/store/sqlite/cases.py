@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from bot.model import Case, CaseState
 from bot.store.protocols.personal import Merge
 from bot.store.sqlite.group import NEW_CASES
-from bot.store.sqlite.rows import CASE_COLUMNS, CASES_OF_CUSTOMER, case_of, ts
+from bot.store.sqlite.rows import CASE_COLUMNS, CASES_OF_CUSTOMER, address_json, case_of, ts
 from bot.store.sqlite.session import Repository, Session
 from bot.store.sqlite.timeline import SQLiteTimeline
 from bot.store.sqlite.turn import LATEST_CASE
@@ -73,7 +73,8 @@ class SQLiteCases(Repository):
             "UPDATE cases SET state = ?, subject = ?, updated_at = ?, handover_reason = ?,"
             " handed_over_at = ?, agent = ?, claimed_at = ?, resolved_at = ?, summary = ?,"
             " draft_summary = ?, pending_reason = ?, unanswered = ?, alerted_at = ?,"
-            " conversation = ?, conversation_until = ?, conversation_note = ? WHERE id = ?",
+            " conversation = ?, conversation_until = ?, conversation_note = ?, reply_to = ?"
+            " WHERE id = ?",
             (
                 case.state.value,
                 case.subject,
@@ -91,6 +92,7 @@ class SQLiteCases(Repository):
                 case.conversation.value,
                 ts(case.conversation_until),
                 case.conversation_note,
+                "" if case.reply_to is None else address_json(case.reply_to),
                 case.id,
             ),
         )
@@ -172,7 +174,7 @@ class SQLiteCases(Repository):
         await self._s.exec(
             "UPDATE cases SET subject = '', summary = '', draft_summary = '',"
             " pending_reason = '', unanswered = 0, conversation = '',"
-            " conversation_until = NULL, conversation_note = '',"
+            " conversation_until = NULL, conversation_note = '', reply_to = '',"
             " state = 'resolved', resolved_at = coalesce(resolved_at, ?)"
             " WHERE customer_id = ?",
             (ts(now), customer_id),

@@ -28,7 +28,7 @@ from bot.model import (
 CASE_COLUMNS = (
     "id, customer_id, state, subject, opened_at, updated_at, handover_reason, handed_over_at,"
     " agent, claimed_at, resolved_at, summary, draft_summary, pending_reason, unanswered,"
-    " alerted_at, conversation, conversation_until, conversation_note"
+    " alerted_at, conversation, conversation_until, conversation_note, reply_to"
 )
 OUTBOX_COLUMNS = "id, address, customer_id, case_id, cause, text, buttons, meta, attempts"
 EVENT_COLUMNS = "id, case_id, at, kind, actor, text, data"
@@ -68,12 +68,16 @@ def digest(key: str) -> str:
 
 
 def address_json(address: Address) -> str:
+    """[channel, chat_id, thread_id], and `1` after them for a private place (rows
+    from before Candor knew were marked by migration 009; unmarked is shared)."""
+    if address.private:
+        return json.dumps([address.channel, address.chat_id, address.thread_id, 1])
     return json.dumps([address.channel, address.chat_id, address.thread_id])
 
 
 def address_of(raw: str) -> Address:
-    channel, chat_id, thread_id = json.loads(raw)
-    return Address(channel, chat_id, thread_id)
+    channel, chat_id, thread_id, *private = json.loads(raw)
+    return Address(channel, chat_id, thread_id, private=bool(private and private[0]))
 
 
 def case_of(row: Sequence[Any]) -> Case:
@@ -98,6 +102,7 @@ def case_of(row: Sequence[Any]) -> Case:
         conversation=CONVERSATIONS[row[16]],
         conversation_until=dt(row[17]),
         conversation_note=row[18],
+        reply_to=address_of(row[19]) if row[19] else None,
     )
 
 
