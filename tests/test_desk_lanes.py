@@ -31,6 +31,7 @@ from tests.test_telegram import (
     hand_over,
     running,
     said,
+    shown,
     telegram_config,
     text_of,
 )
@@ -119,7 +120,10 @@ async def test_one_customers_burst_does_not_hold_up_another_customers_new_card(
         [proposal] = await said(fake, BOB, 1)
         assert ("Send it", "handover:send") in buttons_of(proposal)
         fake.push_callback(
-            BOB, "handover:send", message_id=proposal.result["message_id"], first_name="Bob"
+            BOB,
+            shown(proposal, "handover:send"),
+            message_id=proposal.result["message_id"],
+            first_name="Bob",
         )
         await said(fake, BOB, 2)
 

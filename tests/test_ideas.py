@@ -31,7 +31,7 @@ async def test_a_forged_vote_shows_and_counts_nothing_of_an_idea_not_offered(
     await cem.send("hello")
     # cem was offered none of them: a forged press shows no text and counts no vote
     for forged in ("idea:vote:1", "idea:vote:2", "idea:vote:3"):
-        [reply] = await cem.press(forged)
+        [reply] = await cem.press(await cem.own(forged))
         assert "not open for votes" in reply
         assert "7700" not in reply and "dark theme" not in reply
     assert await voters(app, 1) == await voters(app, 2) == [1]
@@ -40,7 +40,7 @@ async def test_a_forged_vote_shows_and_counts_nothing_of_an_idea_not_offered(
     assert "bulk pricing" in listing and "dark theme" not in listing
     [voted] = await cem.press("idea:vote:1")
     assert "Your vote is in" in voted
-    [done] = await cem.press("idea:vote:2")
+    [done] = await cem.press(await cem.own("idea:vote:2"))
     assert "not open for votes" in done and "dark theme" not in done
     assert len(await voters(app, 1)) == 2 and len(await voters(app, 2)) == 1
 
@@ -56,7 +56,7 @@ async def test_an_idea_below_the_listing_cannot_be_voted_for_by_a_forged_press(
     dan = customer_factory("dan")
     [listing] = await dan.send("/idea")
     assert "aaa" not in listing and "bbb" in listing  # #1 is sixth: not listed
-    [reply] = await dan.press("idea:vote:1")
+    [reply] = await dan.press(await dan.own("idea:vote:1"))
     assert "not open for votes" in reply and "aaa" not in reply
     assert len(await voters(app, 1)) == 1
 
@@ -108,7 +108,7 @@ async def test_a_forged_answer_to_a_question_never_asked_records_nothing(
     await ann.send("/idea call me on +44 7700 900123 about bulk pricing")
     await bob.send("hello")
     for forged in ("idea:same:1", "idea:new:1"):
-        [reply] = await bob.press(forged)
+        [reply] = await bob.press(await bob.own(forged))
         assert "expired" in reply and "7700" not in reply
     assert len(await voters(app, 1)) == 1
     async with app.store.transaction() as tx:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from bot.app import Candor
 from bot.model import Identity, Outbound
+from bot.registry import unbind
 from tests.conftest import (
     Agent,
     Clock,
@@ -112,10 +113,12 @@ async def test_a_no_from_the_one_who_entered_the_code_joins_nothing(
     # nor does a yes forged later, by either, join anything
     [stale] = await ann.press(button(prompt, "Yes"))
     assert "Nothing was joined" in stale
-    forged = button(prompt, "Yes")
-    [refused] = await mallory.press(forged)
-    assert "Nothing was joined" in refused
-    assert len(sender.texts("mallory")) == told + 1  # only the answer to his own press
+    [refused] = await mallory.press(button(prompt, "Yes"))  # Ann's button: not his
+    assert "for someone else" in refused
+    packed, _ = unbind(button(prompt, "Yes"))
+    [forged] = await mallory.press(await mallory.own(packed))  # forged as his own
+    assert "Nothing was joined" in forged
+    assert len(sender.texts("mallory")) == told + 2  # only the answers to his own presses
     a = await app.store.customer_by_identity(ann.identity)
     m = await app.store.customer_by_identity(mallory.identity)
     assert a is not None and m is not None and a.id != m.id

@@ -15,7 +15,6 @@ from bot.model import Address
 from tests.fakes.slack import FakeSlack, SlackError
 from tests.test_slack import (
     ANN,
-    SHARED,
     TRIAGE,
     Slack,
     case_of,
@@ -50,7 +49,7 @@ async def test_a_deleted_card_thread_is_posted_again_and_the_words_go_into_it(
     slack = Slack(fake, port)
     async with running(config) as app:
         event = await slack.say(ANN, "/human")
-        [proposal] = await slack.reply_to(SHARED, event["ts"])
+        [proposal] = await slack.only_to(ANN)  # the summary is theirs alone
         await slack.press(ANN, proposal, "handover:send")
         [card] = await slack.reply_to(TRIAGE, None)
         old = card.result["ts"]
