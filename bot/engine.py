@@ -29,7 +29,7 @@ from bot.dialog import Dialog
 from bot.logs import failure
 from bot.model import CaseState, Cause, EventKind, Inbound, Outbound, Receipt
 from bot.store import Store, StoreError, Transaction
-from bot.text import clean, well_formed
+from bot.text import clean, ident, well_formed
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,17 @@ class Engine:
                 if len(self._finished) > FINISHED_KEPT:
                     self._finished.popitem(last=False)
         return Receipt(duplicate=False, case_id=case_id)
+
+    async def keep_unreadable(
+        self, channel: str, key: str, user_id: str, raw: str, reason: str
+    ) -> bool:
+        """Keep an event the platform's library could not read, as it came, so that
+        nothing is lost and the adapter may acknowledge it (and move past it). True
+        the first time. Raises only when the store fails (then do not acknowledge)."""
+        async with self._store.transaction() as tx:
+            return await tx.inbound.keep_unparsed(
+                channel, ident(key), ident(user_id), raw, reason, self._clock()
+            )
 
     async def remind(self) -> int:
         """Raise long-waiting cases again on the desk; returns how many."""

@@ -23,7 +23,6 @@ from bot.store.sqlite.rows import (
     utc,
 )
 
-
 log = logging.getLogger(__name__)
 
 
