@@ -31,6 +31,7 @@ from adapters.telegram.platform import CHANNEL
 from adapters.telegram.send import TelegramSender
 from adapters.telegram.settings import TelegramSettings
 from bot.app import Candor
+from bot.channels import ChannelRefused
 from bot.logs import described, failure
 from bot.registry import Registry
 from bot.tasks import cancel_and_wait
@@ -127,7 +128,7 @@ class TelegramChannel:
         try:
             await self.bot.initialize()
         except InvalidToken as error:
-            raise RuntimeError("telegram.token was refused by Telegram") from error
+            raise ChannelRefused("telegram.token was refused by Telegram") from error
         self.app.outbox.register(self.sender)
         try:
             await self.bot.set_my_commands(menu(self.app.registry))
