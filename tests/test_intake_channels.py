@@ -182,3 +182,82 @@ async def test_candor_run_serves_telegram_while_slack_cannot_be_reached(
     assert process.returncode == 0, shown
     assert "Traceback" not in shown
     assert shown.count("slack could not start") == 1, shown
+
+
+# -- secrets in the log (finding 17) ----------------------------------------------------------
+
+
+def _rendered(record: logging.LogRecord) -> str:
+    shown = f"{record.name} {record.getMessage()} {record.args!r}"
+    if record.exc_info and record.exc_info[1] is not None:
+        shown += logging.Formatter().formatException(record.exc_info)
+    return shown
+
+
+def test_a_short_webhook_secret_is_refused_with_a_clear_message(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """python-telegram-bot logs setWebhook with its secret at DEBUG, and no redaction
+    can hunt a value of five characters: such a secret is refused at start."""
+    extra = f"""
+[telegram]
+enabled = true
+token = "{TOKEN}"
+mode = "webhook"
+webhook_url = "https://support.example.com/telegram"
+webhook_secret = "abc12"
+"""
+    path = write_config(tmp_path, knowledge_dir, extra, desk="channels = []")
+    with pytest.raises(config_module.ConfigError, match=r"webhook_secret: .*16-256 characters"):
+        config_module.load(path)
+
+
+def test_any_secret_too_short_to_redact_is_refused(tmp_path: Path, knowledge_dir: Path) -> None:
+    extra = """
+[slack]
+enabled = true
+bot_token = "xoxb-test"
+signing_secret = "abc"
+"""
+    path = write_config(tmp_path, knowledge_dir, extra, desk="channels = []")
+    with pytest.raises(config_module.ConfigError, match=r"slack\.signing_secret: too short"):
+        config_module.load(path)
+
+
+async def test_proxy_credentials_never_reach_a_log_record(
+    tmp_path: Path, knowledge_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    from adapters.slack.channel import make_client
+
+    password = "pr0xy-Pa55word"
+    monkeypatch.setenv("HTTPS_PROXY", f"http://proxyuser:{password}@127.0.0.1:{free_port()}")
+    caplog.set_level(logging.DEBUG)
+
+    class Nowhere:
+        api_url = f"http://127.0.0.1:{free_port()}/api/"
+
+    config = both_config(tmp_path, knowledge_dir, FakeTelegram(TOKEN), Nowhere(), free_port())  # type: ignore[arg-type]
+    client = make_client(config.slack)
+    with pytest.raises(Exception):  # noqa: B017 - the proxy is not there; only the log matters
+        await client.auth_test()
+    shown = [_rendered(r) for r in caplog.records]
+    assert any("proxy" in line.lower() for line in shown), "slack_sdk logged no proxy at all"
+    assert not any(password in line for line in shown)
+    assert not any("proxyuser:" in line for line in shown)
+
+
+async def test_a_webhook_start_at_debug_logs_no_secret(
+    telegram: FakeTelegram, tmp_path: Path, knowledge_dir: Path, caplog: Any
+) -> None:
+    from tests.test_telegram import SECRET, running, telegram_config
+    from tests.test_telegram import free_port as port_for
+
+    caplog.set_level(logging.DEBUG)
+    port = port_for()
+    config = telegram_config(tmp_path, knowledge_dir, telegram, mode="webhook", port=port)
+    async with running(config):
+        [hook] = await telegram.wait_for("setWebhook")
+        assert hook.params["secret_token"] == SECRET
+    shown = [_rendered(r) for r in caplog.records]
+    assert any("setWebhook" in line for line in shown)  # python-telegram-bot did log it
+    assert not any(SECRET in line for line in shown)
