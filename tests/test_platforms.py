@@ -98,7 +98,8 @@ def test_reading_any_config_loads_no_platform_library() -> None:
         from bot import config
         config.load(Path(sys.argv[1]))
         config.parse("[telegram]\\nenabled = true\\ntoken = '1:abcdef'\\n"
-                     "[slack]\\nenabled = true\\nbot_token = 'xoxb-123456'\\nsigning_secret = 'signing-secret'\\n")
+                     "[slack]\\nenabled = true\\nbot_token = 'xoxb-123456'\\n"
+                     "signing_secret = 'signing-s'\\n")
         import bot.app
         loaded = sorted({name.split(".")[0] for name in sys.modules}
                         & {"telegram", "slack_bolt", "slack_sdk", "aiohttp", "httpx"})
