@@ -97,10 +97,14 @@ async def test_a_restart_meets_the_same_unreadable_batch_and_goes_on(
 ) -> None:
     bad = poll_update(fake, ANN)
     good = fake.build_message(BOB, "how much does it cost?")
-    async with running(config):
+    async with running(config) as (app, _):
         fake.push(dict(bad))
         fake.push(dict(good))
         await said(fake, BOB, 1)
+        for _ in range(200):  # the outbox records the send just after Telegram took it
+            if {state for _, state in await app.store.outbox_rows()} == {"sent"}:
+                break
+            await asyncio.sleep(0.05)
     # Telegram offers the same batch again (the offset never reached it, say)
     fake.push(dict(bad))
     fake.push(dict(good))
@@ -198,3 +202,28 @@ async def test_mydata_shows_and_forget_erases_an_unreadable_update(
         fake.push_callback(ANN, "forget:yes", message_id=ask.result["message_id"])
         await said(fake, ANN, 3)
     assert kept(config) == []
+
+
+async def test_an_update_candor_fails_to_convert_is_kept_and_passed(
+    fake: FakeTelegram, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug converting one update must not stop intake: it would fail the same way
+    every time Telegram sent it again."""
+    from adapters.telegram import channel as module
+
+    real = module.to_inbound
+
+    def converting(update: Any, **kwargs: Any) -> Any:
+        if update.message is not None and update.message.text == "the poison":
+            raise KeyError("a bug")
+        return real(update, **kwargs)
+
+    monkeypatch.setattr(module, "to_inbound", converting)
+    async with running(config) as (_, channel):
+        poison = fake.push_message(ANN, "the poison")
+        fake.push_message(ANN, "how much does it cost?")
+        answer = (await said(fake, ANN, 1))[0]
+        assert "$8 per user" in str(answer.params["text"])
+        assert channel._task is not None and not channel._task.done()
+    [(key, user, raw)] = kept(config)
+    assert (key, user) == (str(poison["update_id"]), str(ANN)) and "the poison" in raw

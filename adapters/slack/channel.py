@@ -38,6 +38,7 @@ from adapters.slack.settings import SlackSettings
 from bot.app import Candor
 from bot.channels import ChannelRefused
 from bot.model import Inbound
+from bot.text import well_formed
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class SlackChannel:
         if isinstance(found, Ignored):
             log.debug("slack event ignored: %s", found.reason)
             return
-        await self.app.engine.receive(found)
+        await self.app.engine.receive(well_formed(found))
 
     async def person(self, user: str) -> tuple[str, str]:
         """("Ann Lee (Acme)", "T0ACME"): the person's name with, for another workspace,

@@ -149,9 +149,17 @@ class TelegramChannel:
 
     # -- handling ---------------------------------------------------------------------
 
-    async def handle(self, update: Update) -> None:
-        """Commit one update through the engine. Raises if it was not committed."""
-        found = to_inbound(update, staff_group_id=self.settings.staff_group_id)
+    async def handle(self, update: Update, raw: Any = None) -> None:
+        """Commit one update (read from `raw`) through the engine. Raises if it was not
+        committed. One that Candor fails to convert is kept raw instead: it would fail
+        the same way every time Telegram sent it again."""
+        try:
+            found = to_inbound(update, staff_group_id=self.settings.staff_group_id)
+        except Exception as error:
+            kept = raw if raw is not None else {"update_id": update.update_id}
+            await self.keep_unreadable(kept, f"Candor cannot convert it ({type(error).__name__})")
+            log.debug("converting update %s failed", update.update_id, exc_info=error)
+            return
         if isinstance(found, Ignored):
             # (the reason names a kind of update, never what it says)
             log.info("telegram update %s ignored: %s", update.update_id, found.reason)
@@ -168,18 +176,19 @@ class TelegramChannel:
         except TelegramError as error:
             log.info("telegram call failed (not needed for the case): %s", error)
 
-    async def handle_batch(self, updates: list[Update]) -> int | None:
-        """Handle updates, each chat's in order and chats concurrently. Returns the
-        first update id that could not be committed (None if all were)."""
-        by_chat: dict[int, list[Update]] = defaultdict(list)
-        for update in updates:
+    async def handle_batch(self, updates: list[tuple[Update, Any]]) -> int | None:
+        """Handle updates (each with its JSON), each chat's in order and chats
+        concurrently. Returns the first update id that could not be committed (None if
+        all were)."""
+        by_chat: dict[int, list[tuple[Update, Any]]] = defaultdict(list)
+        for update, raw in updates:
             chat = update.effective_chat
-            by_chat[chat.id if chat else 0].append(update)
+            by_chat[chat.id if chat else 0].append((update, raw))
 
-        async def one_chat(queue: list[Update]) -> int | None:
-            for update in queue:
+        async def one_chat(queue: list[tuple[Update, Any]]) -> int | None:
+            for update, raw in queue:
                 try:
-                    await self.handle(update)
+                    await self.handle(update, raw)
                 except Exception as error:
                     failure(
                         log,
@@ -226,12 +235,12 @@ class TelegramChannel:
         """Read and handle a getUpdates batch; returns the first update id that was not
         committed (None if all were). An update that cannot be read is kept raw and
         counts as committed: the offset moves past it."""
-        updates: list[Update] = []
+        updates: list[tuple[Update, Any]] = []
         failed: list[int] = []
         for raw in batch:
             update = self.read(raw)
             if update is not None:
-                updates.append(update)
+                updates.append((update, raw))
                 continue
             try:
                 await self.keep_unreadable(raw, "python-telegram-bot cannot read it")
@@ -320,7 +329,7 @@ class TelegramChannel:
                 # send it again for ever
                 await self.keep_unreadable(data, "python-telegram-bot cannot read it")
             else:
-                await self.handle(update)
+                await self.handle(update, data)
         except Exception as error:
             failure(
                 log,
