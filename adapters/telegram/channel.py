@@ -292,7 +292,13 @@ class TelegramChannel:
             except Exception as error:
                 failures += 1
                 delay = min(self.retry_max, self.retry_delay * 2 ** min(failures - 1, 16))
-                log.warning("telegram polling: %s; trying again in %.1f s", described(error), delay)
+                # (Telegram's own words say nobody's; anything else: its type only)
+                said = (
+                    f"{type(error).__name__}: {error}"
+                    if isinstance(error, TelegramError)
+                    else described(error)
+                )
+                log.warning("telegram polling: %s; trying again in %.1f s", said, delay)
                 log.debug("the polling failure in full:", exc_info=error)
                 await asyncio.sleep(delay)
 
