@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import config as config_module
 from bot.config import Config, ConfigError
@@ -116,14 +116,19 @@ async def _desk(config: Config, agent: str) -> int:
         return await desk(app, agent)
 
 
-def _channels(config: Config, app: Candor) -> list[Channel]:
-    """The running channel of every platform the config enables."""
+def _named_channels(config: Config, app: Candor) -> list[tuple[str, Channel]]:
+    """The running channel of every platform the config enables, by platform name."""
     channels = []
     for platform in config.platforms:
         settings = config.settings_for(platform)
         if platform.channel is not None and platform.enabled(settings):
-            channels.append(platform.channel(app, settings))
+            channels.append((platform.name, platform.channel(app, settings)))
     return channels
+
+
+def _channels(config: Config, app: Candor) -> list[Channel]:
+    """The running channel of every platform the config enables."""
+    return [channel for _, channel in _named_channels(config, app)]
 
 
 async def _run(config: Config) -> int:
@@ -131,10 +136,11 @@ async def _run(config: Config) -> int:
     import signal
 
     from bot.app import Candor
+    from bot.channels import Channels
 
     async with Candor(config) as app:
-        channels = _channels(config, app)
-        if not channels:
+        named = _named_channels(config, app)
+        if not named:
             sections = " or ".join(f"[{p.name}]" for p in config.platforms if p.channel)
             print(
                 f"candor: no network channel is enabled in the config (enable {sections})."
@@ -151,12 +157,20 @@ async def _run(config: Config) -> int:
         # 10-20 ms with every turn waiting).
         gc.freeze()
         app.start_background(desk=True)
-        for channel in channels:
-            await channel.start()
+        # each on its own: one that cannot be reached is started again in the background
+        # while the others serve; a refused token raises (ChannelRefused), here or later
+        channels = Channels(named)
+        await channels.start()
         logging.getLogger(__name__).info("candor is running; Ctrl-C stops it")
-        await stop.wait()
-        for channel in channels:
-            await channel.stop()
+        refused = channels.refused
+        assert refused is not None
+        stopping = asyncio.ensure_future(stop.wait())
+        either: list[asyncio.Future[Any]] = [stopping, refused]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        await channels.stop()
+        if refused.done():
+            raise refused.result()
     return 0
 
 

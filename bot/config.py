@@ -401,6 +401,27 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
+def _secrets(config: Config, name: str) -> list[str]:
+    """The secrets the config holds, for the log redaction. A value this short cannot
+    be a real secret, and the redaction, which leaves such values alone (it would
+    blank every word holding them), could not keep it out of the log: a platform that
+    is enabled with one is refused rather than logged."""
+    found = []
+    for platform in config.platforms:
+        settings = config.settings_for(platform)
+        for secret in platform.secrets:
+            value = str(getattr(settings, secret))
+            if not value or value.startswith("env:"):
+                continue
+            found.append(value)
+            if platform.enabled(settings) and len(value) < redact.MIN_LENGTH:
+                raise ConfigError(
+                    f"{name}: {platform.name}.{secret}: too short to be a real secret"
+                    f" ({len(value)} characters); copy it whole from the platform"
+                )
+    return found
+
+
 def parse(
     text: str, source: Path | None = None, platforms: Iterable[Platform[Any]] | None = None
 ) -> Config:
@@ -422,14 +443,7 @@ def parse(
         config = model(platforms).model_validate(raw)
     except ValidationError as error:
         raise ConfigError(f"{name}: {_describe(error)}") from error
-    redact.register(
-        value
-        for platform in config.platforms
-        for value in (
-            str(getattr(config.settings_for(platform), secret)) for secret in platform.secrets
-        )
-        if value and not value.startswith("env:")
-    )
+    redact.register(_secrets(config, name))
     base = source.resolve().parent if source else Path.cwd()
     return _rebase(config, base).model_copy(update={"source": source})
 

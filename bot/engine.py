@@ -22,12 +22,14 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.dialog import Dialog
+from bot.logs import failure
 from bot.model import CaseState, Cause, EventKind, Inbound, Outbound, Receipt
 from bot.store import Store, StoreError, Transaction
-from bot.text import clean
+from bot.text import clean, ident, well_formed
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ log = logging.getLogger(__name__)
 # Far more than the turns of one group commit (at most a few hundred), within which
 # a customer's earlier reading and their lock are a few awaits apart.
 FINISHED_KEPT = 4096
+# What a message's content can make fail (a value no code path expected); a database
+# failing raises something else, and then the message must come again.
+INPUT_ERRORS = (ValueError, TypeError, LookupError)
 
 
 def utcnow() -> datetime:
@@ -89,9 +94,11 @@ class Engine:
     async def receive(self, inbound: Inbound) -> Receipt:
         """Handle one inbound event; returns once its effects are committed.
 
-        Raises only when the store itself fails: then nothing was committed and the
-        adapter must not acknowledge the event, so that the platform delivers it again.
+        Raises only when the store itself fails (`StoreError`): then nothing was
+        committed and the adapter must not acknowledge the event, so that the platform
+        delivers it again. Whatever the input holds, it is kept and answered.
         """
+        inbound = well_formed(inbound)  # the adapters did it; an input never raises here
         # One customer's messages in order; one desk's likewise.
         desk = self._desk.is_desk(inbound.address)
         key = inbound.address if desk else inbound.identity
@@ -105,9 +112,14 @@ class Engine:
         async with self._locks.hold(key):
             try:
                 receipt = await self._receive(inbound, alone)
-            except Exception:
-                log.exception("handling inbound %s failed; keeping it with an apology", inbound.key)
-                receipt = await self._keep_with_apology(inbound)
+            except Exception as error:
+                failure(
+                    log,
+                    error,
+                    "handling inbound %s failed; keeping it with an apology",
+                    inbound.key,
+                )
+                receipt = await self._keep_at_least(inbound)
         if not receipt.duplicate:
             self._on_commit()
         return receipt
@@ -165,6 +177,17 @@ class Engine:
                     self._finished.popitem(last=False)
         return Receipt(duplicate=False, case_id=case_id)
 
+    async def keep_unreadable(
+        self, channel: str, key: str, user_id: str, raw: str, reason: str
+    ) -> bool:
+        """Keep an event the platform's library could not read, as it came, so that
+        nothing is lost and the adapter may acknowledge it (and move past it). True
+        the first time. Raises only when the store fails (then do not acknowledge)."""
+        async with self._store.transaction() as tx:
+            return await tx.inbound.keep_unparsed(
+                channel, ident(key), ident(user_id), raw, reason, self._clock()
+            )
+
     async def remind(self) -> int:
         """Raise long-waiting cases again on the desk; returns how many."""
         now = self._clock()
@@ -176,6 +199,18 @@ class Engine:
             self._on_commit()
         return len(messages)
 
+    async def _keep_at_least(self, inbound: Inbound) -> Receipt:
+        """Keep the message with an apology. Should its content make even that fail
+        (an error of the kind input causes, never the database's), keep its key and
+        apologise without its words, so that the event is acknowledged and not
+        delivered again for ever. The database failing raises: nothing is stored."""
+        try:
+            return await self._keep_with_apology(inbound)
+        except INPUT_ERRORS as error:
+            failure(log, error, "keeping inbound %s failed; apologising without it", inbound.key)
+        bare = replace(inbound, text="", payload="", attachments=(), display_name="")
+        return await self._keep_with_apology(bare)
+
     async def _keep_with_apology(self, inbound: Inbound) -> Receipt:
         """A bug in the dialog must not lose the message: keep it, say sorry."""
         now = self._clock()
@@ -183,7 +218,12 @@ class Engine:
             if not await tx.inbound.first_seen(inbound.identity.channel, inbound.key, now):
                 return Receipt(duplicate=True)
             if self._desk.is_desk(inbound.address):
-                log.error("desk action %s dropped after an error: %r", inbound.key, inbound.text)
+                # (not its words: what people write stays out of the log at INFO and above)
+                log.error(
+                    "desk action %s (%d characters) dropped after an error",
+                    inbound.key,
+                    len(inbound.text),
+                )
                 await tx.outbox.enqueue(
                     Outbound(
                         address=inbound.address,

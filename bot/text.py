@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import replace
+
+from bot.model import Address, Attachment, Identity, Inbound
 
 MAX_STORED = 64_000  # characters of one message kept on a case
 MAX_MATCHED = 1_000  # characters of one message the knowledge matcher looks at
@@ -32,6 +35,82 @@ def clean(text: str) -> str:
     no surrounding white space, at most MAX_STORED characters."""
     text = _UNWANTED.sub("", unicodedata.normalize("NFC", text))
     return text.strip()[:MAX_STORED]
+
+
+def words(text: str) -> str:
+    """Someone's words as valid Unicode. A lone surrogate (JSON's "\\ud800" escape makes
+    one; no UTF-8 can carry it, so SQLite, JSON and every platform refuse it) is
+    dropped: it stands for no character. A pair written as two escapes becomes the
+    character it stands for."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
+    return text
+
+
+def ident(value: str) -> str:
+    """A platform's id as valid Unicode, still unique: a lone surrogate is written out
+    as its escape (`\\ud800`), so two ids that differ only there stay two ids."""
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+    return value
+
+
+def well_formed(inbound: Inbound) -> Inbound:
+    """`inbound` with every string in it valid Unicode (see `words` and `ident`).
+    Every adapter passes what it makes through here, and `Engine.receive` again."""
+    fields: list[str] = [
+        inbound.key,
+        inbound.text,
+        inbound.payload,
+        inbound.display_name,
+        inbound.edited_key,
+        *_of_identity(inbound.identity),
+        *_of_address(inbound.address),
+    ]
+    for attachment in inbound.attachments:
+        fields += (attachment.kind, attachment.ref, attachment.caption, attachment.name)
+    if all(_valid(field) for field in fields):
+        return inbound
+    return replace(
+        inbound,
+        key=ident(inbound.key),
+        identity=Identity(*map(ident, _of_identity(inbound.identity))),
+        address=Address(*map(ident, _of_address(inbound.address))),
+        text=words(inbound.text),
+        payload=ident(inbound.payload),
+        display_name=words(inbound.display_name),
+        edited_key=ident(inbound.edited_key),
+        attachments=tuple(
+            Attachment(ident(a.kind), ident(a.ref), words(a.caption), words(a.name))
+            for a in inbound.attachments
+        ),
+    )
+
+
+def _of_identity(identity: Identity) -> tuple[str, str, str]:
+    return identity.channel, identity.workspace, identity.user_id
+
+
+def _of_address(address: Address) -> tuple[str, str, str]:
+    return address.channel, address.chat_id, address.thread_id
+
+
+def _valid(value: str) -> bool:
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

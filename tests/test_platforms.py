@@ -97,8 +97,9 @@ def test_reading_any_config_loads_no_platform_library() -> None:
         from pathlib import Path
         from bot import config
         config.load(Path(sys.argv[1]))
-        config.parse("[telegram]\\nenabled = true\\ntoken = '1:a'\\n"
-                     "[slack]\\nenabled = true\\nbot_token = 'xoxb-1'\\nsigning_secret = 's'\\n")
+        config.parse("[telegram]\\nenabled = true\\ntoken = '1:abcdef'\\n"
+                     "[slack]\\nenabled = true\\nbot_token = 'xoxb-123456'\\n"
+                     "signing_secret = 'signing-s'\\n")
         import bot.app
         loaded = sorted({name.split(".")[0] for name in sys.modules}
                         & {"telegram", "slack_bolt", "slack_sdk", "aiohttp", "httpx"})

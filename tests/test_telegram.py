@@ -26,7 +26,7 @@ TOKEN = "123456:TEST-token_x"
 STAFF = -1001234567890
 MARIA, SAM, STRANGER = 501, 502, 777
 ANN, BOB = 1001, 1002
-SECRET = "s3cret-token"
+SECRET = "s3cret-token-for-tests"
 
 DESK = f"""
 channels = ["telegram"]

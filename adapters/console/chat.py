@@ -17,6 +17,7 @@ from adapters.console.platform import CHANNEL
 from adapters.markdown import to_plain
 from bot.app import Candor
 from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound, SentFile
+from bot.text import well_formed
 
 
 def render(text: str, buttons: tuple[Button, ...] = (), *, ansi: bool = False) -> str:
@@ -65,6 +66,9 @@ class ConsoleSender:
 
     def inbound(self, line: str, name: str) -> Inbound:
         """A typed line as an Inbound: a number pressing an offered button, else text."""
+        return well_formed(self._inbound(line, name))
+
+    def _inbound(self, line: str, name: str) -> Inbound:
         identity = Identity(CHANNEL, "local", name)
         address = Address(CHANNEL, name, private=True)
         key = uuid.uuid4().hex

@@ -36,7 +36,9 @@ from adapters.slack.convert import (
 from adapters.slack.send import SlackSender
 from adapters.slack.settings import SlackSettings
 from bot.app import Candor
+from bot.channels import ChannelRefused
 from bot.model import Inbound
+from bot.text import well_formed
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,10 @@ LOOKUP_TIMEOUT = 2.0  # a name is nice to have; Slack wants an answer within 3 s
 # connection failing (aiohttp's "server disconnected" is a ClientError, not an OSError).
 LOOKUP_ERRORS = (SlackApiError, TimeoutError, aiohttp.ClientError, OSError)
 HTTP_TIMEOUT = 10  # seconds for a Web API call, answer included
+# What auth.test answers for a token that no waiting makes good.
+REFUSED = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
 
 
 def make_client(settings: SlackSettings, *, timeout: int = HTTP_TIMEOUT) -> AsyncWebClient:
@@ -83,7 +89,10 @@ class SlackChannel:
         try:
             me = await self.client.auth_test()
         except SlackApiError as error:
-            raise RuntimeError(f"slack.bot_token was refused by Slack: {error}") from error
+            code = str(error.response.get("error") or "")
+            if code in REFUSED:
+                raise ChannelRefused(f"slack.bot_token was refused by Slack: {code}") from error
+            raise  # Slack could not say (a 5xx, a rate limit): started again later
         home = set(self.settings.home_team_ids) or {str(me.get("team_id") or "")}
         self.where = Where(
             triage_channel=self.settings.triage_channel,
@@ -180,7 +189,7 @@ class SlackChannel:
         if isinstance(found, Ignored):
             log.debug("slack event ignored: %s", found.reason)
             return
-        await self.app.engine.receive(found)
+        await self.app.engine.receive(well_formed(found))
 
     async def person(self, user: str) -> tuple[str, str]:
         """("Ann Lee (Acme)", "T0ACME"): the person's name with, for another workspace,

@@ -12,8 +12,11 @@ the update again, and the dedupe key makes the repeat harmless.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
+import json
 import logging
+import warnings
 from collections import defaultdict
 from typing import Any
 
@@ -24,11 +27,15 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from adapters.telegram.convert import Ignored, to_inbound
+from adapters.telegram.platform import CHANNEL
 from adapters.telegram.send import TelegramSender
 from adapters.telegram.settings import TelegramSettings
 from bot.app import Candor
+from bot.channels import ChannelRefused
+from bot.logs import described, failure
 from bot.registry import Registry
 from bot.tasks import cancel_and_wait
+from bot.text import well_formed
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,26 @@ def make_bot(settings: TelegramSettings, *, timeout: float = HTTP_TIMEOUT) -> Ex
     )
 
 
+class NotCommitted(Exception):
+    """An update of the batch was not committed: it comes again at the next poll."""
+
+
+def _update_id(raw: Any) -> int | None:
+    found = raw.get("update_id") if isinstance(raw, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+def _sender(raw: Any) -> str:
+    """Who sent a raw update, as far as it says: the user id of its first part that
+    has a "from" (a message, an edit, a button press), else ""."""
+    if isinstance(raw, dict):
+        for part in raw.values():
+            person = part.get("from") if isinstance(part, dict) else None
+            if isinstance(person, dict) and isinstance(person.get("id"), int):
+                return str(person["id"])
+    return ""
+
+
 class TelegramChannel:
     """Customers in private chats, agents in the staff group, one bot."""
 
@@ -94,13 +121,14 @@ class TelegramChannel:
         )
         self._task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
-        self.retry_delay = 1.0
+        self.retry_delay = 1.0  # seconds before polling again after a failure, doubling
+        self.retry_max = 60.0  # up to this
 
     async def start(self) -> None:
         try:
             await self.bot.initialize()
         except InvalidToken as error:
-            raise RuntimeError("telegram.token was refused by Telegram") from error
+            raise ChannelRefused("telegram.token was refused by Telegram") from error
         self.app.outbox.register(self.sender)
         try:
             await self.bot.set_my_commands(menu(self.app.registry))
@@ -121,15 +149,24 @@ class TelegramChannel:
 
     # -- handling ---------------------------------------------------------------------
 
-    async def handle(self, update: Update) -> None:
-        """Commit one update through the engine. Raises if it was not committed."""
-        found = to_inbound(update, staff_group_id=self.settings.staff_group_id)
+    async def handle(self, update: Update, raw: Any = None) -> None:
+        """Commit one update (read from `raw`) through the engine. Raises if it was not
+        committed. One that Candor fails to convert is kept raw instead: it would fail
+        the same way every time Telegram sent it again."""
+        try:
+            found = to_inbound(update, staff_group_id=self.settings.staff_group_id)
+        except Exception as error:
+            kept = raw if raw is not None else {"update_id": update.update_id}
+            await self.keep_unreadable(kept, f"Candor cannot convert it ({type(error).__name__})")
+            log.debug("converting update %s failed", update.update_id, exc_info=error)
+            return
         if isinstance(found, Ignored):
+            # (the reason names a kind of update, never what it says)
             log.info("telegram update %s ignored: %s", update.update_id, found.reason)
             if found.note and found.chat_id is not None:
                 await self._best_effort(self.bot.send_message(found.chat_id, found.note))
             return
-        await self.app.engine.receive(found)
+        await self.app.engine.receive(well_formed(found))
         if update.callback_query is not None:
             await self._best_effort(update.callback_query.answer())
 
@@ -139,21 +176,25 @@ class TelegramChannel:
         except TelegramError as error:
             log.info("telegram call failed (not needed for the case): %s", error)
 
-    async def handle_batch(self, updates: list[Update]) -> int | None:
-        """Handle updates, each chat's in order and chats concurrently. Returns the
-        first update id that could not be committed (None if all were)."""
-        by_chat: dict[int, list[Update]] = defaultdict(list)
-        for update in updates:
+    async def handle_batch(self, updates: list[tuple[Update, Any]]) -> int | None:
+        """Handle updates (each with its JSON), each chat's in order and chats
+        concurrently. Returns the first update id that could not be committed (None if
+        all were)."""
+        by_chat: dict[int, list[tuple[Update, Any]]] = defaultdict(list)
+        for update, raw in updates:
             chat = update.effective_chat
-            by_chat[chat.id if chat else 0].append(update)
+            by_chat[chat.id if chat else 0].append((update, raw))
 
-        async def one_chat(queue: list[Update]) -> int | None:
-            for update in queue:
+        async def one_chat(queue: list[tuple[Update, Any]]) -> int | None:
+            for update, raw in queue:
                 try:
-                    await self.handle(update)
-                except Exception:
-                    log.exception(
-                        "update %s not committed; Telegram will send it again", update.update_id
+                    await self.handle(update, raw)
+                except Exception as error:
+                    failure(
+                        log,
+                        error,
+                        "update %s not committed; Telegram will send it again",
+                        update.update_id,
                     )
                     return update.update_id
             return None
@@ -163,31 +204,103 @@ class TelegramChannel:
         ]
         return min(failed) if failed else None
 
+    # -- reading updates one by one ------------------------------------------------------------
+
+    def read(self, raw: Any) -> Update | None:
+        """One update from its JSON, or None if python-telegram-bot cannot read it (a
+        field it requires is missing: an older Bot API server, a newer Telegram)."""
+        try:
+            return Update.de_json(raw, self.bot)
+        except Exception:  # whatever its parser raises; the caller keeps the raw update
+            return None
+
+    async def keep_unreadable(self, raw: Any, why: str) -> None:
+        """Keep an update that cannot be read, as it came; raises if it was not kept."""
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        text = json.dumps(raw, ensure_ascii=True, sort_keys=True, default=str)
+        key = (
+            str(update_id)
+            if update_id is not None
+            else f"raw:{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+        )
+        new = await self.app.engine.keep_unreadable(CHANNEL, key, _sender(raw), text, why)
+        if new:
+            log.warning(
+                "telegram update %s could not be read (%s): kept as it came, not answered",
+                key,
+                why,
+            )
+
+    async def handle_raw(self, batch: list[Any]) -> int | None:
+        """Read and handle a getUpdates batch; returns the first update id that was not
+        committed (None if all were). An update that cannot be read is kept raw and
+        counts as committed: the offset moves past it."""
+        updates: list[tuple[Update, Any]] = []
+        failed: list[int] = []
+        for raw in batch:
+            update = self.read(raw)
+            if update is not None:
+                updates.append((update, raw))
+                continue
+            try:
+                await self.keep_unreadable(raw, "python-telegram-bot cannot read it")
+            except Exception as error:
+                failure(log, error, "an unreadable telegram update was not kept")
+                failed.append(_update_id(raw) or 0)
+        handled = await self.handle_batch(updates)
+        if handled is not None:
+            failed.append(handled)
+        return min(failed) if failed else None
+
     # -- polling ----------------------------------------------------------------------------
 
+    async def get_updates(self, offset: int | None) -> list[Any]:
+        """One getUpdates, as JSON. python-telegram-bot's own `get_updates` reads the
+        whole batch at once: one update it cannot read fails them all (for good: the
+        same batch comes again), and it logs the batch, customers' words and all, at
+        CRITICAL. `do_api_request` without a return type gives the JSON; each update
+        is read on its own (`handle_raw`)."""
+        timeout = self.settings.poll_timeout_seconds
+        result = await self.bot.do_api_request(
+            "getUpdates",
+            api_kwargs={"offset": offset, "timeout": timeout, "allowed_updates": ALLOWED_UPDATES},
+            read_timeout=(self.bot.request.read_timeout or 0) + timeout,
+        )
+        return list(result) if isinstance(result, list) else []
+
     async def poll(self) -> None:
+        """Poll for ever: no failure stops it. A failed getUpdates, or a bug handling a
+        batch, is logged and tried again after a back-off that doubles up to
+        `retry_max` seconds and starts over once a poll succeeds."""
+        warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'")
         offset: int | None = None
+        failures = 0
         while True:
             try:
-                updates = list(
-                    await self.bot.get_updates(
-                        offset=offset,
-                        timeout=self.settings.poll_timeout_seconds,
-                        allowed_updates=ALLOWED_UPDATES,
-                    )
+                batch = await self.get_updates(offset)
+                if batch:
+                    failed = await self.handle_raw(batch)
+                    ids = [i for i in map(_update_id, batch) if i is not None]
+                    if failed is not None:
+                        offset = failed  # confirm only what is committed; the rest comes again
+                        raise NotCommitted(f"update {failed} not committed")
+                    if ids:
+                        offset = max(ids) + 1
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                failures += 1
+                delay = min(self.retry_max, self.retry_delay * 2 ** min(failures - 1, 16))
+                # (Telegram's own words say nobody's; anything else: its type only)
+                said = (
+                    f"{type(error).__name__}: {error}"
+                    if isinstance(error, TelegramError)
+                    else described(error)
                 )
-            except TelegramError as error:
-                log.warning("getUpdates failed (%s); trying again", error)
-                await asyncio.sleep(self.retry_delay)
-                continue
-            if not updates:
-                continue
-            failed = await self.handle_batch(updates)
-            if failed is None:
-                offset = max(u.update_id for u in updates) + 1
-            else:
-                offset = failed  # confirm only what is committed; the rest comes again
-                await asyncio.sleep(self.retry_delay)
+                log.warning("telegram polling: %s; trying again in %.1f s", said, delay)
+                log.debug("the polling failure in full:", exc_info=error)
+                await asyncio.sleep(delay)
 
     # -- webhook ------------------------------------------------------------------------------
 
@@ -211,16 +324,24 @@ class TelegramChannel:
             return web.Response(status=401, text="wrong secret token")
         try:
             data = await request.json()
-            update = Update.de_json(data, self.bot)
-        except Exception:
+        except Exception:  # not JSON at all: nothing to keep
             return web.Response(status=400, text="not an update")
-        if update is None:
+        if not isinstance(data, dict) or _update_id(data) is None:
             return web.Response(status=400, text="not an update")
+        update = self.read(data)
         try:
-            await self.handle(update)
-        except Exception:
-            log.exception(
-                "update %s not committed; asking Telegram to send it again", update.update_id
+            if update is None:
+                # authentic but unreadable: kept, and answered 200, or Telegram would
+                # send it again for ever
+                await self.keep_unreadable(data, "python-telegram-bot cannot read it")
+            else:
+                await self.handle(update, data)
+        except Exception as error:
+            failure(
+                log,
+                error,
+                "update %s not committed; asking Telegram to send it again",
+                _update_id(data),
             )
             return web.Response(status=500, text="not stored; send again")
         return web.Response(status=200)

@@ -3,8 +3,9 @@ dispatcher, tools, reports and tests."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.model import Case, Cause, Customer, Event, Identity, Outbound
@@ -13,6 +14,7 @@ from bot.store.sqlite.rows import (
     CUSTOMER_COLUMNS,
     EVENT_COLUMNS,
     OUTBOX_COLUMNS,
+    Unreadable,
     case_of,
     customer_of,
     event_of,
@@ -20,6 +22,8 @@ from bot.store.sqlite.rows import (
     ts,
     utc,
 )
+
+log = logging.getLogger(__name__)
 
 
 class StoreReads:
@@ -43,11 +47,34 @@ class StoreReads:
             sql += " AND NOT (cause IN (?, ?) AND not_before > ?)"
             params += [Cause.INCIDENT.value, Cause.IDEA.value, ts(now)]
         if chat_id is not None:
-            sql += " AND json_extract(address, '$[1]') = ?"
+            # (json_valid: a damaged row must not fail the query for every other row)
+            sql += " AND json_valid(address) AND json_extract(address, '$[1]') = ?"
             params.append(chat_id)
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
-        return [(outbound_of(row), utc(row[9])) for row in await self._all(sql, params)]
+        found, unreadable = [], []
+        for row in await self._all(sql, params):
+            try:
+                found.append((outbound_of(row), utc(row[9])))
+            except Unreadable as error:
+                unreadable.append((int(row[0]), str(error)))
+        if unreadable:
+            await self._refuse(unreadable, now)
+        return found
+
+    async def _refuse(self, rows: list[tuple[int, str]], now: datetime | None) -> None:
+        """Pending outbox rows this Candor cannot read: logged, and marked failed with
+        why (never sent as they stand; a read-only store only logs them)."""
+        for _, reason in rows:
+            log.error("%s; marked failed, not sent", reason)
+        if not self._read_only:
+            why = [(message_id, f"this Candor cannot read it: {r}") for message_id, r in rows]
+            await self._mark_failed(why, now or datetime.now(UTC))
+
+    _read_only = False
+
+    async def _mark_failed(self, rows: list[tuple[int, str]], now: datetime) -> None:
+        raise NotImplementedError
 
     async def customer_by_identity(self, identity: Identity) -> Customer | None:
         rows = await self._all(
@@ -75,5 +102,10 @@ class StoreReads:
         if case_id is not None:
             sql += " WHERE case_id = ?"
             params = (case_id,)
-        rows = await self._all(sql + " ORDER BY id", params)
-        return [(outbound_of(row), row[9]) for row in rows]
+        found = []
+        for row in await self._all(sql + " ORDER BY id", params):
+            try:
+                found.append((outbound_of(row), row[9]))
+            except Unreadable:
+                continue  # `pending` has marked it failed, with why
+        return found

@@ -113,8 +113,23 @@ def event_of(row: Sequence[Any]) -> Event:
     )
 
 
+class Unreadable(ValueError):
+    """A stored row this Candor cannot read: a value it does not know (written by a
+    newer version) or a damaged one. The message says which, and names no one."""
+
+
 def outbound_of(row: Sequence[Any]) -> Outbound:
-    """An outbox message from the columns of `OUTBOX_COLUMNS`, in that order."""
+    """An outbox message from the columns of `OUTBOX_COLUMNS`, in that order; raises
+    Unreadable for a row this Candor cannot read (it is never sent as it stands)."""
+    if row[4] not in CAUSES:
+        raise Unreadable(f"outbox message {row[0]}: unknown cause {str(row[4])[:40]!r}")
+    try:
+        return _outbound_of(row)
+    except (ValueError, TypeError) as error:  # JSON that is not JSON, or the wrong shape
+        raise Unreadable(f"outbox message {row[0]}: damaged ({type(error).__name__})") from error
+
+
+def _outbound_of(row: Sequence[Any]) -> Outbound:
     return Outbound(
         id=row[0],
         address=address_of(row[1]),

@@ -16,6 +16,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -319,6 +320,11 @@ class SQLiteStore(StoreReads):
             await db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
             raise self._busy(error) from error
+
+    async def _mark_failed(self, rows: list[tuple[int, str]], now: datetime) -> None:
+        async with self.transaction() as tx:
+            for message_id, reason in rows:
+                await tx.outbox.mark_failed(message_id, reason, now)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:

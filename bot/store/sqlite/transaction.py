@@ -65,8 +65,10 @@ class SQLiteTransaction:
     @property
     def personal_data(self) -> tuple[PersonalData, ...]:
         """Every repository that holds some of a customer's data, in the order their
-        sections appear in an export."""
+        sections appear in an export (the unreadable events first: they are found by
+        the customer's identities, which the customers' `forget` erases)."""
         return (
+            self.inbound,
             self.customers,
             self.cases,
             self.timeline,
