@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.store.sqlite.rows import digest, ts
+from bot.store.sqlite.rows import ts
 from bot.store.sqlite.session import Repository
 
 
@@ -16,6 +16,6 @@ class SQLiteInboundLog(Repository):
     async def first_seen(self, channel: str, key: str, now: datetime) -> bool:
         cursor = await self._s.exec(
             "INSERT OR IGNORE INTO inbound_seen (channel, key, at) VALUES (?, ?, ?)",
-            (channel, digest(key), ts(now)),
+            (channel, self._s.digest(key), ts(now)),
         )
         return cursor.rowcount == 1

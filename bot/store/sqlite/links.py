@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.store.protocols.personal import Merge
-from bot.store.sqlite.rows import digest, ts
+from bot.store.sqlite.rows import ts
 from bot.store.sqlite.session import Repository
 
 
@@ -23,18 +23,18 @@ class SQLiteLinks(Repository):
         await s.exec(
             "INSERT INTO link_codes (code_digest, customer_id, created_at, expires_at)"
             " VALUES (?, ?, ?, ?)",
-            (digest(code), customer_id, ts(now), ts(expires)),
+            (s.digest(code), customer_id, ts(now), ts(expires)),
         )
 
     async def take_code(self, code: str, now: datetime) -> int | None:
         s = self._s
         await s.exec("DELETE FROM link_codes WHERE expires_at < ?", (ts(now),))
         row = await s.one(
-            "SELECT customer_id FROM link_codes WHERE code_digest = ?", (digest(code),)
+            "SELECT customer_id FROM link_codes WHERE code_digest = ?", (s.digest(code),)
         )
         if row is None:
             return None
-        await s.exec("DELETE FROM link_codes WHERE code_digest = ?", (digest(code),))
+        await s.exec("DELETE FROM link_codes WHERE code_digest = ?", (s.digest(code),))
         return int(row[0])
 
     async def failures(self, customer_id: int, since: datetime) -> int:
