@@ -12,7 +12,6 @@ import pytest
 
 from bot.config import Config
 from bot.store import StoreError
-from bot.store.sqlite.sender import lock_path, sole_sender
 from tests.conftest import ROOT, candor_command
 from tests.fakes.telegram import FakeTelegram
 from tests.test_telegram import TOKEN, telegram_config
@@ -37,7 +36,12 @@ async def candor(config: Config, *args: str, stdin: bytes | None = None) -> tupl
         stderr=asyncio.subprocess.PIPE,
         cwd=ROOT,
     )
-    out, err = await asyncio.wait_for(process.communicate(stdin), 120)
+    try:
+        out, err = await asyncio.wait_for(process.communicate(stdin), 120)
+    except TimeoutError:  # a bound on a hang, not a measure of speed
+        process.kill()
+        await process.wait()
+        raise AssertionError(f"`candor {' '.join(args)}` did not end") from None
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -74,7 +78,7 @@ async def test_a_second_candor_run_on_one_database_is_refused_and_the_rest_work_
         status, _, stderr = await candor(config, "run")
         assert status == 1, stderr
         assert f"another `candor run` (process {first.pid}) is already running" in stderr
-        assert str(database) in stderr and f"fuser -v {lock_path(database)}" in stderr
+        assert str(database) in stderr and f"fuser -v {database}.lock" in stderr
         assert "Traceback" not in stderr
         # the terminal chat, the desk's report and the knowledge tools work beside it
         status, out, stderr = await candor(config, "chat", "--as", "ann", stdin=b"hi\n")
@@ -93,6 +97,8 @@ async def test_a_second_candor_run_on_one_database_is_refused_and_the_rest_work_
 
 
 def test_the_lock_is_held_for_the_block_and_released_after(tmp_path: Path) -> None:
+    from bot.store.sqlite.sender import sole_sender
+
     database = tmp_path / "candor.sqlite3"
     refused = pytest.raises(StoreError, match=r"another `candor run` \(process \d+\)")
     with sole_sender(database), refused, sole_sender(database):

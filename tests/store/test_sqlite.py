@@ -156,7 +156,7 @@ async def test_a_long_reader_in_another_process_holds_up_no_commit(tmp_path: Pat
     after a minute if they wait for it); the WAL grows meanwhile, and starts over
     within a few checkpoint passes once the reader is done."""
     path = tmp_path / "candor.sqlite3"
-    store = SQLiteStore(path, checkpoint_seconds=0, checkpoint_pages=50, busy_timeout_ms=600_000)
+    store = SQLiteStore(path, checkpoint_seconds=0, checkpoint_pages=50, busy_timeout_ms=120_000)
     await store.open()
     wal = path.with_name(path.name + "-wal")
     reader = sqlite3.connect(path, isolation_level=None)
