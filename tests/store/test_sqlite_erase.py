@@ -123,6 +123,7 @@ async def test_a_reader_in_another_process_delays_the_wipe_until_it_is_done(
         async with store.transaction() as tx:  # the bot goes on meanwhile
             await tx.feedback.add(None, None, "later", NOW)
         await store.checkpoint()
+        assert WORD.encode() in on_disk(store.path)  # the reader still sees them
     finally:
         reader.close()
     await store.checkpoint()

@@ -304,8 +304,6 @@ class SQLiteStore(StoreReads):
                     await group.writes.flush(db)
                     await db.execute("COMMIT")
                     error = None
-                    if group.writes.erased:  # told "erased" once it is, WAL and all
-                        await self._erased()
                 except BaseException as failure:
                     error = (
                         failure
@@ -316,6 +314,8 @@ class SQLiteStore(StoreReads):
                         await db.execute("ROLLBACK")
                     if not isinstance(failure, Exception):
                         raise
+                if error is None and group.writes.erased:  # "erased" once it is, WAL and all
+                    await self._erased()
         except Exception as failure:  # the store was closed, the connection broke
             error = GroupAborted(f"the group could not run: {failure!r}")
         finally:

@@ -66,7 +66,7 @@ class Checkpointer:
         self.wipe = True
         try:
             await self._restart(await self._connection())
-        except sqlite3.Error as error:  # committed all the same; tried again next pass
+        except Exception as error:  # committed all the same: tried again next pass
             log.warning("wiping the database's WAL after an erase failed: %s", error)
 
     async def _restart(self, other: aiosqlite.Connection) -> None:
