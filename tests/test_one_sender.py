@@ -105,3 +105,12 @@ def test_the_lock_is_held_for_the_block_and_released_after(tmp_path: Path) -> No
         pass  # pragma: no cover
     with sole_sender(database):  # released
         pass
+
+
+def test_a_lock_file_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    from bot.store.sqlite.sender import sole_sender
+
+    (tmp_path / "candor.sqlite3.lock").mkdir()  # in the way
+    refused = pytest.raises(StoreError, match=r"cannot make the lock file .*sqlite3\.lock")
+    with refused, sole_sender(tmp_path / "candor.sqlite3"):
+        pass  # pragma: no cover
