@@ -233,7 +233,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _setup_logging(config, to_stderr=logging.CRITICAL)
             return asyncio.run(_desk(config, agent_name(config, args.name)))
         _setup_logging(config, to_stderr=logging.WARNING)
-        return asyncio.run(_run(config))
+        from bot.store.sqlite.sender import sole_sender
+
+        with sole_sender(config.storage.path):  # one `candor run` per database
+            return asyncio.run(_run(config))
     except ConfigError as error:
         print(f"candor: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -240,3 +240,21 @@ def test_report_after_a_chat(config_path: Path) -> None:
         timeout=60,
     )
     assert bad.returncode == 2 and "--since: expected a date" in bad.stderr
+
+
+def test_a_forgotten_customer_s_export_file_goes_with_them(config_path: Path) -> None:
+    """/mydata saves the export as a file; /forget removes it (and only theirs)."""
+    exports = config_path.parent / "exports"
+    for name in ("ann", "bob"):
+        result = chat(config_path, name, "hi, my card ends in 4242\n/mydata\n")
+        assert result.returncode == 0, result.stderr
+        [saved] = (exports / name).glob("candor-data-*.json")
+        assert "4242" in saved.read_text(encoding="utf-8")
+        assert f"[file saved: {saved}]" in result.stdout
+    result = chat(config_path, "ann", "/forget\n1\n")  # 1: "Yes, erase everything"
+    assert result.returncode == 0, result.stderr
+    assert "Done: everything I stored about you is erased" in result.stdout
+    assert not (exports / "ann").exists()
+    assert [p.name for p in exports.iterdir()] == ["bob"]
+    [kept] = (exports / "bob").glob("candor-data-*.json")
+    assert "4242" in kept.read_text(encoding="utf-8")

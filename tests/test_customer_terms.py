@@ -142,7 +142,7 @@ def test_exports_in_the_terminal_chat_are_saved_as_files(tmp_path: Path) -> None
     import asyncio
 
     asyncio.run(console.send(message))
-    saved = tmp_path / "exports" / "candor-data-1.json"
+    saved = tmp_path / "exports" / "ann" / "candor-data-1.json"
     assert saved.read_text(encoding="utf-8") == '{"a": 1}'
     assert str(saved) in out.getvalue()
 

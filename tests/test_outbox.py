@@ -163,8 +163,10 @@ async def test_a_message_backing_off_does_not_keep_the_outbox_busy(
         return await real(*args, **kwargs)
 
     app.store.pending = counted  # type: ignore[method-assign]
-    loop = asyncio.create_task(app.outbox.run(poll_seconds=1.0))
-    await asyncio.sleep(0.5)
+    loop = asyncio.create_task(app.outbox.run(poll_seconds=3600))
+    await until(lambda: reads >= 1, seconds=60)  # the first pass (a bound on a hang)
+    for _ in range(20):  # trips to the database, among which a busy outbox would read again
+        await app.store.outbox_rows()
     loop.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await loop

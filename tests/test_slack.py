@@ -431,7 +431,7 @@ async def test_rate_limits_are_waited_out_and_order_is_kept(
             "chat.postMessage", 2, channel=SHARED, timeout=10, include_failed=False
         )
         assert "#1" in text_of(sent[0]) and "Plans and prices" in text_of(sent[1])
-        for _ in range(50):
+        for _ in range(600):  # a generous bound (30 s), not a measure of speed
             rows = await app.store.outbox_rows()
             if {state for _, state in rows} == {"sent"}:
                 break
@@ -501,7 +501,7 @@ triage_channel = "{TRIAGE}"
         again = await fake.send_envelope(fakes.event_callback(event))
         [answer] = await fake.wait_for("chat.postMessage", 1, channel=DM)
         assert "Plans and prices" in text_of(answer)
-        for _ in range(50):
+        for _ in range(600):  # a generous bound (30 s), not a measure of speed
             if fake.acked(again):
                 break
             await asyncio.sleep(0.05)

@@ -7,11 +7,13 @@ every reply is printed, and at the end of input it exits once the replies are ou
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 import threading
 import uuid
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 
 from adapters.console.platform import CHANNEL
 from adapters.markdown import to_plain
@@ -48,7 +50,9 @@ class ConsoleSender:
         body = render(message.text, message.buttons, ansi=self._ansi)
         file = message.delivery.file
         if file is not None:
-            body += f"\n[file saved: {self._save(file)}]"
+            body += f"\n[file saved: {self._save(file, message.address.chat_id)}]"
+        if message.delivery.erase_when_sent:  # they were forgotten: so are their files
+            shutil.rmtree(self._folder(message.address.chat_id), ignore_errors=True)
         indent = " " * (len(self._bot_name) + 2)
         body = body.replace("\n", "\n" + indent)
         self._out.write(f"{self._bot_name}: {body}\n\n")
@@ -57,12 +61,22 @@ class ConsoleSender:
             self.buttons = message.buttons
         return ""
 
-    def _save(self, file: SentFile) -> Path:
-        """A file the bot sends (the /mydata export) lands in the exports folder."""
-        self._files.mkdir(parents=True, exist_ok=True)
-        path = self._files / (Path(file.name).name or "file.txt")
+    def _save(self, file: SentFile, chat_id: str) -> Path:
+        """A file the bot sends (the /mydata export) lands in the customer's own folder
+        of the exports folder, which goes when they are forgotten."""
+        folder = self._folder(chat_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (Path(file.name).name or "file.txt")
         path.write_text(file.text, encoding="utf-8")
         return path
+
+    def _folder(self, chat_id: str) -> Path:
+        """The exports folder's folder for one terminal customer (their name, made
+        safe as a file name: no "/", no "." or ".." of its own)."""
+        name = quote(chat_id, safe=" ")
+        if not name.strip("."):
+            name = name.replace(".", "%2E") or "%00"
+        return self._files / name
 
     def inbound(self, line: str, name: str) -> Inbound:
         """A typed line as an Inbound: a number pressing an offered button, else text."""

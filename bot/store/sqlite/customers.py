@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from bot.model import Address, Customer, Identity
 from bot.store.protocols.personal import Merge
-from bot.store.sqlite.rows import CUSTOMER_COLUMNS, address_of, customer_of, digest, iso, ts
+from bot.store.sqlite.rows import CUSTOMER_COLUMNS, address_of, customer_of, iso, ts
 from bot.store.sqlite.session import Repository
 from bot.store.sqlite.turn import read_turn
 
@@ -22,7 +22,7 @@ class SQLiteCustomers(Repository):
     async def arrive(
         self, key: str, identity: Identity, name: str, address: Address, now: datetime
     ) -> tuple[Customer, bool] | None:
-        return await read_turn(self._s, identity, name, address, now, seen=digest(key))
+        return await read_turn(self._s, identity, name, address, now, seen=self._s.digest(key))
 
     async def for_identity(
         self, identity: Identity, name: str, address: Address, now: datetime

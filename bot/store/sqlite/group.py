@@ -68,6 +68,7 @@ class Writes:
         self._held: tuple[dict[str, list[Sequence[Any]]], ...] = ({}, {}, {})
         self._next: dict[str, int] = {}
         self._lock = asyncio.Lock()
+        self.erased = False  # a customer's data was erased (the WAL is wiped after COMMIT)
 
     def hold(self, sql: str, params: Sequence[Any], *, rank: int = OTHER_ROWS) -> None:
         self._held[rank].setdefault(sql, []).append(params)

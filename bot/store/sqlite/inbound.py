@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.store.protocols.personal import Merge
-from bot.store.sqlite.rows import digest, iso, ts
+from bot.store.sqlite.rows import iso, ts
 from bot.store.sqlite.session import Repository
 
 # The identities of a customer, for the unreadable events they sent.
@@ -23,7 +23,7 @@ class SQLiteInboundLog(Repository):
     async def first_seen(self, channel: str, key: str, now: datetime) -> bool:
         cursor = await self._s.exec(
             "INSERT OR IGNORE INTO inbound_seen (channel, key, at) VALUES (?, ?, ?)",
-            (channel, digest(key), ts(now)),
+            (channel, self._s.digest(key), ts(now)),
         )
         return cursor.rowcount == 1
 

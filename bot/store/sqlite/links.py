@@ -8,12 +8,13 @@ from typing import Any, ClassVar
 
 from bot.model import Identity, PendingLink
 from bot.store.protocols.personal import Merge
-from bot.store.sqlite.rows import digest, ts, utc
+from bot.store.sqlite.rows import ts, utc
 from bot.store.sqlite.session import Repository
 
 
 def _who(identity: Identity) -> str:
-    return digest(f"link-try\x1f{identity.channel}\x1f{identity.workspace}\x1f{identity.user_id}")
+    """The identity as link_tries names it, before it is keyed (`Session.digest`)."""
+    return f"link-try\x1f{identity.channel}\x1f{identity.workspace}\x1f{identity.user_id}"
 
 
 class SQLiteLinks(Repository):
@@ -30,31 +31,32 @@ class SQLiteLinks(Repository):
         await s.exec(
             "INSERT INTO link_codes (code_digest, customer_id, created_at, expires_at)"
             " VALUES (?, ?, ?, ?)",
-            (digest(code), customer_id, ts(now), ts(expires)),
+            (s.digest(code), customer_id, ts(now), ts(expires)),
         )
 
     async def take_code(self, code: str, now: datetime) -> int | None:
         s = self._s
         await s.exec("DELETE FROM link_codes WHERE expires_at < ?", (ts(now),))
         row = await s.one(
-            "SELECT customer_id FROM link_codes WHERE code_digest = ?", (digest(code),)
+            "SELECT customer_id FROM link_codes WHERE code_digest = ?", (s.digest(code),)
         )
         if row is None:
             return None
-        await s.exec("DELETE FROM link_codes WHERE code_digest = ?", (digest(code),))
+        await s.exec("DELETE FROM link_codes WHERE code_digest = ?", (s.digest(code),))
         return int(row[0])
 
     async def failures(self, identity: Identity, since: datetime) -> int:
         await self._s.exec("DELETE FROM link_tries WHERE at < ?", (ts(since),))
         row = await self._s.one(
             "SELECT count(*) FROM link_tries WHERE who = ? AND at >= ?",
-            (_who(identity), ts(since)),
+            (self._s.digest(_who(identity)), ts(since)),
         )
         return int(row[0])
 
     async def add_failure(self, identity: Identity, now: datetime) -> None:
         await self._s.exec(
-            "INSERT INTO link_tries (who, at) VALUES (?, ?)", (_who(identity), ts(now))
+            "INSERT INTO link_tries (who, at) VALUES (?, ?)",
+            (self._s.digest(_who(identity)), ts(now)),
         )
 
     async def pend(self, asked_by: int, entered_by: int, now: datetime, expires: datetime) -> int:

@@ -6,8 +6,9 @@ Times are Unix seconds (REAL, UTC); addresses, buttons and payloads are JSON tex
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,8 +64,26 @@ def iso(value: float | None) -> str | None:
 
 
 def digest(key: str) -> str:
-    """What the dedupe log keeps of a platform's event id."""
+    """What the dedupe log kept of a platform's event id before migration 011 (and
+    what the keyed digest is made from)."""
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def rekey(secret: bytes, old: str) -> str:
+    """An unkeyed `digest` as kept since migration 011: keyed with the database's own
+    secret (HMAC), so that ids cannot be found by hashing likely ones. Made from the
+    old digest, so that the migration could turn every row kept before it into this
+    form (a redelivered event from before the upgrade is still known)."""
+    return hmac.new(secret, old.encode("ascii"), hashlib.sha256).hexdigest()[:32]
+
+
+def keyed_digest(secret: bytes) -> Callable[[str], str]:
+    """What the dedupe log and the link codes keep of a key, in this database."""
+
+    def keyed(key: str) -> str:
+        return rekey(secret, digest(key))
+
+    return keyed
 
 
 def address_json(address: Address) -> str:

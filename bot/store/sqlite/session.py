@@ -9,7 +9,7 @@ until this transaction writes it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,11 +22,23 @@ from bot.store.sqlite.group import Writes
 class Session:
     """One transaction's connection, held-back writes and memo."""
 
-    __slots__ = ("db", "latest", "no_incidents", "quiet", "resolved", "timelines", "writes")
+    __slots__ = (
+        "db",
+        "digest",
+        "latest",
+        "no_incidents",
+        "quiet",
+        "resolved",
+        "timelines",
+        "writes",
+    )
 
-    def __init__(self, db: aiosqlite.Connection, writes: Writes) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, writes: Writes, digest: Callable[[str], str]
+    ) -> None:
         self.db = db
         self.writes = writes
+        self.digest = digest  # what is kept of a dedupe key or a link code (keyed)
         # customer → their latest case (None: they have none)
         self.latest: dict[int, Case | None] = {}
         # customer → (muted until, muted until they write, quiet hours)

@@ -7,6 +7,10 @@ held by one transaction of one's own (`transaction()`) or by one group of turns
 that commit together (`shared()`, group commit): the cost of a message is mostly
 trips to aiosqlite's thread, and a group lets one turn's trip overlap another's
 Python, with one COMMIT for all.
+
+Nothing erased stays on disk: `secure_delete` overwrites deleted rows and freed
+pages, and after a transaction that erased a customer (`/forget`) the WAL, which
+still holds the pages as they were, is copied back and truncated.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +30,10 @@ from bot.store.errors import GroupAborted, NoDatabase, NotACandorDatabase, Store
 from bot.store.sqlite.group import Group, Writes
 from bot.store.sqlite.reads import StoreReads
 from bot.store.sqlite.reports import SQLiteReports
-from bot.store.sqlite.rows import digest
+from bot.store.sqlite.rows import digest, keyed_digest, rekey
 from bot.store.sqlite.schema import migrate
 from bot.store.sqlite.transaction import SQLiteTransaction
+from bot.store.sqlite.wal import Checkpointer
 from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,8 @@ class SQLiteStore(StoreReads):
         self._checkpoint_pages = checkpoint_pages
         self._closing = False
         self._checkpointer: asyncio.Task[None] | None = None
+        self._checkpoints: Checkpointer | None = None
+        self._digest: Callable[[str], str] | None = None
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -96,19 +103,27 @@ class SQLiteStore(StoreReads):
             # committing on its own.
             self._db = await aiosqlite.connect(self.path, isolation_level="DEFERRED")
             await self._db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            await self._db.execute("PRAGMA secure_delete = ON")
             await self._db.execute("PRAGMA journal_mode = WAL")
             await self._db.execute("PRAGMA synchronous = NORMAL")
             await self._db.execute("PRAGMA foreign_keys = ON")
+            # A WAL that grew while a reader held it is cut back when it starts over.
+            await self._db.execute(f"PRAGMA journal_size_limit = {8192 * self._checkpoint_pages}")
             await self._db.create_function("candor_digest", 1, digest, deterministic=True)
+            await self._db.create_function("candor_rekey", 2, rekey, deterministic=True)
             await migrate(self._db, self.path)
             self._tables = await self._table_names()
-            if str(self.path) != ":memory:" and self._checkpoint_seconds > 0:
-                # Copying the WAL back into the database (and its fsync) took 10-15 ms
-                # inside every thousandth page's COMMIT, with every turn waiting. A
-                # second connection does it now, beside the writer (PASSIVE: never
-                # blocking it).
+            self._digest = keyed_digest(await self._secret())
+            if str(self.path) != ":memory:":
+                # Not inside a COMMIT, with every turn waiting: beside the writer.
                 await self._db.execute("PRAGMA wal_autocheckpoint = 0")
-                self._checkpointer = asyncio.create_task(self._checkpoints())
+                checkpoints = Checkpointer(self.path, self._lock, self._checkpoint_pages)
+                self._checkpoints = checkpoints
+                checkpoints.wipe = True  # whatever a crash left in the WAL
+                await checkpoints.checkpoint()
+                if self._checkpoint_seconds > 0:
+                    every = self._checkpoint_seconds
+                    self._checkpointer = asyncio.create_task(checkpoints.run(every))
         except sqlite3.DatabaseError as error:
             await self.close()
             raise StoreError(f"cannot open the database {self.path}: {error}") from error
@@ -126,6 +141,7 @@ class SQLiteStore(StoreReads):
                 f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
             )
             await self._db.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+            await self._db.execute("PRAGMA secure_delete = ON")
             self._tables = await self._table_names()
         except sqlite3.DatabaseError as error:
             await self.close()
@@ -138,36 +154,19 @@ class SQLiteStore(StoreReads):
         rows = await self.db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {str(row[0]) for row in rows}
 
-    async def _checkpoints(self) -> None:
-        """Copy the WAL back into the database, beside the writer. A PASSIVE
-        checkpoint never blocks it, and when the bot is not busy the next write finds
-        the WAL all copied and starts it over. Under steady load it never does, and
-        the WAL would grow for as long as the load lasts; so once it is past
-        `checkpoint_pages`, a RESTART follows between two of our transactions: it
-        copies the little the PASSIVE one left (one fsync, about 10 ms here, while
-        turns wait) and the next write starts the WAL from the beginning."""
-        async with aiosqlite.connect(self.path) as other:
-            await other.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-            while True:
-                await asyncio.sleep(self._checkpoint_seconds)
-                try:
-                    await self._checkpoint(other)
-                except sqlite3.Error as error:  # tried again next time
-                    log.warning("checkpointing the database's WAL failed: %s", error)
+    async def _secret(self) -> bytes:
+        rows = await self.db.execute_fetchall("SELECT value FROM meta WHERE name = 'hmac_key'")
+        return bytes(next(iter(rows))[0])
 
     async def checkpoint(self) -> None:
-        """One pass of the background checkpointer, now, on a connection of its own
-        (tests drive it instead of waiting for its timer)."""
-        async with aiosqlite.connect(self.path) as other:
-            await other.execute(f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-            await self._checkpoint(other)
+        """One pass of the background checkpointer, now (tests drive it instead of
+        waiting for its timer); see `Checkpointer.checkpoint`."""
+        if self._checkpoints is not None:
+            await self._checkpoints.checkpoint()
 
-    async def _checkpoint(self, other: aiosqlite.Connection) -> None:
-        rows = await other.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
-        _, frames, _ = next(iter(rows))
-        if frames > self._checkpoint_pages:
-            async with self._lock:  # between two of our transactions
-                await other.execute("PRAGMA wal_checkpoint(RESTART)")
+    async def _erased(self) -> None:
+        if self._checkpoints is not None:
+            await self._checkpoints.erased()
 
     async def close(self) -> None:
         # No new transactions: one started now could commit what a member of a group
@@ -179,6 +178,9 @@ class SQLiteStore(StoreReads):
         if self._checkpointer is not None:
             await cancel_and_wait([self._checkpointer])
             self._checkpointer = None
+        if self._checkpoints is not None:
+            checkpoints, self._checkpoints = self._checkpoints, None
+            await checkpoints.close()
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
@@ -213,7 +215,7 @@ class SQLiteStore(StoreReads):
             await self._begin(db)
             try:
                 writes = Writes()
-                yield SQLiteTransaction(db, writes)
+                yield SQLiteTransaction(db, writes, self._keyed())
                 await writes.flush(db)
                 await db.execute("COMMIT")
             except BaseException:
@@ -222,6 +224,13 @@ class SQLiteStore(StoreReads):
                 if db.in_transaction:
                     await db.execute("ROLLBACK")
                 raise
+            if writes.erased:
+                await self._erased()
+
+    def _keyed(self) -> Callable[[str], str]:
+        if self._digest is None:
+            raise StoreError("the store is not open")
+        return self._digest
 
     @asynccontextmanager
     async def shared(self) -> AsyncIterator[SQLiteTransaction]:
@@ -253,7 +262,7 @@ class SQLiteStore(StoreReads):
             if group.done.done():  # the BEGIN failed
                 group.done.result()
             inside = True
-            yield SQLiteTransaction(self.db, group.writes)
+            yield SQLiteTransaction(self.db, group.writes, self._keyed())
         except BaseException:
             group.failed = group.failed or inside
             raise
@@ -306,6 +315,8 @@ class SQLiteStore(StoreReads):
                         await db.execute("ROLLBACK")
                     if not isinstance(failure, Exception):
                         raise
+                if error is None and group.writes.erased:  # "erased" once it is, WAL and all
+                    await self._erased()
         except Exception as failure:  # the store was closed, the connection broke
             error = GroupAborted(f"the group could not run: {failure!r}")
         finally:

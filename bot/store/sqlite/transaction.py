@@ -8,6 +8,7 @@ aiosqlite's thread: at a few dozen statements a message, trips are the cost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -48,8 +49,10 @@ class SQLiteTransaction:
         "timeline",
     )
 
-    def __init__(self, db: aiosqlite.Connection, writes: Writes) -> None:
-        self._s = session = Session(db, writes)
+    def __init__(
+        self, db: aiosqlite.Connection, writes: Writes, digest: Callable[[str], str]
+    ) -> None:
+        self._s = session = Session(db, writes, digest)
         self.inbound = SQLiteInboundLog(session)
         self.customers = SQLiteCustomers(session)
         self.timeline = SQLiteTimeline(session)
@@ -88,6 +91,8 @@ class SQLiteTransaction:
         self._s.forget_memo()
         case_ids = await self.cases.ids_of(customer_id)
         await personal.forget_customer(self.personal_data, customer_id, now)
+        # once committed, the store also wipes the erased words from the WAL
+        self._s.writes.erased = True
         return case_ids
 
     async def merge_customers(
