@@ -24,6 +24,7 @@ from tests.test_telegram import (
     free_port,
     running,
     said,
+    shown,
     telegram_config,
     webhook_post,
 )
@@ -199,7 +200,7 @@ async def test_mydata_shows_and_forget_erases_an_unreadable_update(
         assert QUESTION in export["unreadable_messages"][0]["raw"]
         fake.push_message(ANN, "/forget")
         ask = (await said(fake, ANN, 2))[-1]
-        fake.push_callback(ANN, "forget:yes", message_id=ask.result["message_id"])
+        fake.push_callback(ANN, shown(ask, "forget:yes"), message_id=ask.result["message_id"])
         await said(fake, ANN, 3)
     assert kept(config) == []
 
