@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.model import Outbound
 from bot.store.protocols.personal import PersonalData
@@ -33,6 +34,11 @@ class OutboxRows(PersonalData, Protocol):
     async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
         """The message will not be sent: failed at `now` for `error` (its first 500
         characters); one more attempt."""
+
+    async def progress(self, message_id: int, data: Mapping[str, Any]) -> None:
+        """How far the pending message's sender got (a small dict JSON can hold,
+        opaque to the core): `Store.pending` gives it back as `Outbound.progress`
+        until the message is sent or failed."""
 
     async def drop(self, message_id: int) -> None:
         """Remove a delivered message that must not be kept (it names someone who asked

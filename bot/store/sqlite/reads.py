@@ -19,6 +19,7 @@ from bot.store.sqlite.rows import (
     outbound_of,
     ts,
     utc,
+    with_progress,
 )
 
 
@@ -36,7 +37,8 @@ class StoreReads:
         after: int = 0,
         now: datetime | None = None,
     ) -> list[tuple[Outbound, datetime]]:
-        sql = f"SELECT {OUTBOX_COLUMNS}, not_before FROM outbox WHERE state = 'pending'"
+        sql = f"SELECT {OUTBOX_COLUMNS}, not_before, progress FROM outbox"
+        sql += " WHERE state = 'pending'"
         sql += " AND channel = ? AND id > ?"
         params: list[Any] = [channel, after]
         if now is not None:
@@ -47,7 +49,10 @@ class StoreReads:
             params.append(chat_id)
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
-        return [(outbound_of(row), utc(row[9])) for row in await self._all(sql, params)]
+        return [
+            (with_progress(outbound_of(row), row[10]), utc(row[9]))
+            for row in await self._all(sql, params)
+        ]
 
     async def customer_by_identity(self, identity: Identity) -> Customer | None:
         rows = await self._all(
