@@ -200,7 +200,8 @@ class Outbox:
         returns those started and those already running."""
         started: list[asyncio.Task[int]] = []
         running: list[asyncio.Task[int]] = []
-        await self._unrecorded.retry()
+        if not await self._unrecorded.retry():  # the store refuses still: nothing new goes
+            return started, list(self._busy.values())
         for sender, chat_id in self._senders:
             mark = self._ended
             self._reading.append(mark)
@@ -278,7 +279,7 @@ class Outbox:
             sent += await self._summarise(sender, notices)
             queue = [(m, due) for m, due in queue if m not in notices]
         for message, due in queue:
-            if due > self._clock():
+            if due > self._clock() or self._unrecorded:  # (then nothing new: `Unrecorded`)
                 if message.cause in NOTICES:
                     continue  # a held notice never holds up a reply
                 return sent

@@ -3,8 +3,10 @@
 `Unrecorded`: writes about messages that the store refused (a full disk, a lock
 held too long): a message the platform took is sent, whether or not the store could
 record it, so it is passed over when read as pending, and the write is tried again
-later, with back-off. A failure to record a send never causes a resend (but a
-restart before the store works again may: the at-least-once window).
+later, with back-off. A failure to record a send never causes a resend. While the
+store refuses, nothing new is sent: a restart before the store works again sends
+what was not recorded once more (the at-least-once window), so that window holds
+only the messages in flight when the store began to refuse.
 
 `StuckReplies`: replies to customers that are not getting through, by case, so that
 the desk is told once per case (see `Outbox`). `Waits`: addresses whose sending
@@ -92,10 +94,13 @@ class Unrecorded:
         )
         self._wake_later(delay)
 
-    async def retry(self) -> None:
-        """Try the refused writes again, once their back-off has passed."""
-        if not self._entries or (self._retry_at and self._clock() < self._retry_at):
-            return
+    async def retry(self) -> bool:
+        """Try the refused writes again, once their back-off has passed; whether
+        every one is stored now (nothing is left refused)."""
+        if not self._entries:
+            return True
+        if self._retry_at and self._clock() < self._retry_at:
+            return False
         for message_id, entry in list(self._entries.items()):
             if self._entries.get(message_id) is not entry:
                 continue  # replaced by a later write meanwhile
@@ -103,11 +108,12 @@ class Unrecorded:
                 await entry.write()
             except Exception as error:
                 self._refused(error)
-                return
+                return False
             if self._entries.get(message_id) is entry:
                 del self._entries[message_id]
         log.info("the store works again: what became of every message is recorded")
         self._failures, self._retry_at = 0, None
+        return not self._entries
 
     def passed_over(
         self, queue: list[tuple[Outbound, datetime]]
