@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 REPLIES = (Cause.REPLY, Cause.CASE_UPDATE)  # never given up for an error that may pass
 STORE_RETRY_MAX = 60.0  # the longest wait before the store is tried again (seconds)
+BLOCKING_TRIES = 10  # a refused write holds up new sends for at most this many tries
 
 Write = Callable[[], Awaitable[None]]
 Clock = Callable[[], datetime]
@@ -49,6 +50,13 @@ class _Entry:
 
     write: Write
     until: datetime | None
+    tries: int = 0  # tried again and refused
+
+    @property
+    def blocking(self) -> bool:
+        """Whether it holds up new sends: until it is plainly about this write, not the
+        store (others were stored meanwhile, or it was refused `BLOCKING_TRIES` times)."""
+        return self.tries < BLOCKING_TRIES
 
 
 class Unrecorded:
@@ -67,8 +75,9 @@ class Unrecorded:
         self._retry_at: datetime | None = None
         self._failures = 0  # in a row: the back-off
 
-    def __len__(self) -> int:
-        return len(self._entries)
+    def __bool__(self) -> bool:
+        """Whether the store refuses writes now: then nothing new is sent."""
+        return any(entry.blocking for entry in self._entries.values())
 
     async def record(self, message_id: int, write: Write, until: datetime | None) -> None:
         """Run `write` (what became of the message); if the store refuses it, keep it
@@ -95,25 +104,40 @@ class Unrecorded:
         self._wake_later(delay)
 
     async def retry(self) -> bool:
-        """Try the refused writes again, once their back-off has passed; whether
-        every one is stored now (nothing is left refused)."""
-        if not self._entries:
-            return True
-        if self._retry_at and self._clock() < self._retry_at:
-            return False
-        for message_id, entry in list(self._entries.items()):
+        """Try the refused writes again, once their back-off has passed; whether new
+        sends may go (nothing refused holds them up)."""
+        if not self._entries or (self._retry_at and self._clock() < self._retry_at):
+            return not self
+        refused: Exception | None = None
+        stored = False
+        tried = list(self._entries.items())
+        for message_id, entry in tried:
             if self._entries.get(message_id) is not entry:
                 continue  # replaced by a later write meanwhile
             try:
                 await entry.write()
             except Exception as error:
-                self._refused(error)
-                return False
+                refused, entry.tries = error, entry.tries + 1
+                continue
+            stored = True
             if self._entries.get(message_id) is entry:
                 del self._entries[message_id]
-        log.info("the store works again: what became of every message is recorded")
-        self._failures, self._retry_at = 0, None
-        return not self._entries
+        if refused is None:
+            log.info("the store works again: what became of every message is recorded")
+            self._failures, self._retry_at = 0, None
+            return not self
+        for message_id, entry in tried:
+            if self._entries.get(message_id) is not entry:
+                continue
+            if (stored and entry.blocking) or entry.tries == BLOCKING_TRIES:
+                entry.tries = max(entry.tries, BLOCKING_TRIES)
+                log.error(
+                    "what became of message %s cannot be recorded; it is not sent again,"
+                    " and no longer holds up the others",
+                    message_id,
+                )
+        self._refused(refused)
+        return not self
 
     def passed_over(
         self, queue: list[tuple[Outbound, datetime]]

@@ -35,6 +35,7 @@ class FullDisk:
     def __init__(self) -> None:
         self.full = False
         self.calls: collections.Counter[str] = collections.Counter()
+        self.refused_ids: set[int] = set()  # these messages' records always fail
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def disk(monkeypatch: pytest.MonkeyPatch) -> FullDisk:
             self: SQLiteOutboxRows, *args: Any, _original: Any = original, _name: str = name
         ) -> None:
             disk.calls[_name] += 1
-            if disk.full:
+            if disk.full or args[0] in disk.refused_ids:
                 raise sqlite3.OperationalError(FULL)
             await _original(self, *args)
 
@@ -285,3 +286,25 @@ async def test_a_reply_given_up_for_good_is_told_to_the_desk_and_reported(
     assert "not getting through" in told.text and "given up" in told.text
     report = await build_report(app.config.storage.path, None, clock.now)
     assert [r["state"] for r in report["undelivered_replies"]] == ["failed"]
+
+
+async def test_a_record_that_always_fails_does_not_stop_the_outbox_for_good(
+    customer_factory: Callable[[str], Customer],
+    app: Candor,
+    sender: RecordingSender,
+    clock: Clock,
+    disk: FullDisk,
+) -> None:
+    """Not the store but one write (a bug, a constraint): the others' messages wait a
+    while (it looks like a full disk at first), then go; that one is never resent."""
+    ann, bob = customer_factory("ann"), customer_factory("bob")
+    await app.engine.receive(ann.inbound("is there a free trial"))
+    [(first, _)] = await app.store.pending("test")
+    disk.refused_ids.add(first.id)
+    await app.outbox.deliver_due()
+    await app.engine.receive(bob.inbound("is there a free trial"))
+    for _ in range(12):
+        clock.advance(seconds=120)
+        await app.outbox.deliver_due()
+    assert [m.address.chat_id for m in sender.sent] == ["ann", "bob"]
+    assert await states(app) == ["pending", "sent"]
