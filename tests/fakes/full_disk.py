@@ -3,6 +3,7 @@ FLAG run --config ...`. While the file FLAG exists, every COMMIT fails as SQLite
 fails when the disk is full ("database or disk is full") and nothing of that
 transaction is stored (the store rolls it back); reads go on. The test makes the
 disk full and free again by creating and removing FLAG, from outside the process.
+In the test's own process, `refusing` does the same for a condition of its choice.
 
 Fault injection at the store's connection, not a real full disk: a real one is not
 practical in a test, and SQLite's `max_page_count` lets writes that fit in pages the
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,17 @@ import aiosqlite
 from bot.cli import main
 
 
-def install(flag: Path) -> None:
-    real = aiosqlite.Connection.execute
+def refusing(real: Any, full: Callable[[], bool]) -> Any:
+    """`aiosqlite.Connection.execute` (`real`) that fails every COMMIT while `full()`."""
 
     def execute(
         self: aiosqlite.Connection, sql: str, parameters: Iterable[Any] | None = None
     ) -> Any:
-        if flag.exists() and sql.lstrip().upper().startswith("COMMIT"):
+        if sql.lstrip().upper().startswith("COMMIT") and full():
             return _refuse()
         return real(self, sql, parameters)
 
-    aiosqlite.Connection.execute = execute  # type: ignore[method-assign]
+    return execute
 
 
 async def _refuse() -> None:
@@ -40,5 +41,8 @@ async def _refuse() -> None:
 
 
 if __name__ == "__main__":
-    install(Path(sys.argv[1]))
+    flag = Path(sys.argv[1])
+    aiosqlite.Connection.execute = refusing(  # type: ignore[method-assign]
+        aiosqlite.Connection.execute, flag.exists
+    )
     sys.exit(main(sys.argv[2:]))
