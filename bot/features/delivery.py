@@ -45,5 +45,5 @@ def _undelivered_text(report: dict[str, Any]) -> list[str]:
 
 
 feature.report_section(
-    ReportSection("Replies not getting through", 15, _undelivered, _undelivered_text)
+    ReportSection("Replies not getting through", 80, _undelivered, _undelivered_text)
 )
