@@ -9,8 +9,10 @@ never given up for an error that may pass: it is tried again, at the longest
 back-off, and the desk is told that the case's replies are stuck.
 
 A failure to record what became of a message (a full disk) never makes it go again:
-what was sent but not recorded is remembered here, passed over when read as
-pending, and recorded when the store works again (see `_record`).
+what was sent but not recorded is remembered, passed over when read as pending, and
+recorded when the store works again; meanwhile nothing new is sent (see
+`bot.unrecorded`). A sender that needs several calls for a message reports how far
+it got (`keep_progress`), stored with the row, so a try after a restart goes on.
 
 Each address with something due gets a task of its own, which sends its messages
 in order and ends; a pass starts tasks and does not wait for them. So a call that
