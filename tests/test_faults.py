@@ -689,3 +689,34 @@ async def test_a_slack_reply_hung_at_shutdown_stays_owed_and_is_posted_once_afte
         await eventually(lambda: all_sent(app))
         assert reply.params["thread_ts"] == "400.1" and "$8" in reply.params["text"]
         assert len(slack.sent("chat.postMessage")) == 1
+
+
+async def test_a_slack_file_cut_short_before_a_restart_does_not_post_its_message_again(
+    slack_workspace: FakeSlack, slack_config: Config, slack_port: int
+) -> None:
+    """Finding 22 on Slack: /mydata is a message, then a file. The upload hangs and
+    Candor stops; the next run uploads the file without posting the message again."""
+    slack = slack_workspace
+    url = f"http://127.0.0.1:{slack_port}/slack/events"
+
+    async def in_dm(text: str, ts: str) -> None:
+        event = slack_fakes.message_event(
+            "U0ANN", text, channel="D0ANN", channel_type="im", ts=ts, team=ACME, user_team=ACME
+        )
+        status, _ = await slack_fakes.post_event(url, slack_fakes.event_callback(event), SECRET)
+        assert status == 200
+
+    slack.hang_next("files.completeUploadExternal", count=None)
+    async with slack_running(slack_config) as app:
+        await in_dm("hi", "600.1")
+        await slack.wait_for("chat.postMessage", 1, include_failed=False)
+        await in_dm("/mydata", "600.2")
+        await slack.wait_for("files.completeUploadExternal", 1, timeout=8)
+    posted = slack.texts("D0ANN")
+    assert len(posted) == 2 and outbox_left(slack_config)[-1] == "pending"
+    slack.clear_failures()
+    async with slack_running(slack_config) as app:
+        await slack.wait_for("files.completeUploadExternal", 1, include_failed=False, timeout=8)
+        await eventually(lambda: all_sent(app))
+    assert slack.texts("D0ANN") == posted  # the message is not posted again
+    assert len(slack.sent("files.completeUploadExternal")) == 1
