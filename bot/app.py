@@ -20,6 +20,7 @@ from bot.engine import Engine, utcnow
 from bot.features import (
     answers,
     cases,
+    delivery,
     feedback,
     greeting,
     handover,
@@ -61,6 +62,7 @@ FEATURES: tuple[Feature, ...] = (
     media.feature,
     help.feature,
     desk_commands.feature,
+    delivery.feature,
 )
 
 
@@ -92,6 +94,7 @@ class Candor:
             paused=config.outbox.paused,
             desks=config.desk_addresses(),
             desk_channels=config.desk_channels(),
+            stuck_alert=timedelta(minutes=config.outbox.stuck_alert_minutes),
             policy=NoticePolicy(
                 rules=self.registry.notice_rules,
                 holds=self.registry.holds,

@@ -195,6 +195,7 @@ class OutboxSettings(Section):
     retry_base_seconds: float = Field(1.0, gt=0)
     retry_max_seconds: float = Field(300.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
+    stuck_alert_minutes: float = Field(10.0, gt=0)
 
 
 class LoggingSettings(Section):

@@ -352,6 +352,8 @@ class Outbound:
     delivery: Delivery = NO_DELIVERY  # what to do around sending it
     id: int = 0  # the outbox row; 0 until stored
     attempts: int = 0
+    # how far its sender got in earlier tries (`bot.outbox.keep_progress`): opaque here
+    progress: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,15 @@ Messages are written to the outbox in the transaction that caused them; the
 outbox sends them through the sender of their channel, in order per address and
 concurrently across addresses, retries with exponential back-off (or the
 platform's own Retry-After), and marks each one sent or, after the last attempt,
-failed. Whatever is pending at a restart is sent after it.
+failed. Whatever is pending at a restart is sent after it. A reply to a customer is
+never given up for an error that may pass: it is tried again, at the longest
+back-off, and the desk is told that the case's replies are stuck.
+
+A failure to record what became of a message (a full disk) never makes it go again:
+what was sent but not recorded is remembered, passed over when read as pending, and
+recorded when the store works again; meanwhile nothing new is sent (see
+`bot.unrecorded`). A sender that needs several calls for a message reports how far
+it got (`keep_progress`), stored with the row, so a try after a restart goes on.
 
 Each address with something due gets a task of its own, which sends its messages
 in order and ends; a pass starts tasks and does not wait for them. So a call that
@@ -25,11 +33,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence, Set
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence, Set
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.lanes import DeskLanes, Lane, lane_of
@@ -37,6 +47,18 @@ from bot.model import Address, Cause, Delivery, Outbound, Purpose
 from bot.registry import Hold, NoticeRule
 from bot.store import Store
 from bot.tasks import cancel_and_wait
+from bot.unrecorded import (
+    REPLIES,
+    STORE_RETRY_MAX,
+    StuckReplies,
+    Unrecorded,
+    Waits,
+    backoff,
+    write_failed,
+    write_progress,
+    write_retry,
+    write_sent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +118,66 @@ class NoticePolicy:
     timezone: str = "UTC"  # holds see `now` in it (quiet hours are local times)
 
 
+_PROGRESS: ContextVar[Callable[[Mapping[str, Any]], Awaitable[None]] | None] = ContextVar(
+    "candor_outbox_progress", default=None
+)
+
+
+async def keep_progress(data: Mapping[str, Any]) -> None:
+    """For a sender, while it sends a message in several calls: how far it got (a small
+    dict that JSON can hold). The outbox stores it with the message's row, and a later
+    try of the message, also after a restart, gets it back as `Outbound.progress`.
+    Never raises: if it cannot be stored, a restart may repeat what was taken."""
+    keep = _PROGRESS.get()
+    if keep is not None:
+        await keep(data)
+
+
+class NoticeGate:
+    """Whether a notice (an incident's, an idea's) may go now: only to whom its
+    feature's rule allows, and not while its customer wants none (the features'
+    holds: muted, quiet hours)."""
+
+    def __init__(
+        self,
+        store: Store,
+        policy: NoticePolicy,
+        clock: Callable[[], datetime],
+        wake_later: Callable[[float], None],
+    ) -> None:
+        self._store = store
+        self._policy = policy
+        self._clock = clock
+        self.wake_later = wake_later
+
+    async def refused(self, message: Outbound) -> str:
+        """A notice goes only to whom its feature's rule allows (an incident's to its
+        subscribers, an idea's to its voters)."""
+        rule = self._policy.rules.get(message.cause)
+        if rule is None:
+            return ""
+        async with self._store.transaction() as tx:
+            return await rule(tx, message, self._clock())
+
+    async def held(self, message: Outbound) -> bool:
+        """Hold a notice while its customer wants none now (the features' holds:
+        muted, quiet hours)."""
+        if message.customer_id is None or not self._policy.holds:
+            return False
+        now = self._clock().astimezone(ZoneInfo(self._policy.timezone))
+        async with self._store.transaction() as tx:
+            until: datetime | None = None
+            for hold in self._policy.holds:
+                until = await hold(tx, message, now)
+                if until is not None:
+                    break
+            if until is None:
+                return False
+            await tx.notices.hold(message.id, until)
+        self.wake_later((until - now).total_seconds())
+        return True
+
+
 class Outbox:
     def __init__(
         self,
@@ -109,6 +191,7 @@ class Outbox:
         paused: bool = False,
         desks: Sequence[Address] = (),
         desk_channels: Collection[str] = (),
+        stuck_alert: timedelta = timedelta(minutes=10),
     ) -> None:
         self._store = store
         self._policy = policy
@@ -132,6 +215,11 @@ class Outbox:
         self._reading: list[int] = []
         # a case's desk messages: coalesced, and a new thread when theirs is gone
         self.desk_lanes = DeskLanes(store, clock, self.wake_later)
+        # writes the store refused; addresses whose task failed; replies not getting through
+        self._unrecorded = Unrecorded(clock, retry_base, self.wake_later)
+        self._waits = Waits(clock, retry_base, self.wake_later)
+        self._stuck = StuckReplies(desks, stuck_alert, policy.timezone)
+        self._notices = NoticeGate(store, policy, clock, self.wake_later)
 
     def register(self, sender: Sender, chat_id: str | None = None) -> None:
         """Deliver this channel's messages (only those for `chat_id`, if given)."""
@@ -145,14 +233,18 @@ class Outbox:
     async def run(self, poll_seconds: float = 1.0) -> None:
         """Deliver until cancelled: on every wake-up, and every `poll_seconds`
         (another process may have written to the outbox)."""
+        failures = 0
         try:
             while True:
                 self._wake.clear()
                 if not self.paused:
                     try:
                         await self._start_due()
-                    except Exception:
-                        log.exception("outbox pass failed; trying again")
+                        failures = 0
+                    except Exception:  # the store cannot be read: wait, longer each time
+                        failures += 1
+                        await _pause(backoff(poll_seconds, failures, STORE_RETRY_MAX))
+                        continue
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
                 # cancellation that arrives as the wait ends, and the loop never stops
                 with contextlib.suppress(TimeoutError):
@@ -183,6 +275,8 @@ class Outbox:
         returns those started and those already running."""
         started: list[asyncio.Task[int]] = []
         running: list[asyncio.Task[int]] = []
+        if not await self._unrecorded.retry():  # the store refuses still: nothing new goes
+            return started, list(self._busy.values())
         for sender, chat_id in self._senders:
             mark = self._ended
             self._reading.append(mark)
@@ -192,8 +286,9 @@ class Outbox:
                 self._reading.remove(mark)
             running += [self._busy[address] for address in busy if address in self._busy]
             now = self._clock()
-            for address, queue in queues.items():
-                if not _ready(queue, now):
+            for address, listed in queues.items():
+                queue = self._unrecorded.passed_over(listed)
+                if not _ready(queue, now) or self._waits.waiting(address, now):
                     continue  # a back-off or a held notice: its wake-up is set already
                 if address in self._busy:
                     running.append(self._busy[address])
@@ -238,7 +333,12 @@ class Outbox:
     ) -> int:
         try:
             queue = await self.desk_lanes.coalesce(queue)
-            return await self._deliver_in_order(sender, queue)
+            sent = await self._deliver_in_order(sender, queue)
+            self._waits.done(address)
+            return sent
+        except Exception:  # never a silent end, never at once again (see `Waits`)
+            self._waits.failed(address, sender.channel)
+            return 0
         finally:
             del self._busy[address]
             self._ended += 1
@@ -256,20 +356,20 @@ class Outbox:
             sent += await self._summarise(sender, notices)
             queue = [(m, due) for m, due in queue if m not in notices]
         for message, due in queue:
-            if due > self._clock():
+            if due > self._clock() or self._unrecorded:  # (then nothing new: `Unrecorded`)
                 if message.cause in NOTICES:
                     continue  # a held notice never holds up a reply
                 return sent
-            refusal = self.unsolicited(message) or await self._not_subscribed(message)
+            refusal = self.unsolicited(message) or await self._notices.refused(message)
             if refusal:
                 log.error("outbox message %s refused: %s", message.id, refusal)
                 await self._failed(message, f"refused: {refusal}", None, True)
                 continue
-            if message.cause in NOTICES and await self._held(message):
+            if message.cause in NOTICES and await self._notices.held(message):
                 continue
             try:
                 message = await self._in_thread(message)
-                platform_id = await sender.send(message)
+                platform_id = await _send(self._store, sender, message)
             except DeliveryError as error:
                 if error.thread_gone and await self.desk_lanes.thread_gone(message, str(error)):
                     return sent  # a new card goes first; the next pass sends the rest
@@ -285,32 +385,14 @@ class Outbox:
             sent += 1
         return sent
 
-    async def _held(self, message: Outbound) -> bool:
-        """Hold a notice while its customer wants none now (the features' holds:
-        muted, quiet hours)."""
-        if message.customer_id is None or not self._policy.holds:
-            return False
-        now = self._clock().astimezone(ZoneInfo(self._policy.timezone))
-        async with self._store.transaction() as tx:
-            until: datetime | None = None
-            for hold in self._policy.holds:
-                until = await hold(tx, message, now)
-                if until is not None:
-                    break
-            if until is None:
-                return False
-            await tx.notices.hold(message.id, until)
-        self.wake_later((until - now).total_seconds())
-        return True
-
     async def _summarise(self, sender: Sender, notices: list[Outbound]) -> int:
         """Several notices due at once (held while muted): one message instead."""
         allowed = []
         for message in notices:
-            refusal = self.unsolicited(message) or await self._not_subscribed(message)
+            refusal = self.unsolicited(message) or await self._notices.refused(message)
             if refusal:
                 await self._failed(message, f"refused: {refusal}", None, True)
-            elif not await self._held(message):
+            elif not await self._notices.held(message):
                 allowed.append(message)
         if len(allowed) < 2:
             return (
@@ -336,15 +418,6 @@ class Outbox:
         """Why a message must not leave, or "" (see `unsolicited`)."""
         return unsolicited(message, self._desks, self._desk_channels, self._to_one)
 
-    async def _not_subscribed(self, message: Outbound) -> str:
-        """A notice goes only to whom its feature's rule allows (an incident's to its
-        subscribers, an idea's to its voters)."""
-        rule = self._policy.rules.get(message.cause)
-        if rule is None:
-            return ""
-        async with self._store.transaction() as tx:
-            return await rule(tx, message, self._clock())
-
     async def _in_thread(self, message: Outbound) -> Outbound:
         """A desk message about a case goes into the case's thread on that desk."""
         address = message.address
@@ -358,41 +431,32 @@ class Outbox:
 
     async def _sent(self, message: Outbound, platform_id: str) -> None:
         now = self._clock()
-        async with self._store.transaction() as tx:
-            if message.delivery.erase_when_sent:
-                await tx.outbox.drop(message.id)
-                return
-            await tx.outbox.mark_sent(message.id, platform_id, now)
-            if message.cause is Cause.DESK and message.case_id is not None and platform_id:
-                # Whatever an agent answers (the card's thread, a reply to this message)
-                # finds its case through this stored mapping, never through the text.
-                thread = Address(message.address.channel, message.address.chat_id, platform_id)
-                card = message.delivery.card and not message.address.thread_id
-                await tx.desk.map_thread(thread, message.case_id, card=card)
-            receipt = _receipt(message, delivered=True, reason="")
-            if receipt is not None:
-                await tx.outbox.enqueue(receipt, now)
+        self._stuck.getting_through(message)
+        receipt = _receipt(message, delivered=True, reason="")
+        write = functools.partial(write_sent, self._store, message, platform_id, now, receipt)
+        await self._unrecorded.record(message.id, write, None)
 
     async def _failed(
         self, message: Outbound, reason: str, retry_after: float | None, permanent: bool
     ) -> None:
-        attempt = message.attempts + 1
-        if permanent or attempt >= self._max_attempts:
+        attempt, now = message.attempts + 1, self._clock()
+        due: datetime | None = None
+        if permanent or (attempt >= self._max_attempts and message.cause not in REPLIES):
             log.error("giving up on message %s after %d attempts: %s", message.id, attempt, reason)
-            now = self._clock()
-            async with self._store.transaction() as tx:
-                await tx.outbox.mark_failed(message.id, reason, now)
-                receipt = _receipt(message, delivered=False, reason=reason)
-                if receipt is not None:
-                    await tx.outbox.enqueue(receipt, now)
-            return
-        delay = retry_after
-        if delay is None:
-            delay = min(self._retry_max, self._retry_base * 2 ** (attempt - 1))
-        log.warning("message %s not delivered (%s); retrying in %.1fs", message.id, reason, delay)
-        async with self._store.transaction() as tx:
-            await tx.outbox.mark_retry(message.id, self._clock() + timedelta(seconds=delay), reason)
-        self.wake_later(delay)
+            receipt = _receipt(message, delivered=False, reason=reason)
+            tell = [receipt] if receipt else self._stuck.tell(message, reason, now, given_up=True)
+            write = functools.partial(write_failed, self._store, message.id, reason, now, tell)
+        else:  # a reply is never given up for an error that may pass: it waits the longest
+            longest = attempt >= self._max_attempts
+            delay = retry_after or backoff(self._retry_base, attempt, self._retry_max, longest)
+            log.warning(
+                "message %s not delivered (%s); retrying in %.1fs", message.id, reason, delay
+            )
+            due = now + timedelta(seconds=delay)
+            tell = self._stuck.tell(message, reason, now, given_up=False)
+            write = functools.partial(write_retry, self._store, message.id, due, reason, tell, now)
+            self.wake_later(delay)
+        await self._unrecorded.record(message.id, self._stuck.telling(write, tell, self.wake), due)
 
     def wake_later(self, delay: float) -> None:
         with contextlib.suppress(RuntimeError):
@@ -430,6 +494,21 @@ def unsolicited(
         if to_one is not None and address.channel not in to_one:
             return "private words to a shared place, on a channel that cannot show one person"
     return ""
+
+
+async def _pause(delay: float) -> None:
+    """After a failed pass: the next waits, whatever wakes the outbox meanwhile."""
+    log.exception("outbox pass failed; trying again in %.1fs", delay)
+    await asyncio.sleep(delay)
+
+
+async def _send(store: Store, sender: Sender, message: Outbound) -> str:
+    """`sender.send`, with its progress (`keep_progress`) stored on the message's row."""
+    token = _PROGRESS.set(functools.partial(write_progress, store, message.id))
+    try:
+        return await sender.send(message)
+    finally:
+        _PROGRESS.reset(token)
 
 
 def _ready(queue: list[tuple[Outbound, datetime]], now: datetime) -> bool:

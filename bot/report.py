@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from bot.model import Event, Idea
 from bot.store import SQLiteStore, Store
 from bot.store.protocols import CaseTimes
+from bot.store.protocols.reports import Undelivered
 
 TOP_IDEAS = 10
 SINCE_ERROR = "--since: expected a date like 2026-11-01"
@@ -66,6 +67,7 @@ class ReportData:
     events: Sequence[Event]
     feedback_count: int
     top_ideas: Sequence[Idea]
+    undelivered: Sequence[Undelivered] = ()  # replies to customers not getting through
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +123,7 @@ async def report_from(
             events=await reports.events_of_cases_opened(start, until),
             feedback_count=await reports.feedback_count(start, until),
             top_ideas=await reports.top_ideas(TOP_IDEAS),
+            undelivered=await reports.undelivered_replies(start, until),
         )
     report: dict[str, Any] = {
         "since": None if start is None else start.isoformat(),

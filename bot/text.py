@@ -79,11 +79,17 @@ def well_formed(inbound: Inbound) -> Inbound:
         fields += (attachment.kind, attachment.ref, attachment.caption, attachment.name)
     if all(_valid(field) for field in fields):
         return inbound
+    address = inbound.address
     return replace(
         inbound,
         key=ident(inbound.key),
         identity=Identity(*map(ident, _of_identity(inbound.identity))),
-        address=Address(*map(ident, _of_address(inbound.address))),
+        address=replace(  # whether it is a private place is the adapter's word: kept
+            address,
+            channel=ident(address.channel),
+            chat_id=ident(address.chat_id),
+            thread_id=ident(address.thread_id),
+        ),
         text=words(inbound.text),
         payload=ident(inbound.payload),
         display_name=words(inbound.display_name),

@@ -446,6 +446,66 @@ async def test_a_card_whose_message_failed_keeps_the_topic_opened_for_it(
         await eventually(lambda: all_sent(app))
 
 
+def long_article(knowledge_dir: Path) -> None:
+    body = "\n\n".join(f"Paragraph {i}: " + "word " * 150 for i in range(12))
+    (knowledge_dir / "long.md").write_text(
+        f'+++\ntitle = "A long answer"\nquestions = ["tell me everything about onboarding"]\n'
+        f"+++\n{body}\n",
+        encoding="utf-8",
+    )
+
+
+async def test_a_long_reply_cut_short_before_a_restart_goes_on_where_it_stopped(
+    telegram: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """Finding 22: the progress was in memory only, and after a restart the pieces
+    Telegram had taken were sent again. It is stored with the outbox row now."""
+    long_article(knowledge_dir)
+    config = telegram_config(tmp_path, knowledge_dir, telegram)
+    later = {"text": lambda t: "Paragraph 0:" not in t}
+    telegram.hang_next("sendMessage", chat_id=ANN, count=None, **later)
+    async with telegram_running(config, HTTP_TIMEOUT) as (app, _):
+        telegram.push_message(ANN, "tell me everything about onboarding")
+        await telegram.wait_for("sendMessage", 1, chat_id=ANN, include_failed=False)
+        await telegram.wait_for("sendMessage", 2, chat_id=ANN)  # the second piece hangs
+    assert outbox_left(config) == ["pending"]
+    [first] = telegram.texts(ANN)
+    telegram.clear_failures()
+    async with telegram_running(config) as (app, _):  # a new process on the same database
+        await telegram.wait_for(
+            "sendMessage", 1, chat_id=ANN, include_failed=False, text=lambda t: "Source" in t
+        )
+        await eventually(lambda: all_sent(app))
+    pieces = telegram.texts(ANN)
+    assert pieces[0] == first and len(pieces) >= 3
+    assert len(set(pieces)) == len(pieces), "a piece Telegram had was sent again"
+    joined = " ".join(pieces)
+    assert [joined.count(f"Paragraph {i}:") for i in range(12)] == [1] * 12
+
+
+async def test_a_card_whose_message_failed_before_a_restart_keeps_the_topic_opened_for_it(
+    telegram: FakeTelegram, tg_config: Config
+) -> None:
+    """Finding 20: a topic was made, the card's call failed, and every try after a
+    restart made one more empty forum topic. The topic is stored with the card's row."""
+    telegram.reset_next("sendMessage", chat_id=STAFF, count=None)
+    async with telegram_running(tg_config) as (app, _):
+        telegram.push_message(ANN, "/human", first_name="Ann")
+        [proposal] = await telegram.wait_for("sendMessage", 1, chat_id=ANN, include_failed=False)
+        telegram.push_callback(
+            ANN, "handover:send", message_id=proposal.result["message_id"], first_name="Ann"
+        )
+        await telegram.wait_for("createForumTopic", 1, include_failed=False)
+        await telegram.wait_for("sendMessage", 2, chat_id=STAFF)  # the card, tried twice
+    telegram.clear_failures()
+    async with telegram_running(tg_config) as (app, _):
+        cards = await telegram.wait_for("sendMessage", 1, chat_id=STAFF, include_failed=False)
+        await eventually(lambda: all_sent(app))
+    topics = telegram.calls_to("createForumTopic")
+    assert len(topics) == 1, [t.params["name"] for t in topics]
+    assert cards[0].params["message_thread_id"] == topics[0].result["message_thread_id"]
+
+
 async def test_a_file_whose_upload_failed_does_not_send_its_message_again(
     telegram: FakeTelegram, tg_config: Config
 ) -> None:
@@ -640,3 +700,34 @@ async def test_a_slack_reply_hung_at_shutdown_stays_owed_and_is_posted_once_afte
         await eventually(lambda: all_sent(app))
         assert reply.params["thread_ts"] == "400.1" and "$8" in reply.params["text"]
         assert len(slack.sent("chat.postMessage")) == 1
+
+
+async def test_a_slack_file_cut_short_before_a_restart_does_not_post_its_message_again(
+    slack_workspace: FakeSlack, slack_config: Config, slack_port: int
+) -> None:
+    """Finding 22 on Slack: /mydata is a message, then a file. The upload hangs and
+    Candor stops; the next run uploads the file without posting the message again."""
+    slack = slack_workspace
+    url = f"http://127.0.0.1:{slack_port}/slack/events"
+
+    async def in_dm(text: str, ts: str) -> None:
+        event = slack_fakes.message_event(
+            "U0ANN", text, channel="D0ANN", channel_type="im", ts=ts, team=ACME, user_team=ACME
+        )
+        status, _ = await slack_fakes.post_event(url, slack_fakes.event_callback(event), SECRET)
+        assert status == 200
+
+    slack.hang_next("files.completeUploadExternal", count=None)
+    async with slack_running(slack_config) as app:
+        await in_dm("hi", "600.1")
+        await slack.wait_for("chat.postMessage", 1, include_failed=False)
+        await in_dm("/mydata", "600.2")
+        await slack.wait_for("files.completeUploadExternal", 1, timeout=8)
+    posted = slack.texts("D0ANN")
+    assert len(posted) == 2 and outbox_left(slack_config)[-1] == "pending"
+    slack.clear_failures()
+    async with slack_running(slack_config) as app:
+        await slack.wait_for("files.completeUploadExternal", 1, include_failed=False, timeout=8)
+        await eventually(lambda: all_sent(app))
+    assert slack.texts("D0ANN") == posted  # the message is not posted again
+    assert len(slack.sent("files.completeUploadExternal")) == 1

@@ -67,8 +67,11 @@ async def test_permanent_failure_is_marked_and_the_queue_moves_on(
     await app.engine.receive(ann.inbound("is there a free trial"))
     await app.engine.receive(ann.inbound("how much does it cost"))
     assert await app.outbox.deliver_due() == 1
-    states = [state for _, state in await app.store.outbox_rows()]
-    assert states == ["failed", "sent"]
+    rows = await app.store.outbox_rows()
+    assert [state for m, state in rows if m.cause is not Cause.DESK] == ["failed", "sent"]
+    # and the desk is told (its notice waits for the desk's sender)
+    [told] = [m for m, _ in rows if m.cause is Cause.DESK]
+    assert "not getting through" in told.text and "bot was blocked" in told.text
 
 
 async def test_pending_messages_are_delivered_after_a_restart(config: Config, clock: Clock) -> None:

@@ -185,6 +185,7 @@ async def test_each_report_section_is_its_features_and_a_new_one_joins(
         "Top unanswered questions",
         "Top ideas",
         "Feedback",
+        "Replies not getting through",
     ]
     extra = Feature("events")
     extra.report_section(

@@ -117,6 +117,7 @@ async def test_figures_from_real_conversations(
         ],
         "feedback_count": 2,
         "top_ideas": [],
+        "undelivered_replies": [],
     }
 
 

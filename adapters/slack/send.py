@@ -163,6 +163,8 @@ class SlackSender:
             )
             progress.pieces = i + 1
             progress.first_id = progress.first_id or str(sent.get("ts") or "")
+            if i < len(pieces) - 1 or delivery.file is not None:
+                await progress.keep()  # more to come: a restart goes on from here
         file = delivery.file
         if file is not None:
             await self.client.files_upload_v2(

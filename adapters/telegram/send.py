@@ -158,6 +158,7 @@ class TelegramSender:
         if is_staff and message.delivery.card and self.staff_topics and not thread:
             if not progress.thread:
                 progress.thread = str(await self._open_topic(chat_id, message))
+                await progress.keep()  # a try after a restart uses this topic
             topic = int(progress.thread)
         elif is_staff and thread:
             if self.staff_topics:
@@ -181,6 +182,8 @@ class TelegramSender:
             finally:
                 self._sent_to(chat_id)  # a refused message counts too: Telegram saw it
             progress.pieces, progress.last_id = i + 1, str(sent_id)
+            if not last or message.delivery.file is not None:
+                await progress.keep()  # more to come: a restart goes on from here
         file = message.delivery.file
         if file is not None:
             await self.bot.send_document(

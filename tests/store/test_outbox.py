@@ -139,3 +139,20 @@ async def test_coalesced_messages_go_as_the_first_one(store: Store) -> None:
         ("m1", "sent"),
         ("m2", "sent"),
     ]
+
+
+async def test_a_senders_progress_comes_back_with_the_pending_message(store: Store) -> None:
+    async with store.transaction() as tx:
+        first = await tx.outbox.enqueue(Outbound(HERE, "long", Cause.REPLY), NOW)
+        second = await tx.outbox.enqueue(Outbound(HERE, "other", Cause.REPLY), NOW)
+    async with store.transaction() as tx:
+        await tx.outbox.progress(first, {"pieces": 2, "thread": "77", "of": "abc"})
+    [(one, _), (two, _)] = await store.pending("test")
+    assert dict(one.progress) == {"pieces": 2, "thread": "77", "of": "abc"}
+    assert dict(two.progress) == {}
+    async with store.transaction() as tx:
+        await tx.outbox.mark_sent(first, "p1", NOW)
+        await tx.outbox.progress(first, {"pieces": 3})  # too late: it is sent
+        await tx.outbox.mark_retry(second, NOW, "timed out")
+    [(left, _)] = await store.pending("test")
+    assert left.id == second and dict(left.progress) == {}

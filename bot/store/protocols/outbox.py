@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.model import Outbound
 from bot.store.protocols.personal import PersonalData
@@ -41,6 +41,11 @@ class OutboxRows(PersonalData, Protocol):
         """Several pending messages go as one: `keep_id` stays pending with `text`
         (theirs, joined), and each of `merged_ids` is sent at `now` within it (its
         error names `keep_id`, its platform id is empty, its attempts unchanged)."""
+
+    async def progress(self, message_id: int, data: Mapping[str, Any]) -> None:
+        """How far the pending message's sender got (a small dict JSON can hold,
+        opaque to the core): `Store.pending` gives it back as `Outbound.progress`
+        until the message is sent or failed."""
 
     async def drop(self, message_id: int) -> None:
         """Remove a delivered message that must not be kept (it names someone who asked

@@ -19,6 +19,18 @@ class CaseTimes:
     resolved_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Undelivered:
+    """A reply to a customer not getting through: still tried (`pending`, with
+    failed attempts) or given up (`failed`)."""
+
+    case_id: int | None
+    state: str
+    since: datetime  # when it was written
+    attempts: int
+    error: str
+
+
 class Reports(Protocol):
     """Rows for reports, all from one snapshot of the database. A period is from
     `since` (None: the beginning) to `until`, both included. The report computes its
@@ -37,3 +49,10 @@ class Reports(Protocol):
 
     async def top_ideas(self, limit: int) -> list[Idea]:
         """The `limit` ideas with the most voters (ties: by text), done ones too."""
+
+    async def undelivered_replies(
+        self, since: datetime | None, until: datetime
+    ) -> list[Undelivered]:
+        """Replies to customers (replies and case updates) still pending after a
+        failed attempt, whenever written, and those that failed, written in the
+        period; oldest first."""

@@ -4,7 +4,7 @@ other rows; what the dispatcher records of a delivery goes at once."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -49,7 +49,7 @@ class SQLiteOutboxRows(Repository):
     async def mark_sent(self, message_id: int, platform_id: str, now: datetime) -> None:
         await self._s.exec(
             "UPDATE outbox SET state = 'sent', sent_at = ?, platform_id = ?,"
-            " attempts = attempts + 1, error = '' WHERE id = ?",
+            " attempts = attempts + 1, error = '', progress = '{}' WHERE id = ?",
             (ts(now), platform_id, message_id),
         )
 
@@ -62,7 +62,7 @@ class SQLiteOutboxRows(Repository):
     async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
         await self._s.exec(
             "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?,"
-            " sent_at = ? WHERE id = ?",
+            " sent_at = ?, progress = '{}' WHERE id = ?",
             (error[:500], ts(now), message_id),
         )
 
@@ -78,6 +78,12 @@ class SQLiteOutboxRows(Repository):
                 " WHERE id = ? AND state = 'pending'",
                 (ts(now), f"sent within message {keep_id}", merged),
             )
+
+    async def progress(self, message_id: int, data: Mapping[str, Any]) -> None:
+        await self._s.exec(
+            "UPDATE outbox SET progress = ? WHERE id = ? AND state = 'pending'",
+            (json.dumps(dict(data), ensure_ascii=False), message_id),
+        )
 
     async def drop(self, message_id: int) -> None:
         await self._s.exec("DELETE FROM outbox WHERE id = ?", (message_id,))

@@ -21,6 +21,7 @@ from bot.store.sqlite.rows import (
     outbound_of,
     ts,
     utc,
+    with_progress,
 )
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ class StoreReads:
         after: int = 0,
         now: datetime | None = None,
     ) -> list[tuple[Outbound, datetime]]:
-        sql = f"SELECT {OUTBOX_COLUMNS}, not_before FROM outbox WHERE state = 'pending'"
+        sql = f"SELECT {OUTBOX_COLUMNS}, not_before, progress FROM outbox"
+        sql += " WHERE state = 'pending'"
         sql += " AND channel = ? AND id > ?"
         params: list[Any] = [channel, after]
         if now is not None:
@@ -55,7 +57,7 @@ class StoreReads:
         found, unreadable = [], []
         for row in await self._all(sql, params):
             try:
-                found.append((outbound_of(row), utc(row[9])))
+                found.append((with_progress(outbound_of(row), row[10]), utc(row[9])))
             except Unreadable as error:
                 unreadable.append((int(row[0]), str(error)))
         if unreadable:

@@ -14,7 +14,7 @@ from typing import Any
 import aiosqlite
 
 from bot.model import Event, Idea, IdeaState
-from bot.store.protocols.reports import CaseTimes
+from bot.store.protocols.reports import CaseTimes, Undelivered
 from bot.store.sqlite.rows import CASE_STATES, EVENT_KINDS, dt, utc
 
 
@@ -75,3 +75,15 @@ class SQLiteReports:
             (limit,),
         )
         return [Idea(int(r[0]), str(r[1]), IdeaState(r[2]), str(r[3]), int(r[4])) for r in rows]
+
+    async def undelivered_replies(
+        self, since: datetime | None, until: datetime
+    ) -> list[Undelivered]:
+        start, end = self._period(since, until)
+        rows = await self._db.execute_fetchall(
+            "SELECT case_id, state, created_at, attempts, error FROM outbox"
+            " WHERE cause IN ('reply', 'case_update') AND ((state = 'pending' AND attempts > 0)"
+            " OR (state = 'failed' AND created_at >= ? AND created_at <= ?)) ORDER BY id",
+            (start, end),
+        )
+        return [Undelivered(r[0], str(r[1]), utc(r[2]), int(r[3]), str(r[4])) for r in rows]

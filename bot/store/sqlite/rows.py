@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -160,6 +161,17 @@ def _outbound_of(row: Sequence[Any]) -> Outbound:
         delivery=Delivery.from_json(json.loads(row[7])),
         attempts=row[8],
     )
+
+
+def with_progress(message: Outbound, stored: str | None) -> Outbound:
+    """A pending message with its sender's stored progress (`OutboxRows.progress`)."""
+    if not stored or stored == "{}":
+        return message
+    try:
+        data = json.loads(stored)
+    except ValueError:
+        return message
+    return replace(message, progress=data) if isinstance(data, dict) and data else message
 
 
 def customer_of(row: Sequence[Any]) -> Customer:
