@@ -493,7 +493,10 @@ async def test_a_card_whose_message_failed_before_a_restart_keeps_the_topic_open
         telegram.push_message(ANN, "/human", first_name="Ann")
         [proposal] = await telegram.wait_for("sendMessage", 1, chat_id=ANN, include_failed=False)
         telegram.push_callback(
-            ANN, "handover:send", message_id=proposal.result["message_id"], first_name="Ann"
+            ANN,
+            shown(proposal, "handover:send"),
+            message_id=proposal.result["message_id"],
+            first_name="Ann",
         )
         await telegram.wait_for("createForumTopic", 1, include_failed=False)
         await telegram.wait_for("sendMessage", 2, chat_id=STAFF)  # the card, tried twice

@@ -57,7 +57,7 @@ async def test_any_unicode_anywhere_in_an_inbound_is_kept_and_answered(
     inbound = Inbound(
         f"k-{chat}-\ud800",
         Identity("test", "w\udc00", f"{chat}{user}"),
-        Address("test", chat),
+        Address("test", chat, private=True),  # a private chat, as the Customer driver's
         kind,
         text=text,
         payload=payload,
