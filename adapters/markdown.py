@@ -47,10 +47,14 @@ def _render(
     italic: Callable[[str], str],
     code: Callable[[str], str],
     link: Callable[[str, str], str],
+    literal: Callable[[str], str] | None = None,
 ) -> str:
+    """`literal`: how a backslash-escaped character (someone's words) is written;
+    `escape` by default."""
     md = md.replace("\x00", "")
     slots = _Slots()
-    text = _ESCAPED.sub(lambda m: slots.put(escape(m.group(1))), md)
+    quote = literal or escape
+    text = _ESCAPED.sub(lambda m: slots.put(quote(m.group(1))), md)
     text = _CODE.sub(lambda m: slots.put(code(escape(m.group(1)))), text)
     text = _LINK.sub(lambda m: slots.put(link(m.group(1), m.group(2))), text)
     text = escape(text)
@@ -81,15 +85,43 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Slack has no escape for its formatting characters: someone's *, _, ~ and ` are
+# kept from pairing up into formatting by a zero-width space on each side.
+_UNPAIRED = "\u200b"
+_FORMATTING = frozenset("*_~`")
+
+
+def _slack_literal(char: str) -> str:
+    """A character someone wrote, as Slack shows it without reading it as markup."""
+    return f"{_UNPAIRED}{char}{_UNPAIRED}" if char in _FORMATTING else slack_escape(char)
+
+
 def to_slack_mrkdwn(md: str) -> str:
-    """Slack mrkdwn: *bold*, _italic_, `code`, <url|label>."""
+    """Slack mrkdwn: *bold*, _italic_, `code`, <url|label>; someone's words (escaped
+    in the Markdown) can neither ping, link nor format."""
     return _render(
         md,
         escape=slack_escape,
+        literal=_slack_literal,
         bold=lambda s: f"*{s}*",
         italic=lambda s: f"_{s}_",
         code=lambda s: f"`{s}`",
         link=lambda label, url: f"<{slack_escape(url).replace('|', '%7C')}|{slack_escape(label)}>",
+    )
+
+
+def to_slack_plain(md: str) -> str:
+    """Plain words for Slack's plain fields (the `text` fallback of notifications
+    and previews): the markup dropped, someone's formatting characters kept from
+    pairing up; not yet escaped (`slack_escape` that, after shortening it)."""
+    return _render(
+        _CONTROL.sub("", md),
+        escape=lambda s: s,
+        literal=lambda c: f"{_UNPAIRED}{c}{_UNPAIRED}" if c in _FORMATTING else c,
+        bold=lambda s: s,
+        italic=lambda s: s,
+        code=lambda s: s,
+        link=lambda label, url: f"{label} ({url})",
     )
 
 

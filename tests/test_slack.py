@@ -495,3 +495,70 @@ triage_channel = "{TRIAGE}"
             await asyncio.sleep(0.05)
         assert fake.acked(again)
         assert (await case_of(app, ANN)).id == 1
+
+
+# -- nobody's words or name can ping, link or format through any field (issue 14, #6) ------
+
+EVE = "U0EVE"
+ATTACK = "<!here> <@U123> <https://evil.example|Reset your password> *bold* _it_ ~gone~ `code`"
+LIVE = ("<!", "<@", "<#", "<http", "<mailto")  # what Slack reads as a ping or a link
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string in a request's params, however deep (blocks, attachments, labels)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_in(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_in(item)]
+    return []
+
+
+def sent_strings(fake: FakeSlack) -> list[tuple[str, str]]:
+    """(method, string) for every string Candor sent Slack to show to someone."""
+    return [
+        (call.method, text)
+        for call in fake.calls
+        if call.method.startswith(("chat.", "files.", "views."))
+        for text in strings_in(call.params)
+    ]
+
+
+async def test_a_name_and_words_made_of_slack_markup_stay_text_in_every_field(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    """A customer named `<!channel>` writes pings, a disguised link and formatting,
+    hands over, writes again, and is answered: in no field of any request (fallback
+    text, blocks, button labels, updates, ephemeral messages) is any of it live."""
+    fake.add_user(EVE, name="eve", real_name="<!channel>", team=ACME)
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        first = await slack.say(EVE, ATTACK)
+        await slack.reply_to(SHARED, first["ts"])
+        await slack.say(EVE, "I want a person", thread_ts=first["ts"])
+        [*_, proposal] = await slack.reply_to(SHARED, first["ts"], 2)
+        await slack.press(EVE, proposal, "handover:send")
+        [card] = await slack.reply_to(TRIAGE, None)
+        thread = card.result["ts"]
+        case = await case_of(app, EVE)
+        await slack.say(EVE, f"again: {ATTACK}", thread_ts=first["ts"])
+        await fake.wait_for("chat.postMessage", 1, channel=TRIAGE, text=lambda t: "again" in t)
+        await slack.press(MARIA, card, f"desk:claim:{case.id}", team=HOME)
+        await fake.wait_for("chat.update", 1, channel=TRIAGE, ts=thread)
+        await slack.say(MARIA, "Hello!", channel=TRIAGE, thread_ts=thread, team=HOME)
+        await fake.wait_for("chat.postMessage", 1, channel=TRIAGE, text=lambda t: "Delivered" in t)
+        await slack.say(MARIA, "!help", channel=TRIAGE, thread_ts=thread, team=HOME)
+        await fake.wait_for("chat.postEphemeral", 1, user=MARIA)
+        await slack.say(EVE, "!status", thread_ts=first["ts"])
+        await fake.wait_for("chat.postMessage", 1, channel=SHARED, text=lambda t: "Case" in t)
+
+        sent = sent_strings(fake)
+        assert any("Reset your password" in text for _, text in sent)  # it was all sent
+        assert any("&lt;!channel&gt;" in text for _, text in sent)
+        live = [(method, text) for method, text in sent if any(m in text for m in LIVE)]
+        assert live == []
+        # the customer's formatting characters never pair up into formatting
+        for method, text in sent:
+            for word in ("*bold*", "_it_", "~gone~", "`code`"):
+                assert word not in text, (method, text)

@@ -3,7 +3,7 @@ three-way decision (answer, clarify, unknown)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -117,9 +117,10 @@ class KnowledgeBase:
         ]
 
     def decide(self, text: str) -> Decision:
-        """The decision for a question (its first MAX_MATCHED characters); the same
-        question again is not matched again."""
-        return self._decided(text[:MAX_MATCHED])
+        """The decision for a question (matched on its first MAX_MATCHED characters);
+        the same question again is not matched again."""
+        decision = self._decided(text[:MAX_MATCHED])
+        return decision if len(text) <= MAX_MATCHED else replace(decision, query=text)
 
     def _decide(self, text: str) -> Decision:
         t = self.thresholds
