@@ -14,10 +14,15 @@ from collections.abc import Callable
 
 _ESCAPED = re.compile(r"\\([\\`*_\[\]<>#|~+/-])")
 _CODE = re.compile(r"`([^`\n]+)`")
-_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|mailto:)[^\s()<>]+)\)")
+# No pattern may read on to the end of the text from each place it could start, or
+# "[a [a [a …" costs time quadratic in its length: a link's label stops at the next
+# "[" (the innermost brackets make the link), bold is looked for only up to the last
+# place it can end (`_bold`), a heading's text is found greedily.
+_LINK = re.compile(r"\[([^\[\]\n]+)\]\(((?:https?://|mailto:)[^\s()<>]+)\)")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.S)
+_BOLD_END = re.compile(r"(?<=\S)(?=\*\*)")  # every place bold can end, overlapping
 _ITALIC = re.compile(r"(?<![\w*])_(?=\S)([^_\n]+?)(?<=\S)_(?!\w)")
-_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.*[^ \t#\n]|.+?)[ \t#]*+$", re.M)
 _BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+", re.M)
 _SLOT = re.compile("\x00(\\d+)\x00")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but newline and tab
@@ -60,9 +65,22 @@ def _render(
     text = escape(text)
     text = _HEADING.sub(lambda m: bold(m.group(1)), text)
     text = _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
-    text = _BOLD.sub(lambda m: bold(m.group(1)), text)
+    text = _bold(text, bold)
     text = _ITALIC.sub(lambda m: italic(m.group(1)), text)
     return slots.restore(text)
+
+
+def _bold(text: str, bold: Callable[[str], str]) -> str:
+    """`_BOLD` replaced, in linear time: after the last place bold can end no bold
+    can start, so that is not searched (from each "**" there it would read to the
+    end); before it, every "**" that can start bold ends at the first such place."""
+    last = None
+    for last in _BOLD_END.finditer(text):  # noqa: B007
+        pass
+    if last is None:
+        return text
+    cut = last.start() + 2
+    return _BOLD.sub(lambda m: bold(m.group(1)), text[:cut]) + text[cut:]
 
 
 def to_telegram_html(md: str) -> str:
