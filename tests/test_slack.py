@@ -562,3 +562,34 @@ async def test_a_name_and_words_made_of_slack_markup_stay_text_in_every_field(
         for method, text in sent:
             for word in ("*bold*", "_it_", "~gone~", "`code`"):
                 assert word not in text, (method, text)
+
+
+# -- one long message freezes nobody (issue 14, #4) ---------------------------------------
+
+LONG = "hi" + "." * 39_990 + "x"  # under Slack's 40,000 characters; took seconds to judge
+
+
+async def test_a_pathological_long_message_and_another_customers_are_both_answered(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    """Through slack-bolt, the long message and Bob's question arrive together: both
+    are acknowledged and answered, and handling both costs the process little CPU.
+
+    The bound is CPU time of this process, not wall-clock time, so other processes on
+    the machine cannot inflate it; it is 2 s for what now takes milliseconds (the
+    greeting pattern alone spent 8-12 s of CPU on this message before)."""
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        cpu = time.process_time()
+        long_event, question = await asyncio.gather(
+            slack.say(ANN, LONG), slack.say(BOB, "how much does it cost?")
+        )
+        spent = time.process_time() - cpu
+        [answer] = await slack.reply_to(SHARED, question["ts"])
+        assert "$8 per user" in text_of(answer)
+        [reply] = await slack.reply_to(SHARED, long_event["ts"])
+        assert "#" in text_of(reply)  # the introduction, with the case number
+        case = await case_of(app, ANN)
+        [said] = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.CUSTOMER]
+        assert said.text == LONG  # kept whole
+        assert spent < 2.0, f"{spent:.1f} s of CPU for two messages"
