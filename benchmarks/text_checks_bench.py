@@ -102,7 +102,7 @@ def checks() -> dict[str, Callable[[str], Any]]:
         "parse_command": parse_command,
         "md_escape": md_escape,
         "shorten": shorten,
-        "knowledge decide": lambda text: kb.decide(text + "?"),  # not the cached one
+        "knowledge rank": lambda text: kb.rank(text),  # decide() without its cache
         "to_slack_mrkdwn(md_escape)": lambda text: to_slack_mrkdwn(md_escape(text)),
         "to_telegram_html(md_escape)": lambda text: to_telegram_html(md_escape(text)),
         "to_plain(md_escape)": lambda text: to_plain(md_escape(text)),

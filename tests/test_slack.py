@@ -593,3 +593,25 @@ async def test_a_pathological_long_message_and_another_customers_are_both_answer
         [said] = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.CUSTOMER]
         assert said.text == LONG  # kept whole
         assert spent < 2.0, f"{spent:.1f} s of CPU for two messages"
+
+
+def test_every_block_and_label_stays_within_slacks_limits_once_escaped() -> None:
+    """Escaping lengthens text (& is five characters): a relay of 40,000 "&" or "<"
+    still fits Slack's 3,000 characters a section and 75 a button label, loses
+    nothing, and its fallback is one escaped line of at most 300 characters."""
+    from adapters.slack.send import blocks_for, fallback_for
+    from bot.model import Button
+    from bot.text import md_escape
+
+    for said in ("&" * 40_000, "<!channel>" * 4_000, "*_~`" * 10_000, "a" * 40_000):
+        messages = blocks_for(md_escape(said), (Button("<!here> & " * 20, "x"),))
+        sections = [b["text"]["text"] for m in messages for b in m if b["type"] == "section"]
+        assert all(len(text) <= 3_000 for text in sections)
+        shown = "".join(sections).replace("\u200b", "")
+        assert shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == said
+        [label] = [
+            e["text"]["text"] for b in messages[-1] if b["type"] == "actions" for e in b["elements"]
+        ]
+        assert len(label) <= 75 and "<" not in label
+        fallback = fallback_for(md_escape(said))
+        assert len(fallback) <= 300 and "<" not in fallback and "\n" not in fallback
