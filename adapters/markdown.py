@@ -14,10 +14,15 @@ from collections.abc import Callable
 
 _ESCAPED = re.compile(r"\\([\\`*_\[\]<>#|~+/-])")
 _CODE = re.compile(r"`([^`\n]+)`")
-_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://|mailto:)[^\s()<>]+)\)")
+# No pattern may read on to the end of the text from each place it could start, or
+# "[a [a [a …" costs time quadratic in its length: a link's label stops at the next
+# "[" (the innermost brackets make the link), bold is looked for only up to the last
+# place it can end (`_bold`), a heading's text is found greedily.
+_LINK = re.compile(r"\[([^\[\]\n]+)\]\(((?:https?://|mailto:)[^\s()<>]+)\)")
 _BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.S)
+_BOLD_END = re.compile(r"(?<=\S)(?=\*\*)")  # every place bold can end, overlapping
 _ITALIC = re.compile(r"(?<![\w*])_(?=\S)([^_\n]+?)(?<=\S)_(?!\w)")
-_HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
+_HEADING = re.compile(r"^#{1,6}[ \t]+(.*[^ \t#\n]|.+?)[ \t#]*+$", re.M)
 _BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+", re.M)
 _SLOT = re.compile("\x00(\\d+)\x00")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but newline and tab
@@ -47,18 +52,35 @@ def _render(
     italic: Callable[[str], str],
     code: Callable[[str], str],
     link: Callable[[str, str], str],
+    literal: Callable[[str], str] | None = None,
 ) -> str:
+    """`literal`: how a backslash-escaped character (someone's words) is written;
+    `escape` by default."""
     md = md.replace("\x00", "")
     slots = _Slots()
-    text = _ESCAPED.sub(lambda m: slots.put(escape(m.group(1))), md)
+    quote = literal or escape
+    text = _ESCAPED.sub(lambda m: slots.put(quote(m.group(1))), md)
     text = _CODE.sub(lambda m: slots.put(code(escape(m.group(1)))), text)
     text = _LINK.sub(lambda m: slots.put(link(m.group(1), m.group(2))), text)
     text = escape(text)
     text = _HEADING.sub(lambda m: bold(m.group(1)), text)
     text = _BULLET.sub(lambda m: f"{m.group(1)}• ", text)
-    text = _BOLD.sub(lambda m: bold(m.group(1)), text)
+    text = _bold(text, bold)
     text = _ITALIC.sub(lambda m: italic(m.group(1)), text)
     return slots.restore(text)
+
+
+def _bold(text: str, bold: Callable[[str], str]) -> str:
+    """`_BOLD` replaced, in linear time: after the last place bold can end no bold
+    can start, so that is not searched (from each "**" there it would read to the
+    end); before it, every "**" that can start bold ends at the first such place."""
+    last = None
+    for last in _BOLD_END.finditer(text):  # noqa: B007
+        pass
+    if last is None:
+        return text
+    cut = last.start() + 2
+    return _BOLD.sub(lambda m: bold(m.group(1)), text[:cut]) + text[cut:]
 
 
 def to_telegram_html(md: str) -> str:
@@ -81,15 +103,43 @@ def slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Slack has no escape for its formatting characters: someone's *, _, ~ and ` are
+# kept from pairing up into formatting by a zero-width space on each side.
+_UNPAIRED = "\u200b"
+_FORMATTING = frozenset("*_~`")
+
+
+def _slack_literal(char: str) -> str:
+    """A character someone wrote, as Slack shows it without reading it as markup."""
+    return f"{_UNPAIRED}{char}{_UNPAIRED}" if char in _FORMATTING else slack_escape(char)
+
+
 def to_slack_mrkdwn(md: str) -> str:
-    """Slack mrkdwn: *bold*, _italic_, `code`, <url|label>."""
+    """Slack mrkdwn: *bold*, _italic_, `code`, <url|label>; someone's words (escaped
+    in the Markdown) can neither ping, link nor format."""
     return _render(
         md,
         escape=slack_escape,
+        literal=_slack_literal,
         bold=lambda s: f"*{s}*",
         italic=lambda s: f"_{s}_",
         code=lambda s: f"`{s}`",
         link=lambda label, url: f"<{slack_escape(url).replace('|', '%7C')}|{slack_escape(label)}>",
+    )
+
+
+def to_slack_plain(md: str) -> str:
+    """Plain words for Slack's plain fields (the `text` fallback of notifications
+    and previews): the markup dropped, someone's formatting characters kept from
+    pairing up; not yet escaped (`slack_escape` that, after shortening it)."""
+    return _render(
+        _CONTROL.sub("", md),
+        escape=lambda s: s,
+        literal=lambda c: f"{_UNPAIRED}{c}{_UNPAIRED}" if c in _FORMATTING else c,
+        bold=lambda s: s,
+        italic=lambda s: s,
+        code=lambda s: s,
+        link=lambda label, url: f"{label} ({url})",
     )
 
 

@@ -11,8 +11,9 @@ from bot.model import Address, Attachment, Identity, Inbound
 MAX_STORED = 64_000  # characters of one message kept on a case
 MAX_MATCHED = 1_000  # characters of one message the knowledge matcher looks at
 
-_COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?$", re.S)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+# (possessive: a name that runs on, like "/" and 40,000 letters, is refused at once)
+_COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31}+)(?:@[A-Za-z0-9_]++)?(?:\s+(.*))?$", re.S)
+_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>#|~"})
 _LIST_START = re.compile(r"(?m)^([ \t]*)([-+])")  # "- x" at a line start is a list item
 # "/human" in someone's words stays theirs: the core renders its own commands per
 # channel ("!human" on Slack) and leaves escaped ones alone
@@ -129,7 +130,7 @@ def parse_command(text: str) -> tuple[str, str] | None:
 
 def md_escape(text: str) -> str:
     """Quote someone's words inside the core's Markdown so they stay plain text."""
-    escaped = _MD_SPECIAL.sub(r"\\\1", text)
+    escaped = text.translate(_MD_SPECIAL)
     return _SLASH_WORD.sub(r"\\/", _LIST_START.sub(r"\1\\\2", escaped))
 
 

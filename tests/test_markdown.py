@@ -43,9 +43,10 @@ def test_what_a_customer_wrote_stays_text_everywhere() -> None:
         "<b>Ann:</b> &lt;b&gt;hi&lt;/b&gt; **not bold** &lt;!channel&gt; &lt;@U1&gt; "
         "[x](https://evil.example) &amp; _y_"
     )
+    z = "\u200b"  # Slack has no escape: a zero-width space keeps each * or _ from pairing
     assert to_slack_mrkdwn(quoted) == (
-        "*Ann:* &lt;b&gt;hi&lt;/b&gt; **not bold** &lt;!channel&gt; &lt;@U1&gt; "
-        "[x](https://evil.example) &amp; _y_"
+        f"*Ann:* &lt;b&gt;hi&lt;/b&gt; {z}*{z}{z}*{z}not bold{z}*{z}{z}*{z} &lt;!channel&gt;"
+        f" &lt;@U1&gt; [x](https://evil.example) &amp; {z}_{z}y{z}_{z}"
     )
 
 

@@ -507,3 +507,123 @@ triage_channel = "{TRIAGE}"
             await asyncio.sleep(0.05)
         assert fake.acked(again)
         assert (await case_of(app, ANN)).id == 1
+
+
+# -- nobody's words or name can ping, link or format through any field (issue 14, #6) ------
+
+EVE = "U0EVE"
+ATTACK = "<!here> <@U123> <https://evil.example|Reset your password> *bold* _it_ ~gone~ `code`"
+LIVE = ("<!", "<@", "<#", "<http", "<mailto")  # what Slack reads as a ping or a link
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string in a request's params, however deep (blocks, attachments, labels)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_in(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_in(item)]
+    return []
+
+
+def sent_strings(fake: FakeSlack) -> list[tuple[str, str]]:
+    """(method, string) for every string Candor sent Slack to show to someone."""
+    return [
+        (call.method, text)
+        for call in fake.calls
+        if call.method.startswith(("chat.", "files.", "views."))
+        for text in strings_in(call.params)
+    ]
+
+
+async def test_a_name_and_words_made_of_slack_markup_stay_text_in_every_field(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    """A customer named `<!channel>` writes pings, a disguised link and formatting,
+    hands over, writes again, and is answered: in no field of any request (fallback
+    text, blocks, button labels, updates, ephemeral messages) is any of it live."""
+    fake.add_user(EVE, name="eve", real_name="<!channel>", team=ACME)
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        first = await slack.say(EVE, ATTACK)
+        await slack.reply_to(SHARED, first["ts"])
+        await slack.say(EVE, "I want a person", thread_ts=first["ts"])
+        [*_, proposal] = await slack.reply_to(SHARED, first["ts"], 2)
+        await slack.press(EVE, proposal, "handover:send")
+        [card] = await slack.reply_to(TRIAGE, None)
+        thread = card.result["ts"]
+        case = await case_of(app, EVE)
+        await slack.say(EVE, f"again: {ATTACK}", thread_ts=first["ts"])
+        await fake.wait_for("chat.postMessage", 1, channel=TRIAGE, text=lambda t: "again" in t)
+        await slack.press(MARIA, card, f"desk:claim:{case.id}", team=HOME)
+        await fake.wait_for("chat.update", 1, channel=TRIAGE, ts=thread)
+        await slack.say(MARIA, "Hello!", channel=TRIAGE, thread_ts=thread, team=HOME)
+        await fake.wait_for("chat.postMessage", 1, channel=TRIAGE, text=lambda t: "Delivered" in t)
+        await slack.say(MARIA, "!help", channel=TRIAGE, thread_ts=thread, team=HOME)
+        await fake.wait_for("chat.postEphemeral", 1, user=MARIA)
+        await slack.say(EVE, "!status", thread_ts=first["ts"])
+        await fake.wait_for("chat.postMessage", 1, channel=SHARED, text=lambda t: "Case" in t)
+
+        sent = sent_strings(fake)
+        assert any("Reset your password" in text for _, text in sent)  # it was all sent
+        assert any("&lt;!channel&gt;" in text for _, text in sent)
+        live = [(method, text) for method, text in sent if any(m in text for m in LIVE)]
+        assert live == []
+        # the customer's formatting characters never pair up into formatting
+        for method, text in sent:
+            for word in ("*bold*", "_it_", "~gone~", "`code`"):
+                assert word not in text, (method, text)
+
+
+# -- one long message freezes nobody (issue 14, #4) ---------------------------------------
+
+LONG = "hi" + "." * 39_990 + "x"  # under Slack's 40,000 characters; took seconds to judge
+
+
+async def test_a_pathological_long_message_and_another_customers_are_both_answered(
+    fake: FakeSlack, config: Config, port: int
+) -> None:
+    """Through slack-bolt, the long message and Bob's question arrive together: both
+    are acknowledged and answered, and handling both costs the process little CPU.
+
+    The bound is CPU time of this process, not wall-clock time, so other processes on
+    the machine cannot inflate it; it is 2 s for what now takes milliseconds (the
+    greeting pattern alone spent 8-12 s of CPU on this message before)."""
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        cpu = time.process_time()
+        long_event, question = await asyncio.gather(
+            slack.say(ANN, LONG), slack.say(BOB, "how much does it cost?")
+        )
+        spent = time.process_time() - cpu
+        [answer] = await slack.reply_to(SHARED, question["ts"])
+        assert "$8 per user" in text_of(answer)
+        [reply] = await slack.reply_to(SHARED, long_event["ts"])
+        assert "#" in text_of(reply)  # the introduction, with the case number
+        case = await case_of(app, ANN)
+        [said] = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.CUSTOMER]
+        assert said.text == LONG  # kept whole
+        assert spent < 2.0, f"{spent:.1f} s of CPU for two messages"
+
+
+def test_every_block_and_label_stays_within_slacks_limits_once_escaped() -> None:
+    """Escaping lengthens text (& is five characters): a relay of 40,000 "&" or "<"
+    still fits Slack's 3,000 characters a section and 75 a button label, loses
+    nothing, and its fallback is one escaped line of at most 300 characters."""
+    from adapters.slack.send import blocks_for, fallback_for
+    from bot.model import Button
+    from bot.text import md_escape
+
+    for said in ("&" * 40_000, "<!channel>" * 4_000, "*_~`" * 10_000, "a" * 40_000):
+        messages = blocks_for(md_escape(said), (Button("<!here> & " * 20, "x"),))
+        sections = [b["text"]["text"] for m in messages for b in m if b["type"] == "section"]
+        assert all(len(text) <= 3_000 for text in sections)
+        shown = "".join(sections).replace("\u200b", "")
+        assert shown.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&") == said
+        [label] = [
+            e["text"]["text"] for b in messages[-1] if b["type"] == "actions" for e in b["elements"]
+        ]
+        assert len(label) <= 75 and "<" not in label
+        fallback = fallback_for(md_escape(said))
+        assert len(fallback) <= 300 and "<" not in fallback and "\n" not in fallback

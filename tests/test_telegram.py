@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.model import CaseState, EventKind, Identity
 from bot.registry import unbind
 from tests.conftest import fail_next_commit, write_config
+from tests.fakes import telegram as fakes_telegram
 from tests.fakes.telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token_x"
@@ -632,3 +633,36 @@ async def test_mydata_arrives_as_a_json_document(fake: FakeTelegram, config: Con
         assert export["identities"][0]["user_id"] == str(ANN)
         texts = [e["text"] for case in export["cases"] for e in case["events"]]
         assert "how much does it cost?" in texts
+
+
+# -- nobody's words or name become markup in Telegram's HTML (issue 14, #6) ---------------
+
+HTML_ATTACK = '<a href="https://evil.example">Reset your password</a> <b>x</b> &lt;i&gt; &amp; *y*'
+EVIL_NAME = '<a href="tg://user?id=1">Boss</a> & <b>'
+
+
+async def test_a_name_and_words_made_of_html_stay_text_in_every_message(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """Tags and entities in a customer's name and words, through the greeting, the
+    handover, the card and a relay: every message parses, shows them as they were
+    written, and has no link or formatting of theirs (only the bot's own bold)."""
+    async with running(config) as (app, _):
+        fake.push_message(ANN, HTML_ATTACK, first_name=EVIL_NAME)
+        await said(fake, ANN, 1)
+        await hand_over(fake, app, ANN, EVIL_NAME)
+        fake.push_message(ANN, f"again: {HTML_ATTACK}", first_name=EVIL_NAME)
+        await fake.wait_for("sendMessage", 1, chat_id=STAFF, text=lambda t: "again" in t)
+        sent = [c for c in fake.calls_to("sendMessage") if c.params.get("parse_mode") == "HTML"]
+        assert sent and all(not c.failed for c in sent)
+        shown = [fakes_telegram.parse_html(str(c.params["text"])) for c in sent]
+        plain = "\n".join(text for text, _ in shown)
+        assert HTML_ATTACK in plain and EVIL_NAME in plain  # as written, nothing lost
+        for text, entities in shown:
+            for entity in entities:
+                assert entity["type"] in ("bold", "italic", "code", "text_link"), entity
+                assert "evil.example" not in str(entity.get("url", ""))
+                assert "tg://" not in str(entity.get("url", ""))
+                covered = text[entity["offset"] : entity["offset"] + entity["length"]]
+                assert "Reset your password" not in covered  # their words: never formatted
+                assert entity["type"] != "text_link" or "Boss" not in covered

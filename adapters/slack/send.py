@@ -18,7 +18,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.markdown import split, to_plain, to_slack_mrkdwn
+from adapters.markdown import slack_escape, split, to_slack_mrkdwn, to_slack_plain
 from adapters.progress import Progress, Resumable
 from adapters.slack.convert import ACTION_PREFIX
 from adapters.slack.platform import CHANNEL
@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 SENT_TO_DM = "I've sent that to you in a direct message, where only you can see it."
 SECTION = 2900  # Slack allows 3,000 characters in a section block's text
+SECTION_MAX = 3000
+FALLBACK = 300  # characters of the `text` field beside blocks (notifications, previews)
+LABEL = 75  # characters of a button's label
+TITLE = 250  # characters of a file's title
 BLOCKS_PER_MESSAGE = 45  # of Slack's 50
 PERMANENT = {
     "channel_not_found",
@@ -53,12 +57,42 @@ PERMANENT = {
 THREAD_GONE = {"thread_not_found", "message_not_found"}
 
 
+def _slack_text(text: str, limit: int) -> str:
+    """Plain text for any Slack field (the fallback, a label, a title): one line of
+    at most `limit` characters as sent, with Slack's &, < and > escaped, so that
+    nobody's words or name can ping (<!channel>, <@U…>) or link (<https://…|…>)."""
+    while True:
+        escaped = slack_escape(shorten(text, limit))
+        if len(escaped) <= limit or limit <= 1:
+            return escaped[: max(limit, 1)]
+        limit -= max(1, (len(escaped) - limit) // 4)  # entities are 4-5 characters
+
+
+def fallback_for(markdown: str) -> str:
+    """The `text` sent beside the blocks: what notifications and previews show."""
+    return _slack_text(to_slack_plain(markdown[: FALLBACK * 8]), FALLBACK) or " "
+
+
+def _mrkdwn_pieces(markdown: str, limit: int = SECTION) -> list[str]:
+    """The Markdown rendered in pieces of at most SECTION_MAX characters as sent:
+    escaping lengthens text (& is 5 characters in mrkdwn), so a piece too long
+    once rendered is cut again, smaller."""
+    pieces = []
+    for piece in split(markdown, limit):
+        rendered = to_slack_mrkdwn(piece)
+        if len(rendered) <= SECTION_MAX or limit <= 64:
+            pieces.append(rendered[:SECTION_MAX])
+        else:
+            pieces += _mrkdwn_pieces(piece, max(64, limit // 2))
+    return pieces
+
+
 def blocks_for(markdown: str, buttons: tuple[Button, ...]) -> list[list[dict[str, Any]]]:
     """Block Kit for one core message: section blocks (split under Slack's limits),
     then the buttons; more than one Slack message if it is very long."""
     sections: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": to_slack_mrkdwn(piece)}}
-        for piece in split(markdown, SECTION)
+        {"type": "section", "text": {"type": "mrkdwn", "text": rendered}}
+        for rendered in _mrkdwn_pieces(markdown)
     ] or [{"type": "section", "text": {"type": "mrkdwn", "text": " "}}]
     messages = [
         sections[i : i + BLOCKS_PER_MESSAGE] for i in range(0, len(sections), BLOCKS_PER_MESSAGE)
@@ -68,7 +102,7 @@ def blocks_for(markdown: str, buttons: tuple[Button, ...]) -> list[list[dict[str
             {
                 "type": "button",
                 "action_id": f"{ACTION_PREFIX}{n}",
-                "text": {"type": "plain_text", "text": shorten(b.label, 75), "emoji": True},
+                "text": {"type": "plain_text", "text": _slack_text(b.label, LABEL), "emoji": True},
                 "value": b.payload[:2000],
             }
             for n, b in enumerate(buttons[:25])
@@ -114,7 +148,7 @@ class SlackSender:
         thread = message.address.thread_id or None
         delivery = message.delivery
         pieces = blocks_for(message.text, message.buttons)
-        fallback = shorten(to_plain(message.text), 300)  # notifications and old clients
+        fallback = fallback_for(message.text)  # notifications and old clients
         if delivery.card_update:
             if not thread:
                 return ""  # no card to update on this desk yet
@@ -172,7 +206,7 @@ class SlackSender:
                 thread_ts=thread,
                 filename=file.name,
                 content=file.text,
-                title=file.name,
+                title=_slack_text(file.name, TITLE),
             )
         if delivery.private_to:
             await self._tell_where(asked_in, delivery.private_to)

@@ -27,10 +27,10 @@ feature = Feature("cases")
 SAME, NEW = pack("reopen", "same"), pack("reopen", "new")
 # a whole message that answers "about case #N, or something new?" in words
 _SAME_WORDS = re.compile(
-    r"\s*(yes|yeah|yep|same|the same|that one|about that|it is|that case)[\s.!]*", re.I
+    r"\s*+(yes|yeah|yep|same|the same|that one|about that|it is|that case)[\s.!]*+", re.I
 )
 _NEW_WORDS = re.compile(
-    r"\s*(no|nope|new|something (else|new)|another( one)?|different|a new one)[\s.!]*", re.I
+    r"\s*+(no|nope|new|something (else|new)|another( one)?|different|a new one)[\s.!]*+", re.I
 )
 FOLLOW_UP_WORDS = 4  # a message with no topic of its own this short follows up the case
 

@@ -3,13 +3,14 @@ three-way decision (answer, clarify, unknown)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from bot.knowledge.articles import Article, Problem, article_files, load_articles, snapshot
 from bot.knowledge.matcher import Matcher, Scored
+from bot.text import MAX_MATCHED
 
 DecisionKind = Literal["answer", "clarify", "unknown"]
 DECISIONS_KEPT = 4096  # recent questions whose decision is kept (customers ask alike)
@@ -108,14 +109,18 @@ class KnowledgeBase:
         return KnowledgeBase.load(self.directory, self.thresholds)
 
     def rank(self, text: str, limit: int = 5) -> list[Candidate]:
+        """The best articles for the first MAX_MATCHED characters of `text` (what a
+        question is about is said early; the cost of a question stays bounded)."""
         return [
             Candidate(self._articles[s.index], s.score, _why(s))
-            for s in self._matcher.rank(text, limit)
+            for s in self._matcher.rank(text[:MAX_MATCHED], limit)
         ]
 
     def decide(self, text: str) -> Decision:
-        """The decision for a question; the same question again is not matched again."""
-        return self._decided(text)
+        """The decision for a question (matched on its first MAX_MATCHED characters);
+        the same question again is not matched again."""
+        decision = self._decided(text[:MAX_MATCHED])
+        return decision if len(text) <= MAX_MATCHED else replace(decision, query=text)
 
     def _decide(self, text: str) -> Decision:
         t = self.thresholds
