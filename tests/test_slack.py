@@ -549,7 +549,7 @@ async def test_a_name_and_words_made_of_slack_markup_stay_text_in_every_field(
         first = await slack.say(EVE, ATTACK)
         await slack.reply_to(SHARED, first["ts"])
         await slack.say(EVE, "I want a person", thread_ts=first["ts"])
-        [*_, proposal] = await slack.reply_to(SHARED, first["ts"], 2)
+        [proposal] = await slack.only_to(EVE)  # the summary quotes them: theirs alone
         await slack.press(EVE, proposal, "handover:send")
         [card] = await slack.reply_to(TRIAGE, None)
         thread = card.result["ts"]
@@ -563,7 +563,7 @@ async def test_a_name_and_words_made_of_slack_markup_stay_text_in_every_field(
         await slack.say(MARIA, "!help", channel=TRIAGE, thread_ts=thread, team=HOME)
         await fake.wait_for("chat.postEphemeral", 1, user=MARIA)
         await slack.say(EVE, "!status", thread_ts=first["ts"])
-        await fake.wait_for("chat.postMessage", 1, channel=SHARED, text=lambda t: "Case" in t)
+        await fake.wait_for("chat.postEphemeral", 1, user=EVE, text=lambda t: "Case" in t)
 
         sent = sent_strings(fake)
         assert any("Reset your password" in text for _, text in sent)  # it was all sent
