@@ -26,6 +26,7 @@ from adapters.slack.convert import (
     action_to_inbound,
     command_to_inbound,
     message_to_inbound,
+    typed,
 )
 from adapters.telegram.convert import Ignored as TelegramIgnored
 from adapters.telegram.convert import to_inbound
@@ -373,7 +374,15 @@ def test_slack_dm_text_is_passed_on(text: str) -> None:
     found = message_to_inbound({}, event, Where(triage_channel="CT"))
     assert isinstance(found, Inbound)
     bang = re.match(r"![a-z]", text, re.I) is not None
-    assert found.text == ("/" + text[1:] if bang else text)
+    sent = typed(text)  # Slack's escapes of what was typed, undone
+    assert found.text == ("/" + sent[1:] if bang else sent)
+
+
+def test_slack_text_is_kept_as_typed_not_as_slack_escapes_it() -> None:
+    event = {"user": "U1", "channel": "D1", "text": "a &lt; b &amp;&amp; c &gt; <@U2>", "ts": "1"}
+    found = message_to_inbound({}, event, Where(triage_channel="CT"))
+    assert isinstance(found, Inbound) and found.text == "a < b && c > <@U2>"
+    assert typed("&amp;lt;") == "&lt;"  # typed "&lt;" comes as "&amp;lt;": kept as typed
 
 
 # Payloads with the wrong *shape* (a string or number where Slack sends an object or a

@@ -45,6 +45,13 @@ class Where:
         return channel_type == "im" or channel.startswith("D")
 
 
+def typed(text: str) -> str:
+    """What the person typed: Slack sends `&`, `<` and `>` typed in a message as
+    `&amp;`, `&lt;` and `&gt;` (its own markup, `<@U123>`, stays as it is). Kept as
+    typed, so that an agent reads "a < b", and escaped again on the way out."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def _map(value: object) -> Payload:
     """A nested object as Slack documents it, or empty when it is something else."""
     return value if isinstance(value, Mapping) else {}
@@ -59,7 +66,7 @@ def _team(event: Payload, body: Payload) -> str:
 
 
 def _files(event: Payload) -> tuple[Attachment, ...]:
-    caption = str(event.get("text") or "")
+    caption = typed(str(event.get("text") or ""))
     found = []
     for item in _items(event.get("files")):
         if not isinstance(item, Mapping) or not item.get("id"):
@@ -104,7 +111,7 @@ def message_to_inbound(
             identity=found.identity,
             address=found.address,
             kind=InboundKind.EDIT,
-            text=str(message.get("text") or ""),
+            text=typed(str(message.get("text") or "")),
             display_name=found.display_name,
             edited_key=found.key,
         )
@@ -147,7 +154,7 @@ def message_to_inbound(
         # shared (a Connect channel, a private channel, a group DM): the bot answers in
         # a thread that everyone in the channel reads
         address = Address(CHANNEL, channel, thread or ts)
-    text = str(event.get("text") or "")
+    text = typed(str(event.get("text") or ""))
     if channel != where.triage_channel and re.match(r"![a-z]", text, re.I):
         text = "/" + text[1:]  # Slack keeps "/" for its own commands: !status is /status
     attachments = _files(event)
