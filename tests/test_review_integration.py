@@ -12,7 +12,7 @@ from bot.config import Config
 from tests import test_slack as on_slack
 from tests.fakes.slack import FakeSlack
 from tests.test_private_places import shown_in
-from tests.test_slack import ANN, SHARED, Slack, config_for, running, text_of
+from tests.test_slack import ANN, SHARED, TRIAGE, Slack, config_for, running, text_of
 
 fake = on_slack.fake
 port = on_slack.port
@@ -35,3 +35,25 @@ async def test_a_link_code_asked_for_in_a_shared_channel_is_shown_to_the_custome
         found = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", text_of(shown))
         assert found is not None, text_of(shown)
         assert not any(found.group(1) in call for call in shown_in(fake, SHARED))
+
+
+async def test_the_fallback_text_of_every_slack_message_is_escaped_too(
+    fake: FakeSlack, slack_config: Config, port: int
+) -> None:
+    """Finding 6: Slack shows a message's `text` in notifications and previews, and
+    reads <!channel>, <@U…> and <url|label> there as it does in blocks."""
+    slack = Slack(fake, port)
+    attack = "<!channel> <@U0MARIA> <https://evil.example|Reset your password>"
+    async with running(slack_config):
+        event = await slack.say(ANN, attack)
+        await slack.reply_to(SHARED, event["ts"])
+        await slack.say(ANN, "I want a person", thread_ts=event["ts"])
+        [proposal] = await slack.only_to(ANN)
+        status, _ = await slack.press(ANN, proposal, "handover:send")
+        assert status == 200
+        await slack.reply_to(TRIAGE, None)
+        texts = [str(call.params.get("text") or "") for call in fake.calls]
+        assert any("evil.example" in text for text in texts)
+        for text in texts:
+            assert "<!channel>" not in text and "<@U0MARIA>" not in text, text
+            assert "<https://evil.example" not in text, text

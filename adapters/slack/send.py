@@ -18,7 +18,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.markdown import split, to_plain, to_slack_mrkdwn
+from adapters.markdown import slack_escape, split, to_plain, to_slack_mrkdwn
 from adapters.progress import Progress, Resumable
 from adapters.slack.convert import ACTION_PREFIX
 from adapters.slack.platform import CHANNEL
@@ -114,7 +114,8 @@ class SlackSender:
         thread = message.address.thread_id or None
         delivery = message.delivery
         pieces = blocks_for(message.text, message.buttons)
-        fallback = shorten(to_plain(message.text), 300)  # notifications and old clients
+        # notifications and old clients: Slack reads <!channel>, <@U…>, <url|…> here too
+        fallback = slack_escape(shorten(to_plain(message.text), 300))
         if delivery.card_update:
             if not thread:
                 return ""  # no card to update on this desk yet
