@@ -222,7 +222,10 @@ class Outbox:
         self._notices = NoticeGate(store, policy, clock, self.wake_later)
 
     def register(self, sender: Sender, chat_id: str | None = None) -> None:
-        """Deliver this channel's messages (only those for `chat_id`, if given)."""
+        """Deliver this channel's messages (only those for `chat_id`, if given). Once:
+        a channel started again after a failed start registers the same sender again."""
+        if (sender, chat_id) in self._senders:
+            return
         self._senders.append((sender, chat_id))
         if getattr(sender, "shows_to_one", False):
             self._to_one.add(sender.channel)  # it can show a message to one person alone

@@ -3,6 +3,7 @@ the merged code (the review of the six branches)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -11,8 +12,22 @@ import pytest
 from bot.config import Config
 from tests import test_slack as on_slack
 from tests.fakes.slack import FakeSlack
+from tests.fakes.telegram import FakeTelegram
+from tests.test_intake_channels import both_config, run
 from tests.test_private_places import shown_in
-from tests.test_slack import ANN, SHARED, TRIAGE, Slack, config_for, running, text_of
+from tests.test_slack import (
+    ANN,
+    HOME,
+    SHARED,
+    TRIAGE,
+    Slack,
+    config_for,
+    free_port,
+    running,
+    text_of,
+)
+from tests.test_telegram import ANN as TELEGRAM_ANN
+from tests.test_telegram import TOKEN, said
 
 fake = on_slack.fake
 port = on_slack.port
@@ -57,3 +72,29 @@ async def test_the_fallback_text_of_every_slack_message_is_escaped_too(
         for text in texts:
             assert "<!channel>" not in text and "<@U0MARIA>" not in text, text
             assert "<https://evil.example" not in text, text
+
+
+async def test_a_channel_started_again_after_a_failed_start_registers_its_sender_once(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """A start that fails after the channel registered its sender (Telegram's
+    deleteWebhook, Slack's port or socket) is tried again in the background: each try
+    registered the sender again, and every outbox pass then read the channel's whole
+    queue once per try ever made."""
+    async with (
+        FakeTelegram(TOKEN) as telegram,
+        FakeSlack(bot_token="xoxb-test", team_id=HOME) as slack,
+    ):
+        config = both_config(tmp_path, knowledge_dir, telegram, slack, free_port())
+        telegram.fail_next("deleteWebhook", error_code=500, count=3)
+        async with run(config) as (app, channels):
+            for _ in range(400):
+                if "telegram" in channels.running:
+                    break
+                await asyncio.sleep(0.05)
+            assert channels.running == {"telegram", "slack"}
+            channels_registered = [sender.channel for sender, _ in app.outbox._senders]
+            assert sorted(channels_registered) == ["slack", "telegram"]
+            telegram.push_message(TELEGRAM_ANN, "how much does it cost?")
+            [answer] = await said(telegram, TELEGRAM_ANN, 1)
+            assert "$8 per user" in str(answer.params["text"])
