@@ -81,8 +81,13 @@ _NOT_SOLVED = re.compile(
 _EXCLAMATION = re.compile(r"^\W*(what\s+an?|how)\s+\w+", re.IGNORECASE)
 
 
+GREETING_CHARS = 200  # a greeting is short: longer text is no greeting, and is not scanned
+
+
 def is_greeting(text: str) -> bool:
-    return bool(_GREETING.match(text))
+    # (the pattern's runs of separators overlap: over unbounded text, "hi" and 40,000
+    # dots took seconds; over at most GREETING_CHARS, microseconds)
+    return len(text) <= GREETING_CHARS and bool(_GREETING.match(text))
 
 
 def _clause_before(text: str, start: int) -> str:

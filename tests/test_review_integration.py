@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from pathlib import Path
 
 import pytest
 
+from bot import signals
 from bot.config import Config
+from bot.text import clean
 from tests import test_slack as on_slack
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
@@ -98,3 +101,35 @@ async def test_a_channel_started_again_after_a_failed_start_registers_its_sender
             telegram.push_message(TELEGRAM_ANN, "how much does it cost?")
             [answer] = await said(telegram, TELEGRAM_ANN, 1)
             assert "$8 per user" in str(answer.params["text"])
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "hi" + "." * 39_990 + "x",  # the issue's: 3.5-5 s per check, run twice a message
+        "hello" + " !" * 19_990 + "x",
+        "hey" + "\t" * 39_990 + "?x",
+    ],
+)
+def test_no_signal_takes_long_over_the_longest_slack_message(attack: str) -> None:
+    """Finding 4: the greeting's pattern has runs of separators that overlap, so over
+    unbounded text it backtracks quadratically (7.8 s here for the issue's attack,
+    which blocks every other customer's event). A generous bound: linear checks take
+    milliseconds; the quadratic one took seconds."""
+    text = clean(attack)
+    started = time.perf_counter()
+    for check in (
+        signals.is_greeting,
+        signals.wants_person,
+        signals.not_helpful,
+        signals.frustrated,
+        signals.not_solved,
+        signals.looks_like_question,
+    ):
+        check(text)
+    assert time.perf_counter() - started < 1.5
+
+
+def test_a_greeting_is_still_a_greeting() -> None:
+    assert signals.is_greeting("Hi there!") and signals.is_greeting("good morning, team.")
+    assert not signals.is_greeting("hi" + "." * 500)
