@@ -448,7 +448,15 @@ class Outbox:
             log.error("giving up on message %s after %d attempts: %s", message.id, attempt, reason)
             receipt = _receipt(message, delivered=False, reason=reason)
             tell = [receipt] if receipt else self._stuck.tell(message, reason, now, given_up=True)
-            write = functools.partial(write_failed, self._store, message.id, reason, now, tell)
+            write = functools.partial(
+                write_failed,
+                self._store,
+                message.id,
+                reason,
+                now,
+                tell,
+                erase=message.delivery.erase_when_sent,
+            )
         else:  # a reply is never given up for an error that may pass: it waits the longest
             longest = attempt >= self._max_attempts
             delay = retry_after or backoff(self._retry_base, attempt, self._retry_max, longest)

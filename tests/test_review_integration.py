@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot import signals
+from bot.app import Candor
 from bot.config import Config
+from bot.outbox import DeliveryError
 from bot.text import clean
 from tests import test_slack as on_slack
+from tests.conftest import Customer, RecordingSender
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 from tests.test_intake_channels import both_config, run
@@ -133,3 +138,19 @@ def test_no_signal_takes_long_over_the_longest_slack_message(attack: str) -> Non
 def test_a_greeting_is_still_a_greeting() -> None:
     assert signals.is_greeting("Hi there!") and signals.is_greeting("good morning, team.")
     assert not signals.is_greeting("hi" + "." * 500)
+
+
+async def test_a_forget_confirmation_that_cannot_be_delivered_keeps_no_row_naming_them(
+    customer_factory: Callable[[str], Customer], app: Candor, sender: RecordingSender
+) -> None:
+    """The "Done: erased" reply's row names the forgotten customer's chat (and, in a
+    shared channel, their user id): it is dropped once sent, and must be so also when it
+    is given up (the chat is gone, the bot was blocked), not kept as a failed row."""
+    ann = customer_factory("ann")
+    await ann.send("hello")
+    await ann.send("/forget")
+    sender.failures.append(DeliveryError("Telegram refused: blocked", permanent=True))
+    await ann.press("forget:yes")
+    with sqlite3.connect(app.store.path) as db:
+        rows = db.execute("SELECT address, state FROM outbox").fetchall()
+    assert not [row for row in rows if '"ann"' in row[0]], rows
