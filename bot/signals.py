@@ -90,9 +90,14 @@ def is_greeting(text: str) -> bool:
     return len(text) <= GREETING_CHARS and bool(_GREETING.match(text))
 
 
+CLAUSE_WINDOW = 400  # characters before a request or judgement looked at for its clause
+
+
 def _clause_before(text: str, start: int) -> str:
-    """The words before `start` in the same clause."""
-    before = text[:start]
+    """The words before `start` in the same clause (within CLAUSE_WINDOW characters:
+    a negation reaches NEGATION_REACH words; scanning all that came before, for each
+    of thousands of requests or judgements in one message, took seconds)."""
+    before = text[max(0, start - CLAUSE_WINDOW) : start]
     ends = list(_CLAUSE_END.finditer(before))
     return before[ends[-1].end() :] if ends else before
 
@@ -151,9 +156,12 @@ def frustrated(text: str) -> bool:
     for found in _SENTENCE.finditer(text):
         sentence = found.group(0)
         question = looks_like_question(sentence) and not _EXCLAMATION.match(sentence)
+        # the question is about the bot before a judgement if it names the bot before it
+        # (found once: searching each judgement's prefix again was quadratic)
+        at_the_bot = _AT_THE_BOT.search(sentence) if question else None
         for judged in _JUDGEMENT.finditer(sentence):
             if _negated(sentence, judged.start()):
                 continue
-            if not question or _AT_THE_BOT.search(sentence[: judged.start()]):
+            if not question or (at_the_bot is not None and at_the_bot.end() <= judged.start()):
                 return True
     return shouting(text)

@@ -114,6 +114,10 @@ async def test_a_channel_started_again_after_a_failed_start_registers_its_sender
         "hi" + "." * 39_990 + "x",  # the issue's: 3.5-5 s per check, run twice a message
         "hello" + " !" * 19_990 + "x",
         "hey" + "\t" * 39_990 + "?x",
+        # a judgement's or request's clause was found by scanning all before it, for
+        # each of thousands in one message: 6-10 s
+        "terrible " * 4_440 + "?",
+        "i never want to talk to a person " * 1_210,
     ],
 )
 def test_no_signal_takes_long_over_the_longest_slack_message(attack: str) -> None:
