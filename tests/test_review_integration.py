@@ -158,3 +158,21 @@ async def test_a_forget_confirmation_that_cannot_be_delivered_keeps_no_row_namin
     with sqlite3.connect(app.store.path) as db:
         rows = db.execute("SELECT address, state FROM outbox").fetchall()
     assert not [row for row in rows if '"ann"' in row[0]], rows
+
+
+async def test_one_word_does_not_draw_out_an_idea_below_the_listing(
+    customer_factory: Callable[[str], Customer], app: Candor, sender: RecordingSender
+) -> None:
+    """Finding 11's class through finding 14's question: token_set_ratio scores a word
+    against any idea holding it at 100, so "/idea pricing" was asked "is it the same
+    as …?" about, and shown, an idea the listing does not show, its words whole."""
+    ann, bob = customer_factory("ann"), customer_factory("bob")
+    await ann.send("/idea call me on +44 7700 900123 about bulk pricing")
+    for n in range(5):  # five ideas more wanted: Ann's is not in the listing
+        for fan in (customer_factory(f"fan{n}{k}") for k in range(2)):
+            await fan.send(f"/idea feature number {'abcde'[n] * 3} {n}")
+    [listing] = await bob.send("/idea")
+    assert "7700" not in listing
+    for probe in ("pricing", "call me", "about bulk pricing"):
+        [reply] = await bob.send(f"/idea {probe}")
+        assert "7700" not in reply, reply
