@@ -222,7 +222,10 @@ class Outbox:
         self._notices = NoticeGate(store, policy, clock, self.wake_later)
 
     def register(self, sender: Sender, chat_id: str | None = None) -> None:
-        """Deliver this channel's messages (only those for `chat_id`, if given)."""
+        """Deliver this channel's messages (only those for `chat_id`, if given). Once:
+        a channel started again after a failed start registers the same sender again."""
+        if (sender, chat_id) in self._senders:
+            return
         self._senders.append((sender, chat_id))
         if getattr(sender, "shows_to_one", False):
             self._to_one.add(sender.channel)  # it can show a message to one person alone
@@ -445,7 +448,15 @@ class Outbox:
             log.error("giving up on message %s after %d attempts: %s", message.id, attempt, reason)
             receipt = _receipt(message, delivered=False, reason=reason)
             tell = [receipt] if receipt else self._stuck.tell(message, reason, now, given_up=True)
-            write = functools.partial(write_failed, self._store, message.id, reason, now, tell)
+            write = functools.partial(
+                write_failed,
+                self._store,
+                message.id,
+                reason,
+                now,
+                tell,
+                erase=message.delivery.erase_when_sent,
+            )
         else:  # a reply is never given up for an error that may pass: it waits the longest
             longest = attempt >= self._max_attempts
             delay = retry_after or backoff(self._retry_base, attempt, self._retry_max, longest)

@@ -270,10 +270,19 @@ async def write_sent(
 
 
 async def write_failed(
-    store: Store, message_id: int, reason: str, now: datetime, extra: Sequence[Outbound]
+    store: Store,
+    message_id: int,
+    reason: str,
+    now: datetime,
+    extra: Sequence[Outbound],
+    *,
+    erase: bool = False,
 ) -> None:
     async with store.transaction() as tx:
-        await tx.outbox.mark_failed(message_id, reason, now)
+        if erase:  # it names someone who asked to be forgotten: not kept, sent or not
+            await tx.outbox.drop(message_id)
+        else:
+            await tx.outbox.mark_failed(message_id, reason, now)
         for message in extra:
             await tx.outbox.enqueue(message, now)
 

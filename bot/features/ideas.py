@@ -23,6 +23,9 @@ from bot.turn import Turn
 feature = Feature("ideas")
 
 SAME_IDEA = 90  # token_set_ratio at which a suggestion is a vote for a known idea
+# ... and the share of that idea's words it must have: token_set_ratio scores a word
+# against any idea holding it at 100, and asking about an idea shows it whole
+COVERS = 0.75
 
 
 @feature.command(
@@ -47,7 +50,7 @@ async def idea(turn: Turn, text: str) -> None:
             )
             return
         similar = fuzz.token_set_ratio(known.text.casefold(), text.casefold())
-        if similar >= SAME_IDEA and similar > score:
+        if similar >= SAME_IDEA and similar > score and _covers(wanted, known.text):
             best, score = known, similar
     if best is None:
         await _record(turn, text)
@@ -64,6 +67,13 @@ async def idea(turn: Turn, text: str) -> None:
         ],
         offered=[best.id],
     )
+
+
+def _covers(wanted: str, known: str) -> bool:
+    """Whether the words `wanted` (as `_words` gives them) hold most of an idea's: only
+    then is it offered, so that nobody draws out an idea's text by a word of it."""
+    theirs = set(_words(known).split())
+    return len(theirs & set(wanted.split())) >= COVERS * len(theirs)
 
 
 def _words(text: str) -> str:

@@ -71,7 +71,7 @@ async def link(turn: Turn, code: str) -> None:
         code = f"{fresh[:4]}-{fresh[4:]}"
         # the code is typed on the other channel, whose way of typing a command this
         # one does not know: "\/link" is left as written (see bot.registry)
-        await turn.say(
+        await turn.say_privately(  # whoever reads it could enter it
             f"Your code is **{code}**. On your other channel, send me `\\/link {code}`"
             f" (or `!link {code}` where commands start with !) within {LINK_MINUTES}"
             " minutes. I'll ask on both which accounts to join, and nothing is joined"
