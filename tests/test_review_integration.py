@@ -16,6 +16,7 @@ from bot import signals
 from bot.app import Candor
 from bot.config import Config
 from bot.outbox import DeliveryError
+from bot.registry import unbind
 from bot.text import clean
 from tests import test_slack as on_slack
 from tests.conftest import Customer, RecordingSender
@@ -25,6 +26,7 @@ from tests.test_intake_channels import both_config, run
 from tests.test_private_places import shown_in
 from tests.test_slack import (
     ANN,
+    BOB,
     HOME,
     SHARED,
     TRIAGE,
@@ -58,6 +60,34 @@ async def test_a_link_code_asked_for_in_a_shared_channel_is_shown_to_the_custome
         found = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", text_of(shown))
         assert found is not None, text_of(shown)
         assert not any(found.group(1) in call for call in shown_in(fake, SHARED))
+
+
+async def test_the_link_question_to_the_one_who_asked_in_a_shared_channel_is_theirs_alone(
+    fake: FakeSlack, slack_config: Config, port: int
+) -> None:
+    """Once the code is entered elsewhere and confirmed there, the one who asked for
+    it is asked too, where they last wrote: it names the accounts being joined, so in
+    a shared channel it is shown to them alone."""
+    slack = Slack(fake, port)
+    async with running(slack_config):
+        await slack.say(ANN, "!link")
+        [shown] = await slack.only_to(ANN)
+        found = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", text_of(shown))
+        assert found is not None, text_of(shown)
+        await slack.say(BOB, f"!link {found.group(1)}", channel="D0BOB")
+        [ask] = await slack.reply_to("D0BOB", None)
+        yes = next(
+            unbind(b["value"])[0]
+            for block in ask.params["blocks"]
+            if block["type"] == "actions"
+            for b in block["elements"]
+            if b["text"]["text"].startswith("Yes")
+        )
+        await slack.press(BOB, ask, yes)
+        [_, question] = await slack.only_to(ANN, 2)
+        assert "Join" in text_of(question) or "join" in text_of(question), text_of(question)
+        in_the_channel = shown_in(fake, SHARED)
+        assert not any("join" in text.lower() for text in in_the_channel), in_the_channel
 
 
 async def test_the_fallback_text_of_every_slack_message_is_escaped_too(

@@ -13,7 +13,16 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from bot.model import Button, CaseState, Cause, EventKind, Outbound, PendingLink, Purpose
+from bot.model import (
+    Button,
+    CaseState,
+    Cause,
+    Delivery,
+    EventKind,
+    Outbound,
+    PendingLink,
+    Purpose,
+)
 from bot.registry import Feature, pack
 from bot.text import md_escape, shorten
 from bot.turn import Turn
@@ -146,9 +155,12 @@ async def _tell(turn: Turn, customer_id: int, text: str, buttons: Sequence[Butto
     own doing: they asked for the code, or entered it): a case update, where they
     last wrote. False if they cannot be reached."""
     case = await turn.tx.cases.latest(customer_id)
-    address = await turn.tx.customers.address_of(customer_id)
-    if case is None or address is None:
+    reached = await turn.tx.customers.reached_as(customer_id)
+    if case is None or reached is None:
         return False
+    address, user_id = reached
+    # it names the accounts being joined: for their eyes alone, also in a shared place
+    private = Delivery(private=True, private_to="" if address.private else user_id)
     note = "asked to confirm joining another channel" if buttons else shorten(text, 80)
     await turn.tx.timeline.append(case.id, EventKind.BOT, "bot", note, turn.now, {})
     turn.out.append(
@@ -159,6 +171,7 @@ async def _tell(turn: Turn, customer_id: int, text: str, buttons: Sequence[Butto
             customer_id=customer_id,
             case_id=case.id,
             buttons=tuple(buttons),
+            delivery=private,
         )
     )
     return True

@@ -47,3 +47,7 @@ class Customers(PersonalData, Protocol):
     async def address_of(self, customer_id: int) -> Address | None:
         """Where the customer last wrote from (the address of their identity used
         last, private or shared as it was), or None if they have no identity left."""
+
+    async def reached_as(self, customer_id: int) -> tuple[Address, str] | None:
+        """`address_of`, with the user id of that identity (whom to show a message
+        to alone when that address is a shared place), or None."""

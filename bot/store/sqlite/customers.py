@@ -50,6 +50,14 @@ class SQLiteCustomers(Repository):
         )
         return None if row is None else address_of(row[0])
 
+    async def reached_as(self, customer_id: int) -> tuple[Address, str] | None:
+        row = await self._s.one(
+            "SELECT address, user_id FROM identities WHERE customer_id = ?"
+            " ORDER BY last_used_at DESC LIMIT 1",
+            (customer_id,),
+        )
+        return None if row is None else (address_of(row[0]), str(row[1]))
+
     # -- personal data --------------------------------------------------------------------
 
     async def export(self, customer_id: int) -> dict[str, Any]:

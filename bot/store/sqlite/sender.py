@@ -20,7 +20,10 @@ from bot.store.errors import StoreError
 
 
 def lock_path(database: Path) -> Path:
-    return database.with_name(database.name + ".lock")
+    """Next to the file itself: two configs that reach one database through a
+    symbolic link or a relative path share one lock."""
+    real = database.resolve()
+    return real.with_name(real.name + ".lock")
 
 
 @contextlib.contextmanager
