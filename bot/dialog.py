@@ -21,6 +21,7 @@ from datetime import datetime
 from bot.desk import turn as desk_turn
 from bot.features import cases, link
 from bot.model import (
+    Button,
     Case,
     CaseState,
     Cause,
@@ -159,7 +160,7 @@ class Dialog:
         message's channel (`!name` on Slack); a customer's buttons bound to them."""
         if message.buttons and message.customer_id is not None and message.cause is not Cause.DESK:
             owner = message.customer_id
-            buttons = tuple(replace(b, payload=bind(b.payload, owner)) for b in message.buttons)
+            buttons = tuple(Button(b.label, bind(b.payload, owner)) for b in message.buttons)
             message = replace(message, buttons=buttons)
         channel = message.address.channel
         prefix = self._prefixes.get(channel)

@@ -78,7 +78,7 @@ def well_formed(inbound: Inbound) -> Inbound:
     ]
     for attachment in inbound.attachments:
         fields += (attachment.kind, attachment.ref, attachment.caption, attachment.name)
-    if all(_valid(field) for field in fields):
+    if _valid("".join(fields)):  # one pass: any lone surrogate fails the whole
         return inbound
     address = inbound.address
     return replace(
