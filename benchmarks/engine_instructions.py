@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import engine_bench as bench  # noqa: E402
+import engine_bench as bench
 
-from bot.app import Candor  # noqa: E402
+from bot.app import Candor
 
 
 async def main(messages: int, concurrency: int) -> None:
