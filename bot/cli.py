@@ -22,17 +22,29 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 
 
+def _version() -> str:
+    """The installed package's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("candor-support")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="candor",
         description="Candor: a support bot on the customer's side.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def with_config(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
             "--config",
             type=Path,
+            metavar="PATH",
             help="config file (default: config.toml if present, else config.example.toml)",
         )
 
@@ -181,7 +193,7 @@ def _kb(args: argparse.Namespace) -> int:
     thresholds = Thresholds()
     directory: Path | None = args.knowledge
     if directory is None or args.config is not None:
-        config = config_module.load(args.config)
+        config = config_module.load(args.config, secrets=False)
         thresholds = Thresholds(**config.knowledge.thresholds())
         directory = directory or config.knowledge.directory
     if args.kb_command == "check":
@@ -207,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "kb":
             return _kb(args)
-        config = config_module.load(args.config)
+        # Only `candor run` talks to the platforms: the others need none of their secrets.
+        config = config_module.load(args.config, secrets=args.command == "run")
         if args.command == "report":
             from bot.report import report_command
 

@@ -352,6 +352,23 @@ def model(platforms: Iterable[Platform[Any]] | None = None) -> type[Config]:
     return model_for(discover() if platforms is None else check(platforms))
 
 
+ENV = "env:"  # a value "env:NAME" reads the environment variable NAME
+
+
+def unread(value: str) -> bool:
+    """Whether a setting is still an "env:NAME" reference: a platform's secrets are read
+    only by the commands that start it (`parse(..., secrets=True)`)."""
+    return value.startswith(ENV)
+
+
+def _read_env(value: str, where: str, why: str = "") -> str:
+    name = value[len(ENV) :]
+    if name not in os.environ:
+        needed = f" (needed in {why})" if why else ""
+        raise ConfigError(f"{where}: the environment variable {name} is not set{needed}")
+    return os.environ[name]
+
+
 def _resolve_env(value: Any, where: str) -> Any:
     if isinstance(value, dict):
         return {
@@ -359,13 +376,39 @@ def _resolve_env(value: Any, where: str) -> Any:
             for key, item in value.items()
         }
     if isinstance(value, list):
-        return [_resolve_env(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if isinstance(value, str) and value.startswith("env:"):
-        name = value[4:]
-        if name not in os.environ:
-            raise ConfigError(f"{where}: the environment variable {name} is not set")
-        return os.environ[name]
+        return [_resolve_env(item, f"{where}.{i + 1}") for i, item in enumerate(value)]
+    if isinstance(value, str) and unread(value):
+        return _read_env(value, where)
     return value
+
+
+def _resolve(
+    raw: dict[str, Any], name: str, platforms: dict[str, Platform[Any]]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The raw config with its `env:` values read, but for the platforms' secrets, which
+    are held back (returned apart) until the settings tell which ones their mode uses.
+    A section that is switched off may name variables that are not set."""
+    resolved: dict[str, Any] = {}
+    held: dict[str, dict[str, Any]] = {}
+    for key, section in raw.items():
+        if not isinstance(section, dict) or section.get("enabled") is False:
+            resolved[key] = section
+            continue
+        secrets = platforms[key].secrets if key in platforms else ()
+        held[key] = {field: section[field] for field in secrets if field in section}
+        rest = {field: value for field, value in section.items() if field not in held[key]}
+        try:
+            resolved[key] = _resolve_env(rest, key) | held[key]
+        except ConfigError as error:
+            raise ConfigError(f"{name}: {error}") from error
+    return resolved, held
+
+
+def _validate(kind: type[Config], raw: dict[str, Any], name: str) -> Config:
+    try:
+        return kind.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{name}: {_describe(error)}") from error
 
 
 def _rebase(config: Config, base: Path) -> Config:
@@ -389,7 +432,10 @@ def _rebase(config: Config, base: Path) -> Config:
 def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"])
+        # People count list entries from one: the first agent is desk.agents.1.
+        key = ".".join(
+            str(part + 1) if isinstance(part, int) else str(part) for part in problem["loc"]
+        )
         message = str(problem["msg"]).removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown key (is it misspelt? see config.example.toml)"
@@ -403,47 +449,64 @@ def _describe(error: ValidationError) -> str:
 
 
 def _secrets(config: Config, name: str) -> list[str]:
-    """The secrets the config holds, for the log redaction. A value this short cannot
-    be a real secret, and the redaction, which leaves such values alone (it would
-    blank every word holding them), could not keep it out of the log: a platform that
-    is enabled with one is refused rather than logged."""
+    """The secrets in use (of enabled platforms, in their mode), for the log redaction.
+    A value this short cannot be a real secret, and the redaction, which leaves such
+    values alone (it would blank every word holding them), could not keep it out of
+    the log: a platform that is enabled with one is refused rather than logged."""
     found = []
     for platform in config.platforms:
         settings = config.settings_for(platform)
-        for secret in platform.secrets:
+        for secret in platform.secrets_in_use(settings):
             value = str(getattr(settings, secret))
-            if not value or value.startswith("env:"):
+            if not value or unread(value):
                 continue
-            found.append(value)
-            if platform.enabled(settings) and len(value) < redact.MIN_LENGTH:
+            if len(value) < redact.MIN_LENGTH:
                 raise ConfigError(
                     f"{name}: {platform.name}.{secret}: too short to be a real secret"
                     f" ({len(value)} characters); copy it whole from the platform"
                 )
+            found.append(value)
     return found
 
 
 def parse(
-    text: str, source: Path | None = None, platforms: Iterable[Platform[Any]] | None = None
+    text: str,
+    source: Path | None = None,
+    platforms: Iterable[Platform[Any]] | None = None,
+    *,
+    secrets: bool = True,
 ) -> Config:
     """A validated config from TOML text; relative paths are taken from `source`'s folder.
-    `platforms`: the sections besides the core's (default: the installed platforms)."""
+    `platforms`: the sections besides the core's (default: the installed platforms).
+    `secrets`: read the secrets the enabled platforms' modes use from the environment
+    (for the commands that start them); otherwise they stay "env:NAME" references. The
+    secrets a mode does not use are never read (an "env:" one is left empty)."""
     name = str(source) if source else "config"
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{name}: not valid TOML: {error}") from error
-    # A section that is switched off may name variables that are not set.
-    raw = {
-        key: section
-        if isinstance(section, dict) and section.get("enabled") is False
-        else _resolve_env(section, key)
-        for key, section in raw.items()
-    }
-    try:
-        config = model(platforms).model_validate(raw)
-    except ValidationError as error:
-        raise ConfigError(f"{name}: {_describe(error)}") from error
+    kind = model(platforms)
+    resolved, held = _resolve(raw, name, {p.name: p for p in kind.platforms})
+    config = _validate(kind, resolved, name)
+    changed = False
+    for platform in config.platforms:
+        settings = config.settings_for(platform)
+        used = platform.secrets_in_use(settings)
+        for field, value in held.get(platform.name, {}).items():
+            if not isinstance(value, str) or not unread(value):
+                continue
+            if field not in used:
+                value = ""
+            elif secrets:
+                where = f"{name}: {platform.name}.{field}"
+                value = _read_env(value, where, platform.mode(settings))
+            else:
+                continue
+            resolved[platform.name] = resolved[platform.name] | {field: value}
+            changed = True
+    if changed:
+        config = _validate(kind, resolved, name)
     redact.register(_secrets(config, name))
     base = source.resolve().parent if source else Path.cwd()
     return _rebase(config, base).model_copy(update={"source": source})
@@ -461,7 +524,13 @@ def default_path(cwd: Path | None = None) -> Path:
     raise ConfigError(f"no config.toml or config.example.toml in {folder}; pass --config PATH")
 
 
-def load(path: Path | None = None, platforms: Iterable[Platform[Any]] | None = None) -> Config:
+def load(
+    path: Path | None = None,
+    platforms: Iterable[Platform[Any]] | None = None,
+    *,
+    secrets: bool = True,
+) -> Config:
+    """The config in `path` (default: `default_path()`); see `parse` for `secrets`."""
     path = path or default_path()
     try:
         text = path.read_text(encoding="utf-8")
@@ -469,4 +538,4 @@ def load(path: Path | None = None, platforms: Iterable[Platform[Any]] | None = N
         raise ConfigError(f"cannot read the config file {path}: {error.strerror}") from error
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not UTF-8 text") from error
-    return parse(text, path, platforms)
+    return parse(text, path, platforms, secrets=secrets)

@@ -99,6 +99,10 @@ def _slash(settings: Any) -> CommandStyle:
     return SLASH
 
 
+def _no_mode(settings: Any) -> str:
+    return ""
+
+
 @dataclass(frozen=True, slots=True)
 class Platform(Generic[S]):
     """One platform, as its adapter package declares it."""
@@ -109,7 +113,11 @@ class Platform(Generic[S]):
     commands: Callable[[S], CommandStyle] = _slash  # how customers type a command there
     desk: DeskSpec[S] | None = None  # None: agents cannot work there
     agent: AgentKey | None = None  # None: agents have no id there
-    secrets: tuple[str, ...] = ()  # the settings' fields to redact from every log line
+    secrets: tuple[str, ...] = ()  # the settings' fields that hold secrets ("env:NAME")
+    # The secrets the settings' mode uses (None: all of them); only these are read from
+    # the environment, checked and redacted from every log line, and only when enabled.
+    uses: Callable[[S], tuple[str, ...]] | None = None
+    mode: Callable[[S], str] = _no_mode  # the mode, for errors: "webhook mode" ("": none)
     # Whether `candor run` starts it; then `channel` builds it, from the app and its settings.
     enabled: Callable[[S], bool] = _never
     channel: Callable[[Candor, S], Channel] | None = None
@@ -118,6 +126,12 @@ class Platform(Generic[S]):
     @property
     def has_section(self) -> bool:
         return bool(self.settings.model_fields)
+
+    def secrets_in_use(self, settings: S) -> tuple[str, ...]:
+        """The secrets these settings need: none unless enabled, else the mode's."""
+        if not self.enabled(settings):
+            return ()
+        return self.secrets if self.uses is None else self.uses(settings)
 
     @property
     def agent_channel(self) -> str:

@@ -134,10 +134,10 @@ def test_a_platform_brings_its_section_its_desk_and_its_agents_ids() -> None:
 def test_the_platforms_given_are_the_only_sections_and_desks() -> None:
     with pytest.raises(ConfigError, match="telegram: unknown key"):
         pigeons("[telegram]\nenabled = false\n")
-    with pytest.raises(ConfigError, match=r"desk\.agents\.0\.slack: unknown key"):
+    with pytest.raises(ConfigError, match=r"desk\.agents\.1\.slack: unknown key"):
         pigeons("[desk]\nagents = [{ name = 'A', slack = 'U1' }]\n")
     with pytest.raises(
-        ConfigError, match=r"desk\.channels\.0: Input should be 'console' or 'pigeon'"
+        ConfigError, match=r"desk\.channels\.1: Input should be 'console' or 'pigeon'"
     ):
         pigeons("[desk]\nchannels = ['telegram']\n")
     # a desk the platform calls default is on when the config says nothing
@@ -152,7 +152,7 @@ def test_a_platform_says_what_its_desk_needs_and_checks_its_agents_ids() -> None
     ):
         pigeons("[desk]\nchannels = ['pigeon']\n")
     with pytest.raises(
-        ConfigError, match=r"desk\.agents\.0\.pigeon: Input should be a valid integer"
+        ConfigError, match=r"desk\.agents\.1\.pigeon: Input should be a valid integer"
     ):
         pigeons("[desk]\nagents = [{ name = 'A', pigeon = 'seven' }]\n")
 

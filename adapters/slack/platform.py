@@ -37,6 +37,18 @@ def enabled(settings: SlackSettings) -> bool:
     return settings.enabled
 
 
+def uses(settings: SlackSettings) -> tuple[str, ...]:
+    """HTTP mode checks signatures with the signing secret; Socket Mode connects with the
+    app-level token instead."""
+    if settings.mode == "socket":
+        return ("bot_token", "app_token")
+    return ("bot_token", "signing_secret")
+
+
+def mode(settings: SlackSettings) -> str:
+    return "Socket Mode" if settings.mode == "socket" else "HTTP mode"
+
+
 def running(app: Candor, settings: SlackSettings) -> Channel:
     from adapters.slack.channel import SlackChannel
 
@@ -50,6 +62,8 @@ PLATFORM = Platform(
     desk=DeskSpec(triage_channel, needs="triage_channel (the channel id)"),
     agent=AgentKey(),  # `slack = "U0123ABCD"`: their member id, as Slack's events carry it
     secrets=("bot_token", "signing_secret", "app_token"),
+    uses=uses,
+    mode=mode,
     enabled=enabled,
     channel=running,
     order=20,

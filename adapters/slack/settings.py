@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from bot.config import Section
+from bot.config import Section, unread
 
 
 class SlackSettings(Section):
@@ -29,11 +29,16 @@ class SlackSettings(Section):
     def _complete(self) -> SlackSettings:
         if not self.enabled:
             return self
-        if not self.bot_token.startswith("xoxb-"):
+        # "env:NAME": not read yet (only `candor run` reads the secrets it needs).
+        if not unread(self.bot_token) and not self.bot_token.startswith("xoxb-"):
             raise ValueError("bot_token: not a bot token (Slack app: OAuth, xoxb-...)")
         if self.mode == "http" and not self.signing_secret:
             raise ValueError("signing_secret: needed in HTTP mode (Slack app: Basic Information)")
-        if self.mode == "socket" and not self.app_token.startswith("xapp-"):
+        if (
+            self.mode == "socket"
+            and not unread(self.app_token)
+            and not self.app_token.startswith("xapp-")
+        ):
             raise ValueError("app_token: Socket Mode needs an app-level token (xapp-...)")
         if not self.api_base_url.endswith("/"):
             raise ValueError("api_base_url: must end with /")

@@ -30,6 +30,15 @@ def enabled(settings: TelegramSettings) -> bool:
     return settings.enabled
 
 
+def uses(settings: TelegramSettings) -> tuple[str, ...]:
+    """Polling needs only the token; webhook mode also the webhook's secret."""
+    return ("token", "webhook_secret") if settings.mode == "webhook" else ("token",)
+
+
+def mode(settings: TelegramSettings) -> str:
+    return f"{settings.mode} mode"
+
+
 def running(app: Candor, settings: TelegramSettings) -> Channel:
     from adapters.telegram.channel import TelegramChannel
 
@@ -43,6 +52,8 @@ PLATFORM = Platform(
     desk=DeskSpec(staff_group, needs="staff_group_id (the staff group)"),
     agent=AgentKey(type=int, user_id=str),  # `telegram = 123456789`: their numeric user id
     secrets=("token", "webhook_secret"),
+    uses=uses,
+    mode=mode,
     enabled=enabled,
     channel=running,
     order=10,

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from bot.config import Section
+from bot.config import unread as _unread
 
 
 class TelegramSettings(Section):
@@ -32,7 +33,8 @@ class TelegramSettings(Section):
     def _complete(self) -> TelegramSettings:
         if not self.enabled:
             return self
-        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", self.token):
+        # "env:NAME": not read yet (only `candor run` reads the secrets it needs).
+        if not _unread(self.token) and not re.fullmatch(r"\d+:[A-Za-z0-9_-]+", self.token):
             raise ValueError("token: not a bot token (from @BotFather: 123456:ABC-...)")
         if self.mode == "webhook":
             if not self.webhook_url.startswith(("https://", "http://")):
@@ -41,7 +43,9 @@ class TelegramSettings(Section):
             # secret is guessed, and no log redaction can hunt a value of a few
             # characters without blanking every word that holds them (python-telegram-
             # bot logs the setWebhook call, secret and all, at DEBUG).
-            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", self.webhook_secret):
+            if not _unread(self.webhook_secret) and not re.fullmatch(
+                r"[A-Za-z0-9_-]{16,256}", self.webhook_secret
+            ):
                 raise ValueError(
                     "webhook_secret: needed in webhook mode, 16-256 characters of"
                     " A-Z, a-z, 0-9, _ and - (make one with `openssl rand -hex 16`)"
