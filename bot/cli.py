@@ -184,10 +184,14 @@ def _kb(args: argparse.Namespace) -> int:
         config = config_module.load(args.config)
         thresholds = Thresholds(**config.knowledge.thresholds())
         directory = directory or config.knowledge.directory
-    if args.kb_command == "check":
-        return kb_check(directory)
+    # A folder or file named on the command line that is not there is a usage
+    # error (exit 2), for every kb command alike; a broken article or line is not.
     if not directory.is_dir():
         raise ConfigError(f"the knowledge folder {directory} does not exist")
+    if args.kb_command == "check":
+        return kb_check(directory)
+    if args.kb_command == "eval" and not args.file.is_file():
+        raise ConfigError(f"cannot read {args.file}: no such file")
     kb = KnowledgeBase.load(directory, thresholds)
     if args.kb_command == "ask":
         return kb_ask(kb, args.question, args.json)
