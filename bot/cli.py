@@ -61,7 +61,15 @@ def _parser() -> argparse.ArgumentParser:
         "report", help="what happened: cases, handovers, times, ratings, what to write next"
     )
     with_config(report)
-    report.add_argument("--since", metavar="DATE", help="only cases opened since (2026-11-01)")
+    report.add_argument(
+        "--since", metavar="DATE", help="from this date on, included (2026-11-01; UTC)"
+    )
+    report.add_argument(
+        "--until",
+        metavar="DATE",
+        help="up to this date, NOT included (2026-12-01 reports up to the end of"
+        " November; default: now); applies to every section",
+    )
     report.add_argument("--json", action="store_true", help="one JSON object")
 
     kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
@@ -200,7 +208,7 @@ def _kb(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise
     except OSError as error:
-        print(f"candor: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        raise ConfigError(f"cannot read {args.file}: {error.strerror}") from error
     except ValueError as error:
         print(f"candor: {error}", file=sys.stderr)
     return 1
@@ -217,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             try:
                 return asyncio.run(
-                    report_command(config.storage.path, args.since, args.json, sys.stdout)
+                    report_command(
+                        config.storage.path, args.since, args.json, sys.stdout, until=args.until
+                    )
                 )
             except ValueError as error:
                 raise ConfigError(str(error)) from error
