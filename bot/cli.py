@@ -73,7 +73,15 @@ def _parser() -> argparse.ArgumentParser:
         "report", help="what happened: cases, handovers, times, ratings, what to write next"
     )
     with_config(report)
-    report.add_argument("--since", metavar="DATE", help="only cases opened since (2026-11-01)")
+    report.add_argument(
+        "--since", metavar="DATE", help="from this date on, included (2026-11-01; UTC)"
+    )
+    report.add_argument(
+        "--until",
+        metavar="DATE",
+        help="up to this date, NOT included (2026-12-01 reports up to the end of"
+        " November; default: now); applies to every section",
+    )
     report.add_argument("--json", action="store_true", help="one JSON object")
 
     kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
@@ -196,10 +204,14 @@ def _kb(args: argparse.Namespace) -> int:
         config = config_module.load(args.config, secrets=False)
         thresholds = Thresholds(**config.knowledge.thresholds())
         directory = directory or config.knowledge.directory
-    if args.kb_command == "check":
-        return kb_check(directory)
+    # A folder or file named on the command line that is not there is a usage
+    # error (exit 2), for every kb command alike; a broken article or line is not.
     if not directory.is_dir():
         raise ConfigError(f"the knowledge folder {directory} does not exist")
+    if args.kb_command == "check":
+        return kb_check(directory)
+    if args.kb_command == "eval" and not args.file.is_file():
+        raise ConfigError(f"cannot read {args.file}: no such file")
     kb = KnowledgeBase.load(directory, thresholds)
     if args.kb_command == "ask":
         return kb_ask(kb, args.question, args.json)
@@ -208,7 +220,7 @@ def _kb(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise
     except OSError as error:
-        print(f"candor: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        raise ConfigError(f"cannot read {args.file}: {error.strerror}") from error
     except ValueError as error:
         print(f"candor: {error}", file=sys.stderr)
     return 1
@@ -226,7 +238,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             try:
                 return asyncio.run(
-                    report_command(config.storage.path, args.since, args.json, sys.stdout)
+                    report_command(
+                        config.storage.path, args.since, args.json, sys.stdout, until=args.until
+                    )
                 )
             except ValueError as error:
                 raise ConfigError(str(error)) from error

@@ -14,7 +14,7 @@ import json
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -122,7 +122,7 @@ async def report_from(
             cases=await reports.cases_opened(start, until),
             events=await reports.events_of_cases_opened(start, until),
             feedback_count=await reports.feedback_count(start, until),
-            top_ideas=await reports.top_ideas(TOP_IDEAS),
+            top_ideas=await reports.top_ideas(TOP_IDEAS, start, until),
             undelivered=await reports.undelivered_replies(start, until),
         )
     report: dict[str, Any] = {
@@ -202,13 +202,29 @@ def render_report(report: dict[str, Any], sections: Sequence[ReportSection] | No
 # -- command -----------------------------------------------------------------------------
 
 
-def parse_since(value: str) -> datetime:
+def parse_since(value: str, option: str = "--since") -> datetime:
     """`2026-11-01` or a full ISO datetime; naive means UTC."""
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(SINCE_ERROR) from None
+        raise ValueError(SINCE_ERROR.replace("--since", option)) from None
     return _utc(moment)
+
+
+def period(since: str | None, until: str | None, now: datetime) -> tuple[datetime | None, datetime]:
+    """The period `--since`/`--until` name: since included, until NOT included (the
+    store's periods include both ends, so the end is the instant before `until`).
+    ValueError, a usage error, for a period that is empty or backwards."""
+    start = None if since is None else parse_since(since)
+    now = _utc(now)
+    if until is None:
+        if start is not None and start > now:
+            raise ValueError(f"--since {since}: that is in the future, nothing to report yet")
+        return start, now
+    end = parse_since(until, "--until")
+    if start is not None and start >= end:
+        raise ValueError(f"--since {since} is not before --until {until}: an empty period")
+    return start, end - timedelta(microseconds=1)
 
 
 async def report_command(
@@ -217,10 +233,11 @@ async def report_command(
     as_json: bool,
     out: TextIO,
     now: datetime | None = None,
+    until: str | None = None,
 ) -> int:
     """What `candor report` does: print the report as text or JSON."""
-    start = None if since is None else parse_since(since)
-    report = await build_report(db_path, start, now or datetime.now(UTC))
+    start, end = period(since, until, now or datetime.now(UTC))
+    report = await build_report(db_path, start, end)
     if as_json:
         out.write(json.dumps(report, indent=2) + "\n")
     else:
@@ -233,6 +250,7 @@ __all__ = [
     "ReportSection",
     "build_report",
     "parse_since",
+    "period",
     "render_report",
     "report_command",
     "report_from",

@@ -229,5 +229,5 @@ def test_kb_eval_names_a_bad_line_and_unknown_articles(tmp_path: Path) -> None:
     result = kb_run("eval", str(stale), "--knowledge", str(folder))
     assert result.returncode == 1 and "do not exist: gone" in result.stderr
     missing = kb_run("eval", str(tmp_path / "none.jsonl"), "--knowledge", str(folder))
-    assert missing.returncode == 1 and "cannot read" in missing.stderr
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
     assert "Traceback" not in result.stderr + missing.stderr

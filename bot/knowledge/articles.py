@@ -6,6 +6,7 @@ its path and line, and skipped, so one broken article never takes the bot down.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Iterable
@@ -123,8 +124,30 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[Problem]]
     return article, problems
 
 
+# A folder holding one of these is a tool's (a virtual environment, installed
+# packages), never articles: `kb check --knowledge .` must not read `.venv`.
+_NOT_ARTICLES = ("pyvenv.cfg", "site-packages", "node_modules")
+
+
+def _holds_articles(folder: Path) -> bool:
+    if folder.name.startswith(".") or folder.name in _NOT_ARTICLES:
+        return False
+    return not any((folder / name).exists() for name in _NOT_ARTICLES)
+
+
 def article_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*.md") if p.is_file() and p.name != "README.md")
+    """The `*.md` files under `directory` but READMEs, skipping hidden folders and
+    folders of tools (virtual environments, site-packages, node_modules)."""
+    found: list[Path] = []
+    for root, folders, files in os.walk(directory):
+        here = Path(root)
+        folders[:] = [name for name in folders if _holds_articles(here / name)]
+        found.extend(
+            here / name
+            for name in files
+            if name.endswith(".md") and name != "README.md" and (here / name).is_file()
+        )
+    return sorted(found)
 
 
 def load_articles(directory: Path) -> tuple[list[Article], list[Problem]]:

@@ -69,3 +69,20 @@ async def test_feedback_of_a_period_and_the_most_wanted_ideas(store: Store) -> N
             (zebra, "Zebra mode", 1, "open"),
         ]
         assert [i.id for i in await reports.top_ideas(1)] == [done]
+
+
+async def test_the_most_wanted_ideas_of_a_period_count_its_votes_only(store: Store) -> None:
+    async with store.transaction() as tx:
+        ann, bob, cem = [await new_customer(tx, name) for name in ("ann", "bob", "cem")]
+        old = await tx.ideas.add(ann, "Dark mode", NOW - timedelta(days=30))
+        await tx.ideas.vote(old, bob, NOW - timedelta(days=30))
+        await tx.ideas.vote(old, cem, NOW + timedelta(minutes=5))
+        new = await tx.ideas.add(bob, "Apple pay", NOW + timedelta(minutes=10))
+    async with store.reporting() as reports:
+        top = await reports.top_ideas(10, NOW, NOW + timedelta(hours=1))
+        # the author's vote counts when the idea was suggested; a tie goes by text
+        assert [(i.id, i.votes) for i in top] == [(new, 1), (old, 1)]
+        # a period in which nothing was suggested or voted for lists nothing
+        assert await reports.top_ideas(10, NOW + timedelta(hours=2), NOW + timedelta(hours=3)) == []
+        # no period: every vote, every idea (as before)
+        assert [(i.id, i.votes) for i in await reports.top_ideas(10)] == [(old, 3), (new, 1)]

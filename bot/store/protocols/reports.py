@@ -47,8 +47,12 @@ class Reports(Protocol):
     async def feedback_count(self, since: datetime | None, until: datetime) -> int:
         """How many pieces of feedback were given in the period."""
 
-    async def top_ideas(self, limit: int) -> list[Idea]:
-        """The `limit` ideas with the most voters (ties: by text), done ones too."""
+    async def top_ideas(
+        self, limit: int, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Idea]:
+        """The `limit` ideas with the most voters (ties: by text), done ones too.
+        With a period (`until` None: no end), only the votes given in it count, and
+        only ideas voted for or suggested in it are listed."""
 
     async def undelivered_replies(
         self, since: datetime | None, until: datetime

@@ -65,14 +65,20 @@ class SQLiteReports:
         )
         return int(next(iter(rows))[0])
 
-    async def top_ideas(self, limit: int) -> list[Idea]:
+    async def top_ideas(
+        self, limit: int, since: datetime | None = None, until: datetime | None = None
+    ) -> list[Idea]:
         if not {"ideas", "idea_votes"} <= self._tables:
             return []
+        start = float("-inf") if since is None else since.timestamp()
+        end = float("inf") if until is None else until.timestamp()
         rows = await self._db.execute_fetchall(
             "SELECT i.id, i.text, i.state, i.note, count(DISTINCT v.customer_id) AS votes"
-            " FROM ideas AS i LEFT JOIN idea_votes AS v ON v.idea_id = i.id"
-            " GROUP BY i.id ORDER BY votes DESC, i.text LIMIT ?",
-            (limit,),
+            " FROM ideas AS i LEFT JOIN idea_votes AS v"
+            " ON v.idea_id = i.id AND v.at >= ? AND v.at <= ?"
+            " GROUP BY i.id HAVING votes > 0 OR (i.created_at >= ? AND i.created_at <= ?)"
+            " ORDER BY votes DESC, i.text LIMIT ?",
+            (start, end, start, end, limit),
         )
         return [Idea(int(r[0]), str(r[1]), IdeaState(r[2]), str(r[3]), int(r[4])) for r in rows]
 
