@@ -1,9 +1,10 @@
 """Rendering the core's Markdown for each platform, and splitting long messages.
 
 The core writes a small Markdown: **bold**, _italic_, `code`, [links](https://…),
-"# headings", "- lists", tables ("| a | b |" over "| --- | --- |"), and backslash escapes (`\\*`) around anything a person
-wrote. Every platform gets the same reading of it; whatever is not markup is
-escaped for the target, so nobody's words can turn into markup, links or pings.
+"# headings", "- lists", tables ("| a | b |" over "| --- | --- |"), and
+backslash escapes (`\\*`) around anything a person wrote. Every platform gets the
+same reading of it; whatever is not markup is escaped for the target, so nobody's
+words can turn into markup, links or pings.
 """
 
 from __future__ import annotations
