@@ -93,6 +93,7 @@ NEAR = [
     "/ab@",
     "\\",
     "yes",
+    "| a | b |\n| --- | --- |\n",
 ]
 # runs of one character, alternations of two, punctuation, repeated words
 UNITS = [
@@ -136,6 +137,9 @@ UNITS = [
     "what a ",
     "hi ",
     "I WANT ",
+    "|",
+    "| a ",
+    "|\n",
 ]
 ENDS = ["", "x", "!", "?", ".", " ", "person", "**", ")", "please"]
 
@@ -261,6 +265,9 @@ WORST = [
     ("", "[a ", "x"),
     ("# ", " \t", "x"),
     ("/ab@", "a", "!"),
+    ("| a | b |\n| --- | --- |\n", "|", "x"),
+    ("| a | b |\n| --- | --- |\n", "| a ", "|"),
+    ("", "|\n", ""),
 ]
 combinations = st.tuples(st.sampled_from(NEAR), st.sampled_from(UNITS), st.sampled_from(ENDS))
 # patterns the code only matches at the start (match, fullmatch), never searches with
