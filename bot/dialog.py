@@ -140,10 +140,12 @@ class Dialog:
         found = self.registry.route(payload)
         resolved = turn.case.state is CaseState.RESOLVED
         if found is None and not resolved:
-            await turn.say("That button is no longer active. Type your question, or /help.")
+            await turn.say_privately(
+                "That button is no longer active. Type your question, or /help."
+            )
             return
         if found is None or (resolved and not found[0].on_resolved):
-            await turn.say(
+            await turn.say_privately(
                 f"Case #{turn.case.id} is resolved, so that button no longer does anything."
                 " Just write if you need something."
             )

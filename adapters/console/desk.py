@@ -56,19 +56,24 @@ class DeskSender:
     def inbound(self, line: str, agent: str) -> Inbound | None:
         """A typed line as an agent's Inbound; None for the desk's own navigation."""
         choice = line.strip()
-        if choice.startswith("/open"):
-            number = choice[5:].strip().lstrip("#")
-            if number.isascii() and number.isdigit() and len(number) < 10:
-                self.current = number
-                self._out.write(f"(now writing in case #{number})\n")
-            else:
-                self._out.write("(usage: /open N)\n")
+        if choice.startswith("/open"):  # the desk loop checks the case (`open_case`)
+            self._out.write("(usage: /open N)\n")
+            self._out.flush()
+            return None
+        is_button = choice.isascii() and choice.isdigit()
+        if not self.current and not choice.startswith("/") and not is_button:
+            # words with no case to go to: said here, what to do (the core could only
+            # ask "which case?")
+            self._out.write(
+                "(no case is open here, so that went nowhere: /open N picks case #N,"
+                " /cases shows the queue)\n"
+            )
             self._out.flush()
             return None
         identity = Identity(TERMINAL_DESK.channel, "local", agent)
         address = Address(TERMINAL_DESK.channel, TERMINAL_DESK.chat_id, self.current)
         key = uuid.uuid4().hex
-        if choice.isascii() and choice.isdigit() and 1 <= int(choice[:6]) <= len(self.buttons):
+        if is_button and 1 <= int(choice[:6]) <= len(self.buttons):
             button = self.buttons[int(choice) - 1]
             self.buttons = ()
             return Inbound(
@@ -76,6 +81,40 @@ class DeskSender:
                 payload=button.payload, display_name=agent,
             )  # fmt: skip
         return Inbound(key, identity, address, text=line, display_name=agent)
+
+
+def wanted_case(line: str) -> int | None:
+    """N, for a line `/open N` (or `/open #N`); None for any other line."""
+    choice = line.strip()
+    if not choice.startswith("/open"):
+        return None
+    number = choice[5:].strip().lstrip("#")
+    if number.isascii() and number.isdigit() and len(number) < 10:
+        return int(number)
+    return None
+
+
+async def open_case(app: Candor, sender: DeskSender, number: int, out: TextIO) -> None:
+    """`/open N`: write in case #N from now on, if it is on the desk; else say why not
+    and stay in the case you were writing in."""
+    async with app.store.transaction() as tx:
+        case = await tx.cases.get(number)
+        thread = None
+        if case is not None:
+            chat = TERMINAL_DESK.chat_id
+            thread = await tx.desk.thread_of(TERMINAL_DESK.channel, chat, number)
+    staying = f"still writing in case #{sender.current}" if sender.current else "no case open"
+    if case is None:
+        out.write(f"(there is no case #{number}; {staying}: /cases shows the queue)\n")
+    elif thread is None:
+        out.write(
+            f"(case #{number} was never handed over to the desk, so there is nothing to"
+            f" write in yet: /claim {number} takes it over; {staying})\n"
+        )
+    else:
+        sender.current = str(number)
+        out.write(f"(now writing in case #{number})\n")
+    out.flush()
 
 
 def agent_name(config: Config, wanted: str | None) -> str:
@@ -122,6 +161,10 @@ async def desk(
         if line is None:
             break
         if not line.strip():
+            continue
+        number = wanted_case(line)
+        if number is not None:
+            await open_case(app, sender, number, stdout)
             continue
         inbound = sender.inbound(line, agent)
         if inbound is not None:

@@ -193,40 +193,46 @@ class SlackChannel:
 
     async def person(self, user: str) -> tuple[str, str]:
         """("Ann Lee (Acme)", "T0ACME"): the person's name with, for another workspace,
-        its name; and their workspace. Looked up once an hour; ("", "") if Slack
-        does not answer in time or the connection fails (the message is stored all
-        the same)."""
+        its name ("organisation unknown" when team.info fails); and their workspace.
+        Looked up once an hour; ("", "") if Slack does not answer users.info in time or
+        the connection fails (the message is stored all the same)."""
         now = time.monotonic()
         cached = self._people.get(user)
         if cached is not None and now - cached[0] < NAME_TTL:
             return cached[1], cached[2]
-        name, team = "", ""
+        deadline = asyncio.get_running_loop().time() + LOOKUP_TIMEOUT
         try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT):
+            async with asyncio.timeout_at(deadline):
                 found = await self.client.users_info(user=user)
-                person = found.get("user") or {}
-                profile = person.get("profile") or {}
-                name = str(
-                    profile.get("real_name")
-                    or person.get("real_name")
-                    or profile.get("display_name")
-                    or person.get("name")
-                    or ""
-                )
-                team = str(person.get("team_id") or "")
-                if team and team not in self.where.home_teams:
-                    org = await self._team_name(team)
-                    if org:
-                        name = f"{name} ({org})" if name else org
         except LOOKUP_ERRORS as error:
             log.info("slack: no name for %s (%r)", user, error)
             return "", ""
+        person = found.get("user") or {}
+        profile = person.get("profile") or {}
+        name = str(
+            profile.get("real_name")
+            or person.get("real_name")
+            or profile.get("display_name")
+            or person.get("name")
+            or ""
+        )
+        team = str(person.get("team_id") or "")
+        if team and team not in self.where.home_teams:
+            org = await self._team_name(team, deadline)
+            shown = org or "organisation unknown"
+            name = f"{name} ({shown})" if name else shown
+            if not org:  # said so, and looked up again next time
+                return name, team
         self._people[user] = (now, name, team)
         return name, team
 
-    async def _team_name(self, team: str) -> str:
+    async def _team_name(self, team: str, deadline: float) -> str:
+        """The workspace's name, "" if Slack refuses (no team:read scope, an unknown
+        method), does not answer by `deadline` or the connection fails."""
         try:
-            found = await self.client.team_info(team=team)
-        except SlackApiError:
+            async with asyncio.timeout_at(deadline):
+                found = await self.client.team_info(team=team)
+        except LOOKUP_ERRORS as error:
+            log.info("slack: no name for workspace %s (%r)", team, error)
             return ""
         return str((found.get("team") or {}).get("name") or "")

@@ -163,7 +163,7 @@ feature.report_section(ReportSection("Top unanswered questions", 50, _unanswered
 async def picked(turn: Turn, fields: tuple[object, ...]) -> None:
     article = turn.knowledge.get(str(fields[0]))
     if article is None:
-        await turn.say(
+        await turn.say_privately(
             "That article is no longer in the knowledge base. Ask me again in your"
             " own words, or type /human for a person."
         )

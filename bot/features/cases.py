@@ -163,7 +163,9 @@ async def _settle_the_choice(turn: Turn) -> bool:
 @feature.button("reopen", str, on_resolved=True)
 async def chosen(turn: Turn, fields: tuple[object, ...]) -> None:
     if turn.case.conversation is not Conversation.AWAITING_REOPEN_CHOICE:
-        await turn.say("That question has been settled already. Just write if you need something.")
+        await turn.say_privately(
+            "That question has been settled already. Just write if you need something."
+        )
         return
     held = await _choose(turn, same=fields[0] == "same")
     await turn.carry_on(held)

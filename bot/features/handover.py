@@ -176,7 +176,9 @@ async def choice(turn: Turn, fields: tuple[object, ...]) -> None:
                 note="asked what to add",
             )
         else:
-            await turn.say("There's nothing waiting to be sent. Type /human for a person.")
+            await turn.say_privately(
+                "There's nothing waiting to be sent. Type /human for a person."
+            )
     elif picked == "cancel":
         await turn.save_case(pending_reason="", draft_summary="")
         await turn.stop_waiting()
@@ -185,7 +187,7 @@ async def choice(turn: Turn, fields: tuple[object, ...]) -> None:
             note="the customer cancelled the handover",
         )
     else:
-        await turn.say("That button is no longer active. Type your question, or /help.")
+        await turn.say_privately("That button is no longer active. Type your question, or /help.")
 
 
 # -- the report ----------------------------------------------------------------------------

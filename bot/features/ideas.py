@@ -146,7 +146,9 @@ async def vote(turn: Turn, fields: tuple[object, ...]) -> None:
         return
     found = await _offered(turn, number) if action == "vote" else None
     if found is None:
-        await turn.say("That idea is not open for votes here. /idea shows the ones that are.")
+        await turn.say_privately(
+            "That idea is not open for votes here. /idea shows the ones that are."
+        )
         return
     await _vote(turn, found)
 
@@ -180,7 +182,7 @@ async def _answered(turn: Turn, same: bool, number: int) -> None:
         except (ValueError, TypeError):
             asked = None
     if asked != number or not isinstance(text, str) or not text:
-        await turn.say(
+        await turn.say_privately(
             "That question has expired, so nothing was recorded. Send /idea and your idea again."
         )
         return

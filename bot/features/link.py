@@ -129,7 +129,7 @@ async def confirm(turn: Turn, fields: tuple[object, ...]) -> None:
     pending = await turn.tx.links.pending(int(str(link_id)), turn.now)
     me = turn.customer.id
     if pending is None or me != (pending.asked_by if pending.entered_yes else pending.entered_by):
-        await turn.say(_NOTHING_JOINED)
+        await turn.say_privately(_NOTHING_JOINED)
         return
     if answer != "yes":
         await turn.tx.links.drop_pending(pending.id)
@@ -193,7 +193,7 @@ async def _ask_the_asker(turn: Turn, pending: PendingLink) -> None:
     )
     if not asked:
         await turn.tx.links.drop_pending(pending.id)
-        await turn.say(_NOTHING_JOINED)
+        await turn.say_privately(_NOTHING_JOINED)
         return
     await turn.tx.links.entered_yes(pending.id, turn.now + timedelta(minutes=CONFIRM_MINUTES))
     await turn.say(

@@ -66,11 +66,11 @@ feature.report_section(ReportSection("Ratings", 40, _ratings, _ratings_text))
 async def rate(turn: Turn, fields: tuple[object, ...]) -> None:
     case = turn.case
     if case.state is not CaseState.RESOLVED:
-        await turn.say("There's nothing to rate right now, but thank you!")
+        await turn.say_privately("There's nothing to rate right now, but thank you!")
         return
     events = await turn.timeline(50)
     if any(e.kind is EventKind.RATING and "score" in e.data for e in events):
-        await turn.say(f"You've already rated case #{case.id}. Thank you!")
+        await turn.say_privately(f"You've already rated case #{case.id}. Thank you!")
         return
     score = max(1, min(5, int(str(fields[0]))))
     await turn.record(EventKind.RATING, str(score), score=score)
