@@ -392,20 +392,6 @@ async def test_files_edits_stickers_and_other_bots(fake: FakeTelegram, config: C
         assert not any(e.text == "beep" for e in events)
 
 
-async def test_a_group_the_bot_was_added_to_gets_a_polite_note_and_nothing_else(
-    fake: FakeTelegram, config: Config
-) -> None:
-    group = -4242
-    async with running(config) as (app, _):
-        fake.push_message(ANN, "", chat_id=group, new_chat_members=[fake.bot_user])
-        fake.push_message(ANN, "how much does it cost?", chat_id=group)
-        [note] = await fake.wait_for("sendMessage", 1, chat_id=group)
-        assert "only talk with customers in private chats" in text_of(note)
-        await asyncio.sleep(0.3)
-        assert len(fake.sent(chat_id=group)) == 1
-        assert await app.store.customer_by_identity(Identity("telegram", "", str(ANN))) is None
-
-
 async def test_rate_limits_are_waited_out_in_order_and_nothing_is_lost(
     fake: FakeTelegram, config: Config
 ) -> None:

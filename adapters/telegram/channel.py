@@ -35,7 +35,7 @@ from bot.channels import ChannelRefused
 from bot.logs import described, failure
 from bot.registry import Registry
 from bot.tasks import cancel_and_wait
-from bot.text import well_formed
+from bot.text import clean, shorten, well_formed, words
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,7 @@ class TelegramChannel:
             per_chat_interval=settings.per_chat_interval_seconds,
         )
         self._task: asyncio.Task[None] | None = None
+        self._groups_seen: set[int] = set()  # groups whose id this run has logged
         self._runner: web.AppRunner | None = None
         self.retry_delay = 1.0  # seconds before polling again after a failure, doubling
         self.retry_max = 60.0  # up to this
@@ -161,14 +162,57 @@ class TelegramChannel:
             log.debug("converting update %s failed", update.update_id, exc_info=error)
             return
         if isinstance(found, Ignored):
-            # (the reason names a kind of update, never what it says)
+            # (the reason names a kind of update, never what it says); nothing is
+            # said back, least of all in a group: it may be the future staff group
             log.info("telegram update %s ignored: %s", update.update_id, found.reason)
-            if found.note and found.chat_id is not None:
-                await self._best_effort(self.bot.send_message(found.chat_id, found.note))
+            self._say_which_group(update)
             return
         await self.app.engine.receive(well_formed(found))
         if update.callback_query is not None:
             await self._best_effort(update.callback_query.answer())
+
+    def _say_which_group(self, update: Update) -> None:
+        """Log, at INFO, the id and title of a group an ignored update comes from (once
+        a run, and at every change of the bot's membership), so that the operator can
+        copy the id into `staff_group_id`. A group's title is no customer's words;
+        nobody's name is logged."""
+        chat = update.effective_chat
+        if chat is None or chat.type not in (chat.GROUP, chat.SUPERGROUP):
+            return
+        title = shorten(clean(words(chat.title or "")), 80) or "(no title)"
+        staff = chat.id == self.settings.staff_group_id
+        member = update.my_chat_member
+        if member is not None and member.new_chat_member.status in ("left", "kicked"):
+            self._groups_seen.discard(chat.id)
+            level = logging.WARNING if staff else logging.INFO
+            what = "the staff group" if staff else "the group"
+            log.log(level, "telegram: no longer in %s “%s” (id %s)", what, title, chat.id)
+            return
+        if member is None and chat.id in self._groups_seen:
+            return
+        self._groups_seen.add(chat.id)
+        message = update.effective_message
+        moved = message.migrate_to_chat_id if message is not None else None
+        if moved:  # turning Topics on makes a group a supergroup, with a new id
+            log.log(
+                logging.WARNING if staff else logging.INFO,
+                "telegram: the group “%s” (id %s) is now a supergroup with id %s%s",
+                title,
+                chat.id,
+                moved,
+                f"; set [telegram] staff_group_id = {moved}" if staff else "",
+            )
+            return
+        if staff:
+            log.info("telegram: in the staff group “%s” (id %s)", title, chat.id)
+            return
+        log.info(
+            "telegram: in the group “%s” (id %s); set [telegram] staff_group_id = %s to use"
+            " it as the desk",
+            title,
+            chat.id,
+            chat.id,
+        )
 
     async def _best_effort(self, call: Any) -> None:
         try:

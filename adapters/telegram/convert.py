@@ -17,17 +17,13 @@ from bot.model import Address, Attachment, Identity, Inbound, InboundKind
 
 @dataclass(frozen=True, slots=True)
 class Ignored:
-    """An update that is ignored on purpose; `note` is a polite word for the chat."""
+    """An update that is ignored on purpose. Nothing is ever said back: a group the
+    bot is in may be the staff group the operator is about to configure (its id is
+    logged instead, by the channel)."""
 
     reason: str
     chat_id: int | None = None
-    note: str = ""
 
-
-GROUP_NOTE = (
-    "Hello! I'm a support bot and I only talk with customers in private chats, so I'll stay"
-    " quiet here. Write to me directly to get help."
-)
 
 _UNSUPPORTED = {
     "sticker": "sticker",
@@ -109,6 +105,9 @@ def to_inbound(update: Update, *, staff_group_id: int | None = None) -> Inbound 
             display_name=_name(query.from_user),
         )
 
+    if update.my_chat_member is not None:
+        # added to, or removed from, a chat (or blocked by a customer)
+        return Ignored("the bot's membership of a chat changed", update.my_chat_member.chat.id)
     message = update.message or update.edited_message
     edited = update.edited_message is not None
     if message is None:
@@ -123,9 +122,7 @@ def to_inbound(update: Update, *, staff_group_id: int | None = None) -> Inbound 
         return Ignored("from a bot")
     staff = staff_group_id is not None and chat.id == staff_group_id
     if not staff and chat.type != "private":
-        if message.new_chat_members or message.group_chat_created:
-            return Ignored("added to a group", chat.id, GROUP_NOTE)
-        return Ignored("a group the bot was added to by mistake", chat.id)
+        return Ignored("a group that is not the staff group", chat.id)
     if staff and (message.forum_topic_created or message.forum_topic_edited):
         return Ignored("a forum service message")
 
