@@ -147,16 +147,17 @@ async def _run(config: Config) -> int:
     from bot.app import Candor
     from bot.channels import Channels
 
+    # before the store opens (and logs its migrations): nothing to run, nothing opened
+    if not any(p.channel and p.enabled(config.settings_for(p)) for p in config.platforms):
+        sections = " or ".join(f"[{p.name}]" for p in config.platforms if p.channel)
+        print(
+            f"candor: no network channel is enabled in the config (enable {sections})."
+            " Try `candor chat` for the terminal chat.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     async with Candor(config) as app:
         named = _named_channels(config, app)
-        if not named:
-            sections = " or ".join(f"[{p.name}]" for p in config.platforms if p.channel)
-            print(
-                f"candor: no network channel is enabled in the config (enable {sections})."
-                " Try `candor chat` for the terminal chat.",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
