@@ -99,23 +99,32 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(config: Config, *, to_stderr: int) -> None:
+def _setup_logging(config: Config, *, terminal: bool) -> None:
+    """The log goes to `[logging] file` (none when it is ""). With `terminal` (`candor
+    run`) it also shows on stderr: at INFO and above beside a file, everything the
+    level lets through without one. Without (the terminal chat and desk, whose screen
+    is the conversation's), stderr gets only what stops the program."""
     root = logging.getLogger()
     root.setLevel(config.logging.level)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    to_file = False
     if config.logging.file is not None:
         try:
             config.logging.file.parent.mkdir(parents=True, exist_ok=True)
             handler: logging.Handler = logging.FileHandler(config.logging.file, encoding="utf-8")
             handler.setFormatter(fmt)
             root.addHandler(handler)
+            to_file = True
         except OSError as error:
             print(f"candor: cannot write the log file: {error}", file=sys.stderr)
     # one line per HTTP request is noise, and the URLs hold tokens (redacted anyway)
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     stderr = logging.StreamHandler()
-    stderr.setLevel(to_stderr)
+    if not terminal:
+        stderr.setLevel(logging.CRITICAL)
+    elif to_file:
+        stderr.setLevel(logging.INFO)
     stderr.setFormatter(fmt)
     root.addHandler(stderr)
 
@@ -158,16 +167,17 @@ async def _run(config: Config) -> int:
     from bot.app import Candor
     from bot.channels import Channels
 
+    # before the store opens (and logs its migrations): nothing to run, nothing opened
+    if not any(p.channel and p.enabled(config.settings_for(p)) for p in config.platforms):
+        sections = " or ".join(f"[{p.name}]" for p in config.platforms if p.channel)
+        print(
+            f"candor: no network channel is enabled in the config (enable {sections})."
+            " Try `candor chat` for the terminal chat.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     async with Candor(config) as app:
         named = _named_channels(config, app)
-        if not named:
-            sections = " or ".join(f"[{p.name}]" for p in config.platforms if p.channel)
-            print(
-                f"candor: no network channel is enabled in the config (enable {sections})."
-                " Try `candor chat` for the terminal chat.",
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -181,7 +191,9 @@ async def _run(config: Config) -> int:
         # while the others serve; a refused token raises (ChannelRefused), here or later
         channels = Channels(named)
         await channels.start()
-        logging.getLogger(__name__).info("candor is running; Ctrl-C stops it")
+        logging.getLogger(__name__).info(
+            "%s; Ctrl-C stops it", _running(config, named, channels.running)
+        )
         refused = channels.refused
         assert refused is not None
         stopping = asyncio.ensure_future(stop.wait())
@@ -192,6 +204,18 @@ async def _run(config: Config) -> int:
         if refused.done():
             raise refused.result()
     return 0
+
+
+def _running(config: Config, named: list[tuple[str, Channel]], running: set[str]) -> str:
+    """What runs and where the desk is: "candor is running: telegram, slack (desk:
+    telegram -100123, slack C0TRIAGE)". Ids only: no customer's words or names."""
+    names = [name for name, _ in named]
+    started = [name for name in names if name in running]
+    waiting = [
+        f"{name} (starting again in the background)" for name in names if name not in started
+    ]
+    desks = ", ".join(f"{a.channel} {a.chat_id}" for a in config.desk_addresses()) or "none"
+    return f"candor is running: {', '.join(started + waiting)} (desk: {desks})"
 
 
 def _kb(args: argparse.Namespace) -> int:
@@ -248,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"candor: {error}", file=sys.stderr)
                 return 1
         if args.command == "chat":
-            _setup_logging(config, to_stderr=logging.CRITICAL)
+            _setup_logging(config, terminal=False)
             name = args.name if args.name is not None else getpass.getuser()
             name = " ".join(name.split())
             if not name or len(name) > 64:
@@ -257,9 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "desk":
             from adapters.console.desk import agent_name
 
-            _setup_logging(config, to_stderr=logging.CRITICAL)
+            _setup_logging(config, terminal=False)
             return asyncio.run(_desk(config, agent_name(config, args.name)))
-        _setup_logging(config, to_stderr=logging.WARNING)
+        _setup_logging(config, terminal=True)
         from bot.store.sqlite.sender import sole_sender
 
         with sole_sender(config.storage.path):  # one `candor run` per database

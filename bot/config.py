@@ -202,6 +202,12 @@ class LoggingSettings(Section):
     level: str = "INFO"
     file: Path | None = Path("data/candor.log")
 
+    @field_validator("file", mode="before")
+    @classmethod
+    def _no_file(cls, value: object) -> object:
+        # "" is no log file (the terminal only); as a Path it would be "." (a folder)
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -423,7 +429,7 @@ def _rebase(config: Config, base: Path) -> Config:
                 update={"directory": at(config.knowledge.directory)}
             ),
             "logging": config.logging.model_copy(
-                update={"file": None if log_file is None or str(log_file) == "" else at(log_file)}
+                update={"file": None if log_file is None else at(log_file)}
             ),
         }
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -69,6 +70,17 @@ def make_client(settings: SlackSettings, *, timeout: int = HTTP_TIMEOUT) -> Asyn
     )
 
 
+class _TokenNotice(logging.Filter):
+    """slack-bolt reads SLACK_BOT_TOKEN from the environment on its own (the README's
+    variable for `bot_token`) and, as Candor gives it a client, warns that the token
+    is unused: the client holds the configured token, so there is nothing to act on."""
+
+    notice = warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.notice
+
+
 class SlackChannel:
     """Customers in shared channels and DMs, agents in the triage channel."""
 
@@ -101,7 +113,8 @@ class SlackChannel:
             bot_user_id=str(me.get("user_id") or ""),
         )
         self.app.outbox.register(self.sender)
-        self.bolt = self._bolt()
+        if self.bolt is None:  # once: a start tried again keeps it
+            self.bolt = self._bolt()
         if self.settings.mode == "http":
             from aiohttp import web
 
@@ -112,18 +125,24 @@ class SlackChannel:
             await runner.setup()
             await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
             self._runner = runner
-            log.info(
-                "slack: listening on %s:%d%s",
-                self.settings.listen,
-                self.settings.port,
-                self.settings.path,
+            how = (
+                f"HTTP mode, listening on {self.settings.listen}:{self.settings.port}"
+                f"{self.settings.path}"
             )
         else:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             self._socket = AsyncSocketModeHandler(self.bolt, self.settings.app_token)
             await self._socket.connect_async()
-            log.info("slack: connected in Socket Mode")
+            how = "connected in Socket Mode"
+        log.info(
+            "slack: %s as %s in the workspace %s (%s); triage channel %s",
+            how,
+            me.get("user") or me.get("user_id") or "the bot",
+            me.get("team") or "?",
+            me.get("team_id") or "?",
+            self.settings.triage_channel or "not set",
+        )
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -137,12 +156,18 @@ class SlackChannel:
     # -- bolt --------------------------------------------------------------------------------
 
     def _bolt(self) -> AsyncApp:
-        bolt = AsyncApp(
-            client=self.client,
-            signing_secret=self.settings.signing_secret or "socket-mode-does-not-sign",
-            process_before_response=True,
-            request_verification_enabled=self.settings.mode == "http",
-        )
+        bolt_log = logging.getLogger(f"slack_bolt.{AsyncApp.__name__}")
+        quiet = _TokenNotice()
+        bolt_log.addFilter(quiet)
+        try:
+            bolt = AsyncApp(
+                client=self.client,
+                signing_secret=self.settings.signing_secret or "socket-mode-does-not-sign",
+                process_before_response=True,
+                request_verification_enabled=self.settings.mode == "http",
+            )
+        finally:
+            bolt_log.removeFilter(quiet)
 
         @bolt.event("message")
         async def on_message(body: dict[str, Any], event: dict[str, Any], ack: Any) -> None:

@@ -138,8 +138,21 @@ class TelegramChannel:
         if self.settings.mode == "polling":
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._task = asyncio.create_task(self.poll())
+            how = "polling for updates"
         else:
             await self.start_webhook()
+            how = (
+                f"webhook {self.settings.webhook_url}, listening on"
+                f" {self.settings.webhook_listen}:{self.settings.webhook_port}"
+                f"{self.settings.webhook_path}"
+            )
+        group = self.settings.staff_group_id
+        log.info(
+            "telegram: @%s %s; staff group %s",
+            self.bot.username,
+            how,
+            "not set" if group is None else f"{group} (topics {self.settings.staff_topics})",
+        )
 
     async def stop(self) -> None:
         if self._task is not None:
