@@ -64,6 +64,43 @@ def times_started(config: Config) -> int:
     return log.read_text(encoding="utf-8", errors="replace").count("candor is running")
 
 
+async def drained_then_stopped(
+    config: Config,
+    fake: FakeTelegram,
+    final: asyncio.subprocess.Process,
+    *,
+    started: int | None = None,
+) -> None:
+    """Wait until the last `candor run` (with `started`: once its log says it is up
+    for the `started`+1-th time) has taken every update and sent every reply, then
+    stop it with SIGTERM: it must end cleanly."""
+    try:
+        loop = asyncio.get_running_loop()
+        if started is not None:
+            # Up, with its signal handlers set, before it is told to stop. (Waiting for
+            # a getUpdates was not enough: one from a killed process could still be on
+            # its way, and when the killed ones had done all the work, SIGTERM came
+            # too soon.)
+            deadline = loop.time() + 30
+            while times_started(config) == started:
+                assert loop.time() < deadline, "the final `candor run` did not start"
+                await asyncio.sleep(0.05)
+        deadline = loop.time() + 60
+        while True:
+            with sqlite3.connect(config.storage.path) as db:
+                pending = db.execute(
+                    "SELECT count(*) FROM outbox WHERE state = 'pending'"
+                ).fetchone()[0]
+            if not fake.updates and pending == 0 and fake.confirmed_offset:
+                break
+            assert loop.time() < deadline, (len(fake.updates), pending)
+            await asyncio.sleep(0.2)
+    finally:
+        final.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(final.communicate(), 20)
+    assert final.returncode == 0, stderr.decode()
+
+
 def customer_texts(db: sqlite3.Connection, user: int) -> list[str]:
     return [
         row[0]
@@ -90,30 +127,7 @@ async def test_twenty_kills_in_a_burst_lose_nothing_and_keep_order(
         process.send_signal(signal.SIGKILL)
         await process.wait()
     started = times_started(config)
-    final = await start(config)
-    try:
-        # Up, with its signal handlers set, before it is told to stop. (Waiting for a
-        # getUpdates was not enough: one from a killed process could still be on its
-        # way, and when the killed ones had done all the work, SIGTERM came too soon.)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while times_started(config) == started:
-            assert loop.time() < deadline, "the final `candor run` did not start"
-            await asyncio.sleep(0.05)
-        deadline = loop.time() + 60
-        while True:
-            with sqlite3.connect(config.storage.path) as db:
-                pending = db.execute(
-                    "SELECT count(*) FROM outbox WHERE state = 'pending'"
-                ).fetchone()[0]
-            if not fake.updates and pending == 0 and fake.confirmed_offset:
-                break
-            assert loop.time() < deadline, (len(fake.updates), pending)
-            await asyncio.sleep(0.2)
-    finally:
-        final.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(final.communicate(), 20)
-    assert final.returncode == 0, stderr.decode()
+    await drained_then_stopped(config, fake, await start(config), started=started)
 
     with sqlite3.connect(config.storage.path) as db:
         for user in CUSTOMERS:
@@ -333,23 +347,7 @@ async def test_twenty_kills_and_a_disk_that_fills_and_frees_lose_nothing_and_rep
         with contextlib.suppress(ProcessLookupError):  # (one that could not open the store)
             process.send_signal(signal.SIGKILL)
         await process.wait()
-    final = await start_on_the_disk()
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while True:
-            with sqlite3.connect(config.storage.path) as db:
-                pending = db.execute(
-                    "SELECT count(*) FROM outbox WHERE state = 'pending'"
-                ).fetchone()[0]
-            if not fake.updates and pending == 0 and fake.confirmed_offset:
-                break
-            assert loop.time() < deadline, (len(fake.updates), pending)
-            await asyncio.sleep(0.2)
-    finally:
-        final.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(final.communicate(), 20)
-    assert final.returncode == 0, stderr.decode()
+    await drained_then_stopped(config, fake, await start_on_the_disk())
 
     replies = doubled = 0
     with sqlite3.connect(config.storage.path) as db:
