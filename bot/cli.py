@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--json", action="store_true", help="one JSON object")
 
+    doctor = commands.add_parser(
+        "doctor", help="check the config, database, knowledge and platforms; exit 1 on a problem"
+    )
+    with_config(doctor)
+    doctor.add_argument("--json", action="store_true", help="the checks as JSON")
+
     kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
     check = kb_commands.add_parser("check", help="validate the articles; exit 1 on an error")
@@ -255,6 +261,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "kb":
             return _kb(args)
+        if args.command == "doctor":
+            from bot.doctor import doctor_command
+
+            return asyncio.run(doctor_command(args.config, args.json, sys.stdout))
         # Only `candor run` talks to the platforms: the others need none of their secrets.
         config = config_module.load(args.config, secrets=args.command == "run")
         if args.command == "report":

@@ -12,7 +12,7 @@ command can read a config naming every platform, installed extras or not.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Annotated, Any, Generic, Protocol, TypeVar
@@ -23,6 +23,7 @@ from bot.model import Address
 
 if TYPE_CHECKING:
     from bot.app import Candor
+    from bot.doctor import Context, Finding
 
 GROUP = "candor.platforms"  # the entry point group adapters register in
 
@@ -121,6 +122,9 @@ class Platform(Generic[S]):
     # Whether `candor run` starts it; then `channel` builds it, from the app and its settings.
     enabled: Callable[[S], bool] = _never
     channel: Callable[[Candor, S], Channel] | None = None
+    # `candor doctor`'s checks of it, when enabled (see bot/doctor.py): its settings,
+    # secrets read, and the context -> one `Finding` per check; imports its library lazily.
+    doctor: Callable[[S, Context], AsyncIterator[Finding]] | None = None
     order: int = 100  # where it stands in lists people read (sections, messages); then by name
 
     @property
