@@ -478,3 +478,71 @@ async def test_a_listen_address_not_of_this_machine_is_named(
     [bad] = failed(await telegram(path))
     assert bad.check == "listen" and "cannot listen on 192.0.2.1:8443" in bad.detail
     assert "telegram.webhook_listen" in bad.detail
+
+
+# -- the README, followed literally -----------------------------------------------------------
+
+
+def readme_config(tmp_path: Path, fake: FakeTelegram) -> Path:
+    """config.example.toml with exactly the README Telegram section's edits, and the
+    fake in place of api.telegram.org (the one edit the README does not say)."""
+    from tests.test_readme_telegram import (
+        EXAMPLE,
+        README,
+        ROOT,
+        edit,
+        entries,
+        telegram_section,
+        toml_blocks,
+    )
+
+    (tmp_path / "knowledge").symlink_to(ROOT / "knowledge")
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for block in toml_blocks(telegram_section(README.read_text(encoding="utf-8"))):
+        for where, keys in entries(block):
+            for key, value in keys:
+                text = edit(text, where, key, value)
+    text = edit(text, "telegram", "api_base_url", f'api_base_url = "{fake.base_url}"')
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def test_doctor_passes_on_the_readmes_telegram_config_and_names_what_breaks_it(
+    fake: FakeTelegram, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15's "Done when": the README's config passes; a bad token, a missing
+    group and topics off are each named."""
+    import tomllib
+
+    monkeypatch.delenv("TELEGRAM_WEBHOOK_SECRET", raising=False)  # polling: not needed
+    path = readme_config(tmp_path, fake)
+    settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    group = settings["telegram"]["staff_group_id"]
+    # the README's step 2: a group with Topics on, the bot an admin that may manage
+    # topics, and the agents in it
+    fake.set_chat(group, type="supergroup", title="Support staff", is_forum=True)
+    fake.set_member(group, fake.bot_user["id"], "administrator")
+    for agent in settings["desk"]["agents"]:
+        fake.set_member(group, agent["telegram"], "member")
+    findings = await examine(path)
+    assert passed(findings), [f.line() for f in findings if not f.ok]
+    assert [f.check for f in findings if f.area == "telegram"] == [
+        "token",
+        "webhook",
+        "staff group",
+        "bot's rights",
+        "agents",
+    ]
+
+    fake.set_chat(group, type="supergroup", title="Support staff", is_forum=False)
+    [topics_off] = failed(await examine(path))
+    assert "turn on Topics in the group's settings" in topics_off.detail
+
+    fake.set_member(group, fake.bot_user["id"], "left")  # the bot is not in the group
+    [missing] = failed(await examine(path))
+    assert "add the bot to the group" in missing.detail
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ANOTHER-token")
+    [refused] = failed(await examine(path))
+    assert "telegram.token is refused by Telegram" in refused.detail

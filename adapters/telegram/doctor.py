@@ -311,9 +311,12 @@ class _Checks(_Updates):
         chat = await self.chat(group)
         if chat is None:
             return
+        before = len(self.found)
         bot = await self.member(group, me.id, "bot's rights")
         if bot is not None:
             self.rights(chat, bot, me)
+        elif len(self.found) == before:  # Telegram knows no such member
+            self.add("bot's rights", False, "the bot is not in the group any more: add it again")
         await self.agents(group)
 
     async def chat(self, group: int) -> ChatFullInfo | None:
