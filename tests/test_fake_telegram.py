@@ -437,3 +437,79 @@ async def test_my_chat_member_and_string_chat_ids(fake: FakeTelegram, bot: Bot) 
     assert update.my_chat_member.new_chat_member.status == "kicked"
     await bot.send_message("42", "by string")
     assert fake.sent(chat_id="42")[0]["text"] == "by string"
+
+
+async def test_chat_members_as_telegram_gives_them(fake: FakeTelegram, bot: Bot) -> None:
+    """getChatMember answers each status with the fields python-telegram-bot requires,
+    and refuses as Telegram does: a group the bot is not in, a user it never saw."""
+    from telegram import (
+        ChatMemberAdministrator,
+        ChatMemberBanned,
+        ChatMemberLeft,
+        ChatMemberMember,
+        ChatMemberOwner,
+        ChatMemberRestricted,
+    )
+
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.get_chat_member(STAFF, 42)
+    fake.set_chat(STAFF, type="supergroup", title="Staff", is_forum=True)
+    me = fake.bot_user["id"]
+    fake.set_member(STAFF, me, "administrator", can_manage_topics=False)
+    admin = await bot.get_chat_member(STAFF, me)
+    assert isinstance(admin, ChatMemberAdministrator)
+    assert admin.can_manage_topics is False and admin.can_pin_messages is True
+    kinds = {
+        "creator": ChatMemberOwner,
+        "member": ChatMemberMember,
+        "restricted": ChatMemberRestricted,
+        "left": ChatMemberLeft,
+        "kicked": ChatMemberBanned,
+    }
+    for user_id, (status, kind) in enumerate(kinds.items(), start=1):
+        fake.set_member(STAFF, user_id, status)
+        assert isinstance(await bot.get_chat_member(STAFF, user_id), kind)
+    fake.set_member(STAFF, 9, "restricted", can_send_messages=False)
+    restricted = await bot.get_chat_member(STAFF, 9)
+    assert isinstance(restricted, ChatMemberRestricted) and not restricted.can_send_messages
+    with pytest.raises(ValueError, match="can_manage_topic"):
+        fake.set_member(STAFF, 9, "administrator", can_manage_topic=True)  # misspelt
+    with pytest.raises(BadRequest, match="User not found"):
+        await bot.get_chat_member(STAFF, 4242)
+    fake.push_message(4242, "hi")  # now the bot has seen them: not in the group
+    assert isinstance(await bot.get_chat_member(STAFF, 4242), ChatMemberLeft)
+
+
+async def test_get_chat_of_groups_the_bot_is_in_left_or_was_removed_from(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.get_chat(STAFF)
+    fake.set_chat(STAFF, type="supergroup", title="Staff", is_forum=True)
+    chat = await bot.get_chat(STAFF)
+    assert chat.is_forum and chat.type == "supergroup"
+    assert chat.permissions is not None and chat.permissions.can_send_messages
+    fake.set_chat(-1009, type="supergroup", title="Plain")
+    plain = await bot.get_chat(-1009)
+    assert not plain.is_forum
+    # the bot's own membership changes (as the app makes them) are what getChat says
+    fake.push_my_chat_member(42, chat_id=STAFF, old_status="member", new_status="administrator")
+    [update] = await bot.get_updates()
+    assert update.my_chat_member is not None
+    new = update.my_chat_member.new_chat_member
+    assert new.status == "administrator" and getattr(new, "can_manage_topics", None) is True
+    fake.push_my_chat_member(42, chat_id=STAFF, old_status="administrator", new_status="left")
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.get_chat(STAFF)
+    fake.push_my_chat_member(42, chat_id=STAFF, old_status="left", new_status="kicked")
+    with pytest.raises(Forbidden, match="bot was kicked from the supergroup chat"):
+        await bot.get_chat(STAFF)
+
+
+async def test_webhook_info_tells_telegrams_last_error(fake: FakeTelegram, bot: Bot) -> None:
+    fake.webhook_error = (1_790_000_000, "Wrong response from the webhook: 502 Bad Gateway")
+    assert (await bot.get_webhook_info()).last_error_message is None  # no webhook, no error
+    await bot.set_webhook("https://example.com/hook")
+    info = await bot.get_webhook_info()
+    assert info.last_error_message == "Wrong response from the webhook: 502 Bad Gateway"
+    assert info.last_error_date is not None and info.last_error_date.year == 2026

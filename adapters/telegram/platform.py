@@ -7,6 +7,7 @@ when `[telegram] enabled` is true.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from adapters.telegram.settings import TelegramSettings
@@ -15,6 +16,7 @@ from bot.platforms import AgentKey, Channel, DeskSpec, Platform
 
 if TYPE_CHECKING:
     from bot.app import Candor
+    from bot.doctor import Context, Finding
 
 CHANNEL = "telegram"
 
@@ -45,6 +47,12 @@ def running(app: Candor, settings: TelegramSettings) -> Channel:
     return TelegramChannel(app, settings)
 
 
+def doctor(settings: TelegramSettings, context: Context) -> AsyncIterator[Finding]:
+    from adapters.telegram.doctor import probe
+
+    return probe(settings, context)
+
+
 PLATFORM = Platform(
     name=CHANNEL,
     settings=TelegramSettings,
@@ -56,5 +64,6 @@ PLATFORM = Platform(
     mode=mode,
     enabled=enabled,
     channel=running,
+    doctor=doctor,
     order=10,
 )

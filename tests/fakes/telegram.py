@@ -137,8 +137,56 @@ KNOWN_METHODS = (
     "createForumTopic",
     "deleteForumTopic",
     "getChat",
+    "getChatMember",
     "getFile",
 )
+
+# A ChatMemberAdministrator's rights, as Telegram gives them to a bot made an admin
+# with the app's defaults; `set_member(..., can_manage_topics=False)` takes one away.
+# (can_post_messages and can_edit_messages are for channels only.)
+ADMIN_RIGHTS: dict[str, bool] = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_pin_messages": True,
+    "can_manage_topics": True,
+}
+# A ChatMemberRestricted's permissions (all granted unless a test says otherwise).
+RESTRICTED_RIGHTS: dict[str, bool] = {
+    "is_member": True,
+    "can_send_messages": True,
+    "can_send_audios": True,
+    "can_send_documents": True,
+    "can_send_photos": True,
+    "can_send_videos": True,
+    "can_send_video_notes": True,
+    "can_send_voice_notes": True,
+    "can_send_polls": True,
+    "can_send_other_messages": True,
+    "can_add_web_page_previews": True,
+    "can_react_to_messages": True,
+    "can_change_info": False,
+    "can_invite_users": True,
+    "can_pin_messages": False,
+    "can_manage_topics": False,
+    "can_edit_tag": False,
+}
+# A group's default permissions for its members (getChat's `permissions`).
+GROUP_PERMISSIONS: dict[str, bool] = {
+    key: value
+    for key, value in RESTRICTED_RIGHTS.items()
+    if key not in ("is_member", "can_edit_tag")
+}
+MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", "kicked")
 
 
 class TelegramApiError(Exception):
@@ -408,6 +456,10 @@ class FakeTelegram(InjectsFaults):
         self._handlers: dict[str, Handler] = {}
         self._users: dict[int, JSONDict] = {}
         self._forums: set[int] = set()
+        #: Who is in which group, and how: chat id -> user id -> a ChatMember object.
+        self.members: dict[int, dict[int, JSONDict]] = {}
+        #: Telegram's last failure to post to the webhook: (unix time, its words).
+        self.webhook_error: tuple[int, str] | None = None
         self._update_ids = itertools.count(100_001)
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._file_seq = itertools.count(1)
@@ -625,6 +677,38 @@ class FakeTelegram(InjectsFaults):
         if chat.get("is_forum"):
             self._forums.add(chat_id)
         return chat
+
+    def set_member(
+        self, chat_id: int, user_id: int, status: str = "member", **rights: Any
+    ) -> JSONDict:
+        """Make `user_id` (the bot: `bot_user["id"]`) a member of the group `chat_id` with
+        this status (creator, administrator, member, restricted, left, kicked), as
+        getChatMember will answer; `rights` override an administrator's rights
+        (`can_manage_topics=False`) or a restricted member's permissions."""
+        user = self.bot_user if user_id == self.bot_user["id"] else self._users.get(user_id)
+        member = self._member(user or self._user(user_id), status, **rights)
+        self.members.setdefault(chat_id, {})[user_id] = member
+        return member
+
+    @staticmethod
+    def _member(user: JSONDict, status: str, **rights: Any) -> JSONDict:
+        """A ChatMember object, with the fields Telegram gives for its status."""
+        if status not in MEMBER_STATUSES:
+            raise ValueError(f"not a chat member status: {status!r}")
+        member: JSONDict = {"status": status, "user": dict(user)}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update(ADMIN_RIGHTS)
+        elif status == "restricted":
+            member.update(RESTRICTED_RIGHTS, until_date=0)
+        elif status == "kicked":
+            member["until_date"] = 0
+        unknown = set(rights) - set(member) - set(ADMIN_RIGHTS) - {"custom_title"}
+        if unknown:
+            raise ValueError(f"not a right of a {status}: {sorted(unknown)}")
+        member.update(rights)
+        return member
 
     def _now(self) -> int:
         return int(self.clock())
@@ -1073,10 +1157,10 @@ class FakeTelegram(InjectsFaults):
     ) -> JSONDict:
         """The bot's membership changed; by default the user blocked the bot."""
         where = user_id if chat_id is None else chat_id
-        old: JSONDict = {"status": old_status, "user": self.bot_user}
-        new: JSONDict = {"status": new_status, "user": self.bot_user}
-        if new_status == "kicked":
-            new["until_date"] = 0
+        old = self._member(self.bot_user, old_status)
+        new = self._member(self.bot_user, new_status)
+        if where < 0:  # the bot's membership of the group is now this
+            self.members.setdefault(where, {})[self.bot_user["id"]] = new
         return {
             "update_id": next(self._update_ids),
             "my_chat_member": {
@@ -1284,6 +1368,8 @@ class FakeTelegram(InjectsFaults):
             info["max_connections"] = self.webhook["max_connections"]
             if self.webhook.get("allowed_updates"):
                 info["allowed_updates"] = self.webhook["allowed_updates"]
+            if self.webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self.webhook_error
         return info
 
     def _m_set_my_commands(self, params: JSONDict) -> bool:
@@ -1531,8 +1617,12 @@ class FakeTelegram(InjectsFaults):
 
     def _m_get_chat(self, params: JSONDict) -> JSONDict:
         chat_id = self._chat_id(params)
+        chat = self._chat(chat_id)
+        if chat["type"] != "private":
+            self._bot_in(chat_id)
+            chat.setdefault("permissions", dict(GROUP_PERMISSIONS))
         return {
-            **self._chat(chat_id),
+            **chat,
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": {
@@ -1543,6 +1633,33 @@ class FakeTelegram(InjectsFaults):
                 "gifts_from_channels": False,
             },
         }
+
+    def _bot_in(self, chat_id: int) -> None:
+        """Refuse, as Telegram does, a call about a group the bot is not in: one it was
+        never added to (nor told of by `set_chat`), left, or was removed from."""
+        known = chat_id in self.chats or chat_id in self.members or chat_id in self._forums
+        mine = self.members.get(chat_id, {}).get(self.bot_user["id"])
+        status = mine["status"] if mine else None
+        if status == "kicked":
+            kind = self._chat(chat_id)["type"]
+            raise TelegramApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
+        if not known or status == "left":
+            raise bad_request("chat not found")
+
+    def _m_get_chat_member(self, params: JSONDict) -> JSONDict:
+        chat_id = self._chat_id(params)
+        if chat_id < 0:
+            self._bot_in(chat_id)
+        user_id = params.get("user_id")
+        if isinstance(user_id, bool) or not isinstance(user_id, int):
+            raise bad_request("invalid user_id specified")
+        found = self.members.get(chat_id, {}).get(user_id)
+        if found is not None:
+            return copy.deepcopy(found)
+        user = self.bot_user if user_id == self.bot_user["id"] else self._users.get(user_id)
+        if user is None:  # nobody the bot has seen
+            raise bad_request("user not found")
+        return self._member(user, "left")
 
     def _m_get_file(self, params: JSONDict) -> JSONDict:
         stored = self.files.get(str(params.get("file_id")))
