@@ -125,6 +125,7 @@ async def test_users_and_channels(fake: FakeSlack, client: AsyncWebClient) -> No
     fake.add_user("U0EXT", name="ext", team_id="T0OTHER")
     fake.add_channel("C0SHARED", name="shared", is_ext_shared=True, is_member=False)
     fake.add_channel("D0ALICE", is_im=True, user="U0ALICE")
+    fake.scopes.append("im:read")  # conversations.info on a DM; Candor itself asks none
 
     alice = await client.users_info(user="U0ALICE")
     assert alice["user"]["real_name"] == "Alice Liddell"
@@ -140,6 +141,45 @@ async def test_users_and_channels(fake: FakeSlack, client: AsyncWebClient) -> No
         await client.conversations_info(channel="C0NOPE")
     await client.conversations_join(channel="C0SHARED")
     assert fake.channels["C0SHARED"]["is_member"] is True
+
+
+async def test_scopes_as_slack_tells_and_enforces_them() -> None:
+    async with FakeSlack(scopes=["chat:write", "channels:read"]) as fake:
+        client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+        fake.add_channel("C0PUB", name="pub")
+        fake.add_channel("C0PRIV", name="priv", is_private=True)
+        fake.add_channel("C0OUT", name="out", is_private=True, is_member=False)
+        answer = await client.auth_test()
+        assert answer.headers["X-OAuth-Scopes"] == "chat:write,channels:read"
+        assert (await client.conversations_info(channel="C0PUB"))["channel"]["name"] == "pub"
+        with pytest.raises(SlackApiError) as raised:
+            await client.conversations_info(channel="C0PRIV")
+        assert raised.value.response["error"] == "missing_scope"
+        assert raised.value.response["needed"] == "groups:read"
+        assert raised.value.response["provided"] == "chat:write,channels:read"
+        assert raised.value.response.headers["x-oauth-scopes"] == "chat:write,channels:read"
+        with pytest.raises(SlackApiError, match="missing_scope"):
+            await client.users_info(user="U0ANY")
+        fake.scopes.append("groups:read")
+        # a private channel the bot is not in is one it cannot see
+        with pytest.raises(SlackApiError, match="channel_not_found"):
+            await client.conversations_info(channel="C0OUT")
+        fake.scopes_header = False
+        assert "x-oauth-scopes" not in (await client.auth_test()).headers
+
+
+async def test_apps_connections_open_takes_only_the_app_token(fake: FakeSlack) -> None:
+    client = AsyncWebClient(base_url=fake.api_url)
+    opened = await client.apps_connections_open(app_token=fake.app_token)
+    assert opened["url"].endswith("/socket")
+    for token, error in (
+        ("xapp-wrong", "invalid_auth"),
+        (fake.bot_token, "not_allowed_token_type"),
+    ):
+        with pytest.raises(SlackApiError) as raised:
+            await client.apps_connections_open(app_token=token)
+        assert raised.value.response["error"] == error
+    assert fake.sockets == []  # a URL handed out is no connection
 
 
 async def test_rate_limit_without_and_with_retry(fake: FakeSlack) -> None:

@@ -3,11 +3,12 @@ triage channel.
 
 Loaded by every `candor` command to read the config, so it imports no Slack
 library: `candor run` builds the channel, and imports slack-bolt, only when
-`[slack] enabled` is true.
+`[slack] enabled` is true; `candor doctor` imports slack-sdk only for its checks.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from adapters.slack.settings import SlackSettings
@@ -16,6 +17,7 @@ from bot.platforms import AgentKey, Channel, CommandStyle, DeskSpec, Platform
 
 if TYPE_CHECKING:
     from bot.app import Candor
+    from bot.doctor import Context, Finding
 
 CHANNEL = "slack"
 
@@ -55,6 +57,13 @@ def running(app: Candor, settings: SlackSettings) -> Channel:
     return SlackChannel(app, settings)
 
 
+def doctor(settings: SlackSettings, context: Context) -> AsyncIterator[Finding]:
+    """`candor doctor`'s Slack checks (adapters/slack/doctor.py imports slack-sdk)."""
+    from adapters.slack.doctor import probe
+
+    return probe(settings, context)
+
+
 PLATFORM = Platform(
     name=CHANNEL,
     settings=SlackSettings,
@@ -66,5 +75,6 @@ PLATFORM = Platform(
     mode=mode,
     enabled=enabled,
     channel=running,
+    doctor=doctor,
     order=20,
 )

@@ -33,7 +33,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -42,6 +42,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import WSMsgType, web
 
+from adapters.slack.scopes import SCOPES
 from tests.fakes.faults import InjectsFaults, NetworkFault, lose_answer, take
 
 JSONDict = dict[str, Any]
@@ -58,6 +59,19 @@ JSON_PARAMS = frozenset({"blocks", "attachments", "metadata", "view"})  # JSON i
 CONTENT = ("text", "blocks", "attachments")
 FORM = "application/x-www-form-urlencoded"
 SLACKBOT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+# The bot token scope each method needs, as Slack documents it (conversations.info's
+# depends on the channel: see `FakeSlack._needed_scope`). Methods not named need none
+# here (auth.test), or are not checked (reactions.add, conversations.join).
+METHOD_SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "users.info": "users:read",
+    "team.info": "team:read",
+    "conversations.open": "im:write",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+}
 
 
 class _Clock:
@@ -82,15 +96,23 @@ _trigger_ids = itertools.count(1)
 class SlackError(Exception):
     """A Slack error answer; raise it from a handler given to `FakeSlack.on`."""
 
-    def __init__(self, error: str, *, status: int = 200, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        error: str,
+        *,
+        status: int = 200,
+        retry_after: int | None = None,
+        extra: JSONDict | None = None,
+    ) -> None:
         super().__init__(error)
         self.error = error
         self.status = status
         self.retry_after = retry_after
+        self.extra = extra or {}  # more fields of the answer ("needed", "provided")
 
     def response(self) -> web.Response:
         headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
-        body = {"ok": False, "error": self.error}
+        body = {"ok": False, "error": self.error, **self.extra}
         return web.json_response(body, status=self.status, headers=headers)
 
 
@@ -164,8 +186,14 @@ class FakeSlack(InjectsFaults):
         bot_id: str = DEFAULT_BOT_ID,
         app_id: str = DEFAULT_APP,
         app_token: str = "xapp-test",
+        scopes: Iterable[str] | None = None,
     ) -> None:
         self.bot_token = bot_token
+        #: The bot token's scopes (default: every one Candor needs): sent in the
+        #: `x-oauth-scopes` header of every answer to the bot token; a method whose
+        #: scope is not among them answers `missing_scope`.
+        self.scopes = [s.name for s in SCOPES] if scopes is None else list(scopes)
+        self.scopes_header = True  # False: answers without it (as through a proxy that drops it)
         self.app_token = app_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -437,7 +465,10 @@ class FakeSlack(InjectsFaults):
         token = params.pop("token", None) or _bearer(request)
         fault = take(self._faults, method, params, _matches)
         if fault is None:
-            return await self._carry_out(method, params, token, None)
+            answer = await self._carry_out(method, params, token, None)
+            if token and token == self.bot_token and self.scopes_header:  # as Slack does
+                answer.headers["x-oauth-scopes"] = ",".join(self.scopes)
+            return answer
         if fault.processed:
             await self._carry_out(method, params, token, fault.kind)  # recorded as answered
         else:
@@ -452,8 +483,14 @@ class FakeSlack(InjectsFaults):
             url = f"ws://127.0.0.1:{self.port}/socket"
             self._record(Call(method, params, result={"url": url}, fault=fault))
             return web.json_response({"ok": True, "url": url})
+        if method == "apps.connections.open" and token == self.bot_token:
+            return self._refuse(method, params, SlackError("not_allowed_token_type"), fault)
         if not token or token != self.bot_token:
             error = SlackError("invalid_auth" if token else "not_authed")
+            return self._refuse(method, params, error, fault)
+        if (scope := self._needed_scope(method, params)) and scope not in self.scopes:
+            provided = ",".join(self.scopes)
+            error = SlackError("missing_scope", extra={"needed": scope, "provided": provided})
             return self._refuse(method, params, error, fault)
         if (failure := self._take_failure(method, params)) is not None:
             return self._refuse(method, params, failure, fault)
@@ -469,6 +506,14 @@ class FakeSlack(InjectsFaults):
         # A copy: later calls (chat.update, conversations.join) change the stored objects.
         self._record(Call(method, params, result=copy.deepcopy(result), fault=fault))
         return web.json_response({"ok": True, **result})
+
+    def _needed_scope(self, method: str, params: JSONDict) -> str:
+        if method != "conversations.info":
+            return METHOD_SCOPES.get(method, "")
+        channel = self.channels.get(str(params.get("channel") or ""), {})
+        if channel.get("is_im"):
+            return "im:read"
+        return "groups:read" if channel.get("is_private") else "channels:read"
 
     async def _hook(self, request: web.Request) -> web.Response:
         text = await request.text()
@@ -612,7 +657,9 @@ class FakeSlack(InjectsFaults):
         return {"user": user}
 
     def _conversations_info(self, params: JSONDict) -> JSONDict:
-        if (channel := self.channels.get(self._channel(params))) is None:
+        channel = self.channels.get(self._channel(params))
+        # A private channel the bot is not in is one it cannot see.
+        if channel is None or (channel["is_private"] and not channel["is_member"]):
             raise SlackError("channel_not_found")
         return {"channel": channel}
 
