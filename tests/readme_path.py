@@ -36,8 +36,12 @@ import tomllib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from tests.conftest import candor_command
+from tests.fakes import slack as fakes
 from tests.fakes.slack import FakeSlack
 from tests.fakes.telegram import FakeTelegram
 
@@ -306,21 +310,30 @@ def readme_config(
     return made.config, made.env
 
 
+def readme_value(platform: str, section: str, key: str) -> Any:
+    """The value the README's section for `platform` gives `[section] key` (the last
+    one it gives, in any mode's steps)."""
+    found = [
+        tomllib.loads(text)[name]
+        for _, block in toml_blocks(platform_section(platform))
+        for where, keys in entries(block)
+        for name, text in keys
+        if (where, name) == (section, key)
+    ]
+    assert found, f"the README's {platform} section never sets [{section}] {key}"
+    return found[-1]
+
+
 @contextlib.asynccontextmanager
 async def fake_platform(platform: str) -> AsyncIterator[FakeTelegram | FakeSlack]:
     """The fake the path talks to, for the README's tokens, with what its steps made on
-    the platform: Telegram's staff group (a forum the bot administers); Slack's triage
-    channel, a shared channel with a customer of another workspace, and their DM."""
+    the platform: Telegram's staff group (a forum the bot administers); on Slack the
+    triage channel and the agents of the README's `[desk] agents` (of your workspace),
+    a shared channel with a customer of another workspace, and their DM."""
     if platform == "telegram":
         async with FakeTelegram(VALUES["TELEGRAM_BOT_TOKEN"]) as telegram:
-            for block in toml_blocks(platform_section("telegram")):
-                for section, keys in entries(block[1]):
-                    for key, value in keys:
-                        if (section, key) == ("telegram", "staff_group_id"):
-                            group = tomllib.loads(value)[key]
-                            telegram.set_chat(
-                                group, type="supergroup", title="Support staff", is_forum=True
-                            )
+            group = readme_value("telegram", "telegram", "staff_group_id")
+            telegram.set_chat(group, type="supergroup", title="Support staff", is_forum=True)
             yield telegram
         return
     slack = FakeSlack(
@@ -332,12 +345,57 @@ async def fake_platform(platform: str) -> AsyncIterator[FakeTelegram | FakeSlack
         slack.add_user(SLACK_CUSTOMER, name="ann", real_name="Ann Lee", team_id=CUSTOMER_TEAM)
         slack.add_channel(SLACK_SHARED, name="acme-support", is_ext_shared=True)
         slack.add_channel(SLACK_DM, is_im=True, user=SLACK_CUSTOMER)
-        for block in toml_blocks(platform_section("slack")):
-            for section, keys in entries(block[1]):
-                for key, value in keys:
-                    if (section, key) == ("slack", "triage_channel"):
-                        slack.add_channel(tomllib.loads(value)[key], name="triage")
+        slack.add_channel(readme_value("slack", "slack", "triage_channel"), name="triage")
+        for agent in readme_value("slack", "desk", "agents"):
+            slack.add_user(agent["slack"], name=agent["name"].lower(), real_name=agent["name"])
         yield slack
+
+
+# -- the platform brings what people do to Candor, as on this path ------------------------
+
+
+def configured(made: Deployment, section: str, key: str) -> Any:
+    """`[section] key` of the deployment's config file."""
+    return tomllib.loads(made.config.read_text(encoding="utf-8"))[section][key]
+
+
+async def telegram_delivers(made: Deployment, fake: FakeTelegram, update: dict[str, Any]) -> None:
+    """Telegram hands Candor `update`: queued for getUpdates when polling; in webhook
+    mode posted (through the proxy) to webhook_listen:webhook_port + webhook_path with
+    the secret, which must be answered 200."""
+    if made.mode == "polling":
+        fake.push(update)
+        return
+    path = configured(made, "telegram", "webhook_path")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": made.variables["TELEGRAM_WEBHOOK_SECRET"]}
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session,
+        session.post(f"http://127.0.0.1:{made.port}{path}", json=update, headers=headers) as r,
+    ):
+        assert r.status == 200, (r.status, await r.text())
+
+
+async def slack_delivers(
+    made: Deployment, fake: FakeSlack, payload: dict[str, Any], kind: str = "events_api"
+) -> None:
+    """Slack hands Candor `payload` (an event; or "interactive", a button press): in
+    HTTP mode posted, signed, to listen:port + path, which must answer 200; in Socket
+    Mode sent over the socket, and acknowledged (once stored: else Slack sends it
+    again)."""
+    if made.mode == "http":
+        url = f"http://127.0.0.1:{made.port}{configured(made, 'slack', 'path')}"
+        secret = made.variables["SLACK_SIGNING_SECRET"]
+        post = fakes.post_event if kind == "events_api" else fakes.post_interaction
+        status, body = await post(url, payload, secret)
+        assert status == 200, (status, body)
+        return
+    await fake.wait_for_socket(timeout=60)
+    envelope = await fake.send_envelope(payload, kind)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while not fake.acked(envelope):
+        assert loop.time() < deadline, "the envelope was never acknowledged"
+        await asyncio.sleep(0.05)
 
 
 # -- running it ---------------------------------------------------------------------------

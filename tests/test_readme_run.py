@@ -6,7 +6,6 @@ writes and gets the pricing article, and a SIGTERM that stops it with exit 0."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import tomllib
@@ -34,8 +33,11 @@ from tests.readme_path import (
     deployment,
     fake_platform,
     follow,
+    readme_value,
     shown,
+    slack_delivers,
     steps,
+    telegram_delivers,
     terminal,
     until_shown,
 )
@@ -90,49 +92,35 @@ def test_every_config_block_of_the_readme_says_edit_and_edits_keys_the_example_h
 
 async def telegram_customer_writes(made: Deployment, fake: FakeTelegram) -> None:
     if made.mode == "polling":
-        fake.push_message(TELEGRAM_CUSTOMER, QUESTION, first_name="Ann")
         await fake.wait_for("deleteWebhook", 1, timeout=WAIT)  # no webhook left to compete
-        return
-    # Candor registered the webhook itself, with the README's URL and the secret
-    [hook] = await fake.wait_for("setWebhook", 1, timeout=WAIT)
-    assert hook.params["url"] == "https://support.example.com/telegram"
-    secret = made.variables["TELEGRAM_WEBHOOK_SECRET"]
-    assert hook.params["secret_token"] == secret
-    # and Telegram posts the update (through the proxy) to webhook_listen:port/path
-    update = fake.build_message(TELEGRAM_CUSTOMER, QUESTION, first_name="Ann")
-    url = f"http://127.0.0.1:{made.port}/telegram"
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, json=update) as refused:
+    else:
+        # Candor registered the webhook itself, with the README's URL and the secret
+        [hook] = await fake.wait_for("setWebhook", 1, timeout=WAIT)
+        assert hook.params["url"] == "https://support.example.com/telegram"
+        assert hook.params["secret_token"] == made.variables["TELEGRAM_WEBHOOK_SECRET"]
+        update = fake.build_message(TELEGRAM_CUSTOMER, QUESTION, first_name="Ann")
+        url = f"http://127.0.0.1:{made.port}/telegram"
+        async with aiohttp.ClientSession() as session, session.post(url, json=update) as refused:
             assert refused.status == 401  # without the secret
-        headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
-        async with session.post(url, json=update, headers=headers) as response:
-            assert response.status == 200
+    await telegram_delivers(made, fake, fake.build_message(TELEGRAM_CUSTOMER, QUESTION))
 
 
-async def slack_customer_writes(made: Deployment, fake: FakeSlack, channel: str) -> None:
+async def slack_customer_writes(
+    made: Deployment, fake: FakeSlack, channel: str, text: str = QUESTION
+) -> None:
     """A customer of another company writes in the channel it shares with yours, or in a
     DM to the bot."""
     dm = channel == SLACK_DM
     event = fakes.message_event(
         SLACK_CUSTOMER,
-        QUESTION,
+        text,
         channel=channel,
         channel_type="im" if dm else "channel",
         team=CUSTOMER_TEAM,
         user_team=None if dm else CUSTOMER_TEAM,
     )
     payload = fakes.event_callback(event, team_id=fake.team_id, is_ext_shared_channel=not dm)
-    if made.mode == "http":
-        url = f"http://127.0.0.1:{made.port}/slack/events"
-        status, body = await fakes.post_event(url, payload, made.variables["SLACK_SIGNING_SECRET"])
-        assert status == 200, (status, body)
-        return
-    envelope = await fake.send_envelope(payload)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not fake.acked(envelope):  # stored, so acknowledged (else Slack sends it again)
-        assert loop.time() < deadline, "the envelope was never acknowledged"
-        await asyncio.sleep(0.05)
+    await slack_delivers(made, fake, payload)
 
 
 async def customer_answered(made: Deployment, fake: FakeTelegram | FakeSlack) -> list[str]:
@@ -156,8 +144,6 @@ async def customer_answered(made: Deployment, fake: FakeTelegram | FakeSlack) ->
         secret = made.variables["SLACK_SIGNING_SECRET"]
         status, body = await fakes.post_event(url, check | {"challenge": "readme-check"}, secret)
         assert status == 200 and "readme-check" in body, (status, body)
-    else:
-        await fake.wait_for_socket(timeout=WAIT)
     answers = []
     for channel in (SLACK_SHARED, SLACK_DM):
         await slack_customer_writes(made, fake, channel)
@@ -228,3 +214,115 @@ async def test_on_the_readme_path_the_commands_that_talk_to_no_platform_need_no_
     assert code == 0, output
     code, output = await command(made, "report", env=bare)  # before any run: no database
     assert "is not set" not in output and "Traceback" not in output, output
+
+
+# -- and a person of the README's desk takes over -----------------------------------------
+
+REPLY = "Hello Ann, Maria here from the desk"
+
+
+async def telegram_handover(made: Deployment, fake: FakeTelegram) -> None:
+    """The customer asks for a person and sends the summary; the case opens a topic in
+    the README's staff group; the README's first agent writes in it; the customer gets it."""
+    staff = readme_value("telegram", "telegram", "staff_group_id")
+    maria = readme_value("telegram", "desk", "agents")[0]
+    await telegram_delivers(made, fake, fake.build_message(TELEGRAM_CUSTOMER, "/human"))
+    [proposal] = await fake.wait_for(
+        "sendMessage",
+        1,
+        timeout=WAIT,
+        include_failed=False,
+        chat_id=TELEGRAM_CUSTOMER,
+        reply_markup=lambda markup: "handover:send" in json.dumps(markup),
+    )
+    send = next(
+        button["callback_data"]
+        for row in proposal.params["reply_markup"]["inline_keyboard"]
+        for button in row
+        if "handover:send" in button["callback_data"]
+    )
+    message_id = proposal.result["message_id"]
+    press = fake.build_callback(TELEGRAM_CUSTOMER, send, message_id=message_id)
+    await telegram_delivers(made, fake, press)
+    [topic] = await fake.wait_for("createForumTopic", 1, timeout=WAIT, chat_id=staff)
+    thread = topic.result["message_thread_id"]
+    await fake.wait_for("sendMessage", 1, timeout=WAIT, chat_id=staff, message_thread_id=thread)
+    said = fake.build_message(
+        maria["telegram"],
+        REPLY,
+        first_name=maria["name"],
+        chat_id=staff,
+        message_thread_id=thread,
+        is_topic_message=True,
+    )
+    await telegram_delivers(made, fake, said)
+    await fake.wait_for(
+        "sendMessage",
+        1,
+        timeout=WAIT,
+        include_failed=False,
+        chat_id=TELEGRAM_CUSTOMER,
+        text=lambda text: REPLY in text,
+    )
+
+
+async def slack_handover(made: Deployment, fake: FakeSlack) -> None:
+    """The same on Slack: `!human` in a DM, Send it, the card in the README's triage
+    channel, the README's first agent writes in its thread, the customer gets it."""
+    triage = readme_value("slack", "slack", "triage_channel")
+    maria = readme_value("slack", "desk", "agents")[0]
+    await slack_customer_writes(made, fake, SLACK_DM, "!human")
+    [proposal] = await fake.wait_for(
+        "chat.postMessage",
+        1,
+        timeout=WAIT,
+        include_failed=False,
+        channel=SLACK_DM,
+        blocks=lambda blocks: "handover:send" in json.dumps(blocks),
+    )
+    action, value = next(
+        (element["action_id"], element["value"])
+        for block in proposal.params["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if "handover:send" in element["value"]
+    )
+    assert proposal.result is not None
+    press = fakes.block_actions(
+        SLACK_CUSTOMER,
+        action,
+        value,
+        channel=SLACK_DM,
+        message_ts=proposal.result["ts"],
+        team=fake.team_id,
+        user_team=CUSTOMER_TEAM,
+    )
+    await slack_delivers(made, fake, press, "interactive")
+    [card] = await fake.wait_for("chat.postMessage", 1, timeout=WAIT, channel=triage)
+    assert card.result is not None
+    event = fakes.message_event(
+        maria["slack"], REPLY, channel=triage, thread_ts=card.result["ts"], team=fake.team_id
+    )
+    await slack_delivers(made, fake, fakes.event_callback(event, team_id=fake.team_id))
+    await fake.wait_for(
+        "chat.postMessage",
+        1,
+        timeout=WAIT,
+        include_failed=False,
+        channel=SLACK_DM,
+        blocks=lambda blocks: REPLY in json.dumps(blocks, ensure_ascii=False),
+    )
+
+
+@pytest.mark.parametrize(("platform", "mode"), PATHS, ids=IDS)
+async def test_on_the_readme_path_a_customer_reaches_an_agent_of_the_readme_desk(
+    tmp_path: Path, platform: str, mode: str
+) -> None:
+    async with fake_platform(platform) as fake:
+        made = deployment(tmp_path, platform, mode, fake)
+        async with candor(made):
+            if isinstance(fake, FakeTelegram):
+                await telegram_handover(made, fake)
+            else:
+                await slack_handover(made, fake)
+        assert "Traceback" not in terminal(made)
