@@ -24,11 +24,18 @@ from bot.model import Identity
 from bot.registry import Registry
 from tests.conftest import write_config
 from tests.fakes.telegram import FakeTelegram
+from tests.readme_path import (
+    EXAMPLE,
+    README,
+    ROOT,
+    edit,
+    entries,
+    platform_section,
+    steps,
+    toml_blocks,
+)
 from tests.test_telegram import ANN, STAFF, TOKEN, running, telegram_config
 
-ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
-EXAMPLE = ROOT / "config.example.toml"
 GROUP = -1009876543210
 SEND_METHODS = ("send", "edit", "pin", "create", "forward", "copy", "delete", "leave")
 
@@ -163,58 +170,7 @@ async def test_the_configured_staff_group_is_named_as_such(
 
 
 def telegram_section(readme: str) -> str:
-    return readme.split("\n## Telegram\n", 1)[1].split("\n## ", 1)[0]
-
-
-def toml_blocks(section: str) -> list[str]:
-    return re.findall(r"^ *```toml\n(.*?)^ *```", section, re.S | re.M)
-
-
-def entries(block: str) -> list[tuple[str, list[tuple[str, str]]]]:
-    """(section, [(key, its lines)]) in the order the block gives them; a key's
-    value may span lines (an array)."""
-    found: list[tuple[str, list[tuple[str, str]]]] = []
-    lines = block.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        header = re.fullmatch(r"\[([a-z_]+)\]", line.strip())
-        if header:
-            found.append((header.group(1), []))
-        elif line.strip():
-            text, i = whole_value(lines, i, commented=False)
-            key = next(iter(tomllib.loads(text)))
-            found[-1][1].append((key, text))
-        i += 1
-    return found
-
-
-def whole_value(lines: list[str], start: int, *, commented: bool) -> tuple[str, int]:
-    """The lines from `start` that make one `key = value` (uncommented), and the
-    index of its last line."""
-    taken: list[str] = []
-    for i in range(start, len(lines)):
-        line = re.sub(r"^#\s?", "", lines[i]) if commented else lines[i]
-        taken.append(line)
-        try:
-            tomllib.loads("\n".join(taken))
-        except tomllib.TOMLDecodeError:
-            continue
-        return "\n".join(taken), i
-    raise AssertionError(f"no whole value from line {start}: {lines[start]!r}")
-
-
-def edit(example: str, section: str, key: str, text: str) -> str:
-    """What an operator does for "edit this key of [section]": find the key's line
-    in that section (commented out or not) and write the new value there."""
-    lines = example.splitlines()
-    top = lines.index(f"[{section}]")  # the section is there: no second one is pasted
-    end = next((i for i in range(top + 1, len(lines)) if lines[i].startswith("[")), len(lines))
-    for i in range(top + 1, end):
-        if re.match(rf"^(# ?)?{key}\s*=", lines[i]):
-            _, last = whole_value(lines, i, commented=lines[i].startswith("#"))
-            return "\n".join([*lines[:i], text, *lines[last + 1 :]]) + "\n"
-    raise AssertionError(f"the README edits {section}.{key}, which config.example.toml lacks")
+    return platform_section("telegram", readme)
 
 
 def test_the_readme_telegram_steps_applied_to_a_copy_of_the_example_load(
@@ -222,7 +178,7 @@ def test_the_readme_telegram_steps_applied_to_a_copy_of_the_example_load(
 ) -> None:
     section = telegram_section(README.read_text(encoding="utf-8"))
     assert "edit these keys" in section
-    blocks = toml_blocks(section)
+    blocks = [block for _, block in toml_blocks(steps("telegram", "polling"))]
     assert blocks, "the README's Telegram section shows no config"
     (tmp_path / "knowledge").symlink_to(ROOT / "knowledge")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:ABC-readme-token")
