@@ -381,7 +381,7 @@ class Outbox:
             if message.cause in NOTICES and await self._notices.held(message):
                 continue
             try:
-                message = await self._in_thread(message)
+                message = await _in_thread(self._store, message)
                 platform_id = await _send(self._store, sender, message)
             except DeliveryError as error:
                 if error.thread_gone and await self.desk_lanes.thread_gone(message, str(error)):
@@ -430,22 +430,6 @@ class Outbox:
     def unsolicited(self, message: Outbound) -> str:
         """Why a message must not leave, or "" (see `unsolicited`)."""
         return unsolicited(message, self._desks, self._desk_channels, self._to_one)
-
-    async def _in_thread(self, message: Outbound) -> Outbound:
-        """A desk message about a case goes into the case's thread on that desk."""
-        address = message.address
-        if not message.delivery.in_thread or address.thread_id or message.case_id is None:
-            return message
-        case_id = message.case_id
-        async with self._store.transaction() as tx:
-            thread = await tx.desk.thread_of(address.channel, address.chat_id, case_id)
-            card = ""  # a card update edits the card: its message, if not the thread's
-            if thread is not None and message.delivery.card_update:
-                card = await tx.desk.card_message_of(address.channel, address.chat_id, case_id)
-        if thread is None:
-            return message
-        delivery = replace(message.delivery, card_message=card)
-        return replace(message, address=replace(address, thread_id=thread), delivery=delivery)
 
     async def _sent(self, message: Outbound, platform_id: str | Sent) -> None:
         now = self._clock()
@@ -529,6 +513,23 @@ async def _pause(delay: float) -> None:
     """After a failed pass: the next waits, whatever wakes the outbox meanwhile."""
     log.exception("outbox pass failed; trying again in %.1fs", delay)
     await asyncio.sleep(delay)
+
+
+async def _in_thread(store: Store, message: Outbound) -> Outbound:
+    """A desk message about a case goes into the case's thread on that desk."""
+    address = message.address
+    if not message.delivery.in_thread or address.thread_id or message.case_id is None:
+        return message
+    case_id = message.case_id
+    async with store.transaction() as tx:
+        thread = await tx.desk.thread_of(address.channel, address.chat_id, case_id)
+        card = ""  # a card update edits the card: its message, if not the thread's
+        if thread is not None and message.delivery.card_update:
+            card = await tx.desk.card_message_of(address.channel, address.chat_id, case_id)
+    if thread is None:
+        return message
+    delivery = replace(message.delivery, card_message=card)
+    return replace(message, address=replace(address, thread_id=thread), delivery=delivery)
 
 
 def _sent_as(platform_id: str | Sent) -> Sent:
