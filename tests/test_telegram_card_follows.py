@@ -11,6 +11,7 @@ Telegram took; a deleted topic loses nothing.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -297,3 +298,30 @@ async def test_several_updates_waiting_at_once_go_as_the_latest(
         edits = [c.params["name"] for c in fake.calls_to("editForumTopic", include_failed=False)]
         assert len(fake.calls_to("editMessageText")) == 1
         assert len(edits) == 1 and edits[0].startswith("#1 · Ann · resolved · ")
+
+
+async def test_a_card_sent_before_its_message_was_kept_still_has_its_topic_follow(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """A case handed over before this Candor (its card's message id not stored, as
+    after the upgrade): the topic is renamed and closed, nothing fails."""
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+
+        async def recorded() -> bool:
+            async with app.store.transaction() as tx:
+                return await tx.desk.card_message_of("telegram", str(STAFF), 1) == str(card)
+
+        await until(recorded, "the card recorded")
+        with sqlite3.connect(config.storage.path) as db:
+            db.execute("UPDATE desk_threads SET card_message = ''")
+        press(fake, MARIA, "resolve", card, thread)
+        await until(lambda: topic_now(fake, thread)[1], "the topic closed")
+        assert topic_now(fake, thread)[0].startswith("#1 · Ann · resolved · ")
+        assert fake.calls_to("editMessageText", chat_id=STAFF) == []  # not guessed
+
+        async def all_sent() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return {s for _, s in rows} == {"sent"}
+
+        await until(all_sent, "every message of the case sent, none failed")

@@ -245,7 +245,7 @@ class TelegramSender:
         return sent.message_id
 
     async def _open_topic(self, chat_id: int, message: Outbound) -> int:
-        """A forum topic per case, named after it: "#12 · Ann · pricing"."""
+        """A forum topic per case, named after it: "#12 · Ann · waiting · pricing"."""
         name = shorten(message.delivery.title or f"#{message.case_id}", 128)
         topic = await self.bot.create_forum_topic(chat_id, name)
         self._cards.opened(chat_id, topic.message_thread_id, name)
