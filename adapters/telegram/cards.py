@@ -135,7 +135,7 @@ class Cards:
             if unchanged(error):
                 return
             lower = error.message.lower()
-            if "not found" not in lower and "can't be edited" not in lower:
+            if "message to edit not found" not in lower and "can't be edited" not in lower:
                 raise
             if topics:  # someone deleted the card: the topic (its name) still follows
                 log.warning("chat %s: card message %s is gone (%s)", chat_id, card, error.message)
