@@ -7,7 +7,9 @@ minute for every case) can be shared fairly between cases by its sender. Here:
 - `DeskLanes.coalesce`: a lane's queue as it is sent: a due card first (the case's other
   pending messages then go into the card's thread), and a burst of the customer's
   relayed words waiting at once as one message, each text still saying who wrote
-  it. One customer's 90 messages are then a few desk messages, not 90.
+  it. One customer's 90 messages are then a few desk messages, not 90. Of several
+  updates of the card waiting at once, only the latest goes (it says where the case
+  stands now: the card, the thread's name, closed or open).
 - `DeskLanes.thread_gone`: the case's desk thread was deleted by someone on the desk; the
   desk makes the case a new card (a new thread, with the recent timeline and a
   line saying why), and the message that met the gone thread goes into the new one.
@@ -69,8 +71,9 @@ class DeskLanes:
 
     async def coalesce(self, queue: Queue) -> Queue:
         """A lane's queue as it is sent; unchanged unless it is a case's desk lane:
-        then its due card first, and each run of relayed texts (due, never tried,
-        plain text) as one message. Stored so, in one transaction: the run's first
+        then its due card first, each run of relayed texts (due, never tried,
+        plain text) as one message, and of its due card updates the latest alone
+        (where it stands). Stored so, in one transaction: the run's first
         row carries every text, the others are marked sent within it; nothing is
         lost, nothing sent twice."""
         head = queue[0][0] if queue else None
@@ -81,12 +84,17 @@ class DeskLanes:
         now = self._clock()
         cards = [item for item in queue if item[0].delivery.card and item[1] <= now]
         ordered = cards + [item for item in queue if item not in cards]
-        runs = _runs(ordered, now)
+        # the card as it stands now replaces its earlier updates waiting with it
+        updates = [i for i in ordered if i[0].delivery.card_update and i[1] <= now and i[0].id]
+        stale, latest = updates[:-1], updates[-1][0] if updates else None
+        runs = _runs([item for item in ordered if item not in stale], now)
         if len(runs) == len(ordered):
             return ordered
         out: Queue = []
         try:
             async with self._store.transaction() as tx:
+                if stale and latest is not None:
+                    await tx.outbox.coalesce(latest.id, latest.text, [m.id for m, _ in stale], now)
                 for run in runs:
                     first, due = run[0]
                     if len(run) > 1:

@@ -228,6 +228,12 @@ class Delivery:
     card: bool = False  # the case's card: the sent message becomes the case's thread
     card_update: bool = False  # the card again, for desks that can edit the one they sent
     title: str = ""  # the card's title (a Telegram forum topic's name)
+    # A card (update) of a resolved case: where a desk can close the case's thread (a
+    # Telegram forum topic), it does; an update without it opens the thread again.
+    closed: bool = False
+    # A card update: the platform's id of the card message to edit, where it is not
+    # the thread's own (a Telegram topic's card); filled in by the outbox as it sends.
+    card_message: str = ""
     receipt_to: Address | None = None  # tell this desk thread whether it was delivered
     only_to: str = ""  # a desk message only this agent should see, where the desk can
     file: SentFile | None = None
@@ -260,6 +266,10 @@ class Delivery:
             data["card_update"] = True
         if self.title:
             data["title"] = self.title
+        if self.closed:
+            data["closed"] = True
+        if self.card_message:
+            data["card_message"] = self.card_message
         if self.receipt_to is not None:
             address = self.receipt_to
             data["receipt"] = [address.channel, address.chat_id, address.thread_id]
@@ -299,6 +309,8 @@ class Delivery:
             card=bool(data.get("card")),
             card_update=bool(data.get("card_update")),
             title=str(data.get("title") or ""),
+            closed=bool(data.get("closed")),
+            card_message=str(data.get("card_message") or ""),
             receipt_to=Address(str(receipt[0]), str(receipt[1]), str(receipt[2]))
             if isinstance(receipt, list) and len(receipt) == 3
             else None,

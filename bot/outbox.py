@@ -91,6 +91,15 @@ class DeliveryError(Exception):
         self.thread_gone = thread_gone
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What `Sender.send` may return instead of the id alone, for a card that is not
+    its thread's own message (a Telegram forum topic's card): the thread, the card."""
+
+    thread: str
+    card_message: str = ""
+
+
 class Sender(Protocol):
     """What an adapter gives the outbox: one channel's way of sending a message.
 
@@ -100,10 +109,11 @@ class Sender(Protocol):
 
     channel: str
 
-    async def send(self, message: Outbound) -> str:
+    async def send(self, message: Outbound) -> str | Sent:
         """Deliver the message; return the platform's id for it ("" if none). For a
         message to a desk, the id of the thread it is in (or that it starts), which
-        agents' answers there will carry.
+        agents' answers there will carry (with the card's own id, as `Sent`, where a
+        card is not its thread's first message).
 
         Raise DeliveryError when it was not delivered."""
 
@@ -371,7 +381,7 @@ class Outbox:
             if message.cause in NOTICES and await self._notices.held(message):
                 continue
             try:
-                message = await self._in_thread(message)
+                message = await _in_thread(self._store, message)
                 platform_id = await _send(self._store, sender, message)
             except DeliveryError as error:
                 if error.thread_gone and await self.desk_lanes.thread_gone(message, str(error)):
@@ -408,7 +418,7 @@ class Outbox:
             allowed[0], text=text, delivery=Delivery(summary_of=tuple(m.id for m in allowed))
         )
         try:
-            platform_id = await sender.send(combined)
+            platform_id = _sent_as(await sender.send(combined))
         except DeliveryError as error:
             for message in allowed:
                 await self._failed(message, str(error), error.retry_after, error.permanent)
@@ -421,22 +431,14 @@ class Outbox:
         """Why a message must not leave, or "" (see `unsolicited`)."""
         return unsolicited(message, self._desks, self._desk_channels, self._to_one)
 
-    async def _in_thread(self, message: Outbound) -> Outbound:
-        """A desk message about a case goes into the case's thread on that desk."""
-        address = message.address
-        if not message.delivery.in_thread or address.thread_id or message.case_id is None:
-            return message
-        async with self._store.transaction() as tx:
-            thread = await tx.desk.thread_of(address.channel, address.chat_id, message.case_id)
-        if thread is None:
-            return message
-        return replace(message, address=replace(address, thread_id=thread))
-
-    async def _sent(self, message: Outbound, platform_id: str) -> None:
+    async def _sent(self, message: Outbound, platform_id: str | Sent) -> None:
         now = self._clock()
         self._stuck.getting_through(message)
         receipt = _receipt(message, delivered=True, reason="")
-        write = functools.partial(write_sent, self._store, message, platform_id, now, receipt)
+        sent = _sent_as(platform_id)
+        write = functools.partial(
+            write_sent, self._store, message, sent.thread, now, receipt, sent.card_message
+        )
         await self._unrecorded.record(message.id, write, None)
 
     async def _failed(
@@ -513,7 +515,28 @@ async def _pause(delay: float) -> None:
     await asyncio.sleep(delay)
 
 
-async def _send(store: Store, sender: Sender, message: Outbound) -> str:
+async def _in_thread(store: Store, message: Outbound) -> Outbound:
+    """A desk message about a case goes into the case's thread on that desk."""
+    address = message.address
+    if not message.delivery.in_thread or address.thread_id or message.case_id is None:
+        return message
+    case_id = message.case_id
+    async with store.transaction() as tx:
+        thread = await tx.desk.thread_of(address.channel, address.chat_id, case_id)
+        card = ""  # a card update edits the card: its message, if not the thread's
+        if thread is not None and message.delivery.card_update:
+            card = await tx.desk.card_message_of(address.channel, address.chat_id, case_id)
+    if thread is None:
+        return message
+    delivery = replace(message.delivery, card_message=card)
+    return replace(message, address=replace(address, thread_id=thread), delivery=delivery)
+
+
+def _sent_as(platform_id: str | Sent) -> Sent:
+    return platform_id if isinstance(platform_id, Sent) else Sent(platform_id)
+
+
+async def _send(store: Store, sender: Sender, message: Outbound) -> str | Sent:
     """`sender.send`, with its progress (`keep_progress`) stored on the message's row."""
     token = _PROGRESS.set(functools.partial(write_progress, store, message.id))
     try:

@@ -252,7 +252,12 @@ class Waits:
 
 
 async def write_sent(
-    store: Store, message: Outbound, platform_id: str, now: datetime, receipt: Outbound | None
+    store: Store,
+    message: Outbound,
+    platform_id: str,
+    now: datetime,
+    receipt: Outbound | None,
+    card_message: str = "",
 ) -> None:
     async with store.transaction() as tx:
         if message.delivery.erase_when_sent:
@@ -264,7 +269,8 @@ async def write_sent(
             # finds its case through this stored mapping, never through the text.
             thread = Address(message.address.channel, message.address.chat_id, platform_id)
             card = message.delivery.card and not message.address.thread_id
-            await tx.desk.map_thread(thread, message.case_id, card=card)
+            mine = card_message if card else ""  # the card's own message, if not the thread
+            await tx.desk.map_thread(thread, message.case_id, card=card, card_message=mine)
         if receipt is not None:
             await tx.outbox.enqueue(receipt, now)
 

@@ -11,7 +11,8 @@ outbox opens the case a new topic. A 429's
 `retry_after` goes back to the outbox, which keeps the message and its chat's
 order and tries again after that wait. A message that takes several calls (pieces,
 a card's forum topic, a file) goes on, when tried again, where the failed try
-stopped (see `adapters.progress`).
+stopped (see `adapters.progress`). A card update edits the card, and renames,
+closes or opens its topic (`adapters.telegram.cards`).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from adapters.markdown import split, to_telegram_html
 from adapters.progress import Progress, Resumable
+from adapters.telegram.cards import Cards
 from adapters.telegram.platform import CHANNEL
 from adapters.turns import Turns
 from bot.model import Button, Outbound
-from bot.outbox import DeliveryError
+from bot.outbox import DeliveryError, Sent
 from bot.text import shorten
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def _thread_gone(error: BadRequest) -> bool:
     """Telegram's answer for a forum topic that was deleted ("Bad Request: message
     thread not found")."""
     text = error.message.lower()
-    return "thread not found" in text or "topic_deleted" in text
+    return any(gone in text for gone in ("thread not found", "topic_deleted", "topic_id_invalid"))
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -84,6 +86,7 @@ class TelegramSender:
         self._last: dict[int, float] = {}
         self._resumable = Resumable()
         self._turns: dict[int, Turns] = {}  # a group's turns, by chat id
+        self._cards = Cards(bot)
 
     async def _pace(self, chat_id: int) -> None:
         """Wait until this private chat's last message is `per_chat_interval` old."""
@@ -103,13 +106,13 @@ class TelegramSender:
             cutoff = time.monotonic() - 60
             self._last = {k: v for k, v in self._last.items() if v > cutoff}
 
-    async def send(self, message: Outbound) -> str:
-        if message.delivery.card_update:
-            return ""  # the topic already says what changed; the card stays as sent
+    async def send(self, message: Outbound) -> str | Sent:
+        if message.delivery.card_update and not message.address.thread_id:
+            return ""  # no card of the case on this desk
         with self._resumable.progress(message) as progress:
             return await self._deliver(message, progress)
 
-    async def _deliver(self, message: Outbound, progress: Progress) -> str:
+    async def _deliver(self, message: Outbound, progress: Progress) -> str | Sent:
         """`_send`, its failures told to the outbox as `DeliveryError`."""
         try:
             async with self._turn(message) as turns:
@@ -143,11 +146,21 @@ class TelegramSender:
         lane = message.case_id if message.case_id is not None else message.address.thread_id
         return turns.turn(lane, first=message.delivery.card)
 
-    async def _send(self, message: Outbound, progress: Progress) -> str:
+    async def _send(self, message: Outbound, progress: Progress) -> str | Sent:
         """Send what Telegram does not have yet of `message`; `progress` is what it
         took in earlier tries, and grows with every call it answers."""
         chat_id = int(message.address.chat_id)
         thread = message.address.thread_id
+        if message.delivery.card_update:
+            pieces = split(message.text, PIECE)  # the card is one message: cut, not split
+            await self._cards.update(
+                message,
+                progress,
+                topics=self.staff_topics and chat_id == self.staff_group_id,
+                text=pieces[0] + ("\n\n…" if len(pieces) > 1 else ""),
+                keyboard=_keyboard(message.buttons),
+            )
+            return ""
         if message.delivery.private_to and not message.address.private:
             # for one person's eyes, asked in a group: their private chat (its id is
             # theirs) is the only place Telegram shows it to them alone
@@ -191,6 +204,8 @@ class TelegramSender:
                 InputFile(file.text.encode("utf-8"), filename=file.name),
                 message_thread_id=topic,
             )
+        if topic is not None and message.delivery.card and not thread:
+            return Sent(str(topic), progress.last_id)  # its updates edit the card message
         if topic is not None:
             return str(topic)
         return progress.last_id or "0"
@@ -230,7 +245,8 @@ class TelegramSender:
         return sent.message_id
 
     async def _open_topic(self, chat_id: int, message: Outbound) -> int:
-        """A forum topic per case, named after it: "#12 · Ann · pricing"."""
+        """A forum topic per case, named after it: "#12 · Ann · waiting · pricing"."""
         name = shorten(message.delivery.title or f"#{message.case_id}", 128)
         topic = await self.bot.create_forum_topic(chat_id, name)
+        self._cards.opened(chat_id, topic.message_thread_id, name)
         return topic.message_thread_id

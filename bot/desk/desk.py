@@ -44,6 +44,15 @@ def minutes(seconds: float) -> str:
     return f"{round(value / 60)} hours"
 
 
+def state_words(case: Case) -> str:
+    """Where the case stands, as its card and its thread's name say it."""
+    if case.state is CaseState.AGENT:
+        return f"with {shorten(case.agent or '?', 30)}"
+    if case.state is CaseState.BOT:
+        return "with the bot"
+    return case.state.value  # waiting, resolved
+
+
 class Desk:
     """The agents' side of cases, on every configured desk address."""
 
@@ -133,8 +142,10 @@ class Desk:
         update: bool = False,
     ) -> list[Outbound]:
         """The case card: who, where, why, the confirmed summary, the recent timeline.
-        Each desk makes the sent card the case's thread. With `update`, the same card
-        as it stands now, for desks that can edit the card they sent (Slack); the
+        Each desk makes the sent card the case's thread; its title (a Telegram forum
+        topic's name) says where the case stands. With `update`, the same card as it
+        stands now, for desks that can edit the card they sent (Slack, Telegram: the
+        card, the topic's name, the topic closed while the case is resolved); the
         others skip it, having said what changed in the thread."""
         recent = [
             f"• {self.when(e.at)} {line}"
@@ -143,17 +154,14 @@ class Desk:
         ]
         text = (
             f"**Case #{case.id}** · {md_escape(customer.name or 'a customer')} · on {channel}"
-            f" · {case.state.value}\n"
+            f" · {md_escape(state_words(case))}\n"
             f"**Why:** {md_escape(case.handover_reason)}\n"
             f"**Summary, confirmed by the customer:**\n{case.summary}\n"
             + ("**Recent:**\n" + "\n".join(recent) if recent else "")
         )
         about = shorten(case.subject, 40) if case.subject else shorten(case.handover_reason, 40)
-        title = f"#{case.id} · {shorten(customer.name or 'customer', 30)} · {about}"
-        if case.state is CaseState.AGENT:
-            text = text.replace(
-                f" · {case.state.value}\n", f" · with {md_escape(case.agent or '?')}\n", 1
-            )
+        name = shorten(customer.name or "customer", 30)
+        title = f"#{case.id} · {name} · {state_words(case)} · {about}"
         buttons: tuple[Button, ...] = (
             Button("Claim", pack("desk", "claim", case.id)),
             Button("Resolve", pack("desk", "resolve", case.id)),
@@ -163,9 +171,16 @@ class Desk:
             buttons = buttons[1:]
         elif case.state in (CaseState.RESOLVED, CaseState.BOT):
             buttons = ()
+        closed = case.state is CaseState.RESOLVED
         delivery = Delivery(purpose=Purpose.CARD, card=True, title=title)
         if update:
-            delivery = Delivery(purpose=Purpose.CARD_UPDATE, card_update=True, in_thread=True)
+            delivery = Delivery(
+                purpose=Purpose.CARD_UPDATE,
+                card_update=True,
+                in_thread=True,
+                title=title,
+                closed=closed,
+            )
         return [
             Outbound(
                 address=address,

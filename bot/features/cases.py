@@ -118,6 +118,10 @@ async def _reopen(turn: Turn) -> None:
     )
     await turn.record(EventKind.STATE, "reopened: the customer wrote again", actor="bot")
     turn.case_was = "reopened"
+    if turn.case.handed_over_at is not None:  # its card on the desk says so (and opens)
+        events = await turn.timeline(30)
+        where = turn.address.channel
+        turn.out += turn.desk.card(turn.case, turn.customer, where, events, update=True)
 
 
 async def _open_new(turn: Turn) -> None:

@@ -136,6 +136,9 @@ KNOWN_METHODS = (
     "answerCallbackQuery",
     "createForumTopic",
     "deleteForumTopic",
+    "editForumTopic",
+    "closeForumTopic",
+    "reopenForumTopic",
     "getChat",
     "getChatMember",
     "getFile",
@@ -1613,6 +1616,53 @@ class FakeTelegram(InjectsFaults):
         if not isinstance(thread, int) or (chat_id, thread) not in self.topics:
             raise bad_request("message thread not found")
         self.delete_topic(chat_id, thread)
+        return True
+
+    def _forum_topic(self, params: JSONDict) -> JSONDict:
+        """The topic a forum method is about, as Telegram finds it: a forum
+        supergroup's topic that exists (never made, or deleted: "message thread not
+        found")."""
+        chat_id = self._chat_id(params)
+        if chat_id > 0:
+            raise bad_request("method is available for supergroup and channel chats only")
+        thread = params.get("message_thread_id")
+        topic = self.topics.get((chat_id, thread)) if isinstance(thread, int) else None
+        if topic is None:
+            raise bad_request("message thread not found")
+        return topic
+
+    def _m_edit_forum_topic(self, params: JSONDict) -> bool:
+        """A topic renamed (or its icon changed); a name or icon not given (or empty)
+        is kept. Nothing changed: "TOPIC_NOT_MODIFIED", as Telegram answers."""
+        topic = self._forum_topic(params)
+        name = str(params.get("name") or "") or topic["name"]
+        if len(name) > 128:
+            raise bad_request("TOPIC_NAME_INVALID")
+        icon = params.get("icon_custom_emoji_id")
+        changed = {"name": name} if name != topic["name"] else {}
+        if icon is not None and icon != topic.get("icon_custom_emoji_id", ""):
+            changed["icon_custom_emoji_id"] = str(icon)
+        if not changed:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic.update(changed)
+        return True
+
+    def _m_close_forum_topic(self, params: JSONDict) -> bool:
+        """A topic closed: only admins may write in it now (the bot is one, with
+        can_manage_topics, as the README says: it still may). Closed already:
+        "TOPIC_NOT_MODIFIED"."""
+        topic = self._forum_topic(params)
+        if topic.get("is_closed"):
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic["is_closed"] = True
+        return True
+
+    def _m_reopen_forum_topic(self, params: JSONDict) -> bool:
+        """A closed topic open again. Open already: "TOPIC_NOT_MODIFIED"."""
+        topic = self._forum_topic(params)
+        if not topic.get("is_closed"):
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic["is_closed"] = False
         return True
 
     def _m_get_chat(self, params: JSONDict) -> JSONDict:

@@ -31,3 +31,27 @@ async def test_threads_map_to_their_case_and_the_card_s_thread_is_the_case_s(
         await tx.desk.map_thread(reply, two, card=True)  # moved to another case
         assert await tx.desk.case_for_thread(reply) == two
         assert await tx.desk.thread_of("slack", "C1", two) == "100.2"
+
+
+async def test_a_card_s_own_message_is_kept_with_its_thread(store: Store) -> None:
+    """Where the card is not the thread's first message (a Telegram forum topic), its
+    message id is kept for the card's updates; kept when the thread is mapped again
+    without it, replaced when given anew, gone with a move to another case."""
+    async with store.transaction() as tx:
+        one, two = [(await tx.cases.new(await new_customer(tx, name), NOW)).id for name in "ab"]
+        topic = Address("telegram", "-100", "7")
+        assert await tx.desk.card_message_of("telegram", "-100", one) == ""
+        await tx.desk.map_thread(topic, one, card=True, card_message="8")
+        assert await tx.desk.thread_of("telegram", "-100", one) == "7"
+        assert await tx.desk.card_message_of("telegram", "-100", one) == "8"
+        assert await tx.desk.card_message_of("telegram", "-200", one) == ""
+        await tx.desk.map_thread(topic, one)  # a message into the topic: the card stays
+        assert await tx.desk.card_message_of("telegram", "-100", one) == "8"
+        await tx.desk.map_thread(topic, one, card=True, card_message="12")  # sent again in it
+        assert await tx.desk.card_message_of("telegram", "-100", one) == "12"
+        slack = Address("slack", "C1", "100.1")
+        await tx.desk.map_thread(slack, one, card=True)  # the thread is the card
+        assert await tx.desk.card_message_of("slack", "C1", one) == ""
+        await tx.desk.map_thread(topic, two, card=True)  # moved to another case
+        assert await tx.desk.card_message_of("telegram", "-100", two) == ""
+        assert await tx.desk.card_message_of("telegram", "-100", one) == ""

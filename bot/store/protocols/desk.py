@@ -17,9 +17,14 @@ class DeskThreads(PersonalData, Protocol):
     threads of the customer's cases; `merge` maps the merged case's threads to the
     kept case."""
 
-    async def map_thread(self, address: Address, case_id: int, *, card: bool = False) -> None:
+    async def map_thread(
+        self, address: Address, case_id: int, *, card: bool = False, card_message: str = ""
+    ) -> None:
         """The desk thread at `address` is the case's; with `card`, it is where the
-        case's card is. Mapping a thread again to another case moves it there."""
+        case's card is, and `card_message` (if given) the platform's id of the card
+        message in it, where that is not the thread's own id (a Telegram forum topic).
+        Mapping a thread again to the same case keeps what it had unless given anew;
+        to another case moves it there, with only what is given now."""
 
     async def case_for_thread(self, address: Address) -> int | None:
         """The case whose desk thread is at `address`, or None."""
@@ -27,3 +32,7 @@ class DeskThreads(PersonalData, Protocol):
     async def thread_of(self, channel: str, chat_id: str, case_id: int) -> str | None:
         """The thread id of the case's card in that desk chat (the latest, if the card
         was sent again), or None."""
+
+    async def card_message_of(self, channel: str, chat_id: str, case_id: int) -> str:
+        """The `card_message` of the thread `thread_of` gives ("" if none was given,
+        or no card thread is there)."""

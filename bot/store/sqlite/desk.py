@@ -18,14 +18,19 @@ class SQLiteDeskThreads(Repository):
     # the tables whose rows about a customer its personal-data hooks cover
     tables: ClassVar[tuple[str, ...]] = ("desk_threads",)
 
-    async def map_thread(self, address: Address, case_id: int, *, card: bool = False) -> None:
+    async def map_thread(
+        self, address: Address, case_id: int, *, card: bool = False, card_message: str = ""
+    ) -> None:
         await self._s.exec(
-            "INSERT INTO desk_threads (channel, chat_id, thread_id, case_id, is_card)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel, chat_id, thread_id) DO UPDATE SET"
+            "INSERT INTO desk_threads (channel, chat_id, thread_id, case_id, is_card,"
+            " card_message) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (channel, chat_id, thread_id) DO UPDATE SET"
             " is_card = CASE WHEN excluded.case_id = case_id"
             " THEN max(is_card, excluded.is_card) ELSE excluded.is_card END,"
+            " card_message = CASE WHEN excluded.case_id = case_id AND excluded.card_message = ''"
+            " THEN card_message ELSE excluded.card_message END,"
             " case_id = excluded.case_id",
-            (address.channel, address.chat_id, address.thread_id, case_id, int(card)),
+            (address.channel, address.chat_id, address.thread_id, case_id, int(card), card_message),
         )
 
     async def case_for_thread(self, address: Address) -> int | None:
@@ -42,6 +47,14 @@ class SQLiteDeskThreads(Repository):
             (channel, chat_id, case_id),
         )
         return None if row is None else str(row[0])
+
+    async def card_message_of(self, channel: str, chat_id: str, case_id: int) -> str:
+        row = await self._s.one(
+            "SELECT card_message FROM desk_threads WHERE channel = ? AND chat_id = ?"
+            " AND case_id = ? AND is_card = 1 ORDER BY rowid DESC LIMIT 1",
+            (channel, chat_id, case_id),
+        )
+        return "" if row is None else str(row[0])
 
     # -- personal data --------------------------------------------------------------------
 
