@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
-import threading
 import uuid
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
 
 from adapters.console.platform import CHANNEL
+from adapters.console.terminal import Terminal, terminal
 from adapters.markdown import to_plain
 from bot.app import Candor
 from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound, SentFile
@@ -102,18 +102,6 @@ class ConsoleSender:
         return Inbound(key, identity, address, InboundKind.MESSAGE, text=line, display_name=name)
 
 
-def read_lines(
-    stream: TextIO, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]
-) -> None:
-    """Read lines on a daemon thread, so a blocked read never holds up exit."""
-    try:
-        for line in stream:
-            loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\r\n"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        pass
-    loop.call_soon_threadsafe(queue.put_nowait, None)
-
-
 async def chat(
     app: Candor,
     name: str,
@@ -123,17 +111,16 @@ async def chat(
     drain_timeout: float = 30.0,
 ) -> int:
     """Run one customer's terminal conversation until the end of input."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    interactive = stdin.isatty() and stdout.isatty()
+    async with terminal(stdin or sys.stdin, stdout or sys.stdout) as term:
+        term.prompt = lambda: "you> "
+        return await _converse(app, name, term, drain_timeout)
+
+
+async def _converse(app: Candor, name: str, term: Terminal, drain_timeout: float) -> int:
     exports = app.config.storage.path.parent / "exports"
-    sender = ConsoleSender(stdout, app.config.bot.name, ansi=interactive, files=exports)
+    sender = ConsoleSender(term.out, app.config.bot.name, ansi=term.interactive, files=exports)
     app.outbox.register(sender, chat_id=name)
     app.start_background()
-
-    lines: asyncio.Queue[str | None] = asyncio.Queue()
-    loop = asyncio.get_running_loop()
-    threading.Thread(target=read_lines, args=(stdin, loop, lines), daemon=True).start()
 
     await app.outbox.deliver_due()  # anything still owed from an earlier session
     start = Inbound(
@@ -145,19 +132,11 @@ async def chat(
     )
     await app.engine.receive(start)
     await app.outbox.deliver_due()
-    while True:
-        if interactive:
-            stdout.write("you> ")
-            stdout.flush()
-        line = await lines.get()
-        if line is None:
-            break
+    while (line := await term.line()) is not None:
         if not line.strip():
             continue  # an empty Enter in a terminal is not a message
         await app.engine.receive(sender.inbound(line, name))
         await app.outbox.deliver_due()
-    if interactive:
-        stdout.write("\n")
     await _drain(app, name, drain_timeout)
     return 0
 

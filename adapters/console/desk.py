@@ -8,14 +8,13 @@ Telegram topic would be.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import threading
 import uuid
 from typing import TextIO
 
-from adapters.console.chat import read_lines, render
+from adapters.console.chat import render
 from adapters.console.platform import TERMINAL_DESK
+from adapters.console.terminal import Terminal, terminal
 from bot.app import Candor
 from bot.config import Config, ConfigError
 from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound
@@ -142,29 +141,24 @@ async def desk(
     app: Candor, agent: str, stdin: TextIO | None = None, stdout: TextIO | None = None
 ) -> int:
     """Run the terminal desk as `agent` until the end of input."""
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    interactive = stdin.isatty() and stdout.isatty()
-    sender = DeskSender(stdout, ansi=interactive)
+    async with terminal(stdin or sys.stdin, stdout or sys.stdout) as term:
+        sender = DeskSender(term.out, ansi=term.interactive)
+        term.prompt = lambda: f"{agent} #{sender.current or '-'}> "  # the case in use
+        return await _work(app, agent, sender, term)
+
+
+async def _work(app: Candor, agent: str, sender: DeskSender, term: Terminal) -> int:
     app.outbox.register(sender, chat_id=TERMINAL_DESK.chat_id)
     app.start_background(desk=True)
-    stdout.write(f"{HELP}\n\n")
-    lines: asyncio.Queue[str | None] = asyncio.Queue()
-    loop = asyncio.get_running_loop()
-    threading.Thread(target=read_lines, args=(stdin, loop, lines), daemon=True).start()
+    term.out.write(f"{HELP}\n\n")
+    term.out.flush()
     await app.outbox.deliver_due()
-    while True:
-        if interactive:
-            stdout.write(f"{agent} #{sender.current or '-'}> ")
-            stdout.flush()
-        line = await lines.get()
-        if line is None:
-            break
+    while (line := await term.line()) is not None:
         if not line.strip():
             continue
         number = wanted_case(line)
         if number is not None:
-            await open_case(app, sender, number, stdout)
+            await open_case(app, sender, number, term.out)
             continue
         inbound = sender.inbound(line, agent)
         if inbound is not None:
