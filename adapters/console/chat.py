@@ -15,7 +15,7 @@ from typing import TextIO
 from urllib.parse import quote
 
 from adapters.console.platform import CHANNEL
-from adapters.console.terminal import Terminal, terminal
+from adapters.console.terminal import Terminal, shown, terminal
 from adapters.markdown import to_plain
 from bot.app import Candor
 from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound, SentFile
@@ -55,8 +55,7 @@ class ConsoleSender:
             shutil.rmtree(self._folder(message.address.chat_id), ignore_errors=True)
         indent = " " * (len(self._bot_name) + 2)
         body = body.replace("\n", "\n" + indent)
-        self._out.write(f"{self._bot_name}: {body}\n\n")
-        self._out.flush()
+        await shown(self._out, f"{self._bot_name}: {body}\n\n")
         if message.buttons:  # like buttons on a chat app, the last ones stay pressable
             self.buttons = message.buttons
         return ""

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from adapters.console.chat import render
 from adapters.console.platform import TERMINAL_DESK
-from adapters.console.terminal import Terminal, terminal
+from adapters.console.terminal import Terminal, shown, terminal
 from bot.app import Candor
 from bot.config import Config, ConfigError
 from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound
@@ -46,8 +46,7 @@ class DeskSender:
                 self.current = thread
         label = f"[#{thread}] " if thread else ""
         body = render(message.text, message.buttons, ansi=self._ansi)
-        self._out.write(f"{label}{body.replace(chr(10), chr(10) + ' ' * len(label))}\n\n")
-        self._out.flush()
+        await shown(self._out, f"{label}{body.replace(chr(10), chr(10) + ' ' * len(label))}\n\n")
         if message.buttons:
             self.buttons = message.buttons
         return thread

@@ -110,9 +110,30 @@ class _AbovePrompt:
     def flush(self) -> None:
         pass  # each write is shown as a whole
 
-    async def written(self) -> None:
-        """Wait until everything written is on the screen."""
-        await asyncio.gather(*self._showing, return_exceptions=True)  # (a closed terminal)
+    async def show(self, text: str) -> None:
+        """Write `text` and return once it is on the screen (or raise why it is not):
+        a reply is recorded as sent only after this."""
+        self.write(text)
+        await self.written(raising=True)
+
+    async def written(self, *, raising: bool = False) -> None:
+        """Wait until everything written is on the screen; with `raising`, raise what
+        kept any of it off (a closed terminal), else only wait."""
+        done = await asyncio.gather(*self._showing, return_exceptions=True)
+        failed = [e for e in done if isinstance(e, BaseException)]
+        if raising and failed:
+            raise failed[0]
+
+
+async def shown(out: TextIO, text: str) -> None:
+    """Write `text` to `out` and return once it is shown: on a terminal, above the
+    prompt; elsewhere (a pipe, a file), written and flushed. A sender returns (and the
+    outbox records the message as sent) only after this."""
+    if isinstance(out, _AbovePrompt):
+        await out.show(text)
+        return
+    out.write(text)
+    out.flush()
 
 
 class _HangUpReader(PosixStdinReader):
