@@ -228,6 +228,31 @@ async def test_long_messages_are_split_under_telegrams_limit(
         assert "Source: the article “A long answer”" in pieces[-1]
 
 
+async def test_a_table_whose_aligned_rendering_outgrows_a_message_is_split_further(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """A table's aligned rendering pads its cells: 3,500 characters of Markdown became
+    4,204 on Telegram, which refused it ("message is too long") and the answer was
+    lost. Each piece is cut again until its rendering fits."""
+    rows = ["| Plan | Seats | Price |", "|---|---|---|", "| " + " | ".join(["x" * 20] * 3) + " |"]
+    rows += [f"| {i} | 2 | 3 |" for i in range(300)]
+    table = "\n".join(rows)
+    (knowledge_dir / "table.md").write_text(
+        '+++\ntitle = "Every plan"\nquestions = ["show me the table of every plan"]\n'
+        f"+++\n{table}\n",
+        encoding="utf-8",
+    )
+    config = telegram_config(tmp_path, knowledge_dir, fake)
+    async with running(config):
+        fake.push_message(ANN, "show me the table of every plan")
+        await fake.wait_for(
+            "sendMessage", 1, chat_id=ANN, text=lambda t: "Source: the article" in t
+        )
+        assert not [c for c in fake.calls_to("sendMessage") if c.failed]
+        shown = " ".join(fake.texts(ANN))
+        assert all(f"{i} " in shown for i in (0, 150, 299))
+
+
 async def test_clarify_buttons_answer_and_are_acknowledged(
     fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
 ) -> None:

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
+import re
 import time
 from datetime import timedelta
 
@@ -40,6 +42,29 @@ log = logging.getLogger(__name__)
 
 # Markdown is cut below Telegram's 4,096 characters, leaving room for the markup.
 PIECE = MessageLimit.MAX_TEXT_LENGTH - 596
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _shown_length(rendered: str) -> int:
+    """How long Telegram counts our HTML once parsed: its text without tags, entities
+    decoded, in UTF-16 code units (what MAX_TEXT_LENGTH counts)."""
+    text = html.unescape(_TAG.sub("", rendered))
+    return len(text.encode("utf-16-le")) // 2
+
+
+def pieces_of(markdown: str, limit: int = PIECE) -> list[str]:
+    """The Markdown in pieces that Telegram takes: each at most `limit` characters, and
+    cut again, smaller, while its rendering is longer than a message may be (an
+    aligned table's padding, or characters outside the BMP, lengthen it)."""
+    found = []
+    for piece in split(markdown, limit):
+        if _shown_length(to_telegram_html(piece)) <= MessageLimit.MAX_TEXT_LENGTH or limit <= 64:
+            found.append(piece)
+        else:
+            found += pieces_of(piece, max(64, limit // 2))
+    return found
 
 
 def _keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
@@ -152,7 +177,7 @@ class TelegramSender:
         chat_id = int(message.address.chat_id)
         thread = message.address.thread_id
         if message.delivery.card_update:
-            pieces = split(message.text, PIECE)  # the card is one message: cut, not split
+            pieces = pieces_of(message.text)  # the card is one message: cut, not split
             await self._cards.update(
                 message,
                 progress,
@@ -178,7 +203,7 @@ class TelegramSender:
                 topic = int(thread)
             else:
                 reply_to = int(thread)
-        pieces = split(message.text, PIECE)
+        pieces = pieces_of(message.text)
         for i, piece in enumerate(pieces):
             if i < progress.pieces:
                 continue  # Telegram took it in an earlier try
