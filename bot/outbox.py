@@ -58,6 +58,7 @@ from bot.unrecorded import (
     write_progress,
     write_retry,
     write_sent,
+    write_thread_opened,
 )
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,21 @@ async def keep_progress(data: Mapping[str, Any]) -> None:
     keep = _PROGRESS.get()
     if keep is not None:
         await keep(data)
+
+
+_OPENED: ContextVar[Callable[[str], Awaitable[None]] | None] = ContextVar(
+    "candor_outbox_opened", default=None
+)
+
+
+async def thread_opened(thread_id: str) -> None:
+    """For a sender posting a case's card: the card's thread (a forum topic) exists now,
+    before the card is in it. The outbox maps it to the case at once, so what an agent
+    writes there as soon as it appears finds its case (it would be "Which case?" until
+    the card was recorded). Never raises."""
+    opened = _OPENED.get()
+    if opened is not None and thread_id:
+        await opened(thread_id)
 
 
 class NoticeGate:
@@ -539,9 +555,11 @@ def _sent_as(platform_id: str | Sent) -> Sent:
 async def _send(store: Store, sender: Sender, message: Outbound) -> str | Sent:
     """`sender.send`, with its progress (`keep_progress`) stored on the message's row."""
     token = _PROGRESS.set(functools.partial(write_progress, store, message.id))
+    opened = _OPENED.set(functools.partial(write_thread_opened, store, message))
     try:
         return await sender.send(message)
     finally:
+        _OPENED.reset(opened)
         _PROGRESS.reset(token)
 
 

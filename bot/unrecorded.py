@@ -315,3 +315,17 @@ async def write_progress(store: Store, message_id: int, data: Mapping[str, Any])
             await tx.outbox.progress(message_id, data)
     except Exception as error:
         log.warning("progress of message %s not stored: %r", message_id, error)
+
+
+async def write_thread_opened(store: Store, message: Outbound, thread_id: str) -> None:
+    """The thread a card opened (see `outbox.thread_opened`), mapped to its case before
+    the card is posted in it; never raises: if it cannot be stored now, it is when the
+    card is recorded as sent."""
+    if message.cause is not Cause.DESK or message.case_id is None or not message.delivery.card:
+        return
+    thread = Address(message.address.channel, message.address.chat_id, thread_id)
+    try:
+        async with store.transaction() as tx:
+            await tx.desk.map_thread(thread, message.case_id, card=True)
+    except Exception as error:
+        log.warning("thread of message %s not mapped yet: %r", message.id, error)

@@ -33,6 +33,7 @@ from tests.test_telegram import (
     hand_over,
     running,
     said,
+    shown,
     telegram_config,
 )
 
@@ -325,3 +326,50 @@ async def test_a_card_sent_before_its_message_was_kept_still_has_its_topic_follo
             return {s for _, s in rows} == {"sent"}
 
         await until(all_sent, "every message of the case sent, none failed")
+
+
+async def test_an_agent_writing_in_a_new_topic_before_its_card_is_in_finds_the_case(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """The topic appears in the staff group before the card is posted in it; Maria
+    wrote there at once and was told "Which case?" (the topic was mapped to the case
+    only once the card was recorded as sent): her words never reached the customer."""
+    release, arrived = asyncio.Event(), asyncio.Event()
+
+    async def send_message(params: dict[str, Any]) -> Any:
+        if params.get("chat_id") == STAFF and "Case #" in str(params.get("text")):
+            arrived.set()
+            await release.wait()  # the card is on its way, not in yet
+        return fake._m_send_message(params)
+
+    fake.on("sendMessage", send_message)
+    config = telegram_config(tmp_path, knowledge_dir, fake)
+    async with running(config, 120) as (app, _):
+        fake.push_message(ANN, "/human", first_name="Ann")
+        [proposal] = await fake.wait_for("sendMessage", 1, chat_id=ANN)
+        fake.push_callback(
+            ANN,
+            shown(proposal, "handover:send"),
+            message_id=proposal.result["message_id"],
+            first_name="Ann",
+        )
+        [topic] = await fake.wait_for("createForumTopic", 1, chat_id=STAFF)
+        thread = topic.result["message_thread_id"]
+        await asyncio.wait_for(arrived.wait(), 60)
+        fake.push_message(
+            MARIA,
+            "Hi Ann, Maria here.",
+            first_name="Maria",
+            chat_id=STAFF,
+            message_thread_id=thread,
+            is_topic_message=True,
+        )
+        [event] = await fake.wait_for(
+            "sendMessage", 1, chat_id=ANN, text=lambda t: "Maria here" in t
+        )
+        release.set()
+        await fake.wait_for("sendMessage", 1, chat_id=STAFF, text=lambda t: "Delivered" in t)
+        assert not [t for t in fake.texts(STAFF) if t.startswith("Which case?")]
+        assert event.params["chat_id"] == ANN
+        case = await case_of(app, ANN)  # her first reply claimed it, as always
+        assert case.state is CaseState.AGENT and case.agent == "Maria"

@@ -35,7 +35,7 @@ from adapters.telegram.cards import Cards
 from adapters.telegram.platform import CHANNEL
 from adapters.turns import Turns
 from bot.model import Button, Outbound
-from bot.outbox import DeliveryError, Sent
+from bot.outbox import DeliveryError, Sent, thread_opened
 from bot.text import shorten
 
 log = logging.getLogger(__name__)
@@ -197,6 +197,7 @@ class TelegramSender:
             if not progress.thread:
                 progress.thread = str(await self._open_topic(chat_id, message))
                 await progress.keep()  # a try after a restart uses this topic
+                await thread_opened(progress.thread)  # agents may write in it at once
             topic = int(progress.thread)
         elif is_staff and thread:
             if self.staff_topics:
