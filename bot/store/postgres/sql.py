@@ -132,7 +132,17 @@ class Connection:
 
     @property
     def in_transaction(self) -> bool:
-        return bool(self.raw.is_in_transaction()) and not self.raw.is_closed()
+        try:
+            return bool(self.raw.is_in_transaction()) and not self.raw.is_closed()
+        except asyncpg.InterfaceError:  # lost, and taken back by its pool
+            return False
+
+    @property
+    def lost(self) -> bool:
+        try:
+            return bool(self.raw.is_closed())
+        except asyncpg.InterfaceError:
+            return True
 
     def _lost(self, error: BaseException) -> StoreError:
         return StoreError(f"the database {self._where} cannot be used now: {error}")

@@ -45,6 +45,10 @@ from bot.store.sqlite.transaction import SQLiteTransaction
 log = logging.getLogger(__name__)
 
 
+def is_postgres_url(value: str) -> bool:
+    return value.startswith(("postgresql://", "postgres://"))
+
+
 def redacted(url: str) -> str:
     """The URL without its password (what errors and logs may show)."""
     try:
@@ -58,6 +62,13 @@ def redacted(url: str) -> str:
         return urlunsplit(parts._replace(netloc=user + host))
     except ValueError:
         return "(a URL that cannot be read)"
+
+
+def _password(url: str) -> str:
+    try:
+        return urlsplit(url).password or ""
+    except ValueError:
+        return ""
 
 
 class PostgresStore(GroupCommitStore):
@@ -121,9 +132,26 @@ class PostgresStore(GroupCommitStore):
 
     def _cannot_open(self, error: BaseException) -> str:
         text = str(error) or type(error).__name__
-        if self.url and self.url in text:  # never the password, wherever it was quoted
+        if self.url:  # never the password, wherever a library quoted it
             text = text.replace(self.url, self.where)
+            password = _password(self.url)
+            if password:
+                text = text.replace(password, "***")
         return f"cannot open the database at storage.url {self.where}: {text}"
+
+    async def migrate(self) -> tuple[list[str], int]:
+        """Only bring the schema up to date (`candor db migrate`): the migrations
+        applied, and the schema version now."""
+        try:
+            conn = await asyncpg.connect(self.url, timeout=self._connect_timeout)
+        except (*UNREACHABLE, asyncpg.PostgresError, ValueError) as error:
+            raise StoreError(self._cannot_open(error)) from error
+        try:
+            return await migrate(conn, self.where), await version(conn)
+        except (*UNREACHABLE, asyncpg.PostgresError) as error:
+            raise StoreError(self._cannot_open(error)) from error
+        finally:
+            await conn.close()
 
     async def _check_read_only(self, conn: asyncpg.Connection) -> None:
         if await conn.fetchval("SELECT to_regclass('cases')") is None:
@@ -161,17 +189,33 @@ class PostgresStore(GroupCommitStore):
             conn = await pool.acquire()
         except UNREACHABLE as error:
             raise StoreError(f"the database {self.where} cannot be reached: {error}") from error
+        db = Connection(conn, self.where)
         try:
-            yield Connection(conn, self.where)
+            yield db
         finally:
             with contextlib.suppress(*UNREACHABLE):
-                await pool.release(conn)
+                await pool.release(db.raw)
 
     async def _begin(self, db: Connection) -> None:
         if db.in_transaction:
             log.warning("rolling back a transaction left open")
             await db.execute("ROLLBACK")
-        await db.execute("BEGIN")
+        try:
+            await db.execute("BEGIN")
+        except StoreError:
+            if not db.lost:
+                raise
+            # lost while it waited in the pool (a failover, a restarted server):
+            # nothing was begun on it, so a new one is as good
+            log.info("the database connection was lost; connecting again")
+            pool = self._usable()
+            with contextlib.suppress(*UNREACHABLE):
+                await pool.release(db.raw)
+            try:
+                db.raw = await pool.acquire()
+            except UNREACHABLE as error:
+                raise StoreError(f"the database {self.where} cannot be reached: {error}") from error
+            await db.execute("BEGIN")
 
     def _writes(self) -> Writes:
         return PgWrites()

@@ -1,0 +1,238 @@
+"""The PostgreSQL store beyond the contract suite (tests/store/, which runs on it
+too): its configuration and errors, `candor db migrate`, and what several processes
+on one database rely on (migrations that do not race, one case per customer, a
+dedupe key seen once, a lost connection replaced). Each test runs on a database of
+its own on the session's throwaway server (tests/postgres.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bot import config as config_module
+from bot.cli import main
+from bot.model import EventKind, Identity
+from bot.store import PostgresStore, StoreError, open_store
+from bot.store.postgres.schema import migrations
+from tests.conftest import candor_command, write_config
+from tests.postgres import PASSWORD, Server
+from tests.store.conftest import ANN, HERE, NOW
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def url(postgres_server: Server, tmp_path: Path) -> str:
+    return postgres_server.database_for(tmp_path)
+
+
+def pg_config(tmp_path: Path, knowledge_dir: Path, url: str) -> Path:
+    path = write_config(tmp_path, knowledge_dir)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("[storage]\n", '[storage]\nurl = "env:CANDOR_DATABASE_URL"\n', 1),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_the_config_chooses_postgresql_by_url_from_the_environment(
+    tmp_path: Path, knowledge_dir: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = pg_config(tmp_path, knowledge_dir, url)
+    monkeypatch.setenv("CANDOR_DATABASE_URL", url)
+    store = open_store(config_module.load(path))
+    assert isinstance(store, PostgresStore) and store.url == url
+    assert PASSWORD not in str(store) and "***" in str(store)
+    monkeypatch.setenv("CANDOR_DATABASE_URL", "")  # empty: the SQLite file
+    assert not isinstance(open_store(config_module.load(path)), PostgresStore)
+
+
+def test_a_url_that_is_not_postgresql_is_refused_without_showing_it(
+    tmp_path: Path, knowledge_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = pg_config(tmp_path, knowledge_dir, "")
+    monkeypatch.setenv("CANDOR_DATABASE_URL", "mysql://root:hunter2-secret@db/candor")
+    with pytest.raises(config_module.ConfigError, match=r"storage\.url: not a PostgreSQL URL") as e:
+        config_module.load(path)
+    assert "hunter2-secret" not in str(e.value)
+
+
+def test_db_migrate_applies_the_schema_once_and_says_so(
+    tmp_path: Path, knowledge_dir: Path, url: str, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    path = pg_config(tmp_path, knowledge_dir, url)
+    monkeypatch.setenv("CANDOR_DATABASE_URL", url)
+    assert main(["db", "migrate", "--config", str(path)]) == 0
+    first = capsys.readouterr().out
+    latest = migrations()[-1][0]
+    assert f"applied {len(migrations())} migrations (001_initial.sql" in first
+    assert f"schema version {latest}" in first and "storage.url" in first
+    assert PASSWORD not in first
+    assert main(["db", "migrate", "--config", str(path)]) == 0
+    assert "is up to date" in capsys.readouterr().out
+
+
+def test_db_migrate_on_sqlite_says_what_it_did(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "migrate", "--config", str(config_path)]) == 0
+    assert "the SQLite database" in capsys.readouterr().out
+    assert main(["db", "migrate", "--config", str(config_path)]) == 0
+    assert "is up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong", ["password", "down"])
+def test_a_wrong_password_or_a_server_down_is_one_clear_line_and_exit_1(
+    wrong: str, tmp_path: Path, knowledge_dir: Path, postgres_server: Server
+) -> None:
+    if wrong == "password":
+        bad = postgres_server.url("postgres", password="not-the-secret-at-all")
+    else:  # a port where nothing listens
+        bad = postgres_server.url("postgres").replace(f":{postgres_server.port}/", ":1/")
+    path = pg_config(tmp_path, knowledge_dir, bad)
+    for command in (["db", "migrate"], ["chat", "--as", "ann"]):
+        done = subprocess.run(
+            [*candor_command(), *command, "--config", str(path)],
+            env={"CANDOR_DATABASE_URL": bad, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 1, done.stderr
+        assert "storage.url" in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert "not-the-secret-at-all" not in done.stderr + done.stdout
+        assert PASSWORD not in done.stderr + done.stdout
+
+
+async def test_processes_starting_at_once_migrate_once(url: str) -> None:
+    stores = [PostgresStore(url) for _ in range(4)]  # each its own connections: processes
+    await asyncio.gather(*(store.open() for store in stores))
+    try:
+        async with stores[0].reporting():
+            pass
+        rows = await stores[0]._all("SELECT version FROM candor_schema ORDER BY version")
+        assert [r[0] for r in rows] == [number for number, _, _ in migrations()]
+    finally:
+        await asyncio.gather(*(store.close() for store in stores))
+
+
+async def test_one_customer_on_two_processes_at_once_gets_one_case_in_order(url: str) -> None:
+    """Each process reads "no case yet" and opens one, unless the customer's lock
+    makes the second wait for the first's commit (it then finds that case)."""
+    one, two = PostgresStore(url), PostgresStore(url)
+    await one.open()
+    await two.open()
+    first_inside, second_started = asyncio.Event(), asyncio.Event()
+
+    async def turn(store: PostgresStore, text: str, hold: bool) -> None:
+        async with store.transaction() as tx:
+            arrived = await tx.customers.arrive(f"key-{text}", ANN, "Ann", HERE, NOW)
+            assert arrived is not None
+            customer, _ = arrived
+            case = await tx.cases.latest(customer.id)
+            if case is None or not case.is_open:
+                case = await tx.cases.new(customer.id, NOW)
+            await tx.timeline.append(case.id, EventKind.CUSTOMER, "customer", text, NOW)
+            if hold:  # keep the first turn open until the second waits for its lock
+                first_inside.set()
+                await second_started.wait()
+                for _ in range(600):  # bounded: 60 s at the most
+                    waiting = await store._all(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
+                    if waiting[0][0]:
+                        break
+                    await asyncio.sleep(0.1)
+                else:
+                    raise AssertionError("the second turn never waited for the customer's lock")
+
+    async def second() -> None:
+        await first_inside.wait()
+        second_started.set()
+        await turn(two, "second", hold=False)
+
+    try:
+        await asyncio.gather(turn(one, "first", hold=True), second())
+        customer = await one.customer_by_identity(ANN)
+        assert customer is not None
+        [case] = await one.cases_of(customer.id)
+        assert [e.text for e in await one.events_of(case.id)] == ["first", "second"]
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_redelivery_to_another_process_is_seen_once(url: str) -> None:
+    stores = [PostgresStore(url) for _ in range(3)]
+    for store in stores:
+        await store.open()
+
+    async def deliver(store: PostgresStore) -> bool:
+        async with store.shared() as tx:
+            return await tx.customers.arrive("update-7", ANN, "Ann", HERE, NOW) is not None
+
+    try:
+        assert sorted(await asyncio.gather(*(deliver(s) for s in stores))) == [False, False, True]
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_a_lost_connection_is_replaced_and_nothing_is_half_stored(
+    url: str, postgres_server: Server
+) -> None:
+    store = PostgresStore(url, pool_size=1)
+    await store.open()
+    try:
+        async with store.transaction() as tx:
+            await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        name = url.rsplit("/", 1)[-1]
+        postgres_server.psql(  # what a failover or a restarted server does to it
+            "postgres",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+        )
+        bob = Identity("test", "w", "bob")
+        async with store.transaction() as tx:  # on a new connection
+            await tx.customers.for_identity(bob, "Bob", HERE, NOW)
+        assert await store.customer_by_identity(bob) is not None
+        postgres_server.psql(
+            "postgres",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            f" WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+        )
+        with pytest.raises(StoreError):  # lost mid-transaction: the turn is not acknowledged
+            async with store.transaction() as tx:
+                await tx.customers.for_identity(Identity("test", "w", "cy"), "Cy", HERE, NOW)
+                postgres_server.psql(
+                    "postgres",
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    f" WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+                )
+                await tx.customers.get(1)
+        assert await store.customer_by_identity(Identity("test", "w", "cy")) is None
+    finally:
+        await store.close()
+
+
+async def test_a_second_candor_run_on_one_database_is_refused(url: str) -> None:
+    one, two = PostgresStore(url), PostgresStore(url)
+    await one.open()
+    await two.open()
+    try:
+        async with one.sole_sender():
+            with pytest.raises(StoreError, match="already running") as refused:
+                async with two.sole_sender():
+                    pass
+            assert PASSWORD not in str(refused.value)
+        async with two.sole_sender():  # once the first has stopped
+            pass
+    finally:
+        await one.close()
+        await two.close()
