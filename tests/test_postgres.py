@@ -7,6 +7,7 @@ its own on the session's throwaway server (tests/postgres.py)."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 from pathlib import Path
 
@@ -236,3 +237,48 @@ async def test_a_second_candor_run_on_one_database_is_refused(url: str) -> None:
     finally:
         await one.close()
         await two.close()
+
+
+async def test_candor_run_on_postgresql_is_one_per_database_and_the_rest_work_beside(
+    tmp_path: Path, knowledge_dir: Path, url: str
+) -> None:
+    """Real processes against the fake Telegram, as tests/test_one_sender.py does for
+    SQLite: a second `candor run` is refused, the chat, the report and `db migrate`
+    work beside the first, and a killed one's lock is gone with it."""
+    from tests.fakes.telegram import FakeTelegram
+    from tests.test_one_sender import candor, running
+    from tests.test_telegram import TOKEN, telegram_config
+
+    async with FakeTelegram(TOKEN) as fake:
+        config = telegram_config(tmp_path, knowledge_dir, fake)
+        assert config.source is not None
+        text = config.source.read_text(encoding="utf-8")
+        config.source.write_text(text.replace("[storage]\n", f'[storage]\nurl = "{url}"\n', 1))
+        config = config_module.load(config.source)
+        first = await running(config, 1)
+        try:
+            status, _, stderr = await candor(config, "run")
+            assert status == 1, stderr
+            assert "another `candor run` is already running on the database" in stderr
+            assert PASSWORD not in stderr and "Traceback" not in stderr
+            status, out, stderr = await candor(config, "chat", "--as", "ann", stdin=b"hi\n")
+            assert status == 0, stderr
+            assert "Candor:" in out
+            status, out, stderr = await candor(config, "report", "--json")
+            assert status == 0, stderr
+            assert '"cases"' in out
+            status, out, stderr = await candor(config, "db", "migrate")
+            assert status == 0 and "is up to date" in out, stderr
+        finally:
+            first.send_signal(signal.SIGKILL)  # killed: the server lets its lock go
+            await first.wait()
+        again = await running(config, 2)
+        again.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(again.wait(), 60) == 0
+    store = PostgresStore(url)
+    await store.open()
+    try:  # the chat's customer and their case are in PostgreSQL
+        customer = await store.customer_by_identity(Identity("console", "local", "ann"))
+        assert customer is not None and len(await store.cases_of(customer.id)) == 1
+    finally:
+        await store.close()
