@@ -130,30 +130,28 @@ class Server:
     def url(self, database: str, password: str = PASSWORD) -> str:
         return f"postgresql://{SUPERUSER}:{password}@127.0.0.1:{self.port}/{database}"
 
-    def psql(self, database: str, sql: str) -> str:
-        done = subprocess.run(
+    def _client(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """One of PostgreSQL's client programs, on the server's socket, as its superuser."""
+        return subprocess.run(
             [
-                str(self.bin / "psql"),
-                "-X",
-                "-q",
-                "-At",
-                "-v",
-                "ON_ERROR_STOP=1",
+                str(self.bin / tool),
                 "-h",
                 str(self.sockets),
                 "-p",
                 str(self.port),
                 "-U",
                 SUPERUSER,
-                "-d",
-                database,
-                "-c",
-                sql,
+                *args,
             ],
             capture_output=True,
             text=True,
             check=False,
             timeout=60,
+        )
+
+    def psql(self, database: str, sql: str) -> str:
+        done = self._client(
+            "psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", database, "-c", sql
         )
         if done.returncode != 0:
             raise RuntimeError(f"psql on {database}: {done.stderr.strip()}")
@@ -173,22 +171,7 @@ class Server:
 
     def dump(self, url: str) -> str:
         """Every row of every table of that database, as text."""
-        name = url.rsplit("/", 1)[-1]
-        done = subprocess.run(
-            [
-                str(self.bin / "pg_dump"),
-                "--data-only",
-                "-h",
-                str(self.sockets),
-                "-p",
-                str(self.port),
-                "-U",
-                SUPERUSER,
-                name,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        )
+        done = self._client("pg_dump", "--data-only", url.rsplit("/", 1)[-1])
+        if done.returncode != 0:
+            raise RuntimeError(f"pg_dump: {done.stderr.strip()}")
         return done.stdout

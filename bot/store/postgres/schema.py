@@ -7,11 +7,11 @@ them applied. A database from a newer Candor is refused rather than damaged."""
 from __future__ import annotations
 
 import logging
-from importlib import resources
 
 import asyncpg
 
 from bot.store.errors import StoreError
+from bot.store.sqlite import schema as sqlite_schema
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +27,8 @@ _VERSIONS = (
 
 
 def migrations() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) of every migration, in order."""
-    folder = resources.files(__package__ or "bot.store.postgres") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:3].isdigit():
-            found.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    """(version, file name, SQL) of every PostgreSQL migration, in order."""
+    return sqlite_schema.migrations("bot.store.postgres")
 
 
 async def version(conn: asyncpg.Connection) -> int:
