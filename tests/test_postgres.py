@@ -62,6 +62,19 @@ def test_a_url_that_is_not_postgresql_is_refused_without_showing_it(
     assert "hunter2-secret" not in str(e.value)
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://candor:s3cret%40x@db:5432/candor", "postgresql://candor:***@db:5432/candor"),
+        ("postgresql://candor@db/candor?password=s3cret&sslmode=require",
+         "postgresql://candor@db/candor?password=***&sslmode=require"),
+        ("postgresql://db/candor", "postgresql://db/candor"),
+    ],
+)  # fmt: skip
+def test_the_url_is_shown_without_its_password(url: str, shown: str) -> None:
+    assert str(PostgresStore(url)) == shown
+
+
 def test_db_migrate_applies_the_schema_once_and_says_so(
     tmp_path: Path, knowledge_dir: Path, url: str, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -227,6 +240,7 @@ async def test_a_second_candor_run_on_one_database_is_refused(url: str) -> None:
     await one.open()
     await two.open()
     try:
+        two.sender_wait = 0.2  # what it waits for a lock a killed process leaves
         async with one.sole_sender():
             with pytest.raises(StoreError, match="already running") as refused:
                 async with two.sole_sender():

@@ -27,7 +27,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import aiosqlite
 import asyncpg
@@ -50,31 +50,43 @@ def is_postgres_url(value: str) -> bool:
 
 
 def redacted(url: str) -> str:
-    """The URL without its password (what errors and logs may show)."""
+    """The URL without its password (what errors and logs may show), also one given
+    as `?password=…`."""
     try:
         parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.hostname or ""
-        if parts.port is not None:
-            host += f":{parts.port}"
-        user = f"{parts.username}:***@" if parts.username else ":***@"
-        return urlunsplit(parts._replace(netloc=user + host))
+        if parts.password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            user = f"{parts.username}:***@" if parts.username else ":***@"
+            parts = parts._replace(netloc=user + host)
+        if parts.query:
+            query = [
+                (key, "***" if key.lower() == "password" else value)
+                for key, value in parse_qsl(parts.query, keep_blank_values=True)
+            ]
+            parts = parts._replace(query=urlencode(query, safe="*"))
+        return urlunsplit(parts)
     except ValueError:
         return "(a URL that cannot be read)"
 
 
-def _password(url: str) -> str:
+def _passwords(url: str) -> list[str]:
     try:
-        return urlsplit(url).password or ""
+        parts = urlsplit(url)
+        given = [parts.password or ""] + [
+            value for key, value in parse_qsl(parts.query) if key.lower() == "password"
+        ]
     except ValueError:
-        return ""
+        return []
+    return [form for password in given if password for form in (password, unquote(password))]
 
 
 class PostgresStore(GroupCommitStore):
     """The `Store` protocol on a PostgreSQL database, given by its URL
     (postgresql://user:password@host:5432/candor). With `read_only`, nothing is
     created, migrated or written."""
+
+    # How long `sole_sender` waits for the lock before it refuses (seconds).
+    sender_wait = 5.0
 
     def __init__(
         self,
@@ -106,7 +118,9 @@ class PostgresStore(GroupCommitStore):
                 min_size=1,
                 max_size=self._pool_size,
                 timeout=self._connect_timeout,
-                command_timeout=None,
+                # a statement that hangs (a server gone without a word) ends, the
+                # message unacknowledged, instead of holding every turn for ever
+                command_timeout=300,
                 server_settings={"application_name": "candor"},
             )
             async with self._pool.acquire() as conn:
@@ -134,8 +148,7 @@ class PostgresStore(GroupCommitStore):
         text = str(error) or type(error).__name__
         if self.url:  # never the password, wherever a library quoted it
             text = text.replace(self.url, self.where)
-            password = _password(self.url)
-            if password:
+            for password in _passwords(self.url):
                 text = text.replace(password, "***")
         return f"cannot open the database at storage.url {self.where}: {text}"
 
@@ -220,6 +233,20 @@ class PostgresStore(GroupCommitStore):
     def _writes(self) -> Writes:
         return PgWrites()
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
+        """As on SQLite; a transaction PostgreSQL rolled back (a deadlock between two
+        processes' turns, a serialization failure) is a `StoreError`: nothing was
+        stored, and the message, unacknowledged, comes again."""
+        try:
+            async with super().transaction() as tx:
+                yield tx
+        except asyncpg.exceptions.TransactionRollbackError as error:
+            raise StoreError(
+                f"the database {self.where} rolled the transaction back ({error});"
+                " nothing was stored"
+            ) from error
+
     def _transaction(self, db: Any, writes: Writes) -> SQLiteTransaction:
         return PgTransaction(db, writes, self._keyed())
 
@@ -250,13 +277,19 @@ class PostgresStore(GroupCommitStore):
         except UNREACHABLE as error:
             raise StoreError(f"the database {self.where} cannot be reached: {error}") from error
         try:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCKS, SENDER):
+            try:  # a process killed a moment ago may still hold it until its server notices
+                await conn.execute(f"SET lock_timeout = '{int(self.sender_wait * 1000)}ms'")
+                await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCKS, SENDER)
+            except asyncpg.exceptions.LockNotAvailableError:
                 raise StoreError(
                     f"another `candor run` is already running on the database {self.where}:"
                     " two would send every reply twice (several processes on one database"
                     " are not supported yet). Stop that one first. `candor chat`, `candor"
                     " desk` and `candor report` work beside it."
-                )
+                ) from None
+            finally:
+                with contextlib.suppress(*UNREACHABLE):
+                    await conn.execute("RESET lock_timeout")
             try:
                 yield
             finally:
