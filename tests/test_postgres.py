@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot import config as config_module
 from bot.cli import main
-from bot.model import EventKind, Identity
+from bot.model import CaseState, EventKind, Identity
 from bot.store import PostgresStore, StoreError, open_store
 from bot.store.postgres.schema import migrations
 from tests.conftest import candor_command, write_config
@@ -156,15 +157,7 @@ async def test_one_customer_on_two_processes_at_once_gets_one_case_in_order(url:
             if hold:  # keep the first turn open until the second waits for its lock
                 first_inside.set()
                 await second_started.wait()
-                for _ in range(600):  # bounded: 60 s at the most
-                    waiting = await store._all(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                    )
-                    if waiting[0][0]:
-                        break
-                    await asyncio.sleep(0.1)
-                else:
-                    raise AssertionError("the second turn never waited for the customer's lock")
+                await until_a_lock_is_waited_for(store)
 
     async def second() -> None:
         await first_inside.wait()
@@ -180,6 +173,66 @@ async def test_one_customer_on_two_processes_at_once_gets_one_case_in_order(url:
     finally:
         await one.close()
         await two.close()
+
+
+async def until_a_lock_is_waited_for(
+    store: PostgresStore, unless: asyncio.Event | None = None
+) -> None:
+    """Until some transaction waits for an advisory lock, or `unless` is set (the
+    other turn ended without waiting); bounded: 60 s at the most."""
+    for _ in range(600):
+        waiting = await store._all(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        )
+        if waiting[0][0] or (unless is not None and unless.is_set()):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("nothing ever waited for a lock")
+
+
+async def test_a_desk_turn_and_a_customer_turn_on_two_processes_lose_no_change(
+    url: str,
+) -> None:
+    """`candor desk` claims the case while `candor run` handles the customer's
+    message: each writes the whole case, so the one that read it first must not
+    write it back over the other's change. The customer's lock keeps them apart."""
+    desk, bot = PostgresStore(url), PostgresStore(url)
+    await desk.open()
+    await bot.open()
+    try:
+        async with bot.transaction() as tx:
+            ann, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+            case = await tx.cases.new(ann.id, NOW)
+        claimed, done = asyncio.Event(), asyncio.Event()
+
+        async def claim() -> None:
+            async with desk.transaction() as tx:
+                found = await tx.cases.get(case.id)
+                assert found is not None
+                await tx.cases.update(replace(found, state=CaseState.AGENT, agent="maria"))
+                claimed.set()
+                await until_a_lock_is_waited_for(desk, unless=done)  # the customer's turn
+
+        async def message() -> None:
+            await claimed.wait()
+            async with bot.transaction() as tx:
+                arrived = await tx.customers.arrive("m-1", ANN, "Ann", HERE, NOW)
+                assert arrived is not None
+                latest = await tx.cases.latest(arrived[0].id)
+                assert latest is not None
+                await tx.cases.update(replace(latest, subject="login fails"))
+            done.set()
+
+        await asyncio.gather(claim(), message())
+        [after] = await bot.cases_of(ann.id)
+        assert (after.state, after.agent, after.subject) == (
+            CaseState.AGENT,
+            "maria",
+            "login fails",
+        )
+    finally:
+        await desk.close()
+        await bot.close()
 
 
 async def test_a_redelivery_to_another_process_is_seen_once(url: str) -> None:
