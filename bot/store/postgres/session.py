@@ -16,16 +16,10 @@ from bot.store.sqlite.turn import TURN_CONTEXT
 
 # One customer's turns, one at a time across every process (`candor run`, `candor
 # desk`, `candor chat`): locks held until the transaction ends (they cannot expire
-# mid-turn), taken before what they guard is read, each in a statement of its own
-# (a statement reads what was committed when it began).
-# The identity a turn is for: a new customer has no id yet, and two processes must
-# not both create them.
-_IDENTITY_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
-# Then the customer behind it: their desk's turns take it too (`_CASES_LOCK`).
-_CUSTOMER_LOCK = (
-    "SELECT pg_advisory_xact_lock(customer_id) FROM identities"
-    " WHERE channel = $1 AND workspace = $2 AND user_id = $3"
-)
+# mid-turn), taken before what they guard is read, in a statement of their own (a
+# statement reads what was committed when it began). The turn's: its identity's,
+# then its customer's (migrations/001_initial.sql).
+_IDENTITY_LOCK = "SELECT candor_lock_identity($1, $2, $3)"
 # A read of whole cases (a desk command's case, the queue, the reminders' overdue
 # ones) first takes the lock of each case's customer, in order (no deadlock between
 # two such reads), so that no turn writes a case back over another's change.
@@ -36,8 +30,33 @@ _CASES_LOCK = (
 )
 
 
+class Ids:
+    """New rows' ids, from each table's sequence (never max(id): other processes take
+    ids too), a block at a time: a trip per block instead of one per row. Ids a
+    rolled-back transaction took are not used again (a sequence has gaps); within a
+    process they are handed out in order."""
+
+    BLOCK = 64
+
+    def __init__(self) -> None:
+        self._free: dict[str, list[int]] = {}
+
+    async def take(self, db: Connection, table: str) -> int:
+        free = self._free.setdefault(table, [])
+        if not free:
+            rows = await db.execute_fetchall(
+                f"SELECT nextval('{table}_id_seq') FROM generate_series(1, {self.BLOCK})"
+            )
+            free.extend(sorted((int(row[0]) for row in rows), reverse=True))
+        return free.pop()
+
+
 class PgWrites(Writes):
-    """Held-back writes; ids come from the sequences, never from max(id)."""
+    """Held-back writes, with the store's `Ids`."""
+
+    def __init__(self, ids: Ids) -> None:
+        super().__init__()
+        self.ids = ids
 
     async def know_ids(self, db: Any) -> None:
         return None
@@ -65,9 +84,7 @@ class PgSession(Session):
     async def _lock_for(self, sql: str, params: Sequence[Any]) -> None:
         if sql is TURN_CONTEXT:  # channel, key, then the identity: channel, workspace, user
             await self.writes.flush(self.db)
-            who = "\x1f".join(str(part) for part in params[2:5])
-            await self.pg.execute(_IDENTITY_LOCK, (who,))
-            await self.pg.execute(_CUSTOMER_LOCK, params[2:5])
+            await self.pg.execute(_IDENTITY_LOCK, params[2:5])
         elif sql.startswith(_CASE_ROWS):
             await self.writes.flush(self.db)
             await self.pg.execute(_CASES_LOCK.format(sql), params)
@@ -77,7 +94,9 @@ class PgSession(Session):
         return int(await self.pg.fetchval(sql + " RETURNING id", params))
 
     async def new_id(self, table: str) -> int:
-        return int(await self.pg.fetchval(f"SELECT nextval('{table}_id_seq')"))
+        writes = self.writes
+        assert isinstance(writes, PgWrites)
+        return await writes.ids.take(self.pg, table)
 
 
 class PgTransaction(SQLiteTransaction):

@@ -34,7 +34,7 @@ import asyncpg
 
 from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError
 from bot.store.postgres.schema import LOCKS, SENDER, migrate, version
-from bot.store.postgres.session import PgTransaction, PgWrites
+from bot.store.postgres.session import Ids, PgTransaction, PgWrites
 from bot.store.postgres.sql import UNREACHABLE, Connection
 from bot.store.sqlite.committing import GroupCommitStore
 from bot.store.sqlite.group import Writes
@@ -105,6 +105,7 @@ class PostgresStore(GroupCommitStore):
         self._connect_timeout = connect_timeout
         self._pool: asyncpg.Pool | None = None
         self._tables: set[str] = set()
+        self._ids = Ids()
         self._init_groups(group_window, group_limit)
 
     def __str__(self) -> str:
@@ -231,7 +232,7 @@ class PostgresStore(GroupCommitStore):
             await db.execute("BEGIN")
 
     def _writes(self) -> Writes:
-        return PgWrites()
+        return PgWrites(self._ids)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:

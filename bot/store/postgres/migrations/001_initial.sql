@@ -108,3 +108,24 @@ EXCEPTION WHEN others THEN
     RETURN NULL;
 END
 $$;
+
+-- One customer's turns, one at a time across every process: before a turn reads,
+-- it takes the lock of its identity (a new customer has no id yet, and two
+-- processes must not both create them), then that of the customer behind it, which
+-- a desk command on their case takes too. Both are held until the transaction ends
+-- (they cannot expire mid-turn). One call, one trip: a VOLATILE function reads
+-- with a fresh snapshot at each statement, so it finds the customer as committed
+-- once the identity's lock is had.
+CREATE FUNCTION candor_lock_identity(ch TEXT, ws TEXT, uid TEXT) RETURNS VOID
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    found BIGINT;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(ch || chr(31) || ws || chr(31) || uid, 0));
+    SELECT customer_id INTO found FROM identities
+     WHERE channel = ch AND workspace = ws AND user_id = uid;
+    IF found IS NOT NULL THEN
+        PERFORM pg_advisory_xact_lock(found);
+    END IF;
+END
+$$;
