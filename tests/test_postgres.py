@@ -349,3 +349,84 @@ async def test_candor_run_on_postgresql_is_one_per_database_and_the_rest_work_be
         assert customer is not None and len(await store.cases_of(customer.id)) == 1
     finally:
         await store.close()
+
+
+async def test_kills_in_a_burst_on_postgresql_lose_nothing_and_keep_order(
+    tmp_path: Path, knowledge_dir: Path, url: str
+) -> None:
+    """tests/test_crash.py's burst on PostgreSQL: `candor run` killed again and again
+    while five customers' updates come in; every update ends on its customer's case
+    exactly once and in order, every reply is sent at least once, in order."""
+    import random
+
+    from adapters.markdown import to_telegram_html
+    from tests.fakes.telegram import FakeTelegram
+    from tests.test_crash import CUSTOMERS, QUESTIONS, start, times_started
+    from tests.test_telegram import TOKEN, telegram_config
+
+    async with FakeTelegram(TOKEN) as fake:
+        config = telegram_config(tmp_path, knowledge_dir, fake)
+        assert config.source is not None
+        text = config.source.read_text(encoding="utf-8")
+        config.source.write_text(text.replace("[storage]\n", f'[storage]\nurl = "{url}"\n', 1))
+        config = config_module.load(config.source)
+        chance = random.Random(20261201)
+        loop = asyncio.get_running_loop()
+        for n, question in enumerate(QUESTIONS):  # a wave each, killed in its midst
+            for user, name in CUSTOMERS.items():
+                fake.push_message(user, f"{question} #{n}", first_name=name)
+            process = await start(config)
+            deadline = loop.time() + 60
+            while times_started(config) == n and process.returncode is None:
+                assert loop.time() < deadline, "`candor run` did not start"
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(chance.uniform(0, 0.3))
+            process.send_signal(signal.SIGKILL)
+            await process.wait()
+        started = times_started(config)
+        assert started == len(QUESTIONS)  # each was up, and killed at work
+        final = await start(config)
+        store = PostgresStore(url)
+        await store.open()
+        try:
+            deadline = loop.time() + 90  # bounds on a hang, not measures of speed
+            while times_started(config) == started:
+                assert loop.time() < deadline, "the final `candor run` did not start"
+                await asyncio.sleep(0.05)
+            while True:
+                [(pending,)] = await store._all(
+                    "SELECT count(*) FROM outbox WHERE state = 'pending'"
+                )
+                if not fake.updates and pending == 0 and fake.confirmed_offset:
+                    break
+                assert loop.time() < deadline, (len(fake.updates), pending)
+                await asyncio.sleep(0.2)
+            final.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(final.communicate(), 30)
+            assert final.returncode == 0, stderr.decode()
+            for user in CUSTOMERS:
+                texts = await store._all(
+                    "SELECT e.text FROM events e JOIN cases c ON c.id = e.case_id"
+                    " JOIN identities i ON i.customer_id = c.customer_id"
+                    " WHERE i.user_id = ? AND e.kind = 'customer' ORDER BY e.at, e.id",
+                    (str(user),),
+                )
+                assert [t for (t,) in texts] == [f"{q} #{n}" for n, q in enumerate(QUESTIONS)]
+                rows = await store._all(
+                    "SELECT text, state FROM outbox WHERE candor_json_item(address, 1) = ?"
+                    " ORDER BY id",
+                    (str(user),),
+                )
+                assert {state for _, state in rows} == {"sent"}
+                assert len(rows) >= len(QUESTIONS)
+                expected = [to_telegram_html(text) for text, _ in rows]
+                matched = 0
+                for sent in fake.texts(user):
+                    if matched < len(expected) and sent == expected[matched]:
+                        matched += 1
+                assert matched == len(expected), (user, matched, len(expected))
+        finally:
+            if final.returncode is None:
+                final.kill()
+                await final.wait()
+            await store.close()
