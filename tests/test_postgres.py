@@ -430,3 +430,28 @@ async def test_kills_in_a_burst_on_postgresql_lose_nothing_and_keep_order(
                 final.kill()
                 await final.wait()
             await store.close()
+
+
+@pytest.mark.parametrize("wrong", ["password", "down"])
+async def test_candor_run_with_a_wrong_password_or_postgresql_down_exits_1_naming_it(
+    wrong: str, tmp_path: Path, knowledge_dir: Path, postgres_server: Server
+) -> None:
+    from tests.fakes.telegram import FakeTelegram
+    from tests.test_one_sender import candor
+    from tests.test_telegram import TOKEN, telegram_config
+
+    if wrong == "password":
+        bad = postgres_server.url("postgres", password="not-the-secret-at-all")
+    else:  # a port where nothing listens
+        bad = postgres_server.url("postgres").replace(f":{postgres_server.port}/", ":1/")
+    async with FakeTelegram(TOKEN) as fake:
+        config = telegram_config(tmp_path, knowledge_dir, fake)
+        assert config.source is not None
+        text = config.source.read_text(encoding="utf-8")
+        config.source.write_text(text.replace("[storage]\n", f'[storage]\nurl = "{bad}"\n', 1))
+        status, out, stderr = await candor(config_module.load(config.source), "run")
+        assert status == 1, stderr
+        assert "cannot open the database at storage.url" in stderr, stderr
+        assert "Traceback" not in stderr
+        assert "not-the-secret-at-all" not in out + stderr and PASSWORD not in out + stderr
+        assert not fake.calls_to("getUpdates")  # it stopped before serving anyone
