@@ -26,6 +26,14 @@ from tests.store.conftest import ANN, HERE, NOW
 pytestmark = pytest.mark.postgres
 
 
+def test_every_sqlite_migration_has_its_postgresql_port() -> None:
+    """A migration added to bot/store/sqlite/migrations/ needs the same number in
+    bot/store/postgres/migrations/ (PostgreSQL's types: see its 001_initial.sql)."""
+    from bot.store.sqlite.schema import migrations as sqlite_migrations
+
+    assert [n for n, _, _ in migrations()] == [n for n, _, _ in sqlite_migrations()]
+
+
 @pytest.fixture
 def url(postgres_server: Server, tmp_path: Path) -> str:
     return postgres_server.database_for(tmp_path)
