@@ -37,7 +37,7 @@ from bot.features import (
 from bot.knowledge import KnowledgeBase, Thresholds
 from bot.outbox import NoticePolicy, Outbox
 from bot.registry import Feature, Registry
-from bot.store import SQLiteStore, Store
+from bot.store import Store, open_store
 from bot.tasks import cancel_and_wait
 from bot.turn import DialogSettings, Services
 
@@ -78,10 +78,7 @@ class Candor:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.store: Store = store or SQLiteStore(
-            config.storage.path,
-            busy_timeout_ms=int(config.storage.busy_timeout_seconds * 1000),
-        )
+        self.store: Store = store or open_store(config)
         self._knowledge: KnowledgeBase | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.registry = Registry(FEATURES)

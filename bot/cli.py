@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     with_config(doctor)
     doctor.add_argument("--json", action="store_true", help="the checks as JSON")
 
+    db = commands.add_parser("db", help="the database: its schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
+    migrate = db_commands.add_parser(
+        "migrate", help="apply the schema (also done at start) and say what was done"
+    )
+    with_config(migrate)
+
     kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
     check = kb_commands.add_parser("check", help="validate the articles; exit 1 on an error")
@@ -172,6 +179,7 @@ async def _run(config: Config) -> int:
 
     from bot.app import Candor
     from bot.channels import Channels
+    from bot.store.postgres import sole_sender_on
 
     # before the store opens (and logs its migrations): nothing to run, nothing opened
     if not any(p.channel and p.enabled(config.settings_for(p)) for p in config.platforms):
@@ -182,7 +190,7 @@ async def _run(config: Config) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    async with Candor(config) as app:
+    async with Candor(config) as app, sole_sender_on(app.store):
         named = _named_channels(config, app)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -273,7 +281,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 return asyncio.run(
                     report_command(
-                        config.storage.path, args.since, args.json, sys.stdout, until=args.until
+                        config.storage.url or config.storage.path,
+                        args.since,
+                        args.json,
+                        sys.stdout,
+                        until=args.until,
                     )
                 )
             except ValueError as error:
@@ -281,6 +293,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             except FileNotFoundError as error:
                 print(f"candor: {error}", file=sys.stderr)
                 return 1
+        if args.command == "db":  # `candor db migrate`
+            from bot.store.migrate import migrate
+
+            print(asyncio.run(migrate(config)))
+            return 0
         if args.command == "chat":
             _setup_logging(config, terminal=False)
             name = args.name if args.name is not None else getpass.getuser()
@@ -296,6 +313,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_logging(config, terminal=True)
         from bot.store.sqlite.sender import sole_sender
 
+        if config.storage.url:  # PostgreSQL: the store's own lock (PostgresStore.sole_sender)
+            return asyncio.run(_run(config))
         with sole_sender(config.storage.path):  # one `candor run` per database
             return asyncio.run(_run(config))
     except ConfigError as error:

@@ -79,9 +79,24 @@ class BotSettings(Section):
 
 class StorageSettings(Section):
     path: Path = Path("data/candor.sqlite3")
+    # A PostgreSQL database (postgresql://user:password@host:5432/candor), usually
+    # "env:CANDOR_DATABASE_URL"; empty: the SQLite file at `path`.
+    url: str = ""
     # How long to wait for another process holding the database (a backup, `candor
     # desk`) before giving up on a message; it is then not acknowledged, and retried.
     busy_timeout_seconds: float = Field(10, gt=0, le=600)
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            # the value itself is not shown: it may hold a password
+            raise ValueError(
+                "not a PostgreSQL URL (postgresql://user:password@host:5432/candor),"
+                " or leave it empty for the SQLite file at `path`"
+            )
+        return value
 
 
 class KnowledgeSettings(Section):

@@ -122,8 +122,10 @@ async def _database(config: Config) -> tuple[bool, list[Finding]]:
     """Whether a `candor run` runs on the database, and the database's findings."""
     from bot.store import database_health
 
-    health = await database_health(config.storage.path)
+    health = await database_health(config)
     findings = [Finding("database", check, ok, detail) for check, ok, detail in health.checks]
+    if config.storage.url:  # the disk is the database server's
+        return health.running, findings
     folder = config.storage.path.resolve().parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent

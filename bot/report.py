@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.model import Event, Idea
-from bot.store import SQLiteStore, Store
+from bot.store import PostgresStore, SQLiteStore, Store
+from bot.store.postgres.store import is_postgres_url
 from bot.store.protocols import CaseTimes
 from bot.store.protocols.reports import Undelivered
 
@@ -91,14 +92,19 @@ def default_sections() -> Sequence[ReportSection]:
 
 
 async def build_report(
-    db_path: Path,
+    db_path: Path | str,
     since: datetime | None,
     now: datetime,
     sections: Sequence[ReportSection] | None = None,
 ) -> dict[str, Any]:
     """The figures for the cases opened from `since` (all if None) up to `now`, read
-    from the database at `db_path` (opened read-only)."""
-    store = SQLiteStore(Path(db_path), read_only=True)
+    from the database at `db_path` (opened read-only): a SQLite file, or a
+    PostgreSQL URL (`[storage] url`)."""
+    store: Store
+    if isinstance(db_path, str) and is_postgres_url(db_path):
+        store = PostgresStore(db_path, read_only=True)
+    else:
+        store = SQLiteStore(Path(db_path), read_only=True)
     await store.open()
     try:
         return await report_from(store, since, now, sections)
@@ -228,7 +234,7 @@ def period(since: str | None, until: str | None, now: datetime) -> tuple[datetim
 
 
 async def report_command(
-    db_path: Path,
+    db_path: Path | str,
     since: str | None,
     as_json: bool,
     out: TextIO,

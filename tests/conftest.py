@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from bot.app import Candor
 from bot.config import Config
 from bot.model import Address, Case, Identity, Inbound, InboundKind, Outbound
 from bot.registry import bind, unbind
+from tests.postgres import Server as PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -306,3 +307,18 @@ def fail_next_commit(app: Candor, monkeypatch: pytest.MonkeyPatch) -> None:
         return await real(inbound)
 
     monkeypatch.setattr(app.engine, "receive", flaky)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's throwaway PostgreSQL server (tests/postgres.py). If it cannot
+    start, every test that needs it fails with the reason: never a silent skip."""
+    try:
+        server = PostgresServer()
+        server.start()
+    except RuntimeError as error:
+        pytest.fail(f"PostgreSQL is needed and could not be started: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from bot.model import Address, Identity
 from bot.store import SQLiteStore, Store, Transaction
+from bot.store.postgres import PostgresStore
+from tests.postgres import Server as PostgresServer
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ANN = Identity("test", "w", "ann")
@@ -65,6 +68,15 @@ class Backend:
     refused: type[BaseException]
 
 
+# The session's PostgreSQL server, once a test of that backend has started it.
+_POSTGRES: list[PostgresServer] = []
+
+
+def _postgres() -> PostgresServer:
+    assert _POSTGRES, "the postgres_server fixture starts the server first"
+    return _POSTGRES[0]
+
+
 BACKENDS = {
     "sqlite": Backend(
         "sqlite",
@@ -72,11 +84,20 @@ BACKENDS = {
         dump=_sqlite_dump,
         refused=sqlite3.IntegrityError,
     ),
+    # a database of its own per folder, on the test session's server (tests/postgres.py)
+    "postgresql": Backend(
+        "postgresql",
+        make=lambda folder: PostgresStore(_postgres().database_for(folder)),
+        dump=lambda folder: _postgres().dump(_postgres().database_for(folder)),
+        refused=asyncpg.UniqueViolationError,
+    ),
 }
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request: pytest.FixtureRequest) -> Backend:
+    if request.param == "postgresql" and not _POSTGRES:
+        _POSTGRES.append(request.getfixturevalue("postgres_server"))
     return BACKENDS[request.param]
 
 

@@ -25,10 +25,11 @@ class SQLiteDeskThreads(Repository):
             "INSERT INTO desk_threads (channel, chat_id, thread_id, case_id, is_card,"
             " card_message) VALUES (?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (channel, chat_id, thread_id) DO UPDATE SET"
-            " is_card = CASE WHEN excluded.case_id = case_id"
-            " THEN max(is_card, excluded.is_card) ELSE excluded.is_card END,"
-            " card_message = CASE WHEN excluded.case_id = case_id AND excluded.card_message = ''"
-            " THEN card_message ELSE excluded.card_message END,"
+            " is_card = CASE WHEN excluded.case_id = desk_threads.case_id"
+            " THEN max(desk_threads.is_card, excluded.is_card) ELSE excluded.is_card END,"
+            " card_message = CASE WHEN excluded.case_id = desk_threads.case_id"
+            " AND excluded.card_message = ''"
+            " THEN desk_threads.card_message ELSE excluded.card_message END,"
             " case_id = excluded.case_id",
             (address.channel, address.chat_id, address.thread_id, case_id, int(card), card_message),
         )

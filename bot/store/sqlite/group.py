@@ -13,12 +13,13 @@ import aiosqlite
 class Group:
     """One transaction shared by the turns that joined it, committed when all are done."""
 
-    def __init__(self) -> None:
+    def __init__(self, writes: Writes) -> None:
         self.members = 0  # turns inside, or waiting for the BEGIN
         self.joined = 0
         self.open = True  # new turns may still join
         self.failed = False  # a member raised: roll everything back
-        self.writes = Writes()  # the members' held-back writes
+        self.writes = writes  # the members' held-back writes
+        self.db: Any = None  # the connection its leader runs it on, once begun
         self.begun = asyncio.Event()
         self.idle = asyncio.Event()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -16,9 +16,9 @@ from bot.store.errors import StoreError
 log = logging.getLogger(__name__)
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) of every migration, in order."""
-    folder = resources.files(__package__ or "bot.store.sqlite") / "migrations"
+def migrations(package: str = "bot.store.sqlite") -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) of every migration of the backend `package`, in order."""
+    folder = resources.files(package) / "migrations"
     found = []
     for entry in folder.iterdir():
         name = entry.name

@@ -18,28 +18,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from bot.store.errors import GroupAborted, NoDatabase, NotACandorDatabase, StoreError
-from bot.store.sqlite.group import Group, Writes
-from bot.store.sqlite.reads import StoreReads
+from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError
+from bot.store.sqlite.committing import GroupCommitStore
 from bot.store.sqlite.reports import SQLiteReports
 from bot.store.sqlite.rows import digest, keyed_digest, rekey
 from bot.store.sqlite.schema import migrate
-from bot.store.sqlite.transaction import SQLiteTransaction
 from bot.store.sqlite.wal import Checkpointer
 from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 
-class SQLiteStore(StoreReads):
+class SQLiteStore(GroupCommitStore):
     """The `Store` protocol on one SQLite file. With `read_only`, the file is opened
     as it is (`mode=ro`) for reading beside a running bot: never created, migrated
     or written."""
@@ -60,20 +57,11 @@ class SQLiteStore(StoreReads):
         self._tables: set[str] = set()  # what the open database has
         self._busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
-        # Group commit: how long after its BEGIN a group takes new members, and how
-        # many. 0: those who came while the group before committed, a size that adapts
-        # to the load (at 2,000 msg/s p99 was 37-45 ms with 0, 49-56 ms with 2 ms).
-        self._group_window = group_window
-        self._group_limit = group_limit
-        self._group: Group | None = None  # the group a new turn joins
-        self._leaders: set[asyncio.Task[None]] = set()
+        self._init_groups(group_window, group_limit)
         self._checkpoint_seconds = checkpoint_seconds
         self._checkpoint_pages = checkpoint_pages
-        self._closing = False
         self._checkpointer: asyncio.Task[None] | None = None
         self._checkpoints: Checkpointer | None = None
-        self._digest: Callable[[str], str] | None = None
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -167,12 +155,7 @@ class SQLiteStore(StoreReads):
             await self._checkpoints.erased()
 
     async def close(self) -> None:
-        # No new transactions: one started now could commit what a member of a group
-        # cancelled below still writes.
-        self._closing = True
-        if self._leaders:  # let running groups commit, but not for ever
-            await asyncio.wait(list(self._leaders), timeout=5)
-            await cancel_and_wait(list(self._leaders))
+        await self._stop_groups()
         if self._checkpointer is not None:
             await cancel_and_wait([self._checkpointer])
             self._checkpointer = None
@@ -194,6 +177,9 @@ class SQLiteStore(StoreReads):
             raise StoreError(f"the database {self.path} is open read-only")
         self._usable()
 
+    def __str__(self) -> str:
+        return str(self.path)
+
     @asynccontextmanager
     async def reporting(self) -> AsyncIterator[SQLiteReports]:
         async with self._lock:
@@ -206,120 +192,8 @@ class SQLiteStore(StoreReads):
                     await db.execute("ROLLBACK")  # it changed nothing
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
-        self._writable()
-        async with self._lock:
-            db = self._usable()
-            await self._begin(db)
-            try:
-                writes = Writes()
-                yield SQLiteTransaction(db, writes, self._keyed())
-                await writes.flush(db)
-                await db.execute("COMMIT")
-            except BaseException:
-                # SQLite may have rolled back already (a full disk, an I/O error): then a
-                # ROLLBACK would fail and hide the real error
-                if db.in_transaction:
-                    await db.execute("ROLLBACK")
-                raise
-            if writes.erased:
-                await self._erased()
-
-    def _keyed(self) -> Callable[[str], str]:
-        if self._digest is None:
-            raise StoreError("the store is not open")
-        return self._digest
-
-    @asynccontextmanager
-    async def shared(self) -> AsyncIterator[SQLiteTransaction]:
-        """A transaction shared with whoever else is running a turn now (group commit).
-
-        Members run concurrently on the one connection and are committed together when
-        the last finishes: one COMMIT for many turns, and while one turn waits for the
-        database the others use the event loop. Leaving the block waits for that
-        commit. If any member fails, the whole group is rolled back and every other
-        member gets `GroupAborted` on leaving (nothing of theirs was stored): run the
-        turn again alone, in `transaction()`. Members must not change the same rows
-        at the same time; the engine keeps one customer's turns apart.
-        """
-        self._writable()
-        group = self._group
-        if group is None or not group.open:
-            group = self._group = Group()
-            leader = asyncio.create_task(self._lead(group))
-            self._leaders.add(leader)
-            leader.add_done_callback(self._leaders.discard)
-        group.members += 1
-        group.joined += 1
-        group.idle.clear()
-        if group.joined >= self._group_limit:
-            self._close(group)
-        inside = False
-        try:
-            await group.begun.wait()
-            if group.done.done():  # the BEGIN failed
-                group.done.result()
-            inside = True
-            yield SQLiteTransaction(self.db, group.writes, self._keyed())
-        except BaseException:
-            group.failed = group.failed or inside
-            raise
-        finally:
-            group.members -= 1
-            if group.members == 0:
-                group.idle.set()
-        await asyncio.shield(group.done)
-
-    def _close(self, group: Group) -> None:
-        group.open = False
-        if self._group is group:
-            self._group = None
-
-    async def _lead(self, group: Group) -> None:
-        """Run one group's transaction: BEGIN, let the members in, COMMIT when all are done."""
-        error: BaseException | None = GroupAborted("the group did not run")
-        try:
-            async with self._lock:
-                db = self._usable()
-                try:
-                    await self._begin(db)
-                except StoreError as busy:
-                    error = busy
-                    return
-                try:
-                    await group.writes.know_ids(db)
-                    closing = asyncio.get_running_loop().call_later(
-                        self._group_window, self._close, group
-                    )
-                    group.begun.set()
-                    try:
-                        while group.members:
-                            await group.idle.wait()
-                    finally:
-                        closing.cancel()
-                    self._close(group)
-                    if group.failed:
-                        raise GroupAborted("a member of the group failed")
-                    await group.writes.flush(db)
-                    await db.execute("COMMIT")
-                    error = None
-                except BaseException as failure:
-                    error = (
-                        failure
-                        if isinstance(failure, GroupAborted)
-                        else GroupAborted(f"the group's transaction failed: {failure!r}")
-                    )
-                    if db.in_transaction:
-                        await db.execute("ROLLBACK")
-                    if not isinstance(failure, Exception):
-                        raise
-                if error is None and group.writes.erased:  # "erased" once it is, WAL and all
-                    await self._erased()
-        except Exception as failure:  # the store was closed, the connection broke
-            error = GroupAborted(f"the group could not run: {failure!r}")
-        finally:
-            self._close(group)
-            group.finish(error)
+    async def _connection(self) -> AsyncIterator[aiosqlite.Connection]:
+        yield self._usable()
 
     async def _begin(self, db: aiosqlite.Connection) -> None:
         if db.in_transaction:  # left behind by a group cancelled mid-way (see open())
@@ -329,11 +203,6 @@ class SQLiteStore(StoreReads):
             await db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
             raise self._busy(error) from error
-
-    async def _mark_failed(self, rows: list[tuple[int, str]], now: datetime) -> None:
-        async with self.transaction() as tx:
-            for message_id, reason in rows:
-                await tx.outbox.mark_failed(message_id, reason, now)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._lock:

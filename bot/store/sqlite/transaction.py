@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import aiosqlite
 
@@ -49,10 +49,13 @@ class SQLiteTransaction:
         "timeline",
     )
 
+    # what the repositories run their SQL on (another backend brings its own)
+    session_type: ClassVar[type[Session]] = Session
+
     def __init__(
         self, db: aiosqlite.Connection, writes: Writes, digest: Callable[[str], str]
     ) -> None:
-        self._s = session = Session(db, writes, digest)
+        self._s = session = self.session_type(db, writes, digest)
         self.inbound = SQLiteInboundLog(session)
         self.customers = SQLiteCustomers(session)
         self.timeline = SQLiteTimeline(session)

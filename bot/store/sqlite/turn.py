@@ -37,7 +37,7 @@ LATEST_CASE = (
 )
 
 # A stranger gets a row too (of NULLs but the first two).
-_TURN_CONTEXT = (
+TURN_CONTEXT = (
     "SELECT EXISTS (SELECT 1 FROM inbound_seen WHERE channel = ? AND key = ?),"
     " (SELECT count(*) FROM incidents WHERE state = 'open'),"
     f" {CUSTOMER_COLUMNS}, c.muted_until, c.muted_until_write, c.quiet_hours,"
@@ -58,7 +58,7 @@ async def read_turn(
     their turn reads next kept in the memo. With `seen` (the digest of the inbound's
     dedupe key), None if that key was seen before, else the key is recorded."""
     key = (identity.channel, identity.workspace, identity.user_id)
-    row = await s.one(_TURN_CONTEXT, (identity.channel, seen or "", *key))
+    row = await s.one(TURN_CONTEXT, (identity.channel, seen or "", *key))
     if seen is not None:
         if row[0]:
             return None

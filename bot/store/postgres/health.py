@@ -1,0 +1,77 @@
+"""What `candor doctor` asks of a PostgreSQL database, without changing it: can it be
+reached with `[storage] url`, is its schema one this Candor can use, and does a
+`candor run` hold it now (its session lock, read from `pg_locks`: nothing is taken)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from bot.store.postgres.schema import LOCKS, SENDER, migrations, version
+from bot.store.postgres.sql import UNREACHABLE
+from bot.store.postgres.store import PostgresStore
+from bot.store.sqlite.health import Health
+
+
+async def health(url: str, timeout: float = 10.0) -> Health:  # noqa: ASYNC109
+    found = Health()
+    store = PostgresStore(url, connect_timeout=timeout)  # for its redaction only: not opened
+    try:
+        conn = await asyncpg.connect(url, timeout=timeout)
+    except (*UNREACHABLE, asyncpg.PostgresError, ValueError) as error:
+        found.checks.append(("opens", False, store._cannot_open(error)))
+        return found
+    try:
+        latest = migrations()[-1][0]
+        current = await version(conn)
+        has_cases = await conn.fetchval("SELECT to_regclass('cases')") is not None
+        if current == 0 and not has_cases:
+            tables = await conn.fetchval(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+            )
+            if tables:
+                found.checks.append(
+                    (
+                        "schema",
+                        False,
+                        f"{store.where} holds other tables but no Candor schema: give Candor"
+                        " a database of its own (storage.url)",
+                    )
+                )
+            else:
+                found.checks.append(
+                    ("schema", True, f"{store.where} is empty: `candor run` makes the schema")
+                )
+        elif current > latest:
+            found.checks.append(
+                (
+                    "schema",
+                    False,
+                    f"{store.where} has schema version {current}, newer than this Candor"
+                    f" knows ({latest}): upgrade Candor",
+                )
+            )
+        elif current < latest:
+            found.checks.append(
+                (
+                    "schema",
+                    True,
+                    f"version {current}; `candor run` (or `candor db migrate`) brings it to"
+                    f" {latest}",
+                )
+            )
+        else:
+            found.checks.append(("schema", True, f"version {current}, current ({store.where})"))
+        held = await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND classid = $1 AND objid = $2 AND objsubid = 2",
+            LOCKS,
+            SENDER,
+        )
+        if held:
+            found.running = True
+            found.checks.append(("candor run", True, "running on this database"))
+    except (*UNREACHABLE, asyncpg.PostgresError) as error:
+        found.checks.append(("opens", False, store._cannot_open(error)))
+    finally:
+        await conn.close()
+    return found

@@ -1,0 +1,106 @@
+"""The SQLite repositories' session on a PostgreSQL transaction: what differs is
+how new rows get their ids (each table's sequence: several processes take ids at
+once) and that a turn's read first takes its customer's lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from bot.store.postgres.sql import Connection
+from bot.store.sqlite.group import Writes
+from bot.store.sqlite.rows import CASE_COLUMNS
+from bot.store.sqlite.session import Session
+from bot.store.sqlite.transaction import SQLiteTransaction
+from bot.store.sqlite.turn import TURN_CONTEXT
+
+# One customer's turns, one at a time across every process (`candor run`, `candor
+# desk`, `candor chat`): locks held until the transaction ends (they cannot expire
+# mid-turn), taken before what they guard is read, in a statement of their own (a
+# statement reads what was committed when it began). The turn's: its identity's,
+# then its customer's (migrations/001_initial.sql).
+_IDENTITY_LOCK = "SELECT candor_lock_identity($1, $2, $3)"
+# A read of whole cases (a desk command's case, the queue, the reminders' overdue
+# ones) first takes the lock of each case's customer, in order (no deadlock between
+# two such reads), so that no turn writes a case back over another's change.
+_CASE_ROWS = f"SELECT {CASE_COLUMNS} FROM cases"
+_CASES_LOCK = (
+    "SELECT pg_advisory_xact_lock(customer_id) FROM (SELECT customer_id FROM ({})"
+    " AS k ORDER BY customer_id OFFSET 0) AS s"
+)
+
+
+class Ids:
+    """New rows' ids, from each table's sequence (never max(id): other processes take
+    ids too), a block at a time: a trip per block instead of one per row. Ids a
+    rolled-back transaction took are not used again (a sequence has gaps); within a
+    process they are handed out in order."""
+
+    BLOCK = 64
+
+    def __init__(self) -> None:
+        self._free: dict[str, list[int]] = {}
+
+    async def take(self, db: Connection, table: str) -> int:
+        free = self._free.setdefault(table, [])
+        if not free:
+            rows = await db.execute_fetchall(
+                f"SELECT nextval('{table}_id_seq') FROM generate_series(1, {self.BLOCK})"
+            )
+            free.extend(sorted((int(row[0]) for row in rows), reverse=True))
+        return free.pop()
+
+
+class PgWrites(Writes):
+    """Held-back writes, with the store's `Ids`."""
+
+    def __init__(self, ids: Ids) -> None:
+        super().__init__()
+        self.ids = ids
+
+    async def know_ids(self, db: Any) -> None:
+        return None
+
+
+class PgSession(Session):
+    """A `Session` whose connection is a `postgres.sql.Connection`."""
+
+    __slots__ = ()
+
+    @property
+    def pg(self) -> Connection:
+        db = self.db
+        assert isinstance(db, Connection)
+        return db
+
+    async def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        await self._lock_for(sql, params)
+        return await super().one(sql, params)
+
+    async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        await self._lock_for(sql, params)
+        return await super().all(sql, params)
+
+    async def _lock_for(self, sql: str, params: Sequence[Any]) -> None:
+        if sql is TURN_CONTEXT:  # channel, key, then the identity: channel, workspace, user
+            await self.writes.flush(self.db)
+            await self.pg.execute(_IDENTITY_LOCK, params[2:5])
+        elif sql.startswith(_CASE_ROWS):
+            await self.writes.flush(self.db)
+            await self.pg.execute(_CASES_LOCK.format(sql), params)
+
+    async def insert(self, sql: str, params: Sequence[Any]) -> int:
+        await self.writes.flush(self.db)
+        return int(await self.pg.fetchval(sql + " RETURNING id", params))
+
+    async def new_id(self, table: str) -> int:
+        writes = self.writes
+        assert isinstance(writes, PgWrites)
+        return await writes.ids.take(self.pg, table)
+
+
+class PgTransaction(SQLiteTransaction):
+    """The `Transaction` protocol on a PostgreSQL transaction."""
+
+    __slots__ = ()
+    session_type: ClassVar[type[Session]] = PgSession

@@ -1,0 +1,301 @@
+"""The PostgreSQL store: several Candor processes on one database.
+
+Why asyncpg (0.32.0, the newest): it is asyncio's own PostgreSQL driver, with a
+pool built in, the binary protocol and a cache of prepared statements (a turn runs
+a few dozen statements: each is parsed once per connection), pipelined
+`executemany` for the held-back writes, and `add_listener` for the LISTEN/NOTIFY
+wake-ups the multi-process outbox will use. psycopg 3 would need its separate pool
+package and `%s` placeholders (every `%` in the SQL escaped).
+
+The repositories are SQLite's (bot/store/sqlite/): their SQL is translated
+(`sql.py`) and runs on the same session, group commit and row readers, so both
+backends keep one behaviour, which the contract suite (tests/store/) checks on
+each. What differs: ids come from sequences, a turn takes its customer's lock
+(`pg_advisory_xact_lock`, held to the end of the transaction: it cannot expire
+mid-turn), migrations run under an advisory lock, and reads go through a pool
+beside the writer.
+
+Within one process, writes take turns as on SQLite (one transaction or one group at
+a time, `committing.py`), each on a connection from the pool: a connection lost to
+a failover is replaced on the next transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, cast
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import aiosqlite
+import asyncpg
+
+from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError
+from bot.store.postgres.schema import LOCKS, SENDER, migrate, version
+from bot.store.postgres.session import Ids, PgTransaction, PgWrites
+from bot.store.postgres.sql import UNREACHABLE, Connection
+from bot.store.sqlite.committing import GroupCommitStore
+from bot.store.sqlite.group import Writes
+from bot.store.sqlite.reports import SQLiteReports
+from bot.store.sqlite.rows import keyed_digest
+from bot.store.sqlite.transaction import SQLiteTransaction
+
+log = logging.getLogger(__name__)
+
+
+def is_postgres_url(value: str) -> bool:
+    return value.startswith(("postgresql://", "postgres://"))
+
+
+def redacted(url: str) -> str:
+    """The URL without its password (what errors and logs may show), also one given
+    as `?password=…`."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            user = f"{parts.username}:***@" if parts.username else ":***@"
+            parts = parts._replace(netloc=user + host)
+        if parts.query:
+            query = [
+                (key, "***" if key.lower() == "password" else value)
+                for key, value in parse_qsl(parts.query, keep_blank_values=True)
+            ]
+            parts = parts._replace(query=urlencode(query, safe="*"))
+        return urlunsplit(parts)
+    except ValueError:
+        return "(a URL that cannot be read)"
+
+
+def _passwords(url: str) -> list[str]:
+    try:
+        parts = urlsplit(url)
+        given = [parts.password or ""] + [
+            value for key, value in parse_qsl(parts.query) if key.lower() == "password"
+        ]
+    except ValueError:
+        return []
+    return [form for password in given if password for form in (password, unquote(password))]
+
+
+class PostgresStore(GroupCommitStore):
+    """The `Store` protocol on a PostgreSQL database, given by its URL
+    (postgresql://user:password@host:5432/candor). With `read_only`, nothing is
+    created, migrated or written."""
+
+    # How long `sole_sender` waits for the lock before it refuses (seconds).
+    sender_wait = 5.0
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_only: bool = False,
+        pool_size: int = 4,
+        connect_timeout: float = 10.0,
+        group_window: float = 0.0,
+        group_limit: int = 256,
+    ) -> None:
+        self.url = url
+        self.where = redacted(url)
+        self._read_only = read_only
+        self._pool_size = pool_size
+        self._connect_timeout = connect_timeout
+        self._pool: asyncpg.Pool | None = None
+        self._tables: set[str] = set()
+        self._ids = Ids()
+        self._init_groups(group_window, group_limit)
+
+    def __str__(self) -> str:
+        return self.where
+
+    async def open(self) -> None:
+        self._closing = False
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url,
+                min_size=1,
+                max_size=self._pool_size,
+                timeout=self._connect_timeout,
+                # a statement that hangs (a server gone without a word) ends, the
+                # message unacknowledged, instead of holding every turn for ever
+                command_timeout=300,
+                server_settings={"application_name": "candor"},
+            )
+            async with self._pool.acquire() as conn:
+                if self._read_only:
+                    await self._check_read_only(conn)
+                else:
+                    await migrate(conn, self.where)
+                self._tables = {
+                    str(row[0])
+                    for row in await conn.fetch(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    )
+                }
+                if "meta" in self._tables:
+                    secret = await conn.fetchval("SELECT value FROM meta WHERE name = 'hmac_key'")
+                    self._digest = keyed_digest(bytes(secret))
+        except StoreError:
+            await self.close()
+            raise
+        except (*UNREACHABLE, asyncpg.PostgresError, ValueError) as error:
+            await self.close()
+            raise StoreError(self._cannot_open(error)) from error
+
+    def _cannot_open(self, error: BaseException) -> str:
+        text = str(error) or type(error).__name__
+        if self.url:  # never the password, wherever a library quoted it
+            text = text.replace(self.url, self.where)
+            for password in _passwords(self.url):
+                text = text.replace(password, "***")
+        return f"cannot open the database at storage.url {self.where}: {text}"
+
+    async def migrate(self) -> tuple[list[str], int]:
+        """Only bring the schema up to date (`candor db migrate`): the migrations
+        applied, and the schema version now."""
+        try:
+            conn = await asyncpg.connect(self.url, timeout=self._connect_timeout)
+        except (*UNREACHABLE, asyncpg.PostgresError, ValueError) as error:
+            raise StoreError(self._cannot_open(error)) from error
+        try:
+            return await migrate(conn, self.where), await version(conn)
+        except (*UNREACHABLE, asyncpg.PostgresError) as error:
+            raise StoreError(self._cannot_open(error)) from error
+        finally:
+            await conn.close()
+
+    async def _check_read_only(self, conn: asyncpg.Connection) -> None:
+        if await conn.fetchval("SELECT to_regclass('cases')") is None:
+            if await version(conn) == 0:
+                raise NoDatabase(
+                    f"No Candor database at {self.where}: check storage.url in the config"
+                )
+            raise NotACandorDatabase(f"{self.where} is not a Candor database (it has no cases)")
+
+    async def close(self) -> None:
+        await self._stop_groups()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await pool.close()
+            except Exception:  # a connection already lost: nothing left to close cleanly
+                pool.terminate()
+
+    def _usable(self) -> asyncpg.Pool:
+        if self._closing:
+            raise StoreError("the store is closing")
+        if self._pool is None:
+            raise StoreError("the store is not open")
+        return self._pool
+
+    def _writable(self) -> None:
+        if self._read_only:
+            raise StoreError(f"the database {self.where} is open read-only")
+        self._usable()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        pool = self._usable()
+        try:
+            conn = await pool.acquire()
+        except UNREACHABLE as error:
+            raise StoreError(f"the database {self.where} cannot be reached: {error}") from error
+        db = Connection(conn, self.where)
+        try:
+            yield db
+        finally:
+            with contextlib.suppress(*UNREACHABLE):
+                await pool.release(db.raw)
+
+    async def _begin(self, db: Connection) -> None:
+        if db.in_transaction:
+            log.warning("rolling back a transaction left open")
+            await db.execute("ROLLBACK")
+        try:
+            await db.execute("BEGIN")
+        except StoreError:
+            if not db.lost:
+                raise
+            # lost while it waited in the pool (a failover, a restarted server):
+            # nothing was begun on it, so a new one is as good
+            log.info("the database connection was lost; connecting again")
+            pool = self._usable()
+            with contextlib.suppress(*UNREACHABLE):
+                await pool.release(db.raw)
+            try:
+                db.raw = await pool.acquire()
+            except UNREACHABLE as error:
+                raise StoreError(f"the database {self.where} cannot be reached: {error}") from error
+            await db.execute("BEGIN")
+
+    def _writes(self) -> Writes:
+        return PgWrites(self._ids)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
+        """As on SQLite; a transaction PostgreSQL rolled back (a deadlock between two
+        processes' turns, a serialization failure) is a `StoreError`: nothing was
+        stored, and the message, unacknowledged, comes again."""
+        try:
+            async with super().transaction() as tx:
+                yield tx
+        except asyncpg.exceptions.TransactionRollbackError as error:
+            raise StoreError(
+                f"the database {self.where} rolled the transaction back ({error});"
+                " nothing was stored"
+            ) from error
+
+    def _transaction(self, db: Any, writes: Writes) -> SQLiteTransaction:
+        return PgTransaction(db, writes, self._keyed())
+
+    @asynccontextmanager
+    async def reporting(self) -> AsyncIterator[SQLiteReports]:
+        async with self._connection() as db:
+            # one snapshot for every read, and nothing written
+            await db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            try:
+                yield SQLiteReports(cast(aiosqlite.Connection, db), self._tables)
+            finally:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async with self._connection() as db:
+            return await db.execute_fetchall(sql, params)
+
+    @asynccontextmanager
+    async def sole_sender(self) -> AsyncIterator[None]:
+        """Held by `candor run` while it runs: until the outbox is shared between
+        processes, a second `candor run` on the database would send every reply
+        again, and is refused. The lock is the server's (a session advisory lock):
+        it goes with the connection, also when the process is killed."""
+        pool = self._usable()
+        try:
+            conn = await pool.acquire()
+        except UNREACHABLE as error:
+            raise StoreError(f"the database {self.where} cannot be reached: {error}") from error
+        try:
+            try:  # a process killed a moment ago may still hold it until its server notices
+                await conn.execute(f"SET lock_timeout = '{int(self.sender_wait * 1000)}ms'")
+                await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCKS, SENDER)
+            except asyncpg.exceptions.LockNotAvailableError:
+                raise StoreError(
+                    f"another `candor run` is already running on the database {self.where}:"
+                    " two would send every reply twice (several processes on one database"
+                    " are not supported yet). Stop that one first. `candor chat`, `candor"
+                    " desk` and `candor report` work beside it."
+                ) from None
+            finally:
+                with contextlib.suppress(*UNREACHABLE):
+                    await conn.execute("RESET lock_timeout")
+            try:
+                yield
+            finally:
+                with contextlib.suppress(*UNREACHABLE):
+                    await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCKS, SENDER)
+        finally:
+            with contextlib.suppress(*UNREACHABLE):
+                await pool.release(conn)
