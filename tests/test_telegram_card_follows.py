@@ -21,7 +21,7 @@ import pytest
 from bot.app import Candor
 from bot.config import Config
 from bot.model import Address, CaseState
-from tests.fakes.telegram import NOT_MODIFIED, FakeTelegram
+from tests.fakes.telegram import NOT_MODIFIED, FakeTelegram, TelegramApiError
 from tests.test_telegram import (
     ANN,
     BOB,
@@ -373,3 +373,101 @@ async def test_an_agent_writing_in_a_new_topic_before_its_card_is_in_finds_the_c
         assert event.params["chat_id"] == ANN
         case = await case_of(app, ANN)  # her first reply claimed it, as always
         assert case.state is CaseState.AGENT and case.agent == "Maria"
+
+
+async def test_forget_closes_the_topic_under_a_neutral_name_and_leaves_a_dead_card(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """/forget closes the case ("🗑 Case #1 is closed"), but its card still says
+    "waiting" with live Claim/Resolve buttons, its topic stays open under the
+    customer's name, and the "closed" notice lands outside the topic (General)."""
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        fake.push_message(ANN, "/forget", first_name="Ann")
+        ask = await fake.wait_for(
+            "sendMessage", 1, chat_id=ANN, text=lambda t: "Erase everything now?" in t
+        )
+        markup = ask[-1].params["reply_markup"]
+        data = next(b["callback_data"] for row in markup["inline_keyboard"] for b in row)
+        fake.push_callback(ANN, data, message_id=ask[-1].result["message_id"], first_name="Ann")
+        [gone] = await fake.wait_for(
+            "sendMessage", 1, include_failed=False, chat_id=STAFF, text=lambda t: "🗑" in t
+        )
+        wrong = []
+        if gone.params.get("message_thread_id") != thread:  # it should be in the topic
+            wrong.append(f"the notice went to thread {gone.params.get('message_thread_id')}")
+        text, buttons = card_now(fake, card)
+        if buttons:
+            wrong.append(f"the card still says {text.splitlines()[0]!r} and offers {buttons}")
+        name, closed = topic_now(fake, thread)
+        if not closed or "Ann" in name:
+            wrong.append(f"the topic is {name!r}, closed={closed}")
+        assert not wrong, wrong
+
+
+async def test_a_second_handover_after_a_reopen_goes_on_in_the_cases_topic(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """Resolved, reopened by the customer (the topic opens again, "with the bot"),
+    then handed over again: a second topic is opened for the same case, and the
+    first one stays open, saying "with the bot", forever."""
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        press(fake, MARIA, "resolve", card, thread)
+        await until(lambda: topic_now(fake, thread)[1], "the topic closed")
+        fake.push_message(ANN, "the purchase order is still refused", first_name="Ann")
+        await until(lambda: state_is(app, CaseState.BOT), "the case reopened")
+        await until(lambda: not topic_now(fake, thread)[1], "the topic open again")
+        await hand_over(fake, app, ANN, "Ann")
+        topics = await fake.wait_for("createForumTopic", 1)
+        await until(lambda: state_is(app, CaseState.WAITING), "handed over again")
+        assert len(topics) == 1, [t.params["name"] for t in topics]
+
+
+async def test_a_lost_close_answer_then_a_reopen_leaves_the_topic_open(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """Resolve: Telegram closes the topic but its answer is lost (a 502 after the
+    work, as a proxy gives). While the close is retried the customer writes again:
+    the case reopens. The two updates are due together, the close is coalesced away,
+    and the reopen skips reopenForumTopic because Cards remembers the topic as open
+    (it only learns "closed" from an answer). The case is with the bot, the topic
+    stays closed: agents who are not admins cannot write in it."""
+    released = asyncio.Event()
+    tries: list[int] = []
+
+    async def close(params: dict) -> object:
+        tries.append(1)
+        if len(tries) == 1:
+            fake._m_close_forum_topic(params)  # Telegram did it ...
+            raise TelegramApiError(502, "Bad Gateway")  # ... the answer was lost
+        if not released.is_set():
+            raise TelegramApiError(502, "Bad Gateway")
+        return fake._m_close_forum_topic(params)
+
+    fake.on("closeForumTopic", close)
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        press(fake, MARIA, "resolve", card, thread)
+        await until(lambda: bool(tries), "the close tried")
+        assert topic_now(fake, thread)[1]  # closed on Telegram
+        fake.push_message(ANN, "the purchase order is still refused", first_name="Ann")
+        await until(lambda: state_is(app, CaseState.BOT), "the case reopened")
+
+        async def two_updates() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return sum(o.delivery.card_update for o, _ in rows) == 2
+
+        await until(two_updates, "both updates stored")
+        released.set()
+
+        async def all_sent() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return all(s != "pending" for _, s in rows)
+
+        await until(all_sent, "every message of the case done")
+        assert "with the bot" in card_now(fake, card)[0]
+        calls = [
+            c.method for c in fake.calls if "Forum" in c.method or c.method == "editMessageText"
+        ]
+        assert not topic_now(fake, thread)[1], f"the reopened case's topic is still closed: {calls}"
