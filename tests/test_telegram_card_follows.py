@@ -393,6 +393,12 @@ async def test_forget_closes_the_topic_under_a_neutral_name_and_leaves_a_dead_ca
         [gone] = await fake.wait_for(
             "sendMessage", 1, include_failed=False, chat_id=STAFF, text=lambda t: "🗑" in t
         )
+
+        async def all_done() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return bool(rows) and all(s != "pending" for _, s in rows)
+
+        await until(all_done, "what the erasure sent to the desk done")
         wrong = []
         if gone.params.get("message_thread_id") != thread:  # it should be in the topic
             wrong.append(f"the notice went to thread {gone.params.get('message_thread_id')}")
@@ -402,6 +408,10 @@ async def test_forget_closes_the_topic_under_a_neutral_name_and_leaves_a_dead_ca
         name, closed = topic_now(fake, thread)
         if not closed or "Ann" in name:
             wrong.append(f"the topic is {name!r}, closed={closed}")
+        if "Ann" in text or "purchase order" in text:
+            wrong.append(f"the card still shows the customer: {text!r}")
+        if {s for _, s in await app.store.outbox_rows(1)} != {"sent"}:
+            wrong.append("something for the desk failed")
         assert not wrong, wrong
 
 
@@ -419,9 +429,26 @@ async def test_a_second_handover_after_a_reopen_goes_on_in_the_cases_topic(
         await until(lambda: state_is(app, CaseState.BOT), "the case reopened")
         await until(lambda: not topic_now(fake, thread)[1], "the topic open again")
         await hand_over(fake, app, ANN, "Ann")
-        topics = await fake.wait_for("createForumTopic", 1)
         await until(lambda: state_is(app, CaseState.WAITING), "handed over again")
+
+        async def all_sent() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return all(s != "pending" for _, s in rows)
+
+        await until(all_sent, "every message of the case done")
+        topics = fake.calls_to("createForumTopic")
         assert len(topics) == 1, [t.params["name"] for t in topics]
+        # the case goes on in its topic: open, named and carded as it stands, and the
+        # new summary posted in it
+        name, closed = topic_now(fake, thread)
+        assert name.startswith("#1 · Ann · waiting · ") and not closed
+        text, buttons = card_now(fake, card)
+        assert "· waiting" in text and buttons == ["Claim", "Resolve", "Back to bot"]
+        [again] = fake.calls_to(
+            "sendMessage", chat_id=STAFF, text=lambda t: "Handed over again" in t
+        )
+        assert again.params["message_thread_id"] == thread
+        assert {s for _, s in await app.store.outbox_rows(1)} == {"sent"}
 
 
 async def test_a_lost_close_answer_then_a_reopen_leaves_the_topic_open(
