@@ -498,3 +498,35 @@ async def test_a_lost_close_answer_then_a_reopen_leaves_the_topic_open(
             c.method for c in fake.calls if "Forum" in c.method or c.method == "editMessageText"
         ]
         assert not topic_now(fake, thread)[1], f"the reopened case's topic is still closed: {calls}"
+
+
+async def test_a_message_for_a_resolved_case_whose_topic_was_deleted_is_not_lost(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """The topic of a resolved case is deleted (as done with); then the customer rates
+    it. The case is not posted again (it is resolved), and the rating line is not
+    lost either: it goes to the group outside any topic, naming the case."""
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        press(fake, MARIA, "resolve", card, thread)
+        [rating] = await fake.wait_for(
+            "sendMessage", 1, include_failed=False, chat_id=ANN, text=lambda t: "1 (poor)" in t
+        )
+        await until(lambda: topic_now(fake, thread)[1], "the topic closed")
+        fake.delete_topic(STAFF, thread)
+        fake.push_callback(
+            ANN, shown(rating, "rate:5"), message_id=rating.result["message_id"], first_name="Ann"
+        )
+        [line] = await fake.wait_for(
+            "sendMessage", 1, include_failed=False, chat_id=STAFF, text=lambda t: "rated" in t
+        )
+        assert "case #1" in str(line.params["text"]) and not line.params.get("message_thread_id")
+
+        async def all_done() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return all(s != "pending" for _, s in rows)
+
+        await until(all_done, "every message of the case done")
+        assert [c for c in fake.calls_to("createForumTopic")][1:] == []  # not posted again
+        failed = [o.text for o, s in await app.store.outbox_rows(1) if s == "failed"]
+        assert failed == []

@@ -250,8 +250,10 @@ class Desk:
                         Outbound(
                             address=there,
                             text=f"🗑 Case #{case_id} is closed: the customer asked for their"
-                            " data to be erased. Their messages are gone from Candor; please"
-                            " delete any copies you made.",
+                            " data to be erased. Candor has erased it, and made its card and"
+                            " this thread's name say nothing of them; what was written in the"
+                            " thread stays here: please delete the thread, and any copies you"
+                            " made.",
                             cause=Cause.DESK,
                             case_id=case_id,
                             delivery=Delivery(purpose=Purpose.FORGOTTEN, in_thread=True),
