@@ -163,6 +163,33 @@ async def _outside_the_thread(tx: Transaction, message: Outbound, now: datetime)
     return True
 
 
+async def in_thread(store: Store, message: Outbound) -> Outbound | None:
+    """A desk message about a case goes into the case's thread on that desk. None if
+    its case has no thread there because the customer was erased since the message
+    was read (its row is gone with the mapping): it must not go at all, least of all
+    outside the thread."""
+    address = message.address
+    if not message.delivery.in_thread or address.thread_id or message.case_id is None:
+        return message
+    case_id = message.case_id
+    async with store.transaction() as tx:
+        thread = await tx.desk.thread_of(address.channel, address.chat_id, case_id)
+        card = ""  # a card update edits the card: its message, if not the thread's
+        if thread is not None and message.delivery.card_update:
+            card = await tx.desk.card_message_of(address.channel, address.chat_id, case_id)
+    if thread is None:
+        return message if not message.id or await _still_pending(store, message) else None
+    delivery = replace(message.delivery, card_message=card)
+    return replace(message, address=replace(address, thread_id=thread), delivery=delivery)
+
+
+async def _still_pending(store: Store, message: Outbound) -> bool:
+    """Whether the message's row is still waiting to be sent (not erased)."""
+    address = message.address
+    rows = await store.pending(address.channel, address.chat_id, 1, message.id - 1)
+    return bool(rows) and rows[0][0].id == message.id
+
+
 def _runs(queue: Queue, now: datetime) -> list[Queue]:
     """The queue in runs to send as one message each: relayed texts side by side
     that may be joined, up to COALESCE_CHARS; every other message alone."""

@@ -530,3 +530,51 @@ async def test_a_message_for_a_resolved_case_whose_topic_was_deleted_is_not_lost
         assert [c for c in fake.calls_to("createForumTopic")][1:] == []  # not posted again
         failed = [o.text for o, s in await app.store.outbox_rows(1) if s == "failed"]
         assert failed == []
+
+
+async def test_what_waited_for_the_desk_when_the_customer_was_erased_never_goes(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """The staff group is busy: the card's update is on its way, and behind it, read
+    already, the customer's words for the agent. Then the customer has their data
+    erased. Their words must not reach the group afterwards (their case's topic is
+    no longer mapped: they went to the group's General), and the topic ends erased."""
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        app.outbox.paused = True
+        press(fake, MARIA, "claim", card, thread)
+        await until(lambda: state_is(app, CaseState.AGENT), "claimed")
+        fake.push_message(ANN, "my card number is 4242 4242", first_name="Ann")
+
+        async def relayed() -> bool:
+            return any("4242" in o.text for o, _ in await app.store.outbox_rows(1))
+
+        await until(relayed, "her words waiting for the desk")
+        release, arrived = asyncio.Event(), asyncio.Event()
+
+        async def held(params: dict[str, Any]) -> Any:
+            arrived.set()
+            await release.wait()
+            return fake._m_edit_message_text(params)
+
+        fake.on("editMessageText", held)
+        app.outbox.paused = False
+        app.outbox.wake()
+        await asyncio.wait_for(arrived.wait(), 30)  # the card's update on its way, held
+        fake.push_message(ANN, "/forget", first_name="Ann")
+        ask = await fake.wait_for(
+            "sendMessage", 1, chat_id=ANN, text=lambda t: "Erase everything now?" in t
+        )
+        data = shown(ask[-1], "forget:yes")
+        fake.push_callback(ANN, data, message_id=ask[-1].result["message_id"], first_name="Ann")
+        await fake.wait_for("sendMessage", 1, chat_id=ANN, text=lambda t: "Done:" in t)
+        release.set()
+        await until(lambda: topic_now(fake, thread) == ("#1 · erased", True), "the topic erased")
+
+        async def all_done() -> bool:
+            return all(s != "pending" for _, s in await app.store.outbox_rows())
+
+        await until(all_done, "the outbox done")
+        leaked = [t for t in fake.texts(STAFF) if "4242" in t]
+        assert leaked == [], leaked
+        assert "erased" in card_now(fake, card)[0]
