@@ -578,3 +578,29 @@ async def test_what_waited_for_the_desk_when_the_customer_was_erased_never_goes(
         leaked = [t for t in fake.texts(STAFF) if "4242" in t]
         assert leaked == [], leaked
         assert "erased" in card_now(fake, card)[0]
+
+
+async def test_forget_without_topics_leaves_the_card_message_a_neutral_line(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """Without topics the card message is the case's thread: /forget edits it to a
+    neutral line without buttons, and the notice replies to it."""
+    config = telegram_config(tmp_path, knowledge_dir, fake, topics=False)
+    async with running(config) as (app, _):
+        sent = await hand_over(fake, app, BOB, "Bob")
+        card = int(sent.result["message_id"])
+        fake.push_message(BOB, "/forget", first_name="Bob")
+        ask = await fake.wait_for(
+            "sendMessage", 1, chat_id=BOB, text=lambda t: "Erase everything now?" in t
+        )
+        fake.push_callback(
+            BOB, shown(ask[-1], "forget:yes"), message_id=ask[-1].result["message_id"]
+        )
+        [told] = await fake.wait_for(
+            "sendMessage", 1, include_failed=False, chat_id=STAFF, text=lambda t: "🗑" in t
+        )
+        assert told.params["reply_parameters"]["message_id"] == card
+        await until(lambda: "erased" in card_now(fake, card)[0], "the card erased")
+        text, buttons = card_now(fake, card)
+        assert buttons == [] and "Bob" not in text
+        assert [c for c in fake.calls if "Forum" in c.method] == []
