@@ -129,6 +129,7 @@ async def test_a_second_handover_goes_on_in_the_cases_thread(
         )
         assert again.params["thread_ts"] == thread
         assert again.params.get("reply_broadcast") is True  # the channel sees it, as a card
+        assert "reply_broadcast" not in card.params  # only that one
         updates = await fake.wait_for("chat.update", 3, channel=TRIAGE, ts=thread)
         assert "waiting" in text_of(updates[-1])
         case = await case_of(app, ANN)

@@ -197,7 +197,7 @@ class SlackSender:
                 blocks=blocks,
                 unfurl_links=False,
                 unfurl_media=False,
-                **({"reply_broadcast": True} if again and i == 0 else {}),
+                reply_broadcast=True if again and i == 0 else None,  # None: not sent
             )
             progress.pieces = i + 1
             progress.first_id = progress.first_id or str(sent.get("ts") or "")
