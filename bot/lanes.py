@@ -12,7 +12,9 @@ minute for every case) can be shared fairly between cases by its sender. Here:
   stands now: the card, the thread's name, closed or open).
 - `DeskLanes.thread_gone`: the case's desk thread was deleted by someone on the desk; the
   desk makes the case a new card (a new thread, with the recent timeline and a
-  line saying why), and the message that met the gone thread goes into the new one.
+  line saying why), and the message that met the gone thread goes into the new one;
+  for a resolved case (its thread deleted as done with) no new card: the message
+  goes to the desk outside any thread, naming the case.
 
 Why the fairness is split so: the outbox knows cases but not a platform's budget;
 the sender knows the budget (python-telegram-bot's AIORateLimiter paces a group,
@@ -112,8 +114,9 @@ class DeskLanes:
         """`message` met a desk thread that is gone. If it was its case's thread
         there, and no new card waits yet, the desk's card of the case is enqueued
         again (a new thread); the message is due again when that card is, and then
-        goes into the new thread. Returns whether so (if not, the message fails as
-        any other)."""
+        goes into the new thread. If the case gets no new card (it is resolved), the
+        message goes outside any thread instead (`_outside_the_thread`). Returns
+        whether either was so (if not, the message fails as any other)."""
         address, case_id = message.address, message.case_id
         if self.reopen is None or case_id is None or not address.thread_id:
             return False
@@ -125,9 +128,11 @@ class DeskLanes:
         async with self._store.transaction() as tx:
             if not waits:
                 current = await tx.desk.thread_of(address.channel, address.chat_id, case_id)
-                cards = await self.reopen(tx, message) if current == address.thread_id else []
-                if not cards:
+                if current != address.thread_id:
                     return False
+                cards = await self.reopen(tx, message)
+                if not cards:
+                    return await _outside_the_thread(tx, message, now)
                 for card in cards:
                     await tx.outbox.enqueue(card, now)
             due = max([now, *waits])
@@ -135,6 +140,54 @@ class DeskLanes:
         log.warning("case %s: its desk thread is gone; a new card opens another", case_id)
         self._wake_later((due - now).total_seconds())
         return True
+
+
+async def _outside_the_thread(tx: Transaction, message: Outbound, now: datetime) -> bool:
+    """A message for a case whose gone thread is not made again (the case is resolved:
+    its thread was deleted as done with): it goes to the desk outside any thread,
+    saying which case (a rating that comes later is not lost). An update of the card
+    has nothing left to edit: it fails, as it says. Returns whether it was moved."""
+    if message.delivery.card_update or message.delivery.card:
+        return False
+    address = message.address
+    moved = replace(
+        message,
+        id=0,
+        address=replace(address, thread_id=""),
+        text=f"(case #{message.case_id}, whose thread was deleted)\n{message.text}",
+        delivery=replace(message.delivery, in_thread=False),
+    )
+    kept = await tx.outbox.enqueue(moved, now)
+    await tx.outbox.coalesce(kept, moved.text, [message.id], now)  # sent as `kept`
+    log.warning("case %s: its desk thread is gone; a message went outside it", message.case_id)
+    return True
+
+
+async def in_thread(store: Store, message: Outbound) -> Outbound | None:
+    """A desk message about a case goes into the case's thread on that desk. None if
+    its case has no thread there because the customer was erased since the message
+    was read (its row is gone with the mapping): it must not go at all, least of all
+    outside the thread."""
+    address = message.address
+    if not message.delivery.in_thread or address.thread_id or message.case_id is None:
+        return message
+    case_id = message.case_id
+    async with store.transaction() as tx:
+        thread = await tx.desk.thread_of(address.channel, address.chat_id, case_id)
+        card = ""  # a card update edits the card: its message, if not the thread's
+        if thread is not None and message.delivery.card_update:
+            card = await tx.desk.card_message_of(address.channel, address.chat_id, case_id)
+    if thread is None:
+        return message if not message.id or await _still_pending(store, message) else None
+    delivery = replace(message.delivery, card_message=card)
+    return replace(message, address=replace(address, thread_id=thread), delivery=delivery)
+
+
+async def _still_pending(store: Store, message: Outbound) -> bool:
+    """Whether the message's row is still waiting to be sent (not erased)."""
+    address = message.address
+    rows = await store.pending(address.channel, address.chat_id, 1, message.id - 1)
+    return bool(rows) and rows[0][0].id == message.id
 
 
 def _runs(queue: Queue, now: datetime) -> list[Queue]:

@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.lanes import DeskLanes, Lane, lane_of
+from bot.lanes import DeskLanes, Lane, in_thread, lane_of
 from bot.model import Address, Cause, Delivery, Outbound, Purpose
 from bot.registry import Hold, NoticeRule
 from bot.store import Store
@@ -397,7 +397,10 @@ class Outbox:
             if message.cause in NOTICES and await self._notices.held(message):
                 continue
             try:
-                message = await _in_thread(self._store, message)
+                placed = await in_thread(self._store, message)
+                if placed is None:
+                    continue  # erased meanwhile (`/forget`): it names someone forgotten
+                message = placed
                 platform_id = await _send(self._store, sender, message)
             except DeliveryError as error:
                 if error.thread_gone and await self.desk_lanes.thread_gone(message, str(error)):
@@ -529,23 +532,6 @@ async def _pause(delay: float) -> None:
     """After a failed pass: the next waits, whatever wakes the outbox meanwhile."""
     log.exception("outbox pass failed; trying again in %.1fs", delay)
     await asyncio.sleep(delay)
-
-
-async def _in_thread(store: Store, message: Outbound) -> Outbound:
-    """A desk message about a case goes into the case's thread on that desk."""
-    address = message.address
-    if not message.delivery.in_thread or address.thread_id or message.case_id is None:
-        return message
-    case_id = message.case_id
-    async with store.transaction() as tx:
-        thread = await tx.desk.thread_of(address.channel, address.chat_id, case_id)
-        card = ""  # a card update edits the card: its message, if not the thread's
-        if thread is not None and message.delivery.card_update:
-            card = await tx.desk.card_message_of(address.channel, address.chat_id, case_id)
-    if thread is None:
-        return message
-    delivery = replace(message.delivery, card_message=card)
-    return replace(message, address=replace(address, thread_id=thread), delivery=delivery)
 
 
 def _sent_as(platform_id: str | Sent) -> Sent:

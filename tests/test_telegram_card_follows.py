@@ -21,7 +21,7 @@ import pytest
 from bot.app import Candor
 from bot.config import Config
 from bot.model import Address, CaseState
-from tests.fakes.telegram import NOT_MODIFIED, FakeTelegram
+from tests.fakes.telegram import NOT_MODIFIED, FakeTelegram, TelegramApiError
 from tests.test_telegram import (
     ANN,
     BOB,
@@ -373,3 +373,234 @@ async def test_an_agent_writing_in_a_new_topic_before_its_card_is_in_finds_the_c
         assert event.params["chat_id"] == ANN
         case = await case_of(app, ANN)  # her first reply claimed it, as always
         assert case.state is CaseState.AGENT and case.agent == "Maria"
+
+
+async def test_forget_closes_the_topic_under_a_neutral_name_and_leaves_a_dead_card(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """/forget closes the case ("🗑 Case #1 is closed"), but its card still says
+    "waiting" with live Claim/Resolve buttons, its topic stays open under the
+    customer's name, and the "closed" notice lands outside the topic (General)."""
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        fake.push_message(ANN, "/forget", first_name="Ann")
+        ask = await fake.wait_for(
+            "sendMessage", 1, chat_id=ANN, text=lambda t: "Erase everything now?" in t
+        )
+        markup = ask[-1].params["reply_markup"]
+        data = next(b["callback_data"] for row in markup["inline_keyboard"] for b in row)
+        fake.push_callback(ANN, data, message_id=ask[-1].result["message_id"], first_name="Ann")
+        [gone] = await fake.wait_for(
+            "sendMessage", 1, include_failed=False, chat_id=STAFF, text=lambda t: "🗑" in t
+        )
+
+        async def all_done() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return bool(rows) and all(s != "pending" for _, s in rows)
+
+        await until(all_done, "what the erasure sent to the desk done")
+        wrong = []
+        if gone.params.get("message_thread_id") != thread:  # it should be in the topic
+            wrong.append(f"the notice went to thread {gone.params.get('message_thread_id')}")
+        text, buttons = card_now(fake, card)
+        if buttons:
+            wrong.append(f"the card still says {text.splitlines()[0]!r} and offers {buttons}")
+        name, closed = topic_now(fake, thread)
+        if not closed or "Ann" in name:
+            wrong.append(f"the topic is {name!r}, closed={closed}")
+        if "Ann" in text or "purchase order" in text:
+            wrong.append(f"the card still shows the customer: {text!r}")
+        if {s for _, s in await app.store.outbox_rows(1)} != {"sent"}:
+            wrong.append("something for the desk failed")
+        assert not wrong, wrong
+
+
+async def test_a_second_handover_after_a_reopen_goes_on_in_the_cases_topic(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """Resolved, reopened by the customer (the topic opens again, "with the bot"),
+    then handed over again: a second topic is opened for the same case, and the
+    first one stays open, saying "with the bot", forever."""
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        press(fake, MARIA, "resolve", card, thread)
+        await until(lambda: topic_now(fake, thread)[1], "the topic closed")
+        fake.push_message(ANN, "the purchase order is still refused", first_name="Ann")
+        await until(lambda: state_is(app, CaseState.BOT), "the case reopened")
+        await until(lambda: not topic_now(fake, thread)[1], "the topic open again")
+        await hand_over(fake, app, ANN, "Ann")
+        await until(lambda: state_is(app, CaseState.WAITING), "handed over again")
+
+        async def all_sent() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return all(s != "pending" for _, s in rows)
+
+        await until(all_sent, "every message of the case done")
+        topics = fake.calls_to("createForumTopic")
+        assert len(topics) == 1, [t.params["name"] for t in topics]
+        # the case goes on in its topic: open, named and carded as it stands, and the
+        # new summary posted in it
+        name, closed = topic_now(fake, thread)
+        assert name.startswith("#1 · Ann · waiting · ") and not closed
+        text, buttons = card_now(fake, card)
+        assert "· waiting" in text and buttons == ["Claim", "Resolve", "Back to bot"]
+        [again] = fake.calls_to(
+            "sendMessage", chat_id=STAFF, text=lambda t: "Handed over again" in t
+        )
+        assert again.params["message_thread_id"] == thread
+        assert {s for _, s in await app.store.outbox_rows(1)} == {"sent"}
+
+
+async def test_a_lost_close_answer_then_a_reopen_leaves_the_topic_open(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """Resolve: Telegram closes the topic but its answer is lost (a 502 after the
+    work, as a proxy gives). While the close is retried the customer writes again:
+    the case reopens. The two updates are due together, the close is coalesced away,
+    and the reopen skips reopenForumTopic because Cards remembers the topic as open
+    (it only learns "closed" from an answer). The case is with the bot, the topic
+    stays closed: agents who are not admins cannot write in it."""
+    released = asyncio.Event()
+    tries: list[int] = []
+
+    async def close(params: dict) -> object:
+        tries.append(1)
+        if len(tries) == 1:
+            fake._m_close_forum_topic(params)  # Telegram did it ...
+            raise TelegramApiError(502, "Bad Gateway")  # ... the answer was lost
+        if not released.is_set():
+            raise TelegramApiError(502, "Bad Gateway")
+        return fake._m_close_forum_topic(params)
+
+    fake.on("closeForumTopic", close)
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        press(fake, MARIA, "resolve", card, thread)
+        await until(lambda: bool(tries), "the close tried")
+        assert topic_now(fake, thread)[1]  # closed on Telegram
+        fake.push_message(ANN, "the purchase order is still refused", first_name="Ann")
+        await until(lambda: state_is(app, CaseState.BOT), "the case reopened")
+
+        async def two_updates() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return sum(o.delivery.card_update for o, _ in rows) == 2
+
+        await until(two_updates, "both updates stored")
+        released.set()
+
+        async def all_sent() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return all(s != "pending" for _, s in rows)
+
+        await until(all_sent, "every message of the case done")
+        assert "with the bot" in card_now(fake, card)[0]
+        calls = [
+            c.method for c in fake.calls if "Forum" in c.method or c.method == "editMessageText"
+        ]
+        assert not topic_now(fake, thread)[1], f"the reopened case's topic is still closed: {calls}"
+
+
+async def test_a_message_for_a_resolved_case_whose_topic_was_deleted_is_not_lost(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """The topic of a resolved case is deleted (as done with); then the customer rates
+    it. The case is not posted again (it is resolved), and the rating line is not
+    lost either: it goes to the group outside any topic, naming the case."""
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        press(fake, MARIA, "resolve", card, thread)
+        [rating] = await fake.wait_for(
+            "sendMessage", 1, include_failed=False, chat_id=ANN, text=lambda t: "1 (poor)" in t
+        )
+        await until(lambda: topic_now(fake, thread)[1], "the topic closed")
+        fake.delete_topic(STAFF, thread)
+        fake.push_callback(
+            ANN, shown(rating, "rate:5"), message_id=rating.result["message_id"], first_name="Ann"
+        )
+        [line] = await fake.wait_for(
+            "sendMessage", 1, include_failed=False, chat_id=STAFF, text=lambda t: "rated" in t
+        )
+        assert "case #1" in str(line.params["text"]) and not line.params.get("message_thread_id")
+
+        async def all_done() -> bool:
+            rows = await app.store.outbox_rows(1)
+            return all(s != "pending" for _, s in rows)
+
+        await until(all_done, "every message of the case done")
+        assert [c for c in fake.calls_to("createForumTopic")][1:] == []  # not posted again
+        failed = [o.text for o, s in await app.store.outbox_rows(1) if s == "failed"]
+        assert failed == []
+
+
+async def test_what_waited_for_the_desk_when_the_customer_was_erased_never_goes(
+    fake: FakeTelegram, config: Config
+) -> None:
+    """The staff group is busy: the card's update is on its way, and behind it, read
+    already, the customer's words for the agent. Then the customer has their data
+    erased. Their words must not reach the group afterwards (their case's topic is
+    no longer mapped: they went to the group's General), and the topic ends erased."""
+    async with running(config) as (app, _):
+        card, thread = await handed_over(fake, app)
+        app.outbox.paused = True
+        press(fake, MARIA, "claim", card, thread)
+        await until(lambda: state_is(app, CaseState.AGENT), "claimed")
+        fake.push_message(ANN, "my card number is 4242 4242", first_name="Ann")
+
+        async def relayed() -> bool:
+            return any("4242" in o.text for o, _ in await app.store.outbox_rows(1))
+
+        await until(relayed, "her words waiting for the desk")
+        release, arrived = asyncio.Event(), asyncio.Event()
+
+        async def held(params: dict[str, Any]) -> Any:
+            arrived.set()
+            await release.wait()
+            return fake._m_edit_message_text(params)
+
+        fake.on("editMessageText", held)
+        app.outbox.paused = False
+        app.outbox.wake()
+        await asyncio.wait_for(arrived.wait(), 30)  # the card's update on its way, held
+        fake.push_message(ANN, "/forget", first_name="Ann")
+        ask = await fake.wait_for(
+            "sendMessage", 1, chat_id=ANN, text=lambda t: "Erase everything now?" in t
+        )
+        data = shown(ask[-1], "forget:yes")
+        fake.push_callback(ANN, data, message_id=ask[-1].result["message_id"], first_name="Ann")
+        await fake.wait_for("sendMessage", 1, chat_id=ANN, text=lambda t: "Done:" in t)
+        release.set()
+        await until(lambda: topic_now(fake, thread) == ("#1 · erased", True), "the topic erased")
+
+        async def all_done() -> bool:
+            return all(s != "pending" for _, s in await app.store.outbox_rows())
+
+        await until(all_done, "the outbox done")
+        leaked = [t for t in fake.texts(STAFF) if "4242" in t]
+        assert leaked == [], leaked
+        assert "erased" in card_now(fake, card)[0]
+
+
+async def test_forget_without_topics_leaves_the_card_message_a_neutral_line(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """Without topics the card message is the case's thread: /forget edits it to a
+    neutral line without buttons, and the notice replies to it."""
+    config = telegram_config(tmp_path, knowledge_dir, fake, topics=False)
+    async with running(config) as (app, _):
+        sent = await hand_over(fake, app, BOB, "Bob")
+        card = int(sent.result["message_id"])
+        fake.push_message(BOB, "/forget", first_name="Bob")
+        ask = await fake.wait_for(
+            "sendMessage", 1, chat_id=BOB, text=lambda t: "Erase everything now?" in t
+        )
+        fake.push_callback(
+            BOB, shown(ask[-1], "forget:yes"), message_id=ask[-1].result["message_id"]
+        )
+        [told] = await fake.wait_for(
+            "sendMessage", 1, include_failed=False, chat_id=STAFF, text=lambda t: "🗑" in t
+        )
+        assert told.params["reply_parameters"]["message_id"] == card
+        await until(lambda: "erased" in card_now(fake, card)[0], "the card erased")
+        text, buttons = card_now(fake, card)
+        assert buttons == [] and "Bob" not in text
+        assert [c for c in fake.calls if "Forum" in c.method] == []

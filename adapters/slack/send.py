@@ -22,7 +22,7 @@ from adapters.markdown import slack_escape, split, to_slack_mrkdwn, to_slack_pla
 from adapters.progress import Progress, Resumable
 from adapters.slack.convert import ACTION_PREFIX
 from adapters.slack.platform import CHANNEL
-from bot.model import Button, Outbound
+from bot.model import Button, Outbound, Purpose
 from bot.outbox import DeliveryError
 from bot.text import shorten
 
@@ -184,6 +184,9 @@ class SlackSender:
                 thread_ts=thread,
             )
             return ""
+        # a case handed over again goes on in its thread: shown in the channel too,
+        # as a new card would be
+        again = bool(thread) and delivery.purpose is Purpose.CARD
         for i, blocks in enumerate(pieces):
             if i < progress.pieces:
                 continue  # Slack took it in an earlier try
@@ -194,6 +197,7 @@ class SlackSender:
                 blocks=blocks,
                 unfurl_links=False,
                 unfurl_media=False,
+                reply_broadcast=True if again and i == 0 else None,  # None: not sent
             )
             progress.pieces = i + 1
             progress.first_id = progress.first_id or str(sent.get("ts") or "")

@@ -13,6 +13,9 @@ twice. Telegram's "not modified" answers mean the step holds already: done.
 What the sender knows of each topic (its name, closed or not) saves the calls that
 would change nothing (each costs the group's budget of 20 a minute); after a restart
 it is not known, and the call is made (answered "not modified" if nothing changes).
+It is learnt only from Telegram's answer: a call whose answer is lost (a 502 after
+Telegram did the work, a timeout) leaves it not known, so a later update (a reopen
+after a close that seemed to fail) makes its call rather than trusting a guess.
 """
 
 from __future__ import annotations
@@ -149,6 +152,7 @@ class Cards:
         known = self._topic(chat_id, topic)
         if not name or known.name == name:
             return
+        known.name = ""  # until Telegram answers: a lost answer leaves it not known
         try:
             await self.bot.edit_forum_topic(chat_id, topic, name=name)
         except BadRequest as error:
@@ -160,6 +164,7 @@ class Cards:
         known = self._topic(chat_id, topic)
         if known.closed is closed:
             return
+        known.closed = None  # until Telegram answers: a lost answer leaves it not known
         try:
             if closed:
                 await self.bot.close_forum_topic(chat_id, topic)

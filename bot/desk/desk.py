@@ -193,6 +193,25 @@ class Desk:
             for address in self.addresses
         ]
 
+    async def handed_over(
+        self, tx: Transaction, case: Case, customer: Customer, channel: str, events: Sequence[Event]
+    ) -> list[Outbound]:
+        """The case's card on every desk as it is handed over: a new card (a new thread)
+        where the case has none yet; where it has one (handed over before, then back
+        with the bot or reopened), that card updated (its thread opened again and
+        renamed) and the card's text posted in it: a case stays one thread."""
+        out: list[Outbound] = []
+        updates = self.card(case, customer, channel, events, update=True)
+        for card, update in zip(self.card(case, customer, channel, events), updates, strict=True):
+            desk = card.address
+            if await tx.desk.thread_of(desk.channel, desk.chat_id, case.id) is None:
+                out.append(card)
+                continue
+            again = Delivery(purpose=Purpose.CARD, in_thread=True)
+            text = f"🔁 Handed over again.\n\n{card.text}"
+            out += [update, replace(card, text=text, buttons=(), delivery=again)]
+        return out
+
     async def reopen(self, tx: Transaction, message: Outbound) -> list[Outbound]:
         """The card of `message`'s case again, for the one desk whose thread of the
         case is gone (deleted there): it opens a new thread, with the recent timeline
@@ -211,6 +230,56 @@ class Desk:
             " again here; what follows goes into this thread.\n\n"
         )
         return [replace(card, address=desk, text=note + card.text) for card in cards[:1]]
+
+    async def erased(
+        self, tx: Transaction, case_ids: Sequence[int], *, told: int | None = None
+    ) -> list[Outbound]:
+        """Before a customer's data is erased (`/forget`): on every desk, each of their
+        cases' cards as a neutral line (no name, no words, no buttons) and its thread
+        closed under a neutral name (`#12 · erased`); for case `told`, which a person
+        had, a line into its thread saying it is closed. Each names its thread (the
+        mapping goes with the erasure). What people wrote in the thread stays: Candor
+        cannot edit it."""
+        out: list[Outbound] = []
+        for address in self.addresses:
+            for case_id in case_ids:
+                thread = await tx.desk.thread_of(address.channel, address.chat_id, case_id)
+                there = replace(address, thread_id=thread or "")
+                if case_id == told:
+                    out.append(
+                        Outbound(
+                            address=there,
+                            text=f"🗑 Case #{case_id} is closed: the customer asked for their"
+                            " data to be erased. Candor has erased it, and made its card and"
+                            " this thread's name say nothing of them; what was written in the"
+                            " thread stays here: please delete the thread, and any copies you"
+                            " made.",
+                            cause=Cause.DESK,
+                            case_id=case_id,
+                            delivery=Delivery(purpose=Purpose.FORGOTTEN, in_thread=True),
+                        )
+                    )
+                if thread is None:
+                    continue
+                card = await tx.desk.card_message_of(address.channel, address.chat_id, case_id)
+                out.append(
+                    Outbound(
+                        address=there,
+                        text=f"**Case #{case_id}** · erased\nThe customer asked for their"
+                        " data to be erased: nothing of it is kept here.",
+                        cause=Cause.DESK,
+                        case_id=case_id,
+                        delivery=Delivery(
+                            purpose=Purpose.CARD_UPDATE,
+                            card_update=True,
+                            in_thread=True,
+                            title=f"#{case_id} · erased",
+                            closed=True,
+                            card_message=card,
+                        ),
+                    )
+                )
+        return out
 
     def describe(self, event: Event, customer: Customer) -> str | None:
         """A line of the agents' view of the timeline."""

@@ -121,8 +121,8 @@ async def hand_over(turn: Turn) -> None:
         conversation_note="",
     )
     await turn.record(EventKind.HANDOVER, reason, actor="bot", summary=summary)
-    turn.out += turn.desk.card(
-        turn.case, turn.customer, turn.address.channel, await turn.timeline(30)
+    turn.out += await turn.desk.handed_over(
+        turn.tx, turn.case, turn.customer, turn.address.channel, await turn.timeline(30)
     )
     await turn.say(
         f"Done: case #{turn.case.id} is with the people at {turn.settings.company},"

@@ -14,7 +14,6 @@ from bot.model import (
     Delivery,
     EventKind,
     Outbound,
-    Purpose,
     SentFile,
 )
 from bot.registry import Feature, pack
@@ -88,15 +87,13 @@ async def erase(turn: Turn) -> None:
     had_person = case.state in (CaseState.WAITING, CaseState.AGENT)
     address = turn.address
     customer_id = turn.customer.id
+    # the desk first, while its threads are still mapped: every card and thread name
+    # of theirs made neutral, and the person on the case told, in its thread
+    desk = await turn.desk.erased(
+        turn.tx, await turn.tx.cases.ids_of(customer_id), told=case.id if had_person else None
+    )
     case_ids = await turn.tx.forget_customer(customer_id, turn.now)
-    if had_person:
-        turn.out += turn.desk.to_desk(
-            case,
-            f"🗑 Case #{case.id} is closed: the customer asked for their data to be erased."
-            " Their messages are gone from Candor; please delete any copies you made.",
-            purpose=Purpose.FORGOTTEN,
-        )
-    turn.out = [m for m in turn.out if m.customer_id != customer_id]
+    turn.out = [m for m in turn.out if m.customer_id != customer_id] + desk
     turn.out.append(
         turn.privately(
             Outbound(
