@@ -11,6 +11,7 @@ its `[desk] channels` entry and its key in agents' entries, from its declaration
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -34,9 +35,12 @@ from pydantic import (
 from bot import redact
 from bot.hours import DAYS, BusinessHours, parse_ranges
 from bot.model import Address
-from bot.platforms import SLASH, CommandStyle, Platform, PlatformError, check, discover
+from bot.platforms import SLASH, CommandStyle, Listen, Platform, PlatformError, check, discover
 
 S = TypeVar("S", bound=BaseModel)
+
+# Addresses that listen on every interface: a port taken there is taken on all of them.
+_ANY_HOST = frozenset({"0.0.0.0", "::", ""})
 
 
 class ConfigError(Exception):
@@ -82,6 +86,15 @@ class StorageSettings(Section):
     # How long to wait for another process holding the database (a backup, `candor
     # desk`) before giving up on a message; it is then not acknowledged, and retried.
     busy_timeout_seconds: float = Field(10, gt=0, le=600)
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _a_file(cls, value: object) -> object:
+        # "/" or "data/" name a folder: SQLite could not open it, nor the lock beside it
+        text = str(value)
+        if text.endswith(("/", "\\")) or Path(text).name in ("", ".", ".."):
+            raise ValueError(f"{text!r} is a folder: give the database file's path in it")
+        return value
 
 
 class KnowledgeSettings(Section):
@@ -254,6 +267,28 @@ class Config(Section):
                 raise ValueError(
                     f'desk.channels: "{platform.name}" needs {platform.name}.{platform.desk.needs}'
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _one_server_per_address(self) -> Config:
+        """Two enabled platforms cannot listen on one address: the second server of
+        `candor run` would not start. An unspecified address (0.0.0.0, ::) takes its
+        port on every address."""
+        taken: list[Listen] = []
+        for platform in self.platforms:
+            found = platform.listens(self.settings_for(platform))
+            if found is None:
+                continue
+            for other in taken:
+                if other.port == found.port and (
+                    other.host == found.host or {other.host, found.host} & _ANY_HOST
+                ):
+                    raise ValueError(
+                        f"{found.keys} ({found.host}:{found.port}) is where"
+                        f" {other.keys} ({other.host}:{other.port}) listens already: give"
+                        " each platform its own port"
+                    )
+            taken.append(found)
         return self
 
     def _platform(self, name: str) -> Platform[Any]:
@@ -515,7 +550,14 @@ def parse(
         config = _validate(kind, resolved, name)
     redact.register(_secrets(config, name))
     base = source.resolve().parent if source else Path.cwd()
-    return _rebase(config, base).model_copy(update={"source": source})
+    config = _rebase(config, base).model_copy(update={"source": source})
+    with contextlib.suppress(OSError):  # a folder it may not look in: doctor says so
+        if config.storage.path.is_dir():
+            raise ConfigError(
+                f"{name}: storage.path: {config.storage.path} is a folder: give the"
+                " database file's path in it"
+            )
+    return config
 
 
 def default_path(cwd: Path | None = None) -> Path:

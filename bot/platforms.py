@@ -104,6 +104,19 @@ def _no_mode(settings: Any) -> str:
     return ""
 
 
+def _nowhere(settings: Any) -> Listen | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Where `candor run` listens for a platform (its webhook server)."""
+
+    keys: str  # the settings that say so, for errors: "telegram.webhook_listen/webhook_port"
+    host: str
+    port: int
+
+
 @dataclass(frozen=True, slots=True)
 class Platform(Generic[S]):
     """One platform, as its adapter package declares it."""
@@ -119,6 +132,8 @@ class Platform(Generic[S]):
     # the environment, checked and redacted from every log line, and only when enabled.
     uses: Callable[[S], tuple[str, ...]] | None = None
     mode: Callable[[S], str] = _no_mode  # the mode, for errors: "webhook mode" ("": none)
+    # Where `candor run` listens for it, when enabled in a mode that listens (None: nowhere).
+    listens: Callable[[S], Listen | None] = _nowhere
     # Whether `candor run` starts it; then `channel` builds it, from the app and its settings.
     enabled: Callable[[S], bool] = _never
     channel: Callable[[Candor, S], Channel] | None = None
