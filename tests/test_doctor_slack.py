@@ -447,6 +447,12 @@ def test_the_readme_lists_exactly_the_scopes_candor_needs() -> None:
     assert listed == [s.name for s in SCOPES if not s.slash_command_only]
     slash = [s.name for s in SCOPES if s.slash_command_only]
     assert re.findall(r"`([a-z:.]+)` if you add a slash command", optional) == slash
+    # the optional ones are said to be, each with what is lost without it
+    said = optional.partition("optional:")[2]
+    assert said, "step 2 says which scopes are optional"
+    assert sorted(set(re.findall(r"`([a-z]+:[a-z]+)`", said))) == sorted(
+        s.name for s in SCOPES if s.optional
+    )
 
 
 # -- scopes Candor works without ----------------------------------------------------------
