@@ -76,7 +76,7 @@ def health(path: Path) -> Health:
         return found
     try:
         _look(path, found)
-    except (OSError, ValueError) as error:  # a folder it may not enter; "/" has no name
+    except (OSError, ValueError, RuntimeError) as error:  # may not enter; a symlink loop
         why = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         found.checks.append(
             (
