@@ -270,9 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "kb":
             return _kb(args)
         if args.command == "doctor":
-            from bot.doctor import doctor_command
+            from bot.doctor import doctor_command, quiet_libraries
 
-            return asyncio.run(doctor_command(args.config, args.json, sys.stdout))
+            with quiet_libraries():  # what the libraries log is in the findings
+                return asyncio.run(doctor_command(args.config, args.json, sys.stdout))
         # Only `candor run` talks to the platforms: the others need none of their secrets.
         config = config_module.load(args.config, secrets=args.command == "run")
         if args.command == "report":

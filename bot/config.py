@@ -11,6 +11,7 @@ its `[desk] channels` entry and its key in agents' entries, from its declaration
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -34,7 +35,15 @@ from pydantic import (
 from bot import redact
 from bot.hours import DAYS, BusinessHours, parse_ranges
 from bot.model import Address
-from bot.platforms import SLASH, CommandStyle, Platform, PlatformError, check, discover
+from bot.platforms import (
+    SLASH,
+    CommandStyle,
+    Platform,
+    PlatformError,
+    check,
+    clashing,
+    discover,
+)
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -96,6 +105,15 @@ class StorageSettings(Section):
                 "not a PostgreSQL URL (postgresql://user:password@host:5432/candor),"
                 " or leave it empty for the SQLite file at `path`"
             )
+        return value
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _a_file(cls, value: object) -> object:
+        # "/" or "data/" name a folder: SQLite could not open it, nor the lock beside it
+        text = str(value)
+        if text.endswith(("/", "\\")) or Path(text).name in ("", ".", ".."):
+            raise ValueError(f"{text!r} is a folder: give the database file's path in it")
         return value
 
 
@@ -269,6 +287,15 @@ class Config(Section):
                 raise ValueError(
                     f'desk.channels: "{platform.name}" needs {platform.name}.{platform.desk.needs}'
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _one_server_per_address(self) -> Config:
+        """Two enabled platforms cannot listen on one address: the second server of
+        `candor run` would not start."""
+        clash = clashing(p.listens(self.settings_for(p)) for p in self.platforms)
+        if clash:
+            raise ValueError(clash)
         return self
 
     def _platform(self, name: str) -> Platform[Any]:
@@ -530,7 +557,14 @@ def parse(
         config = _validate(kind, resolved, name)
     redact.register(_secrets(config, name))
     base = source.resolve().parent if source else Path.cwd()
-    return _rebase(config, base).model_copy(update={"source": source})
+    config = _rebase(config, base).model_copy(update={"source": source})
+    with contextlib.suppress(OSError):  # a folder it may not look in: doctor says so
+        if config.storage.path.is_dir():
+            raise ConfigError(
+                f"{name}: storage.path: {config.storage.path} is a folder: give the"
+                " database file's path in it"
+            )
+    return config
 
 
 def default_path(cwd: Path | None = None) -> Path:

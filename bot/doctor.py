@@ -14,10 +14,12 @@ out is a finding too ("cannot reach api.telegram.org: ...").
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -126,13 +128,13 @@ async def _database(config: Config) -> tuple[bool, list[Finding]]:
     findings = [Finding("database", check, ok, detail) for check, ok, detail in health.checks]
     if config.storage.url:  # the disk is the database server's
         return health.running, findings
-    folder = config.storage.path.resolve().parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
     try:
+        folder = _existing(config.storage.path.resolve().parent)
         free = shutil.disk_usage(folder).free
     except OSError as error:
-        findings.append(Finding("database", "disk", False, f"cannot see {folder}: {error}"))
+        findings.append(
+            Finding("database", "disk", False, f"cannot see {config.storage.path}: {_why(error)}")
+        )
     else:
         room = f"{free / 2**30:.1f} GiB free on the disk of {folder}"
         if free < LOW_DISK_BYTES:
@@ -144,13 +146,67 @@ async def _database(config: Config) -> tuple[bool, list[Finding]]:
     return health.running, findings
 
 
+def _existing(folder: Path) -> Path:
+    """`folder` or its nearest ancestor that exists (OSError: one it may not look at)."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _why(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _logging(config: Config) -> list[Finding]:
+    """Whether `candor run` can write `[logging] file`: its folder made, the file opened
+    for appending (neither is done here)."""
+    file = config.logging.file
+    if file is None:
+        return [Finding("logging", "file", True, "none: the log goes to the terminal only")]
+    where = f"[logging] file {file}"
+    try:
+        if file.is_dir():
+            return [Finding("logging", "file", False, f"{where} is a folder: give a file's path")]
+        existing = _existing(file.parent)
+        if not existing.is_dir():
+            why = f"{existing} is a file, so the folder {file.parent} cannot be made"
+        elif file.exists() and not os.access(file, os.W_OK):
+            why = "Candor may not write it: check its owner and permissions"
+        elif not file.exists() and not os.access(existing, os.W_OK | os.X_OK):
+            why = f"Candor may not write in {existing}: check its owner and permissions"
+        else:
+            return [Finding("logging", "file", True, str(file))]
+    except OSError as error:
+        why = f"cannot look at it: {_why(error)}"
+    return [
+        Finding(
+            "logging",
+            "file",
+            False,
+            f'{where}: {why} (or set file = "" for the terminal only)',
+        )
+    ]
+
+
 def _knowledge(config: Config) -> list[Finding]:
     import io
 
     from bot.knowledge.tools import kb_check
 
     directory = config.knowledge.directory
-    if not directory.is_dir():
+    try:
+        there = directory.is_dir()
+    except OSError as error:
+        return [
+            Finding(
+                "knowledge",
+                "kb check",
+                False,
+                f"cannot look at the knowledge folder {directory} ([knowledge] directory):"
+                f" {_why(error)}",
+            )
+        ]
+    if not there:
         return [
             Finding(
                 "knowledge",
@@ -160,7 +216,10 @@ def _knowledge(config: Config) -> list[Finding]:
             )
         ]
     out = io.StringIO()
-    code = kb_check(directory, out)
+    try:
+        code = kb_check(directory, out)
+    except OSError as error:
+        return [Finding("knowledge", "kb check", False, f"cannot read {directory}: {_why(error)}")]
     lines = out.getvalue().strip().splitlines()
     summary = lines[-1] if lines else f"{directory} checked"
     if code == 0:
@@ -184,7 +243,13 @@ async def _platform(platform: Platform[Any], settings: Any, context: Context) ->
             findings.append(finding)
     except Exception as error:  # a probe's bug must not hide the other checks
         findings.append(
-            Finding(platform.name, "checks", False, f"could not finish: {type(error).__name__}")
+            Finding(
+                platform.name,
+                "checks",
+                False,
+                f"could not finish: {type(error).__name__}: {str(error)[:200]}"
+                " (a bug in Candor's checks: please report it with this line)",
+            )
         )
     return findings
 
@@ -196,6 +261,7 @@ async def examine(path: Path | None, *, call_seconds: float = TIMEOUT_SECONDS) -
         return findings
     running, database = await _database(config)
     findings += database
+    findings += _logging(config)
     findings += _knowledge(config)
     context = Context(config=config, running=running, timeout=call_seconds)
     for platform in config.platforms:
@@ -225,6 +291,20 @@ def render(findings: list[Finding], as_json: bool, out: TextIO) -> None:
     else:
         tail = f" ({warned} warnings)" if warned else ""
         print(f"all {len(findings)} checks passed{tail}", file=out)
+
+
+@contextlib.contextmanager
+def quiet_libraries() -> Iterator[None]:
+    """The libraries' own log records (python-telegram-bot logs an answer it cannot read
+    with its traceback) go nowhere while doctor runs: what they say is in a finding.
+    Without a handler Python would print them, tracebacks and all, on stderr."""
+    root = logging.getLogger()
+    quiet = logging.NullHandler()
+    root.addHandler(quiet)
+    try:
+        yield
+    finally:
+        root.removeHandler(quiet)
 
 
 async def doctor_command(path: Path | None, as_json: bool, out: TextIO) -> int:

@@ -104,6 +104,19 @@ def _no_mode(settings: Any) -> str:
     return ""
 
 
+def _nowhere(settings: Any) -> Listen | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Where `candor run` listens for a platform (its webhook server)."""
+
+    keys: str  # the settings that say so, for errors: "telegram.webhook_listen/webhook_port"
+    host: str
+    port: int
+
+
 @dataclass(frozen=True, slots=True)
 class Platform(Generic[S]):
     """One platform, as its adapter package declares it."""
@@ -119,6 +132,8 @@ class Platform(Generic[S]):
     # the environment, checked and redacted from every log line, and only when enabled.
     uses: Callable[[S], tuple[str, ...]] | None = None
     mode: Callable[[S], str] = _no_mode  # the mode, for errors: "webhook mode" ("": none)
+    # Where `candor run` listens for it, when enabled in a mode that listens (None: nowhere).
+    listens: Callable[[S], Listen | None] = _nowhere
     # Whether `candor run` starts it; then `channel` builds it, from the app and its settings.
     enabled: Callable[[S], bool] = _never
     channel: Callable[[Candor, S], Channel] | None = None
@@ -191,3 +206,27 @@ def discover() -> tuple[Platform[Any], ...]:
             " `pip install -e .` (or `make`) so that its adapters register"
         )
     return check(found)
+
+
+# Addresses that listen on every interface: a port taken there is taken on all of them.
+_ANY_HOST = frozenset({"0.0.0.0", "::", ""})
+
+
+def clashing(listens: Iterable[Listen | None]) -> str:
+    """What is wrong when two of these addresses (the enabled platforms' servers) are
+    one; "" when none is."""
+    taken: list[Listen] = []
+    for found in listens:
+        if found is None:
+            continue
+        for other in taken:
+            if other.port == found.port and (
+                other.host == found.host or {other.host, found.host} & _ANY_HOST
+            ):
+                return (
+                    f"{found.keys} ({found.host}:{found.port}) is where {other.keys}"
+                    f" ({other.host}:{other.port}) listens already: give each platform its"
+                    " own port"
+                )
+        taken.append(found)
+    return ""

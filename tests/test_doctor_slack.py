@@ -23,6 +23,7 @@ from bot.doctor import Context, Finding, examine, passed
 from bot.platforms import discover
 from bot.store.sqlite.sender import lock_path
 from tests.conftest import ROOT, write_config
+from tests.fakes.garbage import KINDS, Garbage
 from tests.fakes.slack import FakeSlack
 
 BOT_TOKEN = "xoxb-1111-2222-doctor-bot-token"
@@ -250,10 +251,16 @@ async def test_a_triage_channel_the_token_may_not_look_at(
         fake.add_channel(TRIAGE, name="triage", is_private=True)
         findings = await slack_findings(slack_config(tmp_path, knowledge_dir, fake.api_url))
     [triage] = by_check(findings)["triage channel"]
-    assert triage.detail == (
+    assert triage.detail.startswith(
         f"cannot look at slack.triage_channel {TRIAGE}: the bot token lacks groups:read:"
-        " add it under OAuth & Permissions → Bot Token Scopes, then reinstall the app"
+        " add it under OAuth & Permissions → Bot Token Scopes, then reinstall the app;"
+        " or check yourself that the bot is in the channel"
     )
+    # doctor's own need (`candor run` never calls conversations.info): a warning
+    assert not triage.needed
+    [scope] = [f for f in by_check(findings)["scopes"] if not f.ok]
+    assert scope.detail.startswith("groups:read is not granted") and not scope.needed
+    assert passed(findings), [f.line() for f in findings if not f.ok]
 
 
 async def test_a_bad_app_token(
@@ -440,3 +447,87 @@ def test_the_readme_lists_exactly_the_scopes_candor_needs() -> None:
     assert listed == [s.name for s in SCOPES if not s.slash_command_only]
     slash = [s.name for s in SCOPES if s.slash_command_only]
     assert re.findall(r"`([a-z:.]+)` if you add a slash command", optional) == slash
+    # the optional ones are said to be, each with what is lost without it
+    said = optional.partition("optional:")[2]
+    assert said, "step 2 says which scopes are optional"
+    assert sorted(set(re.findall(r"`([a-z]+:[a-z]+)`", said))) == sorted(
+        s.name for s in SCOPES if s.optional
+    )
+
+
+# -- scopes Candor works without ----------------------------------------------------------
+
+
+async def test_a_private_triage_channel_needs_no_channels_read(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """The triage channel is private; the app has groups:read (doctor sees the bot in
+    it) but not channels:read. `candor run` calls nothing that needs channels:read
+    (conversations.info is doctor's alone): a warning saying what is lost, exit 0."""
+    granted = [s.name for s in SCOPES if s.name != "channels:read"]
+    async with FakeSlack(bot_token=BOT_TOKEN, scopes=granted) as fake:
+        fake.add_channel(TRIAGE, name="triage", is_private=True)
+        findings = await slack_findings(slack_config(tmp_path, knowledge_dir, fake.api_url))
+    checks = by_check(findings)
+    assert [f.ok for f in checks["triage channel"]] == [True], [f.line() for f in findings]
+    assert passed(findings), [f.line() for f in findings if not f.ok]
+    granted_line, [warning] = checks["scopes"][0], checks["scopes"][1:]
+    assert granted_line.ok and "channels:read" not in granted_line.detail
+    assert warning.detail.startswith("channels:read is not granted") and not warning.needed
+    assert "cannot check a public triage channel" in warning.detail
+
+
+async def test_without_team_read_cards_say_organisation_unknown_a_warning(
+    fake: FakeSlack, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    fake.scopes.remove("team:read")
+    findings = await slack_findings(slack_config(tmp_path, knowledge_dir, fake.api_url))
+    assert passed(findings), [f.line() for f in findings if not f.ok]
+    [warning] = [f for f in by_check(findings)["scopes"] if not f.ok]
+    assert warning.line().startswith("! slack: scopes: team:read is not granted")
+    assert "organisation unknown" in warning.detail
+
+
+def test_the_optional_scopes_are_what_candor_run_works_without() -> None:
+    """team:read (the card's organisation, which may be unknown), channels:read and
+    groups:read (doctor's own conversations.info); every other scope is a method or
+    event `candor run` needs."""
+    assert sorted(s.name for s in SCOPES if s.optional) == [
+        "channels:read",
+        "groups:read",
+        "team:read",
+    ]
+
+
+# -- answers that are not Slack's ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize(
+    ("mode", "method"),
+    [
+        ("http", "auth.test"),
+        ("http", "conversations.info"),
+        ("socket", "auth.test"),
+        ("socket", "apps.connections.open"),
+    ],
+)
+async def test_an_answer_that_is_not_slacks_is_a_finding_naming_api_base_url(
+    fake: FakeSlack, tmp_path: Path, knowledge_dir: Path, mode: str, method: str, kind: str
+) -> None:
+    """Whatever answers in Slack's place (a captive portal, a proxy, a wrong
+    api_base_url), for whichever call doctor makes: a ✗ naming slack.api_base_url,
+    never a probe that could not finish; the checks that need no answer still run."""
+    with Garbage(fake.url, [method], kind) as garbage:
+        path = slack_config(tmp_path, knowledge_dir, garbage.url(fake.api_url), mode=mode)
+        findings = await slack_findings(path, call_seconds=5)
+    lines = [f.line() for f in findings]
+    assert set(garbage.served) == {method}, lines  # slack-sdk retries a closed connection
+    assert not any(f.check == "checks" for f in findings), lines
+    bad = [f for f in findings if not f.ok and f.needed]
+    assert bad and "slack.api_base_url" in bad[-1].detail, lines
+    if mode == "http":
+        assert [f.ok for f in by_check(findings)["listen address"]] == [True], lines
+    assert all(len(f.detail) < 600 for f in findings)  # a huge answer is not repeated
+    for secret in (BOT_TOKEN, APP_TOKEN, SIGNING_SECRET):
+        assert secret not in " ".join(lines)

@@ -22,6 +22,7 @@ from bot import cli
 from bot.doctor import Finding, examine, passed
 from bot.store.sqlite.sender import lock_path
 from tests.conftest import write_config
+from tests.fakes.garbage import KINDS, Garbage
 from tests.fakes.telegram import FakeTelegram, TelegramApiError
 
 TOKEN = "123456:TEST-doctor_token"
@@ -424,16 +425,26 @@ async def test_webhook_mode_names_another_url_and_telegrams_last_error(
     wanted = "https://support.example.com/telegram"
     path = config(tmp_path, knowledge_dir, fake, mode="webhook", webhook_port=free_port())
     await fake.bot().set_webhook("https://old.example.com/telegram")
-    [bad] = failed(await telegram(path))
-    assert "Telegram posts this bot's updates to https://old.example.com/telegram" in bad.detail
-    assert f"not to telegram.webhook_url ({wanted})" in bad.detail
+    findings = await telegram(path)
+    assert failed(findings) == []  # stopped: `candor run` sets it at start, as polling deletes
+    [warning] = [f for f in findings if not f.ok]
+    assert "Telegram posts this bot's updates to https://old.example.com/telegram" in (
+        warning.detail
+    )
+    assert f"not to telegram.webhook_url ({wanted})" in warning.detail
+    assert "`candor run` sets it to webhook_url at start" in warning.detail
+    with candor_running(path), socket.socket() as held:
+        held.bind(("127.0.0.1", fake_port(path)))
+        held.listen()
+        [bad] = failed(await telegram(path))
+    assert "something else using this bot's token set it" in bad.detail
 
     await fake.bot().set_webhook(wanted)
     findings = await telegram(path)
     assert all(f.ok for f in findings)
     assert by_check(findings)["webhook"][0].detail.startswith(f"set to {wanted}, no errors")
 
-    fake.webhook_error = (1_790_000_000, "Connection refused")
+    fake.webhook_error = (int(fake.clock()) - 60, "Connection refused")  # a minute ago
     fake.push_message(1001, "hello")
     findings = await telegram(path)
     assert failed(findings) == []  # Candor is not running: Telegram cannot post yet
@@ -478,3 +489,109 @@ async def test_a_listen_address_not_of_this_machine_is_named(
     [bad] = failed(await telegram(path))
     assert bad.check == "listen" and "cannot listen on 192.0.2.1:8443" in bad.detail
     assert "telegram.webhook_listen" in bad.detail
+
+
+async def test_an_old_webhook_error_on_a_running_deployment_is_a_warning_not_a_failure(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """getWebhookInfo's last_error_* is "the most recent error" (Telegram's docs): it
+    stays after deliveries work again, such as the "Connection refused" of the last
+    restart of `candor run`, days ago. Nothing waits, Candor runs: a warning giving the
+    error's date and words. With updates waiting it is still old news: a warning too."""
+    wanted = "https://support.example.com/telegram"
+    path = config(tmp_path, knowledge_dir, fake, mode="webhook", webhook_port=free_port())
+    await fake.bot().set_webhook(wanted)
+    three_days_ago = int(fake.clock()) - 3 * 86400
+    fake.webhook_error = (three_days_ago, "Connection refused")
+    with candor_running(path), socket.socket() as held:
+        held.bind(("127.0.0.1", fake_port(path)))
+        held.listen()
+        findings = await telegram(path)
+        assert failed(findings) == [], [f.line() for f in failed(findings)]
+        [warning] = [f for f in findings if not f.ok]
+        assert warning.check == "webhook" and not warning.needed
+        assert "“Connection refused”" in warning.detail and "0 updates waiting" in warning.detail
+        assert "Telegram keeps its last error after deliveries work again" in warning.detail
+        fake.push_message(1001, "hello")  # waiting, but the error is days old
+        assert failed(await telegram(path)) == []
+        fake.webhook_error = (int(fake.clock()) - 30, "Connection refused")  # just now
+        [bad] = failed(await telegram(path))
+    assert bad.check == "webhook" and "1 updates waiting" in bad.detail
+
+
+@pytest.mark.parametrize(
+    ("host", "other"),
+    [("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "127.0.0.1"), ("127.0.0.1", "::")],
+)
+async def test_telegram_and_slack_on_one_listen_address_are_refused_naming_both_keys(
+    fake: FakeTelegram,
+    tmp_path: Path,
+    knowledge_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    host: str,
+    other: str,
+) -> None:
+    """Telegram's webhook and Slack's HTTP mode on one port: each check alone would
+    bind it and pass, and `candor run` could not start the second server. The config
+    refuses it, so `candor run` and doctor both say so (an address on every interface,
+    0.0.0.0 or ::, takes the port on all of them)."""
+    port = free_port()
+    path = config(
+        tmp_path, knowledge_dir, fake, mode="webhook", webhook_port=port, webhook_listen=host
+    )
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1111-2222-a-bot-token")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "a-signing-secret-0123456789")
+    with path.open("a") as f:
+        f.write(
+            f"""
+[slack]
+enabled = true
+mode = "http"
+bot_token = "env:SLACK_BOT_TOKEN"
+signing_secret = "env:SLACK_SIGNING_SECRET"
+listen = "{other}"
+port = {port}
+"""
+        )
+    [finding] = await examine(path)
+    assert not finding.ok and finding.check == "loads"
+    for key in ("slack.listen/port", "telegram.webhook_listen/webhook_port", str(port)):
+        assert key in finding.detail, finding.detail
+    assert cli.main(["run", "--config", str(path)]) == 2
+    assert "give each platform its own port" in capsys.readouterr().err
+    # on another port, or with Slack in Socket Mode, both may be
+    text = path.read_text().replace(f"port = {port}\n", f"port = {port + 1}\n")
+    path.write_text(text.replace(f"webhook_port = {port + 1}", f"webhook_port = {port}"))
+    assert all(f.check != "loads" or f.ok for f in await examine(path, call_seconds=5))
+
+
+# -- answers that are not the Bot API's ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("method", sorted(READS))
+async def test_an_answer_that_is_not_the_bot_apis_is_a_finding_naming_api_base_url(
+    fake: FakeTelegram, tmp_path: Path, knowledge_dir: Path, method: str, kind: str
+) -> None:
+    """Whatever answers in the Bot API's place (a captive portal, a proxy, a wrong
+    api_base_url), for whichever call doctor makes: a ✗ naming telegram.api_base_url,
+    never a probe that could not finish, never a traceback."""
+    with Garbage(fake.url, [method], kind) as garbage:
+        path = config(
+            tmp_path,
+            knowledge_dir,
+            fake,
+            base_url=garbage.url(fake.base_url),
+            mode="webhook",
+            webhook_port=free_port(),
+        )
+        await fake.bot().set_webhook("https://support.example.com/telegram")
+        findings = await telegram(path)
+    assert garbage.served, f"doctor never asked {method}"
+    assert not any(f.check == "checks" for f in findings), [f.line() for f in findings]
+    bad = failed(findings)
+    assert bad, [f.line() for f in findings]
+    assert "telegram.api_base_url" in bad[-1].detail, bad[-1].line()
+    assert all(len(f.detail) < 600 for f in findings)  # a huge answer is not repeated
+    assert TOKEN.partition(":")[2] not in " ".join(f.line() for f in findings)

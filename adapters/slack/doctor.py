@@ -20,7 +20,6 @@ import errno
 import math
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -39,48 +38,93 @@ ADD_SCOPE = "add it under OAuth & Permissions → Bot Token Scopes, then reinsta
 
 
 class _Unreachable(Exception):
-    """No answer from Slack: the network, a timeout, or something that is not Slack."""
+    """No answer from Slack: the network, a timeout, or something that is not Slack
+    (`answered`: something answered, but not as Slack does)."""
+
+    def __init__(self, why: str, *, answered: bool = False) -> None:
+        super().__init__(why)
+        self.answered = answered
 
 
 def _scrub(text: str, settings: SlackSettings) -> str:
     for secret in (settings.bot_token, settings.app_token, settings.signing_secret):
         if secret:
             text = text.replace(secret, MARK)
-    return redact(text)
+    return redact(_short(text))
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """An error's text, cut: some repeat the whole answer (a proxy's page)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _code(error: SlackApiError) -> str:
+    """Slack's error code ("invalid_auth"); `_ask` lets through only errors whose
+    answer is Slack's JSON."""
     response = error.response
-    code = str(response.get("error") or "") if response is not None else ""
+    data = getattr(response, "data", None)
+    code = str(data.get("error") or "") if isinstance(data, dict) else ""
     status = getattr(response, "status_code", 0)
-    return code or f"HTTP {status}"
+    return _short(code) or f"HTTP {status}"
+
+
+def _slacks(response: object) -> bool:
+    """Whether an answer is Slack's: a JSON object with "ok" (its errors are too)."""
+    return isinstance(response, AsyncSlackResponse) and (
+        isinstance(response.data, dict) and "ok" in response.data
+    )
 
 
 async def _ask(
     call: Callable[[], Awaitable[AsyncSlackResponse]], context: Context, settings: SlackSettings
 ) -> AsyncSlackResponse:
-    """Slack's answer (ok), SlackApiError (Slack said no), or _Unreachable (why not)."""
+    """Slack's answer (ok), SlackApiError (Slack said no), or _Unreachable (why not:
+    no answer, or one that is not Slack's)."""
     try:
         async with asyncio.timeout(context.timeout):
-            return await call()
-    except SlackApiError:
-        raise
+            answer = await call()
+    except SlackApiError as error:
+        if _slacks(error.response):
+            raise
+        status = getattr(error.response, "status_code", None) or getattr(
+            error.response, "status", "?"
+        )
+        raise _Unreachable(f"HTTP {status}, not Slack's JSON", answered=True) from error
     except TimeoutError as error:
         raise _Unreachable(f"no answer within {context.timeout:g} seconds") from error
-    except (aiohttp.ClientError, OSError, ValueError) as error:
-        # ValueError: an answer that is not Slack's JSON (a wrong api_base_url)
+    except (aiohttp.ClientError, OSError) as error:
         raise _Unreachable(_scrub(f"{type(error).__name__}: {error}", settings)) from error
+    except Exception as error:  # an answer slack-sdk cannot read: [1, 2], a page
+        raise _Unreachable(
+            _scrub(f"not Slack's JSON: {type(error).__name__}", settings), answered=True
+        ) from error
+    if not _slacks(answer):
+        raise _Unreachable("not Slack's JSON", answered=True)
+    return answer
 
 
-def _unreachable(settings: SlackSettings, why: str) -> Finding:
+def _unreachable(settings: SlackSettings, error: _Unreachable) -> Finding:
     host = urlsplit(settings.api_base_url).hostname or settings.api_base_url
+    if error.answered:
+        return Finding(
+            CHANNEL,
+            "reachable",
+            False,
+            f"{host} answers, but not as Slack does ({error}): check slack.api_base_url"
+            " (Slack's is https://slack.com/api/) and this machine's proxy (HTTPS_PROXY)",
+        )
     return Finding(
         CHANNEL,
         "reachable",
         False,
-        f"cannot reach {host}: {why}: check the network (a proxy: HTTPS_PROXY) and"
+        f"cannot reach {host}: {error}: check the network (a proxy: HTTPS_PROXY) and"
         " slack.api_base_url",
     )
+
+
+def _text(value: object) -> str:
+    """A field of Slack's answer meant to be text ("" when it is anything else)."""
+    return value if isinstance(value, str) else ""
 
 
 async def probe(settings: SlackSettings, context: Context) -> AsyncIterator[Finding]:
@@ -93,15 +137,17 @@ async def probe(settings: SlackSettings, context: Context) -> AsyncIterator[Find
     reached = True
     try:
         me: AsyncSlackResponse | None = await _ask(client.auth_test, context, settings)
+        if me is not None and not (_text(me.get("team_id")) and _text(me.get("user_id"))):
+            raise _Unreachable("auth.test's answer names no team_id and user_id", answered=True)
     except _Unreachable as error:
         me, reached = None, False
-        yield _unreachable(settings, str(error))
+        yield _unreachable(settings, error)
     except SlackApiError as error:
         me = None
         yield _token_refused(_code(error))
     if me is not None:
-        team, team_id = me.get("team") or "?", me.get("team_id") or "?"
-        user = str(me.get("user") or me.get("user_id") or "the bot")
+        team, team_id = _text(me.get("team")) or "?", _text(me.get("team_id")) or "?"
+        user = _text(me.get("user")) or _text(me.get("user_id")) or "the bot"
         yield Finding(CHANNEL, "bot token", True, f"{team} ({team_id}) as @{user}")
         for finding in _scopes(me.headers.get("x-oauth-scopes"), settings):
             yield finding
@@ -159,13 +205,22 @@ def _scopes(header: str | None, settings: SlackSettings) -> list[Finding]:
             )
         ]
     lacking = missing(header.split(","), settings.slash_command)
-    if not lacking:
-        names = ", ".join(s.name for s in needed(settings.slash_command))
-        return [Finding(CHANNEL, "scopes", True, f"granted: {names}")]
-    return [
-        Finding(CHANNEL, "scopes", False, f"{s.name} is not granted (for {s.why}): {ADD_SCOPE}")
+    found = [
+        Finding(
+            CHANNEL,
+            "scopes",
+            False,
+            f"{s.name} is not granted (for {s.why}): "
+            + (f"without it {s.without}; " if s.optional else "")
+            + ADD_SCOPE,
+            needed=not s.optional,
+        )
         for s in lacking
     ]
+    if not any(f.needed for f in found):
+        names = ", ".join(s.name for s in needed(settings.slash_command) if s not in lacking)
+        found.insert(0, Finding(CHANNEL, "scopes", True, f"granted: {names}"))
+    return found
 
 
 async def _triage(
@@ -180,7 +235,7 @@ async def _triage(
     try:
         found = await _ask(lambda: client.conversations_info(channel=channel), context, settings)
     except _Unreachable as error:
-        yield _unreachable(settings, str(error))
+        yield _unreachable(settings, error)
         return
     except SlackApiError as error:
         code = _code(error)
@@ -189,15 +244,28 @@ async def _triage(
                 f"{where}: not found, or the bot cannot see it: {invite}, and check the id"
                 " (channel details → About → Channel ID)"
             )
-        elif code == "missing_scope":
-            lacks = str(error.response.get("needed") or "channels:read or groups:read")
-            detail = f"cannot look at {where}: the bot token lacks {lacks}: {ADD_SCOPE}"
+        elif code == "missing_scope":  # doctor's own need: `candor run` never asks this
+            lacks = _text(error.response.get("needed")) or "channels:read or groups:read"
+            yield Finding(
+                CHANNEL,
+                "triage channel",
+                False,
+                f"cannot look at {where}: the bot token lacks {lacks}: {ADD_SCOPE}; or check"
+                f" yourself that the bot is in the channel, else {invite}",
+                needed=False,
+            )
+            return
         else:
             detail = f"cannot look at {where}: conversations.info: {code}"
         yield Finding(CHANNEL, "triage channel", False, detail)
         return
-    info: dict[str, Any] = found.get("channel") or {}
-    name = f"#{info['name']}" if info.get("name") else channel
+    info = found.get("channel")
+    if not isinstance(info, dict):
+        yield _unreachable(
+            settings, _Unreachable("conversations.info's answer has no channel", answered=True)
+        )
+        return
+    name = f"#{_text(info.get('name'))}" if _text(info.get("name")) else channel
     if info.get("is_archived"):
         yield Finding(
             CHANNEL, "triage channel", False, f"{where} ({name}) is archived: unarchive it"
@@ -229,7 +297,7 @@ async def _socket_mode(
             lambda: client.apps_connections_open(app_token=token), context, settings
         )
     except _Unreachable as error:
-        return _unreachable(settings, str(error))
+        return _unreachable(settings, error)
     except SlackApiError as error:
         code = _code(error)
         if code in REFUSED:
@@ -245,10 +313,10 @@ async def _socket_mode(
             f"{detail}: turn on Socket Mode, and create an app-level token with"
             " connections:write (Basic Information → App-Level Tokens)",
         )
-    url = str(opened.get("url") or "")
+    url = _text(opened.get("url"))
     if not url.startswith(("wss://", "ws://")):
-        return Finding(
-            CHANNEL, check, False, "apps.connections.open gave no connection URL: try again"
+        return _unreachable(
+            settings, _Unreachable("apps.connections.open's answer has no URL", answered=True)
         )
     return Finding(
         CHANNEL,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from adapters.slack.settings import SlackSettings
 from bot.model import Address
-from bot.platforms import AgentKey, Channel, CommandStyle, DeskSpec, Platform
+from bot.platforms import AgentKey, Channel, CommandStyle, DeskSpec, Listen, Platform
 
 if TYPE_CHECKING:
     from bot.app import Candor
@@ -51,6 +51,13 @@ def mode(settings: SlackSettings) -> str:
     return "Socket Mode" if settings.mode == "socket" else "HTTP mode"
 
 
+def listens(settings: SlackSettings) -> Listen | None:
+    """HTTP mode's server (Socket Mode connects out, and listens nowhere)."""
+    if not settings.enabled or settings.mode != "http":
+        return None
+    return Listen(f"{CHANNEL}.listen/port", settings.listen, settings.port)
+
+
 def running(app: Candor, settings: SlackSettings) -> Channel:
     from adapters.slack.channel import SlackChannel
 
@@ -73,6 +80,7 @@ PLATFORM = Platform(
     secrets=("bot_token", "signing_secret", "app_token"),
     uses=uses,
     mode=mode,
+    listens=listens,
     enabled=enabled,
     channel=running,
     doctor=doctor,

@@ -22,6 +22,12 @@ class Scope:
     name: str
     why: str  # the methods or events that need it, and what Candor does with them
     slash_command_only: bool = False  # needed only when `slash_command` is set
+    # Set for a scope Candor works without: what is lost then (`candor doctor` warns).
+    without: str = ""
+
+    @property
+    def optional(self) -> bool:
+        return bool(self.without)
 
 
 SCOPES: tuple[Scope, ...] = (
@@ -50,21 +56,30 @@ SCOPES: tuple[Scope, ...] = (
         "files.getUploadURLExternal, files.completeUploadExternal: the /mydata file",
     ),
     Scope("users:read", "users.info: people's names and workspaces, for cards and the desk"),
-    Scope("team:read", "team.info: a Slack Connect customer's organisation, on the card"),
+    Scope(
+        "team:read",
+        "team.info: a Slack Connect customer's organisation, on the card",
+        without="cards say “organisation unknown” for customers from other workspaces",
+    ),
     Scope(
         "channels:read",
         "conversations.info: `candor doctor` sees whether the bot is in a public triage channel",
+        without="`candor doctor` cannot check a public triage channel (`candor run` never"
+        " calls conversations.info)",
     ),
     Scope(
         "groups:read",
         "conversations.info: `candor doctor` sees whether the bot is in a private triage channel",
+        without="`candor doctor` cannot check a private triage channel (`candor run` never"
+        " calls conversations.info)",
     ),
     Scope("commands", "the slash command (`slash_command`)", slash_command_only=True),
 )
 
 
 def needed(slash_command: str) -> tuple[Scope, ...]:
-    """The scopes a config needs: all, but `commands` only with a slash command."""
+    """The scopes a config asks for: all, but `commands` only with a slash command (the
+    optional ones among them: Candor works without, and loses what they say)."""
     return tuple(s for s in SCOPES if bool(slash_command) or not s.slash_command_only)
 
 

@@ -13,11 +13,19 @@ import asyncio
 import contextlib
 import errno
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
 
-from telegram import Bot, ChatFullInfo, ChatMember, ChatMemberAdministrator, ChatMemberRestricted
+from telegram import (
+    Bot,
+    ChatFullInfo,
+    ChatMember,
+    ChatMemberAdministrator,
+    ChatMemberRestricted,
+    WebhookInfo,
+)
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -39,6 +47,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SKIPPED = "the other Telegram checks need it: skipped"
+# A webhook error older than this, or with no update waiting, is Telegram's memory of
+# a past failure (the last restart of `candor run`), not a fault now.
+RECENT_ERROR_SECONDS = 10 * 60
 NOT_MEMBERS = ("left", "kicked")
 
 
@@ -90,41 +101,69 @@ class _Asker:
         return url.netloc.rpartition("@")[2] or self.settings.api_base_url
 
     async def ask(self, check: str, call: Awaitable[T]) -> T:
-        """`call`'s answer within the timeout; unreachable: `_Stop` (Telegram's own
-        refusals are raised as they are, for the check to read)."""
+        """`call`'s answer within the timeout. Unreachable, or an answer that is not the
+        Bot API's (a wrong api_base_url, a proxy's page): `_Stop`. Telegram's own
+        refusals are raised as they are, for the check to read."""
         try:
             return await asyncio.wait_for(call, self.context.timeout)
-        except (TimeoutError, NetworkError) as error:
-            if isinstance(error, TelegramError) and not _network(error):
+        except TelegramError as error:
+            if _not_the_bot_api(error):
+                raise _Stop(self._garbage(check, "not JSON")) from error
+            if not _network(error):
                 raise
-            what = "no answer in time" if _timed_out(error) else f"{error}"
-            raise _Stop(
-                Finding(
-                    CHANNEL,
-                    check,
-                    False,
-                    self.clean(
-                        f"cannot reach {self.host} (telegram.api_base_url): {what}: check this"
-                        f" machine's network, its proxy (HTTPS_PROXY) and api_base_url;"
-                        f" {SKIPPED}"
-                    ),
-                )
-            ) from error
+            raise _Stop(self._unreachable(check, error)) from error
+        except (TimeoutError, OSError) as error:
+            raise _Stop(self._unreachable(check, error)) from error
+        except Exception as error:  # JSON of another shape: [1, 2], {}, a result of []
+            raise _Stop(self._garbage(check, f"{type(error).__name__}")) from error
+
+    def _unreachable(self, check: str, error: BaseException) -> Finding:
+        what = "no answer in time" if _timed_out(error) else _short(f"{error}")
+        return Finding(
+            CHANNEL,
+            check,
+            False,
+            self.clean(
+                f"cannot reach {self.host} (telegram.api_base_url): {what}: check this"
+                f" machine's network, its proxy (HTTPS_PROXY) and api_base_url; {SKIPPED}"
+            ),
+        )
+
+    def _garbage(self, check: str, why: str) -> Finding:
+        return Finding(
+            CHANNEL,
+            check,
+            False,
+            self.clean(
+                f"{self.host} (telegram.api_base_url) answers, but not as the Bot API does"
+                f" ({why}): check api_base_url (Telegram's is https://api.telegram.org/bot)"
+                f" and this machine's proxy (HTTPS_PROXY); {SKIPPED}"
+            ),
+        )
 
     # -- the token ---------------------------------------------------------------------
 
     async def token(self) -> User | None:
         try:
             me = await self.ask("token", self.bot.get_me())
-        except InvalidToken:
+        except InvalidToken as error:
+            path = (
+                " (or telegram.api_base_url is not the Bot API's: Telegram's is"
+                " https://api.telegram.org/bot)"
+                if "not found" in error.message.lower()
+                else ""
+            )
             self.add(
                 "token",
                 False,
-                f"telegram.token is refused by Telegram: copy it again from @BotFather; {SKIPPED}",
+                f"telegram.token is refused by Telegram: copy it again from @BotFather{path};"
+                f" {SKIPPED}",
             )
             return None
         except TelegramError as error:
-            self.add("token", False, f"getMe failed: Telegram said “{error.message}”; {SKIPPED}")
+            self.add(
+                "token", False, f"getMe failed: Telegram said “{_short(error.message)}”; {SKIPPED}"
+            )
             return None
         self.add("token", True, f"@{me.username} (id {me.id})")
         return me
@@ -138,7 +177,9 @@ class _Updates(_Asker):
         try:
             info = await self.ask("webhook", self.bot.get_webhook_info())
         except TelegramError as error:
-            self.add("webhook", False, f"getWebhookInfo failed: Telegram said “{error.message}”")
+            self.add(
+                "webhook", False, f"getWebhookInfo failed: Telegram said “{_short(error.message)}”"
+            )
             return
         running = self.context.running
         if not info.url:
@@ -156,51 +197,76 @@ class _Updates(_Asker):
                 self.add("webhook", True, f"not set yet: `candor run` sets it to {wanted} at start")
             return
         if info.url != wanted:
-            self.add(
-                "webhook",
-                False,
-                f"Telegram posts this bot's updates to {info.url}, not to telegram.webhook_url"
-                f" ({wanted}): "
-                + (
-                    "something else using this bot's token set it after `candor run` started:"
-                    " give each deployment its own bot, then restart `candor run`"
-                    if running
-                    else "`candor run` sets it to webhook_url at start, taking the updates"
-                    " from whatever uses that address: check webhook_url, and give each"
-                    " deployment its own bot"
-                ),
-            )
-            return
-        pending = f"{info.pending_update_count} updates waiting"
-        if info.last_error_message:
-            when = f" at {info.last_error_date:%Y-%m-%d %H:%M} UTC" if info.last_error_date else ""
-            said = (
-                f"Telegram's last try to post to {wanted} failed{when}: “{info.last_error_message}”"
-            )
             if running:
                 self.add(
                     "webhook",
                     False,
-                    f"{said} ({pending}): check that {wanted} reaches this machine and that"
-                    f" the proxy forwards it to {self._listen_address()}"
-                    f"{self.settings.webhook_path}",
+                    f"Telegram posts this bot's updates to {info.url}, not to"
+                    f" telegram.webhook_url ({wanted}): something else using this bot's token"
+                    " set it after `candor run` started: give each deployment its own bot,"
+                    " then restart `candor run`",
                 )
-            else:  # while Candor is stopped Telegram cannot post: expected, not a fault
+            else:  # as polling's webhook left set: `candor run` sets it at start
                 self.add(
                     "webhook",
                     False,
-                    f"{said} ({pending}; Candor is not running, so that may be all it is):"
-                    " run `candor doctor` again while `candor run` runs",
+                    f"Telegram posts this bot's updates to {info.url}, not to"
+                    f" telegram.webhook_url ({wanted}): `candor run` sets it to webhook_url at"
+                    " start, taking the updates from whatever uses that address: check"
+                    " webhook_url, and give each deployment its own bot",
                     needed=False,
                 )
             return
+        pending = f"{info.pending_update_count} updates waiting"
+        if info.last_error_message:
+            self._last_error(info, pending)
+            return
         self.add("webhook", True, f"set to {wanted}, no errors ({pending})")
+
+    def _last_error(self, info: WebhookInfo, pending: str) -> None:
+        """Telegram's last failed post to the webhook. It is "the most recent error",
+        kept after deliveries work again: a failure only while `candor run` runs, with
+        updates waiting and the error recent; otherwise worth knowing."""
+        wanted = self.settings.webhook_url
+        when = f" at {info.last_error_date:%Y-%m-%d %H:%M} UTC" if info.last_error_date else ""
+        said = f"Telegram's last try to post to {wanted} failed{when}: “{info.last_error_message}”"
+        recent = info.last_error_date is not None and (
+            time.time() - info.last_error_date.timestamp() <= RECENT_ERROR_SECONDS
+        )
+        if not self.context.running:  # while Candor is stopped Telegram cannot post
+            self.add(
+                "webhook",
+                False,
+                f"{said} ({pending}; Candor is not running, so that may be all it is):"
+                " run `candor doctor` again while `candor run` runs",
+                needed=False,
+            )
+        elif info.pending_update_count and recent:
+            self.add(
+                "webhook",
+                False,
+                f"{said} ({pending}): check that {wanted} reaches this machine and that"
+                f" the proxy forwards it to {self._listen_address()}"
+                f"{self.settings.webhook_path}",
+            )
+        else:
+            self.add(
+                "webhook",
+                False,
+                f"{said} ({pending}), not in the last {RECENT_ERROR_SECONDS // 60} minutes"
+                " or with nothing waiting: Telegram keeps its last error after deliveries"
+                " work again; if it recurs, check that the proxy forwards"
+                f" {wanted} to {self._listen_address()}{self.settings.webhook_path}",
+                needed=False,
+            )
 
     async def polling(self) -> None:
         try:
             info = await self.ask("webhook", self.bot.get_webhook_info())
         except TelegramError as error:
-            self.add("webhook", False, f"getWebhookInfo failed: Telegram said “{error.message}”")
+            self.add(
+                "webhook", False, f"getWebhookInfo failed: Telegram said “{_short(error.message)}”"
+            )
             return
         if not info.url:
             self.add("webhook", True, "none set (polling mode asks Telegram for updates)")
@@ -335,14 +401,17 @@ class _Checks(_Updates):
             self.add(
                 "staff group",
                 False,
-                f"telegram.staff_group_id = {group}: Telegram said “{error.message}”: add the"
-                " bot to the group, then put the id from Candor's log (“telegram: in the"
+                f"telegram.staff_group_id = {group}: Telegram said"
+                f" “{_short(error.message)}”: add the bot to the group, then put the id"
+                " from Candor's log (“telegram: in the"
                 " group … (id …)” when `candor run` runs) in staff_group_id; the group's"
                 " other checks are skipped",
             )
             return None
         except TelegramError as error:
-            self.add("staff group", False, f"getChat failed: Telegram said “{error.message}”")
+            self.add(
+                "staff group", False, f"getChat failed: Telegram said “{_short(error.message)}”"
+            )
             return None
         title = f"“{chat.title}” ({group})" if chat.title else str(group)
         if chat.type != chat.SUPERGROUP:
@@ -379,9 +448,9 @@ class _Checks(_Updates):
                 error.message.lower()
             ):
                 return None
-            self.add(check, False, f"getChatMember failed: Telegram said “{error.message}”")
+            self.add(check, False, f"getChatMember failed: Telegram said “{_short(error.message)}”")
         except TelegramError as error:
-            self.add(check, False, f"getChatMember failed: Telegram said “{error.message}”")
+            self.add(check, False, f"getChatMember failed: Telegram said “{_short(error.message)}”")
         return None
 
     def rights(self, chat: ChatFullInfo, member: ChatMember, me: User) -> None:
@@ -474,6 +543,22 @@ class _Checks(_Updates):
 
 def _left(member: ChatMember) -> bool:
     return isinstance(member, ChatMemberRestricted) and not member.is_member
+
+
+def _not_the_bot_api(error: TelegramError) -> bool:
+    """An answer python-telegram-bot could not read as JSON: whatever answered is not
+    the Bot API (its refusals and errors are JSON), whatever the HTTP status."""
+    cause = error.__cause__
+    return (
+        error.message == "Invalid server response"
+        or "Parsing the server response" in error.message
+        or (isinstance(cause, TelegramError) and cause.message == "Invalid server response")
+    )
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """An error's text, cut: some repeat the whole answer (a proxy's page)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _network(error: TelegramError) -> bool:

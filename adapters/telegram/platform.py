@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from adapters.telegram.settings import TelegramSettings
 from bot.model import Address
-from bot.platforms import AgentKey, Channel, DeskSpec, Platform
+from bot.platforms import AgentKey, Channel, DeskSpec, Listen, Platform
 
 if TYPE_CHECKING:
     from bot.app import Candor
@@ -41,6 +41,14 @@ def mode(settings: TelegramSettings) -> str:
     return f"{settings.mode} mode"
 
 
+def listens(settings: TelegramSettings) -> Listen | None:
+    """Webhook mode's server (polling listens nowhere)."""
+    if not settings.enabled or settings.mode != "webhook":
+        return None
+    where = f"{CHANNEL}.webhook_listen/webhook_port"
+    return Listen(where, settings.webhook_listen, settings.webhook_port)
+
+
 def running(app: Candor, settings: TelegramSettings) -> Channel:
     from adapters.telegram.channel import TelegramChannel
 
@@ -62,6 +70,7 @@ PLATFORM = Platform(
     secrets=("token", "webhook_secret"),
     uses=uses,
     mode=mode,
+    listens=listens,
     enabled=enabled,
     channel=running,
     doctor=doctor,

@@ -69,10 +69,37 @@ def _schema(path: Path) -> tuple[bool, str]:
 
 
 def health(path: Path) -> Health:
+    """Never raises: a file or folder it may not look at is a failed check too."""
     found = Health()
     if str(path) == ":memory:":
         found.checks.append(("opens", True, "in memory: nothing is kept after a run"))
         return found
+    try:
+        _look(path, found)
+    except (OSError, ValueError, RuntimeError) as error:  # may not enter; a symlink loop
+        why = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        found.checks.append(
+            (
+                "opens",
+                False,
+                f"cannot look at {path} ([storage] path): {why}: check its folders'"
+                " owner and permissions (the user candor runs as must be able to enter them)",
+            )
+        )
+    return found
+
+
+def _look(path: Path, found: Health) -> None:
+    if path.is_dir() or not path.name:
+        found.checks.append(
+            (
+                "opens",
+                False,
+                f"[storage] path {path} is a folder: give the database file's path"
+                f" (such as {path / 'candor.sqlite3'})",
+            )
+        )
+        return
     folder = path.parent
     if not path.exists():
         found.checks.append(("opens", True, f"none yet at {path}: `candor run` makes it"))
@@ -82,7 +109,15 @@ def health(path: Path) -> Health:
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    if not os.access(existing, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if not existing.is_dir():
+        found.checks.append(
+            (
+                "writable",
+                False,
+                f"Candor cannot make the folder {folder} for [storage] path: {existing} is a file",
+            )
+        )
+    elif not os.access(existing, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         found.checks.append(
             ("writable", False, f"Candor cannot write {path}: check its owner and permissions")
         )
@@ -93,4 +128,3 @@ def health(path: Path) -> Health:
         found.running = True
         who = f" (process {pid})" if pid else ""
         found.checks.append(("candor run", True, f"running on this database{who}"))
-    return found
