@@ -96,6 +96,25 @@ def _parser() -> argparse.ArgumentParser:
         "migrate", help="apply the schema (also done at start) and say what was done"
     )
     with_config(migrate)
+    copy = db_commands.add_parser(
+        "copy", help="copy a SQLite database into a new, empty PostgreSQL one, and check it"
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        metavar="SQLITE_PATH",
+        help="the SQLite file (storage.path); no `candor run` may hold it",
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="the PostgreSQL database, postgresql://user:password@host:5432/candor, or"
+        ' "env:NAME" to read it from the environment (keeps the password out of ps)',
+    )
 
     kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
@@ -274,6 +293,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             with quiet_libraries():  # what the libraries log is in the findings
                 return asyncio.run(doctor_command(args.config, args.json, sys.stdout))
+        if args.command == "db" and args.db_command == "copy":
+            from bot.store.copy import copy
+
+            copied = asyncio.run(copy(args.source, config_module.database_url(args.target)))
+            print(copied.report())
+            return 0
         # Only `candor run` talks to the platforms: the others need none of their secrets.
         config = config_module.load(args.config, secrets=args.command == "run")
         if args.command == "report":

@@ -80,6 +80,16 @@ def _passwords(url: str) -> list[str]:
     return [form for password in given if password for form in (password, unquote(password))]
 
 
+def unquoted(url: str, error: BaseException) -> str:
+    """What `error` says, without the password of `url` wherever a library quoted it."""
+    text = str(error) or type(error).__name__
+    if url:
+        text = text.replace(url, redacted(url))
+        for password in _passwords(url):
+            text = text.replace(password, "***")
+    return text
+
+
 class PostgresStore(GroupCommitStore):
     """The `Store` protocol on a PostgreSQL database, given by its URL
     (postgresql://user:password@host:5432/candor). With `read_only`, nothing is
@@ -146,12 +156,7 @@ class PostgresStore(GroupCommitStore):
             raise StoreError(self._cannot_open(error)) from error
 
     def _cannot_open(self, error: BaseException) -> str:
-        text = str(error) or type(error).__name__
-        if self.url:  # never the password, wherever a library quoted it
-            text = text.replace(self.url, self.where)
-            for password in _passwords(self.url):
-                text = text.replace(password, "***")
-        return f"cannot open the database at storage.url {self.where}: {text}"
+        return f"cannot open the database at storage.url {self.where}: {unquoted(self.url, error)}"
 
     async def migrate(self) -> tuple[list[str], int]:
         """Only bring the schema up to date (`candor db migrate`): the migrations

@@ -19,6 +19,10 @@ from pathlib import Path
 from bot.store.errors import StoreError
 
 
+class SenderRunning(StoreError):
+    """Another process (a `candor run`) holds the sender's lock on the file."""
+
+
 def lock_path(database: Path) -> Path:
     """Next to the file itself: two configs that reach one database through a
     symbolic link or a relative path share one lock."""
@@ -46,7 +50,7 @@ def sole_sender(database: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             other = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            raise StoreError(
+            raise SenderRunning(
                 f"another `candor run`{f' (process {other})' if other.isdigit() else ''}"
                 f" is already running on the database {database}: two would send every"
                 f" reply twice. Stop that one first (`fuser -v {path}` or `lsof {path}`"
