@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,26 @@ def _parser() -> argparse.ArgumentParser:
     with_config(doctor)
     doctor.add_argument("--json", action="store_true", help="the checks as JSON")
 
-    db = commands.add_parser("db", help="the database: its schema")
+    _db_commands(commands, with_config)
+
+    kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
+    check = kb_commands.add_parser("check", help="validate the articles; exit 1 on an error")
+    ask = kb_commands.add_parser("ask", help="what the bot would do with a question, and why")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="one JSON object")
+    evaluate = kb_commands.add_parser("eval", help="measure answers against a JSONL file")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--json", action="store_true", help="one JSON object")
+    for sub in (check, ask, evaluate):
+        sub.add_argument("--knowledge", type=Path, metavar="DIR", help="the articles' folder")
+        with_config(sub)
+    return parser
+
+
+def _db_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser], None]) -> None:
+    """`candor db migrate`, `candor db copy`."""
+    db = commands.add_parser("db", help="the database: its schema, a copy from SQLite")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     migrate = db_commands.add_parser(
         "migrate", help="apply the schema (also done at start) and say what was done"
@@ -115,20 +135,6 @@ def _parser() -> argparse.ArgumentParser:
         help="the PostgreSQL database, postgresql://user:password@host:5432/candor, or"
         ' "env:NAME" to read it from the environment (keeps the password out of ps)',
     )
-
-    kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
-    kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
-    check = kb_commands.add_parser("check", help="validate the articles; exit 1 on an error")
-    ask = kb_commands.add_parser("ask", help="what the bot would do with a question, and why")
-    ask.add_argument("question")
-    ask.add_argument("--json", action="store_true", help="one JSON object")
-    evaluate = kb_commands.add_parser("eval", help="measure answers against a JSONL file")
-    evaluate.add_argument("file", type=Path)
-    evaluate.add_argument("--json", action="store_true", help="one JSON object")
-    for sub in (check, ask, evaluate):
-        sub.add_argument("--knowledge", type=Path, metavar="DIR", help="the articles' folder")
-        with_config(sub)
-    return parser
 
 
 def _setup_logging(config: Config, *, terminal: bool) -> None:
@@ -283,6 +289,24 @@ def _kb(args: argparse.Namespace) -> int:
     return 1
 
 
+def _database_url(value: str, where: str = "--to") -> str:
+    """A PostgreSQL URL given on the command line, or "env:NAME" for the one in that
+    environment variable; `ConfigError` (never showing the value: it may hold a
+    password) if it is none."""
+    if config_module.unread(value):
+        name = value[len(config_module.ENV) :]
+        if name not in os.environ:
+            raise ConfigError(f"{where}: the environment variable {name} is not set")
+        value = os.environ[name]
+    url = value.strip()
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f"{where}: not a PostgreSQL URL (postgresql://user:password@host:5432/candor,"
+            ' or "env:NAME" to read it from the environment variable NAME)'
+        )
+    return url
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -296,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db" and args.db_command == "copy":
             from bot.store.copy import copy
 
-            copied = asyncio.run(copy(args.source, config_module.database_url(args.target)))
+            copied = asyncio.run(copy(args.source, _database_url(args.target)))
             print(copied.report())
             return 0
         # Only `candor run` talks to the platforms: the others need none of their secrets.

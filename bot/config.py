@@ -417,19 +417,6 @@ def _read_env(value: str, where: str, why: str = "") -> str:
     return os.environ[name]
 
 
-def database_url(value: str, where: str = "--to") -> str:
-    """A PostgreSQL URL given on the command line, or "env:NAME" for the one in that
-    environment variable; `ConfigError` (never showing the value: it may hold a
-    password) if it is none."""
-    url = (_read_env(value, where) if unread(value) else value).strip()
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(
-            f"{where}: not a PostgreSQL URL (postgresql://user:password@host:5432/candor,"
-            ' or "env:NAME" to read it from the environment variable NAME)'
-        )
-    return url
-
-
 def _resolve_env(value: Any, where: str) -> Any:
     if isinstance(value, dict):
         return {

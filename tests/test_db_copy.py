@@ -18,7 +18,9 @@ from bot import config as config_module
 from bot.app import Candor
 from bot.cli import main
 from bot.config import Config
+from bot.doctor import examine
 from bot.model import Identity, Inbound, InboundKind
+from bot.store import PostgresStore, StoreError
 from bot.store.copy import CopyRefused, copy
 from bot.store.sqlite.schema import migrations
 from bot.store.sqlite.sender import sole_sender
@@ -179,10 +181,20 @@ async def test_every_row_of_every_table_arrives_and_the_app_goes_on_there(
         columns = set(after[name][0]) if after[name] else set()
         assert comparable(after[name], columns) == comparable(rows, columns), name
 
-    # the app, now on PostgreSQL: Ann is on the same case; her old event is a repeat
-    config = made.config.model_copy(
-        update={"storage": made.config.storage.model_copy(update={"url": url})}
+    # the README's next steps: storage.url in the config, `candor doctor`, start
+    config_file = made.path.with_name("config.toml")
+    text = config_file.read_text(encoding="utf-8")
+    config_file.write_text(
+        text.replace("[storage]\n", '[storage]\nurl = "env:CANDOR_DATABASE_URL"\n', 1),
+        encoding="utf-8",
     )
+    monkeypatch.setenv("CANDOR_DATABASE_URL", url)
+    found = [(f.check, f.ok, f.detail) for f in await examine(config_file) if f.area == "database"]
+    assert [(check, ok) for check, ok, _ in found] == [("schema", True)], found
+    assert "current" in found[0][2]
+    config = config_module.load(config_file)
+    assert config.storage.url == url
+    # the app, now on PostgreSQL: Ann is on the same case; her old event is a repeat
     clock.advance(minutes=5)
     async with Candor(config, clock=clock) as app:
         test = RecordingSender("test")
@@ -207,7 +219,7 @@ async def test_a_target_that_is_not_empty_is_refused_and_left_as_it_was(
 ) -> None:
     await copy(made.path, url)
     dump = await pg_tables(url)
-    with pytest.raises(CopyRefused, match="is not empty: its table .* has rows"):
+    with pytest.raises(CopyRefused, match=r"is not empty: its table .* has rows"):
         await copy(made.path, url)
     assert await pg_tables(url) == dump
     other = postgres_server.database_for(tmp_path / "other")
@@ -218,6 +230,17 @@ async def test_a_target_that_is_not_empty_is_refused_and_left_as_it_was(
         await conn.close()
     with pytest.raises(CopyRefused, match=r"tables that are not Candor's \(invoices\)"):
         await copy(made.path, other)
+    older, latest = postgres_server.database_for(tmp_path / "older"), migrations()[-1][0]
+    store = PostgresStore(older)
+    await store.open()  # an empty Candor database, of another version than this one's
+    await store.close()
+    conn = await asyncpg.connect(older)
+    try:
+        await conn.execute("DELETE FROM candor_schema WHERE version = $1", latest)
+    finally:
+        await conn.close()
+    with pytest.raises(CopyRefused, match=rf"schema version {latest - 1}, not this Candor's"):
+        await copy(made.path, older)
 
 
 async def test_a_running_candor_on_the_source_is_refused(
@@ -294,3 +317,36 @@ async def test_a_table_or_column_the_copy_does_not_know_stops_it_before_anything
         assert await conn.fetchval("SELECT count(*) FROM customers") == 0
     finally:
         await conn.close()
+
+
+async def test_a_running_candor_on_the_target_is_refused(made: Made, url: str) -> None:
+    store = PostgresStore(url)
+    await store.open()
+    try:
+        async with store.sole_sender():  # what `candor run` on PostgreSQL holds
+            with pytest.raises(CopyRefused, match=r"a `candor run` is running on the database"):
+                await copy(made.path, url)
+            assert await store.customer_by_identity(Identity("test", "w", "ann")) is None
+    finally:
+        await store.close()
+
+
+async def test_a_row_postgresql_cannot_hold_rolls_the_whole_copy_back(made: Made, url: str) -> None:
+    db = sqlite3.connect(made.path)
+    db.execute("UPDATE events SET text = ? WHERE id = 3", ("secret\x00 words",))
+    db.commit()
+    with pytest.raises(
+        StoreError, match=r"cannot copy row 3 of the table events: a text with"
+    ) as e:
+        await copy(made.path, url)
+    assert "secret" not in str(e.value)  # a customer's words are not shown
+    conn = await asyncpg.connect(url)
+    try:  # nothing of it was kept: the tables are empty, and a new try may begin
+        assert await conn.fetchval("SELECT count(*) FROM customers") == 0
+    finally:
+        await conn.close()
+    db.execute("UPDATE events SET text = 'secret words' WHERE id = 3")
+    db.commit()
+    db.close()
+    copied = await copy(made.path, url)
+    assert copied.counts["events"] == len(sqlite_tables(made.path)["events"])

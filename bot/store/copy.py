@@ -86,17 +86,17 @@ class Copied:
 
     def report(self) -> str:
         width = max(map(len, self.counts), default=0)
-        lines = [
-            f"copied the SQLite database {self.source} (schema version {self.version}) into"
-            f" the PostgreSQL database {self.target}, in one transaction, ids kept;"
-            " rows counted on both sides, equal in every table:",
-            *(f"  {name:<{width}}  {count:>8}" for name, count in self.counts.items()),
-            f"  {'total':<{width}}  {sum(self.counts.values()):>8}"
-            f" rows in {len(self.counts)} tables",
-            "next: set storage.url in the config to this database (see the README,"
-            ' "From SQLite to PostgreSQL"), run `candor doctor`, then start Candor',
-        ]
-        return "\n".join(lines)
+        return "\n".join(
+            [
+                f"copied {sum(self.counts.values())} rows in {len(self.counts)} tables from the"
+                f" SQLite database {self.source} (schema version {self.version})",
+                f"into the PostgreSQL database {self.target}, in one transaction, ids kept.",
+                "Rows per table, counted on both sides (equal in every one):",
+                *(f"  {name:<{width}}  {self.counts[name]:>9}" for name in sorted(self.counts)),
+                "Next: set storage.url in the config to this database, run `candor doctor`,"
+                ' then start Candor (README: "From SQLite to PostgreSQL").',
+            ]
+        )
 
 
 async def copy(source: Path, url: str) -> Copied:
