@@ -350,3 +350,24 @@ async def test_a_row_postgresql_cannot_hold_rolls_the_whole_copy_back(made: Made
     db.close()
     copied = await copy(made.path, url)
     assert copied.counts["events"] == len(sqlite_tables(made.path)["events"])
+
+
+async def test_what_a_killed_candor_left_in_the_wal_is_copied_too(made: Made, url: str) -> None:
+    """A `candor run` killed with SIGKILL leaves committed turns in the `-wal` file,
+    not yet in the database file: they are part of the database, and arrive."""
+    writer = sqlite3.connect(made.path)
+    try:
+        assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("INSERT INTO feedback (at, text) VALUES (1, 'only in the WAL')")
+        writer.commit()
+        assert made.path.with_name(made.path.name + "-wal").stat().st_size > 0
+        copied = await copy(made.path, url)
+    finally:
+        writer.close()
+    assert copied.counts["feedback"] == 2
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM feedback WHERE text = 'only in the WAL'")
+    finally:
+        await conn.close()

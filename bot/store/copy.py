@@ -172,6 +172,8 @@ async def _copy_into(
             await _hold_target(conn, where)
             tables = await _tables(db, conn)
             counts = await _carry(db, conn, tables)
+        # the planner's statistics of the filled tables (autovacuum would come later)
+        await conn.execute("ANALYZE")
         return Copied(source, where, have, counts)
     except (*UNREACHABLE, asyncpg.PostgresError) as error:
         raise StoreError(
