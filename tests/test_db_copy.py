@@ -22,6 +22,7 @@ from bot.doctor import examine
 from bot.model import Identity, Inbound, InboundKind
 from bot.store import PostgresStore, StoreError
 from bot.store.copy import CopyRefused, copy
+from bot.store.postgres.schema import LOCKS, SENDER
 from bot.store.sqlite.schema import migrations
 from bot.store.sqlite.sender import sole_sender
 from tests.conftest import (
@@ -292,8 +293,10 @@ async def test_a_source_that_is_old_or_not_candor_is_refused(
     (tmp_path / "garbage.sqlite3").write_bytes(b"not a database at all" * 100)
     with pytest.raises(CopyRefused, match="is not a SQLite database"):
         await copy(tmp_path / "garbage.sqlite3", url)
-    with pytest.raises(CopyRefused, match="no SQLite database at"):
+    with pytest.raises(CopyRefused, match=r"no SQLite database at .*: no such file"):
         await copy(tmp_path / "missing.sqlite3", url)
+    with pytest.raises(CopyRefused, match=r"no SQLite database at .*: a folder, not a file"):
+        await copy(tmp_path, url)
 
 
 @pytest.mark.parametrize(
@@ -324,11 +327,21 @@ async def test_a_running_candor_on_the_target_is_refused(made: Made, url: str) -
     await store.open()
     try:
         async with store.sole_sender():  # what `candor run` on PostgreSQL holds
-            with pytest.raises(CopyRefused, match=r"a `candor run` is running on the database"):
+            with pytest.raises(CopyRefused, match=r"Candor is running on the database"):
                 await copy(made.path, url)
             assert await store.customer_by_identity(Identity("test", "w", "ann")) is None
     finally:
         await store.close()
+    # a `candor run` starting as the copy runs waits for its lock, then is refused
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            assert await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", LOCKS, SENDER)
+            with pytest.raises(CopyRefused, match=r"Candor is running on the database"):
+                await copy(made.path, url)
+    finally:
+        await conn.close()
+    assert (await copy(made.path, url)).counts["cases"] == 3
 
 
 async def test_a_row_postgresql_cannot_hold_rolls_the_whole_copy_back(made: Made, url: str) -> None:

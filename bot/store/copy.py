@@ -112,7 +112,8 @@ def _source(path: Path) -> Iterator[tuple[sqlite3.Connection, int]]:
     """The source, read in one snapshot, and its schema version, with the sender's
     lock held (no `candor run` starts on it meanwhile)."""
     if not path.is_file():
-        raise CopyRefused(f"no SQLite database at {path} (--from): no such file")
+        what = "a folder, not a file" if path.is_dir() else "no such file"
+        raise CopyRefused(f"no SQLite database at {path} (--from): {what}")
     try:
         with sole_sender(path), closing(_open_source(path)) as db:
             yield db, _source_version(db, path)
@@ -161,7 +162,9 @@ async def _copy_into(
     db: sqlite3.Connection, source: Path, have: int, url: str, where: str
 ) -> Copied:
     try:
-        conn = await asyncpg.connect(url, timeout=10)
+        conn = await asyncpg.connect(
+            url, timeout=10, server_settings={"application_name": "candor db copy"}
+        )
     except (*UNREACHABLE, asyncpg.PostgresError, ValueError) as error:
         raise StoreError(
             f"cannot open the database at --to {where}: {unquoted(url, error)}"
@@ -216,10 +219,17 @@ async def _hold_target(conn: asyncpg.Connection, where: str) -> None:
     """Within the copy's transaction: no `candor run` on the target, none starting
     (the sender's lock, till the commit), no other writer (every table locked), and
     no Candor row in it."""
-    if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", LOCKS, SENDER):
+    others = await conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND application_name = 'candor' AND pid <> pg_backend_pid()"
+    )
+    # any Candor on it (its store names its connections): a `candor run` there would
+    # go on keying digests with the secret the copy replaces
+    if others or not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", LOCKS, SENDER):
         raise CopyRefused(
-            f"a `candor run` is running on the database {where} (--to): it is in use,"
-            " not a new database. Stop it, and give `candor db copy` a new, empty one."
+            f"Candor is running on the database {where} (--to): a `candor run` (or"
+            " `candor desk`, `candor chat`) is connected to it, so it is in use, not a new"
+            " database. Stop it, and give `candor db copy` a new, empty one."
         )
     tables = sorted((await _pg_tables(conn)) - {SCHEMA_TABLE})
     await conn.execute("SET LOCAL lock_timeout = '10s'")
