@@ -1,15 +1,21 @@
 """Leader election on PostgreSQL: a session advisory lock per name, held on a
 connection of its own.
 
-The server lets one session hold the lock: that process leads. Followers try
-again every `every` seconds (`[storage] leader_retry_seconds`). The lock goes with
-its session, also when the process is killed or its machine dies (once the server
-notices the connection is gone), so nobody ever clears it by hand. The leader
-watches its connection: the moment it is closed (asyncpg's termination listener:
-`pg_terminate_backend`, a server restart, a reset) or a `SELECT 1` on it fails or
-takes longer than `every` (a network gone silent), the process stops leading at
-once, since the server may already have given the lock to another. Then it
-connects again and campaigns as a follower.
+The server lets one session hold the lock: that process leads. The others wait in
+the lock's queue (`pg_advisory_lock` under a `lock_timeout` of `every` seconds,
+`[storage] leader_retry_seconds`, asked again the moment it runs out, so that a
+follower whose connection died finds out), and the server hands the lock to the
+first of them the moment the leader's session ends: when its process is killed
+(the system closes its socket), or, for a machine or network gone silent, once the
+server's TCP keepalives (set on the session: about four times `every`) give up on
+it. Nobody ever clears the lock by hand.
+
+The leader watches its connection: the moment it is closed (asyncpg's termination
+listener: `pg_terminate_backend`, a server restart, a reset) or a `SELECT 1` on it,
+every `every` seconds, fails or takes longer than `every` (a network gone silent),
+the process stops leading at once: the server may give the lock to another from
+then on. (A silent network: the leader stops within two `every`, before the
+server gives up on it.) Then it connects again and waits in the queue.
 """
 
 from __future__ import annotations
@@ -57,26 +63,34 @@ class PgLeadership(Campaign):
     async def run(self) -> None:
         while True:
             self._wake.clear()
-            await self._step()
+            if await self._step():
+                continue  # waited its turn in the lock's queue: again at once
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._every):
                     await self._wake.wait()
 
-    async def _step(self) -> None:
+    async def _step(self) -> bool:
+        """Check the lead, or wait for it up to `every` seconds; True if the wait
+        ran out on a connection that works."""
         try:
             conn = self._conn or await self._open()
             if self.is_leader:
                 await conn.fetchval("SELECT 1", timeout=self._every)
-            elif await conn.fetchval(
-                "SELECT pg_try_advisory_lock($1, $2)",
+                return False
+            await conn.execute(
+                "SELECT pg_advisory_lock($1, $2)",
                 LEADERS,
                 lock_key(self.name),
-                timeout=self._every,
-            ):
-                self._lead(True)
-                log.info("leader for %s: this process now leads", self.name)
+                timeout=2 * self._every + 5,  # the server's lock_timeout ends it first
+            )
+        except asyncpg.exceptions.LockNotAvailableError:
+            return True  # another leads
         except (*UNREACHABLE, asyncpg.PostgresError) as error:
             self._drop(self._described(error))
+            return False
+        self._lead(True)
+        log.info("leader for %s: this process now leads", self.name)
+        return False
 
     async def _open(self) -> asyncpg.Connection:
         try:

@@ -275,14 +275,26 @@ class PostgresStore(GroupCommitStore):
 
     def leadership(self, name: str) -> AbstractAsyncContextManager[PgLeadership]:
         """Campaign for `name` with a session advisory lock on a connection of its
-        own, tried again every `leader_retry` seconds (postgres/leader.py)."""
+        own (postgres/leader.py), checked every `leader_retry` seconds."""
         self._usable()
+
+        every = self.leader_retry
+        keepalive = str(max(1, round(every)))
 
         def connect() -> Any:
             return asyncpg.connect(
                 self.url,
-                timeout=min(self._connect_timeout, max(self.leader_retry, 1.0)),
-                server_settings={"application_name": f"candor leader: {name}"},
+                timeout=min(self._connect_timeout, max(every, 1.0)),
+                server_settings={
+                    "application_name": f"candor leader: {name}",
+                    # a follower waits its turn this long, then asks again
+                    "lock_timeout": f"{max(1, int(every * 1000))}ms",
+                    # the server gives up on a leader gone silent (its machine, the
+                    # network) after about four times `every`: then another leads
+                    "tcp_keepalives_idle": keepalive,
+                    "tcp_keepalives_interval": keepalive,
+                    "tcp_keepalives_count": "3",
+                },
             )
 
         return campaign(name, connect, self.leader_retry, self._said)
