@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.telegram.channel import POLLING, TelegramChannel, make_bot
-from bot.app import Candor
+from bot.app import REMINDERS, Candor
 from bot.config import Config
 from bot.model import EventKind, Identity
 from bot.store import PostgresStore
@@ -67,6 +67,9 @@ async def test_one_process_polls_and_another_takes_over_when_its_connection_dies
     async with process(config, fake, url, "a") as a, process(config, fake, url, "b"):
         # both campaign: one holds the lock, the other waits in its queue
         await until(lambda: _equal(waiting(url, POLLING), 1), "the follower waiting")
+        # the reminders too: one process raises waiting cases on the desk
+        await until(lambda: _equal(waiting(url, REMINDERS), 1), "a reminders follower")
+        assert len(await holders(url, REMINDERS)) == 1
         fake.push_message(ANN, "hello")
         await fake.wait_for("sendMessage", chat_id=ANN, include_failed=False)
         polls = fake.calls_to("getUpdates")
