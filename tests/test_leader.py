@@ -19,9 +19,9 @@ import pytest
 from bot.leader import while_leading
 from bot.store import PostgresStore
 from bot.store.leadership import Campaign
-from bot.store.postgres.leader import lock_key
+from bot.store.postgres.leader import PgLeadership, lock_key
 from bot.store.postgres.schema import LEADERS
-from tests.postgres import Server
+from tests.postgres import PASSWORD, Server
 
 
 @pytest.fixture
@@ -212,3 +212,46 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.postgres
+async def test_a_database_out_of_reach_is_said_once_and_the_lead_taken_when_it_is_back(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The follower's connection: PostgreSQL down (or a wrong password) is logged once,
+    without the password, tried again every interval, and led once it answers."""
+    caplog.set_level(logging.INFO, logger="bot.store.postgres.leader")
+    tries = 0
+    third = asyncio.Event()
+    up = asyncio.Event()
+
+    async def connect() -> asyncpg.Connection:
+        nonlocal tries
+        tries += 1
+        if tries >= 3:
+            third.set()
+        if not up.is_set():
+            raise OSError(f"connection refused: {url}")  # as a library may quote it
+        return await asyncpg.connect(url)
+
+    store = PostgresStore(url)
+    leadership = PgLeadership(NAME, connect, 0.05, store._said)
+    task = asyncio.create_task(leadership.run())
+    try:
+        async with asyncio.timeout(30):
+            await third.wait()
+        assert not leadership.is_leader
+        up.set()
+        async with asyncio.timeout(30):
+            await leadership.gained()
+        assert await holders(url, NAME) != []
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await leadership.close()
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.store.postgres.leader"]
+    [down] = [line for line in said if "cannot reach the database" in line]
+    assert "postgres:***@" in down  # the URL as errors may show it
+    assert not any(PASSWORD in line for line in said)
+    assert f"leader for {NAME}: this process now leads" in said
