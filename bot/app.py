@@ -35,6 +35,7 @@ from bot.features import (
     status,
 )
 from bot.knowledge import KnowledgeBase, Thresholds
+from bot.leader import Work, lead
 from bot.outbox import NoticePolicy, Outbox
 from bot.registry import Feature, Registry
 from bot.store import Store, open_store
@@ -42,6 +43,9 @@ from bot.tasks import cancel_and_wait
 from bot.turn import DialogSettings, Services
 
 log = logging.getLogger(__name__)
+
+# The names of the work run once for the whole deployment (`Candor.lead`).
+REMINDERS = "reminders"
 
 
 # Every feature Candor has, in the order /help lists their commands.
@@ -164,6 +168,14 @@ class Candor:
         self._knowledge = self.load_knowledge()
         return self
 
+    def lead(self, name: str, work: Work) -> asyncio.Task[None]:
+        """Run `work` only while this process leads `name` in the deployment (one
+        process of those on the database; on SQLite, this one), and in another when
+        this one stops or dies. Stopped with the app."""
+        task = asyncio.create_task(lead(lambda: self.store.leadership(name), work))
+        self._tasks.append(task)
+        return task
+
     async def _remind(self, every: float) -> None:
         while True:
             try:
@@ -175,11 +187,12 @@ class Candor:
     def start_background(self, *, desk: bool = False) -> None:
         """Deliver the outbox, and reload the knowledge base when its files change
         (and on SIGHUP, where the platform has it). With `desk`, also raise cases
-        that wait too long again on the desk."""
+        that wait too long again on the desk: in one process of the deployment at a
+        time (the leader of "reminders")."""
         self._tasks.append(asyncio.create_task(self.outbox.run(self.config.outbox.poll_seconds)))
         if desk:
             every = min(60.0, self.config.desk.waiting_alert_minutes * 60 / 4)
-            self._tasks.append(asyncio.create_task(self._remind(every)))
+            self.lead(REMINDERS, lambda: self._remind(every))
         if self.config.knowledge.reload_seconds > 0:
             self._tasks.append(
                 asyncio.create_task(self._watch_knowledge(self.config.knowledge.reload_seconds))

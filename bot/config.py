@@ -94,6 +94,10 @@ class StorageSettings(Section):
     # How long to wait for another process holding the database (a backup, `candor
     # desk`) before giving up on a message; it is then not acknowledged, and retried.
     busy_timeout_seconds: float = Field(10, gt=0, le=600)
+    # PostgreSQL: how often a process that does not lead the work run once per
+    # deployment (reminders, Telegram polling) tries to take it over, and how often
+    # the leader checks its connection (README: "More than one machine").
+    leader_retry_seconds: float = Field(2, ge=0.1, le=60)
 
     @field_validator("url")
     @classmethod

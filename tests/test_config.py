@@ -26,6 +26,10 @@ def test_the_shipped_example_loads_and_points_at_the_shipped_knowledge() -> None
             "outbox.max_attempts: Input should be greater than or equal to 1",
         ),
         ("[outbox]\nmax_atempts = 3\n", "outbox.max_atempts: unknown key"),
+        (
+            "[storage]\nleader_retry_seconds = 0\n",
+            "storage.leader_retry_seconds: Input should be greater than or equal to 0.1",
+        ),
         ("[nonsense]\n", "nonsense: unknown key"),
         (
             "[knowledge]\nanswer_score = 'high'\n",

@@ -430,6 +430,30 @@ async def test_a_second_long_poll_ends_the_first_with_conflict(fake: FakeTelegra
     assert status == 200 and isinstance(body["result"], list) and len(body["result"]) == 1
 
 
+async def test_two_consumers_of_one_token_are_told_apart_and_the_older_poll_loses(
+    fake: FakeTelegram,
+) -> None:
+    """Like Telegram: of two getUpdates consumers (two processes of one bot), the one
+    whose long poll was running gets 409 Conflict when the other polls."""
+    async with aiohttp.ClientSession() as session:
+
+        async def poll(consumer: str) -> int:
+            url = f"{fake.base_url_for(consumer)}{TOKEN}/getUpdates"
+            async with session.post(url, data={"timeout": "30"}) as response:
+                return response.status
+
+        first = asyncio.create_task(poll("a"))
+        await fake.wait_for_poller()
+        second = asyncio.create_task(poll("b"))
+        assert await first == 409
+        fake.push_message(42, "hi")
+        assert await second == 200
+    [lost] = fake.calls_to("getUpdates", consumer="a")
+    assert lost.failed and lost.error_code == 409
+    [won] = fake.calls_to("getUpdates", consumer="b")
+    assert won.ok and len(won.result) == 1
+
+
 async def test_my_chat_member_and_string_chat_ids(fake: FakeTelegram, bot: Bot) -> None:
     fake.push_my_chat_member(42)
     [update] = await bot.get_updates()

@@ -32,6 +32,7 @@ from adapters.telegram.send import TelegramSender
 from adapters.telegram.settings import TelegramSettings
 from bot.app import Candor
 from bot.channels import ChannelRefused
+from bot.leader import lead
 from bot.logs import described, failure
 from bot.registry import Registry
 from bot.tasks import cancel_and_wait
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 MENU_DESCRIPTION = 256  # Telegram's limit for a command's description
+# In polling mode one process of the deployment polls (Telegram answers a second
+# getUpdates consumer 409 Conflict): the leader of this name (`Store.leadership`).
+POLLING = "telegram polling"
 
 
 def menu(registry: Registry) -> list[BotCommand]:
@@ -137,7 +141,9 @@ class TelegramChannel:
             log.warning("could not register the bot's commands: %s", error)
         if self.settings.mode == "polling":
             await self.bot.delete_webhook(drop_pending_updates=False)
-            self._task = asyncio.create_task(self.poll())
+            self._task = asyncio.create_task(
+                lead(lambda: self.app.store.leadership(POLLING), self.poll)
+            )
             how = "polling for updates"
         else:
             await self.start_webhook()
@@ -157,6 +163,7 @@ class TelegramChannel:
     async def stop(self) -> None:
         if self._task is not None:
             await cancel_and_wait([self._task])
+            self._task = None
         if self._runner is not None:
             await self._runner.cleanup()
         await self.bot.shutdown()

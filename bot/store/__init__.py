@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.store.errors import GroupAborted, NoDatabase, NotACandorDatabase, StoreError
 from bot.store.postgres import PostgresStore
-from bot.store.protocols import Store, Transaction
+from bot.store.protocols import Leadership, Store, Transaction
 from bot.store.sqlite import SQLiteStore
 from bot.store.sqlite.health import Health, health
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GroupAborted",
     "Health",
+    "Leadership",
     "NoDatabase",
     "NotACandorDatabase",
     "PostgresStore",
@@ -44,7 +45,9 @@ def open_store(config: Config, *, read_only: bool = False) -> Store:
     file at `[storage] path`."""
     storage = config.storage
     if storage.url:
-        return PostgresStore(storage.url, read_only=read_only)
+        return PostgresStore(
+            storage.url, read_only=read_only, leader_retry=storage.leader_retry_seconds
+        )
     return SQLiteStore(
         storage.path,
         read_only=read_only,

@@ -242,8 +242,11 @@ class Call:
     description: str | None = None
     result: Any = None
     token: str = ""
-    at: float = field(default_factory=time.monotonic)
+    at: float = field(default_factory=time.monotonic)  # when it arrived
     fault: str | None = None
+    #: Which client made it, for a fake shared by several bots (processes) of one
+    #: token: the name in its base URL (`base_url_for(consumer)`), "" if none.
+    consumer: str = ""
 
     @property
     def ok(self) -> bool:
@@ -469,6 +472,8 @@ class FakeTelegram(InjectsFaults):
         self._callback_seq = itertools.count(1)
         self._changed: asyncio.Event | None = None
         self._poll_generation = 0
+        #: getUpdates long polls waiting now (recorded only once answered).
+        self.polling = 0
         self._closing = False
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -488,6 +493,11 @@ class FakeTelegram(InjectsFaults):
     def base_file_url(self) -> str:
         """For `telegram.Bot(base_file_url=...)`."""
         return f"{self.url}/file/bot"
+
+    def base_url_for(self, consumer: str) -> str:
+        """A `base_url` whose calls are recorded with `Call.consumer` = `consumer`:
+        several bots (processes) of one token on one fake, told apart."""
+        return f"{self.url}/c/{consumer}/bot"
 
     def request(self, **kwargs: Any) -> HTTPXRequest:
         """An `HTTPXRequest` (kwargs as for it) that is quick to make; for `Bot(request=...,
@@ -513,6 +523,7 @@ class FakeTelegram(InjectsFaults):
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
+        app.router.add_route("*", "/c/{consumer}/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -554,13 +565,22 @@ class FakeTelegram(InjectsFaults):
 
     # -- what the bot did -----------------------------------------------------------------
 
-    def calls_to(self, method: str, *, include_failed: bool = True, **match: Any) -> list[Call]:
-        """Calls of `method` whose params match (equal, or a predicate returning true)."""
+    def calls_to(
+        self,
+        method: str,
+        *,
+        include_failed: bool = True,
+        consumer: str | None = None,
+        **match: Any,
+    ) -> list[Call]:
+        """Calls of `method` whose params match (equal, or a predicate returning true),
+        made by `consumer` if given (`base_url_for`)."""
         return [
             call
             for call in self.calls
             if call.method == method
             and (include_failed or not call.failed)
+            and (consumer is None or call.consumer == consumer)
             and _matches(call.params, match)
         ]
 
@@ -588,6 +608,7 @@ class FakeTelegram(InjectsFaults):
         timeout: float = 5.0,  # noqa: ASYNC109 - the deadline is the point of this helper
         *,
         include_failed: bool = True,
+        consumer: str | None = None,
         **match: Any,
     ) -> list[Call]:
         """Wait until `count` calls of `method` matching `match` have arrived (refused
@@ -595,7 +616,7 @@ class FakeTelegram(InjectsFaults):
         did arrive when they do not come within `timeout` seconds."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            found = self.calls_to(method, include_failed=include_failed, **match)
+            found = self.calls_to(method, include_failed=include_failed, consumer=consumer, **match)
             if len(found) >= count:
                 return found
             remaining = deadline - asyncio.get_running_loop().time()
@@ -606,6 +627,12 @@ class FakeTelegram(InjectsFaults):
                     f" got {len(found)}; calls: {seen}"
                 )
             await self._changed_within(remaining)
+
+    async def wait_for_poller(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until a getUpdates long poll is waiting."""
+        async with asyncio.timeout(timeout):
+            while not self.polling:
+                await self._changed_within(timeout)
 
     def clear(self) -> None:
         """Forget the recorded calls (the queue, messages and failures stay)."""
@@ -1235,7 +1262,13 @@ class FakeTelegram(InjectsFaults):
         except TelegramApiError as error:
             return self._refuse(Call(method, {}, token=token), error)
         fault = take(self._faults, method, params, _matches, ignore_case=True)
-        call = Call(method, params, token=token, fault=fault.kind if fault else None)
+        call = Call(
+            method,
+            params,
+            token=token,
+            fault=fault.kind if fault else None,
+            consumer=request.match_info.get("consumer", ""),
+        )
         if fault is not None:
             if fault.processed:
                 await self._carry_out(call)  # recorded as Telegram answered it
@@ -1324,14 +1357,18 @@ class FakeTelegram(InjectsFaults):
         self._notify()  # an older long poll ends with 409, as on Telegram
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while True:
-            if generation != self._poll_generation:
-                raise TelegramApiError(409, DEFAULT_DESCRIPTIONS[409])
-            ready = self._deliverable()[:limit]
-            remaining = deadline - loop.time()
-            if ready or self._closing or remaining <= 0:
-                return copy.deepcopy(ready)
-            await self._changed_within(remaining)
+        self.polling += 1
+        try:
+            while True:
+                if generation != self._poll_generation:
+                    raise TelegramApiError(409, DEFAULT_DESCRIPTIONS[409])
+                ready = self._deliverable()[:limit]
+                remaining = deadline - loop.time()
+                if ready or self._closing or remaining <= 0:
+                    return copy.deepcopy(ready)
+                await self._changed_within(remaining)
+        finally:
+            self.polling -= 1
 
     def _deliverable(self) -> list[JSONDict]:
         if not self.filter_allowed_updates or not self.allowed_updates:

@@ -18,6 +18,8 @@ log = logging.getLogger(__name__)
 # The two-number advisory locks Candor takes (the one-number ones are customers').
 LOCKS = 0x43414E44  # "CAND"
 MIGRATIONS, SENDER = 1, 2
+# Leader election (postgres/leader.py): (LEADERS, a number made of the name).
+LEADERS = 0x4C454144  # "LEAD"
 
 _VERSIONS = (
     "CREATE TABLE IF NOT EXISTS candor_schema ("

@@ -25,7 +25,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -33,6 +33,7 @@ import aiosqlite
 import asyncpg
 
 from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError
+from bot.store.postgres.leader import PgLeadership, campaign
 from bot.store.postgres.schema import LOCKS, SENDER, migrate, version
 from bot.store.postgres.session import Ids, PgTransaction, PgWrites
 from bot.store.postgres.sql import UNREACHABLE, Connection
@@ -107,8 +108,10 @@ class PostgresStore(GroupCommitStore):
         connect_timeout: float = 10.0,
         group_window: float = 0.0,
         group_limit: int = 256,
+        leader_retry: float = 2.0,
     ) -> None:
         self.url = url
+        self.leader_retry = leader_retry
         self.where = redacted(url)
         self._read_only = read_only
         self._pool_size = pool_size
@@ -155,8 +158,12 @@ class PostgresStore(GroupCommitStore):
             await self.close()
             raise StoreError(self._cannot_open(error)) from error
 
+    def _said(self, error: BaseException) -> str:
+        """What `error` says, never the password, wherever a library quoted it."""
+        return unquoted(self.url, error)
+
     def _cannot_open(self, error: BaseException) -> str:
-        return f"cannot open the database at storage.url {self.where}: {unquoted(self.url, error)}"
+        return f"cannot open the database at storage.url {self.where}: {self._said(error)}"
 
     async def migrate(self) -> tuple[list[str], int]:
         """Only bring the schema up to date (`candor db migrate`): the migrations
@@ -270,6 +277,32 @@ class PostgresStore(GroupCommitStore):
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         async with self._connection() as db:
             return await db.execute_fetchall(sql, params)
+
+    def leadership(self, name: str) -> AbstractAsyncContextManager[PgLeadership]:
+        """Campaign for `name` with a session advisory lock on a connection of its
+        own (postgres/leader.py), checked every `leader_retry` seconds."""
+        self._usable()
+
+        every = self.leader_retry
+        keepalive = str(max(1, round(every)))
+
+        def connect() -> Any:
+            return asyncpg.connect(
+                self.url,
+                timeout=min(self._connect_timeout, max(every, 1.0)),
+                server_settings={
+                    "application_name": f"candor leader: {name}",
+                    # a follower waits its turn this long, then asks again
+                    "lock_timeout": f"{max(1, int(every * 1000))}ms",
+                    # the server gives up on a leader gone silent (its machine, the
+                    # network) after about four times `every`: then another leads
+                    "tcp_keepalives_idle": keepalive,
+                    "tcp_keepalives_interval": keepalive,
+                    "tcp_keepalives_count": "3",
+                },
+            )
+
+        return campaign(name, connect, self.leader_retry, self._said)
 
     @asynccontextmanager
     async def sole_sender(self) -> AsyncIterator[None]:

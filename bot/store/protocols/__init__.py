@@ -12,6 +12,7 @@ from bot.store.protocols.feedback import FeedbackLog
 from bot.store.protocols.ideas import Ideas
 from bot.store.protocols.inbound import InboundLog
 from bot.store.protocols.incidents import Incidents
+from bot.store.protocols.leadership import Leadership
 from bot.store.protocols.links import Links
 from bot.store.protocols.notices import Notices
 from bot.store.protocols.outbox import OutboxRows
@@ -29,6 +30,7 @@ __all__ = [
     "Ideas",
     "InboundLog",
     "Incidents",
+    "Leadership",
     "Links",
     "Merge",
     "Notices",

@@ -15,6 +15,7 @@ from bot.store.protocols.feedback import FeedbackLog
 from bot.store.protocols.ideas import Ideas
 from bot.store.protocols.inbound import InboundLog
 from bot.store.protocols.incidents import Incidents
+from bot.store.protocols.leadership import Leadership
 from bot.store.protocols.links import Links
 from bot.store.protocols.notices import Notices
 from bot.store.protocols.outbox import OutboxRows
@@ -111,6 +112,13 @@ class Store(Protocol):
         back for another member's failure, leaving raises `GroupAborted` (nothing of
         this caller's was stored): then run again in `transaction()`. Callers keep
         each other off the same rows."""
+
+    def leadership(self, name: str) -> AbstractAsyncContextManager[Leadership]:
+        """Campaign for leading `name` for as long as the block runs (entering does
+        not wait for the outcome: see `Leadership.gained`); leaving stops leading
+        and lets another process take over at once. Only one block per name and
+        store at a time. On a database one process writes (SQLite: one `candor run`
+        per file), that process always leads."""
 
     async def pending(
         self,

@@ -19,13 +19,14 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
 from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError
+from bot.store.leadership import Campaign, always
 from bot.store.sqlite.committing import GroupCommitStore
 from bot.store.sqlite.reports import SQLiteReports
 from bot.store.sqlite.rows import digest, keyed_digest, rekey
@@ -143,6 +144,11 @@ class SQLiteStore(GroupCommitStore):
     async def _secret(self) -> bytes:
         rows = await self.db.execute_fetchall("SELECT value FROM meta WHERE name = 'hmac_key'")
         return bytes(next(iter(rows))[0])
+
+    def leadership(self, name: str) -> AbstractAsyncContextManager[Campaign]:
+        """One `candor run` per file (sender.py): this process always leads. (The
+        WAL's checkpoints are each store's own: nothing to elect.)"""
+        return always(name)
 
     async def checkpoint(self) -> None:
         """One pass of the background checkpointer, now (tests drive it instead of
