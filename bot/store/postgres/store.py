@@ -35,6 +35,7 @@ import asyncpg
 from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError
 from bot.store.postgres.schema import LOCKS, SENDER, migrate, version
 from bot.store.postgres.session import Ids, PgTransaction, PgWrites
+from bot.store.postgres.sharing import SharedOutbox
 from bot.store.postgres.sql import UNREACHABLE, Connection
 from bot.store.sqlite.committing import GroupCommitStore
 from bot.store.sqlite.group import Writes
@@ -80,7 +81,7 @@ def _passwords(url: str) -> list[str]:
     return [form for password in given if password for form in (password, unquote(password))]
 
 
-class PostgresStore(GroupCommitStore):
+class PostgresStore(SharedOutbox, GroupCommitStore):
     """The `Store` protocol on a PostgreSQL database, given by its URL
     (postgresql://user:password@host:5432/candor). With `read_only`, nothing is
     created, migrated or written."""
