@@ -30,6 +30,7 @@ import collections
 import logging
 import math
 import os
+import random
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Collection
@@ -72,8 +73,10 @@ class Sharing:
         heartbeat: float = 5.0,
         linger: float = 60.0,
         process: str | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._store = store
+        self._clock = clock  # monotonic seconds (the event loop's, unless given)
         self.process = process or process_id()
         self.lease = lease
         self.heartbeat = min(heartbeat, lease / 3)
@@ -87,9 +90,8 @@ class Sharing:
         self._pacers: dict[str, Pacer] = {}
         self._others: set[Chat] = set()  # another process owned them at our last claim
 
-    @staticmethod
-    def _now() -> float:
-        return asyncio.get_running_loop().time()
+    def _now(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
 
     async def run(self, wake: Callable[[], None], busy: Collection[Lane] = ()) -> None:
         """`wake`: the outbox's, when there may be something to send; `busy`: the lanes
@@ -103,10 +105,11 @@ class Sharing:
                     await self._beat()
                     failures = 0
                     if not self.ready.is_set():
-                        # every other process counts this one at its next beat; then
-                        # what it sent at its larger share leaves its pacer's window
-                        await asyncio.sleep(self.heartbeat + WINDOW)
-                        await self._beat()
+                        if self.live > 1:
+                            # every other process counts this one at its next beat;
+                            # then what it sent at its larger share leaves its window
+                            await asyncio.sleep(self.heartbeat + WINDOW)
+                            await self._beat()
                         self.ready.set()
                         wake()
                 except Exception:  # the database cannot be reached: try again, later
@@ -151,18 +154,25 @@ class Sharing:
         self._used.pop(chat, None)
 
     async def claim(self, chats: Collection[Chat]) -> set[Chat]:
-        """Of `chats`, those this process may send to now (claimed, or owned)."""
+        """Of `chats`, those this process may send to now (claimed, or owned). It
+        claims its share of those new to it (all, over several passes, if the others
+        do not take theirs), so that the live processes divide a burst between them."""
         if not self.ready.is_set():
             return set()
         asked = self._now()
         wanted = set(chats)
         mine = {chat for chat in wanted if self.holds(chat)}
-        if wanted - mine:
-            got = await self._store.claim(self.process, wanted - mine, self.lease)
+        # in a random order, those another process held at the last claim last: the
+        # processes claiming at once mostly try different ones
+        new = random.sample(sorted(wanted - mine), len(wanted - mine))
+        new.sort(key=lambda chat: chat in self._others)
+        new = new[: max(1, math.ceil(len(new) / max(1, self.live)))]
+        if new:
+            got = await self._store.claim(self.process, new, self.lease)
             for chat in got:
                 self._owned[chat] = asked + self.lease
                 self._used[chat] = asked
-            self._others = (self._others | (wanted - mine - got)) - got
+            self._others = (self._others | (set(new) - got)) - got
             mine |= got
         return mine
 

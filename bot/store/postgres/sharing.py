@@ -35,16 +35,22 @@ _LIVE = (
 )
 _CLAIM = (
     "WITH wanted AS (SELECT * FROM unnest($2::text[], $3::text[]) AS w(channel, chat_id)),"
+    # its own: renewed (waiting for its own record of a send, which holds the row)
+    " mine AS (UPDATE outbox_owners o SET lease_until = " + _LEASE % 4 + " FROM wanted w"
+    " WHERE w.channel = o.channel AND w.chat_id = o.chat_id AND o.owner = $1"
+    " RETURNING o.channel, o.chat_id),"
+    # another's whose lease lapsed: taken, unless a claim or a record holds it now
     " free AS (SELECT o.channel, o.chat_id FROM outbox_owners o JOIN wanted w"
     " ON w.channel = o.channel AND w.chat_id = o.chat_id"
-    " WHERE o.owner = $1 OR o.lease_until < now() FOR UPDATE OF o SKIP LOCKED),"
+    " WHERE o.owner <> $1 AND o.lease_until < now() FOR UPDATE OF o SKIP LOCKED),"
     " taken AS (UPDATE outbox_owners o SET owner = $1, lease_until = " + _LEASE % 4 + ""
     " FROM free f WHERE o.channel = f.channel AND o.chat_id = f.chat_id"
     " RETURNING o.channel, o.chat_id),"
     " fresh AS (INSERT INTO outbox_owners (channel, chat_id, owner, lease_until)"
     " SELECT channel, chat_id, $1, " + _LEASE % 4 + " FROM wanted"
     " ON CONFLICT DO NOTHING RETURNING channel, chat_id)"
-    " SELECT channel, chat_id FROM taken UNION SELECT channel, chat_id FROM fresh"
+    " SELECT channel, chat_id FROM mine UNION SELECT channel, chat_id FROM taken"
+    " UNION SELECT channel, chat_id FROM fresh"
 )
 _RELEASE = (
     "DELETE FROM outbox_owners WHERE owner = $1 AND (channel, chat_id) IN"
