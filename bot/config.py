@@ -228,6 +228,9 @@ class OutboxSettings(Section):
     retry_base_seconds: float = Field(1.0, gt=0)
     retry_max_seconds: float = Field(300.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
+    # several processes on one PostgreSQL database (`bot.sharing`)
+    lease_seconds: float = Field(30.0, ge=3)
+    heartbeat_seconds: float = Field(5.0, gt=0)
     stuck_alert_minutes: float = Field(10.0, gt=0)
 
 

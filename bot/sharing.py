@@ -14,10 +14,11 @@ later than the server's), and the record of a send is made only while it still o
 the address (`fenced`), so the at-least-once window stays one write wide.
 
 The platforms' overall limits (Telegram's 30 messages a second per bot) are divided
-between the live processes, each registered with a heartbeat: each paces its sends
-at `overall / live` (`Pacer`). A process that joins sends nothing before every other
-has counted it and a pacer's window has passed (`ready`), so that the shares never
-add up above the overall.
+between the live processes that send on such a channel, each registered with a
+heartbeat: each paces its sends there at `overall / live` (`Pacer`). A process that
+joins sends nothing there before every other has counted it and a pacer's window
+has passed (`ready`), so that the shares never add up above the overall. (A process
+that sends on no paced channel, `candor chat` on the terminal, takes no share.)
 
 With one process per database (SQLite), the store's side is trivial: one process,
 owning every address (bot/store/sqlite/sender.py).
@@ -82,7 +83,8 @@ class Sharing:
         self.heartbeat = min(heartbeat, lease / 3)
         self.linger = linger
         self.live = 1
-        self.ready = asyncio.Event()  # may send: every other process counts this one
+        # its share of the overall rates is known: every other process counts this one
+        self.ready = asyncio.Event()
         self.listening = asyncio.Event()  # LISTEN is on: a message enqueued now wakes
         self._owned: dict[Chat, float] = {}  # each owned chat: its lease's end, our clock
         self._used: dict[Chat, float] = {}  # when each was last being sent to
@@ -131,7 +133,8 @@ class Sharing:
 
     async def _beat(self) -> None:
         asked = self._now()
-        self.live = await self._store.join(self.process, self.lease)
+        if self._pacers:  # (a process sending on no paced channel takes no share)
+            self.live = await self._store.join(self.process, self.lease)
         active = {chat_of(lane) for lane in self._busy}
         for chat in active:
             self._used[chat] = asked
@@ -157,8 +160,6 @@ class Sharing:
         """Of `chats`, those this process may send to now (claimed, or owned). It
         claims its share of those new to it (all, over several passes, if the others
         do not take theirs), so that the live processes divide a burst between them."""
-        if not self.ready.is_set():
-            return set()
         asked = self._now()
         wanted = set(chats)
         mine = {chat for chat in wanted if self.holds(chat)}
@@ -194,6 +195,7 @@ class Sharing:
         chat = (address.channel, address.chat_id)
         pacer = self._pacers.get(address.channel)
         if pacer is not None and self.holds(chat):
+            await self.ready.wait()  # its share is known (`run`)
             await pacer.take()
         return self.holds(chat)
 

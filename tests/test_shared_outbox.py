@@ -294,3 +294,28 @@ async def test_a_lost_listener_comes_back_and_polling_delivers_meanwhile(
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_an_address_has_one_owner_while_its_lease_holds(
+    stores: Callable[[], PostgresStore], postgres_server: Server, url: str
+) -> None:
+    one, two = stores(), stores()
+    await one.open()
+    await two.open()
+    assert await one.join("p1", 30) == 1
+    assert await two.join("p2", 30) == 2
+    assert await one.claim("p1", [("test", "ann")], 30) == {("test", "ann")}
+    assert await two.claim("p2", [("test", "ann"), ("test", "bob")], 30) == {("test", "bob")}
+    async with two.transaction() as tx:
+        assert not await tx.outbox.owned("p2", "test", "ann")
+    postgres_server.psql(  # p1's lease lapses (it was killed, or paused)
+        url.rsplit("/", 1)[-1],
+        "UPDATE outbox_owners SET lease_until = now() - interval '1s' WHERE owner = 'p1'",
+    )
+    assert await two.claim("p2", [("test", "ann")], 30) == {("test", "ann")}
+    assert await one.claim("p1", [("test", "ann")], 30) == set()  # it is p2's now
+    async with one.transaction() as tx:
+        assert not await tx.outbox.owned("p1", "test", "ann")
+    await two.release("p2")  # p2 leaves: its addresses are free, it is not live
+    assert await one.claim("p1", [("test", "bob")], 30) == {("test", "bob")}
+    assert await one.join("p1", 30) == 1
