@@ -88,6 +88,11 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
 
     # How long `sole_sender` waits for the lock before it refuses (seconds).
     sender_wait = 5.0
+    # Whether `sole_sender` allows one `candor run` per database. The outbox is shared
+    # (`bot.sharing`); what still runs in every `candor run` and must run in one (the
+    # Telegram poller, reminders, incident and idea notices) waits for leader
+    # election: with it, False, and several `candor run` share the database.
+    one_run = True
 
     def __init__(
         self,
@@ -269,10 +274,14 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
 
     @asynccontextmanager
     async def sole_sender(self) -> AsyncIterator[None]:
-        """Held by `candor run` while it runs: until the outbox is shared between
-        processes, a second `candor run` on the database would send every reply
-        again, and is refused. The lock is the server's (a session advisory lock):
-        it goes with the connection, also when the process is killed."""
+        """Held by `candor run` while it runs (`one_run`): a second `candor run` on the
+        database would poll Telegram beside it and raise reminders twice, and is
+        refused. The outbox needs no lock: each address has one owner at a time
+        (`bot.sharing`). The lock is the server's (a session advisory lock): it goes
+        with the connection, also when the process is killed."""
+        if not self.one_run:
+            yield
+            return
         pool = self._usable()
         try:
             conn = await pool.acquire()
@@ -285,8 +294,9 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
             except asyncpg.exceptions.LockNotAvailableError:
                 raise StoreError(
                     f"another `candor run` is already running on the database {self.where}:"
-                    " two would send every reply twice (several processes on one database"
-                    " are not supported yet). Stop that one first. `candor chat`, `candor"
+                    " two would both poll Telegram and raise every reminder (several"
+                    " `candor run` on one database are not supported yet). Stop that one"
+                    " first. `candor chat`, `candor"
                     " desk` and `candor report` work beside it."
                 ) from None
             finally:
