@@ -406,13 +406,13 @@ class Outbox:
                 continue
             if message.cause in NOTICES and await self._notices.held(message):
                 continue
-            if self.sharing is not None and not await self.sharing.may_send(message.address):
-                return sent  # the lease is lost (or ends now): its next owner sends
             try:
                 placed = await in_thread(self._store, message)
                 if placed is None:
                     continue  # erased meanwhile (`/forget`): it names someone forgotten
                 message = placed
+                if self.sharing is not None and not await self.sharing.may_send(message.address):
+                    return sent  # the lease is lost (or ends now): its next owner sends
                 platform_id = await _send(self._store, sender, message)
             except DeliveryError as error:
                 if error.thread_gone and await self.desk_lanes.thread_gone(message, str(error)):
