@@ -248,7 +248,7 @@ async def test_a_paused_process_neither_sends_nor_records_once_its_lease_is_gone
 
 
 async def test_listen_wakes_the_owner_without_waiting_for_the_poll(
-    stores: Callable[[], PostgresStore],
+    stores: Callable[[], PostgresStore], postgres_server: Server, url: str
 ) -> None:
     one, two = stores(), stores()
     await one.open()
@@ -260,8 +260,11 @@ async def test_listen_wakes_the_owner_without_waiting_for_the_poll(
         async with asyncio.timeout(BOUND):
             await sharing.ready.wait()
             await sharing.listening.wait()
+        for junk in ("'not json'", "'[1]'", "'[null, null]'", "''"):  # anyone may NOTIFY
+            postgres_server.psql(url.rsplit("/", 1)[-1], f"NOTIFY candor_outbox, {junk}")
         await enqueue(two, "ann", "hello")  # another process: only NOTIFY tells
         await until(lambda: sender.got == ["hello"], sender.changed)
+        assert not running.done()  # the junk woke it, harmlessly
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
