@@ -140,10 +140,10 @@ class Sharing:
         for chat in active:
             self._used[chat] = asked
         idle = {c for c in self._owned if asked - self._used.get(c, asked) > self.linger}
-        if idle:
-            await self._store.release(self.process, idle)
+        if idle:  # forgotten first: from now on no task of this process sends there
             for chat in idle:
                 self._forget(chat)
+            await self._store.release(self.process, idle)
         keep = set(self._owned)
         if keep:
             still = await self._store.claim(self.process, keep, self.lease)

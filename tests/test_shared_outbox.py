@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from bot.model import Address, Cause, Outbound
 from bot.outbox import Outbox
 from bot.sharing import Sharing
 from bot.store import PostgresStore
+from bot.store.protocols.sharing import Chat
 from tests.postgres import Server
 from tests.store.conftest import NOW
 
@@ -323,3 +324,32 @@ async def test_an_address_has_one_owner_while_its_lease_holds(
     await two.release("p2")  # p2 leaves: its addresses are free, it is not live
     assert await one.claim("p1", [("test", "bob")], 30) == {("test", "bob")}
     assert await one.join("p1", 30) == 1
+
+
+async def test_an_address_idle_past_linger_is_released_for_any_process(
+    stores: Callable[[], PostgresStore],
+) -> None:
+    one, two = stores(), stores()
+    await one.open()
+    await two.open()
+    await enqueue(one, "ann", "hello")
+    released = asyncio.Event()
+    release = one.release
+
+    async def seen_release(process: str, chats: Collection[Chat] | None = None) -> None:
+        await release(process, chats)  # the store's own, seen
+        released.set()
+
+    one.release = seen_release  # type: ignore[method-assign]
+    sender = Sender([])
+    sharing = Sharing(one, lease=120, heartbeat=0.2, linger=0.0)  # lapses after BOUND
+    running = asyncio.create_task(outbox(one, sender, sharing).run(poll_seconds=0.2))
+    try:
+        await until(lambda: sender.got == ["hello"], sender.changed)
+        async with asyncio.timeout(BOUND):  # its next heartbeats find it idle
+            await released.wait()
+        assert not sharing.holds(("test", "ann"))
+        assert await two.claim("p2", [("test", "ann")], 30) == {("test", "ann")}
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
