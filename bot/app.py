@@ -38,6 +38,7 @@ from bot.knowledge import KnowledgeBase, Thresholds
 from bot.leader import Work, lead
 from bot.outbox import NoticePolicy, Outbox
 from bot.registry import Feature, Registry
+from bot.sharing import Sharing
 from bot.store import Store, open_store
 from bot.tasks import cancel_and_wait
 from bot.turn import DialogSettings, Services
@@ -96,6 +97,7 @@ class Candor:
             desks=config.desk_addresses(),
             desk_channels=config.desk_channels(),
             stuck_alert=timedelta(minutes=config.outbox.stuck_alert_minutes),
+            sharing=self._sharing(),
             policy=NoticePolicy(
                 rules=self.registry.notice_rules,
                 holds=self.registry.holds,
@@ -163,6 +165,15 @@ class Candor:
                 log.info("knowledge: files changed, reloading")
                 self.reload_knowledge()
 
+    def _sharing(self) -> Sharing | None:
+        """PostgreSQL: the outbox shares its database with other processes' (SQLite:
+        one `candor run` per file sends everything)."""
+        if not self.config.storage.url:
+            return None
+        outbox = self.config.outbox
+        heartbeat = min(outbox.heartbeat_seconds, outbox.lease_seconds / 3)
+        return Sharing(self.store, lease=outbox.lease_seconds, heartbeat=heartbeat)
+
     async def __aenter__(self) -> Candor:
         await self.store.open()
         self._knowledge = self.load_knowledge()
@@ -208,4 +219,9 @@ class Candor:
     ) -> None:
         await cancel_and_wait(self._tasks)
         self._tasks.clear()
+        if self.outbox.sharing is not None:  # the others take its addresses at once
+            try:
+                await self.outbox.sharing.leave()
+            except Exception:  # (unreachable: its leases lapse instead)
+                log.warning("could not release the outbox's leases; they lapse")
         await self.store.close()

@@ -94,9 +94,7 @@ class StorageSettings(Section):
     # How long to wait for another process holding the database (a backup, `candor
     # desk`) before giving up on a message; it is then not acknowledged, and retried.
     busy_timeout_seconds: float = Field(10, gt=0, le=600)
-    # PostgreSQL: how often a process that does not lead the work run once per
-    # deployment (reminders, Telegram polling) tries to take it over, and how often
-    # the leader checks its connection (README: "More than one machine").
+    # PostgreSQL: how often a follower asks for the lead and the leader checks it (README)
     leader_retry_seconds: float = Field(2, ge=0.1, le=60)
 
     @field_validator("url")
@@ -232,6 +230,8 @@ class OutboxSettings(Section):
     retry_base_seconds: float = Field(1.0, gt=0)
     retry_max_seconds: float = Field(300.0, gt=0)
     poll_seconds: float = Field(1.0, gt=0)
+    lease_seconds: float = Field(30.0, ge=3)  # the shared outbox's (`bot.sharing`)
+    heartbeat_seconds: float = Field(5.0, gt=0)
     stuck_alert_minutes: float = Field(10.0, gt=0)
 
 

@@ -43,8 +43,9 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.lanes import DeskLanes, Lane, in_thread, lane_of
-from bot.model import Address, Cause, Delivery, Outbound, Purpose
+from bot.model import Address, Cause, Delivery, Outbound
 from bot.registry import Hold, NoticeRule
+from bot.sharing import Sharing, fence, owned_only
 from bot.store import Store
 from bot.tasks import cancel_and_wait
 from bot.unrecorded import (
@@ -54,6 +55,7 @@ from bot.unrecorded import (
     Unrecorded,
     Waits,
     backoff,
+    receipt,
     write_failed,
     write_progress,
     write_retry,
@@ -218,8 +220,11 @@ class Outbox:
         desks: Sequence[Address] = (),
         desk_channels: Collection[str] = (),
         stuck_alert: timedelta = timedelta(minutes=10),
+        sharing: Sharing | None = None,
     ) -> None:
         self._store = store
+        self.sharing = sharing  # several processes on one database (`bot.sharing`)
+        self._sharing = [] if sharing is None else [sharing]
         self._policy = policy
         self._desks = {(a.channel, a.chat_id) for a in desks}
         self._desk_channels = frozenset(desk_channels)  # every address on them is a desk
@@ -253,6 +258,8 @@ class Outbox:
         if (sender, chat_id) in self._senders:
             return
         self._senders.append((sender, chat_id))
+        for sharing in self._sharing:
+            sharing.register(sender.channel, getattr(sender, "overall_per_second", None))
         if getattr(sender, "shows_to_one", False):
             self._to_one.add(sender.channel)  # it can show a message to one person alone
 
@@ -263,6 +270,7 @@ class Outbox:
         """Deliver until cancelled: on every wake-up, and every `poll_seconds`
         (another process may have written to the outbox)."""
         failures = 0
+        shared = [asyncio.create_task(s.run(self.wake, self._busy)) for s in self._sharing]
         try:
             while True:
                 self._wake.clear()
@@ -279,8 +287,8 @@ class Outbox:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(poll_seconds):
                         await self._wake.wait()
-        finally:
-            await cancel_and_wait(list(self._busy.values()))
+        finally:  # (nothing released: `Sharing.leave` does, at an orderly stop)
+            await cancel_and_wait([*self._busy.values(), *shared])
 
     async def deliver_due(self) -> int:
         """Send every due message now and wait until that is done (the terminal chat
@@ -314,7 +322,7 @@ class Outbox:
             finally:
                 self._reading.remove(mark)
             running += [self._busy[address] for address in busy if address in self._busy]
-            now = self._clock()
+            now, todo = self._clock(), []
             for address, listed in queues.items():
                 queue = self._unrecorded.passed_over(listed)
                 if not _ready(queue, now) or self._waits.waiting(address, now):
@@ -324,9 +332,11 @@ class Outbox:
                 elif self._ended_at.get(address, 0) > mark:
                     self._wake.set()  # its task ended while this pass read: look again
                 else:
-                    task = asyncio.create_task(self._send_address(sender, address, queue))
-                    self._busy[address] = task
-                    started.append(task)
+                    todo.append((address, queue))
+            for address, queue in await owned_only(self.sharing, todo):
+                task = asyncio.create_task(self._send_address(sender, address, queue))
+                self._busy[address] = task
+                started.append(task)
         if not self._reading:  # nobody can hold a stale read any more
             self._ended_at.clear()
         return started, running
@@ -401,6 +411,8 @@ class Outbox:
                 if placed is None:
                     continue  # erased meanwhile (`/forget`): it names someone forgotten
                 message = placed
+                if self.sharing is not None and not await self.sharing.may_send(message.address):
+                    return sent  # the lease is lost (or ends now): its next owner sends
                 platform_id = await _send(self._store, sender, message)
             except DeliveryError as error:
                 if error.thread_gone and await self.desk_lanes.thread_gone(message, str(error)):
@@ -427,15 +439,14 @@ class Outbox:
             elif not await self._notices.held(message):
                 allowed.append(message)
         if len(allowed) < 2:
-            return (
-                0
-                if not allowed
-                else await self._deliver_in_order(sender, [(allowed[0], self._clock())])
-            )
+            one = [(message, self._clock()) for message in allowed]
+            return await self._deliver_in_order(sender, one) if one else 0
         text = "While your notices were paused:\n\n" + "\n\n".join(f"• {m.text}" for m in allowed)
         combined = replace(
             allowed[0], text=text, delivery=Delivery(summary_of=tuple(m.id for m in allowed))
         )
+        if self.sharing is not None and not await self.sharing.may_send(combined.address):
+            return 0
         try:
             platform_id = _sent_as(await sender.send(combined))
         except DeliveryError as error:
@@ -453,11 +464,10 @@ class Outbox:
     async def _sent(self, message: Outbound, platform_id: str | Sent) -> None:
         now = self._clock()
         self._stuck.getting_through(message)
-        receipt = _receipt(message, delivered=True, reason="")
+        receipted = receipt(message, delivered=True, reason="")
         sent = _sent_as(platform_id)
-        write = functools.partial(
-            write_sent, self._store, message, sent.thread, now, receipt, sent.card_message
-        )
+        args = (self._store, message, sent.thread, now, receipted, sent.card_message)
+        write = functools.partial(write_sent, *args, fence=fence(self.sharing, message.address))
         await self._unrecorded.record(message.id, write, None)
 
     async def _failed(
@@ -467,8 +477,10 @@ class Outbox:
         due: datetime | None = None
         if permanent or (attempt >= self._max_attempts and message.cause not in REPLIES):
             log.error("giving up on message %s after %d attempts: %s", message.id, attempt, reason)
-            receipt = _receipt(message, delivered=False, reason=reason)
-            tell = [receipt] if receipt else self._stuck.tell(message, reason, now, given_up=True)
+            receipted = receipt(message, delivered=False, reason=reason)
+            tell = (
+                [receipted] if receipted else self._stuck.tell(message, reason, now, given_up=True)
+            )
             write = functools.partial(
                 write_failed,
                 self._store,
@@ -558,26 +570,3 @@ def _ready(queue: list[tuple[Outbound, datetime]], now: datetime) -> bool:
         if message.cause not in NOTICES:
             return False
     return False
-
-
-def _receipt(message: Outbound, *, delivered: bool, reason: str) -> Outbound | None:
-    """The delivery receipt a desk asked for (`Delivery.receipt_to`)."""
-    target = message.delivery.receipt_to
-    if target is None:
-        return None
-    quoted = " ".join(message.text.split())
-    quoted = quoted if len(quoted) <= 60 else quoted[:59] + "…"
-    if delivered:
-        text = f"✓ Delivered to the customer: “{quoted}”"
-    else:
-        text = (
-            f"✗ NOT delivered to the customer: “{quoted}”. Reason: {reason}. The customer has"
-            " not seen this reply; try again later or reach them another way."
-        )
-    return Outbound(
-        address=target,
-        text=text,
-        cause=Cause.DESK,
-        case_id=message.case_id,
-        delivery=Delivery(purpose=Purpose.RECEIPT, in_thread=True, delivered=delivered),
-    )

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from bot.lanes import Lane
 from bot.model import Address, Cause, Delivery, Outbound, Purpose
-from bot.store import Store
+from bot.store import Store, Transaction
 
 log = logging.getLogger(__name__)
 
@@ -258,8 +258,15 @@ async def write_sent(
     now: datetime,
     receipt: Outbound | None,
     card_message: str = "",
+    *,
+    fence: Callable[[Transaction], Awaitable[bool]] | None = None,
 ) -> None:
     async with store.transaction() as tx:
+        if fence is not None and not await fence(tx):
+            # another process owns the address now: it sends the message (again),
+            # and records it; this record would be over its own
+            log.warning("message %s was sent, but the address is another's now", message.id)
+            return
         if message.delivery.erase_when_sent:
             await tx.outbox.drop(message.id)
             return
@@ -329,3 +336,26 @@ async def write_thread_opened(store: Store, message: Outbound, thread_id: str) -
             await tx.desk.map_thread(thread, message.case_id, card=True)
     except Exception as error:
         log.warning("thread of message %s not mapped yet: %r", message.id, error)
+
+
+def receipt(message: Outbound, *, delivered: bool, reason: str) -> Outbound | None:
+    """The delivery receipt a desk asked for (`Delivery.receipt_to`)."""
+    target = message.delivery.receipt_to
+    if target is None:
+        return None
+    quoted = " ".join(message.text.split())
+    quoted = quoted if len(quoted) <= 60 else quoted[:59] + "…"
+    if delivered:
+        text = f"✓ Delivered to the customer: “{quoted}”"
+    else:
+        text = (
+            f"✗ NOT delivered to the customer: “{quoted}”. Reason: {reason}. The customer has"
+            " not seen this reply; try again later or reach them another way."
+        )
+    return Outbound(
+        address=target,
+        text=text,
+        cause=Cause.DESK,
+        case_id=message.case_id,
+        delivery=Delivery(purpose=Purpose.RECEIPT, in_thread=True, delivered=delivered),
+    )

@@ -122,6 +122,7 @@ class TelegramChannel:
             staff_group_id=settings.staff_group_id,
             staff_topics=settings.staff_topics,
             per_chat_interval=settings.per_chat_interval_seconds,
+            overall_per_second=settings.overall_per_second,
         )
         self._task: asyncio.Task[None] | None = None
         self._groups_seen: set[int] = set()  # groups whose id this run has logged

@@ -103,8 +103,12 @@ class TelegramSender:
         staff_group_id: int | None = None,
         staff_topics: bool = True,
         per_chat_interval: float = 1.0,
+        overall_per_second: float | None = None,
     ) -> None:
         self.bot = bot
+        # the bot's overall limit, for the whole deployment: several processes on one
+        # database each pace their sends at their share of it (`bot.sharing`)
+        self.overall_per_second = overall_per_second
         self.staff_group_id = staff_group_id
         self.staff_topics = staff_topics
         self.per_chat_interval = per_chat_interval

@@ -48,6 +48,10 @@ from bot.store.sqlite.sender import SenderRunning, sole_sender
 
 # PostgreSQL's bookkeeping of its migrations: made by `migrate`, not copied.
 SCHEMA_TABLE = "candor_schema"
+# PostgreSQL's state of its live processes (the shared outbox's leases and heartbeats,
+# bot/store/postgres/sharing.py): about processes, not customers; SQLite has none, and
+# a new database starts with none.
+PROCESS_TABLES = frozenset({"outbox_owners", "outbox_processes"})
 # Rows the migrations themselves write (the database's secret): on the new database
 # they are replaced by the source's, and they do not make it "not empty".
 MADE_BY_MIGRATIONS = {"meta": {"hmac_key"}}
@@ -261,7 +265,7 @@ async def _tables(db: sqlite3.Connection, conn: asyncpg.Connection) -> list[Tabl
             "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
         )
     }
-    pg_tables = (await _pg_tables(conn)) - {SCHEMA_TABLE}
+    pg_tables = (await _pg_tables(conn)) - {SCHEMA_TABLE} - PROCESS_TABLES
     if set(sqlite_tables) != pg_tables:
         raise StoreError(
             "this Candor cannot copy these databases: their schemas differ (tables only in"

@@ -4,9 +4,10 @@ once) and that a turn's read first takes its customer's lock."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from bot.store.postgres.sharing import PgOutboxRows
 from bot.store.postgres.sql import Connection
 from bot.store.sqlite.group import Writes
 from bot.store.sqlite.rows import CASE_COLUMNS
@@ -34,14 +35,24 @@ class Ids:
     """New rows' ids, from each table's sequence (never max(id): other processes take
     ids too), a block at a time: a trip per block instead of one per row. Ids a
     rolled-back transaction took are not used again (a sequence has gaps); within a
-    process they are handed out in order."""
+    process they are handed out in order.
+
+    Except the outbox's: its ids are the order in which an address's messages go,
+    also when several processes enqueue to one address, so each is taken from the
+    sequence when its message is enqueued (in its turn's transaction, after the
+    customer's lock): a message enqueued after another has the higher id, whichever
+    process enqueued each. Blocks would number them by process (one process's block
+    64 ids below another's)."""
 
     BLOCK = 64
+    ONE_AT_A_TIME = frozenset({"outbox"})
 
     def __init__(self) -> None:
         self._free: dict[str, list[int]] = {}
 
     async def take(self, db: Connection, table: str) -> int:
+        if table in self.ONE_AT_A_TIME:
+            return int(await db.fetchval(f"SELECT nextval('{table}_id_seq')"))
         free = self._free.setdefault(table, [])
         if not free:
             rows = await db.execute_fetchall(
@@ -104,3 +115,7 @@ class PgTransaction(SQLiteTransaction):
 
     __slots__ = ()
     session_type: ClassVar[type[Session]] = PgSession
+
+    def __init__(self, db: Any, writes: Writes, digest: Callable[[str], str]) -> None:
+        super().__init__(db, writes, digest)
+        self.outbox = PgOutboxRows(self._s)

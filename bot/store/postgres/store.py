@@ -36,6 +36,7 @@ from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError
 from bot.store.postgres.leader import PgLeadership, campaign
 from bot.store.postgres.schema import LOCKS, SENDER, migrate, version
 from bot.store.postgres.session import Ids, PgTransaction, PgWrites
+from bot.store.postgres.sharing import SharedOutbox
 from bot.store.postgres.sql import UNREACHABLE, Connection
 from bot.store.sqlite.committing import GroupCommitStore
 from bot.store.sqlite.group import Writes
@@ -91,13 +92,18 @@ def unquoted(url: str, error: BaseException) -> str:
     return text
 
 
-class PostgresStore(GroupCommitStore):
+class PostgresStore(SharedOutbox, GroupCommitStore):
     """The `Store` protocol on a PostgreSQL database, given by its URL
     (postgresql://user:password@host:5432/candor). With `read_only`, nothing is
     created, migrated or written."""
 
     # How long `sole_sender` waits for the lock before it refuses (seconds).
     sender_wait = 5.0
+    # Whether `sole_sender` allows one `candor run` per database. The outbox is shared
+    # (`bot.sharing`); what still runs in every `candor run` and must run in one (the
+    # Telegram poller, reminders, incident and idea notices) waits for leader
+    # election: with it, False, and several `candor run` share the database.
+    one_run = True
 
     def __init__(
         self,
@@ -306,10 +312,14 @@ class PostgresStore(GroupCommitStore):
 
     @asynccontextmanager
     async def sole_sender(self) -> AsyncIterator[None]:
-        """Held by `candor run` while it runs: until the outbox is shared between
-        processes, a second `candor run` on the database would send every reply
-        again, and is refused. The lock is the server's (a session advisory lock):
-        it goes with the connection, also when the process is killed."""
+        """Held by `candor run` while it runs (`one_run`): a second `candor run` on the
+        database would poll Telegram beside it and raise reminders twice, and is
+        refused. The outbox needs no lock: each address has one owner at a time
+        (`bot.sharing`). The lock is the server's (a session advisory lock): it goes
+        with the connection, also when the process is killed."""
+        if not self.one_run:
+            yield
+            return
         pool = self._usable()
         try:
             conn = await pool.acquire()
@@ -322,8 +332,9 @@ class PostgresStore(GroupCommitStore):
             except asyncpg.exceptions.LockNotAvailableError:
                 raise StoreError(
                     f"another `candor run` is already running on the database {self.where}:"
-                    " two would send every reply twice (several processes on one database"
-                    " are not supported yet). Stop that one first. `candor chat`, `candor"
+                    " two would both poll Telegram and raise every reminder (several"
+                    " `candor run` on one database are not supported yet). Stop that one"
+                    " first. `candor chat`, `candor"
                     " desk` and `candor report` work beside it."
                 ) from None
             finally:

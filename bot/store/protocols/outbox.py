@@ -47,6 +47,11 @@ class OutboxRows(PersonalData, Protocol):
         opaque to the core): `Store.pending` gives it back as `Outbound.progress`
         until the message is sent or failed."""
 
+    async def owned(self, process: str, channel: str, chat_id: str) -> bool:
+        """Whether `process` still owns the chat (`OutboxSharing.claim`): nobody took
+        it over, even if its lease lapsed meanwhile. While the transaction runs, nobody
+        can take it: a record of what was sent is made only by the owner."""
+
     async def drop(self, message_id: int) -> None:
         """Remove a delivered message that must not be kept (it names someone who asked
         to be forgotten)."""

@@ -20,6 +20,7 @@ from bot.store.protocols.links import Links
 from bot.store.protocols.notices import Notices
 from bot.store.protocols.outbox import OutboxRows
 from bot.store.protocols.reports import Reports
+from bot.store.protocols.sharing import OutboxSharing
 from bot.store.protocols.timeline import Timeline
 
 
@@ -84,7 +85,7 @@ class Transaction(Protocol):
         merged. Returns (the open case after the merge, the case merged into it)."""
 
 
-class Store(Protocol):
+class Store(OutboxSharing, Protocol):
     """A database opened at start and closed at stop, making transactions."""
 
     async def open(self) -> None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from bot.store.errors import StoreError
+from bot.store.protocols.sharing import Chat
 
 
 class SenderRunning(StoreError):
@@ -62,3 +63,22 @@ def sole_sender(database: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock (the file stays: removing it would race)
+
+
+class SoleOutbox:
+    """`OutboxSharing` where one process sends (the lock above): it is the only one
+    live, and owns every address; nobody else enqueues to wake it."""
+
+    async def join(self, process: str, lease: float) -> int:
+        return 1
+
+    async def claim(self, process: str, chats: Collection[Chat], lease: float) -> set[Chat]:
+        return set(chats)
+
+    async def release(self, process: str, chats: Collection[Chat] | None = None) -> None:
+        return None
+
+    async def watch(
+        self, woken: Callable[[Chat | None], None], listening: Callable[[], None]
+    ) -> None:
+        listening()

@@ -31,13 +31,14 @@ from bot.store.sqlite.committing import GroupCommitStore
 from bot.store.sqlite.reports import SQLiteReports
 from bot.store.sqlite.rows import digest, keyed_digest, rekey
 from bot.store.sqlite.schema import migrate
+from bot.store.sqlite.sender import SoleOutbox
 from bot.store.sqlite.wal import Checkpointer
 from bot.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
 
-class SQLiteStore(GroupCommitStore):
+class SQLiteStore(SoleOutbox, GroupCommitStore):
     """The `Store` protocol on one SQLite file. With `read_only`, the file is opened
     as it is (`mode=ro`) for reading beside a running bot: never created, migrated
     or written."""

@@ -1,0 +1,164 @@
+"""`OutboxSharing` on PostgreSQL: the processes' heartbeats (`outbox_processes`),
+the addresses' owners (`outbox_owners`), and the wake-ups of LISTEN/NOTIFY
+(migration 015). Times are the server's (`now()`): the processes' clocks need not
+agree. A claim skips what another process holds locked (`FOR UPDATE SKIP LOCKED`)
+and never waits on another's lease."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Collection
+from typing import Any
+
+import asyncpg
+
+from bot.store.errors import StoreError
+from bot.store.postgres.sql import UNREACHABLE
+from bot.store.protocols.sharing import Chat
+from bot.store.sqlite.outbox import SQLiteOutboxRows
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "candor_outbox"  # what migration 015's trigger notifies
+_LEASE = "now() + $%d * interval '1 second'"
+
+_JOIN = (
+    "INSERT INTO outbox_processes (id, lease_until) VALUES ($1, " + _LEASE % 2 + ")"
+    " ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until"
+)
+_LIVE = (
+    "WITH gone AS (DELETE FROM outbox_processes WHERE lease_until < now())"
+    " SELECT count(*) FROM outbox_processes WHERE lease_until >= now()"
+)
+_CLAIM = (
+    "WITH wanted AS (SELECT * FROM unnest($2::text[], $3::text[]) AS w(channel, chat_id)),"
+    # its own: renewed (waiting for its own record of a send, which holds the row)
+    " mine AS (UPDATE outbox_owners o SET lease_until = " + _LEASE % 4 + " FROM wanted w"
+    " WHERE w.channel = o.channel AND w.chat_id = o.chat_id AND o.owner = $1"
+    " RETURNING o.channel, o.chat_id),"
+    # another's whose lease lapsed: taken, unless a claim or a record holds it now
+    " free AS (SELECT o.channel, o.chat_id FROM outbox_owners o JOIN wanted w"
+    " ON w.channel = o.channel AND w.chat_id = o.chat_id"
+    " WHERE o.owner <> $1 AND o.lease_until < now() FOR UPDATE OF o SKIP LOCKED),"
+    " taken AS (UPDATE outbox_owners o SET owner = $1, lease_until = " + _LEASE % 4 + ""
+    " FROM free f WHERE o.channel = f.channel AND o.chat_id = f.chat_id"
+    " RETURNING o.channel, o.chat_id),"
+    " fresh AS (INSERT INTO outbox_owners (channel, chat_id, owner, lease_until)"
+    " SELECT channel, chat_id, $1, " + _LEASE % 4 + " FROM wanted"
+    " ON CONFLICT DO NOTHING RETURNING channel, chat_id)"
+    " SELECT channel, chat_id FROM mine UNION SELECT channel, chat_id FROM taken"
+    " UNION SELECT channel, chat_id FROM fresh"
+)
+_RELEASE = (
+    "DELETE FROM outbox_owners WHERE owner = $1 AND (channel, chat_id) IN"
+    " (SELECT * FROM unnest($2::text[], $3::text[]))"
+)
+
+
+class PgOutboxRows(SQLiteOutboxRows):
+    """`tx.outbox` on PostgreSQL: SQLite's, and the owner's check before a record."""
+
+    __slots__ = ()
+
+    async def owned(self, process: str, channel: str, chat_id: str) -> bool:
+        # FOR UPDATE: a claim running meanwhile skips the row (SKIP LOCKED) until this
+        # transaction ends, so the record is made by the owner or not at all
+        row = await self._s.one(
+            "SELECT 1 FROM outbox_owners WHERE channel = ? AND chat_id = ? AND owner = ?"
+            " FOR UPDATE",
+            (channel, chat_id, process),
+        )
+        return row is not None
+
+
+class SharedOutbox:
+    """The `OutboxSharing` part of `PostgresStore`."""
+
+    url: str
+    where: str
+    _connect_timeout: float
+
+    def _usable(self) -> asyncpg.Pool:
+        raise NotImplementedError
+
+    async def _run(self, sql: str, *args: Any) -> list[Any]:
+        pool = self._usable()
+        try:
+            async with pool.acquire() as conn:
+                return list(await conn.fetch(sql, *args))
+        except UNREACHABLE as error:
+            raise StoreError(f"the database {self.where} cannot be used now: {error}") from error
+
+    async def join(self, process: str, lease: float) -> int:
+        await self._run(_JOIN, process, lease)
+        return max(1, int((await self._run(_LIVE))[0][0]))
+
+    async def claim(self, process: str, chats: Collection[Chat], lease: float) -> set[Chat]:
+        if not chats:
+            return set()
+        wanted = sorted(set(chats))
+        rows = await self._run(
+            _CLAIM, process, [c for c, _ in wanted], [chat for _, chat in wanted], lease
+        )
+        return {(str(row[0]), str(row[1])) for row in rows}
+
+    async def release(self, process: str, chats: Collection[Chat] | None = None) -> None:
+        if chats is None:
+            await self._run("DELETE FROM outbox_owners WHERE owner = $1", process)
+            await self._run("DELETE FROM outbox_processes WHERE id = $1", process)
+        elif chats:
+            wanted = sorted(set(chats))
+            await self._run(_RELEASE, process, [c for c, _ in wanted], [ch for _, ch in wanted])
+
+    async def watch(
+        self, woken: Callable[[Chat | None], None], listening: Callable[[], None]
+    ) -> None:
+        """A connection of its own LISTENs; when it is lost (a failover, a restarted
+        server), it connects again, with back-off, and wakes everyone once (what was
+        notified meanwhile was missed); meanwhile the outbox's polling delivers."""
+        failures = 0
+        while True:
+            try:
+                await self._listen(woken, listening)
+                failures = 0
+            except (*UNREACHABLE, asyncpg.PostgresError, OSError, TimeoutError) as error:
+                failures += 1
+                log.warning("the outbox's LISTEN connection failed (%s); polling meanwhile", error)
+            await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+            woken(None)
+
+    async def _listen(
+        self, woken: Callable[[Chat | None], None], listening: Callable[[], None]
+    ) -> None:
+        conn = await asyncpg.connect(
+            self.url,
+            timeout=self._connect_timeout,
+            server_settings={"application_name": "candor-listen"},
+        )
+        lost = asyncio.Event()
+
+        def notified(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            try:
+                channel, chat = json.loads(payload)
+                woken((str(channel), str(chat)) if chat is not None else None)
+            except (ValueError, TypeError):
+                woken(None)
+
+        try:
+            conn.add_termination_listener(lambda _conn: lost.set())
+            await conn.add_listener(CHANNEL, notified)
+            listening()
+            while not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(10.0):
+                        await lost.wait()
+                if not lost.is_set():  # a server gone without a word: ask
+                    async with asyncio.timeout(10.0):
+                        await conn.execute("SELECT 1")
+            log.warning("the outbox's LISTEN connection was lost; polling meanwhile")
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 5.0)
