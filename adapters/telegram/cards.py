@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -35,6 +37,27 @@ from bot.outbox import DeliveryError
 from bot.text import shorten
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def html_or_plain(call: Callable[..., Awaitable[T]], markdown: str, **fields: Any) -> T:
+    """`call` (a Bot API method that takes `text`: send, edit) with our Markdown as
+    Telegram HTML; if Telegram refuses the HTML, with the Markdown as plain text: a
+    message is never lost over markup."""
+    try:
+        return await call(
+            text=to_telegram_html(markdown),
+            parse_mode=ParseMode.HTML,
+            disable_web_page_preview=True,
+            **fields,
+        )
+    except BadRequest as error:
+        if "parse entities" not in error.message:
+            raise
+        log.error("Telegram refused our HTML (%s); sending it as plain text", error.message)
+        return await call(text=markdown, **fields)
+
 
 KEEP = 10_000  # topics whose state is remembered; the oldest are forgotten beyond it
 NAME = 128  # Telegram's limit for a topic's name
@@ -118,22 +141,13 @@ class Cards:
             log.info("chat %s: the card's message is not known; its topic's name says", chat_id)
             return
         try:
-            try:
-                await self.bot.edit_message_text(
-                    to_telegram_html(markdown),
-                    chat_id,
-                    int(card),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard,
-                    disable_web_page_preview=True,
-                )
-            except BadRequest as error:
-                if "parse entities" not in error.message:
-                    raise
-                log.error("Telegram refused our HTML (%s); editing as plain text", error.message)
-                await self.bot.edit_message_text(
-                    markdown, chat_id, int(card), reply_markup=keyboard
-                )
+            await html_or_plain(
+                self.bot.edit_message_text,
+                markdown,
+                chat_id=chat_id,
+                message_id=int(card),
+                reply_markup=keyboard,
+            )
         except BadRequest as error:
             if unchanged(error):
                 return

@@ -172,14 +172,20 @@ class _Asker:
 class _Updates(_Asker):
     """How updates come: the webhook (or its absence), the listen address."""
 
-    async def webhook(self) -> None:
-        wanted = self.settings.webhook_url
+    async def _info(self) -> WebhookInfo | None:
+        """getWebhookInfo, or None (said as a finding) when Telegram refuses it."""
         try:
-            info = await self.ask("webhook", self.bot.get_webhook_info())
+            return await self.ask("webhook", self.bot.get_webhook_info())
         except TelegramError as error:
             self.add(
                 "webhook", False, f"getWebhookInfo failed: Telegram said “{_short(error.message)}”"
             )
+            return None
+
+    async def webhook(self) -> None:
+        wanted = self.settings.webhook_url
+        info = await self._info()
+        if info is None:
             return
         running = self.context.running
         if not info.url:
@@ -261,12 +267,8 @@ class _Updates(_Asker):
             )
 
     async def polling(self) -> None:
-        try:
-            info = await self.ask("webhook", self.bot.get_webhook_info())
-        except TelegramError as error:
-            self.add(
-                "webhook", False, f"getWebhookInfo failed: Telegram said “{_short(error.message)}”"
-            )
+        info = await self._info()
+        if info is None:
             return
         if not info.url:
             self.add("webhook", True, "none set (polling mode asks Telegram for updates)")

@@ -26,12 +26,12 @@ import time
 from datetime import timedelta
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
-from telegram.constants import MessageLimit, ParseMode
+from telegram.constants import MessageLimit
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from adapters.markdown import split, to_telegram_html
 from adapters.progress import Progress, Resumable
-from adapters.telegram.cards import Cards
+from adapters.telegram.cards import Cards, html_or_plain
 from adapters.telegram.platform import CHANNEL
 from adapters.turns import Turns
 from bot.model import Button, Outbound
@@ -250,28 +250,14 @@ class TelegramSender:
         keyboard: InlineKeyboardMarkup | None,
     ) -> int:
         reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
-        try:
-            sent = await self.bot.send_message(
-                chat_id,
-                to_telegram_html(markdown),
-                parse_mode=ParseMode.HTML,
-                message_thread_id=topic,
-                reply_parameters=reply,
-                reply_markup=keyboard,
-                disable_web_page_preview=True,
-            )
-        except BadRequest as error:
-            if "parse entities" not in error.message:
-                raise
-            # Our HTML was refused: never lose the message over markup; send it plain.
-            log.error("Telegram refused our HTML (%s); sending as plain text", error.message)
-            sent = await self.bot.send_message(
-                chat_id,
-                markdown,
-                message_thread_id=topic,
-                reply_parameters=reply,
-                reply_markup=keyboard,
-            )
+        sent = await html_or_plain(
+            self.bot.send_message,
+            markdown,
+            chat_id=chat_id,
+            message_thread_id=topic,
+            reply_parameters=reply,
+            reply_markup=keyboard,
+        )
         return sent.message_id
 
     async def _open_topic(self, chat_id: int, message: Outbound) -> int:

@@ -9,7 +9,7 @@ import asyncpg
 from bot.store.postgres.schema import LOCKS, SENDER, migrations, version
 from bot.store.postgres.sql import UNREACHABLE
 from bot.store.postgres.store import PostgresStore
-from bot.store.sqlite.health import Health
+from bot.store.sqlite.health import Health, verdict
 
 
 async def health(url: str, timeout: float = 10.0) -> Health:  # noqa: ASYNC109
@@ -41,26 +41,8 @@ async def health(url: str, timeout: float = 10.0) -> Health:  # noqa: ASYNC109
                 found.checks.append(
                     ("schema", True, f"{store.where} is empty: `candor run` makes the schema")
                 )
-        elif current > latest:
-            found.checks.append(
-                (
-                    "schema",
-                    False,
-                    f"{store.where} has schema version {current}, newer than this Candor"
-                    f" knows ({latest}): upgrade Candor",
-                )
-            )
-        elif current < latest:
-            found.checks.append(
-                (
-                    "schema",
-                    True,
-                    f"version {current}; `candor run` (or `candor db migrate`) brings it to"
-                    f" {latest}",
-                )
-            )
         else:
-            found.checks.append(("schema", True, f"version {current}, current ({store.where})"))
+            found.checks.append(("schema", *verdict(store.where, current, latest)))
         held = await conn.fetchval(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
             " AND classid = $1 AND objid = $2 AND objsubid = 2",

@@ -58,13 +58,21 @@ def _schema(path: Path) -> tuple[bool, str]:
         return False, f"cannot read {path}: {error} (restore it from a backup)"
     if not {"cases", "events"} <= tables:
         return False, f"{path} is not a Candor database: point [storage] path elsewhere"
+    return verdict(str(path), version, latest)
+
+
+def verdict(where: str, version: int, latest: int) -> tuple[bool, str]:
+    """(usable, what to say) of a Candor database's schema `version`, on either backend."""
     if version > latest:
         return False, (
-            f"{path} has schema version {version}, newer than this Candor knows ({latest}):"
+            f"{where} has schema version {version}, newer than this Candor knows ({latest}):"
             " upgrade Candor"
         )
     if version < latest:
-        return True, f"version {version}; `candor run` brings it to {latest} when it starts"
+        return (
+            True,
+            f"version {version}; `candor run` (or `candor db migrate`) brings it to {latest}",
+        )
     return True, f"version {version}, current"
 
 
