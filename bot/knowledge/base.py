@@ -10,6 +10,7 @@ from typing import Literal
 
 from bot.knowledge.articles import Article, Problem, article_files, load_articles, snapshot
 from bot.knowledge.matcher import Matcher, Scored
+from bot.knowledge.parts import ScorePart, parts_of
 from bot.text import MAX_MATCHED
 
 DecisionKind = Literal["answer", "clarify", "unknown"]
@@ -44,6 +45,7 @@ class Candidate:
     article: Article
     score: float  # 0..1
     why: str
+    parts: tuple[ScorePart, ...] = ()  # the score's named parts (`candor kb ask`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +56,9 @@ class Decision:
 
 
 def _why(scored: Scored) -> str:
-    parts = [
-        f"words {scored.coverage:.2f}",
-        f"spelling {scored.shape:.2f}",
-        f"closest question {scored.closeness:.2f}",
-    ]
+    """What the question shares with the article (the score's parts are in
+    `Candidate.parts`)."""
+    parts = []
     if scored.matched:
         parts.append("shared: " + ", ".join(scored.matched))
     if scored.question:
@@ -112,7 +112,7 @@ class KnowledgeBase:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded)."""
         return [
-            Candidate(self._articles[s.index], s.score, _why(s))
+            Candidate(self._articles[s.index], s.score, _why(s), parts_of(s))
             for s in self._matcher.rank(text[:MAX_MATCHED], limit)
         ]
 
