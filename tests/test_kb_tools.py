@@ -12,8 +12,8 @@ import pytest
 
 from bot.knowledge import KnowledgeBase, Thresholds, load_articles, parse_article
 from bot.knowledge.articles import Article
-from bot.knowledge.base import Candidate
-from bot.knowledge.parts import ScorePart, parts_of, points_by_kind
+from bot.knowledge.base import Candidate, _parts
+from bot.knowledge.parts import ScorePart, points_by_kind
 from bot.knowledge.tools import _parts_line, evaluate, kb_ask, kb_eval, read_eval, summary
 from tests.conftest import ARTICLES, write_articles
 from tests.test_knowledge import kb_run
@@ -168,8 +168,13 @@ def test_a_result_with_its_own_parts_shows_the_semantic_part() -> None:
         ScorePart("words", "lexical", 0.8, 0.25),
         ScorePart("meaning", "semantic", 0.6, 0.5),
     )
-    parts = parts_of(_Fused(0.1, 0.2, 0.3, given))  # type: ignore[arg-type]
+    parts = _parts(_Fused(0.1, 0.2, 0.3, given))  # type: ignore[arg-type]
     assert parts == given
+    assert [p.name for p in _parts(_Fused(0.1, 0.2, 0.3, ()))] == [  # type: ignore[arg-type]
+        "words",
+        "spelling",
+        "closest question",
+    ]
     assert points_by_kind(parts) == pytest.approx({"lexical": 0.2, "semantic": 0.3})
     article = knowledge_articles()[0]
     line = _parts_line(Candidate(article, 0.5, "", parts))

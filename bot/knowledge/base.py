@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Literal
 
 from bot.knowledge.articles import Article, Problem, article_files, load_articles, snapshot
-from bot.knowledge.matcher import Matcher, Scored
-from bot.knowledge.parts import ScorePart, parts_of
+from bot.knowledge.matcher import W_CLOSENESS, W_COVERAGE, W_SHAPE, Matcher, Scored
+from bot.knowledge.parts import ScorePart
 from bot.text import MAX_MATCHED
 
 DecisionKind = Literal["answer", "clarify", "unknown"]
@@ -66,6 +66,19 @@ def _why(scored: Scored) -> str:
     return "; ".join(parts)
 
 
+def _parts(scored: Scored) -> tuple[ScorePart, ...]:
+    """The result's own parts if the matcher names them (a `parts` that is
+    missing or empty does not), else today's three lexical signals and weights."""
+    given = getattr(scored, "parts", None)
+    if given:
+        return tuple(given)
+    return (
+        ScorePart("words", "lexical", scored.coverage, W_COVERAGE),
+        ScorePart("spelling", "lexical", scored.shape, W_SHAPE),
+        ScorePart("closest question", "lexical", scored.closeness, W_CLOSENESS),
+    )
+
+
 class KnowledgeBase:
     def __init__(
         self,
@@ -112,7 +125,7 @@ class KnowledgeBase:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded)."""
         return [
-            Candidate(self._articles[s.index], s.score, _why(s), parts_of(s))
+            Candidate(self._articles[s.index], s.score, _why(s), _parts(s))
             for s in self._matcher.rank(text[:MAX_MATCHED], limit)
         ]
 
