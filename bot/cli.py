@@ -99,8 +99,15 @@ def _parser() -> argparse.ArgumentParser:
     ask = kb_commands.add_parser("ask", help="what the bot would do with a question, and why")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="one JSON object")
-    evaluate = kb_commands.add_parser("eval", help="measure answers against a JSONL file")
-    evaluate.add_argument("file", type=Path)
+    evaluate = kb_commands.add_parser(
+        "eval", help="measure answers, menus and refusals against a JSONL file of questions"
+    )
+    evaluate.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help='one JSON object a line: {"text": ..., "article": id or null, "also": [ids]}',
+    )
     evaluate.add_argument("--json", action="store_true", help="one JSON object")
     for sub in (check, ask, evaluate):
         sub.add_argument("--knowledge", type=Path, metavar="DIR", help="the articles' folder")

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Literal
 
 from bot.knowledge.articles import Article, Problem, article_files, load_articles, snapshot
-from bot.knowledge.matcher import Matcher, Scored
+from bot.knowledge.matcher import W_CLOSENESS, W_COVERAGE, W_SHAPE, Matcher, Scored
+from bot.knowledge.parts import ScorePart
 from bot.text import MAX_MATCHED
 
 DecisionKind = Literal["answer", "clarify", "unknown"]
@@ -44,6 +45,7 @@ class Candidate:
     article: Article
     score: float  # 0..1
     why: str
+    parts: tuple[ScorePart, ...] = ()  # the score's named parts (`candor kb ask`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,16 +56,27 @@ class Decision:
 
 
 def _why(scored: Scored) -> str:
-    parts = [
-        f"words {scored.coverage:.2f}",
-        f"spelling {scored.shape:.2f}",
-        f"closest question {scored.closeness:.2f}",
-    ]
+    """What the question shares with the article (the score's parts are in
+    `Candidate.parts`)."""
+    parts = []
     if scored.matched:
         parts.append("shared: " + ", ".join(scored.matched))
     if scored.question:
         parts.append(f"closest: “{scored.question}”")
     return "; ".join(parts)
+
+
+def _parts(scored: Scored) -> tuple[ScorePart, ...]:
+    """The result's own parts if the matcher names them (a `parts` that is
+    missing or empty does not), else today's three lexical signals and weights."""
+    given = getattr(scored, "parts", None)
+    if given:
+        return tuple(given)
+    return (
+        ScorePart("words", "lexical", scored.coverage, W_COVERAGE),
+        ScorePart("spelling", "lexical", scored.shape, W_SHAPE),
+        ScorePart("closest question", "lexical", scored.closeness, W_CLOSENESS),
+    )
 
 
 class KnowledgeBase:
@@ -112,7 +125,7 @@ class KnowledgeBase:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded)."""
         return [
-            Candidate(self._articles[s.index], s.score, _why(s))
+            Candidate(self._articles[s.index], s.score, _why(s), _parts(s))
             for s in self._matcher.rank(text[:MAX_MATCHED], limit)
         ]
 

@@ -9,15 +9,21 @@ import statistics
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot.knowledge.analysis import content_words, sorted_phrase
 from bot.knowledge.articles import Problem, load_articles
-from bot.knowledge.base import KnowledgeBase, Thresholds
+from bot.knowledge.base import Candidate, KnowledgeBase, Thresholds
+from bot.knowledge.parts import points_by_kind
 
 CONFUSION_MARGIN = 0.02  # an own question scoring this close to another article is confusing
+
+Expected = str | tuple[str, ...] | None
+"""What should answer a question: one article's id; several acceptable ones, the
+best first (a row with "also"); or None when no article should."""
 
 
 def kb_check(directory: Path, out: TextIO | None = None) -> int:
@@ -88,6 +94,7 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
                     "score": round(c.score, 4),
                     "offered": c.article.id in offered,
                     "why": c.why,
+                    "parts": _parts_json(c),
                 }
                 for c in ranked
             ],
@@ -111,11 +118,47 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
     )
     if not ranked:
         print("no article shares anything with the question", file=out)
+    elif not any(p.kind == "semantic" for c in ranked for p in c.parts):
+        print("(scores are lexical only: this matcher has no semantic part)", file=out)
     for n, c in enumerate(ranked, 1):
         mark = "*" if c.article.id in offered else " "
         print(f"{mark}{n}. {c.score:.3f}  {c.article.id}  “{c.article.title}”", file=out)
-        print(f"      {c.why}", file=out)
+        print(f"      {_parts_line(c)}", file=out)
+        if c.why:
+            print(f"      {c.why}", file=out)
     return 0
+
+
+def _parts_json(c: Candidate) -> dict[str, Any]:
+    totals = points_by_kind(c.parts)
+    return {
+        "lexical": round(totals["lexical"], 4) if "lexical" in totals else None,
+        "semantic": round(totals["semantic"], 4) if "semantic" in totals else None,
+        "detail": [
+            {
+                "name": p.name,
+                "kind": p.kind,
+                "signal": round(p.signal, 4),
+                "weight": round(p.weight, 4),
+                "points": round(p.points, 4),
+            }
+            for p in c.parts
+        ],
+    }
+
+
+def _parts_line(c: Candidate) -> str:
+    """`lexical 0.512 (words 0.80×0.45 + ...); semantic 0.210 (meaning 0.42×0.50)`:
+    each part's signal times its weight, summed by kind."""
+    totals = points_by_kind(c.parts)
+    pieces = []
+    for kind in ("lexical", "semantic"):
+        parts = [p for p in c.parts if p.kind == kind]
+        if not parts:
+            continue
+        terms = " + ".join(f"{p.name} {p.signal:.2f}×{p.weight:.2f}" for p in parts)
+        pieces.append(f"{kind} {totals[kind]:.3f} ({terms})")
+    return "; ".join(pieces)
 
 
 @dataclass
@@ -124,13 +167,20 @@ class _Tally:
     in_scope: int = 0
     out_of_scope: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+    menu_sizes: Counter[int] = field(default_factory=Counter)  # every menu, by options offered
+    one_option: int = 0  # in-scope questions asked back with a single option
     timings: list[float] = field(default_factory=list)
     mistakes: list[str] = field(default_factory=list)
 
 
-def read_eval(path: Path) -> list[tuple[str, str | None]]:
-    """(question, expected article or None) pairs; ValueError names the bad line."""
-    pairs: list[tuple[str, str | None]] = []
+def read_eval(path: Path) -> list[tuple[str, Expected]]:
+    """(question, what should answer it) pairs; ValueError names the bad line.
+
+    A line is {"text": "...", "article": "id" or null}, optionally with
+    "also": ["id", ...], more articles that answer it as well (a question asking
+    two things, or one that two articles answer): the pair's second item is then
+    the tuple of all of them, the best first."""
+    pairs: list[tuple[str, Expected]] = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -147,11 +197,28 @@ def read_eval(path: Path) -> list[tuple[str, str | None]]:
                 raise ValueError(
                     f'{path}:{number}: expected {{"text": "...", "article": "id" or null}}'
                 )
-            pairs.append((row["text"], row.get("article")))
+            article, also = row.get("article"), row.get("also", [])
+            if (
+                not isinstance(also, list)
+                or not all(isinstance(a, str) and a for a in also)
+                or (also and article is None)
+            ):
+                raise ValueError(
+                    f'{path}:{number}: "also" must be a list of article ids,'
+                    ' next to an "article" that is not null'
+                )
+            pairs.append((row["text"], (str(article), *also) if also else article))
     return pairs
 
 
-def evaluate(kb: KnowledgeBase, pairs: list[tuple[str, str | None]], progress: bool) -> _Tally:
+def accepted(expected: Expected) -> tuple[str, ...]:
+    """The articles that answer rightly (none: the question is out of scope)."""
+    if expected is None:
+        return ()
+    return (expected,) if isinstance(expected, str) else expected
+
+
+def evaluate(kb: KnowledgeBase, pairs: Sequence[tuple[str, Expected]], progress: bool) -> _Tally:
     tally = _Tally()
     every = max(1, len(pairs) // 50)
     for n, (text, expected) in enumerate(pairs, 1):
@@ -160,7 +227,10 @@ def evaluate(kb: KnowledgeBase, pairs: list[tuple[str, str | None]], progress: b
         tally.timings.append((time.perf_counter() - started) * 1000)
         ids = [c.article.id for c in decision.candidates]
         tally.questions += 1
-        if expected is None:
+        right = accepted(expected)
+        if decision.kind == "clarify":
+            tally.menu_sizes[len(ids)] += 1
+        if not right:
             tally.out_of_scope += 1
             outcome = {"answer": "oos_answered", "unknown": "oos_refused"}.get(
                 decision.kind, "oos_clarified"
@@ -168,14 +238,15 @@ def evaluate(kb: KnowledgeBase, pairs: list[tuple[str, str | None]], progress: b
         else:
             tally.in_scope += 1
             if decision.kind == "answer":
-                outcome = "answered_correct" if ids[0] == expected else "answered_wrong"
+                outcome = "answered_correct" if ids[0] in right else "answered_wrong"
             elif decision.kind == "clarify":
-                outcome = "clarified" if expected in ids else "clarified_without"
+                outcome = "clarified" if any(a in ids for a in right) else "clarified_without"
+                tally.one_option += len(ids) == 1
             else:
                 outcome = "unknown"
         tally.outcomes[outcome] += 1
         if outcome in ("answered_wrong", "oos_answered"):
-            tally.mistakes.append(f"{text!r} → {ids[0]} (expected {expected})")
+            tally.mistakes.append(f"{text!r} → {ids[0]} (expected {' or '.join(right) or None})")
         if progress and (n % every == 0 or n == len(pairs)):
             done = n * 30 // len(pairs)
             print(f"\r[{'#' * done}{'.' * (30 - done)}] {n}/{len(pairs)}", end="", file=sys.stderr)
@@ -202,12 +273,15 @@ def summary(tally: _Tally) -> dict[str, Any]:
         "clarified_without": _fraction(o["clarified_without"], i),
         "unknown": _fraction(o["unknown"], i),
         "right_or_offered": _fraction(o["answered_correct"] + o["clarified"], i),
+        "asked_back": _fraction(o["clarified"] + o["clarified_without"], i),
+        "one_option_menus": _fraction(tally.one_option, i),
         "oos_refused": _fraction(o["oos_refused"], x),
         "oos_answered": _fraction(o["oos_answered"], x),
         "oos_clarified": _fraction(o["oos_clarified"], x),
         "p50_ms": round(statistics.median(timings), 3),
         "p99_ms": round(p99, 3),
         "counts": dict(sorted(o.items())),
+        "menu_sizes": {str(k): v for k, v in sorted(tally.menu_sizes.items())},
     }
 
 
@@ -225,7 +299,7 @@ def kb_eval(kb: KnowledgeBase, path: Path, as_json: bool, out: TextIO | None = N
     """Measure decisions against a JSONL file of questions and expected articles."""
     out = out or sys.stdout
     pairs = read_eval(path)
-    unknown_ids = sorted({a for _, a in pairs if a is not None and kb.get(a) is None})
+    unknown_ids = sorted({a for _, e in pairs for a in accepted(e) if kb.get(a) is None})
     if unknown_ids:
         raise ValueError(f"{path} expects articles that do not exist: {', '.join(unknown_ids)}")
     tally = evaluate(kb, pairs, progress=not as_json and len(pairs) >= 200 and sys.stderr.isatty())
@@ -240,6 +314,8 @@ def kb_eval(kb: KnowledgeBase, path: Path, as_json: bool, out: TextIO | None = N
         ("  answered WRONGLY", _pct(result["answered_wrong"]), "the worst outcome"),
         ("  asked back, right option offered", _pct(result["clarified"]), "good"),
         ("  asked back, right option missing", _pct(result["clarified_without"]), ""),
+        ("  asked back in all (a menu)", _pct(result["asked_back"]), "fewer is better"),
+        ("    a menu of one option", _pct(result["one_option_menus"]), "a yes/no would do"),
         ("  said it does not know", _pct(result["unknown"]), "honest"),
         ("out-of-scope questions", str(result["out_of_scope"]), ""),
         ("  refused honestly", _pct(result["oos_refused"]), "higher is better"),
