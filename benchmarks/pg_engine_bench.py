@@ -11,8 +11,10 @@ once and collects what each measured.
 - `pg P`: P processes on one PostgreSQL database, customers split between them
   (customer c's messages all go to process c % P).
 - `pg P same customers`: P processes, and every customer's messages go to all of
-  them at once: process i takes messages i, i+P, i+2P …, and messages i..i+P-1 are
-  from one customer. At any moment the P processes work on the same customers: each
+  them at once: process i takes messages i, i+P, i+2P …, and messages kP..kP+P-1 are
+  from one customer (so each customer sends P messages, one to each process: with
+  20,000 messages and 3 processes, 6,667 customers). At any moment the P processes
+  work on the same customers: each
   turn waits for the others' on that customer (the per-customer advisory lock,
   `pg_advisory_xact_lock`), the worst case of the issue's "a customer's consecutive
   messages on different processes".
