@@ -39,10 +39,10 @@ class Ids:
 
     Except the outbox's: its ids are the order in which an address's messages go,
     also when several processes enqueue to one address, so each is taken from the
-    sequence when its message is enqueued (in its turn's transaction, after the
-    customer's lock): a message enqueued after another has the higher id, whichever
-    process enqueued each. Blocks would number them by process (one process's block
-    64 ids below another's)."""
+    sequence in its turn's transaction, after the customer's lock: a message enqueued
+    after another has the higher id, whichever process enqueued each. Blocks would
+    number them by process (one process's block 64 ids below another's). A turn's
+    first comes with the turn's read (`PgSession.one`), the others one at a time."""
 
     BLOCK = 64
     ONE_AT_A_TIME = frozenset({"outbox"})
@@ -76,7 +76,13 @@ class PgWrites(Writes):
 class PgSession(Session):
     """A `Session` whose connection is a `postgres.sql.Connection`."""
 
-    __slots__ = ()
+    __slots__ = ("outbox_id",)
+
+    def __init__(self, db: Any, writes: Writes, digest: Callable[[str], str]) -> None:
+        super().__init__(db, writes, digest)
+        # An outbox id the turn's read took from the sequence after the customer's
+        # lock, for the turn's first message (0: none). Unused, it is a gap.
+        self.outbox_id = 0
 
     @property
     def pg(self) -> Connection:
@@ -86,7 +92,11 @@ class PgSession(Session):
 
     async def one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         await self._lock_for(sql, params)
-        return await super().one(sql, params)
+        row = await super().one(sql, params)
+        if sql is TURN_CONTEXT:  # its last column is PostgreSQL's own (`sql.py`)
+            self.outbox_id = int(row[-1])
+            return row[:-1]
+        return row
 
     async def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         await self._lock_for(sql, params)
@@ -105,6 +115,9 @@ class PgSession(Session):
         return int(await self.pg.fetchval(sql + " RETURNING id", params))
 
     async def new_id(self, table: str) -> int:
+        if table == "outbox" and self.outbox_id:
+            taken, self.outbox_id = self.outbox_id, 0
+            return taken
         writes = self.writes
         assert isinstance(writes, PgWrites)
         return await writes.ids.take(self.pg, table)

@@ -24,7 +24,9 @@ from bot.store.sqlite.rows import CASE_COLUMNS, CUSTOMER_COLUMNS
 from bot.store.sqlite.turn import KEPT_EVENTS, LATEST_CASE, TURN_CONTEXT
 
 # The turn's one read (bot/store/sqlite/turn.py), with PostgreSQL's JSON: times go
-# as JSON numbers, which PostgreSQL writes exactly (shortest round-trip form).
+# as JSON numbers, which PostgreSQL writes exactly (shortest round-trip form). One
+# column more at the end: the id of the turn's first outbox message, taken here
+# (after the customer's lock, `PgSession`) instead of in a trip of its own.
 _PG_TURN_CONTEXT = (
     "SELECT EXISTS (SELECT 1 FROM inbound_seen WHERE channel = $1 AND key = $2),"
     " (SELECT count(*) FROM incidents WHERE state = 'open'),"
@@ -32,7 +34,8 @@ _PG_TURN_CONTEXT = (
     " (SELECT coalesce(json_agg(json_build_array(e.id, e.at, e.kind, e.actor, e.text,"
     " e.data::json))::text, '[]') FROM (SELECT * FROM events WHERE case_id = k.id"
     f" ORDER BY at DESC, id DESC LIMIT {KEPT_EVENTS}) AS e),"
-    f" {', '.join('k.' + column.strip() for column in CASE_COLUMNS.split(','))}"
+    f" {', '.join('k.' + column.strip() for column in CASE_COLUMNS.split(','))},"
+    " nextval('outbox_id_seq')"
     " FROM (SELECT 1) AS one LEFT JOIN identities i ON i.channel = $3 AND i.workspace = $4"
     " AND i.user_id = $5 LEFT JOIN customers c ON c.id = i.customer_id"
     f" LEFT JOIN cases k ON k.id = ({LATEST_CASE.format(customer='c.id')})"
