@@ -215,6 +215,18 @@ async def scenario(
         return figures, found, fake, stored
 
 
+def crowded(fake: FakeTelegram, window: float, most: int) -> list[tuple[float, str, str, Any]]:
+    """The messages of the first `window` seconds holding more than `most` (to show)."""
+    calls = sorted((c for c in fake.calls if c.method in MESSAGES and c.ok), key=lambda c: c.at)
+    for i, first in enumerate(calls):
+        within = [c for c in calls[i:] if c.at - first.at <= window]
+        if len(within) > most:
+            return [
+                (c.at - first.at, c.method, c.consumer, c.params.get("chat_id")) for c in within
+            ]
+    return []
+
+
 def _address_chat(address: Any) -> Any:
     """The chat of an outbox row's address (stored as JSON: [channel, chat_id, ...])."""
     import json
@@ -264,7 +276,10 @@ async def test_three_processes_killed_twenty_times_lose_nothing_and_keep_telegra
             assert busiest(times, 1.0) <= 2, chat  # about one a second, a little jitter
             assert busiest(times, 5.0) <= 6, chat  # and no more than that over time
     messages = sorted(t for times in figures.details["chat_times"].values() for t in times)
-    assert busiest(messages, 1.0) <= OVERALL + 1, figures.busiest_second
+    # (one more than the rate in a one-second window: the fake sees each send when it
+    # arrives, and a loaded machine delays some more than the pacer's margin; over
+    # five seconds the sustained rate is held to the rate itself)
+    assert busiest(messages, 1.0) <= OVERALL + 1, crowded(fake, 1.0, OVERALL + 1)
     assert busiest(messages, 5.0) <= 5 * OVERALL + 1
     assert figures.busiest_group_minute <= GROUP
     # the fake took the webhook from every start of every process
