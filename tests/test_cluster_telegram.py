@@ -26,22 +26,25 @@ import aiohttp
 import pytest
 
 from adapters.markdown import to_telegram_html
+from bot.registry import unbind
 from bot.store import PostgresStore
 from tests.cluster import Cluster, Delivered, Kills, Sent, busiest, delivered
 from tests.fakes.telegram import FakeTelegram
 from tests.postgres import Server
 from tests.test_crash import QUESTIONS
-from tests.test_telegram import DESK, SECRET, STAFF, TOKEN
+from tests.test_telegram import DESK, SECRET, STAFF, TOKEN, shown, shown_buttons
 
 pytestmark = pytest.mark.postgres
 
 PROCESSES, CUSTOMERS, KILLS = 3, 10, 20
-OVERALL = 4  # messages a second for the deployment: low, so that the pacers are at work
+OVERALL = 6  # messages a second for the deployment: low, so that the pacers are at work
 PER_CHAT = 1.0  # seconds between two messages to one chat (Telegram: about one a second)
 GROUP = 20  # messages a minute to a group (Telegram's)
 # what Telegram counts against the limits: messages sent or changed
 MESSAGES = ("sendMessage", "editMessageText", "editMessageReplyMarkup", "sendDocument",
             "sendPhoto", "sendVoice", "sendAudio", "sendVideo")  # fmt: skip
+HANDING_OVER = 3  # every third customer asks for a person: a card in the staff group
+PRESS = ""  # (a button press is on the case as a customer event without words)
 POST_TIMEOUT = 10.0  # seconds Telegram waits for a webhook's answer before it sends again
 
 
@@ -130,6 +133,8 @@ async def scenario(
     chance = random.Random(seed)
     users = [6001 + n for n in range(CUSTOMERS)]
     said = {user: [f"{q} #{n}" for n, q in enumerate(QUESTIONS)] for user in users}
+    for user in users[::HANDING_OVER]:  # these ask for a person, and press "Send it"
+        said[user] += ["/human", PRESS]
     figures = Figures(updates=sum(map(len, said.values())))
     began = time.monotonic()
     async with FakeTelegram(TOKEN) as fake:
@@ -144,9 +149,19 @@ async def scenario(
 
             async def customer(c: int, user: int) -> None:
                 for m, text in enumerate(said[user]):
-                    await killing.gate()
-                    update = fake.build_message(user, text, first_name=f"C{c}")
-                    turn = c + m  # the next message goes to the next process
+                    if text == PRESS:  # once the bot has proposed it
+                        proposal = await proposed(fake, user)
+                        await killing.gate()
+                        update = fake.build_callback(
+                            user,
+                            shown(proposal, "handover:send"),
+                            message_id=proposal.result["message_id"],
+                            first_name=f"C{c}",
+                        )
+                    else:
+                        await killing.gate()
+                        update = fake.build_message(user, text, first_name=f"C{c}")
+                    turn = c + m  # the next update goes to the next process
                     while True:
                         node = cluster.nodes[turn % PROCESSES]
                         turn += 1
@@ -215,6 +230,20 @@ async def scenario(
         return figures, found, fake, stored
 
 
+async def proposed(fake: FakeTelegram, user: int) -> Any:
+    """The bot's proposal to hand the case over (its "Send it" button), once sent."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120  # a bound on a hang: kills and pacing come first
+    while True:
+        for call in fake.calls_to("sendMessage", include_failed=False, chat_id=user):
+            if "inline_keyboard" in (call.params.get("reply_markup") or {}) and any(
+                unbind(data)[0] == "handover:send" for _, data in shown_buttons(call)
+            ):
+                return call
+        assert loop.time() < deadline, f"no handover proposal to {user}"
+        await asyncio.sleep(0.1)
+
+
 def crowded(fake: FakeTelegram, window: float, most: int) -> list[tuple[float, str, str, Any]]:
     """The messages of the first `window` seconds holding more than `most` (to show)."""
     calls = sorted((c for c in fake.calls if c.method in MESSAGES and c.ok), key=lambda c: c.at)
@@ -281,6 +310,8 @@ async def test_three_processes_killed_twenty_times_lose_nothing_and_keep_telegra
     # five seconds the sustained rate is held to the rate itself)
     assert busiest(messages, 1.0) <= OVERALL + 1, crowded(fake, 1.0, OVERALL + 1)
     assert busiest(messages, 5.0) <= 5 * OVERALL + 1
+    cards = figures.details["chat_times"].get(str(STAFF), [])
+    assert len(cards) >= len(list(stored)[::HANDING_OVER])  # a card for each handover
     assert figures.busiest_group_minute <= GROUP
     # the fake took the webhook from every start of every process
     hooks = fake.calls_to("setWebhook", include_failed=False)
