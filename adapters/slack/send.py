@@ -11,7 +11,9 @@ then a file) goes on, when tried again, where the failed try stopped (see
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 import aiohttp
@@ -115,9 +117,27 @@ class SlackSender:
     channel = CHANNEL
     shows_to_one = True  # `Delivery.private_to`: ephemeral, or a file in their DM
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, per_channel_interval: float = 1.0) -> None:
         self.client = client
+        # Slack allows chat.postMessage about once a second per channel (short bursts
+        # aside); several processes on one database keep to it too, since one of them
+        # at a time sends to a channel (`bot.sharing`)
+        self.per_channel_interval = per_channel_interval
+        self._last: dict[str, float] = {}
         self._resumable = Resumable()
+
+    async def _pace(self, channel: str) -> None:
+        """Wait until this channel's last posted message is `per_channel_interval` old."""
+        wait = self._last.get(channel, 0.0) + self.per_channel_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def _posted_to(self, channel: str) -> None:
+        """Counted from when Slack answered: the next one cannot arrive too soon."""
+        self._last[channel] = time.monotonic()
+        if len(self._last) > 10_000:
+            cutoff = time.monotonic() - 60
+            self._last = {k: v for k, v in self._last.items() if v > cutoff}
 
     async def send(self, message: Outbound) -> str:
         with self._resumable.progress(message) as progress:
@@ -190,15 +210,19 @@ class SlackSender:
         for i, blocks in enumerate(pieces):
             if i < progress.pieces:
                 continue  # Slack took it in an earlier try
-            sent = await self.client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread,
-                text=fallback,
-                blocks=blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-                reply_broadcast=True if again and i == 0 else None,  # None: not sent
-            )
+            await self._pace(channel)
+            try:
+                sent = await self.client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=thread,
+                    text=fallback,
+                    blocks=blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    reply_broadcast=True if again and i == 0 else None,  # None: not sent
+                )
+            finally:  # (a failed post may have arrived too)
+                self._posted_to(channel)
             progress.pieces = i + 1
             progress.first_id = progress.first_id or str(sent.get("ts") or "")
             if i < len(pieces) - 1 or delivery.file is not None:
