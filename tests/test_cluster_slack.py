@@ -21,11 +21,13 @@ import random
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 
 from adapters.slack.send import fallback_for
+from bot.registry import unbind
 from bot.store import PostgresStore
 from tests.cluster import Cluster, Delivered, Kills, Sent, busiest, delivered
 from tests.fakes import slack as fakes
@@ -38,6 +40,8 @@ from tests.test_slack import ACME, DESK, SECRET, TRIAGE
 pytestmark = pytest.mark.postgres
 
 PROCESSES, CUSTOMERS, KILLS = 3, 10, 20
+HANDING_OVER = 3  # every third customer asks for a person: a card in the triage channel
+PRESS = ""  # (a button press is on the case as a customer event without words)
 SLACK_WAITS = 3.0  # seconds Slack waits for a 200 before it sends an event again
 
 
@@ -58,12 +62,53 @@ max_retries = 1
     return for_node
 
 
+async def proposed(fake: FakeSlack, channel: str) -> Any:
+    """The bot's proposal to hand the case over (its "Send it" button), once posted."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120  # a bound on a hang: kills and pacing come first
+    while True:
+        for call in fake.calls_to("chat.postMessage", channel=channel):
+            if call.ok and any(
+                unbind(b["value"])[0] == "handover:send"
+                for block in call.params.get("blocks") or []
+                if block.get("type") == "actions"
+                for b in block["elements"]
+            ):
+                return call
+        assert loop.time() < deadline, f"no handover proposal in {channel}"
+        await asyncio.sleep(0.1)
+
+
+def pressed(user: str, call: Any, value: str) -> dict[str, Any]:
+    """The block_actions payload of `user` pressing the button `value` on `call`."""
+    action, shown = next(
+        (b["action_id"], b["value"])
+        for block in call.params["blocks"]
+        if block["type"] == "actions"
+        for b in block["elements"]
+        if unbind(b["value"])[0] == value
+    )
+    return fakes.block_actions(
+        user,
+        action,
+        shown,
+        channel=call.params["channel"],
+        message_ts=call.result["ts"],
+        team=ACME,
+    )
+
+
 async def post(port: int, payload: dict[str, Any], retry: int, reason: str) -> int | None:
-    """One Events API POST as Slack makes it; the status, or None if none came in time."""
-    body = json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": fakes.SLACKBOT}
+    """One Events API POST as Slack makes it (a button press: as a form, `payload=`);
+    the status, 0 if none came in time, None if no connection."""
+    if payload.get("type") == "block_actions":
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        kind = "application/x-www-form-urlencoded"
+    else:
+        body, kind = json.dumps(payload).encode(), "application/json"
+    headers = {"Content-Type": kind, "User-Agent": fakes.SLACKBOT}
     headers |= fakes.sign(body, SECRET)
-    if retry:
+    if retry and payload.get("type") != "block_actions":  # (Slack retries events only)
         headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": reason}
     timeout = aiohttp.ClientTimeout(total=SLACK_WAITS)
     try:
@@ -84,6 +129,8 @@ async def scenario(
     chance = random.Random(seed)
     users = [f"U0K{n:02d}" for n in range(CUSTOMERS)]
     said = {user: [f"{q} #{n}" for n, q in enumerate(QUESTIONS)] for user in users}
+    for user in users[::HANDING_OVER]:  # these ask for a person, and press "Send it"
+        said[user] += ["/human", PRESS]
     figures = Figures(updates=sum(map(len, said.values())))
     clock = itertools.count(1_700_000_000)
     retries: dict[str, int] = {}
@@ -91,6 +138,7 @@ async def scenario(
     async with FakeSlack(bot_token="xoxb-test", team_id="T0HOME") as fake:
         for user in users:
             fake.add_user(user, name=user.lower(), real_name=user, team_id=ACME)
+        fake.add_channel(TRIAGE, name="triage")
         cluster = Cluster(root, knowledge, url, sections(fake), size=PROCESSES, desk=DESK,
                           outbox="lease_seconds = 3\nheartbeat_seconds = 1\n")  # fmt: skip
         store = PostgresStore(url)
@@ -100,18 +148,24 @@ async def scenario(
             killing = Kills(cluster, kills, figures.updates, chance)
 
             async def customer(c: int, user: str) -> None:
+                channel = f"D{user[1:]}"
                 for m, text in enumerate(said[user]):
-                    await killing.gate()
-                    event = fakes.message_event(
-                        user,
-                        text,
-                        channel=f"D{user[1:]}",
-                        channel_type="im",
-                        ts=f"{next(clock)}.000100",
-                        team=ACME,
-                        user_team=ACME,
-                    )
-                    payload = fakes.event_callback(event)
+                    if text == PRESS:  # a button press, once the bot has proposed it
+                        proposal = await proposed(fake, channel)
+                        await killing.gate()
+                        payload = pressed(user, proposal, "handover:send")
+                    else:
+                        await killing.gate()
+                        event = fakes.message_event(
+                            user,
+                            text,
+                            channel=channel,
+                            channel_type="im",
+                            ts=f"{next(clock)}.000100",
+                            team=ACME,
+                            user_team=ACME,
+                        )
+                        payload = fakes.event_callback(event)
                     turn, tries, reason = c + m, 0, ""
                     while True:
                         node = cluster.nodes[turn % PROCESSES]
@@ -228,3 +282,6 @@ async def test_three_processes_killed_twenty_times_while_slack_posts_lose_and_do
     for channel, times in figures.details["channel_times"].items():
         assert busiest(times, 1.0) <= 2, channel
         assert busiest(times, 5.0) <= 6, channel
+    # a card in the triage channel for each customer who asked for a person
+    cards = figures.details["channel_times"].get(TRIAGE, [])
+    assert len(cards) >= len(list(stored)[::HANDING_OVER])

@@ -636,7 +636,8 @@ async def test_posts_to_one_channel_keep_slacks_one_a_second(
 ) -> None:
     """chat.postMessage: Slack allows about one a second per channel. Three questions
     in a row in a DM: the three answers arrive at least `per_channel_interval_seconds`
-    apart (a lower bound, which a slow machine only widens)."""
+    apart (a lower bound, which a slow machine only widens); and so do answers in two
+    threads of one channel."""
     config = config_for(tmp_path, knowledge_dir, fake, port)
     assert config.source is not None
     text = config.source.read_text(encoding="utf-8")
@@ -646,6 +647,12 @@ async def test_posts_to_one_channel_keep_slacks_one_a_second(
     config = config_module.load(config.source)
     slack = Slack(fake, port)
     async with running(config):
+        # two customers' threads in one channel are lanes of their own, sent to at
+        # once: their posts take turns all the same
+        await asyncio.gather(slack.say(ANN, "price list"), slack.say(BOB, "price list"))
+        answers = await fake.wait_for("chat.postMessage", 2, channel=SHARED, timeout=30)
+        first, second = sorted(call.at for call in answers if call.ok)[:2]
+        assert second - first >= 0.5
         for question in ("how much does it cost?", "is there a free trial", "price list"):
             await slack.say(ANN, question, channel=DM)
         answers = await fake.wait_for("chat.postMessage", 3, channel=DM, timeout=30)

@@ -12,8 +12,10 @@ then a file) goes on, when tried again, where the failed try stopped (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -124,20 +126,27 @@ class SlackSender:
         # at a time sends to a channel (`bot.sharing`)
         self.per_channel_interval = per_channel_interval
         self._last: dict[str, float] = {}
+        self._turns: dict[str, asyncio.Lock] = {}
         self._resumable = Resumable()
 
-    async def _pace(self, channel: str) -> None:
-        """Wait until this channel's last posted message is `per_channel_interval` old."""
-        wait = self._last.get(channel, 0.0) + self.per_channel_interval - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def _posted_to(self, channel: str) -> None:
-        """Counted from when Slack answered: the next one cannot arrive too soon."""
-        self._last[channel] = time.monotonic()
+    @contextlib.asynccontextmanager
+    async def _paced(self, channel: str) -> AsyncIterator[None]:
+        """One post to `channel` at a time (its threads and cards are lanes of their
+        own), each once the last is `per_channel_interval` old, counted from when Slack
+        answered it (a failed post may have arrived too)."""
+        turn = self._turns.setdefault(channel, asyncio.Lock())
+        async with turn:
+            wait = self._last.get(channel, 0.0) + self.per_channel_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                yield
+            finally:
+                self._last[channel] = time.monotonic()
         if len(self._last) > 10_000:
             cutoff = time.monotonic() - 60
             self._last = {k: v for k, v in self._last.items() if v > cutoff}
+            self._turns = {k: v for k, v in self._turns.items() if k in self._last or v.locked()}
 
     async def send(self, message: Outbound) -> str:
         with self._resumable.progress(message) as progress:
@@ -210,8 +219,7 @@ class SlackSender:
         for i, blocks in enumerate(pieces):
             if i < progress.pieces:
                 continue  # Slack took it in an earlier try
-            await self._pace(channel)
-            try:
+            async with self._paced(channel):
                 sent = await self.client.chat_postMessage(
                     channel=channel,
                     thread_ts=thread,
@@ -221,8 +229,6 @@ class SlackSender:
                     unfurl_media=False,
                     reply_broadcast=True if again and i == 0 else None,  # None: not sent
                 )
-            finally:  # (a failed post may have arrived too)
-                self._posted_to(channel)
             progress.pieces = i + 1
             progress.first_id = progress.first_id or str(sent.get("ts") or "")
             if i < len(pieces) - 1 or delivery.file is not None:
