@@ -211,7 +211,7 @@ async def _run(config: Config) -> int:
 
     from bot.app import Candor
     from bot.channels import Channels
-    from bot.store.postgres import sole_sender_on
+    from bot.store.postgres import running_on
 
     # before the store opens (and logs its migrations): nothing to run, nothing opened
     if not any(p.channel and p.enabled(config.settings_for(p)) for p in config.platforms):
@@ -222,7 +222,7 @@ async def _run(config: Config) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    async with Candor(config) as app, sole_sender_on(app.store):
+    async with Candor(config) as app, running_on(app.store):
         named = _named_channels(config, app)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -370,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _setup_logging(config, terminal=True)
         from bot.store.sqlite.sender import sole_sender
 
-        if config.storage.url:  # PostgreSQL: the store's own lock (PostgresStore.sole_sender)
+        if config.storage.url:  # PostgreSQL: several `candor run` share it (PostgresStore.running)
             return asyncio.run(_run(config))
         with sole_sender(config.storage.path):  # one `candor run` per database
             return asyncio.run(_run(config))

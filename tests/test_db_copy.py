@@ -328,7 +328,7 @@ async def test_a_running_candor_on_the_target_is_refused(made: Made, url: str) -
     store = PostgresStore(url)
     await store.open()
     try:
-        async with store.sole_sender():  # what `candor run` on PostgreSQL holds
+        async with store.running():  # what every `candor run` on PostgreSQL holds
             with pytest.raises(CopyRefused, match=r"Candor is running on the database"):
                 await copy(made.path, url)
             assert await store.customer_by_identity(Identity("test", "w", "ann")) is None

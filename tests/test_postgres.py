@@ -297,30 +297,54 @@ async def test_a_lost_connection_is_replaced_and_nothing_is_half_stored(
         await store.close()
 
 
-async def test_a_second_candor_run_on_one_database_is_refused(url: str) -> None:
+async def test_several_candor_run_hold_the_running_mark_at_once_and_a_copy_keeps_them_out(
+    url: str,
+) -> None:
+    """`PostgresStore.running` is shared: two `candor run` hold it together (the outbox
+    is shared, singletons run under leader election). Only an exclusive holder, what
+    `candor db copy` takes while it copies, keeps a `candor run` out, with a clear
+    answer that shows no password."""
+    import asyncpg
+
+    from bot.store.postgres.schema import LOCKS, SENDER
+
     one, two = PostgresStore(url), PostgresStore(url)
     await one.open()
     await two.open()
     try:
-        two.sender_wait = 0.2  # what it waits for a lock a killed process leaves
-        async with one.sole_sender():
-            with pytest.raises(StoreError, match="already running") as refused:
-                async with two.sole_sender():
-                    pass
-            assert PASSWORD not in str(refused.value)
-        async with two.sole_sender():  # once the first has stopped
+        async with one.running(), two.running():
+            conn = await asyncpg.connect(url)
+            try:  # a copy cannot have it while either runs
+                assert not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LOCKS, SENDER)
+            finally:
+                await conn.close()
+        conn = await asyncpg.connect(url)
+        try:
+            async with conn.transaction():  # a copy holds it exclusively
+                assert await conn.fetchval(
+                    "SELECT pg_try_advisory_xact_lock($1, $2)", LOCKS, SENDER
+                )
+                two.sender_wait = 0.2
+                with pytest.raises(StoreError, match="`candor db copy` is copying") as refused:
+                    async with two.running():
+                        pass
+                assert PASSWORD not in str(refused.value)
+        finally:
+            await conn.close()
+        async with two.running():  # once the copy has finished
             pass
     finally:
         await one.close()
         await two.close()
 
 
-async def test_candor_run_on_postgresql_is_one_per_database_and_the_rest_work_beside(
+async def test_two_candor_run_on_postgresql_both_run_and_the_rest_work_beside(
     tmp_path: Path, knowledge_dir: Path, url: str
 ) -> None:
-    """Real processes against the fake Telegram, as tests/test_one_sender.py does for
-    SQLite: a second `candor run` is refused, the chat, the report and `db migrate`
-    work beside the first, and a killed one's lock is gone with it."""
+    """Real processes against the fake Telegram (polling: one of them polls, the
+    leader): a second `candor run` on the database runs beside the first (on SQLite it
+    is refused: tests/test_one_sender.py), the chat, the report and `db migrate` work
+    beside them, and both stop cleanly on SIGTERM."""
     from tests.fakes.telegram import FakeTelegram
     from tests.test_one_sender import candor, running
     from tests.test_telegram import TOKEN, telegram_config
@@ -332,25 +356,31 @@ async def test_candor_run_on_postgresql_is_one_per_database_and_the_rest_work_be
         config.source.write_text(text.replace("[storage]\n", f'[storage]\nurl = "{url}"\n', 1))
         config = config_module.load(config.source)
         first = await running(config, 1)
+        second: asyncio.subprocess.Process | None = None
         try:
-            status, _, stderr = await candor(config, "run")
-            assert status == 1, stderr
-            assert "another `candor run` is already running on the database" in stderr
-            assert PASSWORD not in stderr and "Traceback" not in stderr
+            second = await running(config, 2)  # both run
+            assert first.returncode is None and second.returncode is None
+            fake.push_message(1001, "how much does it cost?")
+            [answer] = await fake.wait_for(
+                "sendMessage", 1, chat_id=1001, include_failed=False, timeout=60
+            )
+            assert "Plans and prices" in str(answer.params["text"])
             status, out, stderr = await candor(config, "chat", "--as", "ann", stdin=b"hi\n")
             assert status == 0, stderr
             assert "Candor:" in out
             status, out, stderr = await candor(config, "report", "--json")
             assert status == 0, stderr
-            assert '"cases_opened": 1' in out  # the chat's case, read from PostgreSQL
+            assert '"cases_opened": 2' in out  # the chat's and Telegram's, from PostgreSQL
             status, out, stderr = await candor(config, "db", "migrate")
             assert status == 0 and "is up to date" in out, stderr
         finally:
-            first.send_signal(signal.SIGKILL)  # killed: the server lets its lock go
-            await first.wait()
-        again = await running(config, 2)
-        again.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(again.wait(), 60) == 0
+            for process in (first, second):
+                if process is not None and process.returncode is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in (first, second):
+                if process is not None:
+                    assert await asyncio.wait_for(process.wait(), 60) == 0
+        assert len(fake.sent(chat_id=1001)) == 1  # answered once, by one of them
     store = PostgresStore(url)
     await store.open()
     try:  # the chat's customer and their case are in PostgreSQL
@@ -488,7 +518,7 @@ async def test_doctor_on_postgresql_says_the_schema_and_whether_candor_runs(
         [(check, ok, detail)] = database(await examine(path))
         assert (check, ok) == ("schema", True) and detail.startswith("version ")
         assert "current" in detail and PASSWORD not in detail
-        async with store.sole_sender():
+        async with store.running():
             found = database(await examine(path))
             assert ("candor run", True, "running on this database") in found
     finally:

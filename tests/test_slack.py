@@ -4,6 +4,7 @@ API on 127.0.0.1, with signed requests posted to Candor's own HTTP endpoint."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import socket
 import time
@@ -83,6 +84,7 @@ port = {port}
 triage_channel = "{TRIAGE}"
 slash_command = "/candor"
 max_retries = 1
+per_channel_interval_seconds = 0
 """
     return config_module.load(write_config(tmp_path, knowledge_dir, extra, desk=DESK))
 
@@ -627,3 +629,33 @@ def test_every_block_and_label_stays_within_slacks_limits_once_escaped() -> None
         assert len(label) <= 75 and "<" not in label
         fallback = fallback_for(md_escape(said))
         assert len(fallback) <= 300 and "<" not in fallback and "\n" not in fallback
+
+
+async def test_posts_to_one_channel_keep_slacks_one_a_second(
+    fake: FakeSlack, tmp_path: Path, knowledge_dir: Path, port: int
+) -> None:
+    """chat.postMessage: Slack allows about one a second per channel. Three questions
+    in a row in a DM: the three answers arrive at least `per_channel_interval_seconds`
+    apart (a lower bound, which a slow machine only widens); and so do answers in two
+    threads of one channel."""
+    config = config_for(tmp_path, knowledge_dir, fake, port)
+    assert config.source is not None
+    text = config.source.read_text(encoding="utf-8")
+    config.source.write_text(
+        text.replace("per_channel_interval_seconds = 0", "per_channel_interval_seconds = 0.5")
+    )
+    config = config_module.load(config.source)
+    slack = Slack(fake, port)
+    async with running(config):
+        # two customers' threads in one channel are lanes of their own, sent to at
+        # once: their posts take turns all the same
+        await asyncio.gather(slack.say(ANN, "price list"), slack.say(BOB, "price list"))
+        answers = await fake.wait_for("chat.postMessage", 2, channel=SHARED, timeout=30)
+        first, second = sorted(call.at for call in answers if call.ok)[:2]
+        assert second - first >= 0.5
+        for question in ("how much does it cost?", "is there a free trial", "price list"):
+            await slack.say(ANN, question, channel=DM)
+        answers = await fake.wait_for("chat.postMessage", 3, channel=DM, timeout=30)
+        times = sorted(call.at for call in answers if call.ok)
+        assert len(times) >= 3
+        assert all(b - a >= 0.5 for a, b in itertools.pairwise(times)), times

@@ -90,7 +90,9 @@ class SlackChannel:
         self.app = app
         self.settings = settings
         self.client = client or make_client(settings)
-        self.sender = SlackSender(self.client)
+        self.sender = SlackSender(
+            self.client, per_channel_interval=settings.per_channel_interval_seconds
+        )
         self.where = Where(triage_channel=settings.triage_channel)
         self.bolt: AsyncApp | None = None
         self._runner: Any = None

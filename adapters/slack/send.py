@@ -11,7 +11,11 @@ then a file) goes on, when tried again, where the failed try stopped (see
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -115,9 +119,34 @@ class SlackSender:
     channel = CHANNEL
     shows_to_one = True  # `Delivery.private_to`: ephemeral, or a file in their DM
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, *, per_channel_interval: float = 1.0) -> None:
         self.client = client
+        # Slack allows chat.postMessage about once a second per channel (short bursts
+        # aside); several processes on one database keep to it too, since one of them
+        # at a time sends to a channel (`bot.sharing`)
+        self.per_channel_interval = per_channel_interval
+        self._last: dict[str, float] = {}
+        self._turns: dict[str, asyncio.Lock] = {}
         self._resumable = Resumable()
+
+    @contextlib.asynccontextmanager
+    async def _paced(self, channel: str) -> AsyncIterator[None]:
+        """One post to `channel` at a time (its threads and cards are lanes of their
+        own), each once the last is `per_channel_interval` old, counted from when Slack
+        answered it (a failed post may have arrived too)."""
+        turn = self._turns.setdefault(channel, asyncio.Lock())
+        async with turn:
+            wait = self._last.get(channel, 0.0) + self.per_channel_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                yield
+            finally:
+                self._last[channel] = time.monotonic()
+        if len(self._last) > 10_000:
+            cutoff = time.monotonic() - 60
+            self._last = {k: v for k, v in self._last.items() if v > cutoff}
+            self._turns = {k: v for k, v in self._turns.items() if k in self._last or v.locked()}
 
     async def send(self, message: Outbound) -> str:
         with self._resumable.progress(message) as progress:
@@ -190,15 +219,16 @@ class SlackSender:
         for i, blocks in enumerate(pieces):
             if i < progress.pieces:
                 continue  # Slack took it in an earlier try
-            sent = await self.client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread,
-                text=fallback,
-                blocks=blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-                reply_broadcast=True if again and i == 0 else None,  # None: not sent
-            )
+            async with self._paced(channel):
+                sent = await self.client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=thread,
+                    text=fallback,
+                    blocks=blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                    reply_broadcast=True if again and i == 0 else None,  # None: not sent
+                )
             progress.pieces = i + 1
             progress.first_id = progress.first_id or str(sent.get("ts") or "")
             if i < len(pieces) - 1 or delivery.file is not None:

@@ -24,6 +24,7 @@ class SlackSettings(Section):
     customer_channels: list[str] = Field(default_factory=list)  # empty: every channel but triage
     slash_command: str = ""  # e.g. "/candor" if you created one; "" for none
     max_retries: int = Field(2, ge=0, le=10)  # rate-limit and network retries per call
+    per_channel_interval_seconds: float = Field(1.0, ge=0)  # between two posts to a channel
 
     @model_validator(mode="after")
     def _complete(self) -> SlackSettings:

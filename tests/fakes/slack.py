@@ -34,7 +34,8 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlencode
@@ -72,6 +73,10 @@ METHOD_SCOPES = {
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
 }
+
+
+# the consumer named in the URL of the request being carried out (`api_url_for`)
+_CONSUMER: ContextVar[str] = ContextVar("consumer", default="")
 
 
 class _Clock:
@@ -131,6 +136,9 @@ class Call:
     status: int = 200
     at: float = field(default_factory=time.monotonic)
     fault: str | None = None
+    #: Which client made it, for a fake shared by several processes: the name in its
+    #: base URL (`api_url_for(consumer)`), "" if none.
+    consumer: str = ""
 
 
 @dataclass(slots=True)
@@ -244,9 +252,15 @@ class FakeSlack(InjectsFaults):
         """For `AsyncWebClient(base_url=...)`."""
         return f"{self.url}/api/"
 
+    def api_url_for(self, consumer: str) -> str:
+        """An `api_url` whose calls are recorded with `Call.consumer` = `consumer`:
+        several processes of one app on one fake, told apart."""
+        return f"{self.url}/c/{consumer}/api/"
+
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_route("*", "/c/{consumer}/api/{method}", self._api)
         app.router.add_post("/hooks/{hook}", self._hook)
         app.router.add_post("/upload/{file}", self._upload)
         app.router.add_get("/socket", self._socket)
@@ -424,6 +438,8 @@ class FakeSlack(InjectsFaults):
     # -- HTTP -----------------------------------------------------------------------------
 
     def _record(self, call: Call) -> None:
+        if not call.consumer and _CONSUMER.get():
+            call = replace(call, consumer=_CONSUMER.get())
         self.calls.append(call)
         self._notify()
 
@@ -458,6 +474,7 @@ class FakeSlack(InjectsFaults):
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        _CONSUMER.set(request.match_info.get("consumer", ""))  # (this request's task only)
         try:
             params = await self._read_params(request)
         except SlackError as error:

@@ -8,16 +8,17 @@ from collections.abc import AsyncIterator
 from bot.store.postgres.store import PostgresStore, redacted
 from bot.store.protocols import Store
 
-__all__ = ["PostgresStore", "redacted", "sole_sender_on"]
+__all__ = ["PostgresStore", "redacted", "running_on"]
 
 
 @contextlib.asynccontextmanager
-async def sole_sender_on(store: Store) -> AsyncIterator[None]:
-    """For `candor run`: on PostgreSQL, the lock that keeps a second `candor run` off
-    the database (`PostgresStore.sole_sender`); SQLite's is a file lock taken before
-    the store opens (bot/store/sqlite/sender.py)."""
+async def running_on(store: Store) -> AsyncIterator[None]:
+    """For `candor run`: on PostgreSQL, the shared lock that says Candor runs on the
+    database (`PostgresStore.running`; several `candor run` may hold it at once).
+    SQLite's is a file lock taken before the store opens, one `candor run` per file
+    (bot/store/sqlite/sender.py)."""
     if isinstance(store, PostgresStore):
-        async with store.sole_sender():
+        async with store.running():
             yield
     else:
         yield

@@ -97,13 +97,9 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
     (postgresql://user:password@host:5432/candor). With `read_only`, nothing is
     created, migrated or written."""
 
-    # How long `sole_sender` waits for the lock before it refuses (seconds).
+    # How long `running` waits for its lock before it refuses (seconds): only a
+    # `candor db copy` into the database holds it against a `candor run`.
     sender_wait = 5.0
-    # Whether `sole_sender` allows one `candor run` per database. The outbox is shared
-    # (`bot.sharing`); what still runs in every `candor run` and must run in one (the
-    # Telegram poller, reminders, incident and idea notices) waits for leader
-    # election: with it, False, and several `candor run` share the database.
-    one_run = True
 
     def __init__(
         self,
@@ -311,31 +307,27 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
         return campaign(name, connect, self.leader_retry, self._said)
 
     @asynccontextmanager
-    async def sole_sender(self) -> AsyncIterator[None]:
-        """Held by `candor run` while it runs (`one_run`): a second `candor run` on the
-        database would poll Telegram beside it and raise reminders twice, and is
-        refused. The outbox needs no lock: each address has one owner at a time
-        (`bot.sharing`). The lock is the server's (a session advisory lock): it goes
-        with the connection, also when the process is killed."""
-        if not self.one_run:
-            yield
-            return
+    async def running(self) -> AsyncIterator[None]:
+        """Held by every `candor run` while it runs: the server's mark that Candor runs
+        on this database (a session advisory lock, taken SHARED, so that any number of
+        `candor run` hold it together: the outbox is shared, `bot.sharing`, and what must
+        run once runs under leader election, `bot.leader`). `candor doctor` reads it and
+        `candor db copy` takes it exclusively: a copy is refused while one runs, and a
+        `candor run` that starts during a copy is refused. It goes with the connection,
+        also when the process is killed."""
         pool = self._usable()
         try:
             conn = await pool.acquire()
         except UNREACHABLE as error:
             raise StoreError(f"the database {self.where} cannot be reached: {error}") from error
         try:
-            try:  # a process killed a moment ago may still hold it until its server notices
+            try:
                 await conn.execute(f"SET lock_timeout = '{int(self.sender_wait * 1000)}ms'")
-                await conn.execute("SELECT pg_advisory_lock($1, $2)", LOCKS, SENDER)
+                await conn.execute("SELECT pg_advisory_lock_shared($1, $2)", LOCKS, SENDER)
             except asyncpg.exceptions.LockNotAvailableError:
                 raise StoreError(
-                    f"another `candor run` is already running on the database {self.where}:"
-                    " two would both poll Telegram and raise every reminder (several"
-                    " `candor run` on one database are not supported yet). Stop that one"
-                    " first. `candor chat`, `candor"
-                    " desk` and `candor report` work beside it."
+                    f"`candor db copy` is copying into the database {self.where}: start"
+                    " `candor run` once it has finished."
                 ) from None
             finally:
                 with contextlib.suppress(*UNREACHABLE):
@@ -344,7 +336,7 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
                 yield
             finally:
                 with contextlib.suppress(*UNREACHABLE):
-                    await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCKS, SENDER)
+                    await conn.execute("SELECT pg_advisory_unlock_shared($1, $2)", LOCKS, SENDER)
         finally:
             with contextlib.suppress(*UNREACHABLE):
                 await pool.release(conn)
