@@ -36,6 +36,7 @@ from bot.features import (
 )
 from bot.knowledge import KnowledgeBase, Thresholds
 from bot.leader import Work, lead
+from bot.logs import outage
 from bot.outbox import NoticePolicy, Outbox
 from bot.registry import Feature, Registry
 from bot.sharing import Sharing
@@ -191,8 +192,9 @@ class Candor:
         while True:
             try:
                 await self.engine.remind()
-            except Exception:
-                log.exception("raising waiting cases on the desk failed")
+            except Exception as error:  # (the database out of reach: said once, by the store)
+                level = logging.DEBUG if outage(error) else logging.ERROR
+                log.log(level, "raising waiting cases on the desk failed", exc_info=True)
             await asyncio.sleep(every)
 
     def start_background(self, *, desk: bool = False) -> None:

@@ -38,6 +38,7 @@ from adapters.slack.send import SlackSender
 from adapters.slack.settings import SlackSettings
 from bot.app import Candor
 from bot.channels import ChannelRefused
+from bot.logs import failure
 from bot.model import Inbound
 from bot.text import well_formed
 
@@ -200,6 +201,13 @@ class SlackChannel:
                     await ack(text=found.note)  # only they see a command's answer
                 else:
                     await ack()
+
+        @bolt.error
+        async def on_error(error: Exception) -> None:
+            # Slack gets a 500 and sends the event again (bolt's own handler logs the
+            # whole exception, message and all: it may quote a customer's words; and
+            # the database out of reach is said once for the outage, by the store)
+            failure(log, error, "slack event not committed; Slack will send it again")
 
         for kind in ("app_mention", "member_joined_channel", "channel_created"):
 

@@ -33,7 +33,7 @@ from adapters.telegram.settings import TelegramSettings
 from bot.app import Candor
 from bot.channels import ChannelRefused
 from bot.leader import lead
-from bot.logs import described, failure
+from bot.logs import described, failure, outage
 from bot.registry import Registry
 from bot.tasks import cancel_and_wait
 from bot.text import clean, shorten, well_formed, words
@@ -127,6 +127,7 @@ class TelegramChannel:
         self._task: asyncio.Task[None] | None = None
         self._groups_seen: set[int] = set()  # groups whose id this run has logged
         self._runner: web.AppRunner | None = None
+        self._not_committed: BaseException | None = None  # why the last update was not
         self.retry_delay = 1.0  # seconds before polling again after a failure, doubling
         self.retry_max = 60.0  # up to this
 
@@ -255,6 +256,7 @@ class TelegramChannel:
                 try:
                     await self.handle(update, raw)
                 except Exception as error:
+                    self._not_committed = error
                     failure(
                         log,
                         error,
@@ -310,6 +312,7 @@ class TelegramChannel:
             try:
                 await self.keep_unreadable(raw, "python-telegram-bot cannot read it")
             except Exception as error:
+                self._not_committed = error
                 failure(log, error, "an unreadable telegram update was not kept")
                 failed.append(_update_id(raw) or 0)
         handled = await self.handle_batch(updates)
@@ -348,7 +351,9 @@ class TelegramChannel:
                     ids = [i for i in map(_update_id, batch) if i is not None]
                     if failed is not None:
                         offset = failed  # confirm only what is committed; the rest comes again
-                        raise NotCommitted(f"update {failed} not committed")
+                        raise NotCommitted(f"update {failed} not committed") from (
+                            self._not_committed
+                        )
                     if ids:
                         offset = max(ids) + 1
                 failures = 0
@@ -363,7 +368,9 @@ class TelegramChannel:
                     if isinstance(error, TelegramError)
                     else described(error)
                 )
-                log.warning("telegram polling: %s; trying again in %.1f s", said, delay)
+                # (the database out of reach: the store says so once for the outage)
+                level = logging.DEBUG if outage(error) else logging.WARNING
+                log.log(level, "telegram polling: %s; trying again in %.1f s", said, delay)
                 log.debug("the polling failure in full:", exc_info=error)
                 await asyncio.sleep(delay)
 
