@@ -270,63 +270,79 @@ async def test_slack_events_are_refused_while_postgresql_is_down_and_stored_once
 async def test_every_connection_dropped_at_once_is_reconnected_and_led_again(
     server: Server, database: str, tmp_path: Path, knowledge_dir: Path
 ) -> None:
-    """`pg_terminate_backend` on every Candor session (a failover, a restart): the
-    pool connects again, the LISTEN connection and the reminders' leader come back,
-    and replies go out once each."""
+    """Two processes' worth of Candor on one database; `pg_terminate_backend` on every
+    session (a failover, a restart): the pools connect again, each LISTEN connection
+    comes back, one of them leads the reminders again, and customers writing to
+    either get each reply once (one sender per address)."""
     from tests.fakes.telegram import FakeTelegram
     from tests.test_telegram import SECRET, TOKEN, free_port, running, telegram_config, webhook_post
 
-    port = free_port()
     url = server.url(database)
+    ports = [free_port(), free_port()]
     async with FakeTelegram(TOKEN) as fake:
-        config = telegram_config(tmp_path, knowledge_dir, fake, mode="webhook", port=port)
-        config = on_postgres(config, url)
-        async with running(config) as (app, _):
-            assert await webhook_post(port, fake.build_message(ANN, "pricing"), SECRET) == 200
-            await fake.wait_for("sendMessage", 1, chat_id=ANN, include_failed=False, timeout=60)
+        configs = []
+        for n, port in enumerate(ports):
+            folder = tmp_path / f"p{n}"
+            folder.mkdir()
+            made = telegram_config(folder, knowledge_dir, fake, mode="webhook", port=port)
+            configs.append(on_postgres(made, url))
 
-            async def sessions(name: str) -> int:
-                conn = await asyncpg.connect(url)
-                try:
-                    return int(
-                        await conn.fetchval(
-                            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
-                            " AND application_name = $2",
-                            database,
-                            name,
-                        )
-                    )
-                finally:
-                    await conn.close()
+        async def count(sql: str, *args: Any) -> int:
+            conn = await asyncpg.connect(url)
+            try:
+                return int(await conn.fetchval(sql, *args))
+            finally:
+                await conn.close()
 
-            async def leads() -> bool:
-                conn = await asyncpg.connect(url)
-                try:
-                    held = await conn.fetchval(
-                        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
-                        " WHERE l.locktype = 'advisory' AND l.granted"
-                        " AND a.application_name = 'candor leader: reminders'"
-                    )
-                    return bool(held == 1)
-                finally:
-                    await conn.close()
+        async def led_once() -> bool:
+            held = await count(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+                " WHERE l.locktype = 'advisory' AND l.granted"
+                " AND a.application_name = 'candor leader: reminders'"
+            )
+            return held == 1
 
-            async def listening() -> bool:
-                return await sessions("candor-listen") == 1
+        async def both_listening() -> bool:
+            listening = await count(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
+                " AND application_name = 'candor-listen'",
+                database,
+            )
+            return listening == 2
 
-            await until(leads, "the reminders led")
-            await until(listening, "the outbox listening")
-            assert server.terminate(database) >= 3  # the pool's, the leader's, LISTEN's
-            await until(leads, "the reminders led again")
-            await until(listening, "the outbox listening again")
-            bob = fake.build_message(BOB, "is there a free trial?")
-            await redelivered(lambda: webhook_post(port, bob, SECRET))
-            await fake.wait_for("sendMessage", 1, chat_id=BOB, include_failed=False, timeout=60)
-            assert await customer_texts(app, Identity("telegram", "", str(BOB))) == [
-                "is there a free trial?"
-            ]
-            assert len(fake.sent("sendMessage", ANN)) == 1
-            assert len(fake.sent("sendMessage", BOB)) == 1
+        async def write(customers: list[int], text: str) -> None:
+            for n, user in enumerate(customers):  # round-robin over the two processes
+                update = fake.build_message(user, text)
+                await redelivered(lambda u=update, p=ports[n % 2]: webhook_post(p, u, SECRET))
+
+        async with running(configs[0]) as (one, _), running(configs[1]):
+            await until(led_once, "the reminders led by one of the two")
+            await until(both_listening, "both outboxes listening")
+            await write([ANN, BOB], "pricing")
+            for user in (ANN, BOB):
+                await fake.wait_for(
+                    "sendMessage", 1, chat_id=user, include_failed=False, timeout=60
+                )
+            assert server.terminate(database) >= 4  # the pools', the leaders', LISTEN's
+            await until(led_once, "the reminders led again, by one")
+            await until(both_listening, "both outboxes listening again")
+            later = [1003, 1004, 1005, 1006]
+            await write(later, "is there a free trial?")
+            for user in later:
+                await fake.wait_for(
+                    "sendMessage", 1, chat_id=user, include_failed=False, timeout=60
+                )
+                assert await customer_texts(one, Identity("telegram", "", str(user))) == [
+                    "is there a free trial?"
+                ]
+
+            async def all_recorded() -> bool:
+                pending = await count("SELECT count(*) FROM outbox WHERE state <> 'sent'")
+                return pending == 0
+
+            await until(all_recorded, "every reply recorded as sent")
+            for user in (ANN, BOB, *later):
+                assert len(fake.sent("sendMessage", user)) == 1, user  # once each
 
 
 # -- a wrong URL, password or database: every command names storage.url -------------------------
