@@ -41,6 +41,7 @@ from bot.outbox import NoticePolicy, Outbox
 from bot.registry import Feature, Registry
 from bot.sharing import Sharing
 from bot.store import Store, open_store
+from bot.store.outage import Outage
 from bot.tasks import cancel_and_wait
 from bot.turn import DialogSettings, Services
 
@@ -179,6 +180,15 @@ class Candor:
         await self.store.open()
         self._knowledge = self.load_knowledge()
         return self
+
+    def unhealthy(self) -> str:
+        """Why this process cannot serve now, or "" (the HTTP servers' health check):
+        its database out of reach, as the store last found it (PostgreSQL's outage,
+        `bot.store.outage`; SQLite has none)."""
+        outage = getattr(self.store, "outage", None)
+        if isinstance(outage, Outage) and outage.down:
+            return "the database cannot be reached"
+        return ""
 
     def lead(self, name: str, work: Work) -> asyncio.Task[None]:
         """Run `work` only while this process leads `name` in the deployment (one

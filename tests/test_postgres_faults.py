@@ -74,6 +74,14 @@ async def redelivered(post: Callable[[], Awaitable[int]], tries: int = 300) -> i
     raise AssertionError(f"never answered 200 in {tries} tries")
 
 
+async def health(url: str) -> tuple[int, str]:
+    """A load balancer's active check: GET on the path the platform posts to."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.text()
+
+
 def shown(record: logging.LogRecord) -> str:
     text = record.getMessage()
     if record.exc_info and record.exc_info[1] is not None:
@@ -141,6 +149,8 @@ async def test_telegram_webhook_updates_are_refused_while_postgresql_is_down_and
 
         fake.on("sendMessage", take_then_stop)
         async with running(config) as (app, _):
+            check = f"http://127.0.0.1:{port}/telegram"
+            assert await health(check) == (200, "ok\n")
             first = fake.build_message(ANN, "how much does it cost?")
             assert await webhook_post(port, first, SECRET) == 200
             async with asyncio.timeout(60):
@@ -148,8 +158,10 @@ async def test_telegram_webhook_updates_are_refused_while_postgresql_is_down_and
             second = fake.build_message(ANN, "is there a free trial?")
             for _ in range(3):  # Telegram's redeliveries while it is down
                 assert await webhook_post(port, second, SECRET) == 500
+            assert await health(check) == (503, "the database cannot be reached\n")
             await asyncio.to_thread(server.up)
             await redelivered(lambda: webhook_post(port, second, SECRET))
+            assert await health(check) == (200, "ok\n")
             await fake.wait_for("sendMessage", 2, chat_id=ANN, include_failed=False, timeout=60)
 
             async def recorded() -> bool:
@@ -242,6 +254,7 @@ async def test_slack_events_are_refused_while_postgresql_is_down_and_stored_once
         config = on_postgres(config_for(tmp_path, knowledge_dir, fake, port), server.url(database))
         url = f"http://127.0.0.1:{port}/slack/events"
         async with running(config) as app:
+            assert await health(url) == (200, "ok\n")
             await asyncio.to_thread(server.down)
             event = fakes.message_event(
                 "U0ANN", "hello", channel=SHARED, ts="1700000001.000100", team=ACME, user_team=ACME
@@ -257,8 +270,10 @@ async def test_slack_events_are_refused_while_postgresql_is_down_and_stored_once
 
             for _ in range(3):
                 assert await post() == 500  # Slack retries
+            assert (await health(url))[0] == 503
             await asyncio.to_thread(server.up)
             await redelivered(post)
+            assert await health(url) == (200, "ok\n")
             assert await post() == 200  # a later retry of the same event: seen already
             assert await customer_texts(app, Identity("slack", ACME, "U0ANN")) == ["hello"]
     said_once_each(caplog)

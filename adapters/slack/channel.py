@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.health import health_check
 from adapters.slack.convert import (
     ACTION_PREFIX,
     Ignored,
@@ -119,10 +120,9 @@ class SlackChannel:
         if self.settings.mode == "http":
             from aiohttp import web
 
-            runner = web.AppRunner(
-                self.bolt.web_app(path=self.settings.path, port=self.settings.port),
-                access_log=None,
-            )
+            web_app = self.bolt.web_app(path=self.settings.path, port=self.settings.port)
+            web_app.router.add_get(self.settings.path, health_check(self.app))
+            runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
             self._runner = runner

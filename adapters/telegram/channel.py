@@ -26,6 +26,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
+from adapters.health import health_check
 from adapters.telegram.convert import Ignored, to_inbound
 from adapters.telegram.platform import CHANNEL
 from adapters.telegram.send import TelegramSender
@@ -379,6 +380,7 @@ class TelegramChannel:
     async def start_webhook(self) -> None:
         web_app = web.Application(client_max_size=1024 * 1024)
         web_app.router.add_post(self.settings.webhook_path, self.webhook)
+        web_app.router.add_get(self.settings.webhook_path, health_check(self.app))
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.webhook_listen, self.settings.webhook_port)
