@@ -12,12 +12,13 @@ from bot.store.postgres.store import PostgresStore
 from bot.store.sqlite.health import Health, verdict
 
 
-async def processes(conn: asyncpg.Connection) -> str:
+async def processes(conn: asyncpg.Connection) -> tuple[int, str]:
     """The Candor processes on the database, as an operator tells a second deployment
     by: those with a live heartbeat (`outbox_processes`: host and pid) and where
-    Candor's connections come from, since when (`pg_stat_activity`); "" if none."""
+    Candor's connections come from, since when (`pg_stat_activity`): how many beat,
+    and what to say ("" if none)."""
     if await conn.fetchval("SELECT to_regclass('outbox_processes')") is None:
-        return ""
+        return 0, ""
     beating = await conn.fetch(
         "SELECT id, lease_until FROM outbox_processes WHERE lease_until >= now() ORDER BY id"
     )
@@ -28,7 +29,7 @@ async def processes(conn: asyncpg.Connection) -> str:
         " GROUP BY 1 ORDER BY 1"
     )
     if not beating and not connected:
-        return ""
+        return 0, ""
     said = []
     for row in beating:
         host, _, rest = str(row["id"]).partition(":")
@@ -38,7 +39,7 @@ async def processes(conn: asyncpg.Connection) -> str:
         f"{row['n']} from {row['addr']} since {row['since']:%Y-%m-%d %H:%M} UTC"
         for row in connected
     )
-    return (
+    return len(beating), (
         f"{len(beating)} with a live heartbeat ({', '.join(said) or 'none'});"
         f" Candor's connections: {where or 'none'}. A host you do not know is another"
         " deployment on this database"
@@ -85,9 +86,10 @@ async def health(url: str, timeout: float = 10.0) -> Health:  # noqa: ASYNC109
         if held:
             found.running = True
             found.checks.append(("candor run", True, "running on this database"))
-        live = await processes(conn)
-        if live:
+        beating, live = await processes(conn)
+        if beating:  # (a `candor run` sending on Telegram: the heartbeats' processes)
             found.running = True
+        if live:
             found.checks.append(("processes", True, live))
     except (*UNREACHABLE, asyncpg.PostgresError) as error:
         found.checks.append(("opens", False, store._cannot_open(error)))
