@@ -283,7 +283,11 @@ async def test_slack_events_are_refused_while_postgresql_is_down_and_stored_once
 
 
 async def test_every_connection_dropped_at_once_is_reconnected_and_led_again(
-    server: Server, database: str, tmp_path: Path, knowledge_dir: Path
+    server: Server,
+    database: str,
+    tmp_path: Path,
+    knowledge_dir: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Two processes' worth of Candor on one database; `pg_terminate_backend` on every
     session (a failover, a restart): the pools connect again, each LISTEN connection
@@ -358,6 +362,11 @@ async def test_every_connection_dropped_at_once_is_reconnected_and_led_again(
             await until(all_recorded, "every reply recorded as sent")
             for user in (ANN, BOB, *later):
                 assert len(fake.sent("sendMessage", user)) == 1, user  # once each
+    lines = [shown(r) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [line for line in lines if 'File "' in line or "Traceback" in line], lines
+    assert not [line for line in lines if "InternalClientError" in line], lines
+    store = [line for line in lines if line.startswith("the database at storage.url")]
+    assert len(store) <= 2, lines  # a failover: at most its beginning and its end
 
 
 # -- a wrong URL, password or database: every command names storage.url -------------------------

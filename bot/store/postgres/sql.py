@@ -104,6 +104,10 @@ UNREACHABLE = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,  # the server is shutting down
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    # a connection the server ended (a failover, pg_terminate_backend) whose end the
+    # driver has not read yet: "another operation is in progress" (statements on a
+    # `Connection` go one at a time, so it means nothing else)
+    asyncpg.exceptions.InternalClientError,
     OSError,
     TimeoutError,
 )

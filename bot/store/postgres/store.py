@@ -231,18 +231,22 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
         if db.in_transaction:
             log.warning("rolling back a transaction left open")
             await db.execute("ROLLBACK")
-        try:
-            await db.execute("BEGIN")
-        except StoreError:
-            if not db.lost:
-                raise
-            # lost while it waited in the pool (a failover, a restarted server):
-            # nothing was begun on it, so a new one is as good
-            log.info("the database connection was lost; connecting again")
-            with contextlib.suppress(*UNREACHABLE):
-                await self._usable().release(db.raw)
-            db.raw = await self._acquire()
-            await db.execute("BEGIN")
+        try:  # (on the driver's connection: a pooled one lost is no outage yet)
+            await db.raw.execute("BEGIN")
+            return
+        except UNREACHABLE as error:
+            # lost while it waited in the pool (a failover, a restarted server), its
+            # end perhaps not read yet ("another operation is in progress"): nothing
+            # was begun on it, so a new one is as good; if none can be had, that is
+            # the outage (`_acquire`)
+            log.info(
+                "the database connection was lost (%s); connecting again", type(error).__name__
+            )
+        db.raw.terminate()
+        with contextlib.suppress(*UNREACHABLE):
+            await self._usable().release(db.raw)
+        db.raw = await self._acquire()
+        await db.execute("BEGIN")
 
     async def _acquire(self) -> asyncpg.Connection:
         """A connection of the pool (a new one if the pool's were lost); `Unreachable`
