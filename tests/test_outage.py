@@ -19,7 +19,7 @@ def test_an_outage_is_said_once_when_it_begins_and_once_when_it_ends(
     caplog.set_level(logging.DEBUG, logger="bot.store")
     now = [100.0]
     seen = Outage(
-        "postgresql://candor:***@db/candor", said=lambda e: f"said: {e}", clock=lambda: now[0]
+        "postgresql://db.internal/candor", said=lambda e: f"said: {e}", clock=lambda: now[0]
     )
     seen.worked()  # nothing to say while it works
     for n in range(5):
@@ -32,7 +32,7 @@ def test_an_outage_is_said_once_when_it_begins_and_once_when_it_ends(
     lines = [(r.levelno, r.getMessage()) for r in caplog.records]
     assert len(lines) == 2, lines
     (down_level, down), (up_level, up) = lines
-    assert down_level == logging.ERROR and "storage.url postgresql://candor:***@db" in down
+    assert down_level == logging.ERROR and "storage.url postgresql://db.internal/candor" in down
     assert "(said: refused 0)" in down and "cannot be reached" in down
     assert up_level == logging.WARNING and "is back after 42.0 s (5 tries failed" in up
     seen.failed(TimeoutError())  # a new outage is said again

@@ -169,6 +169,8 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
 
     def _said(self, error: BaseException) -> str:
         """What `error` says, never the password, wherever a library quoted it."""
+        if isinstance(error, asyncpg.exceptions.InternalClientError):  # (see UNREACHABLE)
+            return "the server ended the connection"
         return unquoted(self.url, error)
 
     def _cannot_open(self, error: BaseException) -> str:
@@ -242,7 +244,8 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
             log.info(
                 "the database connection was lost (%s); connecting again", type(error).__name__
             )
-        db.raw.terminate()
+        with contextlib.suppress(asyncpg.InterfaceError):  # (the pool may have it back)
+            db.raw.terminate()
         with contextlib.suppress(*UNREACHABLE):
             await self._usable().release(db.raw)
         db.raw = await self._acquire()
