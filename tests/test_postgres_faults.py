@@ -176,6 +176,48 @@ async def test_telegram_webhook_updates_are_refused_while_postgresql_is_down_and
     said_once_each(caplog)
 
 
+async def test_candor_run_rides_out_postgresql_down_and_back_with_two_lines_in_its_log(
+    server: Server, database: str, tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """The real `candor run` (webhook mode): the server stops and starts again under it;
+    it keeps running, refuses the update meanwhile, stores and answers it once after,
+    stops cleanly, and its log says the outage in two lines, without a traceback."""
+    import signal
+
+    from tests.fakes.telegram import FakeTelegram
+    from tests.test_one_sender import running as candor_run
+    from tests.test_telegram import SECRET, TOKEN, free_port, telegram_config, webhook_post
+
+    port = free_port()
+    async with FakeTelegram(TOKEN) as fake:
+        config = telegram_config(tmp_path, knowledge_dir, fake, mode="webhook", port=port)
+        config = on_postgres(config, server.url(database))
+        process = await candor_run(config, 1)
+        try:
+            first = fake.build_message(ANN, "how much does it cost?")
+            assert await redelivered(lambda: webhook_post(port, first, SECRET)) == 0
+            await fake.wait_for("sendMessage", 1, chat_id=ANN, include_failed=False, timeout=60)
+            await asyncio.to_thread(server.down)
+            second = fake.build_message(ANN, "is there a free trial?")
+            for _ in range(3):
+                assert await webhook_post(port, second, SECRET) == 500
+            await asyncio.to_thread(server.up)
+            await redelivered(lambda: webhook_post(port, second, SECRET))
+            await fake.wait_for("sendMessage", 2, chat_id=ANN, include_failed=False, timeout=60)
+            assert process.returncode is None  # it rode it out
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(process.wait(), 60) == 0
+        assert len(fake.sent("sendMessage", ANN)) == 2
+    assert config.logging.file is not None
+    log = config.logging.file.read_text(encoding="utf-8")
+    assert "Traceback" not in log and 'File "' not in log, log[-3000:]
+    assert log.count("cannot be reached (") == 1, log[-3000:]
+    assert log.count("is back after") == 1, log[-3000:]
+    assert PASSWORD not in log
+
+
 async def test_a_polled_update_that_cannot_be_committed_is_not_confirmed(
     server: Server,
     database: str,
