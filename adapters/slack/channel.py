@@ -121,7 +121,9 @@ class SlackChannel:
             from aiohttp import web
 
             web_app = self.bolt.web_app(path=self.settings.path, port=self.settings.port)
-            web_app.router.add_get(self.settings.path, health_check(self.app))
+            if not any(route.method == "GET" for route in web_app.router.routes()):
+                # (once: bolt gives the same application to a start tried again)
+                web_app.router.add_get(self.settings.path, health_check(self.app))
             runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
