@@ -36,10 +36,12 @@ from bot.features import (
 )
 from bot.knowledge import KnowledgeBase, Thresholds
 from bot.leader import Work, lead
+from bot.logs import outage
 from bot.outbox import NoticePolicy, Outbox
 from bot.registry import Feature, Registry
 from bot.sharing import Sharing
 from bot.store import Store, open_store
+from bot.store.outage import Outage
 from bot.tasks import cancel_and_wait
 from bot.turn import DialogSettings, Services
 
@@ -179,6 +181,15 @@ class Candor:
         self._knowledge = self.load_knowledge()
         return self
 
+    def unhealthy(self) -> str:
+        """Why this process cannot serve now, or "" (the HTTP servers' health check):
+        its database out of reach, as the store last found it (PostgreSQL's outage,
+        `bot.store.outage`; SQLite has none)."""
+        outage = getattr(self.store, "outage", None)
+        if isinstance(outage, Outage) and outage.down:
+            return "the database cannot be reached"
+        return ""
+
     def lead(self, name: str, work: Work) -> asyncio.Task[None]:
         """Run `work` only while this process leads `name` in the deployment (one
         process of those on the database; on SQLite, this one), and in another when
@@ -191,8 +202,9 @@ class Candor:
         while True:
             try:
                 await self.engine.remind()
-            except Exception:
-                log.exception("raising waiting cases on the desk failed")
+            except Exception as error:  # (the database out of reach: said once, by the store)
+                level = logging.DEBUG if outage(error) else logging.ERROR
+                log.log(level, "raising waiting cases on the desk failed", exc_info=True)
             await asyncio.sleep(every)
 
     def start_background(self, *, desk: bool = False) -> None:

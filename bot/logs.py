@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import traceback
 
-from bot.store.errors import StoreError
+from bot.store.errors import StoreError, Unreachable
 
 # Exceptions whose message names no customer input: kept at ERROR. (The database
 # driver's too, known by its module: "database or disk is full".)
@@ -29,6 +29,18 @@ def described(error: BaseException) -> str:
     return f"{kind}: {error}" if speaks else kind
 
 
+def outage(error: BaseException | None) -> bool:
+    """Whether `error` is (or was caused by) the database out of reach, which the store
+    logs once for the whole outage (`bot.store.outage`): the caller logs it at DEBUG
+    only, so that an outage is one line, not one traceback per update and pass."""
+    seen = 0
+    while error is not None and seen < 8:
+        if isinstance(error, Unreachable):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
 def failure(
     log: logging.Logger,
     error: BaseException,
@@ -37,7 +49,10 @@ def failure(
     level: int = logging.ERROR,
 ) -> None:
     """Log `message % args` at `level` with what `described` allows and the stack
-    (file, line, code: no values); the full exception at DEBUG."""
+    (file, line, code: no values); the full exception at DEBUG. The database out of
+    reach (`outage`): at DEBUG only, the store has said it."""
+    if outage(error):
+        level = logging.DEBUG
     stack = "".join(traceback.format_tb(error.__traceback__)).rstrip()
     log.log(level, f"{message} ({described(error)})\n{stack}", *args)
     log.debug("the failure above in full:", exc_info=error)

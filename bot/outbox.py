@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence, Set
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.lanes import DeskLanes, Lane, in_thread, lane_of
+from bot.logs import outage
 from bot.model import Address, Cause, Delivery, Outbound
 from bot.registry import Hold, NoticeRule
 from bot.sharing import Sharing, fence, owned_only
@@ -541,8 +543,10 @@ def unsolicited(
 
 
 async def _pause(delay: float) -> None:
-    """After a failed pass: the next waits, whatever wakes the outbox meanwhile."""
-    log.exception("outbox pass failed; trying again in %.1fs", delay)
+    """After a failed pass: the next waits, whatever wakes the outbox meanwhile. (The
+    database out of reach: the store has said so once for the outage.)"""
+    level = logging.DEBUG if outage(sys.exc_info()[1]) else logging.ERROR
+    log.log(level, "outbox pass failed; trying again in %.1fs", delay, exc_info=True)
     await asyncio.sleep(delay)
 
 

@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import TypeVar
 
 from bot.lanes import Lane
+from bot.logs import outage
 from bot.model import Address
 from bot.store import Store, Transaction
 from bot.store.protocols.sharing import Chat
@@ -115,9 +116,10 @@ class Sharing:
                             await self._beat()
                         self.ready.set()
                         wake()
-                except Exception:  # the database cannot be reached: try again, later
+                except Exception as error:  # the database cannot be reached: try again, later
                     failures += 1
-                    log.exception("the outbox's heartbeat failed; trying again")
+                    level = logging.DEBUG if outage(error) else logging.ERROR  # (said once)
+                    log.log(level, "the outbox's heartbeat failed; trying again", exc_info=True)
                     await asyncio.sleep(backoff(self.heartbeat, failures, self.lease / 3))
                     continue
                 await asyncio.sleep(self.heartbeat)

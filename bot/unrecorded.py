@@ -17,6 +17,7 @@ became of a message, which `Unrecorded.record` runs.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.lanes import Lane
+from bot.logs import outage
 from bot.model import Address, Cause, Delivery, Outbound, Purpose
 from bot.store import Store, Transaction
 
@@ -95,7 +97,10 @@ class Unrecorded:
         self._failures += 1
         delay = backoff(self._base, self._failures, STORE_RETRY_MAX)
         self._retry_at = self._clock() + timedelta(seconds=delay)
-        log.error(
+        # the database out of reach: said once (and once for the outage, by the store)
+        again = self._failures > 1 and outage(error)
+        log.log(
+            logging.DEBUG if again else logging.ERROR,
             "the store refused what became of %d message(s) (%r); they are not sent"
             " again, and are recorded in %.1fs",
             len(self._entries),
@@ -237,7 +242,14 @@ class Waits:
         _, failures = self._until.get(address, (self._clock(), 0))
         delay = backoff(self._base, failures + 1, STORE_RETRY_MAX)
         self._until[address] = (self._clock() + timedelta(seconds=delay), failures + 1)
-        log.exception("sending on %s stopped; trying that chat again in %.1fs", channel, delay)
+        level = logging.DEBUG if outage(sys.exc_info()[1]) else logging.ERROR  # (said once)
+        log.log(
+            level,
+            "sending on %s stopped; trying that chat again in %.1fs",
+            channel,
+            delay,
+            exc_info=True,
+        )
         self._wake_later(delay)
 
     def done(self, address: Lane) -> None:

@@ -59,6 +59,7 @@ class Server:
         self.data = self.root / "data"
         self.sockets = self.root / "sockets"
         self._as: dict[str, object] = {}
+        self._options = ""
         self._made: set[str] = set()
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -110,7 +111,8 @@ class Server:
                 " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
                 " -c max_connections=300"
             )
-            self._run(self.bin / "pg_ctl", "-D", self.data, "-o", options, "-l", log, "-w", "start")
+            self._options = options
+            self.up()
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as error:
             output = getattr(error, "stderr", "") or ""
             with contextlib.suppress(OSError):
@@ -119,6 +121,28 @@ class Server:
             raise RuntimeError(
                 f"the test PostgreSQL server did not start: {error}\n{output}"
             ) from error
+
+    def up(self) -> None:
+        """Start the server (again, after `down`), on the same port and data."""
+        log = self.root / "server.log"
+        self._run(
+            self.bin / "pg_ctl", "-D", self.data, "-o", self._options, "-l", log, "-w", "start"
+        )
+
+    def down(self) -> None:
+        """Stop the server as a restart or a failover does: every session is ended
+        (fast shutdown), nothing is accepted until `up`."""
+        self._run(self.bin / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+
+    def terminate(self, database: str) -> int:
+        """End every session on `database` (`pg_terminate_backend`), as a failover or
+        an operator does; how many there were."""
+        ended = self.psql(
+            "postgres",
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            f" WHERE datname = '{database}' AND pid <> pg_backend_pid()",
+        )
+        return int(ended.strip() or 0)
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():

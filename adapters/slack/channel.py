@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.health import health_check
 from adapters.slack.convert import (
     ACTION_PREFIX,
     Ignored,
@@ -38,6 +39,7 @@ from adapters.slack.send import SlackSender
 from adapters.slack.settings import SlackSettings
 from bot.app import Candor
 from bot.channels import ChannelRefused
+from bot.logs import failure
 from bot.model import Inbound
 from bot.text import well_formed
 
@@ -120,10 +122,11 @@ class SlackChannel:
         if self.settings.mode == "http":
             from aiohttp import web
 
-            runner = web.AppRunner(
-                self.bolt.web_app(path=self.settings.path, port=self.settings.port),
-                access_log=None,
-            )
+            web_app = self.bolt.web_app(path=self.settings.path, port=self.settings.port)
+            if not any(route.method == "GET" for route in web_app.router.routes()):
+                # (once: bolt gives the same application to a start tried again)
+                web_app.router.add_get(self.settings.path, health_check(self.app))
+            runner = web.AppRunner(web_app, access_log=None)
             await runner.setup()
             await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
             self._runner = runner
@@ -202,6 +205,13 @@ class SlackChannel:
                     await ack(text=found.note)  # only they see a command's answer
                 else:
                     await ack()
+
+        @bolt.error
+        async def on_error(error: Exception) -> None:
+            # Slack gets a 500 and sends the event again (bolt's own handler logs the
+            # whole exception, message and all: it may quote a customer's words; and
+            # the database out of reach is said once for the outage, by the store)
+            failure(log, error, "slack event not committed; Slack will send it again")
 
         for kind in ("app_mention", "member_joined_channel", "channel_created"):
 

@@ -26,6 +26,7 @@ from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
+from adapters.health import health_check
 from adapters.telegram.convert import Ignored, to_inbound
 from adapters.telegram.platform import CHANNEL
 from adapters.telegram.send import TelegramSender
@@ -33,7 +34,7 @@ from adapters.telegram.settings import TelegramSettings
 from bot.app import Candor
 from bot.channels import ChannelRefused
 from bot.leader import lead
-from bot.logs import described, failure
+from bot.logs import described, failure, outage
 from bot.registry import Registry
 from bot.tasks import cancel_and_wait
 from bot.text import clean, shorten, well_formed, words
@@ -127,6 +128,7 @@ class TelegramChannel:
         self._task: asyncio.Task[None] | None = None
         self._groups_seen: set[int] = set()  # groups whose id this run has logged
         self._runner: web.AppRunner | None = None
+        self._not_committed: BaseException | None = None  # why the last update was not
         self.retry_delay = 1.0  # seconds before polling again after a failure, doubling
         self.retry_max = 60.0  # up to this
 
@@ -255,6 +257,7 @@ class TelegramChannel:
                 try:
                     await self.handle(update, raw)
                 except Exception as error:
+                    self._not_committed = error
                     failure(
                         log,
                         error,
@@ -310,6 +313,7 @@ class TelegramChannel:
             try:
                 await self.keep_unreadable(raw, "python-telegram-bot cannot read it")
             except Exception as error:
+                self._not_committed = error
                 failure(log, error, "an unreadable telegram update was not kept")
                 failed.append(_update_id(raw) or 0)
         handled = await self.handle_batch(updates)
@@ -348,7 +352,9 @@ class TelegramChannel:
                     ids = [i for i in map(_update_id, batch) if i is not None]
                     if failed is not None:
                         offset = failed  # confirm only what is committed; the rest comes again
-                        raise NotCommitted(f"update {failed} not committed")
+                        raise NotCommitted(f"update {failed} not committed") from (
+                            self._not_committed
+                        )
                     if ids:
                         offset = max(ids) + 1
                 failures = 0
@@ -363,7 +369,9 @@ class TelegramChannel:
                     if isinstance(error, TelegramError)
                     else described(error)
                 )
-                log.warning("telegram polling: %s; trying again in %.1f s", said, delay)
+                # (the database out of reach: the store says so once for the outage)
+                level = logging.DEBUG if outage(error) else logging.WARNING
+                log.log(level, "telegram polling: %s; trying again in %.1f s", said, delay)
                 log.debug("the polling failure in full:", exc_info=error)
                 await asyncio.sleep(delay)
 
@@ -372,6 +380,7 @@ class TelegramChannel:
     async def start_webhook(self) -> None:
         web_app = web.Application(client_max_size=1024 * 1024)
         web_app.router.add_post(self.settings.webhook_path, self.webhook)
+        web_app.router.add_get(self.settings.webhook_path, health_check(self.app))
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.webhook_listen, self.settings.webhook_port)

@@ -19,3 +19,10 @@ class NoDatabase(StoreError, FileNotFoundError):
 
 class NotACandorDatabase(StoreError, ValueError):
     """A read-only store found a database, but not one Candor made."""
+
+
+class Unreachable(StoreError):
+    """The database cannot be reached now (down, restarting, failing over, the network
+    lost): nothing of what was being done is stored, and it may work in a moment. The
+    store logs the outage once, and its end once (`bot.store.outage`): who catches
+    this need not log it again."""

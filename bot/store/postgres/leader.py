@@ -30,6 +30,7 @@ from typing import Any
 import asyncpg
 
 from bot.store.leadership import Campaign
+from bot.store.outage import Outage
 from bot.store.postgres.schema import LEADERS
 from bot.store.postgres.sql import UNREACHABLE
 from bot.tasks import cancel_and_wait
@@ -51,11 +52,13 @@ class PgLeadership(Campaign):
         connect: Callable[[], Any],
         every: float,
         described: Callable[[BaseException], str],
+        outage: Outage | None = None,
     ) -> None:
         super().__init__(name)
         self._connect = connect
         self._every = every
         self._described = described
+        self._outage = outage  # the store's: an outage is said once, by the store
         self._conn: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
         self._unreachable = False  # said once, until it can be reached again
@@ -96,7 +99,9 @@ class PgLeadership(Campaign):
         try:
             conn: asyncpg.Connection = await self._connect()
         except (*UNREACHABLE, asyncpg.PostgresError) as error:
-            if not self._unreachable:
+            if self._outage is not None:
+                self._outage.failed(error)
+            elif not self._unreachable:
                 self._unreachable = True
                 log.warning(
                     "leader for %s: cannot reach the database (%s); trying again every %g s",
@@ -106,6 +111,8 @@ class PgLeadership(Campaign):
                 )
             raise
         self._unreachable = False
+        if self._outage is not None:
+            self._outage.worked()
         conn.add_termination_listener(self._terminated)
         self._conn = conn
         return conn
@@ -146,8 +153,9 @@ async def campaign(
     connect: Callable[[], Any],
     every: float,
     described: Callable[[BaseException], str],
+    outage: Outage | None = None,
 ) -> AsyncIterator[PgLeadership]:
-    leadership = PgLeadership(name, connect, every, described)
+    leadership = PgLeadership(name, connect, every, described, outage)
     task = asyncio.create_task(leadership.run())
     try:
         yield leadership

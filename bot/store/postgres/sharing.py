@@ -15,7 +15,8 @@ from typing import Any
 
 import asyncpg
 
-from bot.store.errors import StoreError
+from bot.store.errors import Unreachable
+from bot.store.outage import Outage
 from bot.store.postgres.sql import UNREACHABLE
 from bot.store.protocols.sharing import Chat
 from bot.store.sqlite.outbox import SQLiteOutboxRows
@@ -79,18 +80,28 @@ class SharedOutbox:
 
     url: str
     where: str
+    outage: Outage
     _connect_timeout: float
+
+    async def _acquire(self) -> asyncpg.Connection:
+        raise NotImplementedError
 
     def _usable(self) -> asyncpg.Pool:
         raise NotImplementedError
 
     async def _run(self, sql: str, *args: Any) -> list[Any]:
         pool = self._usable()
+        conn = await self._acquire()
         try:
-            async with pool.acquire() as conn:
-                return list(await conn.fetch(sql, *args))
+            rows = list(await conn.fetch(sql, *args))
         except UNREACHABLE as error:
-            raise StoreError(f"the database {self.where} cannot be used now: {error}") from error
+            self.outage.failed(error)
+            raise Unreachable(f"the database {self.where} cannot be used now: {error}") from error
+        finally:
+            with contextlib.suppress(*UNREACHABLE):
+                await pool.release(conn)
+        self.outage.worked()
+        return rows
 
     async def join(self, process: str, lease: float) -> int:
         await self._run(_JOIN, process, lease)
@@ -119,19 +130,19 @@ class SharedOutbox:
         """A connection of its own LISTENs; when it is lost (a failover, a restarted
         server), it connects again, with back-off, and wakes everyone once (what was
         notified meanwhile was missed); meanwhile the outbox's polling delivers."""
-        failures = 0
+        failures, again = 0, False
         while True:
             try:
-                await self._listen(woken, listening)
-                failures = 0
+                await self._listen(woken, listening, again)
+                failures, again = 0, True
             except (*UNREACHABLE, asyncpg.PostgresError, OSError, TimeoutError) as error:
-                failures += 1
-                log.warning("the outbox's LISTEN connection failed (%s); polling meanwhile", error)
+                failures, again = failures + 1, True
+                self.outage.failed(error)  # said once for the outage, not at every try
             await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
             woken(None)
 
     async def _listen(
-        self, woken: Callable[[Chat | None], None], listening: Callable[[], None]
+        self, woken: Callable[[Chat | None], None], listening: Callable[[], None], again: bool
     ) -> None:
         conn = await asyncpg.connect(
             self.url,
@@ -150,6 +161,9 @@ class SharedOutbox:
         try:
             conn.add_termination_listener(lambda _conn: lost.set())
             await conn.add_listener(CHANNEL, notified)
+            self.outage.worked()
+            if again:
+                log.info("the outbox's LISTEN connection is back")
             listening()
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
@@ -158,7 +172,7 @@ class SharedOutbox:
                 if not lost.is_set():  # a server gone without a word: ask
                     async with asyncio.timeout(10.0):
                         await conn.execute("SELECT 1")
-            log.warning("the outbox's LISTEN connection was lost; polling meanwhile")
+            log.info("the outbox's LISTEN connection was lost; polling meanwhile")
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.close(), 5.0)

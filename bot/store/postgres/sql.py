@@ -19,7 +19,8 @@ from typing import Any
 
 import asyncpg
 
-from bot.store.errors import StoreError
+from bot.store.errors import Unreachable
+from bot.store.outage import Outage
 from bot.store.sqlite.rows import CASE_COLUMNS, CUSTOMER_COLUMNS
 from bot.store.sqlite.turn import KEPT_EVENTS, LATEST_CASE, TURN_CONTEXT
 
@@ -106,6 +107,10 @@ UNREACHABLE = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,  # the server is shutting down
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    # a connection the server ended (a failover, pg_terminate_backend) whose end the
+    # driver has not read yet: "another operation is in progress" (statements on a
+    # `Connection` go one at a time, so it means nothing else)
+    asyncpg.exceptions.InternalClientError,
     OSError,
     TimeoutError,
 )
@@ -127,9 +132,10 @@ class Connection:
     statement at a time (asyncpg takes one at a time; a group's members share it),
     SQLite's SQL translated, rows as tuples, a lost connection as `StoreError`."""
 
-    def __init__(self, conn: asyncpg.Connection, where: str) -> None:
+    def __init__(self, conn: asyncpg.Connection, where: str, outage: Outage | None = None) -> None:
         self.raw = conn
         self._where = where  # the database, as errors name it (no password)
+        self._outage = outage or Outage(where)
         self._lock = asyncio.Lock()
 
     @property
@@ -146,15 +152,18 @@ class Connection:
         except asyncpg.InterfaceError:
             return True
 
-    def _lost(self, error: BaseException) -> StoreError:
-        return StoreError(f"the database {self._where} cannot be used now: {error}")
+    def _lost(self, error: BaseException) -> Unreachable:
+        self._outage.failed(error)
+        return Unreachable(f"the database {self._where} cannot be used now: {error}")
 
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
         try:
             async with self._lock:
-                return Cursor(await self.raw.execute(translate(sql), *parameters))
+                cursor = Cursor(await self.raw.execute(translate(sql), *parameters))
         except UNREACHABLE as error:
             raise self._lost(error) from error
+        self._outage.worked()
+        return cursor
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> None:
         try:
@@ -162,17 +171,22 @@ class Connection:
                 await self.raw.executemany(translate(sql), parameters)
         except UNREACHABLE as error:
             raise self._lost(error) from error
+        self._outage.worked()
 
     async def execute_fetchall(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
         try:
             async with self._lock:
-                return [tuple(row) for row in await self.raw.fetch(translate(sql), *parameters)]
+                rows = [tuple(row) for row in await self.raw.fetch(translate(sql), *parameters)]
         except UNREACHABLE as error:
             raise self._lost(error) from error
+        self._outage.worked()
+        return rows
 
     async def fetchval(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
         try:
             async with self._lock:
-                return await self.raw.fetchval(translate(sql), *parameters)
+                value = await self.raw.fetchval(translate(sql), *parameters)
         except UNREACHABLE as error:
             raise self._lost(error) from error
+        self._outage.worked()
+        return value

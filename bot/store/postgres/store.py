@@ -32,7 +32,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import aiosqlite
 import asyncpg
 
-from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError
+from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError, Unreachable
+from bot.store.outage import Outage
 from bot.store.postgres.leader import PgLeadership, campaign
 from bot.store.postgres.schema import LOCKS, SENDER, migrate, version
 from bot.store.postgres.session import Ids, PgTransaction, PgWrites
@@ -115,6 +116,8 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
         self.url = url
         self.leader_retry = leader_retry
         self.where = redacted(url)
+        # an outage said once, and its end once, whatever fails meanwhile
+        self.outage = Outage(self.where, self._said)
         self._read_only = read_only
         self._pool_size = pool_size
         self._connect_timeout = connect_timeout
@@ -131,7 +134,7 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
         try:
             self._pool = await asyncpg.create_pool(
                 self.url,
-                min_size=1,
+                min_size=0,  # (none kept up by the pool: a lost one is made again when asked for)
                 max_size=self._pool_size,
                 timeout=self._connect_timeout,
                 # a statement that hangs (a server gone without a word) ends, the
@@ -162,6 +165,8 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
 
     def _said(self, error: BaseException) -> str:
         """What `error` says, never the password, wherever a library quoted it."""
+        if isinstance(error, asyncpg.exceptions.InternalClientError):  # (see UNREACHABLE)
+            return "the server ended the connection"
         return unquoted(self.url, error)
 
     def _cannot_open(self, error: BaseException) -> str:
@@ -213,11 +218,7 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
         pool = self._usable()
-        try:
-            conn = await pool.acquire()
-        except UNREACHABLE as error:
-            raise StoreError(f"the database {self.where} cannot be reached: {error}") from error
-        db = Connection(conn, self.where)
+        db = Connection(await self._acquire(), self.where, self.outage)
         try:
             yield db
         finally:
@@ -228,22 +229,37 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
         if db.in_transaction:
             log.warning("rolling back a transaction left open")
             await db.execute("ROLLBACK")
+        try:  # (on the driver's connection: a pooled one lost is no outage yet)
+            await db.raw.execute("BEGIN")
+            return
+        except UNREACHABLE as error:
+            # lost while it waited in the pool (a failover, a restarted server), its
+            # end perhaps not read yet ("another operation is in progress"): nothing
+            # was begun on it, so a new one is as good; if none can be had, that is
+            # the outage (`_acquire`)
+            log.info(
+                "the database connection was lost (%s); connecting again", type(error).__name__
+            )
+        with contextlib.suppress(asyncpg.InterfaceError):  # (the pool may have it back)
+            db.raw.terminate()
+        with contextlib.suppress(*UNREACHABLE):
+            await self._usable().release(db.raw)
+        db.raw = await self._acquire()
+        await db.execute("BEGIN")
+
+    async def _acquire(self) -> asyncpg.Connection:
+        """A connection of the pool (a new one if the pool's were lost); `Unreachable`
+        if the database cannot be reached, or refuses the connection (a password
+        changed, the database dropped): the outage is said once (`self.outage`)."""
+        pool = self._usable()
         try:
-            await db.execute("BEGIN")
-        except StoreError:
-            if not db.lost:
-                raise
-            # lost while it waited in the pool (a failover, a restarted server):
-            # nothing was begun on it, so a new one is as good
-            log.info("the database connection was lost; connecting again")
-            pool = self._usable()
-            with contextlib.suppress(*UNREACHABLE):
-                await pool.release(db.raw)
-            try:
-                db.raw = await pool.acquire()
-            except UNREACHABLE as error:
-                raise StoreError(f"the database {self.where} cannot be reached: {error}") from error
-            await db.execute("BEGIN")
+            conn: asyncpg.Connection = await pool.acquire()
+        except (*UNREACHABLE, asyncpg.PostgresError) as error:
+            self.outage.failed(error)
+            raise Unreachable(
+                f"the database at storage.url {self.where} cannot be reached: {self._said(error)}"
+            ) from error
+        return conn
 
     def _writes(self) -> Writes:
         return PgWrites(self._ids)
@@ -304,7 +320,7 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
                 },
             )
 
-        return campaign(name, connect, self.leader_retry, self._said)
+        return campaign(name, connect, self.leader_retry, self._said, self.outage)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
