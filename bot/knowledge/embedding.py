@@ -128,6 +128,10 @@ class StaticEncoder:
             start = end
         return tuple(pieces)
 
+    def knows(self, word: str) -> bool:
+        """Whether the vocabulary holds the (lower-case) word whole."""
+        return word in self._ids
+
     def piece_ids(self, text: str) -> list[int]:
         return [p for w in basic_words(text) for p in self._pieces_of(w)]
 
