@@ -29,9 +29,9 @@ class Thresholds:
     (WORDS_ONLY below), then the most right answers plus right-or-offered.
     """
 
-    answer_score: float = 0.46  # the best article must score at least this to be answered
-    answer_margin: float = 0.06  # ... and lead the next one by at least this
-    clarify_score: float = 0.28  # below this the bot says it does not know
+    answer_score: float = 0.42  # the best article must score at least this to be answered
+    answer_margin: float = 0.08  # ... and lead the next one by at least this
+    clarify_score: float = 0.24  # below this the bot says it does not know
     clarify_spread: float = 0.30  # options offered score within this of the best
     max_options: int = 3
 
