@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import KnowledgeSettings
 from bot.knowledge import Article, KnowledgeBase, Thresholds
-from bot.knowledge.embedding import MODEL, StaticEncoder, basic_words
+from bot.knowledge.embedding import MODEL, EmbeddingMissing, StaticEncoder, basic_words
 from bot.knowledge.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -253,6 +253,29 @@ def test_the_shipped_files_are_the_recorded_ones() -> None:
     script = (ROOT / "benchmarks" / "distill_static.py").read_text()
     assert recorded["static.npz"] in script  # the script's docstring records the output
     assert (MODEL / "NOTICE").is_file() and "Apache License" in (MODEL / "LICENSE").read_text()
+
+
+@pytest.mark.parametrize("damage", ["missing", "changed", "truncated"])
+def test_a_damaged_embedding_is_refused_saying_what_to_do(tmp_path: Path, damage: str) -> None:
+    for name in ("static.npz", "vocab.txt", "SHA256SUMS"):
+        (tmp_path / name).write_bytes((MODEL / name).read_bytes())
+    npz = tmp_path / "static.npz"
+    if damage == "missing":
+        npz.unlink()
+    elif damage == "changed":
+        npz.write_bytes(npz.read_bytes().replace(b"vectors", b"vectorz"))
+    else:
+        npz.write_bytes(npz.read_bytes()[:1000])
+        (tmp_path / "SHA256SUMS").write_text(
+            (tmp_path / "SHA256SUMS")
+            .read_text()
+            .replace(
+                hashlib.sha256((MODEL / "static.npz").read_bytes()).hexdigest(),
+                hashlib.sha256(npz.read_bytes()).hexdigest(),
+            )
+        )
+    with pytest.raises(EmbeddingMissing, match='semantic = "off"'):
+        StaticEncoder.load(tmp_path)
 
 
 def test_the_package_declares_the_model_as_data() -> None:

@@ -14,8 +14,10 @@ smaller pieces (at worst single letters), and a word of no known pieces is left 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,6 +32,10 @@ Vector = npt.NDArray[np.float32]
 
 _ASCII_CONTROL = {c: None for c in range(32) if chr(c) not in "\t\n\r"} | {127: None}
 _ASCII_WORDS = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
+
+
+class EmbeddingMissing(RuntimeError):
+    """The shipped embedding is not there or not intact (a broken install)."""
 
 
 def _is_chinese(cp: int) -> bool:
@@ -95,11 +101,23 @@ class StaticEncoder:
 
     @classmethod
     def load(cls, directory: Path) -> StaticEncoder:
-        vocab = (directory / "vocab.txt").read_text(encoding="utf-8").split("\n")
-        if vocab and vocab[-1] == "":
-            vocab.pop()
-        with np.load(directory / "static.npz", allow_pickle=False) as data:
-            return cls(vocab, data["vectors"], data["scales"])
+        """The embedding in `directory`, checked against its SHA256SUMS; a missing or
+        damaged file raises EmbeddingMissing, saying what to do."""
+        try:
+            for line in (directory / "SHA256SUMS").read_text(encoding="ascii").splitlines():
+                digest, name = line.split("  ", 1)
+                if hashlib.sha256((directory / name).read_bytes()).hexdigest() != digest:
+                    raise ValueError(f"{name} does not match its recorded sha256")
+            vocab = (directory / "vocab.txt").read_text(encoding="utf-8").split("\n")
+            if vocab and vocab[-1] == "":
+                vocab.pop()
+            with np.load(directory / "static.npz", allow_pickle=False) as data:
+                return cls(vocab, data["vectors"], data["scales"])
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+            raise EmbeddingMissing(
+                f"the meaning matcher's embedding in {directory} cannot be used ({error});"
+                ' reinstall Candor, or set [knowledge] semantic = "off"'
+            ) from error
 
     @staticmethod
     @lru_cache(maxsize=1)
