@@ -63,6 +63,9 @@ TYPO_MIN_LENGTH = 4
 W_SEMANTIC = 0.3  # chosen on the calibration set with the thresholds (threshold_sweep.py)
 MEANING_FLOOR = 0.35  # cosine of texts that have nothing to do with each other, about
 SEMANTIC_SLICE = 2048  # articles embedded at a time, bounding the build's memory
+# Rows per matrix-vector product at query time: OpenBLAS runs a larger product on all
+# cores, which on a busy 2-core machine made the 10,000-article p50 16 ms instead of 0.5.
+MEANING_ROWS = 512
 
 Semantic = Literal["static", "off"]
 
@@ -284,7 +287,10 @@ class Matcher:
         if self._encoder is None or self._meaning is None:
             return None
         query = self._encoder.encode(text)
-        cosine: Floats = self._meaning @ query
+        cosine: Floats = np.empty(self._n, dtype=np.float32)
+        for start in range(0, self._n, MEANING_ROWS):  # one thread each, see MEANING_ROWS
+            end = start + MEANING_ROWS
+            np.dot(self._meaning[start:end], query, out=cosine[start:end])
         scaled: Floats = np.clip((cosine - MEANING_FLOOR) / (1 - MEANING_FLOOR), 0.0, 1.0)
         return scaled
 
