@@ -45,7 +45,15 @@ import rapidfuzz
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
-from bot.knowledge import Article, Candidate, Decision, KnowledgeBase, Thresholds, load_articles
+from bot.knowledge import (
+    Article,
+    Candidate,
+    Decision,
+    KnowledgeBase,
+    Semantic,
+    Thresholds,
+    load_articles,
+)
 from bot.knowledge.tools import evaluate, read_eval, summary
 
 SEED = 20240611
@@ -57,6 +65,7 @@ QUICK_QUERIES = 200
 QUICK_STRIDE = 5  # --quick keeps every 5th evaluation question
 QUESTIONS_PER_ARTICLE = 10
 WARMUP = 20
+SEMANTIC: list[Semantic] = ["static"]  # [knowledge] semantic, set by --semantic
 
 Pair = tuple[str, str | None]
 Floats = npt.NDArray[np.float64]
@@ -273,7 +282,7 @@ def measure_quality(
     rows: list[QualityRow] = []
     for dataset in datasets:
         log(f"quality: {dataset.name} ({len(dataset.pairs)} questions)")
-        kb = KnowledgeBase.of(dataset.articles, Thresholds())
+        kb = KnowledgeBase.of(dataset.articles, semantic=SEMANTIC[0])
         baseline = FuzzBaseline(dataset.articles, baseline_thresholds)
         for text, _ in dataset.pairs[:WARMUP]:
             kb.decide(text)
@@ -412,7 +421,9 @@ def measure_scaling(
     for n in sizes:
         articles = every[:n]
         log(f"scaling: {n} articles, candor")
-        built, seconds, peak = timed_build(lambda a=articles: KnowledgeBase.of(a, Thresholds()))
+        built, seconds, peak = timed_build(
+            lambda a=articles: KnowledgeBase.of(a, semantic=SEMANTIC[0])
+        )
         kb = cast(KnowledgeBase, built)
         timings = time_queries(kb.decide, queries)
         decisions = [kb.decide(q).kind for q in queries]
@@ -539,7 +550,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default=None, help="articles per synthetic KB, e.g. 100,1000")
     parser.add_argument("--quick", action="store_true", help="small sizes and eval subsets")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
+    parser.add_argument(
+        "--semantic", choices=("static", "off"), default="static", help="[knowledge] semantic"
+    )
     args = parser.parse_args(argv)
+    SEMANTIC[0] = args.semantic
     sizes = [
         int(s) for s in (args.sizes or ("100,1000" if args.quick else "100,1000,10000")).split(",")
     ]
@@ -585,7 +600,8 @@ def main(argv: list[str] | None = None) -> int:
                     "machine": machine,
                     "load_average_start_end": [load_start, os.getloadavg()[0]],
                     "quick": args.quick,
-                    "candor_thresholds": asdict(Thresholds()),
+                    "semantic": args.semantic,
+                    "candor_thresholds": asdict(Thresholds.measured(args.semantic)),
                     "baseline_calibration": {
                         "answer": swept.thresholds.answer,
                         "clarify": swept.thresholds.clarify,
@@ -625,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "1. Quality",
         "",
-        f"candor: default {Thresholds()!r}",
+        f"candor: semantic = {args.semantic!r}, default {Thresholds.measured(args.semantic)!r}",
         "baseline: rapidfuzz token_sort_ratio of the query against every article question",
         "  (rapidfuzz default_process: lower-cased, punctuation removed); an article scores its",
         "  best question (= process.extractOne's best example); answer if score >= T_answer,",

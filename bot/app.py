@@ -141,7 +141,8 @@ class Candor:
 
     def load_knowledge(self) -> KnowledgeBase:
         settings = self.config.knowledge
-        kb = KnowledgeBase.load(settings.directory, Thresholds(**settings.thresholds()))
+        thresholds = Thresholds.measured(settings.semantic, **settings.thresholds())
+        kb = KnowledgeBase.load(settings.directory, thresholds, settings.semantic)
         for problem in kb.problems:
             log.log(
                 logging.ERROR if problem.severity == "error" else logging.WARNING,

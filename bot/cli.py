@@ -265,14 +265,16 @@ def _running(config: Config, named: list[tuple[str, Channel]], running: set[str]
 
 
 def _kb(args: argparse.Namespace) -> int:
-    from bot.knowledge import KnowledgeBase, Thresholds
+    from bot.knowledge import KnowledgeBase, Semantic, Thresholds
     from bot.knowledge.tools import kb_ask, kb_check, kb_eval
 
     thresholds = Thresholds()
+    semantic: Semantic = "static"
     directory: Path | None = args.knowledge
     if directory is None or args.config is not None:
         config = config_module.load(args.config, secrets=False)
-        thresholds = Thresholds(**config.knowledge.thresholds())
+        semantic = config.knowledge.semantic
+        thresholds = Thresholds.measured(semantic, **config.knowledge.thresholds())
         directory = directory or config.knowledge.directory
     # A folder or file named on the command line that is not there is a usage
     # error (exit 2), for every kb command alike; a broken article or line is not.
@@ -282,7 +284,7 @@ def _kb(args: argparse.Namespace) -> int:
         return kb_check(directory)
     if args.kb_command == "eval" and not args.file.is_file():
         raise ConfigError(f"cannot read {args.file}: no such file")
-    kb = KnowledgeBase.load(directory, thresholds)
+    kb = KnowledgeBase.load(directory, thresholds, semantic)
     if args.kb_command == "ask":
         return kb_ask(kb, args.question, args.json)
     try:

@@ -128,23 +128,18 @@ class KnowledgeSettings(Section):
     clarify_score: float | None = Field(None, ge=0, le=1)
     clarify_spread: float | None = Field(None, ge=0, le=1)
     max_options: int = Field(3, ge=2, le=5)
+    semantic: Literal["static", "off"] = "static"  # meaning fused with words, or words only
 
     @model_validator(mode="after")
     def _consistent(self) -> KnowledgeSettings:
         from bot.knowledge import Thresholds
 
-        Thresholds(**self.thresholds())  # raises ValueError with the reason
+        Thresholds.measured(self.semantic, **self.thresholds())  # raises ValueError, saying why
         return self
 
     def thresholds(self) -> dict[str, Any]:
-        chosen = {
-            "answer_score": self.answer_score,
-            "answer_margin": self.answer_margin,
-            "clarify_score": self.clarify_score,
-            "clarify_spread": self.clarify_spread,
-            "max_options": self.max_options,
-        }
-        return {key: value for key, value in chosen.items() if value is not None}
+        names = ("answer_score", "answer_margin", "clarify_score", "clarify_spread", "max_options")
+        return {name: value for name in names if (value := getattr(self, name)) is not None}
 
 
 class CaseSettings(Section):

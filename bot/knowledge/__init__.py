@@ -2,6 +2,7 @@
 
 from bot.knowledge.articles import Article, Problem, load_articles, parse_article
 from bot.knowledge.base import Candidate, Decision, DecisionKind, KnowledgeBase, Thresholds
+from bot.knowledge.matcher import Semantic
 
 __all__ = [
     "Article",
@@ -10,6 +11,7 @@ __all__ = [
     "DecisionKind",
     "KnowledgeBase",
     "Problem",
+    "Semantic",
     "Thresholds",
     "load_articles",
     "parse_article",

@@ -6,10 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from bot.knowledge.articles import Article, Problem, article_files, load_articles, snapshot
-from bot.knowledge.matcher import W_CLOSENESS, W_COVERAGE, W_SHAPE, Matcher, Scored
+from bot.knowledge.matcher import (
+    W_CLOSENESS,
+    W_COVERAGE,
+    W_SEMANTIC,
+    W_SHAPE,
+    Matcher,
+    Scored,
+    Semantic,
+)
 from bot.knowledge.parts import ScorePart
 from bot.text import MAX_MATCHED
 
@@ -24,12 +32,15 @@ class Thresholds:
     The defaults were chosen with `candor kb eval` on the shipped evaluation file
     and the public benchmarks (benchmarks/RESULTS.md): a wrong answer costs more
     than a clarifying question, and a clarifying question about something the
-    knowledge base does not cover costs little.
+    knowledge base does not cover costs little. Those of the fused matcher (the
+    default, semantic = "static") by benchmarks/threshold_sweep.py on the calibration
+    set: no more risk there than the words-only matcher took with its own defaults
+    (WORDS_ONLY below), then the most right answers plus right-or-offered.
     """
 
-    answer_score: float = 0.40  # the best article must score at least this to be answered
-    answer_margin: float = 0.10  # ... and lead the next one by at least this
-    clarify_score: float = 0.20  # below this the bot says it does not know
+    answer_score: float = 0.42  # the best article must score at least this to be answered
+    answer_margin: float = 0.08  # ... and lead the next one by at least this
+    clarify_score: float = 0.24  # below this the bot says it does not know
     clarify_spread: float = 0.30  # options offered score within this of the best
     max_options: int = 3
 
@@ -39,13 +50,24 @@ class Thresholds:
         if not 1 <= self.max_options <= 5:
             raise ValueError("max_options must be between 1 and 5")
 
+    @classmethod
+    def measured(cls, semantic: Semantic = "static", **chosen: Any) -> Thresholds:
+        """The measured defaults for a `semantic` mode, with `chosen` ones put in."""
+        return replace(WORDS_ONLY if semantic == "off" else cls(), **chosen)
+
+
+# The defaults of the matcher before it fused meaning with words (semantic = "off").
+WORDS_ONLY = Thresholds(answer_score=0.40, answer_margin=0.10, clarify_score=0.20)
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     article: Article
-    score: float  # 0..1
+    score: float  # 0..1: the fused score, or the lexical one when semantic matching is off
     why: str
     parts: tuple[ScorePart, ...] = ()  # the score's named parts (`candor kb ask`)
+    lexical: float = 0.0  # the lexical score (the same as `score` when semantic is off)
+    semantic: float | None = None  # the meaning part, 0..1; None when semantic is off
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +80,7 @@ class Decision:
 def _why(scored: Scored) -> str:
     """What the question shares with the article (the score's parts are in
     `Candidate.parts`)."""
-    parts = []
+    parts = [] if scored.semantic is None else [f"meaning {scored.semantic:.2f}"]
     if scored.matched:
         parts.append("shared: " + ", ".join(scored.matched))
     if scored.question:
@@ -72,10 +94,18 @@ def _parts(scored: Scored) -> tuple[ScorePart, ...]:
     given = getattr(scored, "parts", None)
     if given:
         return tuple(given)
-    return (
+    lexical = (
         ScorePart("words", "lexical", scored.coverage, W_COVERAGE),
         ScorePart("spelling", "lexical", scored.shape, W_SHAPE),
         ScorePart("closest question", "lexical", scored.closeness, W_CLOSENESS),
+    )
+    if scored.semantic is None:
+        return lexical
+    # fused: (1 - W_SEMANTIC) of the lexical score, W_SEMANTIC of the meaning
+    kept = 1 - W_SEMANTIC
+    return (
+        *(ScorePart(p.name, p.kind, p.signal, p.weight * kept) for p in lexical),
+        ScorePart("meaning", "semantic", scored.semantic, W_SEMANTIC),
     )
 
 
@@ -86,25 +116,36 @@ class KnowledgeBase:
         problems: list[Problem],
         thresholds: Thresholds,
         directory: Path | None = None,
+        semantic: Semantic = "static",
     ) -> None:
         self._articles = articles
         self._by_id = {a.id: a for a in articles}
         self.problems = problems
         self.thresholds = thresholds
         self.directory = directory
-        self._matcher = Matcher(articles)
+        self.semantic: Semantic = semantic
+        self._matcher = Matcher(articles, semantic)
         self._files = snapshot(article_files(directory)) if directory is not None else {}
         self._decided = lru_cache(maxsize=DECISIONS_KEPT)(self._decide)
 
     @classmethod
-    def load(cls, directory: Path, thresholds: Thresholds | None = None) -> KnowledgeBase:
+    def load(
+        cls, directory: Path, thresholds: Thresholds | None = None, semantic: Semantic = "static"
+    ) -> KnowledgeBase:
         """Never raises for bad files: they are listed in `problems` and skipped."""
         articles, problems = load_articles(directory)
-        return cls(articles, problems, thresholds or Thresholds(), directory)
+        return cls(
+            articles, problems, thresholds or Thresholds.measured(semantic), directory, semantic
+        )
 
     @classmethod
-    def of(cls, articles: list[Article], thresholds: Thresholds | None = None) -> KnowledgeBase:
-        return cls(articles, [], thresholds or Thresholds())
+    def of(
+        cls,
+        articles: list[Article],
+        thresholds: Thresholds | None = None,
+        semantic: Semantic = "static",
+    ) -> KnowledgeBase:
+        return cls(articles, [], thresholds or Thresholds.measured(semantic), semantic=semantic)
 
     def articles(self) -> list[Article]:
         return list(self._articles)
@@ -119,13 +160,15 @@ class KnowledgeBase:
 
     def reloaded(self) -> KnowledgeBase:
         assert self.directory is not None
-        return KnowledgeBase.load(self.directory, self.thresholds)
+        return KnowledgeBase.load(self.directory, self.thresholds, self.semantic)
 
     def rank(self, text: str, limit: int = 5) -> list[Candidate]:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded)."""
         return [
-            Candidate(self._articles[s.index], s.score, _why(s), _parts(s))
+            Candidate(
+                self._articles[s.index], s.score, _why(s), _parts(s), s.lexical, s.semantic
+            )
             for s in self._matcher.rank(text[:MAX_MATCHED], limit)
         ]
 

@@ -14,6 +14,13 @@ Three signals, each in 0..1, combined with fixed weights chosen by measurement
   fast way) against the article's best-matching question, for the few articles
   the first two signals put on top only.
 
+Those three make the lexical score. With `semantic="static"` (the default) it is
+fused with what the question means: the cosine between the question's static
+embedding (bot/knowledge/embedding.py) and each article's, which finds "how much is
+it" for the pricing article without a shared word. `fused = (1 - W_SEMANTIC) *
+lexical + W_SEMANTIC * meaning`, where meaning rescales the cosine so that the
+similarity unrelated texts have anyway (about MEANING_FLOOR) counts as nothing.
+
 Both indexes are inverted: a question touches only the postings of its own
 features, so cost grows with how common its words are, not with the number of
 articles.
@@ -26,6 +33,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -39,8 +47,10 @@ from bot.knowledge.analysis import (
     sorted_phrase,
     stem,
     word_ngrams,
+    words,
 )
 from bot.knowledge.articles import Article
+from bot.knowledge.embedding import StaticEncoder
 
 K1 = 1.2
 COVERAGE_SCALE = K1 + 1  # BM25 term saturation: what a word found many times scores
@@ -50,6 +60,14 @@ W_SHAPE = 0.35
 W_CLOSENESS = 0.20
 RERANK = 12  # articles re-ranked with rapidfuzz
 TYPO_MIN_LENGTH = 4
+W_SEMANTIC = 0.3  # chosen on the calibration set with the thresholds (threshold_sweep.py)
+MEANING_FLOOR = 0.35  # cosine of texts that have nothing to do with each other, about
+SEMANTIC_SLICE = 2048  # articles embedded at a time, bounding the build's memory
+# Rows per matrix-vector product at query time: OpenBLAS runs a larger product on all
+# cores, which on a busy 2-core machine made the 10,000-article p50 16 ms instead of 0.5.
+MEANING_ROWS = 512
+
+Semantic = Literal["static", "off"]
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int32]
@@ -58,12 +76,14 @@ Ints = npt.NDArray[np.int32]
 @dataclass(frozen=True, slots=True)
 class Scored:
     index: int
-    score: float
+    score: float  # the fused score when semantic matching is on, else the lexical one
     coverage: float
     shape: float
     closeness: float
     matched: tuple[str, ...]  # question words that the article knows
     question: str  # the article's closest question ("" if none)
+    lexical: float = 0.0  # coverage, shape and closeness combined
+    semantic: float | None = None  # the meaning part, 0..1; None when semantic is off
 
 
 _STOPWORD_LIST = sorted(w for w in STOPWORDS if len(w) >= TYPO_MIN_LENGTH)
@@ -153,10 +173,13 @@ class _Postings:
 class Matcher:
     """An index over a fixed list of articles; build once, query many times."""
 
-    def __init__(self, articles: Sequence[Article]) -> None:
+    def __init__(self, articles: Sequence[Article], semantic: Semantic = "static") -> None:
         self.articles = list(articles)
         n = len(self.articles)
         self._n = n
+        self.semantic: Semantic = semantic
+        self._encoder = StaticEncoder.shipped() if semantic == "static" else None
+        self._meaning = self._build_meaning() if self._encoder is not None else None
         # every text of every article, as content words, computed once
         texts = [[a.title, *a.questions] for a in self.articles]
         words_of = [[content_words(t) for t in group] for group in texts]
@@ -245,6 +268,32 @@ class Matcher:
         values = values / np.maximum(lengths[c_article], 1e-12)
         self._shape = _Postings.from_arrays(gram_ids, c_gram, c_article, values)
 
+    def _build_meaning(self) -> Floats:
+        """Each article's unit vector: the normalised sum of its title's, each
+        question's and its body's vectors (so that no one text outweighs the rest
+        by its length), built SEMANTIC_SLICE articles at a time."""
+        assert self._encoder is not None
+        out = np.zeros((self._n, self._encoder.dims), dtype=np.float32)
+        for start in range(0, self._n, SEMANTIC_SLICE):
+            for i, a in enumerate(self.articles[start : start + SEMANTIC_SLICE], start):
+                summed = self._encoder.encode_many([a.title, *a.questions, a.body]).sum(axis=0)
+                length = float(np.linalg.norm(summed))
+                if length > 0:
+                    out[i] = summed / length
+        return out
+
+    def _meanings(self, text: str) -> Floats | None:
+        """0..1 per article: how close in meaning, the floor of unrelated texts as 0."""
+        if self._encoder is None or self._meaning is None:
+            return None
+        query = self._encoder.encode(text)
+        cosine: Floats = np.empty(self._n, dtype=np.float32)
+        for start in range(0, self._n, MEANING_ROWS):  # one thread each, see MEANING_ROWS
+            end = start + MEANING_ROWS
+            np.dot(self._meaning[start:end], query, out=cosine[start:end])
+        scaled: Floats = np.clip((cosine - MEANING_FLOOR) / (1 - MEANING_FLOOR), 0.0, 1.0)
+        return scaled
+
     def _shape_query(self, words: list[str]) -> dict[str, float]:
         grams = char_ngrams(words)
         idf, ids, unknown = self._gram_idf, self._gram_ids, self._gram_idf_unknown
@@ -256,14 +305,14 @@ class Matcher:
         return {k: v / length for k, v in vec.items()}
 
     def _map_word_uncached(self, word: str) -> str | None:
-        """A known stem for a word the articles never use, if one is spelt closely."""
+        """A known spelling for a word the articles never use, if one is spelt closely."""
         if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or not self._surface_list:
             return None
         # one edit (a transposition counts as one) for short words, two for longer
         found = process.extractOne(
             word, self._surface_list, scorer=OSA.distance, score_cutoff=1 if len(word) <= 5 else 2
         )
-        return None if found is None else self._surface[found[0]]
+        return None if found is None else str(found[0])
 
     def rank(self, text: str, limit: int = 5) -> list[Scored]:
         """The best `limit` articles for a question, best first."""
@@ -275,6 +324,7 @@ class Matcher:
         # words -> known stems (typos mapped), unknown ones kept to count against
         terms: dict[str, float] = {}
         fixed: list[str] = []
+        corrected: dict[str, str] = {}  # typo -> the articles' spelling, for the meaning
         for word in dict.fromkeys(found):
             term = stem(word)
             if term not in self._idf:
@@ -282,7 +332,9 @@ class Matcher:
                     continue
                 mapped = self._map_word(word)
                 if mapped is not None:
-                    term = mapped
+                    term = self._surface[mapped]
+                    if self._encoder is not None and not self._encoder.knows(word):
+                        corrected[word] = mapped  # a real word is not a typo for the meaning
             terms[term] = self._idf.get(term, self._idf_unknown)
             fixed.append(word)
         if not terms:
@@ -291,7 +343,12 @@ class Matcher:
         known = {t: 1.0 for t in terms if t in self._idf}
         coverage = self._words.accumulate(known, self._n) / np.float32(ceiling * COVERAGE_SCALE)
         shape = self._shape.accumulate(self._shape_query(fixed), self._n)
-        first = W_COVERAGE * coverage + W_SHAPE * shape
+        words_first = W_COVERAGE * coverage + W_SHAPE * shape
+        # all the words, stopwords too ("turn off the lights"), typos corrected
+        meaning = self._meanings(" ".join(corrected.get(w, w) for w in words(text)))
+        first = words_first  # closeness is not known yet: candidates are picked without it
+        if meaning is not None:
+            first = (1 - W_SEMANTIC) * words_first + W_SEMANTIC * meaning
         top = min(RERANK, self._n)
         picked = np.argpartition(-first, top - 1)[:top] if top < self._n else np.arange(self._n)
         query_phrase = sorted_phrase(found)
@@ -303,7 +360,11 @@ class Matcher:
                 if ratio > best:
                     best, question = ratio, original
             closeness = best / 100.0
-            score = float(first[i]) + W_CLOSENESS * closeness
+            lexical = min(1.0, float(words_first[i]) + W_CLOSENESS * closeness)
+            semantic = None if meaning is None else float(meaning[i])
+            score = (
+                lexical if semantic is None else (1 - W_SEMANTIC) * lexical + W_SEMANTIC * semantic
+            )
             results.append(
                 Scored(
                     index=i,
@@ -313,6 +374,8 @@ class Matcher:
                     closeness=closeness,
                     matched=(),
                     question=question,
+                    lexical=lexical,
+                    semantic=semantic,
                 )
             )
         results.sort(key=lambda s: (-s.score, s.index))

@@ -1,0 +1,155 @@
+"""Choose the matcher's thresholds on the calibration set, for each `semantic` mode.
+
+Each question is ranked once per mode; the three-way decision (answer, clarify,
+unknown, bot/knowledge/base.py) is then replayed for every threshold triple on a grid,
+in numpy. The rule: on the calibration set of benchmarks/RESULTS.md (HWU64's knowledge
+base and questions, 1,000 BANKING77 questions as out of scope), no more risk than the
+words-only matcher with its defaults took there: answered wrong, out-of-scope answered
+no higher and out-of-scope refused no lower than its figures (RESULTS.md's bounds of 5%
+and 10% hold a fortiori). Among those, the most right answers plus right-or-offered (a
+right answer counts twice, a menu holding the right article once: "most right-or-offered"
+alone, RESULTS.md's rule for the baseline, puts a menu in front of every question), ties
+broken by most out-of-scope refused.
+The chosen triple is then applied, unchanged, to BANKING77 with its out-of-scope
+questions and to HWU64.
+
+    .venv/bin/python benchmarks/threshold_sweep.py [--shared ../shared/benchmarks]
+
+The fusion's own two numbers (bot/knowledge/matcher.py's W_SEMANTIC and MEANING_FLOOR)
+are swept with the thresholds (--weights, --floors): the pair whose chosen thresholds
+give the most right plus right-or-offered on the calibration set wins. About 4 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from knowledge_bench import Dataset, load_datasets
+
+from bot.knowledge import KnowledgeBase, Thresholds, matcher
+from bot.knowledge.matcher import Semantic
+
+SPREAD = Thresholds().clarify_spread
+OPTIONS = Thresholds().max_options
+GRID = np.round(np.arange(0.0, 0.81, 0.02), 2)
+MARGINS = np.round(np.arange(0.0, 0.31, 0.02), 2)
+
+
+def ranked(dataset: Dataset, semantic: Semantic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scores [q, OPTIONS+1], hit [q, OPTIONS+1] (the expected article), oos [q]."""
+    kb = KnowledgeBase.of(dataset.articles, Thresholds(), semantic)
+    width = OPTIONS + 1
+    scores = np.zeros((len(dataset.pairs), width))
+    hits = np.zeros((len(dataset.pairs), width), dtype=bool)
+    oos = np.zeros(len(dataset.pairs), dtype=bool)
+    for q, (text, expected) in enumerate(dataset.pairs):
+        oos[q] = expected is None
+        for k, c in enumerate(kb.rank(text, width)):
+            scores[q, k] = c.score
+            hits[q, k] = c.article.id == expected
+    return scores, hits, oos
+
+
+def replay(
+    data: tuple[np.ndarray, np.ndarray, np.ndarray], answer: float, margin: float, clarify: float
+) -> dict[str, float]:
+    scores, hits, oos = data
+    best, second = scores[:, 0], scores[:, 1]
+    unknown = best < clarify
+    answered = ~unknown & (best >= answer) & (best - second >= margin)
+    floor = np.maximum(clarify, best - SPREAD)[:, None]
+    offered = (scores[:, :OPTIONS] >= floor) & (scores[:, :OPTIONS] > 0)
+    right_offered = (hits[:, :OPTIONS] & offered).any(axis=1)
+    ins = ~oos
+    n_in, n_oos = max(1, int(ins.sum())), max(1, int(oos.sum()))
+    clarified = ~unknown & ~answered
+    return {
+        "right": float((answered & hits[:, 0] & ins).sum()) / n_in,
+        "wrong": float((answered & ~hits[:, 0] & ins).sum()) / n_in,
+        "right_or_offered": float(
+            ((answered & hits[:, 0]) | (clarified & right_offered))[ins].sum()
+        )
+        / n_in,
+        "asked_back": float((clarified & ins).sum()) / n_in,
+        "oos_answered": float((answered & oos).sum()) / n_oos,
+        "oos_refused": float((unknown & oos).sum()) / n_oos,
+    }
+
+
+def choose(
+    data: tuple[np.ndarray, np.ndarray, np.ndarray], bound: dict[str, float]
+) -> tuple[tuple[float, ...], Any]:
+    best: tuple[Any, ...] | None = None
+    for answer, margin, clarify in itertools.product(GRID, MARGINS, GRID):
+        if clarify > answer:
+            continue
+        m = replay(data, answer, margin, clarify)
+        if (
+            m["wrong"] > bound["wrong"]
+            or m["oos_answered"] > bound["oos_answered"]
+            or m["oos_refused"] < bound["oos_refused"]
+        ):
+            continue
+        key = (round(m["right"] + m["right_or_offered"], 3), m["oos_refused"])
+        if best is None or key > best[0]:
+            best = (key, (float(answer), float(margin), float(clarify)), m)
+    assert best is not None, "no feasible thresholds"
+    return best[1], best[2]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--shared", type=Path, default=Path("../shared/benchmarks"))
+    parser.add_argument("--modes", default="off,static")
+    parser.add_argument("--weights", default="0.2,0.3,0.4,0.5", help="W_SEMANTIC values")
+    parser.add_argument("--floors", default="0.2,0.3,0.35,0.4", help="MEANING_FLOOR values")
+    args = parser.parse_args()
+    datasets, calibration = load_datasets(args.shared, quick=False)
+    default = Thresholds.measured("off")
+    variants = [("off", 0.0, 0.0)] if "off" in args.modes.split(",") else []
+    if "static" in args.modes.split(","):
+        variants += [
+            ("static", float(w), float(f))
+            for w in args.weights.split(",")
+            for f in args.floors.split(",")
+        ]
+    words_only = (default.answer_score, default.answer_margin, default.clarify_score)
+    matcher.W_SEMANTIC = 0.0
+    bound = replay(ranked(calibration, "off"), *words_only)
+    print("bounds (words only, its defaults, on calibration):", bound)
+    overall: tuple[float, float, float, tuple[float, ...]] | None = None
+    for mode, weight, floor in variants:
+        semantic: Semantic = "static" if mode == "static" else "off"
+        matcher.W_SEMANTIC, matcher.MEANING_FLOOR = weight, floor
+        data = {d.name: ranked(d, semantic) for d in datasets}
+        chosen, figures = choose(data[calibration.name], bound)
+        key = figures["right"] + figures["right_or_offered"]
+        if mode == "static" and (overall is None or key > overall[0] + 1e-9):
+            overall = (key, weight, floor, chosen)
+        print(f"semantic={mode} weight={weight} floor={floor}: chosen answer/margin/clarify =")
+        print(f"  {chosen} on calibration")
+        for label, triple in (
+            ("default", words_only),
+            ("chosen", chosen),
+        ):
+            for d in datasets:
+                m = replay(data[d.name], *triple)
+                row = "  ".join(f"{k} {v:6.1%}" for k, v in m.items())
+                print(f"  {label:7} {d.name:14} {row}")
+    if overall is not None:
+        _, weight, floor, chosen = overall
+        print(f"chosen: W_SEMANTIC = {weight}, MEANING_FLOOR = {floor}, answer/margin/clarify")
+        print(f"  = {chosen} (most right + right-or-offered on calibration within the bounds)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
