@@ -45,7 +45,7 @@ MARGINS = np.round(np.arange(0.0, 0.31, 0.02), 2)
 
 def ranked(dataset: Dataset, semantic: Semantic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """scores [q, OPTIONS+1], hit [q, OPTIONS+1] (the expected article), oos [q]."""
-    kb = KnowledgeBase.of(dataset.articles, Thresholds(), semantic)
+    kb = KnowledgeBase.of(dataset.articles, Thresholds.measured(semantic), semantic)
     width = OPTIONS + 1
     scores = np.zeros((len(dataset.pairs), width))
     hits = np.zeros((len(dataset.pairs), width), dtype=bool)

@@ -268,8 +268,8 @@ def _kb(args: argparse.Namespace) -> int:
     from bot.knowledge import KnowledgeBase, Semantic, Thresholds
     from bot.knowledge.tools import kb_ask, kb_check, kb_eval
 
-    thresholds = Thresholds()
-    semantic: Semantic = "static"
+    semantic: Semantic = "off"
+    thresholds = Thresholds.measured(semantic)
     directory: Path | None = args.knowledge
     if directory is None or args.config is not None:
         config = config_module.load(args.config, secrets=False)

@@ -128,7 +128,7 @@ class KnowledgeSettings(Section):
     clarify_score: float | None = Field(None, ge=0, le=1)
     clarify_spread: float | None = Field(None, ge=0, le=1)
     max_options: int = Field(3, ge=2, le=5)
-    semantic: Literal["static", "off"] = "static"  # meaning fused with words, or words only
+    semantic: Literal["static", "off"] = "off"  # words only, or meaning fused with words
 
     @model_validator(mode="after")
     def _consistent(self) -> KnowledgeSettings:

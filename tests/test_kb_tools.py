@@ -131,8 +131,11 @@ def test_kb_eval_json_has_the_menu_figures(tmp_path: Path) -> None:
     assert result["menu_sizes"] == {}
 
 
-def test_kb_ask_shows_the_lexical_parts_of_each_score(tmp_path: Path) -> None:
-    kb = knowledge(tmp_path)
+def test_kb_ask_shows_the_lexical_parts_of_each_score_when_meaning_is_off(
+    tmp_path: Path,
+) -> None:
+    articles, _ = load_articles(write_articles(tmp_path / "kb", ARTICLES))
+    kb = KnowledgeBase.of(articles, semantic="off")
     out = io.StringIO()
     assert kb_ask(kb, "how much does it cost", True, out) == 0
     candidates = json.loads(out.getvalue())["candidates"]
@@ -151,6 +154,27 @@ def test_kb_ask_shows_the_lexical_parts_of_each_score(tmp_path: Path) -> None:
     shown = text.getvalue()
     assert "lexical only: this matcher has no semantic part" in shown
     assert "lexical 0." in shown and "words 0." in shown and "closest question " in shown
+
+
+def test_kb_ask_shows_the_meaning_beside_the_words(tmp_path: Path) -> None:
+    articles, _ = load_articles(write_articles(tmp_path / "kb", ARTICLES))
+    kb = KnowledgeBase.of(articles, semantic="static")
+    out = io.StringIO()
+    assert kb_ask(kb, "how much does it cost", True, out) == 0
+    candidates = json.loads(out.getvalue())["candidates"]
+    assert candidates
+    for c in candidates:
+        parts = c["parts"]
+        names = [p["name"] for p in parts["detail"]]
+        assert names == ["words", "spelling", "closest question", "meaning"]
+        assert parts["semantic"] is not None  # 0 when the meaning is no closer than chance
+        # lexical (scaled down to its share) and meaning add up to the fused score
+        assert parts["lexical"] + parts["semantic"] == pytest.approx(c["score"], abs=1e-3)
+    assert candidates[0]["parts"]["semantic"] > 0  # the pricing article means what was asked
+    text = io.StringIO()
+    kb_ask(kb, "how much does it cost", False, text)
+    shown = text.getvalue()
+    assert "lexical only" not in shown and "semantic 0." in shown and "meaning 0." in shown
 
 
 @dataclass(frozen=True)

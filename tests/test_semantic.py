@@ -136,7 +136,7 @@ def test_meaning_finds_what_no_shared_word_does() -> None:
     thresholds a question sharing no word at all still scores below clarify_score unless
     its meaning part is very high: meaning is 0.3 of the score.)"""
     words_only = KnowledgeBase.of(ARTICLES, semantic="off")
-    fused = KnowledgeBase.of(ARTICLES)
+    fused = KnowledgeBase.of(ARTICLES, semantic="static")
     for question in ("what will I pay monthly", "what does it cost me each month"):
         assert words_only.rank(question)[0].article.id != "pricing"
         ranked = fused.rank(question)
@@ -151,7 +151,7 @@ def test_meaning_finds_what_no_shared_word_does() -> None:
 def test_score_parts_are_on_each_candidate() -> None:
     from bot.knowledge import matcher
 
-    for candidate in KnowledgeBase.of(ARTICLES).rank("price of a plan for 12 seats"):
+    for candidate in KnowledgeBase.of(ARTICLES, semantic="static").rank("price of a plan for 12 seats"):
         assert candidate.semantic is not None
         expected = (
             1 - matcher.W_SEMANTIC
@@ -230,11 +230,13 @@ def test_semantic_off_ranks_as_the_words_only_matcher_did() -> None:
 def test_semantic_off_keeps_the_words_only_thresholds() -> None:
     assert KnowledgeBase.of(ARTICLES, semantic="off").thresholds == Thresholds.measured("off")
     assert Thresholds.measured("off") == Thresholds(0.40, 0.10, 0.20, 0.30, 3)
-    assert KnowledgeBase.of(ARTICLES).thresholds == Thresholds()
+    assert KnowledgeBase.of(ARTICLES, semantic="static").thresholds == Thresholds.measured("static")
+    assert Thresholds.measured("static") == Thresholds(0.42, 0.08, 0.24, 0.30, 3)
+    assert KnowledgeBase.of(ARTICLES).thresholds == Thresholds.measured("off")  # the default
 
 
 def test_the_config_switches_it() -> None:
-    assert KnowledgeSettings().semantic == "static"
+    assert KnowledgeSettings().semantic == "off"  # until it is no riskier than words alone
     assert KnowledgeSettings(semantic="off").semantic == "off"
     with pytest.raises(ValueError, match="semantic"):
         KnowledgeSettings(semantic="neural")
@@ -288,7 +290,7 @@ def test_nothing_imports_torch_at_run_time() -> None:
         "import sys\n"
         "from pathlib import Path\n"
         "from bot.knowledge import KnowledgeBase\n"
-        "kb = KnowledgeBase.load(Path('knowledge'))\n"
+        "kb = KnowledgeBase.load(Path('knowledge'), semantic='static')\n"
         "kb.decide('how much is the team plan?')\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('torch', 'transformers', 'tokenizers', 'safetensors', 'huggingface_hub'))\n"

@@ -32,15 +32,16 @@ class Thresholds:
     The defaults were chosen with `candor kb eval` on the shipped evaluation file
     and the public benchmarks (benchmarks/RESULTS.md): a wrong answer costs more
     than a clarifying question, and a clarifying question about something the
-    knowledge base does not cover costs little. Those of the fused matcher (the
-    default, semantic = "static") by benchmarks/threshold_sweep.py on the calibration
-    set: no more risk there than the words-only matcher took with its own defaults
-    (WORDS_ONLY below), then the most right answers plus right-or-offered.
+    knowledge base does not cover costs little. These are the words-only matcher's
+    (the default, semantic = "off"); the fused matcher's (FUSED below, semantic =
+    "static") were chosen by benchmarks/threshold_sweep.py on the calibration set: no
+    more risk there than the words-only matcher took with its own defaults, then the
+    most right answers plus right-or-offered.
     """
 
-    answer_score: float = 0.42  # the best article must score at least this to be answered
-    answer_margin: float = 0.08  # ... and lead the next one by at least this
-    clarify_score: float = 0.24  # below this the bot says it does not know
+    answer_score: float = 0.40  # the best article must score at least this to be answered
+    answer_margin: float = 0.10  # ... and lead the next one by at least this
+    clarify_score: float = 0.20  # below this the bot says it does not know
     clarify_spread: float = 0.30  # options offered score within this of the best
     max_options: int = 3
 
@@ -51,13 +52,13 @@ class Thresholds:
             raise ValueError("max_options must be between 1 and 5")
 
     @classmethod
-    def measured(cls, semantic: Semantic = "static", **chosen: Any) -> Thresholds:
+    def measured(cls, semantic: Semantic = "off", **chosen: Any) -> Thresholds:
         """The measured defaults for a `semantic` mode, with `chosen` ones put in."""
-        return replace(WORDS_ONLY if semantic == "off" else cls(), **chosen)
+        return replace(cls() if semantic == "off" else FUSED, **chosen)
 
 
-# The defaults of the matcher before it fused meaning with words (semantic = "off").
-WORDS_ONLY = Thresholds(answer_score=0.40, answer_margin=0.10, clarify_score=0.20)
+# The defaults of the matcher that fuses meaning with words (semantic = "static").
+FUSED = Thresholds(answer_score=0.42, answer_margin=0.08, clarify_score=0.24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +100,14 @@ def _parts(scored: Scored) -> tuple[ScorePart, ...]:
         ScorePart("spelling", "lexical", scored.shape, W_SHAPE),
         ScorePart("closest question", "lexical", scored.closeness, W_CLOSENESS),
     )
-    if scored.semantic is None:
+    semantic = getattr(scored, "semantic", None)
+    if semantic is None:
         return lexical
     # fused: (1 - W_SEMANTIC) of the lexical score, W_SEMANTIC of the meaning
     kept = 1 - W_SEMANTIC
     return (
         *(ScorePart(p.name, p.kind, p.signal, p.weight * kept) for p in lexical),
-        ScorePart("meaning", "semantic", scored.semantic, W_SEMANTIC),
+        ScorePart("meaning", "semantic", semantic, W_SEMANTIC),
     )
 
 
@@ -116,7 +118,7 @@ class KnowledgeBase:
         problems: list[Problem],
         thresholds: Thresholds,
         directory: Path | None = None,
-        semantic: Semantic = "static",
+        semantic: Semantic = "off",
     ) -> None:
         self._articles = articles
         self._by_id = {a.id: a for a in articles}
@@ -130,7 +132,7 @@ class KnowledgeBase:
 
     @classmethod
     def load(
-        cls, directory: Path, thresholds: Thresholds | None = None, semantic: Semantic = "static"
+        cls, directory: Path, thresholds: Thresholds | None = None, semantic: Semantic = "off"
     ) -> KnowledgeBase:
         """Never raises for bad files: they are listed in `problems` and skipped."""
         articles, problems = load_articles(directory)
@@ -143,7 +145,7 @@ class KnowledgeBase:
         cls,
         articles: list[Article],
         thresholds: Thresholds | None = None,
-        semantic: Semantic = "static",
+        semantic: Semantic = "off",
     ) -> KnowledgeBase:
         return cls(articles, [], thresholds or Thresholds.measured(semantic), semantic=semantic)
 

@@ -173,7 +173,7 @@ class _Postings:
 class Matcher:
     """An index over a fixed list of articles; build once, query many times."""
 
-    def __init__(self, articles: Sequence[Article], semantic: Semantic = "static") -> None:
+    def __init__(self, articles: Sequence[Article], semantic: Semantic = "off") -> None:
         self.articles = list(articles)
         n = len(self.articles)
         self._n = n
