@@ -151,7 +151,9 @@ def test_meaning_finds_what_no_shared_word_does() -> None:
 def test_score_parts_are_on_each_candidate() -> None:
     from bot.knowledge import matcher
 
-    for candidate in KnowledgeBase.of(ARTICLES, semantic="static").rank("price of a plan for 12 seats"):
+    for candidate in KnowledgeBase.of(ARTICLES, semantic="static").rank(
+        "price of a plan for 12 seats"
+    ):
         assert candidate.semantic is not None
         expected = (
             1 - matcher.W_SEMANTIC

@@ -168,9 +168,7 @@ class KnowledgeBase:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded)."""
         return [
-            Candidate(
-                self._articles[s.index], s.score, _why(s), _parts(s), s.lexical, s.semantic
-            )
+            Candidate(self._articles[s.index], s.score, _why(s), _parts(s), s.lexical, s.semantic)
             for s in self._matcher.rank(text[:MAX_MATCHED], limit)
         ]
 
