@@ -237,6 +237,13 @@ class Outbox:
         self._to_one: set[str] = set()
         self._wake = asyncio.Event()
         self._busy: dict[Lane, asyncio.Task[int]] = {}  # a lane's sending task
+        # The rows each busy lane has in hand (its task's, and those a pass passed over
+        # behind it), which passes do not read again (`pending(skip=...)`); and the busy
+        # lanes a pass passed over: when their task ends, a pass must look again.
+        # Otherwise a task's end wakes no pass: a pass per task, each reading the
+        # backlog again, was work growing with the square of the backlog.
+        self._held: dict[Lane, set[int]] = {}
+        self._behind: set[Lane] = set()
         # Sending tasks ended so far, when each address's last one did, and the count
         # when each pass now reading the outbox began: what a pass read about an
         # address whose task ended since may be stale (sent already), so it leaves
@@ -318,10 +325,9 @@ class Outbox:
             mark = self._ended
             self._reading.append(mark)
             try:
-                queues, busy = await self._queues(sender, chat_id)
+                queues, more = await self._queues(sender, chat_id)
             finally:
                 self._reading.remove(mark)
-            running += [self._busy[address] for address in busy if address in self._busy]
             now, todo = self._clock(), []
             for address, listed in queues.items():
                 queue = self._unrecorded.passed_over(listed)
@@ -333,56 +339,75 @@ class Outbox:
                     self._wake.set()  # its task ended while this pass read: look again
                 else:
                     todo.append((address, queue))
+            first = len(started)
             for address, queue in await owned_only(self.sharing, todo):
                 task = asyncio.create_task(self._send_address(sender, address, queue))
                 self._busy[address] = task
+                self._held[address] = {m.id for m, _ in queue if m.id is not None}
                 started.append(task)
+            if more and len(started) > first:
+                self._wake.set()  # it stopped reading at a bound: the next reads on
         if not self._reading:  # nobody can hold a stale read any more
             self._ended_at.clear()
+        running = [task for task in self._busy.values() if task not in started]
         return started, running
 
     async def _queues(
         self, sender: Sender, chat_id: str | None
-    ) -> tuple[dict[Lane, list[tuple[Outbound, datetime]]], set[Lane]]:
-        """Pending messages by address, in order; and the addresses passed over
-        because a task is sending to them already. Reading goes on past those, and
-        past addresses with nothing due (a back-off), up to PAGES pages, so that a
-        long queue (a paced desk group's) cannot keep others' messages from being
-        read; held notices are not read at all."""
+    ) -> tuple[dict[Lane, list[tuple[Outbound, datetime]]], bool]:
+        """Pending messages by address, in order, but those in hand already (`_held`:
+        busy lanes' rows are not read again), nor, when the outbox is shared, those
+        of addresses another process owns; and whether it stopped at a bound before
+        the end. A busy lane's rows read here are passed over (`_behind`). Reading
+        goes on past addresses with nothing due (a back-off), up to PAGES pages, so
+        that a long queue (a paced desk group's) cannot keep others' messages from
+        being read; held notices are not read at all."""
         queues: dict[Lane, list[tuple[Outbound, datetime]]] = {}
-        busy: set[Lane] = set()
         after = 0
         now = self._clock()
+        owner = None if self.sharing is None else self.sharing.process
         for _ in range(PAGES):
-            page = await self._store.pending(sender.channel, chat_id, PAGE, after, now)
+            skip = set().union(*self._held.values())
+            page = await self._store.pending(
+                sender.channel, chat_id, PAGE, after, now, skip=skip, owner=owner
+            )
             for message, due in page:
                 lane = lane_of(message, self._desks, self._desk_channels)
                 if lane in self._busy and lane not in queues:
-                    busy.add(lane)
+                    self._behind.add(lane)  # its task's end wakes a pass for these
+                    if message.id is not None:
+                        self._held.setdefault(lane, set()).add(message.id)
                 else:
                     queues.setdefault(lane, []).append((message, due))
             ready = sum(len(queue) for queue in queues.values() if _ready(queue, now))
-            if len(page) < PAGE or ready >= PAGE:
+            if len(page) < PAGE:
+                return queues, False
+            if ready >= PAGE:
                 break
             after = page[-1][0].id or after
-        return queues, busy
+        return queues, True
 
     async def _send_address(
         self, sender: Sender, address: Lane, queue: list[tuple[Outbound, datetime]]
     ) -> int:
+        whole = False  # every message in hand went: nothing of it is left to a pass
         try:
             queue = await self.desk_lanes.coalesce(queue)
             sent = await self._deliver_in_order(sender, queue)
             self._waits.done(address)
+            whole = sent >= len(queue)
             return sent
         except Exception:  # never a silent end, never at once again (see `Waits`)
             self._waits.failed(address, sender.channel)
             return 0
         finally:
             del self._busy[address]
+            self._held.pop(address, None)
             self._ended += 1
             self._ended_at[address] = self._ended
-            self._wake.set()  # more may have come for it meanwhile
+            if address in self._behind or not whole:
+                self._behind.discard(address)
+                self._wake.set()  # more came for it meanwhile, or some of it is left
 
     async def _deliver_in_order(
         self, sender: Sender, queue: list[tuple[Outbound, datetime]]

@@ -104,6 +104,7 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
     # Telegram poller, reminders, incident and idea notices) waits for leader
     # election: with it, False, and several `candor run` share the database.
     one_run = True
+    _others_own = True  # `pending(owner=...)` leaves out the chats others own
 
     def __init__(
         self,
