@@ -207,3 +207,30 @@ async def test_processes_sharing_a_backlog_read_about_once_per_message_sent(
     finally:
         for made in stores:
             await made.close()
+
+
+@pytest.mark.postgres
+async def test_an_owners_pending_leaves_out_the_chats_another_process_holds(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Another process's live lease: its chats' rows are not read; a lapsed lease's
+    are (whoever claims first takes them over), and so are a damaged row's."""
+    made = PostgresStore(postgres_server.database_for(tmp_path))
+    await made.open()
+    try:
+        async with made.transaction() as tx:
+            for chat in ("ann", "bob", "cem", "dan"):
+                await tx.outbox.enqueue(Outbound(Address("test", chat), chat, Cause.REPLY), NOW)
+        await made._run("UPDATE outbox SET address = 'not JSON' WHERE text = 'dan'")
+        for process in ("p1", "p2"):
+            await made.join(process, 30)
+        assert await made.claim("p2", [("test", "bob")], 30) == {("test", "bob")}
+        assert await made.claim("p2", [("test", "cem")], -1) == {("test", "cem")}  # lapsed
+        assert [m.text for m, _ in await made.pending("test", owner="p1")] == ["ann", "cem"]
+        everything = ["ann", "bob", "cem"]
+        assert [m.text for m, _ in await made.pending("test", owner="p2")] == everything
+        assert [m.text for m, _ in await made.pending("test")] == everything
+        [(state,)] = await made._run("SELECT state FROM outbox WHERE text = 'dan'")
+        assert state == "failed"  # read, and refused: never a failed query
+    finally:
+        await made.close()
