@@ -17,7 +17,8 @@ it got (`keep_progress`), stored with the row, so a try after a restart goes on.
 Each address with something due gets a task of its own, which sends its messages
 in order and ends; a pass starts tasks and does not wait for them. So a call that
 hangs until the HTTP timeout, or a desk group paced at 20 messages a minute, holds
-up its own address only, never everyone else's replies.
+up its own address only, never everyone else's replies. What a pass reads (never
+the rows a busy address has in hand) and when a task's end wakes one: `bot.passes`.
 
 On a desk, each case is a lane of its own (`Lane`): its messages go in order, cases
 concurrently, so that the sender can share a paced desk's budget between cases
@@ -46,6 +47,8 @@ from zoneinfo import ZoneInfo
 from bot.lanes import DeskLanes, Lane, in_thread, lane_of
 from bot.logs import outage
 from bot.model import Address, Cause, Delivery, Outbound
+from bot.passes import NOTICES, InHand, ready
+from bot.passes import PAGE as PAGE  # (what a pass reads at a time)
 from bot.registry import Hold, NoticeRule
 from bot.sharing import Sharing, fence, owned_only
 from bot.store import Store
@@ -66,11 +69,6 @@ from bot.unrecorded import (
 )
 
 log = logging.getLogger(__name__)
-
-
-NOTICES = (Cause.INCIDENT, Cause.IDEA)  # may wait; replies never do
-PAGE = 200  # pending messages a pass reads at a time
-PAGES = 10  # ... and pages at most, past addresses already being sent to
 
 
 class DeliveryError(Exception):
@@ -239,6 +237,7 @@ class Outbox:
         self._to_one: set[str] = set()
         self._wake = asyncio.Event()
         self._busy: dict[Lane, asyncio.Task[int]] = {}  # a lane's sending task
+        self._in_hand = InHand()  # busy lanes' rows: not read again (`bot.passes`)
         # Sending tasks ended so far, when each address's last one did, and the count
         # when each pass now reading the outbox began: what a pass read about an
         # address whose task ended since may be stale (sent already), so it leaves
@@ -313,69 +312,57 @@ class Outbox:
         """Start a sending task for every address with due messages that has none;
         returns those started and those already running."""
         started: list[asyncio.Task[int]] = []
-        running: list[asyncio.Task[int]] = []
         if not await self._unrecorded.retry():  # the store refuses still: nothing new goes
             return started, list(self._busy.values())
         for sender, chat_id in self._senders:
             mark = self._ended
             self._reading.append(mark)
             try:
-                queues, busy = await self._queues(sender, chat_id)
+                queues, more = await self._in_hand.read(
+                    self._store,
+                    sender.channel,
+                    chat_id,
+                    self._clock(),
+                    lambda message: lane_of(message, self._desks, self._desk_channels),
+                    self._busy,
+                    None if self.sharing is None else self.sharing.process,
+                )
             finally:
                 self._reading.remove(mark)
-            running += [self._busy[address] for address in busy if address in self._busy]
             now, todo = self._clock(), []
             for address, listed in queues.items():
                 queue = self._unrecorded.passed_over(listed)
-                if not _ready(queue, now) or self._waits.waiting(address, now):
+                if not ready(queue, now) or self._waits.waiting(address, now):
                     continue  # a back-off or a held notice: its wake-up is set already
-                if address in self._busy:
-                    running.append(self._busy[address])
-                elif self._ended_at.get(address, 0) > mark:
+                if address in self._busy:  # another pass started it meanwhile
+                    self._in_hand.behind(address, listed)  # these wait for its end
+                    continue
+                if self._ended_at.get(address, 0) > mark:
                     self._wake.set()  # its task ended while this pass read: look again
                 else:
                     todo.append((address, queue))
+            first = len(started)
             for address, queue in await owned_only(self.sharing, todo):
                 task = asyncio.create_task(self._send_address(sender, address, queue))
                 self._busy[address] = task
+                self._in_hand.take(address, queue)
                 started.append(task)
+            if more and len(started) > first:
+                self._wake.set()  # it stopped reading at a bound: the next reads on
         if not self._reading:  # nobody can hold a stale read any more
             self._ended_at.clear()
+        running = [task for task in self._busy.values() if task not in started]
         return started, running
-
-    async def _queues(
-        self, sender: Sender, chat_id: str | None
-    ) -> tuple[dict[Lane, list[tuple[Outbound, datetime]]], set[Lane]]:
-        """Pending messages by address, in order; and the addresses passed over
-        because a task is sending to them already. Reading goes on past those, and
-        past addresses with nothing due (a back-off), up to PAGES pages, so that a
-        long queue (a paced desk group's) cannot keep others' messages from being
-        read; held notices are not read at all."""
-        queues: dict[Lane, list[tuple[Outbound, datetime]]] = {}
-        busy: set[Lane] = set()
-        after = 0
-        now = self._clock()
-        for _ in range(PAGES):
-            page = await self._store.pending(sender.channel, chat_id, PAGE, after, now)
-            for message, due in page:
-                lane = lane_of(message, self._desks, self._desk_channels)
-                if lane in self._busy and lane not in queues:
-                    busy.add(lane)
-                else:
-                    queues.setdefault(lane, []).append((message, due))
-            ready = sum(len(queue) for queue in queues.values() if _ready(queue, now))
-            if len(page) < PAGE or ready >= PAGE:
-                break
-            after = page[-1][0].id or after
-        return queues, busy
 
     async def _send_address(
         self, sender: Sender, address: Lane, queue: list[tuple[Outbound, datetime]]
     ) -> int:
+        whole = False  # every message in hand went: nothing of it is left to a pass
         try:
             queue = await self.desk_lanes.coalesce(queue)
             sent = await self._deliver_in_order(sender, queue)
             self._waits.done(address)
+            whole = sent >= len(queue)
             return sent
         except Exception:  # never a silent end, never at once again (see `Waits`)
             self._waits.failed(address, sender.channel)
@@ -384,7 +371,8 @@ class Outbox:
             del self._busy[address]
             self._ended += 1
             self._ended_at[address] = self._ended
-            self._wake.set()  # more may have come for it meanwhile
+            if self._in_hand.end(address) or not whole:
+                self._wake.set()  # more came for it meanwhile, or some of it is left
 
     async def _deliver_in_order(
         self, sender: Sender, queue: list[tuple[Outbound, datetime]]
@@ -563,14 +551,3 @@ async def _send(store: Store, sender: Sender, message: Outbound) -> str | Sent:
     finally:
         _OPENED.reset(opened)
         _PROGRESS.reset(token)
-
-
-def _ready(queue: list[tuple[Outbound, datetime]], now: datetime) -> bool:
-    """Whether an address has something to send now, as `_deliver_in_order` goes:
-    a due message before the first that is not due and not a notice."""
-    for message, due in queue:
-        if due <= now:
-            return True
-        if message.cause not in NOTICES:
-            return False
-    return False

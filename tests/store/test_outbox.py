@@ -156,3 +156,30 @@ async def test_a_senders_progress_comes_back_with_the_pending_message(store: Sto
         await tx.outbox.mark_retry(second, NOW, "timed out")
     [(left, _)] = await store.pending("test")
     assert left.id == second and dict(left.progress) == {}
+
+
+async def test_pending_leaves_out_the_ids_in_hand(store: Store) -> None:
+    """`skip`: the rows the outbox is sending already are not read again; the limit
+    counts the rows read."""
+    async with store.transaction() as tx:
+        ids = [
+            await tx.outbox.enqueue(Outbound(Address("test", "ann"), f"m{n}", Cause.REPLY), NOW)
+            for n in range(5)
+        ]
+    read = await store.pending("test", limit=2, skip={ids[0], ids[2]})
+    assert [m.text for m, _ in read] == ["m1", "m3"]
+    rest = await store.pending("test", after=ids[3], skip=set(ids[:4]))
+    assert [m.text for m, _ in rest] == ["m4"]
+    assert await store.pending("test", skip=set(ids)) == []
+
+
+async def test_pending_for_an_owner_reads_its_own_chats_and_those_nobody_owns(
+    store: Store,
+) -> None:
+    async with store.transaction() as tx:
+        for chat in ("ann", "bob"):
+            await tx.outbox.enqueue(Outbound(Address("test", chat), chat, Cause.REPLY), NOW)
+    await store.join("p1", 30)
+    assert await store.claim("p1", [("test", "ann")], 30) == {("test", "ann")}
+    read = await store.pending("test", owner="p1")
+    assert [m.text for m, _ in read] == ["ann", "bob"]

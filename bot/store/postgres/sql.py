@@ -59,6 +59,11 @@ _PIECES = (
         "json_valid(address) AND json_extract(address, '$[1]') = ?",
         "candor_json_item(address, 1) = ?",
     ),
+    # StoreReads.pending: the ids the outbox has in hand (a JSON array)
+    (
+        "id NOT IN (SELECT value FROM json_each(?))",
+        "id NOT IN (SELECT value::bigint FROM json_array_elements_text(?::json))",
+    ),
     # SQLiteTimeline.forget: the rating's comment goes, its score stays
     ("json_remove(data, '$.comment')", "(data::jsonb - 'comment')::text"),
     # SQLiteDeskThreads.map_thread: SQLite's two-argument max; PostgreSQL names the row

@@ -101,6 +101,7 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
     # How long `running` waits for its lock before it refuses (seconds): only a
     # `candor db copy` into the database holds it against a `candor run`.
     sender_wait = 5.0
+    _others_own = True  # `pending(owner=...)` leaves out the chats others own
 
     def __init__(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
@@ -128,10 +128,17 @@ class Store(OutboxSharing, Protocol):
         limit: int = 200,
         after: int = 0,
         now: datetime | None = None,
+        *,
+        skip: Collection[int] = (),
+        owner: str | None = None,
     ) -> list[tuple[Outbound, datetime]]:
         """Pending messages for a channel, oldest first (from outbox id `after` on),
         with when each is due. With `now`, without the incident and idea notices
-        not due by then (held: they never hold anything up)."""
+        not due by then (held: they never hold anything up). Without the rows whose
+        ids are in `skip` (the outbox has them in hand already). With `owner` (a
+        process of a shared outbox, `OutboxSharing`), without the rows of the chats
+        another process owns while its lease holds (where one process owns every
+        chat, SQLite, nothing is left out)."""
 
     # Reading, for tools, reports and tests.
     async def customer_by_identity(self, identity: Identity) -> Customer | None: ...

@@ -3,8 +3,9 @@ dispatcher, tools, reports and tests."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,8 +28,20 @@ from bot.store.sqlite.rows import (
 log = logging.getLogger(__name__)
 
 
+# `pending`'s rows the outbox has in hand already; and those of the chats another
+# process owns while its lease holds (PostgreSQL: `outbox_owners`, migration 015)
+SKIP_IDS = " AND id NOT IN (SELECT value FROM json_each(?))"
+NOT_OTHERS = (
+    " AND NOT EXISTS (SELECT 1 FROM outbox_owners o WHERE o.channel = outbox.channel"
+    " AND o.chat_id = candor_json_item(outbox.address, 1) AND o.owner <> ?"
+    " AND o.lease_until >= now())"
+)
+
+
 class StoreReads:
     """The reads of the `Store` protocol, on whatever `_all` runs a query with."""
+
+    _others_own = False  # whether other processes may own chats (`NOT_OTHERS`)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         raise NotImplementedError
@@ -40,6 +53,9 @@ class StoreReads:
         limit: int = 200,
         after: int = 0,
         now: datetime | None = None,
+        *,
+        skip: Collection[int] = (),
+        owner: str | None = None,
     ) -> list[tuple[Outbound, datetime]]:
         sql = f"SELECT {OUTBOX_COLUMNS}, not_before, progress FROM outbox"
         sql += " WHERE state = 'pending'"
@@ -52,6 +68,12 @@ class StoreReads:
             # (json_valid: a damaged row must not fail the query for every other row)
             sql += " AND json_valid(address) AND json_extract(address, '$[1]') = ?"
             params.append(chat_id)
+        if skip:  # (one parameter, however many: a JSON array)
+            sql += SKIP_IDS
+            params.append(json.dumps(sorted(skip)))
+        if owner is not None and self._others_own:
+            sql += NOT_OTHERS
+            params.append(owner)
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
         found, unreadable = [], []
