@@ -1,0 +1,208 @@
+"""Red-team findings on several `candor run` on one PostgreSQL (issue 16 as merged):
+each test reproduces one finding and FAILS on the code it was written against, so
+it is marked `xfail(strict=True)`; the fix removes the mark.
+
+Each "process" is a `PostgresStore` of its own with an `Outbox` and a `Sharing` of
+its own, in this test process (as tests/test_shared_outbox.py does); a fake sender
+records what it took. Waits are for what the fakes receive or the store holds, with
+a generous bound that only keeps a broken run from hanging."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.model import Address, Cause, Delivery, Outbound, Purpose
+from bot.sharing import Sharing
+from bot.store import PostgresStore
+from tests.postgres import Server
+from tests.store.conftest import NOW, new_customer
+from tests.test_shared_outbox import BOUND, Sender, enqueue, outbox, states
+
+pytestmark = pytest.mark.postgres
+
+ANN = ("test", "ann")
+
+
+async def _ids(store: PostgresStore) -> dict[str, int]:
+    return {message.text: message.id for message, _ in await store.outbox_rows()}
+
+
+@pytest.fixture
+def url(postgres_server: Server, tmp_path: Path) -> str:
+    return postgres_server.database_for(tmp_path)
+
+
+@pytest.fixture
+async def stores(url: str) -> AsyncIterator[Callable[[], PostgresStore]]:
+    """Stores on the one database, as many as a test makes: one per "process"."""
+    made: list[PostgresStore] = []
+
+    def make() -> PostgresStore:
+        store = PostgresStore(url)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        await store.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 1: a reply erased by /forget (on another process) while its chat's"
+    " earlier message is with the platform is still sent, from the queue read before",
+)
+async def test_nothing_of_a_forgotten_customer_is_sent_after_forget(
+    stores: Callable[[], PostgresStore],
+) -> None:
+    """Process one reads Ann's two pending replies (r1, r2) and sends r1; while the
+    platform has r1, Ann's /forget commits on process two (it erases her outbox
+    rows). r2 must not go: after /forget nothing of hers leaves. (The check in
+    `bot.lanes.in_thread` covers desk messages without a thread only.)"""
+    one, two = stores(), stores()
+    await one.open()
+    await two.open()
+    async with one.transaction() as tx:
+        ann = await new_customer(tx, "ann")
+        for text in ("r1", "r2"):
+            reply = Outbound(Address(*ANN), text, Cause.REPLY, customer_id=ann)
+            await tx.outbox.enqueue(reply, NOW)
+    sharing = Sharing(one, lease=30, heartbeat=10)
+    sender = Sender([])
+    sender.hold = "r1"
+    box = outbox(one, sender, sharing)
+    beating = asyncio.create_task(sharing.run(box.wake))
+    try:
+        async with asyncio.timeout(BOUND):
+            await sharing.ready.wait()
+        delivering = asyncio.create_task(box.deliver_due())
+        async with asyncio.timeout(BOUND):
+            await sender.holding.wait()  # r1 is with the platform; r2 waits in memory
+        async with two.transaction() as tx:  # /forget, answered by process two
+            await tx.forget_customer(ann, NOW)
+        assert await states(two) == {}  # her rows are gone
+        sender.release.set()
+        async with asyncio.timeout(BOUND):
+            await delivering
+    finally:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+    assert sender.got == ["r1"], f"sent after /forget: {sender.got}"
+    assert await states(two) == {}  # and no row came back
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 1: an agent's reply sent after /forget writes its delivery receipt,"
+    " a new outbox row about the forgotten customer's case (quoting the reply)",
+)
+async def test_no_outbox_row_about_a_forgotten_customer_comes_back(
+    stores: Callable[[], PostgresStore],
+) -> None:
+    """The same race with an agent's reply that asks for a receipt on the desk's
+    thread: the reply goes after /forget, and `write_sent` enqueues "Delivered to
+    the customer: <their words>" for their case, whose thread mapping /forget erased
+    (so `in_thread` would send it outside any thread)."""
+    one, two = stores(), stores()
+    await one.open()
+    await two.open()
+    desk_thread = Address("test", "desk", "100.1")
+    async with one.transaction() as tx:
+        ann = await new_customer(tx, "ann")
+        case = await tx.cases.new(ann, NOW)
+        await tx.desk.map_thread(desk_thread, case.id, card=True)
+        for text in ("a1", "a2 about your order 1234"):
+            reply = Outbound(
+                Address(*ANN),
+                text,
+                Cause.CASE_UPDATE,
+                customer_id=ann,
+                case_id=case.id,
+                delivery=Delivery(purpose=Purpose.AGENT_REPLY, receipt_to=desk_thread),
+            )
+            await tx.outbox.enqueue(reply, NOW)
+    sharing = Sharing(one, lease=30, heartbeat=10)
+    sender = Sender([])
+    sender.hold = "a1"
+    box = outbox(one, sender, sharing)
+    beating = asyncio.create_task(sharing.run(box.wake, box._busy))
+    try:
+        async with asyncio.timeout(BOUND):
+            await sharing.ready.wait()
+        delivering = asyncio.create_task(box.deliver_due())
+        async with asyncio.timeout(BOUND):
+            await sender.holding.wait()
+        async with two.transaction() as tx:  # /forget, answered by process two
+            await tx.forget_customer(ann, NOW)
+        assert await states(two) == {}
+        sender.release.set()
+        async with asyncio.timeout(BOUND):
+            await delivering
+    finally:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+    assert await states(two) == {}, "rows about the forgotten customer's case came back"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 2: a process paused past its lease re-claims the chat (its heartbeat"
+    " renews what it thinks it owns, a fresh INSERT once the successor released it) and"
+    " sends again, from its stale queue, what the successor already sent and recorded",
+)
+async def test_a_resumed_process_sends_nothing_its_successor_sent(
+    stores: Callable[[], PostgresStore], postgres_server: Server, url: str
+) -> None:
+    """SIGSTOP while m1 is with the platform, for longer than lease + linger: process
+    two takes the chat, sends m1 (the one-write window), m2 and m3, records them,
+    and releases the chat after `linger` without messages. SIGCONT: process one's
+    heartbeat claims the chat anew (nobody owns it) and its delivery goes on with m2
+    and m3 from the queue it read before the pause: two more copies, beyond the
+    documented one (m1's)."""
+    one, two = stores(), stores()
+    await one.open()
+    await two.open()
+    await enqueue(one, "ann", "m1", "m2", "m3")
+    ids = await _ids(two)
+    now = [0.0]  # process one's monotonic clock: a pause moves it on
+    sharing = Sharing(one, lease=30, heartbeat=0.2, clock=lambda: now[0])
+    sender = Sender([])
+    sender.hold = "m1"
+    box = outbox(one, sender, sharing)
+    beating = asyncio.create_task(sharing.run(box.wake, box._busy))  # (as `Outbox.run`)
+    try:
+        async with asyncio.timeout(BOUND):
+            await sharing.ready.wait()
+        delivering = asyncio.create_task(box.deliver_due())
+        async with asyncio.timeout(BOUND):
+            await sender.holding.wait()  # m1 is with the platform when the pause begins
+        # the pause (beating stopped too: one's event loop is what SIGSTOP stops)
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+        now[0] += 120
+        database = url.rsplit("/", 1)[-1]
+        postgres_server.psql(
+            database, "UPDATE outbox_owners SET lease_until = now() - interval '1s'"
+        )
+        # process two takes the chat over, sends m1..m3 and records them, then lets go
+        assert await two.claim("two", {ANN}, 30) == {ANN}
+        async with two.transaction() as tx:
+            for text in ("m1", "m2", "m3"):
+                await tx.outbox.mark_sent(ids[text], f"two-{text}", NOW)
+        await two.release("two", {ANN})
+        # SIGCONT: one's heartbeat beats (renewing what it thinks it owns: nobody owns
+        # the chat, so it is one's again), and its delivery goes on
+        await sharing._beat()
+        assert sharing.holds(ANN)
+        beating = asyncio.create_task(sharing.run(box.wake, box._busy))
+        sender.release.set()
+        async with asyncio.timeout(BOUND):
+            await delivering
+    finally:
+        beating.cancel()
+        await asyncio.gather(beating, return_exceptions=True)
+    assert sender.got == ["m1"], f"sent again after the successor had: {sender.got}"
