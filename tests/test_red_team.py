@@ -206,3 +206,85 @@ async def test_a_resumed_process_sends_nothing_its_successor_sent(
         beating.cancel()
         await asyncio.gather(beating, return_exceptions=True)
     assert sender.got == ["m1"], f"sent again after the successor had: {sender.got}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 3: a process resumed after its heartbeat lapsed sends at the share it"
+    " had (overall / 2) while the others, which counted it gone, send at theirs"
+    " (overall / 1): the deployment goes over the platform's overall limit",
+)
+async def test_a_resumed_process_waits_until_the_others_count_it_again(
+    stores: Callable[[], PostgresStore], postgres_server: Server, url: str
+) -> None:
+    """Two processes share Telegram's 30 a second (15 each). One is paused past its
+    heartbeat's lease: the other counts it gone and takes all 30. Resumed, the first
+    claims a chat and may send at once at 15, before anyone counts it again (a
+    process that joins waits for that, `Sharing.ready`; one that comes back does
+    not): 45 a second for the deployment."""
+    overall = 30.0
+    one, two = stores(), stores()
+    await one.open()
+    await two.open()
+    now = [0.0]  # process one's monotonic clock: a pause moves it on
+    first = Sharing(one, lease=30, heartbeat=5, clock=lambda: now[0])
+    second = Sharing(two, lease=30, heartbeat=5)
+    for sharing in (first, second):
+        sharing.register("telegram", overall)
+    await first._beat()  # (what each one's heartbeat does, in turn)
+    await second._beat()
+    await first._beat()
+    first.ready.set()
+    second.ready.set()
+    assert (first.live, second.live) == (2, 2)
+    # SIGSTOP of process one, past its heartbeat's lease: process two counts it gone
+    now[0] += 120
+    postgres_server.psql(
+        url.rsplit("/", 1)[-1],
+        f"UPDATE outbox_processes SET lease_until = now() - interval '1s'"
+        f" WHERE id = '{first.process}'",
+    )
+    await second._beat()
+    assert second.live == 1  # it sends at 30 a second now
+    # SIGCONT: process one's next pass claims a chat and asks to send there
+    chat = ("telegram", "777")
+    assert await first.claim({chat}) == {chat}
+    allowed = await first.may_send(Address(*chat))
+    shares = overall / first.live + overall / second.live
+    assert not allowed or shares <= overall, (
+        f"process one may send at {overall / first.live:g}/s beside process two's"
+        f" {overall / second.live:g}/s: {shares:g}/s for the deployment"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 4: a new version's `candor run` (or `candor db migrate`) migrates the"
+    " schema under running `candor run` of the old version; the README says stop them all"
+    " first, nothing enforces it",
+)
+async def test_a_migration_is_refused_while_an_older_candor_runs(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An old version (it knows one migration fewer) runs: it holds `running()`.
+    A new version starting beside it (a rolling deploy) applies the migration the
+    old one does not know, under it; the old one goes on with SQL written for the
+    schema before. Expected: the new one refuses, naming the running processes."""
+    from bot.store.errors import StoreError
+    from bot.store.postgres import schema
+
+    every = schema.migrations()
+    monkeypatch.setattr(schema, "migrations", lambda: every[:-1])
+    old = PostgresStore(url)
+    await old.open()
+    try:
+        async with old.running():
+            monkeypatch.setattr(schema, "migrations", lambda: every)
+            new = PostgresStore(url)
+            try:
+                with pytest.raises(StoreError):
+                    await new.open()
+            finally:
+                await new.close()
+    finally:
+        await old.close()
