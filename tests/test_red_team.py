@@ -288,3 +288,39 @@ async def test_a_migration_is_refused_while_an_older_candor_runs(
                 await new.close()
     finally:
         await old.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 5: a case's timeline is ordered by each process's own clock (events.at,"
+    " then ids taken in blocks per process): two machines' clocks a little apart put a"
+    " customer's later message before the earlier one",
+)
+async def test_a_timeline_keeps_arrival_order_across_machines_whose_clocks_differ(
+    stores: Callable[[], PostgresStore],
+) -> None:
+    """Ann's first message lands on machine one, whose clock is 2 s fast; her second,
+    a second later, on machine two (its clock right). Her turns went one after the
+    other (her lock); the case (its card, the dialog's context, /mydata) must show
+    them in that order."""
+    from datetime import timedelta
+
+    from bot.model import EventKind
+
+    one, two = stores(), stores()
+    await one.open()
+    await two.open()
+    async with one.transaction() as tx:
+        ann = await new_customer(tx, "ann")
+        case = await tx.cases.new(ann, NOW)
+    async with one.transaction() as tx:  # machine one: its clock 2 s ahead
+        await tx.timeline.append(
+            case.id, EventKind.CUSTOMER, "customer", "first", NOW + timedelta(seconds=2)
+        )
+    async with two.transaction() as tx:  # machine two, a second later, its clock right
+        await tx.timeline.append(
+            case.id, EventKind.CUSTOMER, "customer", "second", NOW + timedelta(seconds=1)
+        )
+    async with one.transaction() as tx:
+        texts = [event.text for event in await tx.timeline.recent(case.id)]
+    assert texts == ["first", "second"]
