@@ -366,3 +366,76 @@ async def test_nothing_of_a_forgotten_customer_is_sent_after_forget_on_sqlite(
     finally:
         await store.close()
     assert sender.got == ["r1"], f"sent after /forget: {sender.got}"
+
+
+@pytest.mark.postgres
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 6: on PostgreSQL a process runs one write transaction at a time (the"
+    " SQLite store's in-process lock, inherited) and a turn waits without lock_timeout for"
+    " a customer's lock another process holds: one paused process mid-turn stops every"
+    " process that gets that customer's redelivery from serving anyone",
+)
+async def test_a_paused_process_mid_turn_does_not_stop_the_others_serving(
+    url: str, postgres_server: Server
+) -> None:
+    """Process one is paused (SIGSTOP, a stopped VM, its network cut) inside Ann's
+    turn: it holds her lock, its session alive on the server. Telegram redelivers
+    Ann's update through nginx to process two: that turn waits for her lock. Bob
+    writes meanwhile: process two must serve him (Ann's turn may fail, to be
+    redelivered later; Bob's must not wait for her). It waits: `transaction()`
+    holds `GroupCommitStore._lock` around the whole PostgreSQL transaction, and
+    nothing ends Ann's wait before `command_timeout` (300 s); pool connections have
+    no TCP keepalives, so a cut-off machine holds her lock for hours."""
+    from bot.model import Identity
+
+    one, two = PostgresStore(url), PostgresStore(url)
+    await one.open()
+    await two.open()
+    ann, bob = Identity("test", "w", "ann"), Identity("test", "w", "bob")
+    async with one.transaction() as tx:
+        await tx.customers.arrive("a0", ann, "ann", Address(*ANN), NOW)
+    locked, resume = asyncio.Event(), asyncio.Event()
+
+    async def paused_turn() -> None:
+        async with one.transaction() as tx:
+            await tx.customers.arrive("a1", ann, "ann", Address(*ANN), NOW)
+            locked.set()
+            await resume.wait()  # SIGSTOP: the transaction stays open
+
+    async def redelivered() -> None:
+        async with two.transaction() as tx:
+            await tx.customers.arrive("a2", ann, "ann", Address(*ANN), NOW)
+
+    paused = asyncio.create_task(paused_turn())
+    waiting: asyncio.Task[None] | None = None
+    try:
+        async with asyncio.timeout(BOUND):
+            await locked.wait()
+        waiting = asyncio.create_task(redelivered())
+        database = url.rsplit("/", 1)[-1]
+        query = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'"
+        )
+        for _ in range(600):  # (Ann's redelivery waiting on her lock, as the server sees it)
+            if int(await asyncio.to_thread(postgres_server.psql, database, query)) >= 1:
+                break
+            await asyncio.sleep(0.1)
+        served = True
+        try:
+            async with asyncio.timeout(30):  # far more than a turn takes
+                async with two.transaction() as tx:
+                    await tx.customers.arrive("b1", bob, "bob", Address("test", "bob"), NOW)
+        except TimeoutError:
+            served = False
+        in_process = two._lock.locked()  # (what Bob waited for: the store's own lock)
+    finally:
+        resume.set()
+        await asyncio.gather(paused, *([waiting] if waiting else []), return_exceptions=True)
+        await one.close()
+        await two.close()
+    assert served, (
+        "Bob waited over 30 s: process two waits for Ann's lock, for everyone"
+        f" (its store's in-process lock held: {in_process})"
+    )
