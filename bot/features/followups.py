@@ -24,6 +24,7 @@ from bot.features.answers import (
     show_article,
 )
 from bot.features.recent import Recent, recall, remember
+from bot.knowledge import Candidate
 from bot.registry import Feature
 from bot.signals import frustrated, wants_person
 from bot.text import MAX_MATCHED
@@ -225,19 +226,35 @@ async def _next_best(turn: Turn, recent: Recent) -> None:
 
 
 async def _with_context(turn: Turn, recent: Recent) -> bool:
-    """ "and for 50 seats?": matched with the question before it; answered only if
-    that clears the thresholds, else left to be a new question."""
+    """ "and for 50 seats?": matched with the question before it, answered only if
+    that clears the thresholds; else left to be a new question. It asks for more
+    than what was just shown: the article answered (or the menu's articles) and
+    those said not to be it are left out."""
     if not recent.question:
         return False
     room = MAX_MATCHED - len(turn.text) - 1
     asked = f"{recent.question[: max(room, 0)]} {turn.text}"
-    decision = turn.decide(asked)
-    if decision.kind != "answer" or not decision.candidates:
-        return False
-    best = decision.candidates[0]
-    if best.article.id in recent.rejected:
+    best = _clear_winner(turn, asked, (*recent.shown, *recent.rejected))
+    if best is None:
         return False
     await show_article(
         turn, best.article.id, score=best.score, question=asked, rejected=recent.rejected
     )
     return True
+
+
+def _clear_winner(turn: Turn, asked: str, leaving_out: tuple[str, ...]) -> Candidate | None:
+    """The article that clears the answer thresholds for `asked` once `leaving_out`
+    are left out, if one does."""
+    t = turn.knowledge.thresholds
+    ranked = [
+        c
+        for c in turn.knowledge.rank(asked, t.max_options + len(leaving_out) + 1)
+        if c.article.id not in leaving_out
+    ]
+    if not ranked:
+        return None
+    best, runner_up = ranked[0], ranked[1].score if len(ranked) > 1 else 0.0
+    if best.score >= t.answer_score and best.score - runner_up >= t.answer_margin:
+        return best
+    return None
