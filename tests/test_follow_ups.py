@@ -211,6 +211,17 @@ async def test_a_number_not_on_the_menu_asks_again_for_one_and_the_menu_still_st
     assert "Source: the article “The free trial”" in picked
 
 
+async def test_yes_to_a_menu_of_several_asks_which_and_then_a_number_picks(
+    customer_factory: Factory, app: Candor
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send(TWO_OPTIONS)
+    [which] = await ann.send("yes")
+    assert "Which one? Type its number (1 to 2)" in which
+    [picked] = await ann.send("1")
+    assert "Source: the article “Extending a trial”" in picked
+
+
 async def test_none_of_these_typed_after_a_menu_is_none_of_these(
     customer_factory: Factory, app: Candor
 ) -> None:
@@ -242,6 +253,19 @@ async def test_that_did_not_help_offers_the_next_best_never_the_same_article(
     assert await answers(app, ann) == ["free-trial"]  # not answered again
     [yes] = await ann.send("yes")
     assert "Source: the article “Extending a trial”" in yes
+
+
+@pytest.mark.parametrize("typed", ["thanks!", "Thank you", "yes", "great, thanks"])
+async def test_thanks_after_an_answer_is_not_an_unanswered_question(
+    customer_factory: Factory, app: Candor, typed: str
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send(ALONE)
+    [glad] = await ann.send(typed)
+    assert "Glad that helped" in glad
+    case = await case_of(app, ann)
+    assert case.unanswered == 0
+    assert EventKind.UNKNOWN not in [e.kind for e in await app.store.events_of(case.id)]
 
 
 async def test_that_did_not_help_with_nothing_close_offers_a_person(
@@ -357,6 +381,7 @@ def test_short_replies_are_read_from_explicit_phrases() -> None:
     assert read("option 3") == ("pick", 3)
     assert read("and for 50 seats?") == ("follow", 0)
     assert read("and") == ("", 0)
+    assert read("great thanks") == ("thanks", 0)
     assert read("how do I export my data") == ("", 0)
     assert read("and can you tell me how to export all of the data in my account") == ("", 0)
 

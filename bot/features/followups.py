@@ -4,7 +4,7 @@ After "Did you mean “X”?": yes shows X, no says so (and X is not offered aga
 After a menu: a number or "the second one" picks from it; "none of these" is
 "None of these". After an answer: "that didn't help", "not what I asked", "no"
 or "no, the other one" offer the next-best articles when any are close (never
-the same article again), else a person. After either: a short follow-up ("and for
+the same article again), else a person; "thanks" (or "yes") is not a question. After either: a short follow-up ("and for
 50 seats?", "what about yearly?") is matched together with the question before it,
 and answered only if that clears the thresholds; otherwise it is a new question.
 
@@ -44,6 +44,7 @@ YES = _forms(
     "yes", "y", "yep", "yeah", "yea", "yup", "ya", "sure", "correct", "right", "exactly",
     "yes please", "yes that", "yes that one", "yes thats it", "yes it is", "thats it",
     "thats the one", "that one", "ok", "okay", "indeed", "of course", "affirmative",
+    "yes thanks", "yes thank you", "ok thanks", "ok thank you",
 )  # fmt: skip
 NO = _forms(
     "no", "n", "nope", "nah", "no thanks", "no thank you", "not that", "not that one",
@@ -61,6 +62,11 @@ NOT_HELPED = _forms(
 OTHER = _forms(
     "the other one", "the other", "other one", "the other article", "another one",
     "a different one", "something else", "the other option",
+)  # fmt: skip
+THANKS = _forms(
+    "thanks", "thank you", "thanks a lot", "thank you very much", "many thanks", "thx",
+    "ty", "great", "great thanks", "perfect", "perfect thanks", "that helped",
+    "that helps", "helpful", "very helpful", "got it", "cool", "awesome",
 )  # fmt: skip
 _LEADING_NO = ("no", "nope", "nah")
 _FOLLOW_UP = ("and", "what about", "how about", "and what about", "and how about", "what if")
@@ -97,12 +103,15 @@ def normalised(text: str) -> str:
 
 
 def read(text: str) -> tuple[str, int]:
-    """What a short reply says: ("yes" | "no" | "other" | "pick" | "follow" | "", n)."""
+    """What a short reply says: ("yes" | "thanks" | "no" | "other" | "pick" |
+    "follow" | "", n); n: the number picked (-1: the last)."""
     said = normalised(text)
     if not said:
         return "", 0
     if said in YES:
         return "yes", 0
+    if said in THANKS:
+        return "thanks", 0
     if said in NO or said in NOT_HELPED:
         return "no", 0
     if said in OTHER:
@@ -142,6 +151,12 @@ async def follow_up(turn: Turn) -> bool:
     if recent.after == "answer" and intent in ("no", "other"):
         await _next_best(turn, recent)
         return True
+    if recent.after == "answer" and intent in ("yes", "thanks"):
+        await turn.say(
+            "Glad that helped. Ask me anything else, or type /human for a person.",
+            note="glad it helped",
+        )
+        return True
     return False
 
 
@@ -170,8 +185,8 @@ async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> b
     if intent == "no":
         await said_none(turn, recent)
         return True
-    if intent == "other":
-        if len(shown) == 2:  # the other one than the first, which the menu led with
+    if intent in ("other", "yes"):
+        if intent == "other" and len(shown) == 2:  # not the first, which the menu led with
             await _answer(turn, recent, shown[1])
         else:
             await turn.say(
@@ -180,7 +195,7 @@ async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> b
             )
             await _keep(turn, recent)
         return True
-    return False  # "yes" to a menu of several says nothing about which
+    return False
 
 
 async def _answer(turn: Turn, recent: Recent, article_id: str) -> None:
