@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import config as config_module
 from bot.app import Candor
 from bot.config import Config
 from bot.features.followups import read
@@ -21,8 +22,10 @@ from tests.conftest import (
     RecordingSender,
     case_of,
     write_articles,
+    write_config,
 )
 from tests.fakes.telegram import FakeTelegram
+from tests.postgres import Server as PostgresServer
 from tests.test_console import chat
 from tests.test_telegram import (
     ANN,
@@ -443,3 +446,26 @@ def test_in_candor_chat_the_yes_and_no_are_numbered_choices_and_a_typed_no_is_re
     assert "The trial lasts 14 days" in out
     assert out.count("Did you mean “Extending a trial”?") == 1  # "nope" after the answer
     assert result.stderr == ""
+
+
+async def test_a_menu_shown_by_one_process_is_answered_by_another_on_postgresql(
+    postgres_server: PostgresServer, tmp_path: Path, knowledge_dir: Path, clock: Clock
+) -> None:
+    """Two processes on one PostgreSQL database: the menu goes out from one, the
+    pick arrives at the other, which reads what was offered from the case."""
+    url = postgres_server.database_for(tmp_path)
+    path = write_config(tmp_path, knowledge_dir)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[storage]\n", f'[storage]\nurl = "{url}"\n', 1))
+    config = config_module.load(path)
+    async with Candor(config, clock=clock) as one, Candor(config, clock=clock) as two:
+        sender = RecordingSender()
+        ann_on_one, ann_on_two = Customer(one, sender, "ann"), Customer(two, sender, "ann")
+        await one.engine.receive(ann_on_one.inbound(TWO_OPTIONS))
+        await two.engine.receive(ann_on_two.inbound("the second one"))
+        await two.engine.receive(ann_on_two.inbound("that didn't help"))
+        case = await case_of(two, ann_on_two)
+        events = await two.store.events_of(case.id)
+        assert [e.data["article"] for e in events if e.kind is EventKind.ANSWER] == ["free-trial"]
+        [*_, offered] = [e for e in events if e.kind is EventKind.CLARIFY]
+        assert offered.data["options"] == ["trial-extension"]  # the next best, once more
