@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.features import handover
 from bot.features.recent import Recent, forget, recall, remember
+from bot.features.recent import rejected as just_rejected
 from bot.knowledge import Candidate
 from bot.model import Button, EventKind
 from bot.registry import Feature, RegistryError, pack
@@ -41,8 +42,7 @@ def article_buttons(options: Sequence[Candidate]) -> list[Button]:
 @feature.step("answer", order=100)
 async def answer(turn: Turn) -> bool:
     decision = turn.decide(turn.text)
-    recent = await recall(turn)
-    rejected = recent.rejected if recent is not None else ()
+    rejected = await just_rejected(turn)
     options = tuple(c for c in decision.candidates if c.article.id not in rejected)
     if decision.kind == "answer" and decision.candidates:
         best = decision.candidates[0]

@@ -4,9 +4,10 @@ After "Did you mean “X”?": yes shows X, no says so (and X is not offered aga
 After a menu: a number or "the second one" picks from it; "none of these" is
 "None of these". After an answer: "that didn't help", "not what I asked", "no"
 or "no, the other one" offer the next-best articles when any are close (never
-the same article again), else a person; "thanks" (or "yes") is not a question. After either: a short follow-up ("and for
-50 seats?", "what about yearly?") is matched together with the question before it,
-and answered only if that clears the thresholds; otherwise it is a new question.
+the same article again), else a person; "thanks" (or "yes") is not a question.
+After either: a short follow-up ("and for 50 seats?", "what about yearly?") is
+matched together with the question before it, and answered only if that clears
+the thresholds; otherwise it is a new question.
 
 What the bot said last is kept on the case (features/recent.py). The replies are
 read from small explicit phrase lists over normalised text: a reply is short, so

@@ -66,11 +66,26 @@ async def recall(turn: Turn) -> Recent | None:
     recent = _parsed(turn.case.conversation_note)
     if recent is None:
         return None
+    return recent if await _said_last(turn, recent) else None
+
+
+async def rejected(turn: Turn) -> tuple[str, ...]:
+    """The articles the customer just said were not it (the timeline is read only
+    when there are some)."""
+    if not turn.waiting_for(Conversation.AWAITING_FOLLOW_UP):
+        return ()
+    recent = _parsed(turn.case.conversation_note)
+    if recent is None or not recent.rejected or not await _said_last(turn, recent):
+        return ()
+    return recent.rejected
+
+
+async def _said_last(turn: Turn, recent: Recent) -> bool:
     for event in reversed(await turn.timeline(RECENT_EVENTS)):
         if event.id in turn.recorded or event.actor == "customer":
             continue
-        return recent if event.id == recent.event else None
-    return None
+        return event.id == recent.event
+    return False
 
 
 async def forget(turn: Turn) -> None:
