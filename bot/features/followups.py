@@ -4,7 +4,7 @@ After "Did you mean “X”?": yes shows X, no says so (and X is not offered aga
 After a menu: a number or "the second one" picks from it; "none of these" is
 "None of these". After an answer: "that didn't help", "not what I asked", "no"
 or "no, the other one" offer the next-best articles when any are close (never
-the same article again), else a person; "thanks" (or "yes") is not a question.
+the same article again), else a person; "thanks" is not a question.
 After either: a short follow-up ("and for 50 seats?", "what about yearly?") is
 matched together with the question before it, and answered only if that clears
 the thresholds; otherwise it is a new question.
@@ -152,7 +152,7 @@ async def follow_up(turn: Turn) -> bool:
     if recent.after == "answer" and intent in ("no", "other"):
         await _next_best(turn, recent)
         return True
-    if recent.after == "answer" and intent in ("yes", "thanks"):
+    if recent.after == "answer" and intent == "thanks":  # (a "yes" may answer the article)
         await turn.say(
             "Glad that helped. Ask me anything else, or type /human for a person.",
             note="glad it helped",
