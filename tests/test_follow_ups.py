@@ -225,12 +225,13 @@ async def test_yes_to_a_menu_of_several_asks_which_and_then_a_number_picks(
     assert "Source: the article “Extending a trial”" in picked
 
 
+@pytest.mark.parametrize("typed", ["none of these", "neither", "that didn't help"])
 async def test_none_of_these_typed_after_a_menu_is_none_of_these(
-    customer_factory: Factory, app: Candor
+    customer_factory: Factory, app: Candor, typed: str
 ) -> None:
     ann = customer_factory("ann")
     await ann.send(TWO_OPTIONS)
-    [none] = await ann.send("none of these")
+    [none] = await ann.send(typed)
     assert "None of those, then" in none
     case = await case_of(app, ann)
     assert case.unanswered == 1
