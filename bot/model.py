@@ -52,6 +52,8 @@ class Conversation(enum.StrEnum):
     AWAITING_FORGET_CONFIRMATION = "awaiting_forget_confirmation"  # /forget asked yes or no
     AWAITING_REOPEN_CHOICE = "awaiting_reopen_choice"  # is this about the resolved case?
     AWAITING_IDEA_CHOICE = "awaiting_idea_choice"  # is this idea the same as a known one?
+    # answered or offered articles: the next message may refer to them (features/recent.py)
+    AWAITING_FOLLOW_UP = "awaiting_follow_up"
 
 
 class EventKind(enum.StrEnum):

@@ -261,14 +261,15 @@ async def test_an_unanswered_question_that_leads_into_a_handover_is_counted(
     customer_factory: Factory, app: Candor, desk: RecordingDesk, config: Config, clock: Clock
 ) -> None:
     """A question the bot was not sure of, then "None of these": the "I don't know"
-    that follows (the second in a row hands the case over) counts that question."""
+    that follows (the second in a row hands the case over) counts that question. (The
+    next question finds the same articles, which they just said were none of it: not
+    offered again, so that is the second "I don't know".)"""
     gil = customer_factory("gil")
     [unsure] = await gil.send("how do I plan a trial export")
     assert "Pick one" in unsure
     [unknown] = await gil.press("none")
     assert "I don't know" in unknown
-    await gil.send("how do I plan a trial export 2")
-    [handover] = await gil.press("none")
+    [handover] = await gil.send("how do I plan a trial export 2")
     assert "let me get a person" in handover
     await gil.press("handover:send")
     report = await build_report(config.storage.path, None, clock.now)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.features import handover
+from bot.features.recent import Recent, forget, recall, remember
+from bot.features.recent import rejected as just_rejected
 from bot.knowledge import Candidate
 from bot.model import Button, EventKind
 from bot.registry import Feature, RegistryError, pack
@@ -40,45 +42,80 @@ def article_buttons(options: Sequence[Candidate]) -> list[Button]:
 @feature.step("answer", order=100)
 async def answer(turn: Turn) -> bool:
     decision = turn.decide(turn.text)
+    rejected = await just_rejected(turn)
+    options = tuple(c for c in decision.candidates if c.article.id not in rejected)
     if decision.kind == "answer" and decision.candidates:
         best = decision.candidates[0]
-        await show_article(turn, best.article.id, score=best.score, chosen=False)
-    elif decision.kind == "clarify" and decision.candidates:
-        options = decision.candidates
-        if len(options) == 1:
-            title = md_escape(options[0].article.title)
-            question = (
-                f"I'm not sure I understood. Do you mean “{title}”? Pick it, tell me more,"
-                " or choose “None of these”."
+        if best.article.id in rejected:  # they said just now it is not what they mean
+            title = md_escape(best.article.title)
+            await not_answered(
+                turn,
+                f"The article I find is “{title}” again, and you said that isn't it.",
+                question=turn.text,
+                rejected=rejected,
+                best=[best.article.id],
             )
         else:
-            lines = "\n".join(
-                f"{i}. {md_escape(c.article.title)}" for i, c in enumerate(options, 1)
-            )
-            question = (
-                f"I'm not sure which of these you mean:\n{lines}\n\nPick one, tell me more,"
-                " or choose “None of these”."
-            )
-        await turn.say(
-            question,
-            kind=EventKind.CLARIFY,
-            note="asked which topic was meant",
-            buttons=[*article_buttons(options), Button("None of these", NONE_OF_THESE)],
-            options=[c.article.id for c in options],
-            scores=[round(c.score, 3) for c in options],
-        )
+            await show_article(turn, best.article.id, score=best.score, question=turn.text)
+    elif decision.kind == "clarify" and options:
+        await offer(turn, turn.text, options, rejected)
     else:
         await not_answered(
             turn,
             "I don't know that, and I'd rather say so than guess.",
+            question=turn.text,
+            rejected=rejected,
             best=[c.article.id for c in decision.candidates[:3]],
         )
     return True
 
 
-async def not_answered(turn: Turn, opening: str, **data: object) -> None:
+async def offer(
+    turn: Turn, question: str, options: Sequence[Candidate], rejected: Sequence[str] = ()
+) -> None:
+    """Ask which article was meant: "Did you mean “X”?" (yes or no) for one, a
+    numbered menu for more. The next message may answer it (features/followups.py)."""
+    if len(options) == 1:
+        only = options[0].article
+        text = f"Did you mean “{md_escape(only.title)}”? Say yes or no, or tell me more."
+        try:
+            buttons = [
+                Button("Yes", pack("article", only.id)),
+                Button("No", pack("notit", only.id)),
+            ]
+        except RegistryError:  # its id is too long for a button: a typed yes or no still works
+            log.warning("article %r: its id is too long for a button", only.id)
+            buttons = []
+    else:
+        lines = "\n".join(f"{i}. {md_escape(c.article.title)}" for i, c in enumerate(options, 1))
+        text = (
+            f"I'm not sure which of these you mean:\n{lines}\n\nPick one (or type its"
+            " number), tell me more, or choose “None of these”."
+        )
+        buttons = [*article_buttons(options), Button("None of these", NONE_OF_THESE)]
+    await turn.say(
+        text,
+        kind=EventKind.CLARIFY,
+        note="asked which topic was meant",
+        buttons=buttons,
+        options=[c.article.id for c in options],
+        scores=[round(c.score, 3) for c in options],
+    )
+    shown = tuple(c.article.id for c in options)
+    await remember(turn, "menu", question, shown, tuple(rejected))
+
+
+async def not_answered(
+    turn: Turn,
+    opening: str,
+    *,
+    question: str = "",
+    rejected: Sequence[str] = (),
+    **data: object,
+) -> None:
     """Count an unanswered question (every one of them goes on the timeline as
-    such); after too many in a row, offer a person."""
+    such); after too many in a row, offer a person. `rejected`: articles the
+    customer said were not it, not offered again for their next message."""
     await turn.save_case(unanswered=turn.case.unanswered + 1)
     count = turn.case.unanswered
     if count >= turn.settings.unknown_limit:
@@ -98,9 +135,23 @@ async def not_answered(turn: Turn, opening: str, **data: object) -> None:
         buttons=[Button("Talk to a person", handover.HUMAN)],
         **data,
     )
+    if rejected:
+        await remember(turn, "no", question, (), tuple(rejected))
+    else:
+        await forget(turn)
 
 
-async def show_article(turn: Turn, article_id: str, *, score: float | None, chosen: bool) -> None:
+async def show_article(
+    turn: Turn,
+    article_id: str,
+    *,
+    score: float | None,
+    chosen: bool = False,
+    question: str = "",
+    rejected: Sequence[str] = (),
+) -> None:
+    """The article as the answer, named; the next message may say it did not help
+    (features/followups.py)."""
     article = turn.knowledge.get(article_id)
     assert article is not None
     if turn.case.unanswered:
@@ -114,6 +165,7 @@ async def show_article(turn: Turn, article_id: str, *, score: float | None, chos
         score=None if score is None else round(score, 3),
         chosen=chosen,
     )
+    await remember(turn, "answer", question, (article.id,), tuple(rejected))
     if article.handover:
         await handover.propose(
             turn,
@@ -168,9 +220,45 @@ async def picked(turn: Turn, fields: tuple[object, ...]) -> None:
             " own words, or type /human for a person."
         )
         return
-    await show_article(turn, article.id, score=None, chosen=True)
+    recent = await recall(turn)
+    question, rejected = ("", ()) if recent is None else (recent.question, recent.rejected)
+    await show_article(
+        turn, article.id, score=None, chosen=True, question=question, rejected=rejected
+    )
 
 
 @feature.button("none")
 async def none_of_these(turn: Turn, fields: tuple[object, ...]) -> None:
-    await not_answered(turn, "None of those, then. I don't know the answer, and I won't guess.")
+    await said_none(turn, await recall(turn))
+
+
+@feature.button("notit", str)
+async def not_it(turn: Turn, fields: tuple[object, ...]) -> None:
+    """ "No" to "Did you mean “X”?"."""
+    await said_no(turn, await recall(turn), str(fields[0]))
+
+
+async def said_none(turn: Turn, recent: Recent | None) -> None:
+    """None of a menu's articles is it: said so, and they are not offered again."""
+    shown = () if recent is None or recent.after != "menu" else recent.shown
+    await _not_those(
+        turn, recent, shown, "None of those, then. I don't know the answer, and I won't guess."
+    )
+
+
+async def said_no(turn: Turn, recent: Recent | None, article_id: str) -> None:
+    """ "No" to "Did you mean “X”?": said so honestly; never the same question again."""
+    await _not_those(
+        turn,
+        recent,
+        (article_id,),
+        "Not that, then. I have nothing else close enough and I won't guess: you can say"
+        " it in other words.",
+    )
+
+
+async def _not_those(
+    turn: Turn, recent: Recent | None, articles: Sequence[str], opening: str
+) -> None:
+    question, earlier = ("", ()) if recent is None else (recent.question, recent.rejected)
+    await not_answered(turn, opening, question=question, rejected=(*articles, *earlier))

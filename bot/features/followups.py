@@ -1,0 +1,276 @@
+"""The message right after an answer or a menu refers to it, not to a new search.
+
+After "Did you mean “X”?": yes shows X, no says so (and X is not offered again).
+After a menu: a number or "the second one" picks from it; "none of these" is
+"None of these". After an answer: "that didn't help", "not what I asked", "no"
+or "no, the other one" offer the next-best articles when any are close (never
+the same article again), else a person; "thanks" is not a question.
+After either: a short follow-up ("and for 50 seats?", "what about yearly?") is
+matched together with the question before it, and answered only if that clears
+the thresholds; otherwise it is a new question.
+
+What the bot said last is kept on the case (features/recent.py). The replies are
+read from small explicit phrase lists over normalised text: a reply is short, so
+anything longer than `SHORT` characters is a new question, and nothing here scans
+a long message.
+"""
+
+from __future__ import annotations
+
+from bot.features import handover
+from bot.features.answers import (
+    offer,
+    said_no,
+    said_none,
+    show_article,
+)
+from bot.features.recent import Recent, recall, remember
+from bot.knowledge import Candidate
+from bot.registry import Feature
+from bot.signals import frustrated, wants_person
+from bot.text import MAX_MATCHED
+from bot.turn import Turn
+
+feature = Feature("follow-ups")
+
+SHORT = 80  # characters: a longer message is a question of its own
+FOLLOW_UP_WORDS = 8  # "and for 50 seats?" is a follow-up; a long sentence is not
+
+
+def _forms(*phrases: str) -> frozenset[str]:
+    return frozenset(phrases)
+
+
+YES = _forms(
+    "yes", "y", "yep", "yeah", "yea", "yup", "ya", "sure", "correct", "right", "exactly",
+    "yes please", "yes that", "yes that one", "yes thats it", "yes it is", "thats it",
+    "thats the one", "that one", "ok", "okay", "indeed", "of course", "affirmative",
+    "yes thanks", "yes thank you", "ok thanks", "ok thank you",
+)  # fmt: skip
+NO = _forms(
+    "no", "n", "nope", "nah", "no thanks", "no thank you", "not that", "not that one",
+    "not it", "thats not it", "its not that", "no its not", "wrong", "neither",
+    "none", "none of these", "none of them", "none of those", "no none of these",
+)  # fmt: skip
+NOT_HELPED = _forms(
+    "that didnt help", "didnt help", "that did not help", "did not help", "doesnt help",
+    "that doesnt help", "it didnt help", "not helpful", "that wasnt helpful",
+    "that was not helpful", "not what i asked", "thats not what i asked",
+    "that is not what i asked", "not what i meant", "thats not what i meant",
+    "not what i wanted", "wrong answer", "thats wrong", "that is wrong", "not really",
+    "that doesnt answer my question", "that didnt answer my question",
+)  # fmt: skip
+OTHER = _forms(
+    "the other one", "the other", "other one", "the other article", "another one",
+    "a different one", "something else", "the other option",
+)  # fmt: skip
+THANKS = _forms(
+    "thanks", "thank you", "thanks a lot", "thank you very much", "many thanks", "thx",
+    "ty", "great", "great thanks", "perfect", "perfect thanks", "that helped",
+    "that helps", "helpful", "very helpful", "got it", "cool", "awesome",
+)  # fmt: skip
+_LEADING_NO = ("no", "nope", "nah")
+_FOLLOW_UP = ("and", "what about", "how about", "and what about", "and how about", "what if")
+_NUMBERS = {
+    1: ("1", "1st", "first"),
+    2: ("2", "2nd", "second"),
+    3: ("3", "3rd", "third"),
+    4: ("4", "4th", "fourth"),
+    5: ("5", "5th", "fifth"),
+    -1: ("last",),
+}
+
+
+def _ordinals() -> dict[str, int]:
+    found: dict[str, int] = {}
+    for n, words in _NUMBERS.items():
+        for w in words:
+            for form in (w, f"the {w}", f"the {w} one", f"{w} one", f"option {w}", f"number {w}"):
+                found[form] = n
+            found[f"the {w} option"] = n
+    return found
+
+
+ORDINALS = _ordinals()
+
+
+def normalised(text: str) -> str:
+    """Lower case, apostrophes dropped ("didn't" is "didnt"), anything else that is
+    not a letter or digit a space, spaces folded; "" for a long message."""
+    if len(text) > SHORT:
+        return ""
+    kept = "".join("" if ch in "'’" else ch if ch.isalnum() else " " for ch in text.casefold())
+    return " ".join(kept.split())
+
+
+def read(text: str) -> tuple[str, int]:
+    """What a short reply says: ("yes" | "thanks" | "no" | "other" | "pick" |
+    "follow" | "", n); n: the number picked (-1: the last)."""
+    said = normalised(text)
+    if not said:
+        return "", 0
+    if said in YES:
+        return "yes", 0
+    if said in THANKS:
+        return "thanks", 0
+    if said in NO or said in NOT_HELPED:
+        return "no", 0
+    if said in OTHER:
+        return "other", 0
+    if said in ORDINALS:
+        return "pick", ORDINALS[said]
+    first, _, rest = said.partition(" ")
+    if first in _LEADING_NO and rest:  # "no, the other one", "no, the second"
+        if rest in OTHER:
+            return "other", 0
+        if rest in ORDINALS:
+            return "pick", ORDINALS[rest]
+        if rest in NOT_HELPED or rest in NO:
+            return "no", 0
+    words = said.split()
+    if len(words) <= FOLLOW_UP_WORDS and any(
+        said.startswith(f"{p} ") and len(said) > len(p) + 1 for p in _FOLLOW_UP
+    ):
+        return "follow", 0
+    return "", 0
+
+
+@feature.step("follow-ups", order=85)
+async def follow_up(turn: Turn) -> bool:
+    """The next message after an answer or a menu, read as a reply to it."""
+    text = turn.text
+    intent, number = read(text)
+    if not intent or wants_person(text) or frustrated(text):
+        return False
+    recent = await recall(turn)
+    if recent is None:
+        return False  # nothing before it: a new question
+    if intent == "follow":
+        return await _with_context(turn, recent)
+    if recent.after == "menu":
+        return await _after_menu(turn, recent, intent, number)
+    if recent.after == "answer" and intent in ("no", "other"):
+        await _next_best(turn, recent)
+        return True
+    if recent.after == "answer" and intent == "thanks":  # (a "yes" may answer the article)
+        await turn.say(
+            "Glad that helped. Ask me anything else, or type /human for a person.",
+            note="glad it helped",
+        )
+        return True
+    return False
+
+
+async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> bool:
+    shown = recent.shown
+    if len(shown) == 1:  # "Did you mean “X”?"
+        if intent in ("yes", "pick") and number in (0, 1, -1):
+            await _answer(turn, recent, shown[0])
+        elif intent in ("no", "other"):
+            await said_no(turn, recent, shown[0])
+        else:
+            return False
+        return True
+    if intent == "pick":
+        index = len(shown) - 1 if number == -1 else number - 1
+        if 0 <= index < len(shown):
+            await _answer(turn, recent, shown[index])
+        else:
+            await turn.say(
+                f"There were {len(shown)} to choose from: type a number from 1 to"
+                f" {len(shown)}, press its button, or tell me more.",
+                note="asked for a number from the menu",
+            )
+            await _keep(turn, recent)
+        return True
+    if intent == "no":
+        await said_none(turn, recent)
+        return True
+    if intent in ("other", "yes"):
+        if intent == "other" and len(shown) == 2:  # not the first, which the menu led with
+            await _answer(turn, recent, shown[1])
+        else:
+            await turn.say(
+                f"Which one? Type its number (1 to {len(shown)}) or press its button.",
+                note="asked for a number from the menu",
+            )
+            await _keep(turn, recent)
+        return True
+    return False
+
+
+async def _answer(turn: Turn, recent: Recent, article_id: str) -> None:
+    if turn.knowledge.get(article_id) is None:
+        await turn.say(
+            "That article is no longer in the knowledge base. Ask me again in your own"
+            " words, or type /human for a person."
+        )
+        return
+    await show_article(
+        turn,
+        article_id,
+        score=None,
+        chosen=True,
+        question=recent.question,
+        rejected=recent.rejected,
+    )
+
+
+async def _keep(turn: Turn, recent: Recent) -> None:
+    """The menu still stands after the bot asked which of it was meant."""
+    await remember(turn, "menu", recent.question, recent.shown, recent.rejected)
+
+
+async def _next_best(turn: Turn, recent: Recent) -> None:
+    """The answer did not help: the next-best articles for the same question if any
+    are close to it, never the same article again; else a person."""
+    gone = (*recent.shown, *recent.rejected)
+    t = turn.knowledge.thresholds
+    ranked = turn.knowledge.rank(recent.question, t.max_options + len(gone) + 1)
+    top = ranked[0].score if ranked else 0.0
+    floor = max(t.clarify_score, top - t.clarify_spread)
+    close = [c for c in ranked if c.article.id not in gone and c.score >= floor]
+    if close and recent.question:
+        await offer(turn, recent.question, close[: t.max_options], gone)
+        return
+    await handover.propose(
+        turn,
+        "an answer did not help",
+        opening="Sorry that didn't help, and I have nothing else close enough. Let me get a"
+        " person who can.",
+    )
+
+
+async def _with_context(turn: Turn, recent: Recent) -> bool:
+    """ "and for 50 seats?": matched with the question before it, answered only if
+    that clears the thresholds; else left to be a new question. It asks for more
+    than what was just shown: the article answered (or the menu's articles) and
+    those said not to be it are left out."""
+    if not recent.question:
+        return False
+    room = MAX_MATCHED - len(turn.text) - 1
+    asked = f"{recent.question[: max(room, 0)]} {turn.text}"
+    best = _clear_winner(turn, asked, (*recent.shown, *recent.rejected))
+    if best is None:
+        return False
+    await show_article(
+        turn, best.article.id, score=best.score, question=asked, rejected=recent.rejected
+    )
+    return True
+
+
+def _clear_winner(turn: Turn, asked: str, leaving_out: tuple[str, ...]) -> Candidate | None:
+    """The article that clears the answer thresholds for `asked` once `leaving_out`
+    are left out, if one does."""
+    t = turn.knowledge.thresholds
+    ranked = [
+        c
+        for c in turn.knowledge.rank(asked, t.max_options + len(leaving_out) + 1)
+        if c.article.id not in leaving_out
+    ]
+    if not ranked:
+        return None
+    best, runner_up = ranked[0], ranked[1].score if len(ranked) > 1 else 0.0
+    if best.score >= t.answer_score and best.score - runner_up >= t.answer_margin:
+        return best
+    return None
