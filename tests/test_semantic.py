@@ -220,6 +220,26 @@ WORDS_ONLY = {
 }
 
 
+def test_a_win_that_meaning_alone_carries_is_offered_not_answered() -> None:
+    """Words rank another article first, meaning carries pricing to the top: even
+    with thresholds that would answer anything, the bot offers it (a menu), since a
+    meaning-only winner is where the fused matcher's wrong answers came from. When
+    words and meaning agree it answers."""
+    anything = Thresholds(answer_score=0.0, answer_margin=0.0, clarify_score=0.0)
+    fused = KnowledgeBase.of(ARTICLES, anything, semantic="static")
+    question = "what does it cost me each month"
+    ranked = fused.rank(question)
+    assert ranked[0].article.id == "pricing" and not ranked[0].words_lead
+    decision = fused.decide(question)
+    assert decision.kind == "clarify"
+    assert "pricing" in [c.article.id for c in decision.candidates]
+    agreed = fused.decide("what is the price of a plan")
+    assert agreed.kind == "answer" and agreed.candidates[0].article.id == "pricing"
+    assert agreed.candidates[0].words_lead
+    # words alone: the leader always leads on words
+    assert all(c.words_lead for c in KnowledgeBase.of(ARTICLES, anything).rank(question)[:1])
+
+
 def test_semantic_off_ranks_as_the_words_only_matcher_did() -> None:
     matcher = Matcher(ARTICLES, semantic="off")
     got = {

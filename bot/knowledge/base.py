@@ -37,6 +37,12 @@ class Thresholds:
     "static") were chosen by benchmarks/threshold_sweep.py on the calibration set: no
     more risk there than the words-only matcher took with its own defaults, then the
     most right answers plus right-or-offered.
+
+    With meaning fused in, one more condition holds for a direct answer whatever
+    the thresholds: the winner must also lead on words alone among the re-ranked
+    articles (`Candidate.words_lead`). A win that meaning alone carries ("we can only buy
+    with a purchase order" -> how to buy, while its words point at purchase orders)
+    is offered as an option instead of answered.
     """
 
     answer_score: float = 0.40  # the best article must score at least this to be answered
@@ -69,6 +75,7 @@ class Candidate:
     parts: tuple[ScorePart, ...] = ()  # the score's named parts (`candor kb ask`)
     lexical: float = 0.0  # the lexical score (the same as `score` when semantic is off)
     semantic: float | None = None  # the meaning part, 0..1; None when semantic is off
+    words_lead: bool = True  # no re-ranked article scores higher on words alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +175,15 @@ class KnowledgeBase:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded)."""
         return [
-            Candidate(self._articles[s.index], s.score, _why(s), _parts(s), s.lexical, s.semantic)
+            Candidate(
+                self._articles[s.index],
+                s.score,
+                _why(s),
+                _parts(s),
+                s.lexical,
+                s.semantic,
+                s.words_lead,
+            )
             for s in self._matcher.rank(text[:MAX_MATCHED], limit)
         ]
 
@@ -185,7 +200,11 @@ class KnowledgeBase:
             return Decision("unknown", tuple(ranked[:3]), text)
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if best.score >= t.answer_score and best.score - runner_up >= t.answer_margin:
+        if (
+            best.score >= t.answer_score
+            and best.score - runner_up >= t.answer_margin
+            and best.words_lead
+        ):
             return Decision("answer", (best,), text)
         floor = max(t.clarify_score, best.score - t.clarify_spread)
         options = tuple(c for c in ranked[: t.max_options] if c.score >= floor)

@@ -14,12 +14,14 @@ Three signals, each in 0..1, combined with fixed weights chosen by measurement
   fast way) against the article's best-matching question, for the few articles
   the first two signals put on top only.
 
-Those three make the lexical score. With `semantic="static"` (the default) it is
-fused with what the question means: the cosine between the question's static
-embedding (bot/knowledge/embedding.py) and each article's, which finds "how much is
-it" for the pricing article without a shared word. `fused = (1 - W_SEMANTIC) *
-lexical + W_SEMANTIC * meaning`, where meaning rescales the cosine so that the
-similarity unrelated texts have anyway (about MEANING_FLOOR) counts as nothing.
+Those three make the lexical score. With `semantic="static"` (not the default)
+it is fused with what the question means: the cosine between the question's
+static embedding (bot/knowledge/embedding.py) and each article's, which finds "how
+much is it" for the pricing article without a shared word. `fused = (1 -
+W_SEMANTIC) * lexical + W_SEMANTIC * meaning`, where meaning rescales the cosine
+so that the similarity unrelated texts have anyway (about MEANING_FLOOR) counts
+as nothing. Each result says whether it also leads on words alone among the
+re-ranked articles (`words_lead`): the decision answers only such a winner.
 
 Both indexes are inverted: a question touches only the postings of its own
 features, so cost grows with how common its words are, not with the number of
@@ -84,6 +86,7 @@ class Scored:
     question: str  # the article's closest question ("" if none)
     lexical: float = 0.0  # coverage, shape and closeness combined
     semantic: float | None = None  # the meaning part, 0..1; None when semantic is off
+    words_lead: bool = True  # no other re-ranked article has a higher lexical score
 
 
 _STOPWORD_LIST = sorted(w for w in STOPWORDS if len(w) >= TYPO_MIN_LENGTH)
@@ -379,8 +382,13 @@ class Matcher:
                 )
             )
         results.sort(key=lambda s: (-s.score, s.index))
+        most_lexical = max(s.lexical for s in results)
         return [
-            replace(s, matched=tuple(t for t in known if self._words_has(t, s.index)))
+            replace(
+                s,
+                matched=tuple(t for t in known if self._words_has(t, s.index)),
+                words_lead=s.lexical >= most_lexical,
+            )
             for s in results[:limit]
         ]
 
