@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -224,20 +225,38 @@ def test_a_win_that_meaning_alone_carries_is_offered_not_answered() -> None:
     """Words rank another article first, meaning carries pricing to the top: even
     with thresholds that would answer anything, the bot offers it (a menu), since a
     meaning-only winner is where the fused matcher's wrong answers came from. When
-    words and meaning agree it answers."""
+    words single the winner out as well it answers."""
     anything = Thresholds(answer_score=0.0, answer_margin=0.0, clarify_score=0.0)
     fused = KnowledgeBase.of(ARTICLES, anything, semantic="static")
     question = "what does it cost me each month"
     ranked = fused.rank(question)
-    assert ranked[0].article.id == "pricing" and not ranked[0].words_lead
+    assert ranked[0].article.id == "pricing" and ranked[0].words_lead < 0
     decision = fused.decide(question)
     assert decision.kind == "clarify"
     assert "pricing" in [c.article.id for c in decision.candidates]
     agreed = fused.decide("what is the price of a plan")
     assert agreed.kind == "answer" and agreed.candidates[0].article.id == "pricing"
-    assert agreed.candidates[0].words_lead
-    # words alone: the leader always leads on words
-    assert all(c.words_lead for c in KnowledgeBase.of(ARTICLES, anything).rank(question)[:1])
+    assert agreed.candidates[0].words_lead >= anything.words_margin
+    # words alone decide as they always did: the thresholds only
+    assert KnowledgeBase.of(ARTICLES, anything).decide(question).kind == "answer"
+
+
+def test_words_barely_ahead_is_not_enough_with_meaning_fused_in() -> None:
+    """The winner leads on words, but by less than words_margin: a menu, however
+    high the fused score; with the margin lowered it is answered."""
+    anything = Thresholds(answer_score=0.0, answer_margin=0.0, clarify_score=0.0)
+    fused = KnowledgeBase.of(ARTICLES, anything, semantic="static")
+    close = [
+        q
+        for q in QUESTIONS
+        if (ranked := fused.rank(q)) and 0 <= ranked[0].words_lead < anything.words_margin
+    ]
+    assert close, "no question of QUESTIONS has its words barely ahead"
+    for question in close:
+        lead = fused.rank(question)[0].words_lead
+        assert fused.decide(question).kind == "clarify", question
+        looser = KnowledgeBase.of(ARTICLES, replace(anything, words_margin=lead), semantic="static")
+        assert looser.decide(question).kind == "answer", question
 
 
 def test_semantic_off_ranks_as_the_words_only_matcher_did() -> None:

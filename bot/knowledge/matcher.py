@@ -20,8 +20,9 @@ static embedding (bot/knowledge/embedding.py) and each article's, which finds "h
 much is it" for the pricing article without a shared word. `fused = (1 -
 W_SEMANTIC) * lexical + W_SEMANTIC * meaning`, where meaning rescales the cosine
 so that the similarity unrelated texts have anyway (about MEANING_FLOOR) counts
-as nothing. Each result says whether it also leads on words alone among the
-re-ranked articles (`words_lead`): the decision answers only such a winner.
+as nothing. Each result says how far it leads on words alone among the
+re-ranked articles (`words_lead`, negative when another leads): the decision
+answers only a clear words leader (bot/knowledge/base.py).
 
 Both indexes are inverted: a question touches only the postings of its own
 features, so cost grows with how common its words are, not with the number of
@@ -86,7 +87,9 @@ class Scored:
     question: str  # the article's closest question ("" if none)
     lexical: float = 0.0  # coverage, shape and closeness combined
     semantic: float | None = None  # the meaning part, 0..1; None when semantic is off
-    words_lead: bool = True  # no other re-ranked article has a higher lexical score
+    # lexical minus the best lexical of the other re-ranked articles (< 0: another
+    # article leads on words alone)
+    words_lead: float = 1.0
 
 
 _STOPWORD_LIST = sorted(w for w in STOPWORDS if len(w) >= TYPO_MIN_LENGTH)
@@ -382,12 +385,14 @@ class Matcher:
                 )
             )
         results.sort(key=lambda s: (-s.score, s.index))
-        most_lexical = max(s.lexical for s in results)
+        lexicals = sorted((s.lexical for s in results), reverse=True)
+        first_lexical, second_lexical = lexicals[0], (lexicals[1:] or [0.0])[0]
         return [
             replace(
                 s,
                 matched=tuple(t for t in known if self._words_has(t, s.index)),
-                words_lead=s.lexical >= most_lexical,
+                words_lead=s.lexical
+                - (second_lexical if s.lexical >= first_lexical else first_lexical),
             )
             for s in results[:limit]
         ]
