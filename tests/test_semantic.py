@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +135,7 @@ def test_meaning_finds_what_no_shared_word_does() -> None:
     """'what will I pay monthly' shares no word with the pricing article: words alone
     rank another article first, meaning ranks pricing first. (With the default
     thresholds a question sharing no word at all still scores below clarify_score unless
-    its meaning part is very high: meaning is 0.3 of the score.)"""
+    its meaning part is very high: meaning is W_SEMANTIC of the score.)"""
     words_only = KnowledgeBase.of(ARTICLES, semantic="off")
     fused = KnowledgeBase.of(ARTICLES, semantic="static")
     for question in ("what will I pay monthly", "what does it cost me each month"):
@@ -143,7 +143,8 @@ def test_meaning_finds_what_no_shared_word_does() -> None:
         ranked = fused.rank(question)
         assert ranked[0].article.id == "pricing"
         assert ranked[0].semantic is not None and ranked[0].semantic > 3 * ranked[0].lexical
-        assert ranked[0].score - ranked[1].score > 0.05
+        assert ranked[0].score > ranked[1].score
+        assert ranked[0].semantic - (ranked[1].semantic or 0.0) > 0.3  # by meaning, clearly
     assert fused.rank("I forgot my login credentials")[0].article.id == "login"
     # and a question about something else is still not answered
     assert fused.decide("whats the weather in paris").kind == "unknown"
@@ -272,7 +273,7 @@ def test_semantic_off_keeps_the_words_only_thresholds() -> None:
     assert KnowledgeBase.of(ARTICLES, semantic="off").thresholds == Thresholds.measured("off")
     assert Thresholds.measured("off") == Thresholds(0.40, 0.10, 0.20, 0.30, 3)
     assert KnowledgeBase.of(ARTICLES, semantic="static").thresholds == Thresholds.measured("static")
-    assert Thresholds.measured("static") == Thresholds(0.42, 0.08, 0.24, 0.30, 3)
+    assert Thresholds.measured("static") == Thresholds(0.44, 0.0, 0.22, 0.30, 3)
     assert KnowledgeBase.of(ARTICLES).thresholds == Thresholds.measured("off")  # the default
 
 

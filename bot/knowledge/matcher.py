@@ -63,7 +63,7 @@ W_SHAPE = 0.35
 W_CLOSENESS = 0.20
 RERANK = 12  # articles re-ranked with rapidfuzz
 TYPO_MIN_LENGTH = 4
-W_SEMANTIC = 0.3  # chosen on the calibration set with the thresholds (threshold_sweep.py)
+W_SEMANTIC = 0.2  # chosen on the calibration set with the thresholds (threshold_sweep.py)
 MEANING_FLOOR = 0.35  # cosine of texts that have nothing to do with each other, about
 SEMANTIC_SLICE = 2048  # articles embedded at a time, bounding the build's memory
 # Rows per matrix-vector product at query time: OpenBLAS runs a larger product on all
