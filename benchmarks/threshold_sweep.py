@@ -9,7 +9,9 @@ no higher and out-of-scope refused no lower than its figures (RESULTS.md's bound
 and 10% hold a fortiori). Among those, the most right answers plus right-or-offered (a
 right answer counts twice, a menu holding the right article once: "most right-or-offered"
 alone, RESULTS.md's rule for the baseline, puts a menu in front of every question), ties
-broken by most out-of-scope refused.
+broken by most out-of-scope refused. The fused matcher answers only a winner that
+words alone single out (base.py's `words_margin`, `words_score`: the words-only
+defaults, not swept), and the replay holds to that too.
 The chosen triple is then applied, unchanged, to BANKING77 with its out-of-scope
 questions and to HWU64.
 
@@ -43,28 +45,37 @@ GRID = np.round(np.arange(0.0, 0.81, 0.02), 2)
 MARGINS = np.round(np.arange(0.0, 0.31, 0.02), 2)
 
 
-def ranked(dataset: Dataset, semantic: Semantic) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """scores [q, OPTIONS+1], hit [q, OPTIONS+1] (the expected article), oos [q]."""
+Ranked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def ranked(dataset: Dataset, semantic: Semantic) -> Ranked:
+    """scores [q, OPTIONS+1], hit [q, OPTIONS+1] (the expected article), oos [q],
+    words [q] (with meaning fused in, whether words alone single the best out, and
+    whether they alone would answer it: base.py's rule; None when semantic is off)."""
     kb = KnowledgeBase.of(dataset.articles, Thresholds.measured(semantic), semantic)
     width = OPTIONS + 1
     scores = np.zeros((len(dataset.pairs), width))
     hits = np.zeros((len(dataset.pairs), width), dtype=bool)
     oos = np.zeros(len(dataset.pairs), dtype=bool)
+    t = kb.thresholds
+    words = np.zeros((len(dataset.pairs), 2), dtype=bool)  # clear on words, answered so
     for q, (text, expected) in enumerate(dataset.pairs):
         oos[q] = expected is None
         for k, c in enumerate(kb.rank(text, width)):
             scores[q, k] = c.score
             hits[q, k] = c.article.id == expected
-    return scores, hits, oos
+            if k == 0:
+                clear = c.semantic is None or c.words_lead >= t.words_margin
+                words[q] = clear, c.semantic is not None and clear and c.lexical >= t.words_score
+    return scores, hits, oos, words
 
 
-def replay(
-    data: tuple[np.ndarray, np.ndarray, np.ndarray], answer: float, margin: float, clarify: float
-) -> dict[str, float]:
-    scores, hits, oos = data
+def replay(data: Ranked, answer: float, margin: float, clarify: float) -> dict[str, float]:
+    scores, hits, oos, words = data
     best, second = scores[:, 0], scores[:, 1]
     unknown = best < clarify
-    answered = ~unknown & (best >= answer) & (best - second >= margin)
+    clear = (best >= answer) & (best - second >= margin)
+    answered = ~unknown & words[:, 0] & (clear | words[:, 1])
     floor = np.maximum(clarify, best - SPREAD)[:, None]
     offered = (scores[:, :OPTIONS] >= floor) & (scores[:, :OPTIONS] > 0)
     right_offered = (hits[:, :OPTIONS] & offered).any(axis=1)
@@ -84,9 +95,7 @@ def replay(
     }
 
 
-def choose(
-    data: tuple[np.ndarray, np.ndarray, np.ndarray], bound: dict[str, float]
-) -> tuple[tuple[float, ...], Any]:
+def choose(data: Ranked, bound: dict[str, float]) -> tuple[tuple[float, ...], Any]:
     best: tuple[Any, ...] | None = None
     for answer, margin, clarify in itertools.product(GRID, MARGINS, GRID):
         if clarify > answer:

@@ -88,3 +88,21 @@ def test_todays_matcher_holds_its_measured_figures(
         assert figures[figure] >= bound, figures
     else:
         assert figures[figure] <= bound, figures
+
+
+@pytest.mark.parametrize("path", [QUESTIONS, OLDER], ids=["customer_questions", "knowledge_eval"])
+def test_meaning_fused_in_is_no_riskier_than_words_alone(path: Path) -> None:
+    """semantic = "static" with its measured defaults against words alone with
+    theirs, on both shipped sets: no more wrong answers, no more out-of-scope
+    questions answered, no fewer right answers, no more asking back. (The plain
+    fusion answered "Do you support 2FA?" with the support-hours article.)"""
+    pairs = read_eval(path)
+    figures = {
+        mode: summary(evaluate(KnowledgeBase.load(KNOWLEDGE, semantic=mode), pairs, progress=False))
+        for mode in ("off", "static")
+    }
+    words, fused = figures["off"], figures["static"]
+    assert fused["answered_wrong"] <= words["answered_wrong"], figures
+    assert fused["oos_answered"] <= words["oos_answered"], figures
+    assert fused["answered_correct"] >= words["answered_correct"], figures
+    assert fused["asked_back"] <= words["asked_back"], figures

@@ -37,6 +37,18 @@ class Thresholds:
     "static") were chosen by benchmarks/threshold_sweep.py on the calibration set: no
     more risk there than the words-only matcher took with its own defaults, then the
     most right answers plus right-or-offered.
+
+    With meaning fused in, a direct answer also needs words alone to single the
+    winner out: it must lead the other re-ranked articles on its lexical score by
+    `words_margin` (the words-only matcher's own margin). Then it is answered when
+    the fused score passes `answer_score` and `answer_margin`, or when its lexical
+    score alone passes `words_score` (what the words-only matcher would answer,
+    which a low meaning part must not turn into a menu). A win that meaning alone
+    carries ("we can only buy with a purchase order" -> how to buy, while its words
+    point at purchase orders; "what do you know about me" -> about Candor, meaning
+    saying your data) is offered as an option instead: the fused matcher's wrong
+    answers on the shipped sets were of that kind, or words barely ahead ("Do you
+    support 2FA?" -> support hours).
     """
 
     answer_score: float = 0.40  # the best article must score at least this to be answered
@@ -44,6 +56,10 @@ class Thresholds:
     clarify_score: float = 0.20  # below this the bot says it does not know
     clarify_spread: float = 0.30  # options offered score within this of the best
     max_options: int = 3
+    # with meaning fused in only: the winner's lead on words alone, and its lexical
+    # score that answers without the fused one (the words-only defaults)
+    words_margin: float = 0.10
+    words_score: float = 0.40
 
     def __post_init__(self) -> None:
         if not 0 <= self.clarify_score <= self.answer_score <= 1:
@@ -58,7 +74,9 @@ class Thresholds:
 
 
 # The defaults of the matcher that fuses meaning with words (semantic = "static").
-FUSED = Thresholds(answer_score=0.42, answer_margin=0.08, clarify_score=0.24)
+# Chosen by benchmarks/threshold_sweep.py with base.py's decision rule (a winner that
+# words alone single out): no fused margin is needed once words_margin holds.
+FUSED = Thresholds(answer_score=0.44, answer_margin=0.0, clarify_score=0.22)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +87,7 @@ class Candidate:
     parts: tuple[ScorePart, ...] = ()  # the score's named parts (`candor kb ask`)
     lexical: float = 0.0  # the lexical score (the same as `score` when semantic is off)
     semantic: float | None = None  # the meaning part, 0..1; None when semantic is off
+    words_lead: float = 1.0  # lexical lead over the other re-ranked articles (< 0: behind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +187,15 @@ class KnowledgeBase:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded)."""
         return [
-            Candidate(self._articles[s.index], s.score, _why(s), _parts(s), s.lexical, s.semantic)
+            Candidate(
+                self._articles[s.index],
+                s.score,
+                _why(s),
+                _parts(s),
+                s.lexical,
+                s.semantic,
+                s.words_lead,
+            )
             for s in self._matcher.rank(text[:MAX_MATCHED], limit)
         ]
 
@@ -185,7 +212,13 @@ class KnowledgeBase:
             return Decision("unknown", tuple(ranked[:3]), text)
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if best.score >= t.answer_score and best.score - runner_up >= t.answer_margin:
+        fused_clear = best.score >= t.answer_score and best.score - runner_up >= t.answer_margin
+        if best.semantic is None:
+            answer = fused_clear
+        else:  # meaning fused in: words alone must single the winner out too
+            words_clear = best.words_lead >= t.words_margin
+            answer = words_clear and (fused_clear or best.lexical >= t.words_score)
+        if answer:
             return Decision("answer", (best,), text)
         floor = max(t.clarify_score, best.score - t.clarify_spread)
         options = tuple(c for c in ranked[: t.max_options] if c.score >= floor)

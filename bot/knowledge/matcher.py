@@ -14,12 +14,15 @@ Three signals, each in 0..1, combined with fixed weights chosen by measurement
   fast way) against the article's best-matching question, for the few articles
   the first two signals put on top only.
 
-Those three make the lexical score. With `semantic="static"` (the default) it is
-fused with what the question means: the cosine between the question's static
-embedding (bot/knowledge/embedding.py) and each article's, which finds "how much is
-it" for the pricing article without a shared word. `fused = (1 - W_SEMANTIC) *
-lexical + W_SEMANTIC * meaning`, where meaning rescales the cosine so that the
-similarity unrelated texts have anyway (about MEANING_FLOOR) counts as nothing.
+Those three make the lexical score. With `semantic="static"` (not the default)
+it is fused with what the question means: the cosine between the question's
+static embedding (bot/knowledge/embedding.py) and each article's, which finds "how
+much is it" for the pricing article without a shared word. `fused = (1 -
+W_SEMANTIC) * lexical + W_SEMANTIC * meaning`, where meaning rescales the cosine
+so that the similarity unrelated texts have anyway (about MEANING_FLOOR) counts
+as nothing. Each result says how far it leads on words alone among the
+re-ranked articles (`words_lead`, negative when another leads): the decision
+answers only a clear words leader (bot/knowledge/base.py).
 
 Both indexes are inverted: a question touches only the postings of its own
 features, so cost grows with how common its words are, not with the number of
@@ -60,7 +63,7 @@ W_SHAPE = 0.35
 W_CLOSENESS = 0.20
 RERANK = 12  # articles re-ranked with rapidfuzz
 TYPO_MIN_LENGTH = 4
-W_SEMANTIC = 0.3  # chosen on the calibration set with the thresholds (threshold_sweep.py)
+W_SEMANTIC = 0.2  # chosen on the calibration set with the thresholds (threshold_sweep.py)
 MEANING_FLOOR = 0.35  # cosine of texts that have nothing to do with each other, about
 SEMANTIC_SLICE = 2048  # articles embedded at a time, bounding the build's memory
 # Rows per matrix-vector product at query time: OpenBLAS runs a larger product on all
@@ -84,6 +87,9 @@ class Scored:
     question: str  # the article's closest question ("" if none)
     lexical: float = 0.0  # coverage, shape and closeness combined
     semantic: float | None = None  # the meaning part, 0..1; None when semantic is off
+    # lexical minus the best lexical of the other re-ranked articles (< 0: another
+    # article leads on words alone)
+    words_lead: float = 1.0
 
 
 _STOPWORD_LIST = sorted(w for w in STOPWORDS if len(w) >= TYPO_MIN_LENGTH)
@@ -379,8 +385,15 @@ class Matcher:
                 )
             )
         results.sort(key=lambda s: (-s.score, s.index))
+        lexicals = sorted((s.lexical for s in results), reverse=True)
+        first_lexical, second_lexical = lexicals[0], (lexicals[1:] or [0.0])[0]
         return [
-            replace(s, matched=tuple(t for t in known if self._words_has(t, s.index)))
+            replace(
+                s,
+                matched=tuple(t for t in known if self._words_has(t, s.index)),
+                words_lead=s.lexical
+                - (second_lexical if s.lexical >= first_lexical else first_lexical),
+            )
             for s in results[:limit]
         ]
 
