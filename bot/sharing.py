@@ -166,9 +166,9 @@ class Sharing:
         self._counted = True
 
     async def _beat(self) -> None:
+        await self._join()  # (not held up by a claim: the others count on it)
         async with self._lock:
             asked = self._now()
-            await self._join()
             busy = self._busy_chats()
             for chat in busy:
                 self._used[chat] = asked
