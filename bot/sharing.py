@@ -13,10 +13,11 @@ server's), and the record of a send is made only while it still owns the address
 (`fenced`), so the at-least-once window stays one write wide.
 
 The chats with work (due messages) are shared fairly: a process claims no more of a
-channel's than its share, `ceil(chats with work / live processes)`, and one that
-holds more (it was alone, or the others were restarted) gives up the surplus, those
-it has held for `hold` seconds at least (no chat bounces between processes on every
-pass), between two sends: no send starts there, and once none is in flight there
+channel's than its share, `ceil(chats with work / live processes)` (those its last
+pass found due, and those it is sending to), and one that holds more than a quarter
+above it (it was alone, or the others were restarted) gives up the surplus, of
+those it has held for `hold` seconds at least (no chat bounces between processes
+on every pass), between two sends: no send starts there, and once none is in flight there
 it releases them, for the others to claim at their next pass. A chat released (here,
 at `linger` or at `leave`) cannot be claimed before its channel's spacing (the
 sender's `spacing(chat_id)`: Telegram's second per private chat, three for a group)
@@ -63,7 +64,6 @@ Fence = Callable[[Transaction], Awaitable[bool]]
 Spacing = Callable[[str], float]  # a chat id: the least seconds between two sends there
 WINDOW = 1.0  # seconds: the overall limit is a count per this long
 MARGIN = 0.02  # seconds more: sends' times as the platform sees them vary a little
-WORK = 2.0  # seconds a chat counts as having work since a pass last found it so (or busy)
 REREAD = 200  # a chat taken over: its pending messages read again, this many more
 
 
@@ -112,7 +112,7 @@ class Sharing:
         self._since: dict[Chat, float] = {}  # when each was claimed
         self._leaving: set[Chat] = set()  # given up: no send starts; released when none runs
         self._given: dict[Chat, float] = {}  # when each given up was released
-        self._work: dict[Chat, float] = {}  # chats last seen with due messages, when
+        self._work: set[Chat] = set()  # with due messages, or being sent to, at the last claim
         self._busy: Collection[Lane] = ()
         self._pacers: dict[str, Pacer] = {}
         self._spacing: dict[str, Spacing] = {}
@@ -223,8 +223,9 @@ class Sharing:
             if not self._counted:
                 await self._join()
             busy = self._busy_chats()
-            self._note_work(wanted | busy, asked)
-            self._shed(asked, wanted, busy)
+            self._work = wanted | busy
+            self._given = {c: t for c, t in self._given.items() if asked - t < self.hold}
+            self._shed(asked, busy)
             await self._release(self._leaving - busy, asked)
             mine = {chat for chat in wanted if self.holds(chat)}
             taken: set[Chat] = set()
@@ -233,12 +234,6 @@ class Sharing:
                 mine |= got
                 taken |= got.taken
         return Claimed(mine, taken)
-
-    def _note_work(self, chats: Collection[Chat], asked: float) -> None:
-        for chat in chats:
-            self._work[chat] = asked
-        self._work = {c: t for c, t in self._work.items() if asked - t <= WORK}
-        self._given = {c: t for c, t in self._given.items() if asked - t < self.hold}
 
     def _held(self, channel: str) -> list[Chat]:
         """The chats with work of `channel` this process owns and keeps."""
@@ -250,20 +245,20 @@ class Sharing:
         work = sum(1 for c in self._work if c[0] == channel)
         return math.ceil(work / max(1, self.live))
 
-    def _shed(self, asked: float, due: Collection[Chat], busy: Collection[Chat]) -> None:
-        """Give up what is above the share, of what it has held `hold` long: first
-        those with messages due and no send running (released now), then those with
-        a send running (between two sends), the rest last."""
-        for channel in {c[0] for c in self._owned}:
+    def _shed(self, asked: float, busy: Collection[Chat]) -> None:
+        """Give up what is above the share (by more than a quarter of it: a chat or
+        two more or less do not move chats), down to the share, of what it has held
+        `hold` long: first those with messages due and no send running (released
+        now), then those with a send running (between two sends)."""
+        for channel in {c[0] for c in self._work}:
             held = self._held(channel)
-            surplus = len(held) - self._share(channel)
-            if surplus <= 0:
+            share = self._share(channel)
+            surplus = len(held) - share
+            if surplus <= share // 4:
                 continue
             old = [c for c in held if asked - self._since.get(c, asked) >= self.hold]
             random.shuffle(old)
-            old.sort(
-                key=lambda chat: 0 if chat in due and chat not in busy else 1 + (chat not in busy)
-            )
+            old.sort(key=lambda chat: chat in busy)  # (the others are due: released now)
             for chat in old[:surplus]:
                 self._leaving.add(chat)
                 log.debug("the outbox gives %s up to the other processes (its fair share)", chat)
