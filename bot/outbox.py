@@ -260,7 +260,8 @@ class Outbox:
             return
         self._senders.append((sender, chat_id))
         for sharing in self._sharing:
-            sharing.register(sender.channel, getattr(sender, "overall_per_second", None))
+            limit = getattr(sender, "overall_per_second", None)
+            sharing.register(sender.channel, limit, getattr(sender, "spacing", None))
         if getattr(sender, "shows_to_one", False):
             self._to_one.add(sender.channel)  # it can show a message to one person alone
 

@@ -5,20 +5,33 @@ outbox sends only to the addresses it claimed (`claim`), and so keeps their orde
 (one owner sends an address's messages in id order) and the platforms' per-chat and
 per-group pacing (one process's pacer sees every message to the chat). The owner's
 lease is renewed every `heartbeat` seconds while it works, and released when it has
-had nothing to send to the address for `linger` seconds (long enough that the next
-owner's first message cannot come too soon after this one's last) or when the
-process stops (`leave`). A process killed, or paused past its lease, loses its
-addresses to whoever claims them next; it checks its lease before every send
-(`holds`, on its own clock, counted from before each renewal was asked for: never
-later than the server's), and the record of a send is made only while it still owns
-the address (`fenced`), so the at-least-once window stays one write wide.
+had nothing to send to the address for `linger` seconds or when the process stops
+(`leave`). A process killed, or paused past its lease, loses its addresses to
+whoever claims them next; it checks its lease before every send (`holds`, on its
+own clock, counted from before each renewal was asked for: never later than the
+server's), and the record of a send is made only while it still owns the address
+(`fenced`), so the at-least-once window stays one write wide.
+
+The chats with work (due messages) are shared fairly: a process claims no more of a
+channel's than its share, `ceil(chats with work / live processes)` (those its last
+pass found due, and those it is sending to), and one that holds more than a quarter
+above it (it was alone, or the others were restarted) gives up the surplus, of
+those it has held for `hold` seconds at least (no chat bounces between processes
+on every pass), between two sends: no send starts there, and once none is in flight there
+it releases them, for the others to claim at their next pass. A chat released (here,
+at `linger` or at `leave`) cannot be claimed before its channel's spacing (the
+sender's `spacing(chat_id)`: Telegram's second per private chat, three for a group)
+has passed since the release, after the last send there, in the database's clock:
+the next owner never sends sooner after the last. Its new owner reads the chat's
+messages again before it sends (what the last one sent meanwhile is sent).
 
 The platforms' overall limits (Telegram's 30 messages a second per bot) are divided
 between the live processes that send on such a channel, each registered with a
 heartbeat: each paces its sends there at `overall / live` (`Pacer`). A process that
 joins sends nothing there before every other has counted it and a pacer's window
 has passed (`ready`), so that the shares never add up above the overall. (A process
-that sends on no paced channel, `candor chat` on the terminal, takes no share.)
+that sends on no paced channel, `candor chat` on the terminal, takes no share, and
+counts no others: it claims every chat it has work for.)
 
 With one process per database (SQLite), the store's side is trivial: one process,
 owning every address (bot/store/sqlite/sender.py).
@@ -35,21 +48,23 @@ import random
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Collection
-from typing import TypeVar
+from datetime import datetime
 
 from bot.lanes import Lane
 from bot.logs import outage
-from bot.model import Address
+from bot.model import Address, Outbound
 from bot.store import Store, Transaction
-from bot.store.protocols.sharing import Chat
+from bot.store.protocols.sharing import Chat, Claimed
 from bot.unrecorded import backoff
 
 log = logging.getLogger(__name__)
 
-_Queue = TypeVar("_Queue")
+Entry = tuple[Outbound, datetime]  # a pending message, and when it is due
 Fence = Callable[[Transaction], Awaitable[bool]]
+Spacing = Callable[[str], float]  # a chat id: the least seconds between two sends there
 WINDOW = 1.0  # seconds: the overall limit is a count per this long
 MARGIN = 0.02  # seconds more: sends' times as the platform sees them vary a little
+REREAD = 200  # a chat taken over: its pending messages read again, this many more
 
 
 def chat_of(lane: Lane) -> Chat:
@@ -75,6 +90,7 @@ class Sharing:
         lease: float = 30.0,
         heartbeat: float = 5.0,
         linger: float = 60.0,
+        hold: float | None = None,
         process: str | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
@@ -84,15 +100,25 @@ class Sharing:
         self.lease = lease
         self.heartbeat = min(heartbeat, lease / 3)
         self.linger = linger
+        # a chat claimed is kept this long at least before it is given up for the fair
+        # share; one given up is not claimed back before this long
+        self.hold = self.heartbeat if hold is None else hold
         self.live = 1
         # its share of the overall rates is known: every other process counts this one
         self.ready = asyncio.Event()
         self.listening = asyncio.Event()  # LISTEN is on: a message enqueued now wakes
         self._owned: dict[Chat, float] = {}  # each owned chat: its lease's end, our clock
         self._used: dict[Chat, float] = {}  # when each was last being sent to
+        self._since: dict[Chat, float] = {}  # when each was claimed
+        self._leaving: set[Chat] = set()  # given up: no send starts; released when none runs
+        self._given: dict[Chat, float] = {}  # when each given up was released
+        self._work: set[Chat] = set()  # with due messages, or being sent to, at the last claim
         self._busy: Collection[Lane] = ()
         self._pacers: dict[str, Pacer] = {}
+        self._spacing: dict[str, Spacing] = {}
         self._others: set[Chat] = set()  # another process owned them at our last claim
+        self._lock = asyncio.Lock()  # one exchange with the store about leases at a time
+        self._counted = False  # it joined (the live processes are counted)
 
     def _now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()
@@ -134,63 +160,152 @@ class Sharing:
 
         return woken
 
-    async def _beat(self) -> None:
-        asked = self._now()
+    async def _join(self) -> None:
         if self._pacers:  # (a process sending on no paced channel takes no share)
             self.live = await self._store.join(self.process, self.lease)
-        active = {chat_of(lane) for lane in self._busy}
-        for chat in active:
-            self._used[chat] = asked
-        idle = {c for c in self._owned if asked - self._used.get(c, asked) > self.linger}
-        if idle:  # forgotten first: from now on no task of this process sends there
-            for chat in idle:
-                self._forget(chat)
-            await self._store.release(self.process, idle)
-        keep = set(self._owned)
-        if keep:
-            still = await self._store.claim(self.process, keep, self.lease)
-            for chat in keep - still:
-                log.warning("the outbox lost its lease on %s: another process sends there", chat)
-                self._forget(chat)
-            for chat in still:
-                self._owned[chat] = asked + self.lease
+        self._counted = True
+
+    async def _beat(self) -> None:
+        await self._join()  # (not held up by a claim: the others count on it)
+        async with self._lock:
+            asked = self._now()
+            busy = self._busy_chats()
+            for chat in busy:
+                self._used[chat] = asked
+            idle = {c for c in self._owned if asked - self._used.get(c, asked) > self.linger}
+            await self._release(idle | (self._leaving - busy), asked)
+            keep = set(self._owned)
+            if keep:
+                still = await self._store.claim(self.process, keep, self.lease)
+                for chat in keep - still:
+                    log.warning(
+                        "the outbox lost its lease on %s: another process sends there", chat
+                    )
+                    self._forget(chat)
+                for chat in still:
+                    self._owned[chat] = asked + self.lease
+
+    def _busy_chats(self) -> set[Chat]:
+        return {chat_of(lane) for lane in list(self._busy)}
+
+    def _gap(self, chat: Chat) -> float:
+        """How long after this process's last send to `chat` another may send there."""
+        spacing = self._spacing.get(chat[0])
+        return (spacing(chat[1]) + MARGIN) if spacing is not None else 0.0
+
+    async def _release(self, chats: Collection[Chat], asked: float) -> None:
+        """Forgotten first (from now on no task of this process sends there), then
+        released: claimable by another once each one's spacing has passed."""
+        gaps: dict[float, list[Chat]] = collections.defaultdict(list)
+        for chat in chats:
+            if chat in self._leaving:
+                self._given[chat] = asked
+            self._forget(chat)
+            gaps[self._gap(chat)].append(chat)
+        for gap, group in gaps.items():
+            await self._store.release(self.process, group, gap)
 
     def _forget(self, chat: Chat) -> None:
         self._owned.pop(chat, None)
         self._used.pop(chat, None)
+        self._since.pop(chat, None)
+        self._leaving.discard(chat)
 
-    async def claim(self, chats: Collection[Chat]) -> set[Chat]:
-        """Of `chats`, those this process may send to now (claimed, or owned). It
-        claims its share of those new to it (all, over several passes, if the others
-        do not take theirs), so that the live processes divide a burst between them."""
+    async def claim(self, chats: Collection[Chat]) -> Claimed:
+        """Of `chats` (those with due messages), those this process may send to now:
+        owned, or claimed now, up to its fair share of each channel's chats with work
+        (`taken`: those another process owned before, which it may have sent to after
+        this process read them). Above its share, it gives up the surplus (see the
+        module)."""
         asked = self._now()
         wanted = set(chats)
-        mine = {chat for chat in wanted if self.holds(chat)}
-        # in a random order, those another process held at the last claim last: the
-        # processes claiming at once mostly try different ones
-        new = random.sample(sorted(wanted - mine), len(wanted - mine))
+        async with self._lock:
+            if not self._counted:
+                await self._join()
+            busy = self._busy_chats()
+            self._work = wanted | busy
+            self._given = {c: t for c, t in self._given.items() if asked - t < self.hold}
+            self._shed(asked, busy)
+            await self._release(self._leaving - busy, asked)
+            mine = {chat for chat in wanted if self.holds(chat)}
+            taken: set[Chat] = set()
+            for channel in sorted({channel for channel, _ in wanted}):
+                got = await self._claim_more(channel, wanted, asked)
+                mine |= got
+                taken |= got.taken
+        return Claimed(mine, taken)
+
+    def _held(self, channel: str) -> list[Chat]:
+        """The chats with work of `channel` this process owns and keeps."""
+        return [
+            c for c in self._owned if c[0] == channel and c in self._work and c not in self._leaving
+        ]
+
+    def _share(self, channel: str) -> int:
+        work = sum(1 for c in self._work if c[0] == channel)
+        return math.ceil(work / max(1, self.live))
+
+    def _shed(self, asked: float, busy: Collection[Chat]) -> None:
+        """Give up what is above the share (by more than a quarter of it: a chat or
+        two more or less do not move chats), down to the share, of what it has held
+        `hold` long: first those with messages due and no send running (released
+        now), then those with a send running (between two sends)."""
+        for channel in {c[0] for c in self._work}:
+            held = self._held(channel)
+            share = self._share(channel)
+            surplus = len(held) - share
+            if surplus <= share // 4:
+                continue
+            old = [c for c in held if asked - self._since.get(c, asked) >= self.hold]
+            random.shuffle(old)
+            old.sort(key=lambda chat: chat in busy)  # (the others are due: released now)
+            for chat in old[:surplus]:
+                self._leaving.add(chat)
+                log.debug("the outbox gives %s up to the other processes (its fair share)", chat)
+
+    async def _claim_more(self, channel: str, wanted: set[Chat], asked: float) -> Claimed:
+        """Of `channel`'s wanted chats it does not own, as many as its share has room
+        for: in a random order, those another process held at the last claim last
+        (the processes claiming at once mostly try different ones), not those it gave
+        up `hold` ago or less."""
+        room = self._share(channel) - len(self._held(channel))
+        new = [
+            c for c in wanted if c[0] == channel and c not in self._owned and c not in self._given
+        ]
+        if room <= 0 or not new:
+            return Claimed()
+        random.shuffle(new)
         new.sort(key=lambda chat: chat in self._others)
-        new = new[: max(1, math.ceil(len(new) / max(1, self.live)))]
-        if new:
-            got = await self._store.claim(self.process, new, self.lease)
-            for chat in got:
-                self._owned[chat] = asked + self.lease
-                self._used[chat] = asked
-            self._others = (self._others | (set(new) - got)) - got
-            mine |= got
-        return mine
+        got = await self._store.claim(self.process, new, self.lease, limit=room)
+        for chat in got:
+            self._owned[chat] = asked + self.lease
+            self._used[chat] = asked
+            self._since[chat] = asked
+        if len(got) < room:  # (not all of them: the others are someone else's)
+            self._others |= set(new) - got
+        self._others -= got
+        return got
 
     def holds(self, chat: Chat) -> bool:
-        """Whether the lease on `chat` surely holds still (with a margin for a send)."""
+        """Whether the lease on `chat` surely holds still (with a margin for a send),
+        and this process has not given it up."""
+        if chat in self._leaving:
+            return False
         return self._owned.get(chat, 0.0) - self._now() > min(1.0, self.lease / 10)
 
-    def register(self, channel: str, overall_per_second: float | None) -> None:
+    def register(
+        self, channel: str, overall_per_second: float | None, spacing: Spacing | None = None
+    ) -> None:
         """A channel's sender, and its overall limit (messages a second, for the whole
-        deployment), if it has one: this process paces its sends at its share."""
+        deployment), if it has one: this process paces its sends at its share; and
+        its spacing, if it has one: a chat handed over waits that long after the last
+        send there."""
         if overall_per_second:
             self._pacers[channel] = Pacer(
                 lambda: float(overall_per_second) / max(1, self.live), self._now
             )
+        if spacing is not None:
+            self._spacing[channel] = spacing
 
     async def may_send(self, address: Address) -> bool:
         """Whether the lease on the address holds still; then the message waits for
@@ -202,10 +317,33 @@ class Sharing:
             await pacer.take()
         return self.holds(chat)
 
+    async def fresh(
+        self, todo: list[tuple[Lane, list[Entry]]], taken: Collection[Chat]
+    ) -> list[tuple[Lane, list[Entry]]]:
+        """The queues of the chats taken over, as they are now: without what their
+        last owner sent since they were read, its tries counted (the rest of each
+        queue comes at the next pass)."""
+        rows: dict[Chat, dict[int | None, Entry]] = {}
+        for lane, queue in todo:
+            chat = chat_of(lane)
+            if chat in taken and chat not in rows:
+                now = await self._store.pending(chat[0], chat[1], len(queue) + REREAD)
+                rows[chat] = {message.id: (message, due) for message, due in now}
+        again = []
+        for lane, queue in todo:
+            found = rows.get(chat_of(lane))
+            if found is not None:
+                queue = [found[m.id] for m, _ in queue if m.id in found]
+            if queue:
+                again.append((lane, queue))
+        return again
+
     async def leave(self) -> None:
-        """Release every lease and the heartbeat: the others take over at once."""
+        """Release every lease and the heartbeat: the others take over (each chat
+        once its spacing has passed)."""
         self.ready.clear()
-        await self._store.release(self.process)
+        gap = max((self._gap(chat) for chat in self._owned), default=0.0)
+        await self._store.release(self.process, None, gap)
         self._owned.clear()
 
 
@@ -223,13 +361,15 @@ def fence(sharing: Sharing | None, address: Address) -> Fence | None:
 
 
 async def owned_only(
-    sharing: Sharing | None, todo: list[tuple[Lane, _Queue]]
-) -> list[tuple[Lane, _Queue]]:
-    """Of the lanes the outbox would start sending to, those this process owns."""
+    sharing: Sharing | None, todo: list[tuple[Lane, list[Entry]]]
+) -> list[tuple[Lane, list[Entry]]]:
+    """Of the lanes the outbox would start sending to, those this process owns (the
+    queues of those it took over from another process read again)."""
     if sharing is None:
         return todo
     owned = await sharing.claim({chat_of(lane) for lane, _ in todo})
-    return [(lane, queue) for lane, queue in todo if chat_of(lane) in owned]
+    mine = [(lane, queue) for lane, queue in todo if chat_of(lane) in owned]
+    return await sharing.fresh(mine, owned.taken) if owned.taken else mine
 
 
 class Pacer:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
@@ -336,8 +337,10 @@ async def test_an_address_idle_past_linger_is_released_for_any_process(
     released = asyncio.Event()
     release = one.release
 
-    async def seen_release(process: str, chats: Collection[Chat] | None = None) -> None:
-        await release(process, chats)  # the store's own, seen
+    async def seen_release(
+        process: str, chats: Collection[Chat] | None = None, after: float = 0.0
+    ) -> None:
+        await release(process, chats, after)  # the store's own, seen
         released.set()
 
     one.release = seen_release  # type: ignore[method-assign]
@@ -353,3 +356,119 @@ async def test_an_address_idle_past_linger_is_released_for_any_process(
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_chat_released_waits_its_spacing_and_is_taken_as_taken(
+    stores: Callable[[], PostgresStore], postgres_server: Server, url: str
+) -> None:
+    one, two = stores(), stores()
+    await one.open()
+    await two.open()
+    chats = [("test", name) for name in ("ann", "bob", "cid", "dan")]
+    assert await one.claim("p1", chats[:2], 30) == set(chats[:2])
+    # a limit: of those it may take, the first wanted first, the limit's number
+    got = await two.claim("p2", list(reversed(chats)), 30, limit=1)
+    assert got == {chats[3]} and not got.taken  # nobody's before
+    await one.release("p1", chats[:1], 60)  # p1 sent to ann last just now
+    assert await two.claim("p2", chats[:1], 30) == set()  # not before its spacing
+    async with one.transaction() as tx:
+        assert await tx.outbox.owned("p1", *chats[0])  # p1's record of that send counts
+    postgres_server.psql(  # the spacing passes
+        url.rsplit("/", 1)[-1],
+        "UPDATE outbox_owners SET lease_until = now() - interval '1s' WHERE owner = 'p1'",
+    )
+    got = await two.claim("p2", chats, 30)
+    assert got == set(chats) and got.taken == set(chats[:2])  # p1's, before
+    async with one.transaction() as tx:
+        assert not await tx.outbox.owned("p1", *chats[0])
+    await two.release("p2", None, 60)  # it leaves: its chats wait their spacing
+    assert await one.claim("p1", chats, 30) == set()
+    assert await one.join("p1", 30) == 1
+
+
+class PacedSender(Sender):
+    """The fake, keeping `interval` between two sends to one chat as a platform's
+    sender does (`spacing`): from when the last was taken to when the next is."""
+
+    def __init__(self, log: list[tuple[float, str, str]], overall: float, interval: float):
+        super().__init__(log, overall)
+        self.interval = interval
+        self._last: dict[str, float] = {}
+
+    def spacing(self, chat_id: str) -> float:
+        return self.interval
+
+    async def send(self, message: Outbound) -> str:
+        chat, loop = message.address.chat_id, asyncio.get_running_loop()
+        wait = self._last.get(chat, -self.interval) + self.interval - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            return await super().send(message)
+        finally:
+            self._last[chat] = loop.time()
+
+
+async def test_chats_one_process_owns_are_shared_when_two_more_join(
+    stores: Callable[[], PostgresStore],
+) -> None:
+    """One process owns every chat with a backlog; two more join: it gives up what
+    is above its share, between two sends, and the others take it, each sending
+    a fair part; a chat handed over waits its spacing after the last send there
+    (the fake's clock: no two sends to a chat closer than the interval, less a
+    little for the clock's grain); nothing twice, nothing lost, each chat in order."""
+    overall, interval = 6.0, 0.5
+    chats = [f"c{i:02}" for i in range(12)]
+    texts = {chat: [f"{chat}-{n}" for n in range(6)] for chat in chats}
+    first = stores()
+    await first.open()
+    async with first.transaction() as tx:
+        for n in range(6):
+            for chat in chats:
+                message = Outbound(Address("test", chat), texts[chat][n], Cause.REPLY)
+                await tx.outbox.enqueue(message, NOW)
+    log: list[tuple[float, str, str]] = []
+    changed = asyncio.Event()
+    senders, boxes, running = [], [], []
+
+    async def start() -> None:
+        store = stores()
+        await store.open()
+        sender = PacedSender(log, overall, interval)
+        sender.changed = changed
+        sharing = Sharing(store, lease=10, heartbeat=0.2, hold=0.5)
+        senders.append(sender)
+        boxes.append(outbox(store, sender, sharing))
+        running.append(asyncio.create_task(boxes[-1].run(0.2)))
+
+    try:
+        await start()
+        # the first sends to every chat: it owns them all, each with a backlog
+        await until(lambda: {c for _, c, _ in log} == set(chats), changed)
+        await start()
+        await start()
+        await until(lambda: len(log) >= 72, changed)
+        for box in boxes:  # what each is still doing ends (nothing more may go)
+            await box.deliver_due()
+    finally:
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+    sent = collections.Counter(text for _, _, text in log)
+    assert len(sent) == 72 and set(sent.values()) == {1}  # nothing twice, nothing lost
+    for chat in chats:
+        times = [when for when, c, _ in log if c == chat]
+        assert [text for _, c, text in log if c == chat] == texts[chat]  # in order
+        closest = min(b - a for a, b in itertools.pairwise(times))
+        assert closest >= interval - 0.01, f"{chat}: two sends {closest:.3f} s apart"
+    by = {text: i for i, sender in enumerate(senders) for text in sender.got}
+    handovers = {
+        chat: sum(by[a] != by[b] for a, b in itertools.pairwise(texts[chat])) for chat in chats
+    }
+    whose = [len(sender.got) for sender in senders]
+    print(f"sent by each: {whose}; handovers per chat: {sorted(handovers.values())}")
+    # no chat bounced between processes (it stays `hold` long at least with each)
+    assert max(handovers.values()) <= 3, handovers
+    # the latecomers each sent a fair part of what was left when they came (60)
+    assert all(n >= 60 / 3 / 2 for n in whose[1:]), whose
+    assert set((await states(first)).values()) == {"sent"}

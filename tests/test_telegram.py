@@ -677,3 +677,20 @@ async def test_a_name_and_words_made_of_html_stay_text_in_every_message(
                 covered = text[entity["offset"] : entity["offset"] + entity["length"]]
                 assert "Reset your password" not in covered  # their words: never formatted
                 assert entity["type"] != "text_link" or "Boss" not in covered
+
+
+async def test_a_chat_handed_to_another_process_waits_telegrams_spacing(
+    tmp_path: Path, knowledge_dir: Path, fake: FakeTelegram
+) -> None:
+    """What the next owner of a chat waits after the last send there (`bot.sharing`,
+    several processes on one database): a private chat's interval; in a group, the
+    rate limiter's share of its minute."""
+    config = telegram_config(tmp_path, knowledge_dir, fake)
+    settings = config.telegram.model_copy(
+        update={"per_chat_interval_seconds": 0.5, "group_per_minute": 30}
+    )
+    async with Candor(config) as app:
+        sender = TelegramChannel(app, settings).sender
+        assert sender.spacing("6001") == 0.5
+        assert sender.spacing(str(STAFF)) == 2.0
+        assert sender.spacing("not a number") == 0.5  # (never raises)

@@ -129,6 +129,11 @@ class SlackSender:
         self._turns: dict[str, asyncio.Lock] = {}
         self._resumable = Resumable()
 
+    def spacing(self, chat_id: str) -> float:
+        """The least seconds between two posts to a channel: one another process of
+        the deployment posted to last waits that long after its last (`bot.sharing`)."""
+        return self.per_channel_interval
+
     @contextlib.asynccontextmanager
     async def _paced(self, channel: str) -> AsyncIterator[None]:
         """One post to `channel` at a time (its threads and cards are lanes of their

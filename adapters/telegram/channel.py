@@ -123,6 +123,7 @@ class TelegramChannel:
             staff_group_id=settings.staff_group_id,
             staff_topics=settings.staff_topics,
             per_chat_interval=settings.per_chat_interval_seconds,
+            group_interval=60 / settings.group_per_minute,
             overall_per_second=settings.overall_per_second,
         )
         self._task: asyncio.Task[None] | None = None

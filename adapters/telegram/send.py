@@ -103,6 +103,7 @@ class TelegramSender:
         staff_group_id: int | None = None,
         staff_topics: bool = True,
         per_chat_interval: float = 1.0,
+        group_interval: float = 3.0,
         overall_per_second: float | None = None,
     ) -> None:
         self.bot = bot
@@ -112,10 +113,16 @@ class TelegramSender:
         self.staff_group_id = staff_group_id
         self.staff_topics = staff_topics
         self.per_chat_interval = per_chat_interval
+        self.group_interval = group_interval  # the rate limiter's, per group
         self._last: dict[int, float] = {}
         self._resumable = Resumable()
         self._turns: dict[int, Turns] = {}  # a group's turns, by chat id
         self._cards = Cards(bot)
+
+    def spacing(self, chat_id: str) -> float:
+        """The least seconds between two messages to the chat: a chat another process
+        of the deployment sent to last waits that long after its last (`bot.sharing`)."""
+        return self.group_interval if chat_id.startswith("-") else self.per_chat_interval
 
     async def _pace(self, chat_id: int) -> None:
         """Wait until this private chat's last message is `per_chat_interval` old."""

@@ -36,3 +36,29 @@ async def test_watching_says_when_it_listens_and_stops_when_cancelled(store: Sto
     watch.cancel()
     await asyncio.gather(watch, return_exceptions=True)
     assert watch.done()
+
+
+async def test_a_claim_takes_at_most_its_limit_the_first_wanted_first(store: Store) -> None:
+    """(Where one process sends, it owns every chat: all of them, none taken.)"""
+    await store.join("p1", 30)
+    got = await store.claim("p1", [ANN, BOB], 30, limit=1)
+    assert ANN in got and got <= {ANN, BOB} and not got.taken
+    assert await store.claim("p1", [ANN, BOB], 30, limit=0) >= {ANN}  # its own: renewed
+    assert await store.claim("p1", [BOB, ANN], 30) == {ANN, BOB}
+
+
+async def test_a_chat_released_for_later_is_still_the_processs_until_claimed(
+    store: Store,
+) -> None:
+    """Released with a spacing still to pass: its record of a send made before
+    counts (the fence), and it may claim the chat back."""
+    await store.join("p1", 30)
+    assert await store.claim("p1", [ANN, BOB], 30) == {ANN, BOB}
+    await store.release("p1", [ANN], 30)
+    await store.release("p1", [BOB], 0)
+    async with store.transaction() as tx:
+        assert await tx.outbox.owned("p1", *ANN)
+    got = await store.claim("p1", [ANN], 30)
+    assert got == {ANN} and not got.taken
+    await store.release("p1", None, 30)  # everything, and the heartbeat
+    assert await store.claim("p1", [ANN, BOB], 30) == {ANN, BOB}

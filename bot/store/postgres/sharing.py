@@ -18,7 +18,7 @@ import asyncpg
 from bot.store.errors import Unreachable
 from bot.store.outage import Outage
 from bot.store.postgres.sql import UNREACHABLE
-from bot.store.protocols.sharing import Chat
+from bot.store.protocols.sharing import Chat, Claimed
 from bot.store.sqlite.outbox import SQLiteOutboxRows
 
 log = logging.getLogger(__name__)
@@ -31,31 +31,41 @@ _JOIN = (
     " ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until"
 )
 _LIVE = (
-    "WITH gone AS (DELETE FROM outbox_processes WHERE lease_until < now())"
+    "WITH gone AS (DELETE FROM outbox_processes WHERE lease_until < now()),"
+    # released or lapsed a minute ago: nobody's (a row is kept only for its spacing)
+    " stale AS (DELETE FROM outbox_owners WHERE lease_until < now() - interval '60 seconds')"
     " SELECT count(*) FROM outbox_processes WHERE lease_until >= now()"
 )
 _CLAIM = (
-    "WITH wanted AS (SELECT * FROM unnest($2::text[], $3::text[]) AS w(channel, chat_id)),"
+    "WITH wanted AS (SELECT * FROM unnest($2::text[], $3::text[])"
+    " WITH ORDINALITY AS w(channel, chat_id, n)),"
     # its own: renewed (waiting for its own record of a send, which holds the row)
     " mine AS (UPDATE outbox_owners o SET lease_until = " + _LEASE % 4 + " FROM wanted w"
     " WHERE w.channel = o.channel AND w.chat_id = o.chat_id AND o.owner = $1"
     " RETURNING o.channel, o.chat_id),"
-    # another's whose lease lapsed: taken, unless a claim or a record holds it now
+    # another's whose lease lapsed (or that it released): taken, unless a claim or a
+    # record holds it now; the first wanted first, $5 at most
     " free AS (SELECT o.channel, o.chat_id FROM outbox_owners o JOIN wanted w"
     " ON w.channel = o.channel AND w.chat_id = o.chat_id"
-    " WHERE o.owner <> $1 AND o.lease_until < now() FOR UPDATE OF o SKIP LOCKED),"
+    " WHERE o.owner <> $1 AND o.lease_until < now() ORDER BY w.n LIMIT $5"
+    " FOR UPDATE OF o SKIP LOCKED),"
     " taken AS (UPDATE outbox_owners o SET owner = $1, lease_until = " + _LEASE % 4 + ""
     " FROM free f WHERE o.channel = f.channel AND o.chat_id = f.chat_id"
     " RETURNING o.channel, o.chat_id),"
+    # nobody's: as many more as the limit leaves
     " fresh AS (INSERT INTO outbox_owners (channel, chat_id, owner, lease_until)"
-    " SELECT channel, chat_id, $1, " + _LEASE % 4 + " FROM wanted"
+    " SELECT channel, chat_id, $1, " + _LEASE % 4 + " FROM wanted w WHERE NOT EXISTS"
+    " (SELECT 1 FROM outbox_owners o WHERE o.channel = w.channel AND o.chat_id = w.chat_id)"
+    " ORDER BY w.n LIMIT greatest(0, $5 - (SELECT count(*) FROM free))"
     " ON CONFLICT DO NOTHING RETURNING channel, chat_id)"
-    " SELECT channel, chat_id FROM mine UNION SELECT channel, chat_id FROM taken"
-    " UNION SELECT channel, chat_id FROM fresh"
+    " SELECT channel, chat_id, false FROM mine UNION ALL SELECT channel, chat_id, true FROM taken"
+    " UNION ALL SELECT channel, chat_id, false FROM fresh"
 )
-_RELEASE = (
-    "DELETE FROM outbox_owners WHERE owner = $1 AND (channel, chat_id) IN"
-    " (SELECT * FROM unnest($2::text[], $3::text[]))"
+# released: still the process's, for `after` seconds (then anyone's), so that its
+# record of a send made before still counts and nobody sends there too soon
+_RELEASE = "UPDATE outbox_owners SET lease_until = " + _LEASE % 2 + " WHERE owner = $1"
+_RELEASE_SOME = (
+    _RELEASE + " AND (channel, chat_id) IN (SELECT * FROM unnest($3::text[], $4::text[]))"
 )
 
 
@@ -107,22 +117,34 @@ class SharedOutbox:
         await self._run(_JOIN, process, lease)
         return max(1, int((await self._run(_LIVE))[0][0]))
 
-    async def claim(self, process: str, chats: Collection[Chat], lease: float) -> set[Chat]:
+    async def claim(
+        self, process: str, chats: Collection[Chat], lease: float, limit: int | None = None
+    ) -> Claimed:
         if not chats:
-            return set()
-        wanted = sorted(set(chats))
+            return Claimed()
+        wanted = list(dict.fromkeys(chats))  # (in their order: the first are taken first)
         rows = await self._run(
-            _CLAIM, process, [c for c, _ in wanted], [chat for _, chat in wanted], lease
+            _CLAIM,
+            process,
+            [c for c, _ in wanted],
+            [chat for _, chat in wanted],
+            lease,
+            len(wanted) if limit is None else max(0, limit),
         )
-        return {(str(row[0]), str(row[1])) for row in rows}
+        found = [((str(row[0]), str(row[1])), bool(row[2])) for row in rows]
+        return Claimed((chat for chat, _ in found), (chat for chat, taken in found if taken))
 
-    async def release(self, process: str, chats: Collection[Chat] | None = None) -> None:
+    async def release(
+        self, process: str, chats: Collection[Chat] | None = None, after: float = 0.0
+    ) -> None:
+        after = max(0.0, after)
         if chats is None:
-            await self._run("DELETE FROM outbox_owners WHERE owner = $1", process)
+            await self._run(_RELEASE, process, after)
             await self._run("DELETE FROM outbox_processes WHERE id = $1", process)
         elif chats:
             wanted = sorted(set(chats))
-            await self._run(_RELEASE, process, [c for c, _ in wanted], [ch for _, ch in wanted])
+            channels, ids = [c for c, _ in wanted], [ch for _, ch in wanted]
+            await self._run(_RELEASE_SOME, process, after, channels, ids)
 
     async def watch(
         self, woken: Callable[[Chat | None], None], listening: Callable[[], None]

@@ -11,10 +11,19 @@ one process, which owns every address.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import Protocol
 
 Chat = tuple[str, str]  # (channel, chat_id): what is owned
+
+
+class Claimed(set[Chat]):
+    """What a claim gives: the chats owned now; `taken`, those of them another
+    process owned before (it released them, or its lease lapsed)."""
+
+    def __init__(self, owned: Iterable[Chat] = (), taken: Iterable[Chat] = ()) -> None:
+        super().__init__(owned)
+        self.taken = frozenset(taken)
 
 
 class OutboxSharing(Protocol):
@@ -22,14 +31,24 @@ class OutboxSharing(Protocol):
         """Register (or renew) the process's heartbeat for `lease` seconds; forget
         processes whose heartbeat lapsed; returns how many are live, itself included."""
 
-    async def claim(self, process: str, chats: Collection[Chat], lease: float) -> set[Chat]:
+    async def claim(
+        self, process: str, chats: Collection[Chat], lease: float, limit: int | None = None
+    ) -> Claimed:
         """Of `chats`, those the process owns now, each for `lease` seconds more: its
-        own (renewed), and those nobody owns or whose owner's lease lapsed (taken).
-        Another process's live ownership is never taken."""
+        own (renewed), and those nobody owns or whose owner's lease lapsed (taken),
+        at most `limit` of these (None: all), the first in `chats`' order first.
+        Another process's live ownership is never taken. (Where one process sends,
+        it owns every chat: all, none taken.)"""
 
-    async def release(self, process: str, chats: Collection[Chat] | None = None) -> None:
-        """The process owns these (all, with None) no more; with None, it leaves too
-        (no heartbeat: the others take its share of the rate)."""
+    async def release(
+        self, process: str, chats: Collection[Chat] | None = None, after: float = 0.0
+    ) -> None:
+        """The process owns these (all, with None) no more; another may claim them
+        `after` seconds from now, not sooner (the platform's spacing since the
+        process's last send there). Until another claims one, `tx.outbox.owned`
+        still finds it the process's (the record of a send made before counts).
+        With None, it leaves too (no heartbeat: the others take its share of the
+        rate)."""
 
     async def watch(
         self, woken: Callable[[Chat | None], None], listening: Callable[[], None]

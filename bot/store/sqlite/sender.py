@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 from bot.store.errors import StoreError
-from bot.store.protocols.sharing import Chat
+from bot.store.protocols.sharing import Chat, Claimed
 
 
 class SenderRunning(StoreError):
@@ -72,10 +72,14 @@ class SoleOutbox:
     async def join(self, process: str, lease: float) -> int:
         return 1
 
-    async def claim(self, process: str, chats: Collection[Chat], lease: float) -> set[Chat]:
-        return set(chats)
+    async def claim(
+        self, process: str, chats: Collection[Chat], lease: float, limit: int | None = None
+    ) -> Claimed:
+        return Claimed(chats)
 
-    async def release(self, process: str, chats: Collection[Chat] | None = None) -> None:
+    async def release(
+        self, process: str, chats: Collection[Chat] | None = None, after: float = 0.0
+    ) -> None:
         return None
 
     async def watch(
