@@ -172,7 +172,9 @@ async def test_processes_sharing_a_backlog_read_about_once_per_message_sent(
             box.register(sender)
             box.paused = True  # until both count each other: then they divide the chats
             boxes.append(box)
-        running = [asyncio.create_task(box.run(poll_seconds=3600)) for box in boxes]
+        # the default poll: a chat one process hands over to share the work (bot/sharing.py)
+        # is free only once its spacing has passed, and no message wakes the other then
+        running = [asyncio.create_task(box.run(poll_seconds=1.0)) for box in boxes]
         try:
             async with asyncio.timeout(BOUND):
                 for box in boxes:
@@ -202,8 +204,10 @@ async def test_processes_sharing_a_backlog_read_about_once_per_message_sent(
             f" {sum(c.reads for c in counted)} reads, {rows / total:.2f} rows per message"
         )
         # a chat nobody owns yet is read by each process until one claims it (a claim
-        # takes its share of what it read): a row is read about `live` times at most
-        assert rows <= 4 * total
+        # takes its share of what it read), and a chat handed over to even the shares
+        # out is read again by its new owner: a few reads a row (3.6 measured), against
+        # 205 when every pass read every pending row; the bound leaves room for polls
+        assert rows <= 8 * total
     finally:
         for made in stores:
             await made.close()
