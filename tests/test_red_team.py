@@ -369,13 +369,6 @@ async def test_nothing_of_a_forgotten_customer_is_sent_after_forget_on_sqlite(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 6: on PostgreSQL a process runs one write transaction at a time (the"
-    " SQLite store's in-process lock, inherited) and a turn waits without lock_timeout for"
-    " a customer's lock another process holds: one paused process mid-turn stops every"
-    " process that gets that customer's redelivery from serving anyone",
-)
 async def test_a_paused_process_mid_turn_does_not_stop_the_others_serving(
     url: str, postgres_server: Server
 ) -> None:

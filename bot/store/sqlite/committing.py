@@ -12,13 +12,14 @@ reach its connection (`_connection`), begin (`_begin`), and what to do after an 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from bot.store.errors import GroupAborted, StoreError
+from bot.store.errors import GroupAborted, NotJoined, StoreError
 from bot.store.sqlite.group import Group, Writes
 from bot.store.sqlite.reads import StoreReads
 from bot.store.sqlite.transaction import SQLiteTransaction
@@ -34,6 +35,10 @@ class GroupCommitStore(StoreReads):
     _read_only: bool
     _group_window: float
     _group_limit: int
+    # Whether `transaction()` takes the store's lock too (SQLite: one writer per file,
+    # so one transaction at a time). PostgreSQL's transactions each have a connection
+    # of the pool and the server's locks: only groups take turns there.
+    _serial_transactions = True
 
     def _init_groups(self, group_window: float, group_limit: int) -> None:
         self._lock = asyncio.Lock()
@@ -63,7 +68,8 @@ class GroupCommitStore(StoreReads):
     def _writes(self) -> Writes:
         return Writes()
 
-    def _transaction(self, db: Any, writes: Writes) -> SQLiteTransaction:
+    def _transaction(self, db: Any, writes: Writes, *, grouped: bool) -> SQLiteTransaction:
+        """A member's transaction (`grouped`: in a group of turns, `shared()`)."""
         return SQLiteTransaction(db, writes, self._keyed())
 
     # -- the protocol -----------------------------------------------------------------------
@@ -85,11 +91,12 @@ class GroupCommitStore(StoreReads):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
         self._writable()
-        async with self._lock, self._connection() as db:
+        serial = self._lock if self._serial_transactions else contextlib.nullcontext()
+        async with serial, self._connection() as db:
             await self._begin(db)
             try:
                 writes = self._writes()
-                yield self._transaction(db, writes)
+                yield self._transaction(db, writes, grouped=False)
                 await writes.flush(db)
                 await db.execute("COMMIT")
             except BaseException:
@@ -115,7 +122,9 @@ class GroupCommitStore(StoreReads):
         database the others use the event loop. Leaving the block waits for that
         commit. If any member fails, the whole group is rolled back and every other
         member gets `GroupAborted` on leaving (nothing of theirs was stored): run the
-        turn again alone, in `transaction()`. Members must not change the same rows
+        turn again alone, in `transaction()`. A member that raises `NotJoined` (it did
+        nothing yet: its customer's lock is another's) leaves the group unharmed.
+        Members must not change the same rows
         at the same time; the engine keeps one customer's turns apart.
         """
         self._writable()
@@ -136,7 +145,9 @@ class GroupCommitStore(StoreReads):
             if group.done.done():  # the BEGIN failed
                 group.done.result()
             inside = True
-            yield self._transaction(group.db, group.writes)
+            yield self._transaction(group.db, group.writes, grouped=True)
+        except NotJoined:
+            raise
         except BaseException:
             group.failed = group.failed or inside
             raise
