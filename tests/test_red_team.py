@@ -260,12 +260,6 @@ async def test_a_resumed_process_waits_until_the_others_count_it_again(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4: a new version's `candor run` (or `candor db migrate`) migrates the"
-    " schema under running `candor run` of the old version; the README says stop them all"
-    " first, nothing enforces it",
-)
 async def test_a_migration_is_refused_while_an_older_candor_runs(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
