@@ -179,3 +179,51 @@ async def test_migrate_names_the_running_processes_and_applies_nothing(
         assert applied == [every[-1][1]] and now == every[-1][0]
     finally:
         await old.close()
+
+
+async def test_the_engine_leaves_a_busy_message_unacknowledged_and_serves_the_others(
+    tmp_path: Path, knowledge_dir: Path, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the engine: Ann's message, her customer held by a paused process, is
+    not kept (no apology: it raises, unacknowledged) while Bob's is answered; sent
+    again once the other process goes on, Ann's is answered."""
+    from bot.app import Candor
+    from tests.conftest import Customer, RecordingSender
+
+    path = pg_config(tmp_path, knowledge_dir, url)
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[storage]\n", "[storage]\nlock_wait_seconds = 0.5\n", 1))
+    monkeypatch.setenv("CANDOR_DATABASE_URL", url)
+    other = PostgresStore(url)
+    await other.open()
+    locked, resume = asyncio.Event(), asyncio.Event()
+    async with Candor(config_module.load(path)) as app:
+        sender = RecordingSender()
+        app.outbox.register(sender)
+        ann, bob = Customer(app, sender, "ann"), Customer(app, sender, "bob")
+
+        async def paused_turn() -> None:
+            async with other.transaction() as tx:
+                await tx.customers.arrive("x", ann.identity, "ann", ann.address, NOW)
+                locked.set()
+                await resume.wait()
+
+        paused = asyncio.create_task(paused_turn())
+        try:
+            async with asyncio.timeout(BOUND):
+                await locked.wait()
+                message = ann.inbound("how much does it cost?")
+                with pytest.raises(Busy):
+                    await app.engine.receive(message)
+                assert not (await app.engine.receive(bob.inbound("hello"))).duplicate
+        finally:
+            resume.set()
+            await asyncio.gather(paused, return_exceptions=True)
+            await other.close()
+        assert isinstance(app.store, PostgresStore)
+        assert not await _seen(app.store, message.key)
+        receipt = await app.engine.receive(message)  # the platform sends it again
+        assert not receipt.duplicate
+        await app.outbox.deliver_due()
+        assert any("Plans and prices" in t for t in sender.texts("ann"))
+        assert sender.texts("bob")

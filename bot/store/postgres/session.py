@@ -75,7 +75,9 @@ class Ids:
             rows = await db.execute_fetchall(
                 f"SELECT nextval('{table}_id_seq') FROM generate_series(1, {self.BLOCK})"
             )
-            free.extend(sorted((int(row[0]) for row in rows), reverse=True))
+            free.extend(int(row[0]) for row in rows)
+            # (transactions run side by side: two may have asked for a block at once)
+            free.sort(reverse=True)
         return free.pop()
 
 

@@ -130,7 +130,8 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
         url: str,
         *,
         read_only: bool = False,
-        pool_size: int = 4,
+        # (one is `running()`'s; a group's, transactions' side by side, reads)
+        pool_size: int = 8,
         connect_timeout: float = 10.0,
         group_window: float = 0.0,
         group_limit: int = 256,
