@@ -1,11 +1,13 @@
-"""Transactions and group commit on one writing connection at a time, for any SQL
-backend whose repositories are this package's (`SQLiteStore`, `PostgresStore`).
+"""Transactions and group commit, for any SQL backend whose repositories are this
+package's (`SQLiteStore`, `PostgresStore`).
 
-Every write takes the store's lock: it is held by one transaction of one's own
-(`transaction()`) or by one group of turns that commit together (`shared()`, group
-commit): the cost of a message is mostly trips to the database, and a group lets one
-turn's trip overlap another's Python, with one COMMIT for all. A backend says how to
-reach its connection (`_connection`), begin (`_begin`), and what to do after an erase
+On SQLite every write takes the store's lock: it is held by one transaction of
+one's own (`transaction()`) or by one group of turns that commit together
+(`shared()`, group commit); on PostgreSQL only groups take it (one at a time), and
+transactions of one's own run beside them and each other (`_serial_transactions`).
+The cost of a message is mostly trips to the database, and a group lets one turn's
+trip overlap another's Python, with one COMMIT for all. A backend says how to reach
+its connection (`_connection`), begin (`_begin`), and what to do after an erase
 (`_erased`).
 """
 
