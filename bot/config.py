@@ -96,6 +96,8 @@ class StorageSettings(Section):
     busy_timeout_seconds: float = Field(10, gt=0, le=600)
     # PostgreSQL: how often a follower asks for the lead and the leader checks it (README)
     leader_retry_seconds: float = Field(2, ge=0.1, le=60)
+    # PostgreSQL: how long a turn waits for its customer's lock held by another process
+    lock_wait_seconds: float = Field(3, gt=0, le=300)
 
     @field_validator("url")
     @classmethod

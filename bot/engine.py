@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from bot.dialog import Dialog
 from bot.logs import failure
 from bot.model import CaseState, Cause, EventKind, Inbound, Outbound, Receipt
-from bot.store import Store, StoreError, Transaction
+from bot.store import Busy, Store, StoreError, Transaction
 from bot.text import clean, ident, well_formed
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,8 @@ class Engine:
         async with self._locks.hold(key):
             try:
                 receipt = await self._receive(inbound, alone)
+            except Busy:  # another process holds the customer: kept, it would wait again
+                raise
             except Exception as error:
                 failure(
                     log,

@@ -260,12 +260,6 @@ async def test_a_resumed_process_waits_until_the_others_count_it_again(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4: a new version's `candor run` (or `candor db migrate`) migrates the"
-    " schema under running `candor run` of the old version; the README says stop them all"
-    " first, nothing enforces it",
-)
 async def test_a_migration_is_refused_while_an_older_candor_runs(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -369,13 +363,6 @@ async def test_nothing_of_a_forgotten_customer_is_sent_after_forget_on_sqlite(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 6: on PostgreSQL a process runs one write transaction at a time (the"
-    " SQLite store's in-process lock, inherited) and a turn waits without lock_timeout for"
-    " a customer's lock another process holds: one paused process mid-turn stops every"
-    " process that gets that customer's redelivery from serving anyone",
-)
 async def test_a_paused_process_mid_turn_does_not_stop_the_others_serving(
     url: str, postgres_server: Server
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from bot.store.errors import GroupAborted, NoDatabase, NotACandorDatabase, StoreError
+from bot.store.errors import Busy, GroupAborted, NoDatabase, NotACandorDatabase, StoreError
 from bot.store.postgres import PostgresStore
 from bot.store.protocols import Leadership, Store, Transaction
 from bot.store.sqlite import SQLiteStore
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.config import Config
 
 __all__ = [
+    "Busy",
     "GroupAborted",
     "Health",
     "Leadership",
@@ -46,7 +47,10 @@ def open_store(config: Config, *, read_only: bool = False) -> Store:
     storage = config.storage
     if storage.url:
         return PostgresStore(
-            storage.url, read_only=read_only, leader_retry=storage.leader_retry_seconds
+            storage.url,
+            read_only=read_only,
+            leader_retry=storage.leader_retry_seconds,
+            lock_wait=storage.lock_wait_seconds,
         )
     return SQLiteStore(
         storage.path,

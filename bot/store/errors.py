@@ -13,6 +13,18 @@ class GroupAborted(Exception):
     commit failed: nothing of the caller's was stored, and it may run again alone."""
 
 
+class NotJoined(GroupAborted):
+    """A member of a group commit left it before it read or wrote anything (its
+    customer's lock is held elsewhere: it would hold up the whole group): the group
+    goes on; run the turn again alone, where it may wait, for a bounded time."""
+
+
+class Busy(StoreError):
+    """A turn waited its bounded time (`[storage] lock_wait_seconds`) for its
+    customer's lock, which another process holds (paused, cut off, slow): nothing
+    of it was stored; unacknowledged, the message comes again."""
+
+
 class NoDatabase(StoreError, FileNotFoundError):
     """A read-only store found no database file where it was told to look."""
 

@@ -2,7 +2,9 @@
 bot/store/sqlite/migrations/), applied in order, each in a transaction of its own
 and recorded in `candor_schema`. Several processes starting at once take turns:
 the migrations run under a session advisory lock, and whoever comes second finds
-them applied. A database from a newer Candor is refused rather than damaged."""
+them applied. A database from a newer Candor is refused rather than damaged, and
+so is a migration while a `candor run` runs on the database (it holds the running
+lock, `PostgresStore.running`): its SQL is written for the schema before."""
 
 from __future__ import annotations
 
@@ -55,6 +57,8 @@ async def migrate(conn: asyncpg.Connection, where: str) -> list[str]:
                 f"the database {where} has schema version {current}, newer than this"
                 f" Candor knows ({latest}); upgrade Candor"
             )
+        if any(number > current for number, _, _ in found):
+            await _none_running(conn, where)
         for number, name, sql in found:
             if number <= current:
                 continue
@@ -68,3 +72,32 @@ async def migrate(conn: asyncpg.Connection, where: str) -> list[str]:
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1, $2)", LOCKS, MIGRATIONS)
     return applied
+
+
+# Who holds the running lock (`PostgresStore.running`), and from where.
+_RUNNING = (
+    "SELECT coalesce(host(a.client_addr), 'this machine (a local socket)'),"
+    " coalesce(nullif(a.application_name, ''), '?'), count(*)"
+    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2"
+    " AND l.objsubid = 2 AND l.pid <> pg_backend_pid()"
+    " GROUP BY 1, 2 ORDER BY 1, 2"
+)
+
+
+async def _none_running(conn: asyncpg.Connection, where: str) -> None:
+    """Refuse to migrate while a `candor run` runs on the database: it would go on
+    with SQL written for the schema before (a rolling deploy). Processes starting
+    together on an old schema hold no running lock yet (they migrate in `open()`,
+    before `running()`): one migrates, the others find it done."""
+    rows = await conn.fetch(_RUNNING, LOCKS, SENDER)
+    if not rows:
+        return
+    count = sum(int(row[2]) for row in rows)
+    whence = ", ".join(f"{row[2]} from {row[0]} ({row[1]})" for row in rows)
+    raise StoreError(
+        f"the database {where} needs migrations, but {count} `candor run`"
+        f" {'is' if count == 1 else 'are'} running on it ({whence}), with the schema"
+        " before: stop every `candor run` on this database, then start the new version"
+        " (or run `candor db migrate`); nothing was migrated"
+    )

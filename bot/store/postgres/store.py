@@ -15,9 +15,17 @@ each. What differs: ids come from sequences, a turn takes its customer's lock
 mid-turn), migrations run under an advisory lock, and reads go through a pool
 beside the writer.
 
-Within one process, writes take turns as on SQLite (one transaction or one group at
-a time, `committing.py`), each on a connection from the pool: a connection lost to
-a failover is replaced on the next transaction.
+Within one process, groups of turns take turns as on SQLite (one group at a time,
+`committing.py`), but a transaction of one's own does not wait for them, nor for
+another: each has a connection from the pool, and the server's locks keep them
+apart (a turn that waits for its customer's lock, held by a process paused or cut
+off mid-turn, must hold up no one else). A connection lost to a failover is
+replaced on the next transaction.
+
+A process gone silent mid-transaction must not hold its locks for ever: the pool's
+sessions end a transaction left idle for `IDLE_IN_TRANSACTION` (a paused process),
+and TCP keepalives end the session of a machine cut off; a turn waits for a
+customer's lock `lock_wait` seconds at most (`session.py`), then gives up (`Busy`).
 """
 
 from __future__ import annotations
@@ -26,13 +34,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 import aiosqlite
 import asyncpg
 
-from bot.store.errors import NoDatabase, NotACandorDatabase, StoreError, Unreachable
+from bot.store.errors import Busy, NoDatabase, NotACandorDatabase, StoreError, Unreachable
 from bot.store.outage import Outage
 from bot.store.postgres.leader import PgLeadership, campaign
 from bot.store.postgres.schema import LOCKS, SENDER, migrate, version
@@ -102,20 +110,37 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
     # `candor db copy` into the database holds it against a `candor run`.
     sender_wait = 5.0
     _others_own = True  # `pending(owner=...)` leaves out the chats others own
+    _serial_transactions = False  # (see the module)
+    # The server ends a session whose transaction sits idle this long (a process
+    # paused mid-turn: SIGSTOP, a stopped VM), and with it the customers' locks it
+    # held. A turn is idle between its statements for milliseconds (its Python,
+    # a group waiting for its members); 30 s is far above that, yet a customer
+    # stays locked out at most about that long. A lost connection is replaced.
+    IDLE_IN_TRANSACTION = "30s"
+    # TCP keepalives of the pool's sessions: the server finds a machine cut off
+    # (network, power) after 10 + 3 x 5 s and ends its session, and its locks.
+    KEEPALIVES: ClassVar[dict[str, str]] = {
+        "tcp_keepalives_idle": "10",
+        "tcp_keepalives_interval": "5",
+        "tcp_keepalives_count": "3",
+    }
 
     def __init__(
         self,
         url: str,
         *,
         read_only: bool = False,
-        pool_size: int = 4,
+        # (one is `running()`'s; a group's, transactions' side by side, reads)
+        pool_size: int = 8,
         connect_timeout: float = 10.0,
         group_window: float = 0.0,
         group_limit: int = 256,
         leader_retry: float = 2.0,
+        lock_wait: float = 3.0,
     ) -> None:
         self.url = url
         self.leader_retry = leader_retry
+        self.lock_wait = lock_wait
         self.where = redacted(url)
         # an outage said once, and its end once, whatever fails meanwhile
         self.outage = Outage(self.where, self._said)
@@ -141,7 +166,11 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
                 # a statement that hangs (a server gone without a word) ends, the
                 # message unacknowledged, instead of holding every turn for ever
                 command_timeout=300,
-                server_settings={"application_name": "candor"},
+                server_settings={
+                    "application_name": "candor",
+                    "idle_in_transaction_session_timeout": self.IDLE_IN_TRANSACTION,
+                    **self.KEEPALIVES,
+                },
             )
             async with self._pool.acquire() as conn:
                 if self._read_only:
@@ -273,14 +302,20 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
         try:
             async with super().transaction() as tx:
                 yield tx
+        except asyncpg.exceptions.LockNotAvailableError as error:
+            raise Busy(
+                f"a customer's turn waited over {self.lock_wait:g} s (storage.lock_wait_seconds)"
+                f" for their lock in the database {self.where}, held by another process"
+                " (paused, cut off or slow); nothing was stored"
+            ) from error
         except asyncpg.exceptions.TransactionRollbackError as error:
             raise StoreError(
                 f"the database {self.where} rolled the transaction back ({error});"
                 " nothing was stored"
             ) from error
 
-    def _transaction(self, db: Any, writes: Writes) -> SQLiteTransaction:
-        return PgTransaction(db, writes, self._keyed())
+    def _transaction(self, db: Any, writes: Writes, *, grouped: bool) -> SQLiteTransaction:
+        return PgTransaction(db, writes, self._keyed(), grouped=grouped, lock_wait=self.lock_wait)
 
     @asynccontextmanager
     async def reporting(self) -> AsyncIterator[SQLiteReports]:

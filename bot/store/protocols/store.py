@@ -111,8 +111,10 @@ class Store(OutboxSharing, Protocol):
         """A transaction shared with other callers running now and committed with
         them (group commit); leaving it waits for that commit. If the group is rolled
         back for another member's failure, leaving raises `GroupAborted` (nothing of
-        this caller's was stored): then run again in `transaction()`. Callers keep
-        each other off the same rows."""
+        this caller's was stored): then run again in `transaction()`. So does a
+        member whose customer another process holds (PostgreSQL: `NotJoined`, a
+        `GroupAborted`): it leaves at once rather than hold up the group. Callers
+        keep each other off the same rows."""
 
     def leadership(self, name: str) -> AbstractAsyncContextManager[Leadership]:
         """Campaign for leading `name` for as long as the block runs (entering does

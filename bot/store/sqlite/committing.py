@@ -1,24 +1,27 @@
-"""Transactions and group commit on one writing connection at a time, for any SQL
-backend whose repositories are this package's (`SQLiteStore`, `PostgresStore`).
+"""Transactions and group commit, for any SQL backend whose repositories are this
+package's (`SQLiteStore`, `PostgresStore`).
 
-Every write takes the store's lock: it is held by one transaction of one's own
-(`transaction()`) or by one group of turns that commit together (`shared()`, group
-commit): the cost of a message is mostly trips to the database, and a group lets one
-turn's trip overlap another's Python, with one COMMIT for all. A backend says how to
-reach its connection (`_connection`), begin (`_begin`), and what to do after an erase
+On SQLite every write takes the store's lock: it is held by one transaction of
+one's own (`transaction()`) or by one group of turns that commit together
+(`shared()`, group commit); on PostgreSQL only groups take it (one at a time), and
+transactions of one's own run beside them and each other (`_serial_transactions`).
+The cost of a message is mostly trips to the database, and a group lets one turn's
+trip overlap another's Python, with one COMMIT for all. A backend says how to reach
+its connection (`_connection`), begin (`_begin`), and what to do after an erase
 (`_erased`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from bot.store.errors import GroupAborted, StoreError
+from bot.store.errors import GroupAborted, NotJoined, StoreError
 from bot.store.sqlite.group import Group, Writes
 from bot.store.sqlite.reads import StoreReads
 from bot.store.sqlite.transaction import SQLiteTransaction
@@ -34,6 +37,10 @@ class GroupCommitStore(StoreReads):
     _read_only: bool
     _group_window: float
     _group_limit: int
+    # Whether `transaction()` takes the store's lock too (SQLite: one writer per file,
+    # so one transaction at a time). PostgreSQL's transactions each have a connection
+    # of the pool and the server's locks: only groups take turns there.
+    _serial_transactions = True
 
     def _init_groups(self, group_window: float, group_limit: int) -> None:
         self._lock = asyncio.Lock()
@@ -63,7 +70,8 @@ class GroupCommitStore(StoreReads):
     def _writes(self) -> Writes:
         return Writes()
 
-    def _transaction(self, db: Any, writes: Writes) -> SQLiteTransaction:
+    def _transaction(self, db: Any, writes: Writes, *, grouped: bool) -> SQLiteTransaction:
+        """A member's transaction (`grouped`: in a group of turns, `shared()`)."""
         return SQLiteTransaction(db, writes, self._keyed())
 
     # -- the protocol -----------------------------------------------------------------------
@@ -85,11 +93,12 @@ class GroupCommitStore(StoreReads):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteTransaction]:
         self._writable()
-        async with self._lock, self._connection() as db:
+        serial = self._lock if self._serial_transactions else contextlib.nullcontext()
+        async with serial, self._connection() as db:
             await self._begin(db)
             try:
                 writes = self._writes()
-                yield self._transaction(db, writes)
+                yield self._transaction(db, writes, grouped=False)
                 await writes.flush(db)
                 await db.execute("COMMIT")
             except BaseException:
@@ -115,7 +124,9 @@ class GroupCommitStore(StoreReads):
         database the others use the event loop. Leaving the block waits for that
         commit. If any member fails, the whole group is rolled back and every other
         member gets `GroupAborted` on leaving (nothing of theirs was stored): run the
-        turn again alone, in `transaction()`. Members must not change the same rows
+        turn again alone, in `transaction()`. A member that raises `NotJoined` (it did
+        nothing yet: its customer's lock is another's) leaves the group unharmed.
+        Members must not change the same rows
         at the same time; the engine keeps one customer's turns apart.
         """
         self._writable()
@@ -136,7 +147,9 @@ class GroupCommitStore(StoreReads):
             if group.done.done():  # the BEGIN failed
                 group.done.result()
             inside = True
-            yield self._transaction(group.db, group.writes)
+            yield self._transaction(group.db, group.writes, grouped=True)
+        except NotJoined:
+            raise
         except BaseException:
             group.failed = group.failed or inside
             raise
