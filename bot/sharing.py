@@ -119,6 +119,7 @@ class Sharing:
         self._others: set[Chat] = set()  # another process owned them at our last claim
         self._lock = asyncio.Lock()  # one exchange with the store about leases at a time
         self._counted = False  # it joined (the live processes are counted)
+        self._beat_at: float | None = None  # when its last heartbeat began, our clock
 
     def _now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()
@@ -132,6 +133,11 @@ class Sharing:
             failures = 0
             while True:
                 try:
+                    if not self._still_counted():
+                        # paused or cut off past its heartbeat's lease: the others may
+                        # have counted it gone and taken its share; it waits as a
+                        # process that joins does
+                        self.ready.clear()
                     await self._beat()
                     failures = 0
                     if not self.ready.is_set():
@@ -165,8 +171,15 @@ class Sharing:
             self.live = await self._store.join(self.process, self.lease)
         self._counted = True
 
+    def _still_counted(self) -> bool:
+        """Whether the others still count this process (its last heartbeat is within
+        the lease of the process row it renewed)."""
+        return self._beat_at is not None and self._now() - self._beat_at < self.lease
+
     async def _beat(self) -> None:
+        began = self._now()
         await self._join()  # (not held up by a claim: the others count on it)
+        self._beat_at = began
         async with self._lock:
             asked = self._now()
             busy = self._busy_chats()
@@ -313,6 +326,11 @@ class Sharing:
         chat = (address.channel, address.chat_id)
         pacer = self._pacers.get(address.channel)
         if pacer is not None and self.holds(chat):
+            if self.ready.is_set() and not self._still_counted():
+                # back from a pause past its heartbeat's lease: not before the others
+                # count it again (`run` joins and waits, as at start)
+                self.ready.clear()
+                return False
             await self.ready.wait()  # its share is known (`run`)
             await pacer.take()
         return self.holds(chat)

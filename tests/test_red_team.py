@@ -210,12 +210,6 @@ async def test_a_resumed_process_sends_nothing_its_successor_sent(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 3: a process resumed after its heartbeat lapsed sends at the share it"
-    " had (overall / 2) while the others, which counted it gone, send at theirs"
-    " (overall / 1): the deployment goes over the platform's overall limit",
-)
 async def test_a_resumed_process_waits_until_the_others_count_it_again(
     stores: Callable[[], PostgresStore], postgres_server: Server, url: str
 ) -> None:
