@@ -52,6 +52,7 @@ from bot.passes import PAGE as PAGE  # (what a pass reads at a time)
 from bot.registry import Hold, NoticeRule
 from bot.sharing import Sharing, fence, owned_only
 from bot.store import Store
+from bot.store.protocols import Sendable
 from bot.tasks import cancel_and_wait
 from bot.unrecorded import (
     REPLIES,
@@ -396,13 +397,13 @@ class Outbox:
                 continue
             if message.cause in NOTICES and await self._notices.held(message):
                 continue
+            message = await in_thread(self._store, message)
+            go = await self._may_go(message)
+            if go is None:
+                return sent  # the lease is lost (or ends now): its next owner sends
+            if not go:
+                continue  # erased (`/forget`) or sent meanwhile: it never goes
             try:
-                placed = await in_thread(self._store, message)
-                if placed is None:
-                    continue  # erased meanwhile (`/forget`): it names someone forgotten
-                message = placed
-                if self.sharing is not None and not await self.sharing.may_send(message.address):
-                    return sent  # the lease is lost (or ends now): its next owner sends
                 platform_id = await _send(self._store, sender, message)
             except DeliveryError as error:
                 if error.thread_gone and await self.desk_lanes.thread_gone(message, str(error)):
@@ -431,12 +432,22 @@ class Outbox:
         if len(allowed) < 2:
             one = [(message, self._clock()) for message in allowed]
             return await self._deliver_in_order(sender, one) if one else 0
+        if self.sharing is not None and not await self.sharing.may_send(allowed[0].address):
+            return 0
+        for message in list(allowed):  # each, just before they go (see `_may_go`)
+            go = await self._checked(message)
+            if go is None:
+                return 0
+            if not go:
+                allowed.remove(message)
+        if not allowed:
+            return 0
         text = "While your notices were paused:\n\n" + "\n\n".join(f"• {m.text}" for m in allowed)
         combined = replace(
             allowed[0], text=text, delivery=Delivery(summary_of=tuple(m.id for m in allowed))
         )
-        if self.sharing is not None and not await self.sharing.may_send(combined.address):
-            return 0
+        if len(allowed) == 1:  # (the others went meanwhile: this one alone, as it is)
+            combined = allowed[0]
         try:
             platform_id = _sent_as(await sender.send(combined))
         except DeliveryError as error:
@@ -446,6 +457,30 @@ class Outbox:
         for message in allowed:
             await self._sent(message, platform_id)
         return 1
+
+    async def _may_go(self, message: Outbound) -> bool | None:
+        """Just before a message is sent, after every wait (its share of a paced
+        channel's rate): whether it goes. None: the lease on its chat is lost, nothing
+        more goes there (its next owner sends it, in order). False: it is erased
+        (`/forget`), or no longer pending (the process that took the chat over while
+        this one was paused sent it): dropped from the queue, the others go on."""
+        if self.sharing is not None and not await self.sharing.may_send(message.address):
+            return None
+        return await self._checked(message)
+
+    async def _checked(self, message: Outbound) -> bool | None:
+        """The database's word on the message (`Store.sendable`: one read), as `_may_go`."""
+        if not message.id:
+            return True  # (not stored: nothing to ask)
+        owner = None if self.sharing is None else self.sharing.process
+        found = await self._store.sendable(message.id, owner)
+        if found is Sendable.ANOTHERS:
+            log.info("message %s: its chat is another process's now", message.id)
+            return None
+        if found is Sendable.GONE:
+            log.debug("message %s is erased or sent meanwhile: not sent", message.id)
+            return False
+        return True
 
     def unsolicited(self, message: Outbound) -> str:
         """Why a message must not leave, or "" (see `unsolicited`)."""
