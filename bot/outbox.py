@@ -398,7 +398,7 @@ class Outbox:
             if message.cause in NOTICES and await self._notices.held(message):
                 continue
             message = await in_thread(self._store, message)
-            go = await self._may_go(message)
+            go = await _may_go(self._store, self.sharing, message)
             if go is None:
                 return sent  # the lease is lost (or ends now): its next owner sends
             if not go:
@@ -433,7 +433,7 @@ class Outbox:
             one = [(message, self._clock()) for message in allowed]
             return await self._deliver_in_order(sender, one) if one else 0
         for message in list(allowed):  # each, just before they go (see `_may_go`)
-            go = await self._checked(message)
+            go = await _checked(self._store, self.sharing, message)
             if go is None:
                 return 0
             if not go:
@@ -457,35 +457,6 @@ class Outbox:
         for message in allowed:
             await self._sent(message, platform_id)
         return 1
-
-    async def _may_go(self, message: Outbound) -> bool | None:
-        """Just before a message is sent: whether it goes. None: its chat is not this
-        process's (the lease lost, or ending now): nothing more goes there (its next
-        owner sends it, in order). False: it is erased (`/forget`), or no longer
-        pending (sent by the process that took the chat over while this one was
-        paused): dropped from the queue, the others go on. The database is asked
-        (one read) before the wait for the channel's share of the overall rate, not
-        after it: what the pacer lets through must reach the platform at once, or
-        sends taken one by one arrive bunched (three processes at 90 a second
-        overall: 170 in one second when the read came between)."""
-        go = await self._checked(message)
-        if go and self.sharing is not None and not await self.sharing.may_send(message.address):
-            return None
-        return go
-
-    async def _checked(self, message: Outbound) -> bool | None:
-        """The database's word on the message (`Store.sendable`: one read), as `_may_go`."""
-        if not message.id:
-            return True  # (not stored: nothing to ask)
-        owner = None if self.sharing is None else self.sharing.process
-        found = await self._store.sendable(message.id, owner)
-        if found is Sendable.ANOTHERS:
-            log.info("message %s: its chat is another process's now", message.id)
-            return None
-        if found is Sendable.GONE:
-            log.debug("message %s is erased or sent meanwhile: not sent", message.id)
-            return False
-        return True
 
     def unsolicited(self, message: Outbound) -> str:
         """Why a message must not leave, or "" (see `unsolicited`)."""
@@ -576,6 +547,36 @@ async def _pause(delay: float) -> None:
     level = logging.DEBUG if outage(sys.exc_info()[1]) else logging.ERROR
     log.log(level, "outbox pass failed; trying again in %.1fs", delay, exc_info=True)
     await asyncio.sleep(delay)
+
+
+async def _may_go(store: Store, sharing: Sharing | None, message: Outbound) -> bool | None:
+    """Just before a message is sent: whether it goes. None: its chat is not this
+    process's (the lease lost, or ending now): nothing more goes there (its next
+    owner sends it, in order). False: it is erased (`/forget`), or no longer pending
+    (sent by the process that took the chat over while this one was paused):
+    dropped from the queue, the others go on. The database is asked (one read)
+    before the wait for the channel's share of the overall rate, not after it: what
+    the pacer lets through must reach the platform at once, or sends taken one by
+    one arrive bunched (three processes at 90 a second overall: 170 in one second
+    when the read came between)."""
+    go = await _checked(store, sharing, message)
+    if go and sharing is not None and not await sharing.may_send(message.address):
+        return None
+    return go
+
+
+async def _checked(store: Store, sharing: Sharing | None, message: Outbound) -> bool | None:
+    """The database's word on the message (`Store.sendable`: one read), as `_may_go`."""
+    if not message.id:
+        return True  # (not stored: nothing to ask)
+    found = await store.sendable(message.id, None if sharing is None else sharing.process)
+    if found is Sendable.ANOTHERS:
+        log.info("message %s: its chat is another process's now", message.id)
+        return None
+    if found is Sendable.GONE:
+        log.debug("message %s is erased or sent meanwhile: not sent", message.id)
+        return False
+    return True
 
 
 def _sent_as(platform_id: str | Sent) -> Sent:
