@@ -163,11 +163,11 @@ async def _outside_the_thread(tx: Transaction, message: Outbound, now: datetime)
     return True
 
 
-async def in_thread(store: Store, message: Outbound) -> Outbound | None:
-    """A desk message about a case goes into the case's thread on that desk. None if
-    its case has no thread there because the customer was erased since the message
-    was read (its row is gone with the mapping): it must not go at all, least of all
-    outside the thread."""
+async def in_thread(store: Store, message: Outbound) -> Outbound:
+    """A desk message about a case goes into the case's thread on that desk. (If its
+    case has no thread there because the customer was erased since the message was
+    read, its row is gone with the mapping: the outbox's check just before the send,
+    `Store.sendable`, drops it, so it never goes outside the thread.)"""
     address = message.address
     if not message.delivery.in_thread or address.thread_id or message.case_id is None:
         return message
@@ -178,16 +178,9 @@ async def in_thread(store: Store, message: Outbound) -> Outbound | None:
         if thread is not None and message.delivery.card_update:
             card = await tx.desk.card_message_of(address.channel, address.chat_id, case_id)
     if thread is None:
-        return message if not message.id or await _still_pending(store, message) else None
+        return message
     delivery = replace(message.delivery, card_message=card)
     return replace(message, address=replace(address, thread_id=thread), delivery=delivery)
-
-
-async def _still_pending(store: Store, message: Outbound) -> bool:
-    """Whether the message's row is still waiting to be sent (not erased)."""
-    address = message.address
-    rows = await store.pending(address.channel, address.chat_id, 1, message.id - 1)
-    return bool(rows) and rows[0][0].id == message.id
 
 
 def _runs(queue: Queue, now: datetime) -> list[Queue]:

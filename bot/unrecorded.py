@@ -28,6 +28,7 @@ from bot.lanes import Lane
 from bot.logs import outage
 from bot.model import Address, Cause, Delivery, Outbound, Purpose
 from bot.store import Store, Transaction
+from bot.store.protocols import Sendable
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,11 @@ async def write_sent(
         if message.delivery.erase_when_sent:
             await tx.outbox.drop(message.id)
             return
-        await tx.outbox.mark_sent(message.id, platform_id, now)
+        if not await tx.outbox.mark_sent(message.id, platform_id, now):
+            # erased meanwhile (`/forget`: nothing about it may come back, no receipt
+            # quoting it, no thread of its case), or recorded by another process
+            log.debug("message %s was sent, but is erased or recorded already", message.id)
+            return
         if message.cause is Cause.DESK and message.case_id is not None and platform_id:
             # Whatever an agent answers (the card's thread, a reply to this message)
             # finds its case through this stored mapping, never through the text.
@@ -306,8 +311,9 @@ async def write_failed(
     async with store.transaction() as tx:
         if erase:  # it names someone who asked to be forgotten: not kept, sent or not
             await tx.outbox.drop(message_id)
-        else:
-            await tx.outbox.mark_failed(message_id, reason, now)
+        elif not await tx.outbox.mark_failed(message_id, reason, now):
+            log.debug("message %s failed, but is erased or recorded already", message_id)
+            return  # (nothing about an erased message: see `write_sent`)
         for message in extra:
             await tx.outbox.enqueue(message, now)
 
@@ -321,7 +327,9 @@ async def write_retry(
     now: datetime,
 ) -> None:
     async with store.transaction() as tx:
-        await tx.outbox.mark_retry(message_id, due, reason)
+        if not await tx.outbox.mark_retry(message_id, due, reason):
+            log.debug("message %s is erased or recorded already: no retry", message_id)
+            return  # (nothing about an erased message: see `write_sent`)
         for message in extra:
             await tx.outbox.enqueue(message, now)
 
@@ -344,6 +352,8 @@ async def write_thread_opened(store: Store, message: Outbound, thread_id: str) -
         return
     thread = Address(message.address.channel, message.address.chat_id, thread_id)
     try:
+        if message.id and await store.sendable(message.id) is Sendable.GONE:
+            return  # its case's customer was erased meanwhile: no thread of it comes back
         async with store.transaction() as tx:
             await tx.desk.map_thread(thread, message.case_id, card=True)
     except Exception as error:

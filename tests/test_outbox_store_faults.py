@@ -46,11 +46,11 @@ def disk(monkeypatch: pytest.MonkeyPatch) -> FullDisk:
 
         async def refusing(
             self: SQLiteOutboxRows, *args: Any, _original: Any = original, _name: str = name
-        ) -> None:
+        ) -> bool:
             disk.calls[_name] += 1
             if disk.full or args[0] in disk.refused_ids:
                 raise sqlite3.OperationalError(FULL)
-            await _original(self, *args)
+            return bool(await _original(self, *args))
 
         monkeypatch.setattr(SQLiteOutboxRows, name, refusing)
     return disk

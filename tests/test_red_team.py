@@ -50,11 +50,6 @@ async def stores(url: str) -> AsyncIterator[Callable[[], PostgresStore]]:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 1: a reply erased by /forget (on another process) while its chat's"
-    " earlier message is with the platform is still sent, from the queue read before",
-)
 async def test_nothing_of_a_forgotten_customer_is_sent_after_forget(
     stores: Callable[[], PostgresStore],
 ) -> None:
@@ -95,11 +90,6 @@ async def test_nothing_of_a_forgotten_customer_is_sent_after_forget(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 1: an agent's reply sent after /forget writes its delivery receipt,"
-    " a new outbox row about the forgotten customer's case (quoting the reply)",
-)
 async def test_no_outbox_row_about_a_forgotten_customer_comes_back(
     stores: Callable[[], PostgresStore],
 ) -> None:
@@ -149,12 +139,6 @@ async def test_no_outbox_row_about_a_forgotten_customer_comes_back(
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 2: a process paused past its lease re-claims the chat (its heartbeat"
-    " renews what it thinks it owns, a fresh INSERT once the successor released it) and"
-    " sends again, from its stale queue, what the successor already sent and recorded",
-)
 async def test_a_resumed_process_sends_nothing_its_successor_sent(
     stores: Callable[[], PostgresStore], postgres_server: Server, url: str
 ) -> None:
@@ -318,11 +302,6 @@ async def test_a_timeline_keeps_arrival_order_across_machines_whose_clocks_diffe
     assert texts == ["first", "second"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 1 (the same class with one process, SQLite): a reply erased by /forget"
-    " while its chat's earlier message is with the platform is still sent",
-)
 async def test_nothing_of_a_forgotten_customer_is_sent_after_forget_on_sqlite(
     tmp_path: Path,
 ) -> None:

@@ -16,6 +16,7 @@ from bot.model import (
     SentFile,
 )
 from bot.store import Store
+from bot.store.protocols import Sendable
 from tests.store.conftest import ANN, HERE, NOW
 
 
@@ -183,3 +184,63 @@ async def test_pending_for_an_owner_reads_its_own_chats_and_those_nobody_owns(
     assert await store.claim("p1", [("test", "ann")], 30) == {("test", "ann")}
     read = await store.pending("test", owner="p1")
     assert [m.text for m, _ in read] == ["ann", "bob"]
+
+
+async def test_a_record_says_whether_it_found_the_message_pending(store: Store) -> None:
+    """`mark_*` change a pending row only: one erased meanwhile (`/forget`) or
+    recorded already (by the process that took its chat over) is left as it is, and
+    the caller learns so (it then writes nothing more about it: no receipt)."""
+    async with store.transaction() as tx:
+        sent, retried, failed, erased = [
+            await tx.outbox.enqueue(Outbound(HERE, text, Cause.REPLY), NOW)
+            for text in ("sent", "retried", "failed", "erased")
+        ]
+    async with store.transaction() as tx:
+        assert await tx.outbox.mark_sent(sent, "p1", NOW)
+        assert await tx.outbox.mark_retry(retried, NOW + timedelta(seconds=5), "429")
+        assert await tx.outbox.mark_failed(failed, "blocked", NOW)
+        await tx.outbox.drop(erased)
+    async with store.transaction() as tx:
+        assert not await tx.outbox.mark_sent(sent, "p2", NOW)  # recorded already
+        assert not await tx.outbox.mark_failed(sent, "late", NOW)
+        assert not await tx.outbox.mark_retry(failed, NOW, "late")
+        assert not await tx.outbox.mark_sent(failed, "p3", NOW)
+        for record in (
+            tx.outbox.mark_sent(erased, "p4", NOW),
+            tx.outbox.mark_retry(erased, NOW, "x"),
+            tx.outbox.mark_failed(erased, "x", NOW),
+        ):
+            assert not await record
+        assert await tx.outbox.mark_sent(retried, "p5", NOW)  # a retried one is pending
+    rows = {m.text: (state, m.attempts) for m, state in await store.outbox_rows()}
+    assert rows == {"sent": ("sent", 1), "retried": ("sent", 2), "failed": ("failed", 1)}
+
+
+async def test_sendable_says_whether_a_message_may_go_now(store: Store) -> None:
+    async with store.transaction() as tx:
+        waiting, sent, erased = [
+            await tx.outbox.enqueue(Outbound(HERE, text, Cause.REPLY), NOW)
+            for text in ("waiting", "sent", "erased")
+        ]
+        await tx.outbox.mark_sent(sent, "p1", NOW)
+    async with store.transaction() as tx:
+        await tx.outbox.drop(erased)
+    assert await store.sendable(waiting) is Sendable.YES
+    assert await store.sendable(sent) is Sendable.GONE
+    assert await store.sendable(erased) is Sendable.GONE
+    assert await store.sendable(10**9) is Sendable.GONE  # never was
+    await store.join("p1", 30)
+    assert await store.claim("p1", [("test", "ann")], 30) == {("test", "ann")}
+    assert await store.sendable(waiting, owner="p1") is Sendable.YES
+    assert await store.sendable(sent, owner="p1") is Sendable.GONE
+    # another process: where one process owns every chat (SQLite) it owns this one
+    # too; where processes share chats (PostgreSQL) it is p1's, not p2's
+    await store.join("p2", 30)
+    theirs = ("test", "ann") in await store.claim("p2", [("test", "ann")], 30)
+    expected = Sendable.YES if theirs else Sendable.ANOTHERS
+    assert await store.sendable(waiting, owner="p2") is expected
+    await store.release("p1")
+    if not theirs:  # nobody owns it now: not p2's until p2 claims it
+        assert await store.sendable(waiting, owner="p2") is Sendable.ANOTHERS
+        assert await store.claim("p2", [("test", "ann")], 30) == {("test", "ann")}
+        assert await store.sendable(waiting, owner="p2") is Sendable.YES

@@ -15,7 +15,7 @@ from bot.store.protocols.incidents import Incidents
 from bot.store.protocols.leadership import Leadership
 from bot.store.protocols.links import Links
 from bot.store.protocols.notices import Notices
-from bot.store.protocols.outbox import OutboxRows
+from bot.store.protocols.outbox import OutboxRows, Sendable
 from bot.store.protocols.personal import Merge, PersonalData
 from bot.store.protocols.reports import CaseTimes, Reports
 from bot.store.protocols.store import Store, Transaction
@@ -37,6 +37,7 @@ __all__ = [
     "OutboxRows",
     "PersonalData",
     "Reports",
+    "Sendable",
     "Store",
     "Timeline",
     "Transaction",

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from bot.model import Outbound
 from bot.store.protocols.personal import PersonalData
+
+
+class Sendable(enum.Enum):
+    """What `Store.sendable` found of a message just before it is sent."""
+
+    YES = "yes"  # pending, and the process's to send
+    GONE = "gone"  # erased (`/forget`), or no longer pending (sent, failed): never goes
+    ANOTHERS = "another's"  # pending, but its chat is another process's to send now
 
 
 class OutboxRows(PersonalData, Protocol):
@@ -23,17 +32,21 @@ class OutboxRows(PersonalData, Protocol):
         """Store `message` as pending, due at once; returns its id. Ids grow: a
         message enqueued later has a higher id."""
 
-    async def mark_sent(self, message_id: int, platform_id: str, now: datetime) -> None:
+    async def mark_sent(self, message_id: int, platform_id: str, now: datetime) -> bool:
         """The message was sent at `now`, as the platform's message `platform_id`; one
-        more attempt."""
+        more attempt. Returns whether it found the message pending (False: erased
+        meanwhile, or recorded already, by another process: nothing is changed, and
+        nothing more may be written about it)."""
 
-    async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
+    async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> bool:
         """The message stays pending, due again at `not_before`, one more attempt;
-        `error` (its first 500 characters) says why."""
+        `error` (its first 500 characters) says why. Returns whether it found the
+        message pending (as `mark_sent`)."""
 
-    async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
+    async def mark_failed(self, message_id: int, error: str, now: datetime) -> bool:
         """The message will not be sent: failed at `now` for `error` (its first 500
-        characters); one more attempt."""
+        characters); one more attempt. Returns whether it found the message pending
+        (as `mark_sent`)."""
 
     async def coalesce(
         self, keep_id: int, text: str, merged_ids: Sequence[int], now: datetime

@@ -18,7 +18,7 @@ from bot.store.protocols.incidents import Incidents
 from bot.store.protocols.leadership import Leadership
 from bot.store.protocols.links import Links
 from bot.store.protocols.notices import Notices
-from bot.store.protocols.outbox import OutboxRows
+from bot.store.protocols.outbox import OutboxRows, Sendable
 from bot.store.protocols.reports import Reports
 from bot.store.protocols.sharing import OutboxSharing
 from bot.store.protocols.timeline import Timeline
@@ -141,6 +141,14 @@ class Store(OutboxSharing, Protocol):
         process of a shared outbox, `OutboxSharing`), without the rows of the chats
         another process owns while its lease holds (where one process owns every
         chat, SQLite, nothing is left out)."""
+
+    async def sendable(self, message_id: int, owner: str | None = None) -> Sendable:
+        """Whether the message may be sent now, asked just before it is (one read):
+        `YES` if it is still pending and, with `owner` (a process of a shared outbox),
+        its chat is that process's (it claimed it and nobody took it over since);
+        `GONE` if it is not pending any more or not there (erased by `/forget`);
+        `ANOTHERS` if it is pending but its chat is not `owner`'s. Where one process
+        owns every chat (SQLite), never `ANOTHERS`."""
 
     # Reading, for tools, reports and tests.
     async def customer_by_identity(self, identity: Identity) -> Customer | None: ...

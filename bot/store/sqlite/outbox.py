@@ -46,25 +46,32 @@ class SQLiteOutboxRows(Repository):
         )
         return message_id
 
-    async def mark_sent(self, message_id: int, platform_id: str, now: datetime) -> None:
-        await self._s.exec(
+    # Each only while the row is pending: a message erased meanwhile (`/forget`), or
+    # recorded already (by the process that took its chat over), is left as it is.
+    async def mark_sent(self, message_id: int, platform_id: str, now: datetime) -> bool:
+        cursor = await self._s.exec(
             "UPDATE outbox SET state = 'sent', sent_at = ?, platform_id = ?,"
-            " attempts = attempts + 1, error = '', progress = '{}' WHERE id = ?",
+            " attempts = attempts + 1, error = '', progress = '{}'"
+            " WHERE id = ? AND state = 'pending'",
             (ts(now), platform_id, message_id),
         )
+        return cursor.rowcount > 0
 
-    async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> None:
-        await self._s.exec(
-            "UPDATE outbox SET attempts = attempts + 1, not_before = ?, error = ? WHERE id = ?",
+    async def mark_retry(self, message_id: int, not_before: datetime, error: str) -> bool:
+        cursor = await self._s.exec(
+            "UPDATE outbox SET attempts = attempts + 1, not_before = ?, error = ?"
+            " WHERE id = ? AND state = 'pending'",
             (ts(not_before), error[:500], message_id),
         )
+        return cursor.rowcount > 0
 
-    async def mark_failed(self, message_id: int, error: str, now: datetime) -> None:
-        await self._s.exec(
+    async def mark_failed(self, message_id: int, error: str, now: datetime) -> bool:
+        cursor = await self._s.exec(
             "UPDATE outbox SET state = 'failed', attempts = attempts + 1, error = ?,"
-            " sent_at = ?, progress = '{}' WHERE id = ?",
+            " sent_at = ?, progress = '{}' WHERE id = ? AND state = 'pending'",
             (error[:500], ts(now), message_id),
         )
+        return cursor.rowcount > 0
 
     async def coalesce(
         self, keep_id: int, text: str, merged_ids: Sequence[int], now: datetime

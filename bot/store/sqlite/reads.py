@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.model import Case, Cause, Customer, Event, Identity, Outbound
+from bot.store.protocols.outbox import Sendable
 from bot.store.sqlite.rows import (
     CASE_COLUMNS,
     CUSTOMER_COLUMNS,
@@ -35,6 +36,13 @@ NOT_OTHERS = (
     " AND NOT EXISTS (SELECT 1 FROM outbox_owners o WHERE o.channel = outbox.channel"
     " AND o.chat_id = candor_json_item(outbox.address, 1) AND o.owner <> ?"
     " AND o.lease_until >= now())"
+)
+# `sendable`'s: the row's state and whether the owner (its parameter) owns its chat
+SENDABLE = "SELECT state, 1 FROM outbox WHERE id = ?"
+SENDABLE_OWNED = (
+    "SELECT state, EXISTS (SELECT 1 FROM outbox_owners o WHERE o.channel = outbox.channel"
+    " AND o.chat_id = candor_json_item(outbox.address, 1) AND o.owner = ?)"
+    " FROM outbox WHERE id = ?"
 )
 
 
@@ -85,6 +93,15 @@ class StoreReads:
         if unreadable:
             await self._refuse(unreadable, now)
         return found
+
+    async def sendable(self, message_id: int, owner: str | None = None) -> Sendable:
+        if owner is not None and self._others_own:
+            rows = await self._all(SENDABLE_OWNED, (owner, message_id))
+        else:
+            rows = await self._all(SENDABLE, (message_id,))
+        if not rows or rows[0][0] != "pending":
+            return Sendable.GONE
+        return Sendable.YES if rows[0][1] else Sendable.ANOTHERS
 
     async def _refuse(self, rows: list[tuple[int, str]], now: datetime | None) -> None:
         """Pending outbox rows this Candor cannot read: logged, and marked failed with
