@@ -18,6 +18,7 @@ from bot.app import Candor
 from bot.config import Config
 from bot.model import Address, Case, Identity, Inbound, InboundKind, Outbound
 from bot.registry import bind, unbind
+from bot.store import PostgresStore
 from tests.postgres import Server as PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -322,3 +323,24 @@ def postgres_server() -> Iterator[PostgresServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def url(postgres_server: PostgresServer, tmp_path: Path) -> str:
+    """A fresh database of its own on the session's server, for one test."""
+    return postgres_server.database_for(tmp_path)
+
+
+@pytest.fixture
+async def stores(url: str) -> AsyncIterator[Callable[[], PostgresStore]]:
+    """Stores on the one database, as many as a test makes: one per "process"."""
+    made: list[PostgresStore] = []
+
+    def make() -> PostgresStore:
+        store = PostgresStore(url)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        await store.close()

@@ -32,7 +32,6 @@ from bot.store import PostgresStore
 from tests.cluster import Cluster, Delivered, Kills, Sent, busiest, delivered
 from tests.fakes import slack as fakes
 from tests.fakes.slack import FakeSlack
-from tests.postgres import Server
 from tests.test_cluster_telegram import Figures, settled
 from tests.test_crash import QUESTIONS
 from tests.test_slack import ACME, DESK, SECRET, TRIAGE
@@ -246,11 +245,6 @@ async def scenario(
             "channel_times": channels,
         }
         return figures, found, fake, stored
-
-
-@pytest.fixture
-def url(postgres_server: Server, tmp_path: Path) -> str:
-    return postgres_server.database_for(tmp_path)
 
 
 async def test_three_processes_killed_twenty_times_while_slack_posts_lose_and_double_nothing(

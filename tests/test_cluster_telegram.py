@@ -30,7 +30,6 @@ from bot.registry import unbind
 from bot.store import PostgresStore
 from tests.cluster import Cluster, Delivered, Kills, Sent, busiest, delivered
 from tests.fakes.telegram import FakeTelegram
-from tests.postgres import Server
 from tests.test_crash import QUESTIONS
 from tests.test_telegram import DESK, SECRET, STAFF, TOKEN, shown, shown_buttons
 
@@ -262,11 +261,6 @@ def _address_chat(address: Any) -> Any:
 
     value = json.loads(address) if isinstance(address, str) else address
     return value[1]
-
-
-@pytest.fixture
-def url(postgres_server: Server, tmp_path: Path) -> str:
-    return postgres_server.database_for(tmp_path)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,12 +20,7 @@ from bot.store import PostgresStore
 from bot.store.leadership import Campaign
 from bot.store.postgres.leader import PgLeadership, lock_key
 from bot.store.postgres.schema import LEADERS
-from tests.postgres import PASSWORD, Server
-
-
-@pytest.fixture
-def url(postgres_server: Server, tmp_path: Path) -> str:
-    return postgres_server.database_for(tmp_path)
+from tests.postgres import PASSWORD
 
 
 async def holders(url: str, name: str) -> list[int]:

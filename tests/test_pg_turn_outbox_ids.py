@@ -7,22 +7,15 @@ turn did not use is only a gap. Each "process" is a `PostgresStore` of its own."
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from bot.model import Address, Cause, EventKind, Outbound
 from bot.store import PostgresStore
-from tests.postgres import Server
 from tests.store.conftest import ANN, HERE, NOW
 from tests.test_postgres import until_a_lock_is_waited_for
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def url(postgres_server: Server, tmp_path: Path) -> str:
-    return postgres_server.database_for(tmp_path)
 
 
 def reply(text: str) -> Outbound:

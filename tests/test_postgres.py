@@ -35,11 +35,6 @@ def test_every_sqlite_migration_has_its_postgresql_port() -> None:
     assert [n for n, _, _ in migrations()] == [n for n, _, _ in sqlite_migrations()]
 
 
-@pytest.fixture
-def url(postgres_server: Server, tmp_path: Path) -> str:
-    return postgres_server.database_for(tmp_path)
-
-
 def pg_config(tmp_path: Path, knowledge_dir: Path, url: str) -> Path:
     path = write_config(tmp_path, knowledge_dir)
     text = path.read_text(encoding="utf-8")

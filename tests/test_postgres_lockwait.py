@@ -17,7 +17,6 @@ from bot.model import Address, Identity
 from bot.store import Busy, PostgresStore, StoreError, open_store
 from bot.store.errors import NotJoined
 from bot.store.postgres import schema
-from tests.postgres import Server
 from tests.store.conftest import NOW
 from tests.test_postgres import pg_config
 
@@ -25,11 +24,6 @@ pytestmark = pytest.mark.postgres
 
 BOUND = 60.0  # seconds: only a broken run waits this long
 ANN, BOB = Identity("test", "w", "ann"), Identity("test", "w", "bob")
-
-
-@pytest.fixture
-def url(postgres_server: Server, tmp_path: Path) -> str:
-    return postgres_server.database_for(tmp_path)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ a generous bound that only keeps a broken run from hanging."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,26 +27,6 @@ ANN = ("test", "ann")
 
 async def _ids(store: PostgresStore) -> dict[str, int]:
     return {message.text: message.id for message, _ in await store.outbox_rows()}
-
-
-@pytest.fixture
-def url(postgres_server: Server, tmp_path: Path) -> str:
-    return postgres_server.database_for(tmp_path)
-
-
-@pytest.fixture
-async def stores(url: str) -> AsyncIterator[Callable[[], PostgresStore]]:
-    """Stores on the one database, as many as a test makes: one per "process"."""
-    made: list[PostgresStore] = []
-
-    def make() -> PostgresStore:
-        store = PostgresStore(url)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        await store.close()
 
 
 @pytest.mark.postgres

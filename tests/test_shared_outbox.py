@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -31,26 +30,6 @@ from tests.store.conftest import NOW
 pytestmark = pytest.mark.postgres
 
 BOUND = 60.0  # seconds: only a broken run waits this long
-
-
-@pytest.fixture
-def url(postgres_server: Server, tmp_path: Path) -> str:
-    return postgres_server.database_for(tmp_path)
-
-
-@pytest.fixture
-async def stores(url: str) -> AsyncIterator[Callable[[], PostgresStore]]:
-    """Stores on the one database, as many as a test makes: one per "process"."""
-    made: list[PostgresStore] = []
-
-    def make() -> PostgresStore:
-        store = PostgresStore(url)
-        made.append(store)
-        return store
-
-    yield make
-    for store in made:
-        await store.close()
 
 
 class Sender:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
 
@@ -18,16 +17,10 @@ from bot.config import Config
 from bot.model import EventKind, Identity
 from bot.store import PostgresStore
 from tests.fakes.telegram import FakeTelegram
-from tests.postgres import Server
 from tests.test_leader import _equal, holders, kill, until, waiting
 from tests.test_telegram import ANN, BOB, TOKEN, config, fake  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def url(postgres_server: Server, tmp_path: Path) -> str:
-    return postgres_server.database_for(tmp_path)
 
 
 @asynccontextmanager
