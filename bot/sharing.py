@@ -29,7 +29,13 @@ The platforms' overall limits (Telegram's 30 messages a second per bot) are divi
 between the live processes that send on such a channel, each registered with a
 heartbeat: each paces its sends there at `overall / live` (`Pacer`). A process that
 joins sends nothing there before every other has counted it and a pacer's window
-has passed (`ready`), so that the shares never add up above the overall. (A process
+has passed (`ready`), and a process whose count is older than `count_for` (a heartbeat
+and as long again, for a slow beat: its next beat is late, the machine is loaded,
+the database slow) sends nothing there until its next beat: so a process that
+joined is in the count of every process that sends after `count_for` and the shares
+never add up above the overall. Each send let through is logged (DEBUG, with the
+moment on the monotonic clock, which is the machine's: the processes on one
+machine can be compared), what the cluster tests count. (A process
 that sends on no paced channel, `candor chat` on the terminal, takes no share, and
 counts no others: it claims every chat it has work for.)
 
@@ -41,12 +47,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import math
 import os
 import random
 import secrets
 import socket
+import time
 from collections.abc import Awaitable, Callable, Collection
 from datetime import datetime
 
@@ -64,6 +72,7 @@ Fence = Callable[[Transaction], Awaitable[bool]]
 Spacing = Callable[[str], float]  # a chat id: the least seconds between two sends there
 WINDOW = 1.0  # seconds: the overall limit is a count per this long
 MARGIN = 0.02  # seconds more: sends' times as the platform sees them vary a little
+PACED = "a paced send on %s at %.6f (monotonic), at %.3f a second"  # (tests count these)
 REREAD = 200  # a chat taken over: its pending messages read again, this many more
 
 
@@ -99,6 +108,8 @@ class Sharing:
         self.process = process or process_id()
         self.lease = lease
         self.heartbeat = min(heartbeat, lease / 3)
+        # how old a count of the live processes may be for a paced send (see the module)
+        self.count_for = 2 * self.heartbeat
         self.linger = linger
         # a chat claimed is kept this long at least before it is given up for the fair
         # share; one given up is not claimed back before this long
@@ -120,6 +131,8 @@ class Sharing:
         self._lock = asyncio.Lock()  # one exchange with the store about leases at a time
         self._counted = False  # it joined (the live processes are counted)
         self._beat_at: float | None = None  # when its last heartbeat began, our clock
+        self._beaten = asyncio.Event()  # set (and replaced) at the end of each heartbeat
+        self._rejoin = asyncio.Event()  # a paced channel registered: beat (join) now
 
     def _now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()
@@ -133,6 +146,7 @@ class Sharing:
             failures = 0
             while True:
                 try:
+                    self._rejoin.clear()
                     if not self._still_counted():
                         # paused or cut off past its heartbeat's lease: the others may
                         # have counted it gone and taken its share; it waits as a
@@ -142,19 +156,23 @@ class Sharing:
                     failures = 0
                     if not self.ready.is_set():
                         if self.live > 1:
-                            # every other process counts this one at its next beat;
-                            # then what it sent at its larger share leaves its window
-                            await asyncio.sleep(self.heartbeat + WINDOW)
+                            # every other process that sends counts this one within
+                            # `count_for`; then what it sent at its larger share leaves its
+                            # window
+                            await asyncio.sleep(self.count_for + WINDOW + MARGIN)
                             await self._beat()
-                        self.ready.set()
-                        wake()
+                        if not self._rejoin.is_set():  # (else a channel came: again)
+                            self.ready.set()
+                            wake()
                 except Exception as error:  # the database cannot be reached: try again, later
                     failures += 1
                     level = logging.DEBUG if outage(error) else logging.ERROR  # (said once)
                     log.log(level, "the outbox's heartbeat failed; trying again", exc_info=True)
                     await asyncio.sleep(backoff(self.heartbeat, failures, self.lease / 3))
                     continue
-                await asyncio.sleep(self.heartbeat)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.heartbeat):
+                        await self._rejoin.wait()
         finally:
             watch.cancel()
             await asyncio.gather(watch, return_exceptions=True)
@@ -176,10 +194,26 @@ class Sharing:
         the lease of the process row it renewed)."""
         return self._beat_at is not None and self._now() - self._beat_at < self.lease
 
+    def _rate(self, overall: float) -> float | None:
+        """This process's share of `overall` now, or None while its count of the live
+        processes is older than `count_for`, or the others may not count it yet (see
+        the module)."""
+        if not self.ready.is_set() or self._beat_at is None:
+            return None
+        if self._now() - self._beat_at > self.count_for:
+            return None
+        return overall / max(1, self.live)
+
+    async def _next_beat(self) -> None:
+        """Until `_rate` may be known again: the next heartbeat, or joined."""
+        await (self._beaten if self.ready.is_set() else self.ready).wait()
+
     async def _beat(self) -> None:
         began = self._now()
         await self._join()  # (not held up by a claim: the others count on it)
         self._beat_at = began
+        beaten, self._beaten = self._beaten, asyncio.Event()
+        beaten.set()
         async with self._lock:
             asked = self._now()
             busy = self._busy_chats()
@@ -314,8 +348,15 @@ class Sharing:
         its spacing, if it has one: a chat handed over waits that long after the last
         send there."""
         if overall_per_second:
+            if channel not in self._pacers:
+                # its first paced channel (registered once `run` has begun: a channel
+                # starts after the outbox): it joins the count and waits as at start,
+                # at its next beat, now
+                self.ready.clear()
+                self._rejoin.set()
+            overall = float(overall_per_second)
             self._pacers[channel] = Pacer(
-                lambda: float(overall_per_second) / max(1, self.live), self._now
+                lambda: self._rate(overall), self._now, self._next_beat, channel
             )
         if spacing is not None:
             self._spacing[channel] = spacing
@@ -393,11 +434,20 @@ async def owned_only(
 class Pacer:
     """At most `rate()` sends per `WINDOW` (sliding): `floor(rate)` in any window, or
     one per `1 / rate` seconds below one, so that shares never add up above the
-    whole. Sends wait their turn (`take`), in the order they asked."""
+    whole; while `rate()` is None (not known now), none until `known()` returns. Sends
+    wait their turn (`take`), in the order they asked."""
 
-    def __init__(self, rate: Callable[[], float], clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        rate: Callable[[], float | None],
+        clock: Callable[[], float],
+        known: Callable[[], Awaitable[None]],
+        name: str = "",
+    ) -> None:
         self._rate = rate
         self._clock = clock
+        self._known = known
+        self._name = name
         self._sent: collections.deque[float] = collections.deque()
         self._lock = asyncio.Lock()
 
@@ -405,6 +455,9 @@ class Pacer:
         async with self._lock:
             while True:
                 rate = self._rate()
+                if rate is None:
+                    await self._known()
+                    continue
                 count, window = (math.floor(rate), WINDOW) if rate >= 1 else (1, 1 / rate)
                 window += MARGIN  # the platform counts when it took each: a send's latency
                 now = self._clock()
@@ -413,5 +466,6 @@ class Pacer:
                 recent = [t for t in self._sent if t > now - window]
                 if len(recent) < count:
                     self._sent.append(now)
+                    log.debug(PACED, self._name, time.monotonic(), rate)
                     return
                 await asyncio.sleep(recent[-count] + window - now)

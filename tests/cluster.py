@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,7 +124,9 @@ class Cluster:
         )
         assert path == node.config
         text = path.read_text(encoding="utf-8")
-        path.write_text(text.replace("[storage]\n", f'[storage]\nurl = "{self.url}"\n', 1))
+        text = text.replace("[storage]\n", f'[storage]\nurl = "{self.url}"\n', 1)
+        # (DEBUG: each paced send is logged, with its moment: `paced`)
+        path.write_text(text.replace("[logging]\n", '[logging]\nlevel = "DEBUG"\n', 1))
 
     async def start(self, node: Node) -> None:
         """Start `node` again (a new generation); does not wait for it to be up."""
@@ -209,6 +212,14 @@ class Cluster:
             for node in self.nodes
             if node.log.exists()
         )
+
+    def paced(self, channel: str) -> list[float]:
+        """The moments (the machine's monotonic clock, shared by its processes) at
+        which the processes' pacers let a send on `channel` go, every generation's:
+        what the shares of the overall limit promise, whatever the machine's load
+        does to when each send then reaches the platform."""
+        found = re.compile(r"a paced send on " + re.escape(channel) + r" at ([0-9.]+) ")
+        return sorted(float(m.group(1)) for m in found.finditer(self.logs()))
 
 
 class Kills:

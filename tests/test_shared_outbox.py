@@ -451,3 +451,36 @@ async def test_chats_one_process_owns_are_shared_when_two_more_join(
     # the latecomers each sent a fair part of what was left when they came (60)
     assert all(n >= 60 / 3 / 2 for n in whose[1:]), whose
     assert set((await states(first)).values()) == {"sent"}
+
+
+async def test_a_paced_channel_that_starts_after_the_outbox_waits_to_be_counted(
+    stores: Callable[[], PostgresStore],
+) -> None:
+    """A channel starts after the outbox (the bot's first call, the webhook): its
+    process had no paced channel at its first heartbeat, so it had not joined the
+    count; once the channel comes, it sends nothing paced before it joined and the
+    others had their time to count it (found by the cluster test: a process that had
+    just restarted sent at the whole deployment's rate beside the others)."""
+    one, two = stores(), stores()
+    await one.open()
+    await two.open()
+    other = Sharing(two, lease=30, heartbeat=0.2)
+    other.register("test", 6.0)
+    late = Sharing(one, lease=30, heartbeat=0.2)
+    tasks = [asyncio.create_task(s.run(lambda: None)) for s in (other, late)]
+    try:
+        async with asyncio.timeout(BOUND):
+            await other.ready.wait()
+            await late.ready.wait()  # nothing paced yet: nothing to wait for
+        late.register("test", 6.0)
+        assert not late.ready.is_set()
+        async with asyncio.timeout(BOUND):
+            await late.ready.wait()
+        assert late.live == 2  # it joined: its share is half the rate
+        # and the other process's share now: half, or none (its count is older than two
+        # heartbeats: a loaded machine; it sends nothing paced until its next beat)
+        assert other._rate(6.0) in (3.0, None)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
