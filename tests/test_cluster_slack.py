@@ -36,7 +36,9 @@ from tests.test_cluster_telegram import Figures, settled
 from tests.test_crash import QUESTIONS
 from tests.test_slack import ACME, DESK, SECRET, TRIAGE
 
-pytestmark = pytest.mark.postgres
+# (a bound on a hang, not on speed: 20 kills and restarts on a loaded 2-core machine
+# can take several minutes, beyond the suite's 180 s per test)
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(1200)]
 
 PROCESSES, CUSTOMERS, KILLS = 3, 10, 20
 HANDING_OVER = 3  # every third customer asks for a person: a card in the triage channel

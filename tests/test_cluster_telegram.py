@@ -33,7 +33,9 @@ from tests.fakes.telegram import FakeTelegram
 from tests.test_crash import QUESTIONS
 from tests.test_telegram import DESK, SECRET, STAFF, TOKEN, shown, shown_buttons
 
-pytestmark = pytest.mark.postgres
+# (a bound on a hang, not on speed: 20 kills and restarts on a loaded 2-core machine
+# can take several minutes, beyond the suite's 180 s per test)
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(1200)]
 
 PROCESSES, CUSTOMERS, KILLS = 3, 10, 20
 OVERALL = 6  # messages a second for the deployment: low, so that the pacers are at work

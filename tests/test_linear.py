@@ -8,11 +8,12 @@ customer waited. Two kinds of proof, neither depending on how fast this machine 
   `MAX_MATCHED`: whatever lies between, however long and whatever it says, the
   answer is the same.
 - Growth: every regular expression the core and the renderers run on someone's
-  words costs about four times as much on an input four times as long (a pattern
-  that backtracks quadratically costs sixteen times as much). The cost is the best
-  of many runs in CPU time of this thread, which other processes cannot inflate;
-  the bound (8) is twice what linear gives and half what quadratic gives, and a
-  pattern must exceed it three times over to fail.
+  words costs about sixteen times as much on an input sixteen times as long (a
+  pattern that backtracks quadratically costs 256 times as much). The cost is the
+  best of several runs in CPU time of this thread, the short and the long input
+  taking turns (a slow moment of a loaded machine falls on both); the bound (64) is
+  four times what linear gives and a quarter of what quadratic gives, and a pattern
+  must exceed it three times over to fail.
 """
 
 from __future__ import annotations
@@ -249,9 +250,10 @@ FUNCTIONS: dict[str, Callable[[str], object]] = {
     "slack fallback": fallback_for,
 }
 N = 400
-RATIO = 8.0  # linear gives about 4, quadratic about 16
+LONGER = 16  # the long input is this many times the short one
+RATIO = 64.0  # linear gives about 16, quadratic about 256
 # Below this (in ns) a cost is too small to measure, and nothing quadratic: a pattern
-# that backtracks over 4 * N characters costs milliseconds.
+# that backtracks over LONGER * N characters costs milliseconds.
 FLOOR = 50_000
 # the worst cases found so far, always tried
 WORST = [
@@ -296,23 +298,29 @@ def uses(name: str, pattern: re.Pattern[str]) -> Callable[[str], object]:
     return run
 
 
-def cost(run: Callable[[str], object], text: str, repeat: int) -> float:
-    """The best of `repeat` runs on `text`, in this thread's CPU time."""
-    best = float("inf")
+def cost(run: Callable[[str], object], text: str) -> float:
+    """One run on `text`, in this thread's CPU time."""
+    start = time.thread_time_ns()
+    run(text)
+    return max(time.thread_time_ns() - start, FLOOR)
+
+
+def ratio(run: Callable[[str], object], small: str, large: str, repeat: int) -> float:
+    """The best cost on `large` over the best on `small`, the two taking turns."""
+    best_small = best_large = float("inf")
     for _ in range(repeat):
-        start = time.thread_time_ns()
-        run(text)
-        best = min(best, time.thread_time_ns() - start)
-    return max(best, FLOOR)
+        best_small = min(best_small, cost(run, small))
+        best_large = min(best_large, cost(run, large))
+    return best_large / best_small
 
 
 def grows_linearly(run: Callable[[str], object], near: str, unit: str, end: str) -> bool:
     small = near + unit * (N // len(unit)) + end
-    large = near + unit * (4 * N // len(unit)) + end
-    if cost(run, large, 3) / cost(run, small, 3) < RATIO:
+    large = near + unit * (LONGER * N // len(unit)) + end
+    if ratio(run, small, large, 3) < RATIO:
         return True  # the quick look: nearly every case
     # a slow moment must recur three times to fail a linear pattern
-    return any(cost(run, large, 15) / cost(run, small, 15) < RATIO for _ in range(3))
+    return any(ratio(run, small, large, 9) < RATIO for _ in range(3))
 
 
 def growth(test: Callable[..., None]) -> Callable[..., None]:
