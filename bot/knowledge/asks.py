@@ -27,13 +27,16 @@ _ASKING = (
     r"(?:can|could|do|does|did|is|are|was|were|will|would|should|shall|may|what|whats|"
     r"how|hows|when|where|which|who|whom|why|any|is\s+there|are\s+there)"
 )
-# words that say the piece is a question or a request (the asks answered first)
-ASK_WORDS = frozenset(
+# a piece that starts with one of these tells about the customer ("we're 12 people",
+# "a colleague left", "I'm the office manager") rather than asking: context
+CONTEXT = frozenset(
     """
-    can could do does did is are was were will would should shall may what whats how hows
-    when where which who whom why any please pls plz tell explain i
+    we were weve wed well i im ive id ill our ours my mine me us they theyre theyve their
+    he she his her it its this that these those there theres a an the hi hello hey dear so
+    honestly basically just yo
     """.split()  # noqa: SIM905
 )
+LEADING = frozenset({"and", "but", "also", "so", "plus", "ok", "okay", "then", "oh"})
 
 _CUT = re.compile(
     # a sentence's end (a run of marks counts once; not "e.g." nor "U.S.")
@@ -52,7 +55,7 @@ _CUT = re.compile(
 @dataclass(frozen=True, slots=True)
 class Ask:
     text: str
-    question: bool  # it ends with "?" or starts with a question or request word
+    question: bool  # it ends with "?" or does not start by telling about the customer
 
 
 def asks(text: str) -> list[Ask]:
@@ -70,7 +73,8 @@ def asks(text: str) -> list[Ask]:
         said = words(piece)
         if not any(w not in STOPWORDS for w in said):
             continue
-        found.append(Ask(piece.strip(" ,-–—:\t\n"), marked or said[0] in ASK_WORDS))
+        first = next((w for w in said if w not in LEADING), "")
+        found.append(Ask(piece.strip(" ,-–—:\t\n"), marked or first not in CONTEXT))
     if len(found) > MAX_ASKS:
         rest = found[MAX_ASKS - 1 :]
         joined = " ".join(a.text for a in rest)

@@ -262,9 +262,10 @@ class KnowledgeBase:
             a.question
             and d.kind == "answer"
             and d.candidates[0].article.id in near - {best.article.id}
+            and len(content_words(a.text)) < ANSWERED_ASK_WORDS
             for a, d in pieces
-        ):  # two questions, each clearly about another article the whole is torn between
-            return whole
+        ):  # a short question clearly about another article ("..., what hours") says
+            return whole  # what the rest is about: the whole is torn between the two
         offered: dict[str, Candidate] = {}
         others: list[str] = []
         for a, d in pieces:
