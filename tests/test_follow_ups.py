@@ -5,6 +5,7 @@ engine, real SQLite (and the real python-telegram-bot against the fake Bot API).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -470,3 +471,33 @@ async def test_a_menu_shown_by_one_process_is_answered_by_another_on_postgresql(
         assert [e.data["article"] for e in events if e.kind is EventKind.ANSWER] == ["free-trial"]
         [*_, offered] = [e for e in events if e.kind is EventKind.CLARIFY]
         assert offered.data["options"] == ["trial-extension"]  # the next best, once more
+
+
+# /mydata: what the bot keeps to read the next message by, in words --------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "waiting"),
+    [
+        (ONE_OPTION, "your reply: I asked whether you meant “Exporting your data”"),
+        (
+            TWO_OPTIONS,
+            "your pick from the options I offered: “Extending a trial”, “The free trial”",
+        ),
+        (ALONE, "whether the article “Refunds” I answered with helped you"),
+    ],
+)
+async def test_mydata_says_in_words_what_the_bot_waits_for_never_its_note(
+    customer_factory: Factory, sender: RecordingSender, question: str, waiting: str
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send(question)
+    await ann.send("/mydata")
+    [message] = [m for m in sender.sent if m.delivery.file is not None]
+    assert message.delivery.file is not None
+    [case] = json.loads(message.delivery.file.text)["cases"]
+    assert case["waiting_for_you"] == waiting
+    assert case["your_message_waiting"] is None
+    assert '\\"after\\"' not in message.delivery.file.text and "event" not in str(
+        case["waiting_for_you"]
+    )
