@@ -361,6 +361,34 @@ async def test_a_follow_up_that_does_not_clear_the_thresholds_is_a_new_question(
     assert await answers(app, ann) == ["team-price"]
 
 
+@pytest.mark.parametrize("typed", ["and the team plan price?", "what about the team plan?"])
+async def test_a_follow_up_that_lands_on_the_article_just_shown_offers_the_next_ones(
+    customer_factory: Factory, app: Candor, typed: str
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send("how much is the team plan")
+    said_again, offered = await ann.send(typed)
+    assert "“The Team plan's price”, the article I just showed you" in said_again
+    assert "Team costs $8" not in said_again + offered  # not answered again
+    assert "The Team plan's price" not in offered
+    assert "Did you mean" in offered or "which of these" in offered
+    assert await answers(app, ann) == ["team-price"]
+    [picked] = await ann.send("1")
+    assert "Source: the article" in picked and "The Team plan's price" not in picked
+
+
+async def test_a_follow_up_on_the_article_just_shown_with_nothing_else_close_offers_a_person(
+    customer_factory: Factory, app: Candor, sender: RecordingSender
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send(ALONE)
+    [reply] = await ann.send("and what about money back?")
+    assert "“Refunds”, the article I just showed you, and nothing else comes close" in reply
+    assert "A person from" in reply
+    assert [b.label for b in sender.sent[-1].buttons] == ["Talk to a person"]
+    assert await answers(app, ann) == ["refunds"]
+
+
 # it is kept on the case: a restart, another process -------------------------------------------
 
 
