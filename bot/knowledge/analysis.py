@@ -51,7 +51,7 @@ def fold(text: str) -> str:
 _SPELLINGS_TEXT = """
 trail trial | trails trials | tiral trial | trialm trial | triall trial | tral trial
 cancle cancel | cancell cancel | cancellling cancelling | cancelation cancellation
-cancle cancel | cansel cancel | cancl cancel | cancled cancelled | canceld cancelled
+cansel cancel | cancl cancel | cancled cancelled | canceld cancelled
 invioce invoice | invoce invoice | invocie invoice | inovice invoice | invioces invoices
 invoces invoices | invoive invoice | invice invoice
 subcription subscription | subscribtion subscription | subsciption subscription
@@ -59,22 +59,22 @@ subscripton subscription | suscription subscription | subscrition subscription
 sub subscription | subs subscriptions
 reciept receipt | receit receipt | reciepts receipts | recipt receipt | receipe receipt
 discoutn discount | disount discount | discont discount | dicount discount
-discounts discounts | discout discount | discunt discount
-refnd refund | refund refund | refound refund | refunt refund | reimbursment reimbursement
+discout discount | discunt discount
+refnd refund | refound refund | refunt refund | reimbursment reimbursement
 seperate separate | seperately separately | seprate separate
 anual annual | annualy annually | anually annually | annaul annual | yearley yearly
 montly monthly | monthy monthly | monthley monthly | mothly monthly | mnthly monthly
-prise price | pirce price | prcie price | prices prices | pricng pricing | priceing pricing
+prise price | pirce price | prcie price | pricng pricing | priceing pricing
 qoute quote | quoet quote | qoutes quotes
 purchace purchase | purchse purchase | purchas purchase | purshase purchase
 payement payment | paymnet payment | paymet payment | paymant payment
 biling billing | billling billing | bliling billing
-acount account | accout account | acct account | acc account
+acct account
 licence license | lisence license | licens license
 upgarde upgrade | updgrade upgrade | dowgrade downgrade | downgarde downgrade
 contarct contract | contrat contract | agreemnet agreement | agrement agreement
 enterprize enterprise | entreprise enterprise | buisness business | bussiness business
-busines business | buisness business | compnay company | comapny company
+busines business | compnay company | comapny company
 secuirty security | securty security | complience compliance | compliane compliance
 suport support | supprot support | suppport support | custmer customer
 expencive expensive | expensiv expensive | cheep cheap
@@ -82,9 +82,9 @@ hw how | hwo how | lng long | teh the | wat what | wht what | whta what | waht w
 cn can | cna can | wil will | hav have | thier their | recieve receive | recieved received
 u you | r are | ur your | urs yours | pls please | plz please | thx thanks | thnx thanks
 ty thanks | yr year | yrs years | mo month | mos months | mth month | mths months
-b4 before | bc because | cuz because | coz because | asap soon | info information
-pw password | pwd password | 2fa 2fa | mfa 2fa | tfa 2fa | sso sso | slas sla | dpas dpa
-pos po | soc2 soc 2 | gdpr gdpr | vat vat
+b4 before | bc because | cuz because | coz because | info information
+pw password | pwd password | mfa 2fa | tfa 2fa | slas sla | dpas dpa
+pos po | soc2 soc 2
 """
 SPELLINGS: dict[str, tuple[str, ...]] = {
     wrong: tuple(right)
