@@ -33,7 +33,7 @@ CONTEXT = frozenset(
     """
     we were weve wed well i im ive id ill our ours my mine me us they theyre theyve their
     he she his her it its this that these those there theres a an the hi hello hey dear so
-    honestly basically just yo
+    honestly basically just yo if someone
     """.split()  # noqa: SIM905
 )
 LEADING = frozenset({"and", "but", "also", "so", "plus", "ok", "okay", "then", "oh"})

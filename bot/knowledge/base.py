@@ -229,34 +229,31 @@ class KnowledgeBase:
         self, whole: Decision, ranked: list[Candidate], pieces: list[tuple[Ask, Decision]]
     ) -> Decision:
         """The whole question is not clear but one of its asks may be. That ask's
-        article is answered when the ask passed the same thresholds on its own, says
-        at least ANSWERED_ASK_WORDS words, and the whole question does not clearly
-        prefer another article (a part read alone may mean something else: "we
-        started a trial - can we buy now" is about the trial). A question ("?",
-        "how ...", "can ...") goes before a statement around it ("we're 12 people",
-        "a colleague left"), which is answered only when the whole question leads
-        with its article on words. The other questions' best articles that the whole
+        article is answered when the ask is a question ("?", "how ...", "can ...",
+        "30 seats yearly": not a statement about the customer such as "we're 12
+        people"), passed the same thresholds on its own, says at least
+        ANSWERED_ASK_WORDS words, and is what the whole question ranks first on words
+        (a part read alone may mean something else: "we started a trial - can we buy
+        now" is about the trial). The other questions' best articles that the whole
         ranks among its best too are offered with it, never answered."""
         if not ranked:
             return whole
         related = [c.article.id for c in ranked]
-        # the whole question must not clearly prefer another article: on words (the
-        # lexical score, which is the score when meaning is off) the ask's article
-        # is within the words-only margin of the whole's best
+        # on words (the lexical score, which is the score when meaning is off)
         leader = max(ranked, key=lambda c: c.lexical)
         margin = self.thresholds.words_margin
         near = {c.article.id for c in ranked if c.lexical >= leader.lexical - margin}
         answered = [
             (a, d)
             for a, d in pieces
-            if d.kind == "answer"
+            if a.question
+            and d.kind == "answer"
             and len(content_words(a.text)) >= ANSWERED_ASK_WORDS
-            and d.candidates[0].article.id in near
-            and (a.question or d.candidates[0].article.id == leader.article.id)
+            and d.candidates[0].article.id == leader.article.id
         ]
         if not answered:
             return whole
-        ask, chosen = min(answered, key=lambda p: (not p[0].question, -p[1].candidates[0].score))
+        ask, chosen = max(answered, key=lambda p: p[1].candidates[0].score)
         best = chosen.candidates[0]
         if any(
             a.question
