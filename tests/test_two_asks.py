@@ -84,6 +84,15 @@ def test_which_parts_are_questions_and_which_tell_about_the_customer() -> None:
     ]
 
 
+def test_a_part_that_points_back_at_the_rest_says_so() -> None:
+    found = asks("40 seats yearly - how much is that? And can I pay by card")
+    assert [(a.text, a.points_back) for a in found] == [
+        ("40 seats yearly", False),
+        ("how much is that", True),
+        ("can I pay by card", False),
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -82,7 +82,7 @@ hw how | hwo how | lng long | teh the | wat what | wht what | whta what | waht w
 cn can | cna can | wil will | hav have | thier their | recieve receive | recieved received
 u you | r are | ur your | urs yours | pls please | plz please | thx thanks | thnx thanks
 ty thanks | yr year | yrs years | mo month | mos months | mth month | mths months
-b4 before | bc because | cuz because | coz because | info information
+b4 before | bc because | cuz because | coz because
 pw password | pwd password | mfa 2fa | tfa 2fa | slas sla | dpas dpa
 pos po | soc2 soc 2
 """

@@ -231,7 +231,8 @@ class KnowledgeBase:
         """The whole question is not clear but one of its asks may be. That ask's
         article is answered when the ask is a question ("?", "how ...", "can ...",
         "30 seats yearly": not a statement about the customer such as "we're 12
-        people"), passed the same thresholds on its own, says at least
+        people"), does not point back at the rest ("how much is that", "can I use
+        it"), passed the same thresholds on its own, says at least
         ANSWERED_ASK_WORDS words, and is what the whole question ranks first on words
         (a part read alone may mean something else: "we started a trial - can we buy
         now" is about the trial). The other questions' best articles that the whole
@@ -247,6 +248,7 @@ class KnowledgeBase:
             (a, d)
             for a, d in pieces
             if a.question
+            and not a.points_back
             and d.kind == "answer"
             and len(content_words(a.text)) >= ANSWERED_ASK_WORDS
             and d.candidates[0].article.id == leader.article.id
