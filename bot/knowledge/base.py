@@ -229,9 +229,9 @@ class KnowledgeBase:
         self, whole: Decision, ranked: list[Candidate], pieces: list[tuple[Ask, Decision]]
     ) -> Decision:
         """The whole question is not clear but one of its asks may be. That ask's
-        article is answered when the ask is a question ("?", "how ...", "can ...",
-        "30 seats yearly": not a statement about the customer such as "we're 12
-        people"), does not point back at the rest ("how much is that", "can I use
+        article is answered when the ask is a question (it does not start by telling
+        about the customer: "we're 12 people", "if my phone is missing"), does not
+        point back at the rest ("how much is that", "can I use
         it"), passed the same thresholds on its own, says at least
         ANSWERED_ASK_WORDS words, and is what the whole question ranks first on words
         (a part read alone may mean something else: "we started a trial - can we buy
