@@ -25,13 +25,16 @@ OLDER = ROOT / "tests" / "data" / "knowledge_eval.jsonl"
 
 # measured with `candor kb eval tests/data/customer_questions.jsonl --knowledge knowledge`
 # at 5dbe8d2's matcher and default thresholds: 83 of 294 answered right, 3 wrong,
-# 195 asked back (48 of them with one option), 0 of 33 out-of-scope answered
+# 195 asked back (48 of them with one option), 0 of 33 out-of-scope answered; with a
+# question's clear part answered when it asks two things (bot/knowledge/asks.py) and
+# customers' spellings mapped (analysis.SPELLINGS): 98 right, 3 wrong, 180 asked back
+# (41 with one option), 0 out-of-scope answered
 TODAY = {
-    "answered_correct": 0.28,  # at least
+    "answered_correct": 0.33,  # at least
     "right_or_offered": 0.87,  # at least
     "answered_wrong": 0.011,  # at most
-    "asked_back": 0.67,  # at most
-    "one_option_menus": 0.17,  # at most
+    "asked_back": 0.62,  # at most
+    "one_option_menus": 0.14,  # at most
     "oos_answered": 0.0,  # at most
 }
 AT_LEAST = {"answered_correct", "right_or_offered"}

@@ -5,6 +5,7 @@ engine, real SQLite (and the real python-telegram-bot against the fake Bot API).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -360,6 +361,34 @@ async def test_a_follow_up_that_does_not_clear_the_thresholds_is_a_new_question(
     assert await answers(app, ann) == ["team-price"]
 
 
+@pytest.mark.parametrize("typed", ["and the team plan price?", "what about the team plan?"])
+async def test_a_follow_up_that_lands_on_the_article_just_shown_offers_the_next_ones(
+    customer_factory: Factory, app: Candor, typed: str
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send("how much is the team plan")
+    said_again, offered = await ann.send(typed)
+    assert "“The Team plan's price”, the article I just showed you" in said_again
+    assert "Team costs $8" not in said_again + offered  # not answered again
+    assert "The Team plan's price" not in offered
+    assert "Did you mean" in offered or "which of these" in offered
+    assert await answers(app, ann) == ["team-price"]
+    [picked] = await ann.send("1")
+    assert "Source: the article" in picked and "The Team plan's price" not in picked
+
+
+async def test_a_follow_up_on_the_article_just_shown_with_nothing_else_close_offers_a_person(
+    customer_factory: Factory, app: Candor, sender: RecordingSender
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send(ALONE)
+    [reply] = await ann.send("and what about money back?")
+    assert "“Refunds”, the article I just showed you, and nothing else comes close" in reply
+    assert "A person from" in reply
+    assert [b.label for b in sender.sent[-1].buttons] == ["Talk to a person"]
+    assert await answers(app, ann) == ["refunds"]
+
+
 # it is kept on the case: a restart, another process -------------------------------------------
 
 
@@ -470,3 +499,33 @@ async def test_a_menu_shown_by_one_process_is_answered_by_another_on_postgresql(
         assert [e.data["article"] for e in events if e.kind is EventKind.ANSWER] == ["free-trial"]
         [*_, offered] = [e for e in events if e.kind is EventKind.CLARIFY]
         assert offered.data["options"] == ["trial-extension"]  # the next best, once more
+
+
+# /mydata: what the bot keeps to read the next message by, in words --------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "waiting"),
+    [
+        (ONE_OPTION, "your reply: I asked whether you meant “Exporting your data”"),
+        (
+            TWO_OPTIONS,
+            "your pick from the options I offered: “Extending a trial”, “The free trial”",
+        ),
+        (ALONE, "whether the article “Refunds” I answered with helped you"),
+    ],
+)
+async def test_mydata_says_in_words_what_the_bot_waits_for_never_its_note(
+    customer_factory: Factory, sender: RecordingSender, question: str, waiting: str
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send(question)
+    await ann.send("/mydata")
+    [message] = [m for m in sender.sent if m.delivery.file is not None]
+    assert message.delivery.file is not None
+    [case] = json.loads(message.delivery.file.text)["cases"]
+    assert case["waiting_for_you"] == waiting
+    assert case["your_message_waiting"] is None
+    assert '\\"after\\"' not in message.delivery.file.text and "event" not in str(
+        case["waiting_for_you"]
+    )

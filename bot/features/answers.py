@@ -14,7 +14,7 @@ from bot.features import handover
 from bot.features.recent import Recent, forget, recall, remember
 from bot.features.recent import rejected as just_rejected
 from bot.knowledge import Candidate
-from bot.model import Button, EventKind
+from bot.model import Button, Conversation, EventKind
 from bot.registry import Feature, RegistryError, pack
 from bot.report import ReportData, ReportSection, counted, normalise
 from bot.text import md_escape
@@ -57,6 +57,12 @@ async def answer(turn: Turn) -> bool:
             )
         else:
             await show_article(turn, best.article.id, score=best.score, question=turn.text)
+            also = tuple(c for c in decision.also if c.article.id not in rejected)
+            if also and turn.case.conversation in (
+                Conversation.NONE,
+                Conversation.AWAITING_FOLLOW_UP,
+            ):  # (not when the article offered a person: that was said last)
+                await offer(turn, decision.also_asked, also, rejected, also_asked=True)
     elif decision.kind == "clarify" and options:
         await offer(turn, turn.text, options, rejected)
     else:
@@ -70,14 +76,36 @@ async def answer(turn: Turn) -> bool:
     return True
 
 
+def _quoted(text: str) -> str:
+    """The customer's words quoted back, at most QUOTED characters."""
+    said = " ".join(text.split())
+    return md_escape(said if len(said) <= QUOTED else said[: QUOTED - 1].rstrip() + "…")
+
+
+QUOTED = 80  # characters of the customer's other ask quoted back
+
+
 async def offer(
-    turn: Turn, question: str, options: Sequence[Candidate], rejected: Sequence[str] = ()
+    turn: Turn,
+    question: str,
+    options: Sequence[Candidate],
+    rejected: Sequence[str] = (),
+    *,
+    also_asked: bool = False,
 ) -> None:
     """Ask which article was meant: "Did you mean “X”?" (yes or no) for one, a
-    numbered menu for more. The next message may answer it (features/followups.py)."""
+    numbered menu for more. The next message may answer it (features/followups.py).
+    `also_asked`: right after an answer to one part of a question that asked two
+    things, `question` being the other part: "You also asked about “...”"."""
+    also = f"You also asked about “{_quoted(question)}”." if also_asked else ""
     if len(options) == 1:
         only = options[0].article
-        text = f"Did you mean “{md_escape(only.title)}”? Say yes or no, or tell me more."
+        title = md_escape(only.title)
+        text = (
+            f"{also} Is it this: “{title}”? Say yes or no."
+            if also
+            else f"Did you mean “{title}”? Say yes or no, or tell me more."
+        )
         try:
             buttons = [
                 Button("Yes", pack("article", only.id)),
@@ -88,15 +116,18 @@ async def offer(
             buttons = []
     else:
         lines = "\n".join(f"{i}. {md_escape(c.article.title)}" for i, c in enumerate(options, 1))
+        lead = f"{also} Is it one of these?" if also else "I'm not sure which of these you mean:"
         text = (
-            f"I'm not sure which of these you mean:\n{lines}\n\nPick one (or type its"
-            " number), tell me more, or choose “None of these”."
+            f"{lead}\n{lines}\n\nPick one (or type its number), tell me more, or choose"
+            " “None of these”."
         )
         buttons = [*article_buttons(options), Button("None of these", NONE_OF_THESE)]
     await turn.say(
         text,
         kind=EventKind.CLARIFY,
-        note="asked which topic was meant",
+        note="offered articles for the other part of the question"
+        if also
+        else "asked which topic was meant",
         buttons=buttons,
         options=[c.article.id for c in options],
         scores=[round(c.score, 3) for c in options],

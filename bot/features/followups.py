@@ -7,7 +7,9 @@ or "no, the other one" offer the next-best articles when any are close (never
 the same article again), else a person; "thanks" is not a question.
 After either: a short follow-up ("and for 50 seats?", "what about yearly?") is
 matched together with the question before it, and answered only if that clears
-the thresholds; otherwise it is a new question.
+the thresholds; otherwise it is a new question. One that lands on the article
+just shown is not answered with it again: the next-best articles are offered, or
+a person.
 
 What the bot said last is kept on the case (features/recent.py). The replies are
 read from small explicit phrase lists over normalised text: a reply is short, so
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 from bot.features import handover
 from bot.features.answers import (
+    not_answered,
     offer,
     said_no,
     said_none,
@@ -28,7 +31,7 @@ from bot.features.recent import Recent, recall, remember
 from bot.knowledge import Candidate
 from bot.registry import Feature
 from bot.signals import frustrated, wants_person
-from bot.text import MAX_MATCHED
+from bot.text import MAX_MATCHED, md_escape
 from bot.turn import Turn
 
 feature = Feature("follow-ups")
@@ -221,17 +224,45 @@ async def _keep(turn: Turn, recent: Recent) -> None:
     await remember(turn, "menu", recent.question, recent.shown, recent.rejected)
 
 
+def _next_close(turn: Turn, question: str, gone: tuple[str, ...]) -> list[Candidate]:
+    """The articles close to the best for `question` (within the clarify spread),
+    `gone` left out."""
+    t = turn.knowledge.thresholds
+    ranked = turn.knowledge.rank(question, t.max_options + len(gone) + 1)
+    top = ranked[0].score if ranked else 0.0
+    floor = max(t.clarify_score, top - t.clarify_spread)
+    close = [c for c in ranked if c.article.id not in gone and c.score >= floor]
+    return close[: t.max_options]
+
+
+async def _shown_already(turn: Turn, recent: Recent, asked: str) -> None:
+    """A follow-up whose answer is the article just shown: not shown again; the
+    next-best articles for it if any are close, else a person on offer."""
+    article = turn.knowledge.get(recent.shown[0])
+    title = md_escape(article.title if article is not None else recent.shown[0])
+    gone = (*recent.shown, *recent.rejected)
+    close = _next_close(turn, asked, gone)
+    if close:
+        await turn.say(f"The best I have for that is “{title}”, the article I just showed you.")
+        await offer(turn, asked, close, gone)
+        return
+    await not_answered(
+        turn,
+        f"The best I have for that is “{title}”, the article I just showed you, and nothing"
+        " else comes close.",
+        question=asked,
+        rejected=recent.rejected,
+        best=[recent.shown[0]],
+    )
+
+
 async def _next_best(turn: Turn, recent: Recent) -> None:
     """The answer did not help: the next-best articles for the same question if any
     are close to it, never the same article again; else a person."""
     gone = (*recent.shown, *recent.rejected)
-    t = turn.knowledge.thresholds
-    ranked = turn.knowledge.rank(recent.question, t.max_options + len(gone) + 1)
-    top = ranked[0].score if ranked else 0.0
-    floor = max(t.clarify_score, top - t.clarify_spread)
-    close = [c for c in ranked if c.article.id not in gone and c.score >= floor]
+    close = _next_close(turn, recent.question, gone)
     if close and recent.question:
-        await offer(turn, recent.question, close[: t.max_options], gone)
+        await offer(turn, recent.question, close, gone)
         return
     await handover.propose(
         turn,
@@ -250,6 +281,9 @@ async def _with_context(turn: Turn, recent: Recent) -> bool:
         return False
     room = MAX_MATCHED - len(turn.text) - 1
     asked = f"{recent.question[: max(room, 0)]} {turn.text}"
+    if recent.after == "answer" and _lands_on_shown(turn, recent, asked):
+        await _shown_already(turn, recent, asked)
+        return True
     best = _clear_winner(turn, asked, (*recent.shown, *recent.rejected))
     if best is None:
         return False
@@ -257,6 +291,20 @@ async def _with_context(turn: Turn, recent: Recent) -> bool:
         turn, best.article.id, score=best.score, question=asked, rejected=recent.rejected
     )
     return True
+
+
+def _lands_on_shown(turn: Turn, recent: Recent, asked: str) -> bool:
+    """The follow-up asks for the article just shown: with the question before it
+    that article wins clearly, and the follow-up alone points at it first too (a
+    follow-up about something else, "and the weather?", would lose to the question
+    before it, and is a new question)."""
+    alone = turn.decide(turn.text)
+    if alone.kind == "unknown" or not alone.candidates:
+        return False
+    if alone.candidates[0].article.id not in recent.shown:
+        return False
+    again = _clear_winner(turn, asked, recent.rejected)
+    return again is not None and again.article.id in recent.shown
 
 
 def _clear_winner(turn: Turn, asked: str, leaving_out: tuple[str, ...]) -> Candidate | None:

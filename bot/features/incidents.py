@@ -150,7 +150,8 @@ async def tell_of_incidents(turn: Turn) -> bool:
     if not open_now:
         return False
     text = turn.text
-    articles = {c.article.id for c in turn.decide(text).candidates}
+    decision = turn.decide(text)  # (both parts of a question that asks two things)
+    articles = {c.article.id for c in (*decision.candidates, *decision.also)}
     for incident in open_now:
         if not concerns(incident, text, articles):
             continue

@@ -5,7 +5,9 @@ state of the case: an old or forged "yes" button erases nothing)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+from bot.features.recent import in_words
 from bot.model import (
     Button,
     CaseState,
@@ -29,6 +31,10 @@ FORGET_YES, FORGET_NO = pack("forget", "yes"), pack("forget", "no")
 async def my_data(turn: Turn, args: str) -> None:
     data = await turn.tx.export_customer(turn.customer.id)
     cases = data["cases"]
+    for case in cases:  # what the bot keeps to read their next message by, in words
+        if case["waiting_for_you"] == Conversation.AWAITING_FOLLOW_UP.value:
+            case["waiting_for_you"] = in_words(case["your_message_waiting"] or "", _title(turn))
+            case["your_message_waiting"] = None
     identities = ", ".join(f"{i['channel']} ({i['user_id']})" for i in data["identities"])
     events = sum(len(c["events"]) for c in cases)
     case_list = ", ".join(f"#{c['id']} ({c['state']})" for c in cases)
@@ -52,6 +58,14 @@ async def my_data(turn: Turn, args: str) -> None:
             ),
         )
     )
+
+
+def _title(turn: Turn) -> Callable[[str], str | None]:
+    def title(article_id: str) -> str | None:
+        article = turn.knowledge.get(article_id)
+        return None if article is None else article.title
+
+    return title
 
 
 @feature.command("forget", help="erase everything stored about you")

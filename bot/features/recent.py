@@ -11,6 +11,7 @@ the case since (by the bot, a person or the system) ends it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -104,3 +105,19 @@ def _parsed(note: str) -> Recent | None:
     if after not in _AFTER or not isinstance(question, str) or not isinstance(event, int):
         return None
     return Recent(after, question, shown, rejected, event)
+
+
+def in_words(note: str, title_of: Callable[[str], str | None]) -> str | None:
+    """What a kept note means, for the customer to read (`/mydata`): "I asked whether
+    you meant “X”", never the note itself; None when there is nothing to say."""
+    recent = _parsed(note)
+    if recent is None:
+        return None
+    titles = [f"“{title}”" for a in recent.shown if (title := title_of(a)) is not None]
+    if recent.after == "answer" and titles:
+        return f"whether the article {titles[0]} I answered with helped you"
+    if recent.after == "menu" and len(titles) == 1:
+        return f"your reply: I asked whether you meant {titles[0]}"
+    if recent.after == "menu" and titles:
+        return f"your pick from the options I offered: {', '.join(titles)}"
+    return None

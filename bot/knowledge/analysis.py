@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import snowballstemmer
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 _WORD = re.compile(r"[^\W_]+")
 _APOSTROPHES = str.maketrans("", "", "'’‘`´")
@@ -40,9 +43,64 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+# Spellings customers use for the words of buying, billing and support, each to the
+# word (or words) the articles use: common misspellings, chat shorthand and the forms
+# of an acronym. Applied to every text, articles' and questions' alike (`words`), so
+# both sides see the same word. Misspellings the map does not list are left to the
+# matcher's own correction of a word the index does not know (`closest_spelling`).
+_SPELLINGS_TEXT = """
+trail trial | trails trials | tiral trial | trialm trial | triall trial | tral trial
+cancle cancel | cancell cancel | cancellling cancelling | cancelation cancellation
+cansel cancel | cancl cancel | cancled cancelled | canceld cancelled
+invioce invoice | invoce invoice | invocie invoice | inovice invoice | invioces invoices
+invoces invoices | invoive invoice | invice invoice
+subcription subscription | subscribtion subscription | subsciption subscription
+subscripton subscription | suscription subscription | subscrition subscription
+sub subscription | subs subscriptions
+reciept receipt | receit receipt | reciepts receipts | recipt receipt | receipe receipt
+discoutn discount | disount discount | discont discount | dicount discount
+discout discount | discunt discount
+refnd refund | refound refund | refunt refund | reimbursment reimbursement
+seperate separate | seperately separately | seprate separate
+anual annual | annualy annually | anually annually | annaul annual | yearley yearly
+montly monthly | monthy monthly | monthley monthly | mothly monthly | mnthly monthly
+prise price | pirce price | prcie price | pricng pricing | priceing pricing
+qoute quote | quoet quote | qoutes quotes
+purchace purchase | purchse purchase | purchas purchase | purshase purchase
+payement payment | paymnet payment | paymet payment | paymant payment
+biling billing | billling billing | bliling billing
+acct account
+licence license | lisence license | licens license
+upgarde upgrade | updgrade upgrade | dowgrade downgrade | downgarde downgrade
+contarct contract | contrat contract | agreemnet agreement | agrement agreement
+enterprize enterprise | entreprise enterprise | buisness business | bussiness business
+busines business | compnay company | comapny company
+secuirty security | securty security | complience compliance | compliane compliance
+suport support | supprot support | suppport support | custmer customer
+expencive expensive | expensiv expensive | cheep cheap
+hw how | hwo how | lng long | teh the | wat what | wht what | whta what | waht what
+cn can | cna can | wil will | hav have | thier their | recieve receive | recieved received
+u you | r are | ur your | urs yours | pls please | plz please | thx thanks | thnx thanks
+ty thanks | yr year | yrs years | mo month | mos months | mth month | mths months
+b4 before | bc because | cuz because | coz because
+pw password | pwd password | mfa 2fa | tfa 2fa | slas sla | dpas dpa
+pos po | soc2 soc 2
+"""
+SPELLINGS: dict[str, tuple[str, ...]] = {
+    wrong: tuple(right)
+    for pair in _SPELLINGS_TEXT.replace("\n", "|").split("|")
+    if pair.strip()
+    for wrong, *right in [pair.split()]
+    if right and [wrong] != right
+}
+
+
 def words(text: str) -> list[str]:
-    """Every folded word, in order."""
-    return _WORD.findall(fold(text))
+    """Every folded word, in order, customers' spellings mapped (SPELLINGS)."""
+    found = _WORD.findall(fold(text))
+    if not any(w in SPELLINGS for w in found):
+        return found
+    return [r for w in found for r in SPELLINGS.get(w, (w,))]
 
 
 def content_words(text: str) -> list[str]:
@@ -77,3 +135,27 @@ def char_ngrams(word_list: list[str], sizes: tuple[int, ...] = (3, 4, 5)) -> dic
 def sorted_phrase(word_list: list[str]) -> str:
     """The words sorted and joined: `fuzz.ratio` on these equals token_sort_ratio."""
     return " ".join(sorted(word_list))
+
+
+SPELLING_MIN_LENGTH = 4  # shorter words are too easily one edit from another word
+CLOSE_LENGTH = 5  # words up to this long may be one edit off; longer ones two
+
+
+def closest_spelling(
+    word: str, known: Sequence[str], meaning: Callable[[str], str] = stem
+) -> str | None:
+    """The spelling in `known` (the words an index knows) that `word`, which it does
+    not know, is a typo of: within one edit (a transposition is one) for a word of up
+    to CLOSE_LENGTH letters, two for a longer one, and unambiguous: every known
+    spelling that close means the same (`meaning`, the stem by default: "invoice"
+    and "invoices" are one), or None. "subcription" -> "subscription"; "cast" is as
+    close to "cost" as to "case": None."""
+    if len(word) < SPELLING_MIN_LENGTH or not word.isalpha() or not known:
+        return None
+    limit = 1 if len(word) <= CLOSE_LENGTH else 2
+    found = process.extract(word, known, scorer=OSA.distance, score_cutoff=limit, limit=None)
+    if not found:
+        return None
+    nearest = min(distance for _, distance, _ in found)
+    closest = [str(w) for w, distance, _ in found if distance == nearest]
+    return closest[0] if len({meaning(w) for w in closest}) == 1 else None

@@ -8,7 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.knowledge.analysis import content_words
 from bot.knowledge.articles import Article, Problem, article_files, load_articles, snapshot
+from bot.knowledge.asks import Ask, asks
 from bot.knowledge.matcher import (
     W_CLOSENESS,
     W_COVERAGE,
@@ -22,6 +24,9 @@ from bot.knowledge.parts import ScorePart
 from bot.text import MAX_MATCHED
 
 DecisionKind = Literal["answer", "clarify", "unknown"]
+# an ask answered on its own says at least this many words that say something: one
+# word alone ("what are your rates") is too little when the whole question was unsure
+ANSWERED_ASK_WORDS = 2
 DECISIONS_KEPT = 4096  # recent questions whose decision is kept (customers ask alike)
 
 
@@ -95,6 +100,12 @@ class Decision:
     kind: DecisionKind
     candidates: tuple[Candidate, ...]  # answer: the one; clarify: the options; unknown: best few
     query: str
+    # A question asking two things, one clearly (bot/knowledge/asks.py): the answer is
+    # for the ask `asked` (a part of `query`); `also` are the best articles for the
+    # other ask, `also_asked`, to offer (never to answer) alongside.
+    asked: str = ""
+    also: tuple[Candidate, ...] = ()
+    also_asked: str = ""
 
 
 def _why(scored: Scored) -> str:
@@ -206,10 +217,84 @@ class KnowledgeBase:
         return decision if len(text) <= MAX_MATCHED else replace(decision, query=text)
 
     def _decide(self, text: str) -> Decision:
+        whole, ranked = self._judge(text)
+        if whole.kind == "answer":
+            return whole
+        pieces = asks(text)
+        if len(pieces) < 2:
+            return whole
+        return self._split(whole, ranked, [(a, self._judge(a.text)[0]) for a in pieces])
+
+    def _split(
+        self, whole: Decision, ranked: list[Candidate], pieces: list[tuple[Ask, Decision]]
+    ) -> Decision:
+        """The whole question is not clear but one of its asks may be. That ask's
+        article is answered when the ask is a question (it does not start by telling
+        about the customer: "we're 12 people", "if my phone is missing"), does not
+        point back at the rest ("how much is that", "can I use
+        it"), passed the same thresholds on its own, says at least
+        ANSWERED_ASK_WORDS words, and is what the whole question ranks first on words
+        (a part read alone may mean something else: "we started a trial - can we buy
+        now" is about the trial). The other questions' best articles that the whole
+        ranks among its best too are offered with it, never answered."""
+        if not ranked:
+            return whole
+        related = [c.article.id for c in ranked]
+        # on words (the lexical score, which is the score when meaning is off)
+        leader = max(ranked, key=lambda c: c.lexical)
+        margin = self.thresholds.words_margin
+        near = {c.article.id for c in ranked if c.lexical >= leader.lexical - margin}
+        answered = [
+            (a, d)
+            for a, d in pieces
+            if a.question
+            and not a.points_back
+            and d.kind == "answer"
+            and len(content_words(a.text)) >= ANSWERED_ASK_WORDS
+            and d.candidates[0].article.id == leader.article.id
+        ]
+        if not answered:
+            return whole
+        ask, chosen = max(answered, key=lambda p: p[1].candidates[0].score)
+        best = chosen.candidates[0]
+        if any(
+            a.question
+            and d.kind == "answer"
+            and d.candidates[0].article.id in near - {best.article.id}
+            and len(content_words(a.text)) < ANSWERED_ASK_WORDS
+            for a, d in pieces
+        ):  # a short question clearly about another article ("..., what hours") says
+            return whole  # what the rest is about: the whole is torn between the two
+        offered: dict[str, Candidate] = {}
+        others: list[str] = []
+        for a, d in pieces:
+            if a is ask or not a.question or d.kind == "unknown":
+                continue
+            kept = [
+                c
+                for c in d.candidates
+                if c.article.id in related and c.article.id != best.article.id
+            ]
+            if kept:
+                others.append(a.text)
+            for c in kept:
+                offered.setdefault(c.article.id, c)
+        also = tuple(offered.values())[: self.thresholds.max_options]
+        return Decision(
+            "answer",
+            (best,),
+            whole.query,
+            asked=ask.text,
+            also=also,
+            also_asked=" … ".join(others) if also else "",
+        )
+
+    def _judge(self, text: str) -> tuple[Decision, list[Candidate]]:
+        """The decision for one ask, and the articles it ranked best."""
         t = self.thresholds
         ranked = self.rank(text, max(t.max_options, 3) + 1)
         if not ranked or ranked[0].score < t.clarify_score:
-            return Decision("unknown", tuple(ranked[:3]), text)
+            return Decision("unknown", tuple(ranked[:3]), text), ranked
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         fused_clear = best.score >= t.answer_score and best.score - runner_up >= t.answer_margin
@@ -219,7 +304,7 @@ class KnowledgeBase:
             words_clear = best.words_lead >= t.words_margin
             answer = words_clear and (fused_clear or best.lexical >= t.words_score)
         if answer:
-            return Decision("answer", (best,), text)
+            return Decision("answer", (best,), text), ranked
         floor = max(t.clarify_score, best.score - t.clarify_spread)
         options = tuple(c for c in ranked[: t.max_options] if c.score >= floor)
-        return Decision("clarify", options, text)
+        return Decision("clarify", options, text), ranked

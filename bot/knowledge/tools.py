@@ -87,6 +87,9 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
             "articles": [c.article.id for c in decision.candidates]
             if decision.kind != "unknown"
             else [],
+            "asked": decision.asked or None,  # the part answered, when it asked two things
+            "also": [c.article.id for c in decision.also],
+            "also_asked": decision.also_asked or None,
             "candidates": [
                 {
                     "article": c.article.id,
@@ -105,6 +108,11 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
     t = kb.thresholds
     if decision.kind == "answer":
         headline = f"answer with “{decision.candidates[0].article.title}”"
+        if decision.asked:
+            headline += f" for the part “{decision.asked}”"
+        if decision.also:
+            titles = ", ".join(f"“{c.article.title}”" for c in decision.also)
+            headline += f", and offer {titles} for “{decision.also_asked}”"
     elif decision.kind == "clarify":
         titles = ", ".join(f"“{c.article.title}”" for c in decision.candidates)
         headline = f"ask which was meant: {titles}"
