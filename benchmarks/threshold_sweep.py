@@ -17,9 +17,12 @@ questions and to HWU64.
 
     .venv/bin/python benchmarks/threshold_sweep.py [--shared ../shared/benchmarks]
 
-The fusion's own two numbers (bot/knowledge/matcher.py's W_SEMANTIC and MEANING_FLOOR)
+The fusion's own two numbers (bot/knowledge/matcher.py's W_SEMANTIC and MEANING_FLOOR;
+W_MINILM and MINILM_FLOOR for semantic = "minilm", the optional extra: --modes minilm)
 are swept with the thresholds (--weights, --floors): the pair whose chosen thresholds
-give the most right plus right-or-offered on the calibration set wins. About 4 minutes.
+give the most right plus right-or-offered on the calibration set wins, per mode. About
+4 minutes for static; minilm runs the model once per distinct text (its vectors are
+kept for the whole sweep), about 15 minutes.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from knowledge_bench import Dataset, load_datasets
 
 from bot.knowledge import KnowledgeBase, Thresholds, matcher
 from bot.knowledge.matcher import Semantic
+
+FUSED_MODES: tuple[Semantic, ...] = ("static", "minilm")
 
 SPREAD = Thresholds().clarify_spread
 OPTIONS = Thresholds().max_options
@@ -123,26 +128,30 @@ def main() -> int:
     args = parser.parse_args()
     datasets, calibration = load_datasets(args.shared, quick=False)
     default = Thresholds.measured("off")
-    variants = [("off", 0.0, 0.0)] if "off" in args.modes.split(",") else []
-    if "static" in args.modes.split(","):
-        variants += [
-            ("static", float(w), float(f))
-            for w in args.weights.split(",")
-            for f in args.floors.split(",")
-        ]
+    modes = args.modes.split(",")
+    variants: list[tuple[Semantic, float, float]] = [("off", 0.0, 0.0)] if "off" in modes else []
+    variants += [
+        (mode, float(w), float(f))
+        for mode in FUSED_MODES
+        if mode in modes
+        for w in args.weights.split(",")
+        for f in args.floors.split(",")
+    ]
+    if "minilm" in modes:
+        keep_vectors()
     words_only = (default.answer_score, default.answer_margin, default.clarify_score)
     matcher.W_SEMANTIC = 0.0
     bound = replay(ranked(calibration, "off"), *words_only)
     print("bounds (words only, its defaults, on calibration):", bound)
-    overall: tuple[float, float, float, tuple[float, ...]] | None = None
+    overall: dict[str, tuple[float, float, float, tuple[float, ...]]] = {}
     for mode, weight, floor in variants:
-        semantic: Semantic = "static" if mode == "static" else "off"
         matcher.W_SEMANTIC, matcher.MEANING_FLOOR = weight, floor
-        data = {d.name: ranked(d, semantic) for d in datasets}
+        matcher.W_MINILM, matcher.MINILM_FLOOR = weight, floor
+        data = {d.name: ranked(d, mode) for d in datasets}
         chosen, figures = choose(data[calibration.name], bound)
         key = figures["right"] + figures["right_or_offered"]
-        if mode == "static" and (overall is None or key > overall[0] + 1e-9):
-            overall = (key, weight, floor, chosen)
+        if mode != "off" and (mode not in overall or key > overall[mode][0] + 1e-9):
+            overall[mode] = (key, weight, floor, chosen)
         print(f"semantic={mode} weight={weight} floor={floor}: chosen answer/margin/clarify =")
         print(f"  {chosen} on calibration")
         for label, triple in (
@@ -153,11 +162,35 @@ def main() -> int:
                 m = replay(data[d.name], *triple)
                 row = "  ".join(f"{k} {v:6.1%}" for k, v in m.items())
                 print(f"  {label:7} {d.name:14} {row}")
-    if overall is not None:
-        _, weight, floor, chosen = overall
-        print(f"chosen: W_SEMANTIC = {weight}, MEANING_FLOOR = {floor}, answer/margin/clarify")
+    for mode, (_, weight, floor, chosen) in overall.items():
+        names = "W_MINILM, MINILM_FLOOR" if mode == "minilm" else "W_SEMANTIC, MEANING_FLOOR"
+        print(f"chosen for {mode}: {names} = {weight}, {floor}, answer/margin/clarify")
         print(f"  = {chosen} (most right + right-or-offered on calibration within the bounds)")
     return 0
+
+
+def keep_vectors() -> None:
+    """Run MiniLM once per distinct text for the whole sweep: the matcher is built
+    and asked again for every weight and floor, and the vectors do not change."""
+    from bot.knowledge.minilm import MiniLMEncoder
+
+    encoder = MiniLMEncoder.shipped()
+    kept: dict[str, np.ndarray] = {}
+    run_many = encoder.encode_many
+
+    def encode(text: str) -> np.ndarray:
+        if text not in kept:
+            kept[text] = run_many([text])[0]
+        return kept[text]
+
+    def encode_many(texts: list[str]) -> np.ndarray:
+        new = [t for t in dict.fromkeys(texts) if t not in kept]
+        if new:
+            kept.update(zip(new, run_many(new), strict=True))
+        return np.stack([kept[t] for t in texts]) if texts else run_many(texts)
+
+    encoder.encode = encode  # type: ignore[method-assign]
+    encoder.encode_many = encode_many  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":
