@@ -209,3 +209,27 @@ def test_nothing_imports_torch_or_downloads() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+@needs_extra
+@pytest.mark.parametrize("name", ["customer_questions", "knowledge_eval"])
+def test_it_answers_more_rightly_than_words_alone_and_no_more_wrongly(name: str) -> None:
+    """Its measured defaults against words alone with theirs, on both shipped sets
+    (benchmarks/RESULTS.md): more right answers, no more wrong ones, no more out of
+    scope answered, the right article answered or offered no less often, fewer
+    menus of one option."""
+    from bot.knowledge.tools import evaluate, read_eval, summary
+
+    pairs = read_eval(ROOT / "tests" / "data" / f"{name}.jsonl")
+    figures = {
+        mode: summary(
+            evaluate(KnowledgeBase.load(ROOT / "knowledge", semantic=mode), pairs, progress=False)
+        )
+        for mode in ("off", "minilm")
+    }
+    words, model = figures["off"], figures["minilm"]
+    assert model["answered_correct"] > words["answered_correct"], figures
+    assert model["answered_wrong"] <= words["answered_wrong"], figures
+    assert model["oos_answered"] <= words["oos_answered"], figures
+    assert model["right_or_offered"] >= words["right_or_offered"], figures
+    assert model["one_option_menus"] <= words["one_option_menus"], figures

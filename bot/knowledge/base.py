@@ -80,7 +80,7 @@ class Thresholds:
 FUSED = Thresholds(answer_score=0.44, answer_margin=0.0, clarify_score=0.22)
 # The defaults with all-MiniLM-L6-v2 fused (semantic = "minilm", the optional extra),
 # chosen the same way (threshold_sweep.py --modes minilm; benchmarks/RESULTS.md).
-MINILM = Thresholds(answer_score=0.54, answer_margin=0.0, clarify_score=0.18)
+MINILM = Thresholds(answer_score=0.58, answer_margin=0.0, clarify_score=0.24)
 
 
 @dataclass(frozen=True, slots=True)

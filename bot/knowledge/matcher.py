@@ -73,8 +73,8 @@ MEANING_ROWS = 512
 
 # semantic = "minilm" (the optional extra, bot/knowledge/minilm.py): its own two numbers,
 # chosen the same way (threshold_sweep.py --modes minilm)
-W_MINILM = 0.5
-MINILM_FLOOR = 0.1
+W_MINILM = 0.7
+MINILM_FLOOR = 0.0
 
 Semantic = Literal["minilm", "static", "off"]
 

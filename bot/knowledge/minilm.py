@@ -45,12 +45,17 @@ CLS, SEP, UNK = "[CLS]", "[SEP]", "[UNK]"
 
 def missing() -> str | None:
     """Why the extra cannot be used here (NEEDS, naming what is absent), or None."""
-    absent = [
-        name for name in ("onnxruntime", MODEL_PACKAGE) if importlib.util.find_spec(name) is None
-    ]
+    absent = [name for name in ("onnxruntime", MODEL_PACKAGE) if not _installed(name)]
     if absent:
         return f"{NEEDS} ({' and '.join(absent)} not installed)"
     return None
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a broken or hidden install is not an install
+        return False
 
 
 class WordPieces:
