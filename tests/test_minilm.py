@@ -233,3 +233,28 @@ def test_it_answers_more_rightly_than_words_alone_and_no_more_wrongly(name: str)
     assert model["oos_answered"] <= words["oos_answered"], figures
     assert model["right_or_offered"] >= words["right_or_offered"], figures
     assert model["one_option_menus"] <= words["one_option_menus"], figures
+
+
+@needs_extra
+def test_a_rebuild_runs_the_model_only_on_texts_it_has_not_seen(
+    encoder: MiniLMEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reload of the knowledge folder: the texts that did not change are not run
+    through the model again (their vectors are kept), and the vectors are the same."""
+    runs: list[int] = []
+    real = encoder._run
+
+    def counted(batch: list[list[int]]) -> np.ndarray:
+        runs.append(len(batch))
+        return real(batch)
+
+    monkeypatch.setattr(encoder, "_run", counted)
+    first = KnowledgeBase.of(ARTICLES, semantic="minilm")
+    changed = [*ARTICLES[:-1], art("delete", "Closing the account", ["Erase us"], "Write.")]
+    runs.clear()
+    again = KnowledgeBase.of(changed, semantic="minilm")
+    assert sum(runs) == 2  # "Erase us" and "Write.": the rest was run before
+    for question in ("what do you charge", "I cannot sign in"):
+        before = {c.article.id: c.semantic for c in first.rank(question)}
+        after = {c.article.id: c.semantic for c in again.rank(question)}
+        assert after["pricing"] == pytest.approx(before["pricing"], abs=1e-6)
