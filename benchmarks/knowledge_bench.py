@@ -551,7 +551,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes and eval subsets")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead")
     parser.add_argument(
-        "--semantic", choices=("static", "off"), default="static", help="[knowledge] semantic"
+        "--semantic",
+        choices=("minilm", "static", "off"),
+        default="static",
+        help='[knowledge] semantic ("minilm" needs the extra candor-support[semantic])',
     )
     args = parser.parse_args(argv)
     SEMANTIC[0] = args.semantic

@@ -11,15 +11,18 @@ right answer counts twice, a menu holding the right article once: "most right-or
 alone, RESULTS.md's rule for the baseline, puts a menu in front of every question), ties
 broken by most out-of-scope refused. The fused matcher answers only a winner that
 words alone single out (base.py's `words_margin`, `words_score`: the words-only
-defaults, not swept), and the replay holds to that too.
+defaults, not swept unless --words-margins lists values), and the replay holds to that.
 The chosen triple is then applied, unchanged, to BANKING77 with its out-of-scope
 questions and to HWU64.
 
     .venv/bin/python benchmarks/threshold_sweep.py [--shared ../shared/benchmarks]
 
-The fusion's own two numbers (bot/knowledge/matcher.py's W_SEMANTIC and MEANING_FLOOR)
+The fusion's own two numbers (bot/knowledge/matcher.py's W_SEMANTIC and MEANING_FLOOR;
+W_MINILM and MINILM_FLOOR for semantic = "minilm", the optional extra: --modes minilm)
 are swept with the thresholds (--weights, --floors): the pair whose chosen thresholds
-give the most right plus right-or-offered on the calibration set wins. About 4 minutes.
+give the most right plus right-or-offered on the calibration set wins, per mode. About
+4 minutes for static; minilm runs the model once per distinct text (its vectors are
+kept for the whole sweep), about 15 minutes.
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ from knowledge_bench import Dataset, load_datasets
 from bot.knowledge import KnowledgeBase, Thresholds, matcher
 from bot.knowledge.matcher import Semantic
 
+FUSED_MODES: tuple[Semantic, ...] = ("static", "minilm")
+
+WORDS = Thresholds()  # words_margin and words_score: base.py's rule, not swept by default
 SPREAD = Thresholds().clarify_spread
 OPTIONS = Thresholds().max_options
 GRID = np.round(np.arange(0.0, 0.81, 0.02), 2)
@@ -57,25 +63,31 @@ def ranked(dataset: Dataset, semantic: Semantic) -> Ranked:
     scores = np.zeros((len(dataset.pairs), width))
     hits = np.zeros((len(dataset.pairs), width), dtype=bool)
     oos = np.zeros(len(dataset.pairs), dtype=bool)
-    t = kb.thresholds
-    words = np.zeros((len(dataset.pairs), 2), dtype=bool)  # clear on words, answered so
+    words = np.zeros((len(dataset.pairs), 2))  # lead on words, lexical score (see replay)
     for q, (text, expected) in enumerate(dataset.pairs):
         oos[q] = expected is None
         for k, c in enumerate(kb.rank(text, width)):
             scores[q, k] = c.score
             hits[q, k] = c.article.id == expected
             if k == 0:
-                clear = c.semantic is None or c.words_lead >= t.words_margin
-                words[q] = clear, c.semantic is not None and clear and c.lexical >= t.words_score
+                fused = c.semantic is not None  # words alone decide a words-only matcher
+                words[q] = (c.words_lead, c.lexical) if fused else (np.inf, -np.inf)
     return scores, hits, oos, words
 
 
-def replay(data: Ranked, answer: float, margin: float, clarify: float) -> dict[str, float]:
+def replay(
+    data: Ranked,
+    answer: float,
+    margin: float,
+    clarify: float,
+    words_margin: float = WORDS.words_margin,
+) -> dict[str, float]:
     scores, hits, oos, words = data
     best, second = scores[:, 0], scores[:, 1]
     unknown = best < clarify
     clear = (best >= answer) & (best - second >= margin)
-    answered = ~unknown & words[:, 0] & (clear | words[:, 1])
+    words_clear = words[:, 0] >= words_margin
+    answered = ~unknown & words_clear & (clear | (words[:, 1] >= WORDS.words_score))
     floor = np.maximum(clarify, best - SPREAD)[:, None]
     offered = (scores[:, :OPTIONS] >= floor) & (scores[:, :OPTIONS] > 0)
     right_offered = (hits[:, :OPTIONS] & offered).any(axis=1)
@@ -95,12 +107,16 @@ def replay(data: Ranked, answer: float, margin: float, clarify: float) -> dict[s
     }
 
 
-def choose(data: Ranked, bound: dict[str, float]) -> tuple[tuple[float, ...], Any]:
+def choose(
+    data: Ranked, bound: dict[str, float], words_margins: list[float]
+) -> tuple[tuple[float, ...], Any]:
     best: tuple[Any, ...] | None = None
-    for answer, margin, clarify in itertools.product(GRID, MARGINS, GRID):
+    for words_margin, answer, margin, clarify in itertools.product(
+        words_margins, GRID, MARGINS, GRID
+    ):
         if clarify > answer:
             continue
-        m = replay(data, answer, margin, clarify)
+        m = replay(data, answer, margin, clarify, words_margin)
         if (
             m["wrong"] > bound["wrong"]
             or m["oos_answered"] > bound["oos_answered"]
@@ -109,7 +125,8 @@ def choose(data: Ranked, bound: dict[str, float]) -> tuple[tuple[float, ...], An
             continue
         key = (round(m["right"] + m["right_or_offered"], 3), m["oos_refused"])
         if best is None or key > best[0]:
-            best = (key, (float(answer), float(margin), float(clarify)), m)
+            chosen = (float(answer), float(margin), float(clarify), float(words_margin))
+            best = (key, chosen, m)
     assert best is not None, "no feasible thresholds"
     return best[1], best[2]
 
@@ -120,30 +137,43 @@ def main() -> int:
     parser.add_argument("--modes", default="off,static")
     parser.add_argument("--weights", default="0.2,0.3,0.4,0.5", help="W_SEMANTIC values")
     parser.add_argument("--floors", default="0.2,0.3,0.35,0.4", help="MEANING_FLOOR values")
+    parser.add_argument(
+        "--words-margins",
+        default=str(WORDS.words_margin),
+        help="words_margin values for the fused modes (default: base.py's, not swept)",
+    )
     args = parser.parse_args()
     datasets, calibration = load_datasets(args.shared, quick=False)
     default = Thresholds.measured("off")
-    variants = [("off", 0.0, 0.0)] if "off" in args.modes.split(",") else []
-    if "static" in args.modes.split(","):
-        variants += [
-            ("static", float(w), float(f))
-            for w in args.weights.split(",")
-            for f in args.floors.split(",")
-        ]
+    modes = args.modes.split(",")
+    variants: list[tuple[Semantic, float, float]] = [("off", 0.0, 0.0)] if "off" in modes else []
+    variants += [
+        (mode, float(w), float(f))
+        for mode in FUSED_MODES
+        if mode in modes
+        for w in args.weights.split(",")
+        for f in args.floors.split(",")
+    ]
+    if "minilm" in modes:
+        keep_vectors()
     words_only = (default.answer_score, default.answer_margin, default.clarify_score)
     matcher.W_SEMANTIC = 0.0
     bound = replay(ranked(calibration, "off"), *words_only)
     print("bounds (words only, its defaults, on calibration):", bound)
-    overall: tuple[float, float, float, tuple[float, ...]] | None = None
+    overall: dict[str, tuple[float, float, float, tuple[float, ...]]] = {}
     for mode, weight, floor in variants:
-        semantic: Semantic = "static" if mode == "static" else "off"
         matcher.W_SEMANTIC, matcher.MEANING_FLOOR = weight, floor
-        data = {d.name: ranked(d, semantic) for d in datasets}
-        chosen, figures = choose(data[calibration.name], bound)
+        matcher.W_MINILM, matcher.MINILM_FLOOR = weight, floor
+        data = {d.name: ranked(d, mode) for d in datasets}
+        margins = [float(m) for m in args.words_margins.split(",")] if mode != "off" else [0.1]
+        chosen, figures = choose(data[calibration.name], bound, margins)
         key = figures["right"] + figures["right_or_offered"]
-        if mode == "static" and (overall is None or key > overall[0] + 1e-9):
-            overall = (key, weight, floor, chosen)
-        print(f"semantic={mode} weight={weight} floor={floor}: chosen answer/margin/clarify =")
+        if mode != "off" and (mode not in overall or key > overall[mode][0] + 1e-9):
+            overall[mode] = (key, weight, floor, chosen)
+        print(
+            f"semantic={mode} weight={weight} floor={floor}:"
+            " chosen answer/margin/clarify/words_margin ="
+        )
         print(f"  {chosen} on calibration")
         for label, triple in (
             ("default", words_only),
@@ -153,11 +183,35 @@ def main() -> int:
                 m = replay(data[d.name], *triple)
                 row = "  ".join(f"{k} {v:6.1%}" for k, v in m.items())
                 print(f"  {label:7} {d.name:14} {row}")
-    if overall is not None:
-        _, weight, floor, chosen = overall
-        print(f"chosen: W_SEMANTIC = {weight}, MEANING_FLOOR = {floor}, answer/margin/clarify")
+    for mode, (_, weight, floor, chosen) in overall.items():
+        names = "W_MINILM, MINILM_FLOOR" if mode == "minilm" else "W_SEMANTIC, MEANING_FLOOR"
+        print(f"chosen for {mode}: {names} = {weight}, {floor}, answer/margin/clarify/words_margin")
         print(f"  = {chosen} (most right + right-or-offered on calibration within the bounds)")
     return 0
+
+
+def keep_vectors() -> None:
+    """Run MiniLM once per distinct text for the whole sweep: the matcher is built
+    and asked again for every weight and floor, and the vectors do not change."""
+    from bot.knowledge.minilm import MiniLMEncoder
+
+    encoder = MiniLMEncoder.shipped()
+    kept: dict[str, np.ndarray] = {}
+    run_many = encoder.encode_many
+
+    def encode(text: str) -> np.ndarray:
+        if text not in kept:
+            kept[text] = run_many([text])[0]
+        return kept[text]
+
+    def encode_many(texts: list[str]) -> np.ndarray:
+        new = [t for t in dict.fromkeys(texts) if t not in kept]
+        if new:
+            kept.update(zip(new, run_many(new), strict=True))
+        return np.stack([kept[t] for t in texts]) if texts else run_many(texts)
+
+    encoder.encode = encode  # type: ignore[method-assign]
+    encoder.encode_many = encode_many  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

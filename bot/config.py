@@ -130,12 +130,15 @@ class KnowledgeSettings(Section):
     clarify_score: float | None = Field(None, ge=0, le=1)
     clarify_spread: float | None = Field(None, ge=0, le=1)
     max_options: int = Field(3, ge=2, le=5)
-    semantic: Literal["static", "off"] = "off"  # words only, or meaning fused with words
+    semantic: Literal["minilm", "static", "off"] = "off"  # "minilm": the optional extra
 
     @model_validator(mode="after")
     def _consistent(self) -> KnowledgeSettings:
         from bot.knowledge import Thresholds
+        from bot.knowledge.minilm import missing
 
+        if self.semantic == "minilm" and (problem := missing()) is not None:
+            raise ValueError(problem)  # at start and in `candor doctor`, not at a question
         Thresholds.measured(self.semantic, **self.thresholds())  # raises ValueError, saying why
         return self
 

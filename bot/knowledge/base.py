@@ -75,13 +75,17 @@ class Thresholds:
     @classmethod
     def measured(cls, semantic: Semantic = "off", **chosen: Any) -> Thresholds:
         """The measured defaults for a `semantic` mode, with `chosen` ones put in."""
-        return replace(cls() if semantic == "off" else FUSED, **chosen)
+        start = {"off": cls(), "static": FUSED, "minilm": MINILM}[semantic]
+        return replace(start, **chosen)
 
 
 # The defaults of the matcher that fuses meaning with words (semantic = "static").
 # Chosen by benchmarks/threshold_sweep.py with base.py's decision rule (a winner that
 # words alone single out): no fused margin is needed once words_margin holds.
 FUSED = Thresholds(answer_score=0.44, answer_margin=0.0, clarify_score=0.22)
+# The defaults with all-MiniLM-L6-v2 fused (semantic = "minilm", the optional extra),
+# chosen the same way (threshold_sweep.py --modes minilm; benchmarks/RESULTS.md).
+MINILM = Thresholds(answer_score=0.58, answer_margin=0.0, clarify_score=0.24)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +123,7 @@ def _why(scored: Scored) -> str:
     return "; ".join(parts)
 
 
-def _parts(scored: Scored) -> tuple[ScorePart, ...]:
+def _parts(scored: Scored, weight: float = W_SEMANTIC) -> tuple[ScorePart, ...]:
     """The result's own parts if the matcher names them (a `parts` that is
     missing or empty does not), else today's three lexical signals and weights."""
     given = getattr(scored, "parts", None)
@@ -133,11 +137,11 @@ def _parts(scored: Scored) -> tuple[ScorePart, ...]:
     semantic = getattr(scored, "semantic", None)
     if semantic is None:
         return lexical
-    # fused: (1 - W_SEMANTIC) of the lexical score, W_SEMANTIC of the meaning
-    kept = 1 - W_SEMANTIC
+    # fused: (1 - weight) of the lexical score, `weight` (the mode's) of the meaning
+    kept = 1 - weight
     return (
         *(ScorePart(p.name, p.kind, p.signal, p.weight * kept) for p in lexical),
-        ScorePart("meaning", "semantic", semantic, W_SEMANTIC),
+        ScorePart("meaning", "semantic", semantic, weight),
     )
 
 
@@ -197,12 +201,13 @@ class KnowledgeBase:
     def rank(self, text: str, limit: int = 5) -> list[Candidate]:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded)."""
+        weight = self._matcher.fusion()[0]
         return [
             Candidate(
                 self._articles[s.index],
                 s.score,
                 _why(s),
-                _parts(s),
+                _parts(s, weight),
                 s.lexical,
                 s.semantic,
                 s.words_lead,

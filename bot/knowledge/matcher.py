@@ -54,6 +54,7 @@ from bot.knowledge.analysis import (
 )
 from bot.knowledge.articles import Article
 from bot.knowledge.embedding import StaticEncoder
+from bot.knowledge.minilm import MiniLMEncoder
 
 K1 = 1.2
 COVERAGE_SCALE = K1 + 1  # BM25 term saturation: what a word found many times scores
@@ -70,7 +71,12 @@ SEMANTIC_SLICE = 2048  # articles embedded at a time, bounding the build's memor
 # cores, which on a busy 2-core machine made the 10,000-article p50 16 ms instead of 0.5.
 MEANING_ROWS = 512
 
-Semantic = Literal["static", "off"]
+# semantic = "minilm" (the optional extra, bot/knowledge/minilm.py): its own two numbers,
+# chosen the same way (threshold_sweep.py --modes minilm)
+W_MINILM = 0.7
+MINILM_FLOOR = 0.0
+
+Semantic = Literal["minilm", "static", "off"]
 
 Floats = npt.NDArray[np.float32]
 Ints = npt.NDArray[np.int32]
@@ -184,7 +190,7 @@ class Matcher:
         n = len(self.articles)
         self._n = n
         self.semantic: Semantic = semantic
-        self._encoder = StaticEncoder.shipped() if semantic == "static" else None
+        self._encoder = _encoder(semantic)
         self._meaning = self._build_meaning() if self._encoder is not None else None
         # every text of every article, as content words, computed once
         texts = [[a.title, *a.questions] for a in self.articles]
@@ -281,12 +287,25 @@ class Matcher:
         assert self._encoder is not None
         out = np.zeros((self._n, self._encoder.dims), dtype=np.float32)
         for start in range(0, self._n, SEMANTIC_SLICE):
-            for i, a in enumerate(self.articles[start : start + SEMANTIC_SLICE], start):
-                summed = self._encoder.encode_many([a.title, *a.questions, a.body]).sum(axis=0)
-                length = float(np.linalg.norm(summed))
-                if length > 0:
-                    out[i] = summed / length
+            chunk = self.articles[start : start + SEMANTIC_SLICE]
+            texts = [[a.title, *a.questions, a.body] for a in chunk]
+            rows = self._encoder.encode_many([t for group in texts for t in group])
+            owner = np.repeat(np.arange(len(chunk)), [len(group) for group in texts])
+            summed = np.zeros((len(chunk), self._encoder.dims), dtype=np.float32)
+            np.add.at(summed, owner, rows)
+            lengths = np.linalg.norm(summed, axis=1, keepdims=True)
+            out[start : start + len(chunk)] = np.where(
+                lengths > 0, summed / np.maximum(lengths, 1e-12), 0.0
+            )
         return out
+
+    def fusion(self) -> tuple[float, float]:
+        """The meaning's weight in the fused score, and the cosine that counts as
+        nothing, for this matcher's `semantic` mode (read at call time: the sweep sets
+        them)."""
+        if self.semantic == "minilm":
+            return W_MINILM, MINILM_FLOOR
+        return W_SEMANTIC, MEANING_FLOOR
 
     def _meanings(self, text: str) -> Floats | None:
         """0..1 per article: how close in meaning, the floor of unrelated texts as 0."""
@@ -297,7 +316,8 @@ class Matcher:
         for start in range(0, self._n, MEANING_ROWS):  # one thread each, see MEANING_ROWS
             end = start + MEANING_ROWS
             np.dot(self._meaning[start:end], query, out=cosine[start:end])
-        scaled: Floats = np.clip((cosine - MEANING_FLOOR) / (1 - MEANING_FLOOR), 0.0, 1.0)
+        floor = self.fusion()[1]
+        scaled: Floats = np.clip((cosine - floor) / (1 - floor), 0.0, 1.0)
         return scaled
 
     def _shape_query(self, words: list[str]) -> dict[str, float]:
@@ -353,8 +373,9 @@ class Matcher:
         # all the words, stopwords too ("turn off the lights"), typos corrected
         meaning = self._meanings(" ".join(corrected.get(w, w) for w in words(text)))
         first = words_first  # closeness is not known yet: candidates are picked without it
+        weight = self.fusion()[0]
         if meaning is not None:
-            first = (1 - W_SEMANTIC) * words_first + W_SEMANTIC * meaning
+            first = (1 - weight) * words_first + weight * meaning
         top = min(RERANK, self._n)
         picked = np.argpartition(-first, top - 1)[:top] if top < self._n else np.arange(self._n)
         query_phrase = sorted_phrase(found)
@@ -368,9 +389,7 @@ class Matcher:
             closeness = best / 100.0
             lexical = min(1.0, float(words_first[i]) + W_CLOSENESS * closeness)
             semantic = None if meaning is None else float(meaning[i])
-            score = (
-                lexical if semantic is None else (1 - W_SEMANTIC) * lexical + W_SEMANTIC * semantic
-            )
+            score = lexical if semantic is None else (1 - weight) * lexical + weight * semantic
             results.append(
                 Scored(
                     index=i,
@@ -403,3 +422,13 @@ class Matcher:
             return False
         at = int(np.searchsorted(hit, doc))
         return at < len(hit) and int(hit[at]) == doc
+
+
+def _encoder(semantic: Semantic) -> StaticEncoder | MiniLMEncoder | None:
+    """The meaning model of a mode, loaded once per process (raises EmbeddingMissing,
+    saying what to install, when it is not there)."""
+    if semantic == "static":
+        return StaticEncoder.shipped()
+    if semantic == "minilm":
+        return MiniLMEncoder.shipped()
+    return None
