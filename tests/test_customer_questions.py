@@ -1,11 +1,20 @@
 """The shipped knowledge base against questions written the way customers write
-to support (tests/data/customer_questions.jsonl): long with context, typos, lower
-case, two asks in one, indirect, frustrated, one word, with greetings.
+to support: long with context, typos, lower case, two asks in one, indirect,
+frustrated, one word, with greetings. Two sets:
 
-The figures asserted are what today's matcher measures there (a regression
-guard). Issue 17 holds the default install to higher floors once the new matcher
-lands: answered right >= 85 %, asked back <= 15 %, wrong <= 2 %, out of scope
-answered <= 10 %; raise `TODAY` to them then."""
+- tests/data/customer_questions.jsonl, the development set: the matcher's and the
+  articles' changes for issue 17 were looked at against it;
+- tests/data/customer_questions_holdout.jsonl, the held-out set: written from the
+  article bodies by someone who saw neither the development set nor the changes,
+  before any matcher ran on it, without the questions (nearly) the same as an
+  article's question or a question of the other sets. It tells whether a change
+  generalises.
+
+The figures asserted are what the matcher measures there today (a regression
+guard: any change that lowers one must say why). Issue 17 holds the default
+install to higher floors, not met yet: answered right >= 85 %, asked back <= 15 %,
+wrong <= 2 %, out of scope answered <= 10 % (benchmarks/RESULTS.md has the figures
+and why)."""
 
 from __future__ import annotations
 
@@ -21,23 +30,38 @@ from bot.knowledge.tools import accepted, evaluate, read_eval, summary
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 QUESTIONS = ROOT / "tests" / "data" / "customer_questions.jsonl"
+HOLDOUT = ROOT / "tests" / "data" / "customer_questions_holdout.jsonl"
 OLDER = ROOT / "tests" / "data" / "knowledge_eval.jsonl"
 
-# measured with `candor kb eval tests/data/customer_questions.jsonl --knowledge knowledge`
-# at 5dbe8d2's matcher and default thresholds: 83 of 294 answered right, 3 wrong,
-# 195 asked back (48 of them with one option), 0 of 33 out-of-scope answered; with a
-# question's clear part answered when it asks two things (bot/knowledge/asks.py) and
-# customers' spellings mapped (analysis.SPELLINGS): 98 right, 3 wrong, 180 asked back
-# (41 with one option), 0 out-of-scope answered
-TODAY = {
-    "answered_correct": 0.33,  # at least
-    "right_or_offered": 0.87,  # at least
-    "answered_wrong": 0.011,  # at most
-    "asked_back": 0.62,  # at most
-    "one_option_menus": 0.14,  # at most
-    "oos_answered": 0.0,  # at most
+# measured with `candor kb eval tests/data/FILE.jsonl --knowledge knowledge`, words only
+# (semantic = "off"), default thresholds, with the articles' questions written the way
+# customers ask, two asks in one and customers' spellings (issue 17):
+#   development: 159 of 294 right, 1 wrong, 131 asked back (20 with one option), 1 of 33
+#     out of scope answered (at 5dbe8d2: 83 right, 3 wrong, 195 asked back, 48 one-option)
+#   held out: 143 of 298 right, 4 wrong, 144 asked back (16 with one option), 1 of 33 out
+#     of scope answered (on its first 365 at 21edd81, before the articles and the matcher
+#     changed: 26.9 % right, 1.2 % wrong, 65.7 % asked back)
+FIGURES = {
+    QUESTIONS.name: {
+        "answered_correct": 0.54,  # at least
+        "right_or_offered": 0.96,  # at least
+        "answered_wrong": 0.004,  # at most
+        "asked_back": 0.45,  # at most
+        "one_option_menus": 0.07,  # at most
+        "oos_answered": 0.031,  # at most
+    },
+    HOLDOUT.name: {
+        "answered_correct": 0.479,
+        "right_or_offered": 0.91,
+        "answered_wrong": 0.014,
+        "asked_back": 0.49,
+        "one_option_menus": 0.055,
+        "oos_answered": 0.031,
+    },
 }
 AT_LEAST = {"answered_correct", "right_or_offered"}
+SETS = [QUESTIONS, HOLDOUT]
+LEAST_PER_ARTICLE = {QUESTIONS.name: 4, HOLDOUT.name: 3}
 
 
 @pytest.fixture(scope="module")
@@ -48,49 +72,59 @@ def kb() -> KnowledgeBase:
 
 
 @pytest.fixture(scope="module")
-def figures(kb: KnowledgeBase) -> dict[str, float]:
-    return summary(evaluate(kb, read_eval(QUESTIONS), progress=False))
+def figures(kb: KnowledgeBase) -> dict[str, dict[str, float]]:
+    return {path.name: summary(evaluate(kb, read_eval(path), progress=False)) for path in SETS}
 
 
+@pytest.mark.parametrize("path", SETS, ids=[p.stem for p in SETS])
 def test_the_set_is_big_spread_over_every_article_and_weighted_to_what_is_asked_most(
-    kb: KnowledgeBase,
+    kb: KnowledgeBase, path: Path
 ) -> None:
-    pairs = read_eval(QUESTIONS)
+    pairs = read_eval(path)
     assert len(pairs) >= 200
     assert sum(1 for _, expected in pairs if expected is None) >= 25
     assert len({text for text, _ in pairs}) == len(pairs), "a question is in twice"
     labels = {a for _, expected in pairs for a in accepted(expected)}
     assert labels <= {a.id for a in kb.articles()}
     best = Counter(accepted(expected)[0] for _, expected in pairs if expected is not None)
-    thin = sorted(a.id for a in kb.articles() if best[a.id] < 4)
+    least = LEAST_PER_ARTICLE[path.name]
+    thin = sorted(a.id for a in kb.articles() if best[a.id] < least)
     assert thin == [], "every article needs questions"
     for most_asked in ("pricing-plans", "free-trial", "cancellation", "invoices"):
         assert best[most_asked] >= 12, most_asked
     assert sum(1 for _, expected in pairs if isinstance(expected, tuple)) >= 30  # two asks
 
 
-def test_no_question_is_an_articles_own_question_or_the_older_sets(kb: KnowledgeBase) -> None:
+def test_no_question_is_an_articles_own_question_or_another_sets(kb: KnowledgeBase) -> None:
     """Written afresh: not copied or reworded from the articles' `questions` (what
-    the matcher indexes) nor from tests/data/knowledge_eval.jsonl."""
+    the matcher indexes), and no set holds another's question (the held-out set
+    must be questions the tuning never saw)."""
     own = [q.casefold() for a in kb.articles() for q in a.questions]
-    older = [text.casefold() for text, _ in read_eval(OLDER)]
-    close = [
-        (text, other)
-        for text, _ in read_eval(QUESTIONS)
-        for other in own + older
-        if fuzz.token_sort_ratio(text.casefold(), other) >= 90
-    ]
+    texts = {path: [t.casefold() for t, _ in read_eval(path)] for path in [*SETS, OLDER]}
+    close = []
+    for path in SETS:
+        others = own + [t for other, found in texts.items() if other != path for t in found]
+        close += [
+            (path.name, text, other)
+            for text in texts[path]
+            for other in others
+            if fuzz.token_sort_ratio(text, other) >= 90
+        ]
     assert close == []
 
 
-@pytest.mark.parametrize(("figure", "bound"), sorted(TODAY.items()))
+@pytest.mark.parametrize(
+    ("name", "figure"),
+    [(path.name, figure) for path in SETS for figure in sorted(FIGURES[path.name])],
+)
 def test_todays_matcher_holds_its_measured_figures(
-    figures: dict[str, float], figure: str, bound: float
+    figures: dict[str, dict[str, float]], name: str, figure: str
 ) -> None:
+    bound = FIGURES[name][figure]
     if figure in AT_LEAST:
-        assert figures[figure] >= bound, figures
+        assert figures[name][figure] >= bound, figures[name]
     else:
-        assert figures[figure] <= bound, figures
+        assert figures[name][figure] <= bound, figures[name]
 
 
 @pytest.mark.parametrize("path", [QUESTIONS, OLDER], ids=["customer_questions", "knowledge_eval"])
