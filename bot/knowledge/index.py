@@ -38,7 +38,7 @@ from bot.knowledge.articles import Article
 K1 = 1.2
 B = 0.75
 TYPO_MIN_LENGTH = 4  # shorter words are never taken for typos of others
-BUILD_SLICE = 1024  # articles whose (text, n-gram) pairs are in memory at once
+BUILD_SLICE = 256  # articles whose (text, n-gram) pairs are in memory at once
 
 Floats = npt.NDArray[np.float32]
 Doubles = npt.NDArray[np.float64]
