@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.knowledge import Article, load_articles
 from bot.knowledge.matcher import Matcher, Scored, Semantic
@@ -101,3 +103,34 @@ def test_an_empty_knowledge_base_builds_and_ranks_nothing() -> None:
 def test_a_slice_size_below_one_is_refused_with_a_reason() -> None:
     with pytest.raises(ValueError, match="slice_size"):
         Matcher(ODD, slice_size=0)
+
+
+words_of_articles = st.text(
+    alphabet=st.characters(categories=["L", "N", "P", "Zs"]), min_size=0, max_size=30
+)
+
+
+@st.composite
+def knowledge(draw: st.DrawFn) -> list[Article]:
+    count = draw(st.integers(min_value=1, max_value=9))
+    return [
+        Article(
+            f"a{i}",
+            draw(words_of_articles),
+            tuple(draw(st.lists(words_of_articles, max_size=3))),
+            tuple(draw(st.lists(words_of_articles, max_size=2))),
+            "An answer.",
+        )
+        for i in range(count)
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(knowledge(), st.lists(words_of_articles, min_size=1, max_size=3), st.integers(1, 4))
+def test_any_knowledge_base_ranks_the_same_in_slices(
+    found: list[Article], texts: list[str], size: int
+) -> None:
+    # its own texts too, so that some questions share words with the articles
+    asked = [*texts, *(a.title for a in found), *(q for a in found for q in a.questions)]
+    whole = rankings(Matcher(found, slice_size=len(found)), asked)
+    assert_same(rankings(Matcher(found, slice_size=size), asked), whole)

@@ -26,7 +26,8 @@ answers only a clear words leader (bot/knowledge/base.py).
 
 Both indexes are inverted: a question touches only the postings of its own
 features, so cost grows with how common its words are, not with the number of
-articles.
+articles. They are built a slice of articles at a time (bot/knowledge/index.py), which
+bounds the build's memory without changing a score.
 """
 
 from __future__ import annotations
