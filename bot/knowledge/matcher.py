@@ -26,13 +26,13 @@ answers only a clear words leader (bot/knowledge/base.py).
 
 Both indexes are inverted: a question touches only the postings of its own
 features, so cost grows with how common its words are, not with the number of
-articles.
+articles. They are built a slice of articles at a time (bot/knowledge/index.py), which
+bounds the build's memory without changing a score.
 """
 
 from __future__ import annotations
 
 import math
-from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -49,21 +49,18 @@ from bot.knowledge.analysis import (
     content_words,
     sorted_phrase,
     stem,
-    word_ngrams,
     words,
 )
 from bot.knowledge.articles import Article
 from bot.knowledge.embedding import StaticEncoder
+from bot.knowledge.index import BUILD_SLICE, K1, TYPO_MIN_LENGTH, build
 from bot.knowledge.minilm import MiniLMEncoder
 
-K1 = 1.2
 COVERAGE_SCALE = K1 + 1  # BM25 term saturation: what a word found many times scores
-B = 0.75
 W_COVERAGE = 0.45
 W_SHAPE = 0.35
 W_CLOSENESS = 0.20
 RERANK = 12  # articles re-ranked with rapidfuzz
-TYPO_MIN_LENGTH = 4
 W_SEMANTIC = 0.2  # chosen on the calibration set with the thresholds (threshold_sweep.py)
 MEANING_FLOOR = 0.35  # cosine of texts that have nothing to do with each other, about
 SEMANTIC_SLICE = 2048  # articles embedded at a time, bounding the build's memory
@@ -109,176 +106,28 @@ def _misspelt_stopword(word: str) -> bool:
     return process.extractOne(word, _STOPWORD_LIST, scorer=OSA.distance, score_cutoff=1) is not None
 
 
-class _Postings:
-    """An inverted index: feature -> (article indexes, weights), kept as one
-    compressed sparse row matrix so that a query gathers all its postings in a few
-    numpy calls and sums them with one `bincount`."""
-
-    def __init__(self) -> None:
-        self._ids: dict[str, int] = {}
-        self._feature = array("i")
-        self._doc = array("i")
-        self._weight = array("f")
-        self.indptr: Ints = np.zeros(1, dtype=np.int64)
-        self.docs: Ints = np.zeros(0, dtype=np.int32)
-        self.weights: Floats = np.zeros(0, dtype=np.float32)
-
-    def add(self, feature: str, doc: int, weight: float) -> None:
-        fid = self._ids.setdefault(feature, len(self._ids))
-        self._feature.append(fid)
-        self._doc.append(doc)
-        self._weight.append(weight)
-
-    def freeze(self) -> None:
-        features = np.frombuffer(self._feature, dtype=np.int32)
-        order = np.argsort(features, kind="stable")
-        self.docs = np.frombuffer(self._doc, dtype=np.int32)[order].copy()
-        self.weights = np.frombuffer(self._weight, dtype=np.float32)[order].copy()
-        counts = np.bincount(features, minlength=len(self._ids))
-        self.indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        self._feature, self._doc, self._weight = array("i"), array("i"), array("f")
-
-    @classmethod
-    def from_arrays(
-        cls,
-        ids: dict[str, int],
-        features: npt.NDArray[np.int64],
-        docs: npt.NDArray[np.int64],
-        weights: npt.NDArray[np.float64],
-    ) -> _Postings:
-        made = cls()
-        made._ids = ids
-        order = np.argsort(features, kind="stable")
-        made.docs = docs[order].astype(np.int32)
-        made.weights = weights[order].astype(np.float32)
-        counts = np.bincount(features, minlength=len(ids))
-        made.indptr = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
-        return made
-
-    def postings(self, feature: str) -> Ints | None:
-        fid = self._ids.get(feature)
-        if fid is None:
-            return None
-        return self.docs[self.indptr[fid] : self.indptr[fid + 1]]
-
-    def accumulate(self, query: dict[str, float], size: int) -> Floats:
-        spans = [
-            (self.indptr[fid], self.indptr[fid + 1], weight)
-            for feature, weight in query.items()
-            if (fid := self._ids.get(feature)) is not None
-        ]
-        if not spans:
-            return np.zeros(size, dtype=np.float32)
-        starts = np.array([a for a, _, _ in spans], dtype=np.int64)
-        ends = np.array([b for _, b, _ in spans], dtype=np.int64)
-        lengths = ends - starts
-        # every position of every span, without a Python loop over the postings
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-        positions = np.arange(int(lengths.sum()), dtype=np.int64) + offsets
-        factors = np.repeat(np.array([w for _, _, w in spans], dtype=np.float32), lengths)
-        summed = np.bincount(
-            self.docs[positions], weights=self.weights[positions] * factors, minlength=size
-        )
-        return summed.astype(np.float32)
-
-
 class Matcher:
     """An index over a fixed list of articles; build once, query many times."""
 
-    def __init__(self, articles: Sequence[Article], semantic: Semantic = "off") -> None:
+    def __init__(
+        self, articles: Sequence[Article], semantic: Semantic = "off", slice_size: int = BUILD_SLICE
+    ) -> None:
+        """`slice_size`: articles indexed at a time (bot/knowledge/index.py); the index
+        is the same for any, a smaller one lowers the build's peak memory."""
         self.articles = list(articles)
         n = len(self.articles)
         self._n = n
         self.semantic: Semantic = semantic
         self._encoder = _encoder(semantic)
         self._meaning = self._build_meaning() if self._encoder is not None else None
-        # every text of every article, as content words, computed once
-        texts = [[a.title, *a.questions] for a in self.articles]
-        words_of = [[content_words(t) for t in group] for group in texts]
-        tag_words = [[w for t in a.tags for w in content_words(t)] for a in self.articles]
-        self._build_words(words_of, tag_words)
-        self._build_shape(words_of)
-        # sorted content words of every question, for rapidfuzz
-        self._phrases = [
-            [(sorted_phrase(ws), text) for ws, text in zip(group, texts[i], strict=True)]
-            for i, group in enumerate(words_of)
-        ]
+        index = build(self.articles, slice_size)
+        self._words, self._idf = index.words.postings, index.words.idf
+        self._idf_unknown, self._surface = index.words.idf_unknown, index.words.surface
+        self._surface_list = list(self._surface)
+        self._shape, self._gram_ids = index.shape.postings, index.shape.gram_ids
+        self._gram_idf, self._gram_idf_unknown = index.shape.idf, index.shape.idf_unknown
+        self._phrases = index.phrases  # each title's and question's sorted content words
         self._map_word = lru_cache(maxsize=8192)(self._map_word_uncached)
-
-    def _build_words(self, words_of: list[list[list[str]]], tag_words: list[list[str]]) -> None:
-        """BM25 over one document per article: the title twice, questions, tags."""
-        n = self._n
-        docs = []
-        surface: dict[str, str] = {}  # spellings the articles use, for mapping typos
-        for group, tags in zip(words_of, tag_words, strict=True):
-            doc = []
-            for ws in (group[0], *group, tags):
-                for w in ws:
-                    term = stem(w)
-                    doc.append(term)
-                    if len(w) >= TYPO_MIN_LENGTH and w.isalpha():
-                        surface.setdefault(w, term)
-            docs.append(doc)
-        self._surface = surface
-        self._surface_list = list(surface)
-        df: dict[str, int] = {}
-        for doc in docs:
-            for term in set(doc):
-                df[term] = df.get(term, 0) + 1
-        self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        self._idf_unknown = math.log(1 + (n + 0.5) / 0.5)
-        avgdl = (sum(len(d) for d in docs) / n if n else 0.0) or 1.0  # no words at all
-        self._words = _Postings()
-        for i, doc in enumerate(docs):
-            tf: dict[str, int] = {}
-            for term in doc:
-                tf[term] = tf.get(term, 0) + 1
-            norm = K1 * (1 - B + B * len(doc) / avgdl)
-            for term, count in tf.items():
-                self._words.add(term, i, self._idf[term] * count * (K1 + 1) / (count + norm))
-        self._words.freeze()
-
-    def _build_shape(self, words_of: list[list[list[str]]]) -> None:
-        """Character n-gram TF-IDF: each question a unit vector, each article the
-        normalised sum of its questions' vectors. Done in numpy over all questions
-        at once; Python only maps words to n-gram ids (once per distinct word)."""
-        gram_ids: dict[str, int] = {}
-        per_word: dict[str, list[int]] = {}
-        question_of = array("i")
-        gram_of = array("i")
-        article_of: list[int] = []
-        for i, group in enumerate(words_of):
-            for ws in group:
-                q = len(article_of)
-                article_of.append(i)
-                for w in ws:
-                    ids = per_word.get(w)
-                    if ids is None:
-                        ids = [gram_ids.setdefault(g, len(gram_ids)) for g in word_ngrams(w)]
-                        per_word[w] = ids
-                    gram_of.extend(ids)
-                    question_of.extend([q] * len(ids))
-        size = max(1, len(gram_ids))
-        questions = len(article_of)
-        keys = np.frombuffer(question_of, dtype=np.int32).astype(np.int64) * size + np.frombuffer(
-            gram_of, dtype=np.int32
-        )
-        pairs, counts = np.unique(keys, return_counts=True)
-        q_idx, g_idx = pairs // size, pairs % size
-        df = np.bincount(g_idx, minlength=size)
-        self._gram_ids = gram_ids
-        self._gram_idf = np.log((1 + questions) / (1 + df)) + 1.0
-        self._gram_idf_unknown = math.log(1 + questions) + 1.0
-        weight = (1 + np.log(counts)) * self._gram_idf[g_idx]
-        norms = np.sqrt(np.bincount(q_idx, weights=weight * weight, minlength=questions))
-        weight = weight / np.maximum(norms[q_idx], 1e-12)
-        a_idx = np.asarray(article_of, dtype=np.int64)[q_idx]
-        cells, inverse = np.unique(a_idx * size + g_idx, return_inverse=True)
-        values = np.bincount(inverse, weights=weight)
-        c_article, c_gram = cells // size, cells % size
-        lengths = np.sqrt(np.bincount(c_article, weights=values * values, minlength=self._n))
-        values = values / np.maximum(lengths[c_article], 1e-12)
-        self._shape = _Postings.from_arrays(gram_ids, c_gram, c_article, values)
 
     def _build_meaning(self) -> Floats:
         """Each article's unit vector: the normalised sum of its title's, each
@@ -382,10 +231,11 @@ class Matcher:
         results: list[Scored] = []
         for i in picked.tolist():
             best, question = 0.0, ""
-            for phrase, original in self._phrases[i]:
+            for k, phrase in enumerate(self._phrases.of(i)):
                 ratio = fuzz.ratio(query_phrase, phrase, score_cutoff=best)
                 if ratio > best:
-                    best, question = ratio, original
+                    article = self.articles[i]
+                    best, question = ratio, article.questions[k - 1] if k else article.title
             closeness = best / 100.0
             lexical = min(1.0, float(words_first[i]) + W_CLOSENESS * closeness)
             semantic = None if meaning is None else float(meaning[i])
