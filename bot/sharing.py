@@ -376,27 +376,6 @@ class Sharing:
             await pacer.take()
         return self.holds(chat)
 
-    async def fresh(
-        self, todo: list[tuple[Lane, list[Entry]]], taken: Collection[Chat]
-    ) -> list[tuple[Lane, list[Entry]]]:
-        """The queues of the chats taken over, as they are now: without what their
-        last owner sent since they were read, its tries counted (the rest of each
-        queue comes at the next pass)."""
-        rows: dict[Chat, dict[int | None, Entry]] = {}
-        for lane, queue in todo:
-            chat = chat_of(lane)
-            if chat in taken and chat not in rows:
-                now = await self._store.pending(chat[0], chat[1], len(queue) + REREAD)
-                rows[chat] = {message.id: (message, due) for message, due in now}
-        again = []
-        for lane, queue in todo:
-            found = rows.get(chat_of(lane))
-            if found is not None:
-                queue = [found[m.id] for m, _ in queue if m.id in found]
-            if queue:
-                again.append((lane, queue))
-        return again
-
     async def leave(self) -> None:
         """Release every lease and the heartbeat: the others take over (each chat
         once its spacing has passed)."""
@@ -428,7 +407,29 @@ async def owned_only(
         return todo
     owned = await sharing.claim({chat_of(lane) for lane, _ in todo})
     mine = [(lane, queue) for lane, queue in todo if chat_of(lane) in owned]
-    return await sharing.fresh(mine, owned.taken) if owned.taken else mine
+    return await _fresh(sharing._store, mine, owned.taken) if owned.taken else mine
+
+
+async def _fresh(
+    store: Store, todo: list[tuple[Lane, list[Entry]]], taken: Collection[Chat]
+) -> list[tuple[Lane, list[Entry]]]:
+    """The queues of the chats taken over, as they are now: without what their last
+    owner sent since they were read, its tries counted (the rest of each queue comes
+    at the next pass)."""
+    rows: dict[Chat, dict[int | None, Entry]] = {}
+    for lane, queue in todo:
+        chat = chat_of(lane)
+        if chat in taken and chat not in rows:
+            now = await store.pending(chat[0], chat[1], len(queue) + REREAD)
+            rows[chat] = {message.id: (message, due) for message, due in now}
+    again = []
+    for lane, queue in todo:
+        found = rows.get(chat_of(lane))
+        if found is not None:
+            queue = [found[m.id] for m, _ in queue if m.id in found]
+        if queue:
+            again.append((lane, queue))
+    return again
 
 
 class Pacer:
