@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
+from pathlib import Path
 
 import snowballstemmer
 from rapidfuzz import process
@@ -56,7 +57,6 @@ invioce invoice | invoce invoice | invocie invoice | inovice invoice | invioces 
 invoces invoices | invoive invoice | invice invoice
 subcription subscription | subscribtion subscription | subsciption subscription
 subscripton subscription | suscription subscription | subscrition subscription
-sub subscription | subs subscriptions
 reciept receipt | receit receipt | reciepts receipts | recipt receipt | receipe receipt
 discoutn discount | disount discount | discont discount | dicount discount
 discout discount | discunt discount
@@ -84,7 +84,7 @@ u you | r are | ur your | urs yours | pls please | plz please | thx thanks | thn
 ty thanks | yr year | yrs years | mo month | mos months | mth month | mths months
 b4 before | bc because | cuz because | coz because
 pw password | pwd password | mfa 2fa | tfa 2fa | slas sla | dpas dpa
-pos po | soc2 soc 2
+soc2 soc 2
 """
 SPELLINGS: dict[str, tuple[str, ...]] = {
     wrong: tuple(right)
@@ -139,6 +139,22 @@ def sorted_phrase(word_list: list[str]) -> str:
 
 SPELLING_MIN_LENGTH = 4  # shorter words are too easily one edit from another word
 CLOSE_LENGTH = 5  # words up to this long may be one edit off; longer ones two
+
+
+VOCABULARY = Path(__file__).resolve().parent / "model" / "vocab.txt"
+
+
+@cache
+def english_words() -> frozenset[str]:
+    """The whole words of the shipped model's vocabulary (bot/knowledge/model/, 30,522
+    entries, most of them English words): a word found there is meant as written and
+    is never corrected into another ("hiring" is not a typo of "giving", nor "sub" of
+    "subscription"); typos are not there ("subcription", "invioce")."""
+    try:
+        text = VOCABULARY.read_text(encoding="utf-8")
+    except OSError:  # (a damaged install: doctor says so; nothing is then held a word)
+        return frozenset()
+    return frozenset(w for w in text.split() if w.isalpha())
 
 
 def closest_spelling(

@@ -53,6 +53,18 @@ _CUT = re.compile(
 )
 
 
+# the first words of a piece that asks something itself ("can we...", "what's...",
+# "please send..."), besides one that ends in a question mark; any other piece ("yearly
+# billing, can we get our money back?", "Team vs Business, what's the difference?") is
+# a topic the next piece asks about: offered, never answered in its place
+ASKING = frozenset(
+    """
+    can could do does did is are was were will would should shall may might must
+    what whats how hows when where which who whom whose why any
+    please pls tell send give show explain list help
+    """.split()  # noqa: SIM905
+)
+
 # words that point back at the rest of the message ("how much is that", "can I use
 # it"): what such an ask is about is said elsewhere
 POINTING_BACK = frozenset({"it", "its", "this", "that", "these", "those", "they", "them"})
@@ -63,28 +75,35 @@ class Ask:
     text: str
     question: bool  # it does not start by telling about the customer ("we're 12 people")
     points_back: bool = False  # it says "it", "this", "that"...: about something said before
+    asking: bool = False  # it asks itself: a question word first, or a question mark after
 
 
 def asks(text: str) -> list[Ask]:
     """The asks in `text`, in order; one (the whole) when nothing plainly starts
     another. Pieces with no word beyond stopwords are left out."""
-    pieces: list[str] = []
+    pieces: list[tuple[str, bool]] = []  # each piece, and whether a "?" ends it
     start = 0
     for cut in _CUT.finditer(text):
-        pieces.append(text[start : cut.start()])
+        pieces.append((text[start : cut.start()], "?" in cut.group()))
         start = cut.end()
-    pieces.append(text[start:])
+    pieces.append((text[start:], False))
     found: list[Ask] = []
-    for piece in pieces:
+    for piece, marked in pieces:
         said = words(piece)
         if not any(w not in STOPWORDS for w in said):
             continue
         first = next((w for w in said if w not in LEADING), "")
         back = any(w in POINTING_BACK for w in said)
-        found.append(Ask(piece.strip(" ,-–—:\t\n"), first not in CONTEXT, back))
+        asking = marked or first in ASKING
+        found.append(Ask(piece.strip(" ,-–—:\t\n"), first not in CONTEXT, back, asking))
     if len(found) > MAX_ASKS:
         rest = found[MAX_ASKS - 1 :]
         joined = " ".join(a.text for a in rest)
-        joined_ask = Ask(joined, rest[0].question, any(a.points_back for a in rest))
+        joined_ask = Ask(
+            joined,
+            rest[0].question,
+            any(a.points_back for a in rest),
+            any(a.asking for a in rest),
+        )
         found = [*found[: MAX_ASKS - 1], joined_ask]
-    return found or [Ask(text.strip(), True)]
+    return found or [Ask(text.strip(), True, asking=True)]

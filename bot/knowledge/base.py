@@ -235,7 +235,9 @@ class KnowledgeBase:
     ) -> Decision:
         """The whole question is not clear but one of its asks may be. That ask's
         article is answered when the ask is a question (it does not start by telling
-        about the customer: "we're 12 people", "if my phone is missing"), does not
+        about the customer: "we're 12 people", "if my phone is missing"), asks itself (a
+        question word first or a question mark after it: "yearly billing, can we get
+        our money back?" is about refunds, not billing), does not
         point back at the rest ("how much is that", "can I use
         it"), passed the same thresholds on its own, says at least
         ANSWERED_ASK_WORDS words, and is what the whole question ranks first on words
@@ -253,6 +255,7 @@ class KnowledgeBase:
             (a, d)
             for a, d in pieces
             if a.question
+            and a.asking
             and not a.points_back
             and d.kind == "answer"
             and len(content_words(a.text)) >= ANSWERED_ASK_WORDS

@@ -47,6 +47,7 @@ from bot.knowledge.analysis import (
     STOPWORDS,
     char_ngrams,
     content_words,
+    english_words,
     sorted_phrase,
     stem,
     words,
@@ -57,6 +58,7 @@ from bot.knowledge.index import BUILD_SLICE, K1, TYPO_MIN_LENGTH, build
 from bot.knowledge.minilm import MiniLMEncoder
 
 COVERAGE_SCALE = K1 + 1  # BM25 term saturation: what a word found many times scores
+ROOT = 4  # letters a real word shares with the spelling it is read as (its other form)
 W_COVERAGE = 0.45
 W_SHAPE = 0.35
 W_CLOSENESS = 0.20
@@ -183,11 +185,16 @@ class Matcher:
         """A known spelling for a word the articles never use, if one is spelt closely."""
         if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or not self._surface_list:
             return None
-        # one edit (a transposition counts as one) for short words, two for longer
-        found = process.extractOne(
-            word, self._surface_list, scorer=OSA.distance, score_cutoff=1 if len(word) <= 5 else 2
-        )
-        return None if found is None else str(found[0])
+        # one edit (a transposition counts as one) for short words, two for longer ones,
+        # those from the same first letter (a typo seldom starts wrong twice over)
+        limit = 1 if len(word) <= 5 else 2
+        found = process.extractOne(word, self._surface_list, scorer=OSA.distance, score_cutoff=limit)
+        if found is None or (found[1] > 1 and str(found[0])[0] != word[0]):
+            return None
+        spelt = str(found[0])
+        if word in english_words() and not spelt.startswith(word[:ROOT]):
+            return None  # a word meant as written ("hiring" is not "giving"); its own
+        return spelt  # other forms are ("cheapest", "cheaper")
 
     def rank(self, text: str, limit: int = 5) -> list[Scored]:
         """The best `limit` articles for a question, best first."""
