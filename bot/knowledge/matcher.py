@@ -188,7 +188,9 @@ class Matcher:
         # one edit (a transposition counts as one) for short words, two for longer ones,
         # those from the same first letter (a typo seldom starts wrong twice over)
         limit = 1 if len(word) <= 5 else 2
-        found = process.extractOne(word, self._surface_list, scorer=OSA.distance, score_cutoff=limit)
+        found = process.extractOne(
+            word, self._surface_list, scorer=OSA.distance, score_cutoff=limit
+        )
         if found is None or (found[1] > 1 and str(found[0])[0] != word[0]):
             return None
         spelt = str(found[0])
