@@ -26,7 +26,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from tests.conftest import ROOT, candor_command, write_config
 
@@ -326,6 +326,27 @@ def delivered(owed: dict[str, list[str]], sent: list[Sent]) -> Delivered:
             missing[chat] = replies[matched:]
     assert not unexpected, [(s.chat, s.consumer, s.text[:60]) for s in unexpected]
     return Delivered(missing, repeats)
+
+
+def holds_the_promises(figures: Any, found: Delivered, stored: dict[Any, list[str]]) -> None:
+    """What both cluster tests assert of a run with kills, whatever the platform:
+    every update on its customer's one case, exactly once, in order; every reply owed
+    sent, in order, and every message of the outbox sent; a reply sent twice first
+    sent by a process that was then killed (the one-write window), at most once per
+    chat per kill. `figures`: the test's own, with kills, updates, owed, repeats and
+    details (cases, said, states, killed)."""
+    assert figures.details["cases"] == {user: 1 for user in stored}
+    assert stored == figures.details["said"]
+    assert figures.details["states"] == {"sent"}
+    assert figures.owed >= figures.updates
+    assert not found.missing, found.missing
+    per_kill = found.by_generation()
+    assert set(per_kill) <= figures.details["killed"], per_kill
+    for generation, chats in per_kill.items():
+        assert len(chats) == len(set(chats)), (generation, chats)
+    # (so at most one repeat per chat per kill: a kill while every chat's send is in
+    # flight repeats one reply in each, as the documented window allows)
+    assert figures.repeats <= figures.kills * len(stored)
 
 
 def busiest(times: list[float], window: float) -> int:

@@ -29,7 +29,15 @@ import pytest
 from adapters.slack.send import fallback_for
 from bot.registry import unbind
 from bot.store import PostgresStore
-from tests.cluster import Cluster, Delivered, Kills, Sent, busiest, delivered
+from tests.cluster import (
+    Cluster,
+    Delivered,
+    Kills,
+    Sent,
+    busiest,
+    delivered,
+    holds_the_promises,
+)
 from tests.fakes import slack as fakes
 from tests.fakes.slack import FakeSlack
 from tests.test_cluster_telegram import Figures, settled
@@ -256,22 +264,7 @@ async def test_three_processes_killed_twenty_times_while_slack_posts_lose_and_do
     print(figures)  # the figures, for the reader: nothing below depends on time
     assert figures.kills == KILLS
     assert figures.posts > figures.updates  # Slack sent some events again
-    # every message on its customer's one case, exactly once, in order
-    assert figures.details["cases"] == {user: 1 for user in stored}
-    assert stored == figures.details["said"]
-    # every reply owed was posted, in order; every message of the outbox is sent
-    assert figures.details["states"] == {"sent"}
-    assert figures.owed >= figures.updates
-    assert not found.missing, found.missing
-    # a reply posted twice was first posted by a process that was then killed, once
-    # per channel per kill (the one-write window)
-    per_kill = found.by_generation()
-    assert set(per_kill) <= figures.details["killed"], per_kill
-    for generation, chats in per_kill.items():
-        assert len(chats) == len(set(chats)), (generation, chats)
-    # (so at most one repeat per chat per kill: a kill while every chat's send is in
-    # flight repeats one reply in each, as the documented window allows)
-    assert figures.repeats <= figures.kills * CUSTOMERS
+    holds_the_promises(figures, found, stored)
     # Slack's chat.postMessage limit, about one a second per channel, for the whole
     # deployment: a channel's next post starts a second after Slack answered its
     # last (its new owner's too: after the last was recorded), so the fake sees them

@@ -28,7 +28,15 @@ import pytest
 from adapters.markdown import to_telegram_html
 from bot.registry import unbind
 from bot.store import PostgresStore
-from tests.cluster import Cluster, Delivered, Kills, Sent, busiest, delivered
+from tests.cluster import (
+    Cluster,
+    Delivered,
+    Kills,
+    Sent,
+    busiest,
+    delivered,
+    holds_the_promises,
+)
 from tests.fakes.telegram import FakeTelegram
 from tests.test_crash import QUESTIONS
 from tests.test_telegram import DESK, SECRET, STAFF, TOKEN, shown, shown_buttons
@@ -279,22 +287,7 @@ async def test_three_processes_killed_twenty_times_lose_nothing_and_keep_telegra
     figures, found, fake, stored = run
     print(figures)  # the figures, for the reader: nothing below depends on time
     assert figures.kills == KILLS
-    # every update on its customer's one case, exactly once, in order
-    assert figures.details["cases"] == {user: 1 for user in stored}
-    assert stored == figures.details["said"]
-    # every reply owed was taken, in order; every message of the outbox is sent
-    assert figures.details["states"] == {"sent"}
-    assert figures.owed >= figures.updates
-    assert not found.missing, found.missing
-    # a reply taken twice was first sent by a process that was then killed (between
-    # Telegram's answer and the record: the one-write window), once per chat per kill
-    per_kill = found.by_generation()
-    assert set(per_kill) <= figures.details["killed"], per_kill
-    for generation, chats in per_kill.items():
-        assert len(chats) == len(set(chats)), (generation, chats)
-    # (so at most one repeat per chat per kill: a kill while every chat's send is in
-    # flight repeats one reply in each, as the documented window allows)
-    assert figures.repeats <= figures.kills * CUSTOMERS
+    holds_the_promises(figures, found, stored)
     # Telegram's limits for the deployment as a whole. A private chat's next message
     # starts a second after Telegram answered its last (its new owner's too: after
     # the last was recorded), so the fake sees them a second apart at least, however
