@@ -303,12 +303,6 @@ async def test_finding_6_mydata_shows_what_is_kept_after_a_no(
 BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 7: 'You also asked about “...”' echoes the customer's bidi controls"
-    " (U+202E right-to-left override) unclosed: the rest of the bot's sentence, the"
-    " offer itself, is shown reversed",
-)
 async def test_finding_7_the_other_part_is_echoed_without_bidi_overrides(
     app: Candor, sender: RecordingSender
 ) -> None:
