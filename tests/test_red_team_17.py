@@ -280,12 +280,6 @@ async def _waiting_shown(sender: RecordingSender, who: str) -> dict[str, object]
     return dict(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 6: after a 'no' the case keeps the customer's question and the"
-    " articles they turned down (the note's q and not), and /mydata shows neither: both"
-    " waiting_for_you and your_message_waiting are null",
-)
 async def test_finding_6_mydata_shows_what_is_kept_after_a_no(
     app: Candor, sender: RecordingSender
 ) -> None:
