@@ -237,12 +237,6 @@ async def _answers(app: Candor, who: Customer) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 5a: after an answer with the other part on offer, 'thanks' is read"
-    " against the offer (a menu), not the answer: it is matched as a question, 'I don't"
-    " know that', and counted as unanswered",
-)
 async def test_finding_5a_thanks_after_an_answer_and_an_offer_is_thanks(
     app: Candor, sender: RecordingSender
 ) -> None:
@@ -255,12 +249,6 @@ async def test_finding_5a_thanks_after_an_answer_and_an_offer_is_thanks(
     assert (await case_of(app, ann)).unanswered == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 5b: after an answer with the other part on offer, 'that didn't help'"
-    " (about the answer) is taken as 'no' to the offer: the answer is not marked as not"
-    " it, nothing next-best is offered for the question answered",
-)
 async def test_finding_5b_that_did_not_help_after_an_answer_and_an_offer_is_about_the_answer(
     app: Candor, sender: RecordingSender
 ) -> None:

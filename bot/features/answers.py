@@ -62,7 +62,8 @@ async def answer(turn: Turn) -> bool:
                 Conversation.NONE,
                 Conversation.AWAITING_FOLLOW_UP,
             ):  # (not when the article offered a person: that was said last)
-                await offer(turn, decision.also_asked, also, rejected, also_asked=True)
+                answered = (best.article.id, decision.asked or turn.text)
+                await offer(turn, decision.also_asked, also, rejected, answered=answered)
     elif decision.kind == "clarify" and options:
         await offer(turn, turn.text, options, rejected)
     else:
@@ -91,13 +92,14 @@ async def offer(
     options: Sequence[Candidate],
     rejected: Sequence[str] = (),
     *,
-    also_asked: bool = False,
+    answered: tuple[str, str] | None = None,
 ) -> None:
     """Ask which article was meant: "Did you mean “X”?" (yes or no) for one, a
     numbered menu for more. The next message may answer it (features/followups.py).
-    `also_asked`: right after an answer to one part of a question that asked two
-    things, `question` being the other part: "You also asked about “...”"."""
-    also = f"You also asked about “{_quoted(question)}”." if also_asked else ""
+    `answered`: (article, question) of the answer just given to one part of a
+    question that asked two things, `question` being the other part: "You also
+    asked about “...”"; the next message may be about either."""
+    also = f"You also asked about “{_quoted(question)}”." if answered else ""
     if len(options) == 1:
         only = options[0].article
         title = md_escape(only.title)
@@ -133,7 +135,7 @@ async def offer(
         scores=[round(c.score, 3) for c in options],
     )
     shown = tuple(c.article.id for c in options)
-    await remember(turn, "menu", question, shown, tuple(rejected))
+    await remember(turn, "menu", question, shown, tuple(rejected), answered=answered)
 
 
 async def not_answered(
