@@ -296,12 +296,6 @@ async def test_finding_7_the_other_part_is_echoed_without_bidi_overrides(
     assert not BIDI & set(offered), repr(offered)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 8: the 'No' button of 'Did you mean “X”?' acts again when pressed again"
-    " (a double tap, an old message): each press is an unanswered question, and the"
-    " second hands the case over ('The bot could not answer 2 questions')",
-)
 async def test_finding_8_no_pressed_twice_is_one_no(app: Candor, sender: RecordingSender) -> None:
     ann = Customer(app, sender, "ann")
     [asked] = await ann.send("do you integrate with our POS system")
