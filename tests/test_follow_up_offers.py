@@ -161,3 +161,20 @@ async def test_mydata_after_an_answer_and_an_offer_names_both(
     assert "Is it" not in case["waiting_for_you"]
     events = [e for e in await app.store.events_of((await case_of(app, ann)).id)]
     assert any(e.kind is EventKind.CLARIFY for e in events)
+
+
+@pytest.mark.parametrize("typed", ["yes", "ok"])
+async def test_yes_after_an_answer_said_twice_is_not_a_question(
+    app: Candor, sender: RecordingSender, typed: str
+) -> None:
+    ann = Customer(app, sender, "ann")
+    await ann.send(ONE_OPTION)
+    await ann.send("yes")  # the article
+    for _ in range(2):
+        [reply] = await ann.send(typed)
+        assert "I don't know that" not in reply and "asked that before" not in reply
+    case = await case_of(app, ann)
+    assert case.unanswered == 0 and case.conversation is Conversation.AWAITING_FOLLOW_UP
+    [next_best] = await ann.send("that didn't help")  # still about the answer
+    assert "Not that, then" not in next_best
+    assert await answers(app, ann) == ["export-data"]

@@ -4,7 +4,11 @@ After "Did you mean “X”?": yes shows X, no says so (and X is not offered aga
 After a menu: a number or "the second one" picks from it; "none of these" is
 "None of these". After an answer: "that didn't help", "not what I asked", "no"
 or "no, the other one" offer the next-best articles when any are close (never
-the same article again), else a person; "thanks" is not a question.
+the same article again), else a person; "thanks" and "yes" are not questions.
+After an answer plus "You also asked about …" (a question that asked two things):
+thanks and "that didn't help" are about the answer; yes, no and a number about
+the offer. Every reply acts on what the bot said last, once: a "no" said again is
+not a new question.
 After either: a short follow-up ("and for 50 seats?", "what about yearly?") is
 matched together with the question before it, and answered only if that clears
 the thresholds; otherwise it is a new question. One that lands on the article
@@ -164,6 +168,12 @@ async def follow_up(turn: Turn) -> bool:
             "Glad that helped. Ask me anything else, or type /human for a person.",
             note="glad it helped",
         )
+        return True
+    if recent.after == "answer" and intent == "yes":  # "yes" (it helped), said once or twice
+        await turn.say(
+            "Good. Ask me anything else, or type /human for a person.", note="yes after an answer"
+        )
+        await keep(turn, recent)  # "that didn't help" still refers to the answer
         return True
     intent = "no" if intent == "unhelpful" else intent
     if recent.after == "menu":
