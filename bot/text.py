@@ -128,9 +128,25 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return match.group(1).lower(), (match.group(2) or "").strip()
 
 
+# Unicode's explicit bidirectional formatting characters (embeddings, overrides,
+# isolates, the left-to-right, right-to-left and Arabic letter marks): in someone's
+# words quoted back, one left open turns the rest of the bot's sentence around.
+_BIDI = str.maketrans(
+    dict.fromkeys((*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C))
+)
+
+
+def unbidi(text: str) -> str:
+    """`text` without bidirectional formatting characters (the text's own letters,
+    right-to-left ones too, keep their direction)."""
+    return text.translate(_BIDI)
+
+
 def md_escape(text: str) -> str:
-    """Quote someone's words inside the core's Markdown so they stay plain text."""
-    escaped = text.translate(_MD_SPECIAL)
+    """Quote someone's words inside the core's Markdown so they stay plain text: no
+    Markdown of theirs, and no bidirectional control (`unbidi`) that would reverse
+    the bot's words around the quote."""
+    escaped = unbidi(text).translate(_MD_SPECIAL)
     return _SLASH_WORD.sub(r"\\/", _LIST_START.sub(r"\1\\\2", escaped))
 
 

@@ -409,7 +409,9 @@ async def test_a_menu_is_still_answered_after_a_restart(config: Config, clock: C
 
 def test_short_replies_are_read_from_explicit_phrases() -> None:
     assert read("Yes!") == ("yes", 0)
-    assert read("that didn’t help") == ("no", 0)
+    assert read("that didn’t help") == ("unhelpful", 0)  # a "no" about an answer only
+    assert read("no, that didn't help") == ("unhelpful", 0)
+    assert read("nope") == ("no", 0)
     assert read("No, the other one.") == ("other", 0)
     assert read("option 3") == ("pick", 3)
     assert read("and for 50 seats?") == ("follow", 0)

@@ -216,12 +216,6 @@ async def _answers(app: Candor, who: Customer) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 5a: after an answer with the other part on offer, 'thanks' is read"
-    " against the offer (a menu), not the answer: it is matched as a question, 'I don't"
-    " know that', and counted as unanswered",
-)
 async def test_finding_5a_thanks_after_an_answer_and_an_offer_is_thanks(
     app: Candor, sender: RecordingSender
 ) -> None:
@@ -234,12 +228,6 @@ async def test_finding_5a_thanks_after_an_answer_and_an_offer_is_thanks(
     assert (await case_of(app, ann)).unanswered == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 5b: after an answer with the other part on offer, 'that didn't help'"
-    " (about the answer) is taken as 'no' to the offer: the answer is not marked as not"
-    " it, nothing next-best is offered for the question answered",
-)
 async def test_finding_5b_that_did_not_help_after_an_answer_and_an_offer_is_about_the_answer(
     app: Candor, sender: RecordingSender
 ) -> None:
@@ -259,12 +247,6 @@ async def _waiting_shown(sender: RecordingSender, who: str) -> dict[str, object]
     return dict(case)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 6: after a 'no' the case keeps the customer's question and the"
-    " articles they turned down (the note's q and not), and /mydata shows neither: both"
-    " waiting_for_you and your_message_waiting are null",
-)
 async def test_finding_6_mydata_shows_what_is_kept_after_a_no(
     app: Candor, sender: RecordingSender
 ) -> None:
@@ -282,12 +264,6 @@ async def test_finding_6_mydata_shows_what_is_kept_after_a_no(
 BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 7: 'You also asked about “...”' echoes the customer's bidi controls"
-    " (U+202E right-to-left override) unclosed: the rest of the bot's sentence, the"
-    " offer itself, is shown reversed",
-)
 async def test_finding_7_the_other_part_is_echoed_without_bidi_overrides(
     app: Candor, sender: RecordingSender
 ) -> None:
@@ -299,12 +275,6 @@ async def test_finding_7_the_other_part_is_echoed_without_bidi_overrides(
     assert not BIDI & set(offered), repr(offered)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 8: the 'No' button of 'Did you mean “X”?' acts again when pressed again"
-    " (a double tap, an old message): each press is an unanswered question, and the"
-    " second hands the case over ('The bot could not answer 2 questions')",
-)
 async def test_finding_8_no_pressed_twice_is_one_no(app: Candor, sender: RecordingSender) -> None:
     ann = Customer(app, sender, "ann")
     [asked] = await ann.send("do you integrate with our POS system")

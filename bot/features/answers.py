@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.features import handover
-from bot.features.recent import Recent, forget, recall, remember
+from bot.features.recent import Recent, forget, keep, recall, remember
 from bot.features.recent import rejected as just_rejected
 from bot.knowledge import Candidate
 from bot.model import Button, Conversation, EventKind
@@ -62,7 +62,8 @@ async def answer(turn: Turn) -> bool:
                 Conversation.NONE,
                 Conversation.AWAITING_FOLLOW_UP,
             ):  # (not when the article offered a person: that was said last)
-                await offer(turn, decision.also_asked, also, rejected, also_asked=True)
+                answered = (best.article.id, decision.asked or turn.text)
+                await offer(turn, decision.also_asked, also, rejected, answered=answered)
     elif decision.kind == "clarify" and options:
         await offer(turn, turn.text, options, rejected)
     else:
@@ -91,13 +92,14 @@ async def offer(
     options: Sequence[Candidate],
     rejected: Sequence[str] = (),
     *,
-    also_asked: bool = False,
+    answered: tuple[str, str] | None = None,
 ) -> None:
     """Ask which article was meant: "Did you mean “X”?" (yes or no) for one, a
     numbered menu for more. The next message may answer it (features/followups.py).
-    `also_asked`: right after an answer to one part of a question that asked two
-    things, `question` being the other part: "You also asked about “...”"."""
-    also = f"You also asked about “{_quoted(question)}”." if also_asked else ""
+    `answered`: (article, question) of the answer just given to one part of a
+    question that asked two things, `question` being the other part: "You also
+    asked about “...”"; the next message may be about either."""
+    also = f"You also asked about “{_quoted(question)}”." if answered else ""
     if len(options) == 1:
         only = options[0].article
         title = md_escape(only.title)
@@ -133,7 +135,7 @@ async def offer(
         scores=[round(c.score, 3) for c in options],
     )
     shown = tuple(c.article.id for c in options)
-    await remember(turn, "menu", question, shown, tuple(rejected))
+    await remember(turn, "menu", question, shown, tuple(rejected), answered=answered)
 
 
 async def not_answered(
@@ -252,6 +254,8 @@ async def picked(turn: Turn, fields: tuple[object, ...]) -> None:
         )
         return
     recent = await recall(turn)
+    if recent is None or recent.after != "menu" or article.id not in recent.shown:
+        recent = None  # an older menu's button: the article, for no question kept now
     question, rejected = ("", ()) if recent is None else (recent.question, recent.rejected)
     await show_article(
         turn, article.id, score=None, chosen=True, question=question, rejected=rejected
@@ -260,13 +264,35 @@ async def picked(turn: Turn, fields: tuple[object, ...]) -> None:
 
 @feature.button("none")
 async def none_of_these(turn: Turn, fields: tuple[object, ...]) -> None:
-    await said_none(turn, await recall(turn))
+    """ "None of these" to the menu showing now; to any other, "that has expired"."""
+    recent = await recall(turn)
+    if recent is None or recent.after != "menu" or len(recent.shown) < 2:
+        await expired(turn, recent)
+        return
+    await said_none(turn, recent)
 
 
 @feature.button("notit", str)
 async def not_it(turn: Turn, fields: tuple[object, ...]) -> None:
-    """ "No" to "Did you mean “X”?"."""
-    await said_no(turn, await recall(turn), str(fields[0]))
+    """ "No" to "Did you mean “X”?" while that question stands; once it has been
+    answered (a second press, an old message's button), "that has expired"."""
+    recent, article_id = await recall(turn), str(fields[0])
+    if recent is None or recent.after != "menu" or recent.shown != (article_id,):
+        await expired(turn, recent)
+        return
+    await said_no(turn, recent, article_id)
+
+
+async def expired(turn: Turn, recent: Recent | None) -> None:
+    """A reply to a question no longer asked: said so, nothing counted or handed
+    over, and what the bot asked since still stands."""
+    await turn.say(
+        "That question has expired, so I did nothing with it. Ask me again in your own"
+        " words, or type /human for a person.",
+        note="a reply to a question that has expired",
+    )
+    if recent is not None:
+        await keep(turn, recent)
 
 
 async def said_none(turn: Turn, recent: Recent | None) -> None:

@@ -4,7 +4,11 @@ After "Did you mean “X”?": yes shows X, no says so (and X is not offered aga
 After a menu: a number or "the second one" picks from it; "none of these" is
 "None of these". After an answer: "that didn't help", "not what I asked", "no"
 or "no, the other one" offer the next-best articles when any are close (never
-the same article again), else a person; "thanks" is not a question.
+the same article again), else a person; "thanks" and "yes" are not questions.
+After an answer plus "You also asked about …" (a question that asked two things):
+thanks and "that didn't help" are about the answer; yes, no and a number about
+the offer. Every reply acts on what the bot said last, once: a "no" said again is
+not a new question.
 After either: a short follow-up ("and for 50 seats?", "what about yearly?") is
 matched together with the question before it, and answered only if that clears
 the thresholds; otherwise it is a new question. One that lands on the article
@@ -27,7 +31,7 @@ from bot.features.answers import (
     said_none,
     show_article,
 )
-from bot.features.recent import Recent, recall, remember
+from bot.features.recent import Recent, keep, recall
 from bot.knowledge import Candidate
 from bot.registry import Feature
 from bot.signals import frustrated, wants_person
@@ -107,8 +111,9 @@ def normalised(text: str) -> str:
 
 
 def read(text: str) -> tuple[str, int]:
-    """What a short reply says: ("yes" | "thanks" | "no" | "other" | "pick" |
-    "follow" | "", n); n: the number picked (-1: the last)."""
+    """What a short reply says: ("yes" | "thanks" | "no" | "unhelpful" | "other" |
+    "pick" | "follow" | "", n); n: the number picked (-1: the last). "unhelpful"
+    ("that didn't help") is a "no" that can only be about an answer."""
     said = normalised(text)
     if not said:
         return "", 0
@@ -116,8 +121,10 @@ def read(text: str) -> tuple[str, int]:
         return "yes", 0
     if said in THANKS:
         return "thanks", 0
-    if said in NO or said in NOT_HELPED:
+    if said in NO:
         return "no", 0
+    if said in NOT_HELPED:
+        return "unhelpful", 0
     if said in OTHER:
         return "other", 0
     if said in ORDINALS:
@@ -128,7 +135,9 @@ def read(text: str) -> tuple[str, int]:
             return "other", 0
         if rest in ORDINALS:
             return "pick", ORDINALS[rest]
-        if rest in NOT_HELPED or rest in NO:
+        if rest in NOT_HELPED:
+            return "unhelpful", 0
+        if rest in NO:
             return "no", 0
     words = said.split()
     if len(words) <= FOLLOW_UP_WORDS and any(
@@ -150,18 +159,47 @@ async def follow_up(turn: Turn) -> bool:
         return False  # nothing before it: a new question
     if intent == "follow":
         return await _with_context(turn, recent)
-    if recent.after == "menu":
-        return await _after_menu(turn, recent, intent, number)
-    if recent.after == "answer" and intent in ("no", "other"):
-        await _next_best(turn, recent)
+    answer = _the_answer(recent)
+    if answer is not None and intent == "unhelpful":
+        await _next_best(turn, answer)
         return True
-    if recent.after == "answer" and intent == "thanks":  # (a "yes" may answer the article)
+    if answer is not None and intent == "thanks":  # (a "yes" may answer the article)
         await turn.say(
             "Glad that helped. Ask me anything else, or type /human for a person.",
             note="glad it helped",
         )
         return True
+    if recent.after == "answer" and intent == "yes":  # "yes" (it helped), said once or twice
+        await turn.say(
+            "Good. Ask me anything else, or type /human for a person.", note="yes after an answer"
+        )
+        await keep(turn, recent)  # "that didn't help" still refers to the answer
+        return True
+    intent = "no" if intent == "unhelpful" else intent
+    if recent.after == "menu":
+        return await _after_menu(turn, recent, intent, number)
+    if recent.after == "answer" and intent in ("no", "other"):
+        await _next_best(turn, recent)
+        return True
+    if recent.after == "no" and intent in ("no", "other"):  # said already: once is enough
+        await turn.say(
+            "Understood, that isn't it. Tell me in other words what you need, or type"
+            " /human for a person.",
+            note="the customer said no again",
+        )
+        await keep(turn, recent)
+        return True
     return False
+
+
+def _the_answer(recent: Recent) -> Recent | None:
+    """The answer the bot gave last, if it did: the one shown, or the one a menu came
+    right after (the other part of a question that asked two things)."""
+    if recent.after == "answer":
+        return recent
+    if recent.after == "menu" and recent.answered:
+        return Recent("answer", recent.answered_q, (recent.answered,), recent.rejected)
+    return None
 
 
 async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> bool:
@@ -184,7 +222,7 @@ async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> b
                 f" {len(shown)}, press its button, or tell me more.",
                 note="asked for a number from the menu",
             )
-            await _keep(turn, recent)
+            await keep(turn, recent)
         return True
     if intent == "no":
         await said_none(turn, recent)
@@ -197,7 +235,7 @@ async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> b
                 f"Which one? Type its number (1 to {len(shown)}) or press its button.",
                 note="asked for a number from the menu",
             )
-            await _keep(turn, recent)
+            await keep(turn, recent)
         return True
     return False
 
@@ -217,11 +255,6 @@ async def _answer(turn: Turn, recent: Recent, article_id: str) -> None:
         question=recent.question,
         rejected=recent.rejected,
     )
-
-
-async def _keep(turn: Turn, recent: Recent) -> None:
-    """The menu still stands after the bot asked which of it was meant."""
-    await remember(turn, "menu", recent.question, recent.shown, recent.rejected)
 
 
 def _next_close(turn: Turn, question: str, gone: tuple[str, ...]) -> list[Candidate]:

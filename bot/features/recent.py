@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.model import Conversation
+from bot.text import shorten
 from bot.turn import Turn
 
 After = Literal["answer", "menu", "no"]
@@ -31,6 +32,10 @@ class Recent:
     shown: tuple[str, ...] = ()  # answer: the article; menu: the options in order
     rejected: tuple[str, ...] = field(default=())  # articles they said were not it
     event: int = 0  # the timeline event of the bot's reply
+    # a menu offered right after an answer (the other part of a question that asked
+    # two things): the article answered, and the part of the question it answered
+    answered: str = ""
+    answered_q: str = ""
 
 
 async def remember(
@@ -39,23 +44,27 @@ async def remember(
     question: str,
     shown: tuple[str, ...] = (),
     rejected: tuple[str, ...] = (),
+    *,
+    answered: tuple[str, str] | None = None,
 ) -> None:
     """Keep what the bot just said, for the next message. Nothing is kept when the
     turn made the case wait for something else (a handover offer, say): that comes
-    first, and it was said last."""
+    first, and it was said last. `answered`: (article, question) of the answer the
+    menu came right after."""
     if turn.case.conversation not in (Conversation.NONE, Conversation.AWAITING_FOLLOW_UP):
         return
     if not turn.recorded:
         return
-    note = json.dumps(
-        {
-            "after": after,
-            "q": question,
-            "shown": list(shown[:MAX_KEPT]),
-            "not": list(dict.fromkeys(rejected))[:MAX_KEPT],
-            "event": max(turn.recorded),  # the reply just said: the last event of this turn
-        }
-    )
+    kept: dict[str, object] = {
+        "after": after,
+        "q": question,
+        "shown": list(shown[:MAX_KEPT]),
+        "not": list(dict.fromkeys(rejected))[:MAX_KEPT],
+        "event": max(turn.recorded),  # the reply just said: the last event of this turn
+    }
+    if answered is not None:
+        kept["answered"], kept["aq"] = answered
+    note = json.dumps(kept)
     await turn.wait_for(Conversation.AWAITING_FOLLOW_UP, note=note)
 
 
@@ -89,6 +98,15 @@ async def _said_last(turn: Turn, recent: Recent) -> bool:
     return False
 
 
+async def keep(turn: Turn, recent: Recent) -> None:
+    """What the bot said before still stands after this turn's reply (one that
+    answered nothing, "which one?" or "that has expired")."""
+    answered = (recent.answered, recent.answered_q) if recent.answered else None
+    await remember(
+        turn, recent.after, recent.question, recent.shown, recent.rejected, answered=answered
+    )
+
+
 async def forget(turn: Turn) -> None:
     if turn.case.conversation is Conversation.AWAITING_FOLLOW_UP:
         await turn.stop_waiting()
@@ -100,24 +118,42 @@ def _parsed(note: str) -> Recent | None:
         after, question, event = data["after"], data["q"], data["event"]
         shown = tuple(str(s) for s in data.get("shown", ()))
         rejected = tuple(str(s) for s in data.get("not", ()))
-    except (ValueError, KeyError, TypeError):
+        answered, answered_q = str(data.get("answered", "")), str(data.get("aq", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
     if after not in _AFTER or not isinstance(question, str) or not isinstance(event, int):
         return None
-    return Recent(after, question, shown, rejected, event)
+    return Recent(after, question, shown, rejected, event, answered, answered_q)
 
 
-def in_words(note: str, title_of: Callable[[str], str | None]) -> str | None:
+def in_words(note: str, title_of: Callable[[str], str | None]) -> str:
     """What a kept note means, for the customer to read (`/mydata`): "I asked whether
-    you meant “X”", never the note itself; None when there is nothing to say."""
+    you meant “X”", never the note itself. Every state is said, the one kept after
+    a "no" too; an article no longer in the knowledge base is named by its id."""
     recent = _parsed(note)
     if recent is None:
-        return None
-    titles = [f"“{title}”" for a in recent.shown if (title := title_of(a)) is not None]
-    if recent.after == "answer" and titles:
-        return f"whether the article {titles[0]} I answered with helped you"
-    if recent.after == "menu" and len(titles) == 1:
-        return f"your reply: I asked whether you meant {titles[0]}"
-    if recent.after == "menu" and titles:
-        return f"your pick from the options I offered: {', '.join(titles)}"
-    return None
+        return "nothing: what I kept about my last reply can no longer be read"
+
+    def quoted(ids: tuple[str, ...]) -> list[str]:
+        return [f"“{title_of(a) or a}”" for a in ids]
+
+    shown, turned_down = quoted(recent.shown), quoted(recent.rejected)
+    if recent.after == "answer" and shown:
+        said = f"whether the article {shown[0]} I answered with helped you"
+    elif recent.after == "menu" and len(shown) == 1:
+        said = f"your reply: I asked whether you meant {shown[0]}"
+    elif recent.after == "menu" and shown:
+        said = f"your pick from the options I offered: {', '.join(shown)}"
+    elif recent.question:
+        said = f"your next message, after your question “{shorten(recent.question)}”"
+    else:
+        said = "your next message"
+    if recent.answered:
+        [answer] = quoted((recent.answered,))
+        said += f", and whether the article {answer} I answered with helped you"
+    if turned_down:
+        said += (
+            f"; that you said {', '.join(turned_down)} isn't it: it won't be offered for"
+            " your next message"
+        )
+    return said
