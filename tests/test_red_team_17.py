@@ -197,11 +197,6 @@ def test_finding_4a_doctor_finds_a_damaged_semantic_extra(tmp_path: Path, how: s
     assert "candor-support[semantic]" in out and "Traceback" not in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4b: onnxruntime that fails to import (a missing native library) is"
-    " imported outside the try in MiniLMEncoder.shipped: `candor kb ask` ends in a traceback",
-)
 def test_finding_4b_a_runtime_that_does_not_load_is_said_in_one_line(tmp_path: Path) -> None:
     config, env = _damaged(tmp_path, "runtime")
     code, out = _candor(["kb", "ask", "how much is the team plan", "--config", str(config)], env,
