@@ -184,11 +184,6 @@ def _candor(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") ->
     return done.returncode, done.stdout + done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4a: `candor doctor` checks only that the extra's packages are found,"
-    " never loads the model: a damaged model or onnxruntime passes 'all checks passed'",
-)
 @pytest.mark.parametrize("how", ["model", "runtime"])
 def test_finding_4a_doctor_finds_a_damaged_semantic_extra(tmp_path: Path, how: str) -> None:
     config, env = _damaged(tmp_path, how)
