@@ -200,11 +200,6 @@ def test_finding_4b_a_runtime_that_does_not_load_is_said_in_one_line(tmp_path: P
     assert "Traceback" not in out and "candor-support[semantic]" in out, out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4c: Candor.__aenter__ opens the store, then the knowledge base fails to"
-    " load and the store is never closed: `candor chat` prints why and then never exits",
-)
 def test_finding_4c_chat_exits_when_the_model_cannot_be_loaded(tmp_path: Path) -> None:
     config, env = _damaged(tmp_path, "model")
     code, out = _candor(["chat", "--config", str(config)], env, tmp_path, stdin="hello\n")
