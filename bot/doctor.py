@@ -244,7 +244,7 @@ def _meaning(config: Config) -> list[Finding]:
     from bot.knowledge.embedding import EmbeddingMissing, StaticEncoder
     from bot.knowledge.minilm import PROBE, MiniLMEncoder
 
-    check = f"semantic = {semantic!r}"
+    check = f'semantic = "{semantic}"'
     try:
         encoder = MiniLMEncoder.shipped() if semantic == "minilm" else StaticEncoder.shipped()
         dims = len(encoder.encode(PROBE))
