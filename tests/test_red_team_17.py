@@ -163,11 +163,6 @@ def _candor(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") ->
     return done.returncode, done.stdout + done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4a: `candor doctor` checks only that the extra's packages are found,"
-    " never loads the model: a damaged model or onnxruntime passes 'all checks passed'",
-)
 @pytest.mark.parametrize("how", ["model", "runtime"])
 def test_finding_4a_doctor_finds_a_damaged_semantic_extra(tmp_path: Path, how: str) -> None:
     config, env = _damaged(tmp_path, how)
@@ -176,11 +171,6 @@ def test_finding_4a_doctor_finds_a_damaged_semantic_extra(tmp_path: Path, how: s
     assert "candor-support[semantic]" in out and "Traceback" not in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4b: onnxruntime that fails to import (a missing native library) is"
-    " imported outside the try in MiniLMEncoder.shipped: `candor kb ask` ends in a traceback",
-)
 def test_finding_4b_a_runtime_that_does_not_load_is_said_in_one_line(tmp_path: Path) -> None:
     config, env = _damaged(tmp_path, "runtime")
     code, out = _candor(["kb", "ask", "how much is the team plan", "--config", str(config)], env,
@@ -189,11 +179,6 @@ def test_finding_4b_a_runtime_that_does_not_load_is_said_in_one_line(tmp_path: P
     assert "Traceback" not in out and "candor-support[semantic]" in out, out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4c: Candor.__aenter__ opens the store, then the knowledge base fails to"
-    " load and the store is never closed: `candor chat` prints why and then never exits",
-)
 def test_finding_4c_chat_exits_when_the_model_cannot_be_loaded(tmp_path: Path) -> None:
     config, env = _damaged(tmp_path, "model")
     code, out = _candor(["chat", "--config", str(config)], env, tmp_path, stdin="hello\n")

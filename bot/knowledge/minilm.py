@@ -41,6 +41,7 @@ CACHED = 4096  # question vectors kept (the same question is not run twice)
 # folder runs the model only on the texts that changed (about 1.5 kB each)
 KEPT_TEXTS = 20_000
 CLS, SEP, UNK = "[CLS]", "[SEP]", "[UNK]"
+PROBE = "how do I reset my password"  # the text the model is tried on when it loads
 
 
 def missing() -> str | None:
@@ -105,6 +106,31 @@ class WordPieces:
         return [self.cls, *pieces[: MAX_TOKENS - 2], self.sep]
 
 
+def _session() -> Any:
+    """An onnxruntime session on the installed model file, checked first."""
+    import hashlib
+    import importlib
+
+    import onnxruntime  # its native library may fail to load: any exception here
+
+    path = Path(importlib.import_module(MODEL_PACKAGE).__file__ or "").parent / "model.onnx"
+    if hashlib.sha256(path.read_bytes()).hexdigest() != MODEL_SHA256:
+        raise ValueError(f"{path} does not match its recorded sha256")
+    options = onnxruntime.SessionOptions()
+    # one thread: the machine's cores serve the other customers' questions
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.enable_cpu_mem_arena = False  # the build's batches would stay allocated
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _one_line(error: BaseException) -> str:
+    """An exception as one short line (a native library's message can run to many)."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
 class MiniLMEncoder:
     """all-MiniLM-L6-v2 sentence vectors (unit length, 384 dims), on onnxruntime."""
 
@@ -119,34 +145,25 @@ class MiniLMEncoder:
     @staticmethod
     @lru_cache(maxsize=1)
     def shipped() -> MiniLMEncoder:
-        """The installed model, loaded once per process; EmbeddingMissing (saying
-        NEEDS) when the extra is not installed or its file is not intact."""
+        """The installed model, loaded once per process and run once on a short text;
+        EmbeddingMissing (one line, saying NEEDS) when the extra is not installed or
+        any part of it does not load or run: the runtime's import (its native
+        library), the model package, the model file (checked against its sha256)."""
         problem = missing()
         if problem is not None:
             raise EmbeddingMissing(problem)
-        import hashlib
-        import importlib
-
-        import onnxruntime
-
-        path = Path(importlib.import_module(MODEL_PACKAGE).__file__ or "").parent / "model.onnx"
         try:
-            if hashlib.sha256(path.read_bytes()).hexdigest() != MODEL_SHA256:
-                raise ValueError(f"{path} does not match its recorded sha256")
-            options = onnxruntime.SessionOptions()
-            # one thread: the machine's cores serve the other customers' questions
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            options.enable_cpu_mem_arena = False  # the build's batches would stay allocated
-            session = onnxruntime.InferenceSession(
-                str(path), options, providers=["CPUExecutionProvider"]
-            )
-            return MiniLMEncoder(session, WordPieces.shipped())
-        except (OSError, ValueError, RuntimeError) as error:
+            encoder = MiniLMEncoder(_session(), WordPieces.shipped())
+            # a model that loads but does not run (or gives no sentence vector) fails
+            # here, at start, not at a customer's question
+            vector = encoder.encode(PROBE)
+            if vector.shape != (DIMS,) or not np.isfinite(vector).all():
+                raise ValueError(f"it gives no usable sentence vector (shape {vector.shape})")
+        except Exception as error:  # whatever a broken install raises is "cannot be used"
             raise EmbeddingMissing(
-                f"the MiniLM model cannot be used ({error}); {NEEDS} (reinstall it)"
+                f"the MiniLM model cannot be used ({_one_line(error)}); {NEEDS} (reinstall it)"
             ) from error
+        return encoder
 
     def knows(self, word: str) -> bool:
         """Whether the vocabulary holds the (lower-case) word whole."""
