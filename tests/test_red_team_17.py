@@ -263,7 +263,7 @@ async def test_finding_7_the_other_part_is_echoed_without_bidi_overrides(
 async def test_finding_8_no_pressed_twice_is_one_no(app: Candor, sender: RecordingSender) -> None:
     ann = Customer(app, sender, "ann")
     # (a menu of one; the red team's "POS system" is no longer one: finding 3c)
-    [asked] = await ann.send("can I get my data out somehow")
+    [asked] = await ann.send("do you integrate with jira")
     assert "Did you mean" in asked
     [*_, no] = [b.payload for b in sender.sent[-1].buttons]
     await ann.send("", InboundKind.BUTTON, payload=no)
