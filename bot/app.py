@@ -184,8 +184,10 @@ class Candor:
         # that does not load, a model that does not run): `__aexit__` is not called
         # then, and an open store's thread would keep the process from exiting.
         async with contextlib.AsyncExitStack() as opened:
-            await self.store.open()
+            # (registered before it opens: a store half open, its open interrupted or
+            # failed midway, is closed too)
             opened.push_async_callback(self.store.close)
+            await self.store.open()
             self._knowledge = self.load_knowledge()
             opened.pop_all()  # all opened: `__aexit__` closes them from now on
         return self

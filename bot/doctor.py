@@ -238,9 +238,24 @@ def _meaning(config: Config) -> list[Finding]:
     """With `[knowledge] semantic` on, the encoder it selects is loaded and run on one
     short text, as `candor run` will: that its packages are found says nothing of a
     damaged model file or a runtime whose native library does not load."""
+    from bot.knowledge.analysis import VOCABULARY, english_words
+
+    words = (
+        []
+        if english_words()
+        else [
+            Finding(
+                "knowledge",
+                "the vocabulary of real words",
+                False,
+                f"{VOCABULARY} cannot be read: real words will be corrected as typos;"
+                " reinstall candor-support",
+            )
+        ]
+    )
     semantic = config.knowledge.semantic
     if semantic == "off":
-        return []
+        return words
     from bot.knowledge.embedding import EmbeddingMissing, StaticEncoder
     from bot.knowledge.minilm import PROBE, MiniLMEncoder
 
@@ -249,11 +264,12 @@ def _meaning(config: Config) -> list[Finding]:
         encoder = MiniLMEncoder.shipped() if semantic == "minilm" else StaticEncoder.shipped()
         dims = len(encoder.encode(PROBE))
     except EmbeddingMissing as error:
-        return [Finding("knowledge", check, False, str(error))]
+        return [*words, Finding("knowledge", check, False, str(error))]
     except Exception as error:  # a damaged install breaks in ways of its own: one line still
         detail = " ".join(str(error).split()) or type(error).__name__
-        return [Finding("knowledge", check, False, f"the encoder does not run: {detail}")]
-    return [Finding("knowledge", check, True, f"the encoder loads and gives {dims}-dim vectors")]
+        return [*words, Finding("knowledge", check, False, f"the encoder does not run: {detail}")]
+    loaded = f"the encoder loads and gives {dims}-dim vectors"
+    return [*words, Finding("knowledge", check, True, loaded)]
 
 
 async def _platform(platform: Platform[Any], settings: Any, context: Context) -> list[Finding]:

@@ -347,11 +347,11 @@ class Sharing:
         deployment), if it has one: this process paces its sends at its share; and
         its spacing, if it has one: a chat handed over waits that long after the last
         send there."""
-        if overall_per_second:
-            if channel not in self._pacers:
+        if overall_per_second and channel not in self._pacers:  # (again: the same pacer)
+            if not self._pacers:
                 # its first paced channel (registered once `run` has begun: a channel
-                # starts after the outbox): it joins the count and waits as at start,
-                # at its next beat, now
+                # starts after the outbox): it joins the count (of processes, not
+                # channels) and waits as at start, at its next beat, now
                 self.ready.clear()
                 self._rejoin.set()
             overall = float(overall_per_second)

@@ -219,6 +219,17 @@ class Customer:
                         return button.payload
         return payload
 
+    def latest(self, kind: str) -> str:
+        """The payload (unbound) of the last button of `kind` shown to them, whatever
+        its fields say ("none" names the menu it was on)."""
+        for message in reversed(self.sender.sent):
+            if message.address.chat_id == self.name:
+                for button in message.buttons:
+                    payload = unbind(button.payload)[0]
+                    if payload == kind or payload.startswith(kind + ":"):
+                        return payload
+        raise AssertionError(f"no {kind!r} button was shown to {self.name}")
+
 
 class RecordingDesk(RecordingSender):
     """The terminal desk's channel, recorded: a card's thread is its case number."""

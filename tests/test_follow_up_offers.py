@@ -16,7 +16,7 @@ import pytest
 
 from bot.app import Candor
 from bot.features.recent import in_words
-from bot.model import Conversation, EventKind
+from bot.model import Conversation, EventKind, InboundKind
 from tests.conftest import Customer, RecordingSender, case_of, write_articles
 from tests.test_follow_ups import ONE_OPTION, TEST_ARTICLES, TWO_OPTIONS, answers
 
@@ -72,9 +72,9 @@ async def test_none_of_these_pressed_twice_counts_once(
 ) -> None:
     ann = Customer(app, sender, "ann")
     await ann.send(TWO_OPTIONS)
-    [none] = await ann.press("none")
+    [none] = await ann.press(ann.latest("none"))
     assert "None of those" in none
-    [again] = await ann.press("none")
+    [again] = await ann.press(ann.latest("none"))
     assert EXPIRED in again
     assert (await case_of(app, ann)).unanswered == 1
 
@@ -178,3 +178,21 @@ async def test_yes_after_an_answer_said_twice_is_not_a_question(
     [next_best] = await ann.send("that didn't help")  # still about the answer
     assert "Not that, then" not in next_best
     assert await answers(app, ann) == ["export-data"]
+
+
+async def test_an_older_menus_none_of_these_does_not_act_on_the_menu_showing_now(
+    app: Candor, sender: RecordingSender
+) -> None:
+    """Menu A, then a new question's menu B, then A's "None of these": expired, and
+    B still stands (found by review: the button named no menu, and turned B down)."""
+    ann = Customer(app, sender, "ann")
+    await ann.send(TWO_OPTIONS)
+    old_none = ann.shown(ann.latest("none"))
+    [menu] = await ann.send("plan price")
+    assert "Pick one" in menu, menu
+    assert ann.shown(ann.latest("none")) != old_none  # B's button names B
+    [pressed] = await ann.send("", InboundKind.BUTTON, payload=old_none)
+    assert EXPIRED in pressed
+    case = await case_of(app, ann)
+    assert case.unanswered == 0
+    assert case.conversation is Conversation.AWAITING_FOLLOW_UP  # B still stands

@@ -267,7 +267,7 @@ async def test_an_unanswered_question_that_leads_into_a_handover_is_counted(
     gil = customer_factory("gil")
     [unsure] = await gil.send("how do I plan a trial export")
     assert "Pick one" in unsure
-    [unknown] = await gil.press("none")
+    [unknown] = await gil.press(gil.latest("none"))
     assert "I don't know" in unknown
     [handover] = await gil.send("how do I plan a trial export 2")
     assert "let me get a person" in handover

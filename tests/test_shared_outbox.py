@@ -21,7 +21,7 @@ import pytest
 
 from bot.model import Address, Cause, Outbound
 from bot.outbox import Outbox
-from bot.sharing import Sharing
+from bot.sharing import WINDOW, Sharing
 from bot.store import PostgresStore
 from bot.store.protocols.sharing import Chat
 from tests.postgres import Server
@@ -472,10 +472,14 @@ async def test_a_paced_channel_that_starts_after_the_outbox_waits_to_be_counted(
         async with asyncio.timeout(BOUND):
             await other.ready.wait()
             await late.ready.wait()  # nothing paced yet: nothing to wait for
+        loop = asyncio.get_running_loop()
+        registered = loop.time()
         late.register("test", 6.0)
-        assert not late.ready.is_set()
         async with asyncio.timeout(BOUND):
             await late.ready.wait()
+        # it waited for the others to count it: two heartbeats and a window at least
+        # after it joined (a loaded machine only makes that longer)
+        assert loop.time() - registered >= late.count_for + WINDOW
         assert late.live == 2  # it joined: its share is half the rate
         # and the other process's share now: half, or none (its count is older than two
         # heartbeats: a loaded machine; it sends nothing paced until its next beat)

@@ -94,3 +94,17 @@ def test_an_unknown_word_is_corrected_only_when_close_and_unambiguous(
 def test_any_word_gets_an_answer(word: str) -> None:
     assert closest_spelling(word, KNOWN) is None or closest_spelling(word, KNOWN) in KNOWN
     assert closest_spelling(word, []) is None
+
+
+def test_no_real_word_is_read_as_another_word_of_the_shipped_articles() -> None:
+    """Every English word (the shipped vocabulary's whole words) the matcher would
+    read as a spelling of the articles' is a form of the same word ("cheapest" for
+    "cheaper"), never another ("refused" for "refund", "hiring" for "giving")."""
+    from bot.knowledge.analysis import english_words, root
+
+    kb = KnowledgeBase.load(KNOWLEDGE, Thresholds())
+    matcher = kb._matcher
+    read_as = {w: matcher._map_word(w) for w in sorted(english_words())}
+    changed = {w: s for w, s in read_as.items() if s is not None and root(w) != root(s)}
+    assert changed == {}
+    assert english_words()  # (the vocabulary is there: else every word would be a typo)

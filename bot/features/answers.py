@@ -5,6 +5,7 @@ in a row are counted; at the limit it offers a person itself."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -24,7 +25,11 @@ log = logging.getLogger(__name__)
 
 feature = Feature("answers")
 
-NONE_OF_THESE = pack("none")
+
+def menu_key(shown: Sequence[str]) -> str:
+    """A short name for a menu's articles, in order: its "None of these" button says
+    which menu it was on, and acts on no other (an old menu's press has expired)."""
+    return hashlib.blake2s("\n".join(shown).encode(), digest_size=4).hexdigest()
 
 
 def article_buttons(options: Sequence[Candidate]) -> list[Button]:
@@ -123,7 +128,8 @@ async def offer(
             f"{lead}\n{lines}\n\nPick one (or type its number), tell me more, or choose"
             " “None of these”."
         )
-        buttons = [*article_buttons(options), Button("None of these", NONE_OF_THESE)]
+        none = pack("none", menu_key([c.article.id for c in options]))
+        buttons = [*article_buttons(options), Button("None of these", none)]
     await turn.say(
         text,
         kind=EventKind.CLARIFY,
@@ -262,11 +268,15 @@ async def picked(turn: Turn, fields: tuple[object, ...]) -> None:
     )
 
 
-@feature.button("none")
+@feature.button("none", str)
 async def none_of_these(turn: Turn, fields: tuple[object, ...]) -> None:
-    """ "None of these" to the menu showing now; to any other, "that has expired"."""
+    """ "None of these" to the menu showing now (its button names that menu); to any
+    other, "that has expired"."""
     recent = await recall(turn)
     if recent is None or recent.after != "menu" or len(recent.shown) < 2:
+        await expired(turn, recent)
+        return
+    if menu_key(recent.shown) != str(fields[0]):  # another menu's, shown before this one
         await expired(turn, recent)
         return
     await said_none(turn, recent)

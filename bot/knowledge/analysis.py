@@ -157,6 +157,19 @@ def english_words() -> frozenset[str]:
     return frozenset(w for w in text.split() if w.isalpha())
 
 
+_ENDINGS = ("est", "ing", "ed", "er", "es", "s")  # longest first
+
+
+def root(word: str) -> str:
+    """`word` without one inflection's ending (-s, -es, -ed, -ing, -er, -est), if a
+    root of three letters or more is left: "cheapest" and "cheaper" are one word,
+    "refused" and "refund" are not."""
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
 def closest_spelling(
     word: str, known: Sequence[str], meaning: Callable[[str], str] = stem
 ) -> str | None:

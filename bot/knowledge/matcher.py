@@ -48,6 +48,7 @@ from bot.knowledge.analysis import (
     char_ngrams,
     content_words,
     english_words,
+    root,
     sorted_phrase,
     stem,
     words,
@@ -58,7 +59,6 @@ from bot.knowledge.index import BUILD_SLICE, K1, TYPO_MIN_LENGTH, build
 from bot.knowledge.minilm import MiniLMEncoder
 
 COVERAGE_SCALE = K1 + 1  # BM25 term saturation: what a word found many times scores
-ROOT = 4  # letters a real word shares with the spelling it is read as (its other form)
 W_COVERAGE = 0.45
 W_SHAPE = 0.35
 W_CLOSENESS = 0.20
@@ -194,9 +194,9 @@ class Matcher:
         if found is None or (found[1] > 1 and str(found[0])[0] != word[0]):
             return None
         spelt = str(found[0])
-        if word in english_words() and not spelt.startswith(word[:ROOT]):
-            return None  # a word meant as written ("hiring" is not "giving"); its own
-        return spelt  # other forms are ("cheapest", "cheaper")
+        if word in english_words() and root(word) != root(spelt):
+            return None  # a word meant as written ("hiring" is not "giving", nor
+        return spelt  # "refused" "refund"); its other forms are ("cheapest", "cheaper")
 
     def rank(self, text: str, limit: int = 5) -> list[Scored]:
         """The best `limit` articles for a question, best first."""

@@ -157,7 +157,8 @@ class MiniLMEncoder:
             # a model that loads but does not run (or gives no sentence vector) fails
             # here, at start, not at a customer's question
             vector = encoder.encode(PROBE)
-            if vector.shape != (DIMS,) or not np.isfinite(vector).all():
+            usable = vector.shape == (DIMS,) and bool(np.isfinite(vector).all())
+            if not usable or float(np.linalg.norm(vector)) < 0.5:  # (a unit vector, or 0s)
                 raise ValueError(f"it gives no usable sentence vector (shape {vector.shape})")
         except Exception as error:  # whatever a broken install raises is "cannot be used"
             raise EmbeddingMissing(
