@@ -209,8 +209,10 @@ class Sharing:
         await (self._beaten if self.ready.is_set() else self.ready).wait()
 
     async def _beat(self) -> None:
-        began = self._now()
+        began, previous = self._now(), self._beat_at
         await self._join()  # (not held up by a claim: the others count on it)
+        if self._pacers and (previous is None or self._now() - previous >= 0.9 * self.lease):
+            self.ready.clear()  # its row may have lapsed meanwhile: it joins again
         self._beat_at = began
         beaten, self._beaten = self._beaten, asyncio.Event()
         beaten.set()
