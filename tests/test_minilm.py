@@ -16,12 +16,14 @@ import pytest
 from bot import config as config_module
 from bot.app import Candor
 from bot.config import ConfigError, KnowledgeSettings
-from bot.knowledge import Article, KnowledgeBase, Thresholds
+from bot.knowledge import KnowledgeBase, Thresholds
 from bot.knowledge import minilm as minilm_module
 from bot.knowledge.embedding import EmbeddingMissing, StaticEncoder
 from bot.knowledge.minilm import NEEDS, MiniLMEncoder, WordPieces, missing
 from bot.store import StoreError
 from tests.conftest import candor_command
+from tests.test_semantic import ARTICLES as SEMANTIC_ARTICLES
+from tests.test_semantic import art
 
 ROOT = Path(__file__).resolve().parent.parent
 ABSENT = missing()
@@ -30,11 +32,8 @@ needs_extra = pytest.mark.skipif(
 )
 
 
-def art(id: str, title: str, questions: list[str], body: str) -> Article:
-    return Article(id=id, title=title, questions=tuple(questions), tags=(), body=body)
-
-
-# None of these articles holds "charge", "cost", "pay", "bill" or "much".
+# The articles of tests/test_semantic.py, the pricing one without a word of "charge",
+# "cost", "pay", "bill" or "much" (none of the others holds one either).
 ARTICLES = [
     art(
         "pricing",
@@ -42,30 +41,7 @@ ARTICLES = [
         ["What are the subscription fees?", "Which plan suits a team of ten?"],
         "Team is 10 EUR per seat and month, Business 18 EUR.",
     ),
-    art(
-        "refunds",
-        "Refunds",
-        ["Can I get my money back?", "How do refunds work?"],
-        "We refund within 14 days.",
-    ),
-    art(
-        "login",
-        "Signing in",
-        ["I cannot sign in", "Reset my password"],
-        "Use the reset link on the sign-in page.",
-    ),
-    art(
-        "export",
-        "Exporting data",
-        ["How do I export my data?", "Download all records as CSV"],
-        "Settings, then Export.",
-    ),
-    art(
-        "delete",
-        "Closing the account",
-        ["Delete my account", "Remove my organisation"],
-        "Write to us and we close it.",
-    ),
+    *(a for a in SEMANTIC_ARTICLES if a.id != "pricing"),
 ]
 
 
