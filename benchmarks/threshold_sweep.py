@@ -51,19 +51,28 @@ GRID = np.round(np.arange(0.0, 0.81, 0.02), 2)
 MARGINS = np.round(np.arange(0.0, 0.31, 0.02), 2)
 
 
-Ranked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Ranked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+LEARNED_PROBABILITIES = np.round(np.arange(0.3, 1.01, 0.05), 2)
+NO_LEARNING = 1.01  # a second opinion that never answers
+# The risk every choice is held to: the words-only matcher with its defaults before
+# the second opinion (answer_score, answer_margin, clarify_score of session 8). The
+# defaults chosen since within it are `words_only` below.
+BOUND = (0.40, 0.10, 0.20)
 
 
 def ranked(dataset: Dataset, semantic: Semantic) -> Ranked:
     """scores [q, OPTIONS+1], hit [q, OPTIONS+1] (the expected article), oos [q],
     words [q] (with meaning fused in, whether words alone single the best out, and
-    whether they alone would answer it: base.py's rule; None when semantic is off)."""
+    whether they alone would answer it: base.py's rule; None when semantic is off),
+    learned [q] (the classifier's probability when it puts the same article first as
+    the matcher, else 0: base.py's second opinion)."""
     kb = KnowledgeBase.of(dataset.articles, Thresholds.measured(semantic), semantic)
     width = OPTIONS + 1
     scores = np.zeros((len(dataset.pairs), width))
     hits = np.zeros((len(dataset.pairs), width), dtype=bool)
     oos = np.zeros(len(dataset.pairs), dtype=bool)
     words = np.zeros((len(dataset.pairs), 2))  # lead on words, lexical score (see replay)
+    learned = np.zeros(len(dataset.pairs))
     for q, (text, expected) in enumerate(dataset.pairs):
         oos[q] = expected is None
         for k, c in enumerate(kb.rank(text, width)):
@@ -72,7 +81,14 @@ def ranked(dataset: Dataset, semantic: Semantic) -> Ranked:
             if k == 0:
                 fused = c.semantic is not None  # words alone decide a words-only matcher
                 words[q] = (c.words_lead, c.lexical) if fused else (np.inf, -np.inf)
-    return scores, hits, oos, words
+                opinion = kb.opinion(text)
+                if (
+                    opinion is not None
+                    and opinion.article == c.article.id
+                    and kb.knows_well(c.article.id)
+                ):
+                    learned[q] = opinion.probability
+    return scores, hits, oos, words, learned
 
 
 def replay(
@@ -81,12 +97,14 @@ def replay(
     margin: float,
     clarify: float,
     words_margin: float = WORDS.words_margin,
+    learned_probability: float = NO_LEARNING,
 ) -> dict[str, float]:
-    scores, hits, oos, words = data
+    scores, hits, oos, words, learned = data
     best, second = scores[:, 0], scores[:, 1]
     unknown = best < clarify
-    clear = (best >= answer) & (best - second >= margin)
-    words_clear = words[:, 0] >= words_margin
+    seconded = learned >= learned_probability  # base.py: it stands in for the lead
+    clear = (best >= answer) & ((best - second >= margin) | seconded)
+    words_clear = (words[:, 0] >= words_margin) | seconded
     answered = ~unknown & words_clear & (clear | (words[:, 1] >= WORDS.words_score))
     floor = np.maximum(clarify, best - SPREAD)[:, None]
     offered = (scores[:, :OPTIONS] >= floor) & (scores[:, :OPTIONS] > 0)
@@ -108,15 +126,20 @@ def replay(
 
 
 def choose(
-    data: Ranked, bound: dict[str, float], words_margins: list[float]
+    data: Ranked, bound: dict[str, float], words_margins: list[float], learned: bool = False
 ) -> tuple[tuple[float, ...], Any]:
+    """With `learned`, the second opinion's `learned_probability` is swept with the
+    others (over a coarser grid of `clarify_score`: it only tells "I don't know" from a
+    menu)."""
     best: tuple[Any, ...] | None = None
-    for words_margin, answer, margin, clarify in itertools.product(
-        words_margins, GRID, MARGINS, GRID
+    seconds = LEARNED_PROBABILITIES if learned else [NO_LEARNING]
+    clarifies = GRID[(GRID >= 0.1) & (GRID <= 0.3)] if learned else GRID
+    for words_margin, answer, margin, clarify, probability in itertools.product(
+        words_margins, GRID, MARGINS, clarifies, seconds
     ):
         if clarify > answer:
             continue
-        m = replay(data, answer, margin, clarify, words_margin)
+        m = replay(data, answer, margin, clarify, words_margin, probability)
         if (
             m["wrong"] > bound["wrong"]
             or m["oos_answered"] > bound["oos_answered"]
@@ -126,6 +149,8 @@ def choose(
         key = (round(m["right"] + m["right_or_offered"], 3), m["oos_refused"])
         if best is None or key > best[0]:
             chosen = (float(answer), float(margin), float(clarify), float(words_margin))
+            if learned:
+                chosen += (float(probability),)
             best = (key, chosen, m)
     assert best is not None, "no feasible thresholds"
     return best[1], best[2]
@@ -142,6 +167,11 @@ def main() -> int:
         default=str(WORDS.words_margin),
         help="words_margin values for the fused modes (default: base.py's, not swept)",
     )
+    parser.add_argument(
+        "--learned",
+        action="store_true",
+        help="sweep the second opinion's learned_probability too",
+    )
     args = parser.parse_args()
     datasets, calibration = load_datasets(args.shared, quick=False)
     default = Thresholds.measured("off")
@@ -157,22 +187,25 @@ def main() -> int:
     if "minilm" in modes:
         keep_vectors()
     words_only = (default.answer_score, default.answer_margin, default.clarify_score)
+    if args.learned:
+        words_only += (default.words_margin, default.learned_probability)
     matcher.W_SEMANTIC = 0.0
-    bound = replay(ranked(calibration, "off"), *words_only)
-    print("bounds (words only, its defaults, on calibration):", bound)
+    bound = replay(ranked(calibration, "off"), *BOUND)
+    print("bounds (words only, its defaults before the second opinion, on calibration):", bound)
     overall: dict[str, tuple[float, float, float, tuple[float, ...]]] = {}
     for mode, weight, floor in variants:
         matcher.W_SEMANTIC, matcher.MEANING_FLOOR = weight, floor
         matcher.W_MINILM, matcher.MINILM_FLOOR = weight, floor
         data = {d.name: ranked(d, mode) for d in datasets}
         margins = [float(m) for m in args.words_margins.split(",")] if mode != "off" else [0.1]
-        chosen, figures = choose(data[calibration.name], bound, margins)
+        chosen, figures = choose(data[calibration.name], bound, margins, args.learned)
         key = figures["right"] + figures["right_or_offered"]
         if mode != "off" and (mode not in overall or key > overall[mode][0] + 1e-9):
             overall[mode] = (key, weight, floor, chosen)
         print(
             f"semantic={mode} weight={weight} floor={floor}:"
-            " chosen answer/margin/clarify/words_margin ="
+            " chosen answer/margin/clarify/words_margin"
+            + ("/learned_probability =" if args.learned else " =")
         )
         print(f"  {chosen} on calibration")
         for label, triple in (

@@ -35,15 +35,7 @@ from pydantic import (
 from bot import redact
 from bot.hours import DAYS, BusinessHours, parse_ranges
 from bot.model import Address
-from bot.platforms import (
-    SLASH,
-    CommandStyle,
-    Platform,
-    PlatformError,
-    check,
-    clashing,
-    discover,
-)
+from bot.platforms import SLASH, CommandStyle, Platform, PlatformError, check, clashing, discover
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -129,6 +121,7 @@ class KnowledgeSettings(Section):
     answer_margin: float | None = Field(None, ge=0, le=1)
     clarify_score: float | None = Field(None, ge=0, le=1)
     clarify_spread: float | None = Field(None, ge=0, le=1)
+    learned_probability: float | None = Field(None, ge=0, le=1)  # the second opinion's
     max_options: int = Field(3, ge=2, le=5)
     semantic: Literal["minilm", "static", "off"] = "off"  # "minilm": the optional extra
 
@@ -143,7 +136,14 @@ class KnowledgeSettings(Section):
         return self
 
     def thresholds(self) -> dict[str, Any]:
-        names = ("answer_score", "answer_margin", "clarify_score", "clarify_spread", "max_options")
+        names: tuple[str, ...] = (
+            "answer_score",
+            "answer_margin",
+            "clarify_score",
+            "clarify_spread",
+            "max_options",
+        )
+        names += ("learned_probability",)
         return {name: value for name in names if (value := getattr(self, name)) is not None}
 
 

@@ -271,9 +271,11 @@ def test_semantic_off_ranks_as_the_words_only_matcher_did() -> None:
 
 def test_semantic_off_keeps_the_words_only_thresholds() -> None:
     assert KnowledgeBase.of(ARTICLES, semantic="off").thresholds == Thresholds.measured("off")
-    assert Thresholds.measured("off") == Thresholds(0.40, 0.10, 0.20, 0.30, 3)
+    assert Thresholds.measured("off") == Thresholds(0.40, 0.14, 0.20, 0.30, 3)
     assert KnowledgeBase.of(ARTICLES, semantic="static").thresholds == Thresholds.measured("static")
-    assert Thresholds.measured("static") == Thresholds(0.44, 0.0, 0.22, 0.30, 3)
+    assert Thresholds.measured("static") == Thresholds(
+        0.44, 0.0, 0.22, 0.30, 3, learned_probability=1
+    )
     assert KnowledgeBase.of(ARTICLES).thresholds == Thresholds.measured("off")  # the default
 
 

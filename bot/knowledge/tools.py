@@ -98,9 +98,11 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
                     "offered": c.article.id in offered,
                     "why": c.why,
                     "parts": _parts_json(c),
+                    "learned": None if c.learned is None else round(c.learned, 4),
                 }
                 for c in ranked
             ],
+            "learned": _opinion_json(kb, question),
             "thresholds": _thresholds(kb.thresholds),
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2), file=out)
@@ -128,13 +130,34 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
         print("no article shares anything with the question", file=out)
     elif not any(p.kind == "semantic" for c in ranked for p in c.parts):
         print("(scores are lexical only: this matcher has no semantic part)", file=out)
+    print(_opinion_line(kb, question), file=out)
     for n, c in enumerate(ranked, 1):
         mark = "*" if c.article.id in offered else " "
         print(f"{mark}{n}. {c.score:.3f}  {c.article.id}  “{c.article.title}”", file=out)
-        print(f"      {_parts_line(c)}", file=out)
+        learned = "" if c.learned is None else f"; classifier {c.learned:.2f}"
+        print(f"      {_parts_line(c)}{learned}", file=out)
         if c.why:
             print(f"      {c.why}", file=out)
     return 0
+
+
+def _opinion_line(kb: KnowledgeBase, question: str) -> str:
+    """The second opinion (bot/knowledge/learned.py) and when it answers."""
+    t = kb.thresholds
+    opinion = kb.opinion(question)
+    if opinion is None:
+        return "(classifier: none trained, or it knows no part of the question)"
+    return (
+        f"classifier's first: {opinion.article} ({opinion.probability:.2f}); it stands in"
+        f" for the lead when it is the best above too, at {t.learned_probability:.2f} or more"
+    )
+
+
+def _opinion_json(kb: KnowledgeBase, question: str) -> list[dict[str, Any]] | None:
+    opinion = kb.opinion(question)
+    if opinion is None:
+        return None
+    return [{"article": a, "probability": round(p, 4)} for a, p in opinion.likeliest]
 
 
 def _parts_json(c: Candidate) -> dict[str, Any]:
@@ -300,6 +323,7 @@ def _thresholds(t: Thresholds) -> dict[str, float]:
         "clarify_score": t.clarify_score,
         "clarify_spread": t.clarify_spread,
         "max_options": t.max_options,
+        "learned_probability": t.learned_probability,
     }
 
 
