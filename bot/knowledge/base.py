@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.knowledge.analysis import content_words
-from bot.knowledge.articles import Article, Problem, article_files, load_articles, snapshot
+from bot.knowledge.articles import (
+    BASE_LANGUAGE,
+    Article,
+    Problem,
+    article_files,
+    load_articles,
+    snapshot,
+)
 from bot.knowledge.asks import Ask, asks
 from bot.knowledge.matcher import (
     W_CLOSENESS,
@@ -21,6 +28,7 @@ from bot.knowledge.matcher import (
     Semantic,
 )
 from bot.knowledge.parts import ScorePart
+from bot.knowledge.translated import LanguageIndex, Languages, code
 from bot.text import MAX_MATCHED
 
 DecisionKind = Literal["answer", "clarify", "unknown"]
@@ -154,13 +162,16 @@ class KnowledgeBase:
         directory: Path | None = None,
         semantic: Semantic = "off",
     ) -> None:
-        self._articles = articles
-        self._by_id = {a.id: a for a in articles}
+        # the base language's articles; translations are in their languages' indexes
+        self._articles = [a for a in articles if a.language == BASE_LANGUAGE]
+        self._by_id = {a.id: a for a in self._articles}
         self.problems = problems
         self.thresholds = thresholds
         self.directory = directory
         self.semantic: Semantic = semantic
-        self._matcher = Matcher(articles, semantic)
+        self._matcher = Matcher(self._articles, semantic)
+        base = LanguageIndex(BASE_LANGUAGE, self._articles, self._matcher)
+        self._languages = Languages.of(base, [a for a in articles if a.language != BASE_LANGUAGE])
         self._files = snapshot(article_files(directory)) if directory is not None else {}
         self._decided = lru_cache(maxsize=DECISIONS_KEPT)(self._decide)
 
@@ -183,11 +194,30 @@ class KnowledgeBase:
     ) -> KnowledgeBase:
         return cls(articles, [], thresholds or Thresholds.measured(semantic), semantic=semantic)
 
-    def articles(self) -> list[Article]:
-        return list(self._articles)
+    def articles(self, language: str = BASE_LANGUAGE) -> list[Article]:
+        """The base language's articles, or `language`'s own translations."""
+        if language == BASE_LANGUAGE:
+            return list(self._articles)
+        return list(self._languages.own.get(language, {}).values())
 
-    def get(self, article_id: str) -> Article | None:
+    def languages(self) -> list[str]:
+        """The base language, then each language that has translations."""
+        return self._languages.names()
+
+    def get(self, article_id: str, language: str = BASE_LANGUAGE) -> Article | None:
+        """The article in `language` if it is translated, else the English one."""
+        if language != BASE_LANGUAGE:
+            translated = self._languages.translation(article_id, language)
+            if translated is not None:
+                return translated
         return self._by_id.get(article_id)
+
+    def thresholds_for(self, language: str = BASE_LANGUAGE) -> Thresholds:
+        """The base language's thresholds; another language is matched on words
+        only, with the words-only ones (the same, when semantic matching is off)."""
+        if self.semantic == "off" or self._languages.index(language).language == BASE_LANGUAGE:
+            return self.thresholds
+        return Thresholds.measured("off")
 
     def changed_on_disk(self) -> bool:
         if self.directory is None or not self.directory.is_dir():
@@ -198,13 +228,15 @@ class KnowledgeBase:
         assert self.directory is not None
         return KnowledgeBase.load(self.directory, self.thresholds, self.semantic)
 
-    def rank(self, text: str, limit: int = 5) -> list[Candidate]:
+    def rank(self, text: str, limit: int = 5, language: str = BASE_LANGUAGE) -> list[Candidate]:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
-        question is about is said early; the cost of a question stays bounded)."""
-        weight = self._matcher.fusion()[0]
+        question is about is said early; the cost of a question stays bounded), in
+        `language`'s index (bot/knowledge/translated.py)."""
+        index = self._languages.index(language)
+        weight = index.matcher.fusion()[0]
         return [
             Candidate(
-                self._articles[s.index],
+                index.articles[s.index],
                 s.score,
                 _why(s),
                 _parts(s, weight),
@@ -212,19 +244,19 @@ class KnowledgeBase:
                 s.semantic,
                 s.words_lead,
             )
-            for s in self._matcher.rank(text[:MAX_MATCHED], limit)
+            for s in index.matcher.rank(text[:MAX_MATCHED], limit)
         ]
 
-    def decide(self, text: str) -> Decision:
-        """The decision for a question (matched on its first MAX_MATCHED characters);
-        the same question again is not matched again."""
-        decision = self._decided(text[:MAX_MATCHED])
+    def decide(self, text: str, language: str = BASE_LANGUAGE) -> Decision:
+        """The decision for a question in `language` (matched on its first
+        MAX_MATCHED characters); the same question again is not matched again."""
+        decision = self._decided(text[:MAX_MATCHED], code(language))
         return decision if len(text) <= MAX_MATCHED else replace(decision, query=text)
 
-    def _decide(self, text: str) -> Decision:
-        whole, ranked = self._judge(text)
-        if whole.kind == "answer":
-            return whole
+    def _decide(self, text: str, language: str) -> Decision:
+        whole, ranked = self._judge(text, language)
+        if whole.kind == "answer" or language != BASE_LANGUAGE:
+            return whole  # (asks are split by English words only)
         pieces = asks(text)
         if len(pieces) < 2:
             return whole
@@ -297,10 +329,10 @@ class KnowledgeBase:
             also_asked=" … ".join(others) if also else "",
         )
 
-    def _judge(self, text: str) -> tuple[Decision, list[Candidate]]:
+    def _judge(self, text: str, language: str = BASE_LANGUAGE) -> tuple[Decision, list[Candidate]]:
         """The decision for one ask, and the articles it ranked best."""
-        t = self.thresholds
-        ranked = self.rank(text, max(t.max_options, 3) + 1)
+        t = self.thresholds_for(language)
+        ranked = self.rank(text, max(t.max_options, 3) + 1, language)
         if not ranked or ranked[0].score < t.clarify_score:
             return Decision("unknown", tuple(ranked[:3]), text), ranked
         best = ranked[0]
