@@ -20,6 +20,7 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 KNOWN_KEYS = {"id", "title", "questions", "tags", "handover", "original"}
 MAX_FILE_BYTES = 512 * 1024
 BASE_LANGUAGE = "en"  # the top level of the knowledge folder; translations are of these
+NO_QUESTIONS = "no questions: the article can only be found by its title"
 MISSING_SHOWN = 10  # missing articles named in kb check's warning, per language
 ORIGINAL_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 # ISO 639-1: a top-level folder with one of these names holds translations into that
@@ -136,11 +137,7 @@ def parse_article(
     if len(cleaned) < len(questions):
         problems.append(problem(start + 1, "empty questions were ignored", "warning"))
     if not cleaned:
-        problems.append(
-            problem(
-                start + 1, "no questions: the article can only be found by its title", "warning"
-            )
-        )
+        problems.append(problem(start + 1, NO_QUESTIONS, "warning"))
     article = Article(
         id=article_id,
         title=title.strip(),
