@@ -105,7 +105,7 @@ _STOPWORDS = {
     """,
     "fr": """
     le la les l un une des du de d au aux a et ou mais que qu quoi quel quelle quels quelles
-    est sont etre suis es etes ai as avons avez ont avoir c ce cet cette ces ca cela ceci je
+    est sont etre suis es etes ai as avons avez ont avoir c ce cet cette ces ca cela ceci je n
     j tu il elle on nous vous ils elles me m te t se s moi toi lui leur leurs mon ma mes ton
     ta tes son sa ses notre nos votre vos en y dans sur pour par avec chez ne bonjour salut
     bonsoir merci svp plait peux peut pouvons pouvez puis voudrais voudrions veux voulons
