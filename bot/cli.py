@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
 
     _db_commands(commands, with_config)
 
+    _kb_commands(commands, with_config)
+    return parser
+
+
+def _kb_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser], None]) -> None:
+    """`candor kb check`, `candor kb ask`, `candor kb eval`."""
     kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
     check = kb_commands.add_parser("check", help="validate the articles; exit 1 on an error")
@@ -124,7 +130,6 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (check, ask, evaluate):
         sub.add_argument("--knowledge", type=Path, metavar="DIR", help="the articles' folder")
         with_config(sub)
-    return parser
 
 
 def _db_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser], None]) -> None:
