@@ -470,21 +470,27 @@ def translated_folder(target: Path, source: Path) -> Path:
     return target
 
 
-def english_second(kb: KnowledgeBase, only_own: KnowledgeBase) -> Callable[[str, str], Decision]:
+def english_second(kb: KnowledgeBase) -> Callable[[str, str], Decision]:
     """Decide in the language's own translations; on "unknown", the English index's
     decision if it is about articles with no translation."""
+    own: dict[str, KnowledgeBase] = {}
 
     def decide(text: str, language: str) -> Decision:
-        own = only_own.decide(text, language)
-        if own.kind != "unknown":
-            return own
-        english = kb.decide(text, "en")
-        translated = {a.id for a in kb.articles(language)}
-        if english.kind != "unknown" and all(
-            c.article.id not in translated for c in english.candidates
+        if language not in own:  # the translations and their English articles only
+            translated = kb.articles(language)
+            ids = {a.id for a in translated}
+            english = [a for a in kb.articles() if a.id in ids]
+            own[language] = KnowledgeBase.of([*english, *translated])
+        decision = own[language].decide(text, language)
+        if decision.kind != "unknown":
+            return decision
+        english_decision = kb.decide(text, "en")
+        translated_ids = {a.id for a in kb.articles(language)}
+        if english_decision.kind != "unknown" and all(
+            c.article.id not in translated_ids for c in english_decision.candidates
         ):
-            return english
-        return own
+            return english_decision
+        return decision
 
     return decide
 
@@ -543,22 +549,14 @@ def quality(held_out: Path | None, knowledge: Path | None) -> None:
             folder = knowledge or ROOT / "knowledge"
             rows = [(t, e, lang or "en") for t, e, lang in read_eval_rows(held_out)]
         kb = KnowledgeBase.load(folder)
-        own_only = Path(tmp) / "own"  # each language's translations, without the rest
-        shutil.copytree(folder, own_only)
-        for language in kb.languages()[1:]:
-            translated = {a.id for a in kb.articles(language)}
-            for a in kb.articles():
-                if a.id not in translated and a.path is not None:
-                    dummy = own_only / language / f"zz-{a.id}.md"
-                    dummy.write_text(
-                        f'+++\nid = "{a.id}"\ntitle = "-"\nquestions = []\n'
-                        f'original = "{body_hash(a.body)}"\n+++\n-\n',
-                        "utf-8",
-                    )
-        only_own = KnowledgeBase.load(own_only)
+        untranslated = KnowledgeBase.load(ROOT / "knowledge")
         for name, decide in (
             ("indexed", kb.decide),
-            ("english-second", english_second(kb, only_own)),
+            ("english-second", english_second(kb)),
+            # no translation at all: the language's analysis over the English articles
+            ("nothing translated", untranslated.decide),
+            # before issue 18: every question on the English index
+            ("english index", lambda text, _: untranslated.decide(text, "en")),
         ):
             print(f"{name}:")
             for language, f in figures(decide, rows).items():
