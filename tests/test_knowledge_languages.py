@@ -445,3 +445,20 @@ def test_odd_and_huge_unicode_in_a_translation_is_read_and_matched(folder: Path)
     for text in [*questions, "‮", "\x00\x01", "?" * 10_000, "a" * 100_000, ""]:
         kb.decide(text, "de")  # never raises
     assert answered(kb, "Rechnung", "de") == ("invoices", "de")
+
+
+def test_an_en_folder_holds_english_articles(tmp_path: Path) -> None:
+    folder = knowledge(tmp_path / "kb", {})
+    write(folder / "en" / "roadmap.md", {"title": "Roadmap", "questions": ["roadmap"]}, "Soon.")
+    kb = KnowledgeBase.load(folder)
+    assert kb.problems == [] and kb.languages() == ["en"]
+    roadmap = kb.get("roadmap")
+    assert roadmap is not None and roadmap.language == "en"
+
+
+def test_a_folder_named_like_a_language_says_it_is_read_as_one(tmp_path: Path) -> None:
+    folder = knowledge(tmp_path / "kb", {})
+    write(folder / "hr" / "payroll.md", {"title": "Payroll", "questions": ["payroll"]}, "Monthly.")
+    code, out = check(folder)
+    assert code == 1
+    assert "the folder hr/ is read as translations into 'hr'" in out

@@ -287,8 +287,10 @@ def _translation(article: Article, english: Article | None) -> tuple[Article | N
                 path,
                 article.line,
                 f"id {article.id!r} has no English article (knowledge/{path.name} with this id):"
-                " a translation must have the id of the article it translates; this file is"
-                " skipped",
+                f" the folder {article.language}/ is read as translations into"
+                f" {article.language!r}, and a translation must have the id of the article it"
+                " translates (English articles go in a folder whose name is not a language"
+                " code); this file is skipped",
             )
         ]
     problems: list[Problem] = []
