@@ -462,3 +462,14 @@ def test_a_folder_named_like_a_language_says_it_is_read_as_one(tmp_path: Path) -
     code, out = check(folder)
     assert code == 1
     assert "the folder hr/ is read as translations into 'hr'" in out
+
+
+def test_configured_languages_are_indexed_at_load_and_after_a_reload(folder: Path) -> None:
+    kb = KnowledgeBase.load(folder, languages=["en", "it"])
+    assert set(kb._languages.built) == {"en", "de", "es", "fr", "pt", "it"}
+    again = kb.reloaded()
+    assert "it" in again._languages.built and again.configured == ("en", "it")
+    lazy = KnowledgeBase.load(folder)
+    assert "it" not in lazy._languages.built
+    assert answered(lazy, "free trial", "it") == ("free-trial", "en")
+    assert "it" in lazy._languages.built

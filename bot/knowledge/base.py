@@ -3,6 +3,7 @@ three-way decision (answer, clarify, unknown)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -161,7 +162,10 @@ class KnowledgeBase:
         thresholds: Thresholds,
         directory: Path | None = None,
         semantic: Semantic = "off",
+        languages: Sequence[str] = (),
     ) -> None:
+        """`languages`: the configured ones, indexed now even without a folder of
+        translations (else a language's index is built when it is first asked)."""
         # the base language's articles; translations are in their languages' indexes
         self._articles = [a for a in articles if a.language == BASE_LANGUAGE]
         self._by_id = {a.id: a for a in self._articles}
@@ -171,19 +175,24 @@ class KnowledgeBase:
         self.semantic: Semantic = semantic
         self._matcher = Matcher(self._articles, semantic)
         base = LanguageIndex(BASE_LANGUAGE, self._articles, self._matcher)
-        self._languages = Languages.of(base, [a for a in articles if a.language != BASE_LANGUAGE])
+        translations = [a for a in articles if a.language != BASE_LANGUAGE]
+        self._languages = Languages.of(base, translations, languages)
+        self.configured = tuple(languages)
         self._files = snapshot(article_files(directory)) if directory is not None else {}
         self._decided = lru_cache(maxsize=DECISIONS_KEPT)(self._decide)
 
     @classmethod
     def load(
-        cls, directory: Path, thresholds: Thresholds | None = None, semantic: Semantic = "off"
+        cls,
+        directory: Path,
+        thresholds: Thresholds | None = None,
+        semantic: Semantic = "off",
+        languages: Sequence[str] = (),
     ) -> KnowledgeBase:
         """Never raises for bad files: they are listed in `problems` and skipped."""
         articles, problems = load_articles(directory)
-        return cls(
-            articles, problems, thresholds or Thresholds.measured(semantic), directory, semantic
-        )
+        chosen = thresholds or Thresholds.measured(semantic)
+        return cls(articles, problems, chosen, directory, semantic, languages)
 
     @classmethod
     def of(
@@ -226,7 +235,7 @@ class KnowledgeBase:
 
     def reloaded(self) -> KnowledgeBase:
         assert self.directory is not None
-        return KnowledgeBase.load(self.directory, self.thresholds, self.semantic)
+        return KnowledgeBase.load(self.directory, self.thresholds, self.semantic, self.configured)
 
     def rank(self, text: str, limit: int = 5, language: str = BASE_LANGUAGE) -> list[Candidate]:
         """The best articles for the first MAX_MATCHED characters of `text` (what a

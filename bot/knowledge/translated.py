@@ -14,8 +14,9 @@ with one set of thresholds, and no English typo correction or English spelling
 map ever reads a German question (benchmarks/RESULTS.md, issue 18, compares both).
 
 English is the base index, built as before; an English-only knowledge base holds
-no other. A language with a folder is indexed at load; a language without one
-(configured, but not translated yet) when first asked, over the English articles.
+no other. A language with a folder is indexed at load, and so is each language the
+knowledge base is told is configured (`KnowledgeBase.load(..., languages=...)`);
+any other when first asked, over the English articles.
 """
 
 from __future__ import annotations
@@ -43,12 +44,15 @@ class Languages:
     built: dict[str, LanguageIndex] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, base: LanguageIndex, translations: Sequence[Article]) -> Languages:
+    def of(
+        cls, base: LanguageIndex, translations: Sequence[Article], configured: Sequence[str] = ()
+    ) -> Languages:
+        """Every language with translations indexed now, and each `configured` one."""
         own: dict[str, dict[str, Article]] = {}
         for article in translations:
             own.setdefault(article.language, {}).setdefault(article.id, article)
         languages = cls(base, own, {BASE_LANGUAGE: base})
-        for language in sorted(own):
+        for language in sorted({*own, *configured}):
             languages.index(language)
         return languages
 
