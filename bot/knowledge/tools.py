@@ -285,7 +285,8 @@ def evaluate(
         started = time.perf_counter()
         decision = kb.decide(text, language or BASE_LANGUAGE)
         took = (time.perf_counter() - started) * 1000
-        _record(tally, text, expected, decision, took)
+        shown = f"[{language or BASE_LANGUAGE}] {text}" if any(languages) else text
+        _record(tally, shown, expected, decision, took)
         if any(languages):
             own = tally.by_language.setdefault(language or BASE_LANGUAGE, _Tally())
             _record(own, text, expected, decision, took)
@@ -404,7 +405,8 @@ def _table(results: list[dict[str, Any]]) -> list[tuple[str, list[str], str]]:
     a comment."""
 
     def row(label: str, key: str, comment: str = "") -> tuple[str, list[str], str]:
-        return label, [_pct(r[key]) for r in results], comment
+        group = "out_of_scope" if key.startswith("oos_") else "in_scope"
+        return label, [_pct(r[key]) if r[group] else "–" for r in results], comment
 
     return [
         ("in-scope questions", [str(r["in_scope"]) for r in results], ""),
