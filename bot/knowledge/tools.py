@@ -285,8 +285,8 @@ def evaluate(
         started = time.perf_counter()
         decision = kb.decide(text, language or BASE_LANGUAGE)
         took = (time.perf_counter() - started) * 1000
-        shown = f"[{language or BASE_LANGUAGE}] {text}" if any(languages) else text
-        _record(tally, shown, expected, decision, took)
+        said = f"[{language or BASE_LANGUAGE}] " if any(languages) else ""
+        _record(tally, text, expected, decision, took, said)
         if any(languages):
             own = tally.by_language.setdefault(language or BASE_LANGUAGE, _Tally())
             _record(own, text, expected, decision, took)
@@ -298,7 +298,10 @@ def evaluate(
     return tally
 
 
-def _record(tally: _Tally, text: str, expected: Expected, decision: Decision, took: float) -> None:
+def _record(
+    tally: _Tally, text: str, expected: Expected, decision: Decision, took: float, said: str = ""
+) -> None:
+    """One decision in `tally`; `said` starts its line among the mistakes ("[de] ")."""
     tally.timings.append(took)
     ids = [c.article.id for c in decision.candidates]
     tally.questions += 1
@@ -321,7 +324,7 @@ def _record(tally: _Tally, text: str, expected: Expected, decision: Decision, to
             outcome = "unknown"
     tally.outcomes[outcome] += 1
     if outcome in ("answered_wrong", "oos_answered"):
-        tally.mistakes.append(f"{text!r} → {ids[0]} (expected {' or '.join(right) or None})")
+        tally.mistakes.append(f"{said}{text!r} → {ids[0]} (expected {' or '.join(right) or None})")
 
 
 def _fraction(count: int, total: int) -> float:
