@@ -473,3 +473,12 @@ def test_configured_languages_are_indexed_at_load_and_after_a_reload(folder: Pat
     assert "it" not in lazy._languages.built
     assert answered(lazy, "free trial", "it") == ("free-trial", "en")
     assert "it" in lazy._languages.built
+
+
+def test_a_typo_is_corrected_only_into_the_languages_own_words(kb: KnowledgeBase) -> None:
+    assert answered(kb, "Rechnugn herunterladen", "de") == ("invoices", "de")  # a typo
+    # a real word one letter from an article's is not taken for it ("reise" is travel,
+    # not "preise"), nor a German word for an untranslated English article's
+    for word in ("Reise", "Securty"):
+        assert all("shared" not in c.why for c in kb.rank(word, 3, "de")), word
+    assert any("shared: secur" in c.why for c in kb.rank("Securty", 3, "en"))  # English: yes

@@ -20,8 +20,10 @@ its questions, through one `Analysis`, so both sides see the same features:
 
 English keeps its own analysis unchanged (analysis.py: customers' spellings mapped,
 its stop words, its real-word vocabulary guarding typo correction). None of that
-is applied to another language: there, a word the articles do not use may be
-taken for a typo of one they do, with no vocabulary to say it is a real word.
+is applied to another language: with no vocabulary to say a word is real, the
+matcher takes a word for a typo of the language's own articles' words only one
+edit away and from the same first letter (matcher.py, translated.py;
+benchmarks/RESULTS.md, issue 18).
 """
 
 from __future__ import annotations

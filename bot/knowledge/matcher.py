@@ -33,7 +33,7 @@ bounds the build's memory without changing a score.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
@@ -98,10 +98,14 @@ class Matcher:
         semantic: Semantic = "off",
         slice_size: int = BUILD_SLICE,
         language: str = "en",
+        spellings: Collection[str] | None = None,
     ) -> None:
         """`slice_size`: articles indexed at a time (bot/knowledge/index.py); the index
         is the same for any, a smaller one lowers the build's peak memory. `language`:
-        whose analysis reads the articles and the questions (bot/knowledge/languages.py)."""
+        whose analysis reads the articles and the questions (bot/knowledge/languages.py).
+        `spellings`: the articles' words a word they never use may be a typo of (all by
+        default; a language's index gives its own articles' only, never the English
+        ones it holds untranslated: "wetter" is not a typo of "better")."""
         self._analysis = analysis_for(language)
         self.articles = list(articles)
         n = len(self.articles)
@@ -112,7 +116,7 @@ class Matcher:
         index = build(self.articles, slice_size, self._analysis)
         self._words, self._idf = index.words.postings, index.words.idf
         self._idf_unknown, self._surface = index.words.idf_unknown, index.words.surface
-        self._surface_list = list(self._surface)
+        self._surface_list = [w for w in self._surface if spellings is None or w in spellings]
         self._shape, self._gram_ids = index.shape.postings, index.shape.gram_ids
         self._gram_idf, self._gram_idf_unknown = index.shape.idf, index.shape.idf_unknown
         self._phrases = index.phrases  # each title's and question's sorted content words
@@ -173,12 +177,15 @@ class Matcher:
         if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or not self._surface_list:
             return None
         # one edit (a transposition counts as one) for short words, two for longer ones,
-        # those from the same first letter (a typo seldom starts wrong twice over)
-        limit = 1 if len(word) <= 5 else 2
+        # those from the same first letter (a typo seldom starts wrong twice over); in a
+        # language with no vocabulary to tell a real word, one edit from the same first
+        # letter ("reise" is not "preise", "mois" not "fois", "rechnen" not "rechnung")
+        limit = 1 if len(word) <= 5 or not self._analysis.english else 2
         found = process.extractOne(
             word, self._surface_list, scorer=OSA.distance, score_cutoff=limit
         )
-        if found is None or (found[1] > 1 and str(found[0])[0] != word[0]):
+        strict = found is not None and (found[1] > 1 or not self._analysis.english)
+        if found is None or (strict and str(found[0])[0] != word[0]):
             return None
         spelt = str(found[0])
         if word in self._analysis.vocabulary() and root(word) != root(spelt):

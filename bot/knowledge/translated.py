@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.knowledge.articles import BASE_LANGUAGE, LANGUAGE_CODES, Article
+from bot.knowledge.languages import analysis_for
 from bot.knowledge.matcher import Matcher
 
 
@@ -67,13 +68,28 @@ class Languages:
         if found is None:
             own = self.own.get(language, {})
             articles = [*own.values(), *(a for a in self.base.articles if a.id not in own)]
-            found = LanguageIndex(language, articles, Matcher(articles, "off", language=language))
+            matcher = Matcher(
+                articles, "off", language=language, spellings=_spellings(own, language)
+            )
+            found = LanguageIndex(language, articles, matcher)
             self.built[language] = found
         return found
 
     def translation(self, article_id: str, language: str) -> Article | None:
         """The article's translation into `language`, if there is one."""
         return self.own.get(code(language), {}).get(article_id)
+
+
+def _spellings(own: dict[str, Article], language: str) -> set[str]:
+    """The words of a language's own articles (title, questions, tags): the only ones a
+    word its articles never use is taken for a typo of."""
+    content_words = analysis_for(language).content_words
+    return {
+        w
+        for a in own.values()
+        for text in (a.title, *a.questions, *a.tags)
+        for w in content_words(text)
+    }
 
 
 def code(language: str) -> str:
