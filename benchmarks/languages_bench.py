@@ -2,6 +2,7 @@
 French or Portuguese gets, and what five languages cost to load.
 
     .venv/bin/python benchmarks/languages_bench.py quality [--held-out FILE.jsonl]
+        [--without stopwords|stems]
     .venv/bin/python benchmarks/languages_bench.py cost
 
 quality: the shipped English articles, eight of them translated below (title and
@@ -42,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.knowledge import Decision, KnowledgeBase  # noqa: E402
+from bot.knowledge import Decision, KnowledgeBase, languages  # noqa: E402
 from bot.knowledge.articles import body_hash, load_articles  # noqa: E402
 from bot.knowledge.tools import Expected, accepted, read_eval_rows  # noqa: E402
 
@@ -457,8 +458,8 @@ def translated_folder(target: Path, source: Path) -> Path:
     """The shipped articles, and TRANSLATIONS in their language folders."""
     shutil.copytree(source, target)
     english = {a.id: a for a in load_articles(source)[0]}
-    for article_id, languages in TRANSLATIONS.items():
-        for language, (title, questions) in languages.items():
+    for article_id, by_language in TRANSLATIONS.items():
+        for language, (title, questions) in by_language.items():
             front = (
                 f"id = {json.dumps(article_id)}\ntitle = {json.dumps(title, ensure_ascii=False)}\n"
                 f"questions = {json.dumps(questions, ensure_ascii=False)}\n"
@@ -631,7 +632,18 @@ def main() -> None:
     parser.add_argument("folder", nargs="?")
     parser.add_argument("--held-out", type=Path)
     parser.add_argument("--knowledge", type=Path)
+    parser.add_argument(
+        "--without",
+        choices=["stopwords", "stems"],
+        help="quality without the other languages' stop words, or their stems (ablation)",
+    )
     args = parser.parse_args()
+    if args.without == "stopwords":
+        for language in list(languages.STOPWORDS):
+            languages.STOPWORDS[language] = frozenset()
+    elif args.without == "stems":
+        languages.SNOWBALL.clear()
+    languages.analysis_for.cache_clear()
     if args.what == "quality":
         quality(args.held_out, args.knowledge)
     elif args.what == "cost":
