@@ -482,3 +482,11 @@ def test_a_typo_is_corrected_only_into_the_languages_own_words(kb: KnowledgeBase
     for word in ("Reise", "Securty"):
         assert all("shared" not in c.why for c in kb.rank(word, 3, "de")), word
     assert any("shared: secur" in c.why for c in kb.rank("Securty", 3, "en"))  # English: yes
+
+
+def test_a_language_folder_in_capitals_is_that_language(tmp_path: Path) -> None:
+    folder = knowledge(tmp_path / "kb", {})
+    meta = {"title": "Rechnungen", "original": body_hash(ENGLISH["invoices"][2])}
+    write(folder / "DE" / "invoices.md", meta, "Rechnungen.")
+    kb = KnowledgeBase.load(folder)
+    assert kb.problems == [] and kb.languages() == ["en", "de"]

@@ -213,8 +213,8 @@ def language_of(directory: Path, path: Path) -> str:
         parts = path.relative_to(directory).parts
     except ValueError:
         return BASE_LANGUAGE
-    if len(parts) > 1 and parts[0] in LANGUAGE_CODES:
-        return parts[0]
+    if len(parts) > 1 and parts[0].lower() in LANGUAGE_CODES:
+        return parts[0].lower()  # ("DE/" as "de/": a folder's case is easily changed)
     return BASE_LANGUAGE
 
 
