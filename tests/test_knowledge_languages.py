@@ -486,7 +486,8 @@ def test_a_typo_is_corrected_only_into_the_languages_own_words(kb: KnowledgeBase
 
 def test_a_language_folder_in_capitals_is_that_language(tmp_path: Path) -> None:
     folder = knowledge(tmp_path / "kb", {})
-    meta = {"title": "Rechnungen", "original": body_hash(ENGLISH["invoices"][2])}
+    original = body_hash(ENGLISH["invoices"][2])
+    meta = {"title": "Rechnungen", "questions": ["Rechnung"], "original": original}
     write(folder / "DE" / "invoices.md", meta, "Rechnungen.")
     kb = KnowledgeBase.load(folder)
     assert kb.problems == [] and kb.languages() == ["en", "de"]
