@@ -38,13 +38,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.knowledge import Decision, KnowledgeBase, languages  # noqa: E402
-from bot.knowledge.articles import body_hash, load_articles  # noqa: E402
+from bot.knowledge.articles import Article, body_hash, load_articles  # noqa: E402
 from bot.knowledge.tools import Expected, accepted, read_eval_rows  # noqa: E402
 
 LANGUAGES = ("de", "es", "fr", "pt")
@@ -454,6 +455,43 @@ DEV: dict[str, list[tuple[str, str | None]]] = {
 }
 
 
+# questions mixing in an English word, as customers do ("Kann ich einen Refund bekommen?")
+MIXED: dict[str, list[tuple[str, str | None]]] = {
+    "de": [
+        ("Kann ich einen Refund bekommen?", "refunds"),
+        ("Wo ist meine Invoice?", "invoices"),
+        ("Wie lange ist der Trial?", "free-trial"),
+        ("Ich will canceln", "cancellation"),
+    ],
+    "es": [("¿Puedo pedir un refund?", "refunds"), ("¿Dónde está mi invoice?", "invoices")],
+    "fr": [
+        ("Je peux avoir un refund ?", "refunds"),
+        ("Le free trial dure combien ?", "free-trial"),
+    ],
+    "pt": [("Posso ter um refund?", "refunds"), ("Quanto tempo dura o trial?", "free-trial")],
+}
+
+
+def with_english_questions() -> None:
+    """Each translation indexed with its English article's questions too (measured,
+    not shipped: --with-english-questions)."""
+    from bot.knowledge import translated
+
+    plain = translated.Languages.of.__func__  # type: ignore[attr-defined]
+
+    def of(
+        cls: type[translated.Languages],
+        base: translated.LanguageIndex,
+        translations: list[Article],
+        configured: tuple[str, ...] = (),
+    ) -> translated.Languages:
+        english = {a.id: a for a in base.articles}
+        merged = [replace(a, questions=a.questions + english[a.id].questions) for a in translations]
+        return plain(cls, base, merged, configured)  # type: ignore[no-any-return]
+
+    translated.Languages.of = classmethod(of)  # type: ignore[method-assign,assignment]
+
+
 def translated_folder(target: Path, source: Path) -> Path:
     """The shipped articles, and TRANSLATIONS in their language folders."""
     shutil.copytree(source, target)
@@ -546,9 +584,11 @@ def quality(held_out: Path | None, knowledge: Path | None) -> None:
         if held_out is None:
             folder = translated_folder(Path(tmp) / "kb", ROOT / "knowledge")
             rows = [(t, a, lang) for lang, qs in DEV.items() for t, a in qs]
+            mixed = [(t, a, lang) for lang, qs in MIXED.items() for t, a in qs]
         else:
             folder = knowledge or ROOT / "knowledge"
             rows = [(t, e, lang or "en") for t, e, lang in read_eval_rows(held_out)]
+            mixed = []
         kb = KnowledgeBase.load(folder)
         untranslated = KnowledgeBase.load(ROOT / "knowledge")
         for name, decide in (
@@ -562,6 +602,8 @@ def quality(held_out: Path | None, knowledge: Path | None) -> None:
             print(f"{name}:")
             for language, f in figures(decide, rows).items():
                 print(f"  {language}: {json.dumps(f)}")
+            for language, f in figures(decide, mixed).items():
+                print(f"  {language}, mixed with English words: {json.dumps(f)}")
 
 
 def _load(folder: str) -> None:
@@ -633,6 +675,11 @@ def main() -> None:
     parser.add_argument("--held-out", type=Path)
     parser.add_argument("--knowledge", type=Path)
     parser.add_argument(
+        "--with-english-questions",
+        action="store_true",
+        help="index each translation with its English article's questions too",
+    )
+    parser.add_argument(
         "--without",
         choices=["stopwords", "stems"],
         help="quality without the other languages' stop words, or their stems (ablation)",
@@ -644,6 +691,8 @@ def main() -> None:
     elif args.without == "stems":
         languages.SNOWBALL.clear()
     languages.analysis_for.cache_clear()
+    if args.with_english_questions:
+        with_english_questions()
     if args.what == "quality":
         quality(args.held_out, args.knowledge)
     elif args.what == "cost":
