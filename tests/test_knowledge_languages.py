@@ -491,3 +491,10 @@ def test_a_language_folder_in_capitals_is_that_language(tmp_path: Path) -> None:
     write(folder / "DE" / "invoices.md", meta, "Rechnungen.")
     kb = KnowledgeBase.load(folder)
     assert kb.problems == [] and kb.languages() == ["en", "de"]
+
+
+def test_a_lang_key_says_where_a_translations_language_comes_from(folder: Path) -> None:
+    write(folder / "extra.md", {"title": "Extra", "questions": ["x"], "lang": "de"}, "Body.")
+    code, out = check(folder)
+    assert code == 0
+    assert "unknown key 'lang' (ignored): a translation's language is its folder's name" in out

@@ -20,6 +20,9 @@ ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 KNOWN_KEYS = {"id", "title", "questions", "tags", "handover", "original"}
 MAX_FILE_BYTES = 512 * 1024
 BASE_LANGUAGE = "en"  # the top level of the knowledge folder; translations are of these
+LANGUAGE_KEY_HINT = (
+    ": a translation's language is its folder's name (knowledge/de/pricing-plans.md)"
+)
 NO_QUESTIONS = "no questions: the article can only be found by its title"
 MISSING_SHOWN = 10  # missing articles named in kb check's warning, per language
 ORIGINAL_PATTERN = re.compile(r"^[0-9a-f]{12}$")
@@ -101,7 +104,8 @@ def parse_article(
 
     problems: list[Problem] = []
     for key in sorted(set(meta) - KNOWN_KEYS):
-        problems.append(problem(start + 1, f"unknown key {key!r} (ignored)", "warning"))
+        hint = LANGUAGE_KEY_HINT if key in ("lang", "language") else ""
+        problems.append(problem(start + 1, f"unknown key {key!r} (ignored){hint}", "warning"))
 
     article_id = meta.get("id", path.stem)
     if not isinstance(article_id, str) or not ID_PATTERN.match(article_id):
