@@ -369,7 +369,7 @@ def test_kb_eval_gives_the_figures_per_language(kb: KnowledgeBase, tmp_path: Pat
     assert kb_eval(kb, eval_file(tmp_path, ROWS), True, out) == 0
     result = json.loads(out.getvalue())
     assert set(result["by_language"]) == {"en", "de", "es"}
-    top = set(result) - {"by_language", "thresholds"}
+    top = set(result) - {"by_language"}
     assert all(set(each) == top for each in result["by_language"].values())
     assert result["questions"] == 4
     assert result["by_language"]["de"]["questions"] == 2

@@ -386,6 +386,8 @@ def kb_eval(kb: KnowledgeBase, path: Path, as_json: bool, out: TextIO | None = N
     result = summary(tally)
     if as_json:
         result["thresholds"] = _thresholds(kb.thresholds)
+        for language, each in result.get("by_language", {}).items():
+            each["thresholds"] = _thresholds(kb.thresholds_for(language))
         print(json.dumps(result), file=out)
         return 0
     columns = [("all", result), *result.get("by_language", {}).items()]
