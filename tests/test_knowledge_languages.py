@@ -297,6 +297,9 @@ def test_a_question_in_another_language_is_not_answered(kb: KnowledgeBase) -> No
 def test_accents_are_folded_and_words_stemmed_per_language() -> None:
     spanish, german, portuguese = analysis_for("es"), analysis_for("de"), analysis_for("pt")
     assert spanish.words("¿Qué?") == spanish.words("que")
+    assert spanish.words("CONTRASEÑA") == ["contrasena"]
+    assert analysis_for("fr").words("Œuvre, cœur") == ["oeuvre", "coeur"]
+    assert german.stem("kuendigung") == german.stem("kündigung") == german.stem("kundigung")
     assert spanish.stem("cancelación") == spanish.stem("cancelacion") == spanish.stem("cancelar")
     assert german.stem("Rechnungen".casefold()) == german.stem("rechnung")
     assert portuguese.stem("faturacao") == portuguese.stem("faturação".replace("çã", "ca"))

@@ -43,6 +43,7 @@ from bot.knowledge.articles import BASE_LANGUAGE
 
 _WORD = re.compile(r"[^\W_]+")
 _ELISION = str.maketrans({c: " " for c in "'’‘`´"})
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})  # "cœur" as "coeur" (NFKC keeps them)
 TYPO_MIN_LENGTH = 4  # a stop word this long or longer may be misspelt by one edit
 
 # Snowball's algorithm for an ISO 639-1 code
@@ -160,7 +161,7 @@ def _misspelt(stopwords: frozenset[str]) -> Callable[[str], bool]:
 def _fold(text: str, split_elisions: bool) -> str:
     if split_elisions:
         text = unicodedata.normalize("NFKC", text).translate(_ELISION)
-    return analysis.fold(text)
+    return analysis.fold(text).translate(_LIGATURES)
 
 
 def _portuguese(word: str) -> str:
