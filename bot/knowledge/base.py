@@ -205,9 +205,9 @@ class KnowledgeBase:
 
     def articles(self, language: str = BASE_LANGUAGE) -> list[Article]:
         """The base language's articles, or `language`'s own translations."""
-        if language == BASE_LANGUAGE:
+        if code(language) == BASE_LANGUAGE:
             return list(self._articles)
-        return list(self._languages.own.get(language, {}).values())
+        return list(self._languages.own.get(code(language), {}).values())
 
     def languages(self) -> list[str]:
         """The base language, then each language that has translations."""
@@ -224,7 +224,7 @@ class KnowledgeBase:
     def thresholds_for(self, language: str = BASE_LANGUAGE) -> Thresholds:
         """The base language's thresholds; another language is matched on words
         only, with the words-only ones (the same, when semantic matching is off)."""
-        if self.semantic == "off" or self._languages.index(language).language == BASE_LANGUAGE:
+        if self.semantic == "off" or code(language) == BASE_LANGUAGE:
             return self.thresholds
         return Thresholds.measured("off")
 
