@@ -501,3 +501,10 @@ def test_a_lang_key_says_where_a_translations_language_comes_from(folder: Path) 
     code, out = check(folder)
     assert code == 0
     assert "unknown key 'lang' (ignored): a translation's language is its folder's name" in out
+
+
+def test_kb_eval_names_the_language_of_a_wrong_answer(kb: KnowledgeBase, tmp_path: Path) -> None:
+    rows = [{"text": "Was kostet das?", "article": "invoices", "lang": "de"}]
+    out = io.StringIO()
+    kb_eval(kb, eval_file(tmp_path, rows), False, out)
+    assert "[de] 'Was kostet das?' → pricing-plans (expected invoices)" in out.getvalue()
