@@ -93,12 +93,30 @@ def _parser() -> argparse.ArgumentParser:
 
     _db_commands(commands, with_config)
 
+    _kb_commands(commands, with_config)
+    return parser
+
+
+def _kb_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser], None]) -> None:
+    """`candor kb check`, `candor kb ask`, `candor kb eval`."""
     kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
     check = kb_commands.add_parser("check", help="validate the articles; exit 1 on an error")
     ask = kb_commands.add_parser("ask", help="what the bot would do with a question, and why")
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="one JSON object")
+    ask.add_argument(
+        "--language",
+        default="en",
+        metavar="CODE",
+        help="the language the question is asked in (its articles' index; default: en)",
+    )
+    check.add_argument(
+        "--languages",
+        metavar="CODES",
+        help="languages every article should be translated into, comma-separated"
+        " (default: the config's [bot] languages, else en)",
+    )
     evaluate = kb_commands.add_parser(
         "eval", help="measure answers, menus and refusals against a JSONL file of questions"
     )
@@ -112,7 +130,6 @@ def _parser() -> argparse.ArgumentParser:
     for sub in (check, ask, evaluate):
         sub.add_argument("--knowledge", type=Path, metavar="DIR", help="the articles' folder")
         with_config(sub)
-    return parser
 
 
 def _db_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -264,6 +281,27 @@ def _running(config: Config, named: list[tuple[str, Channel]], running: set[str]
     return f"candor is running: {', '.join(started + waiting)} (desk: {desks})"
 
 
+def _language(given: str) -> str:
+    """A language named on the command line, as the knowledge folders name it."""
+    from bot.knowledge.articles import LANGUAGE_CODES
+
+    folded = given.strip().lower()
+    if folded not in LANGUAGE_CODES:
+        raise ConfigError(f"unknown language {given!r}: give a two-letter ISO 639-1 code (de, fr)")
+    return folded
+
+
+def _kb_languages(given: str | None, config: Config | None) -> list[str]:
+    """The languages `kb check` expects every article in: --languages, else the
+    config's `[bot] languages` (when the config has the key), else English."""
+    if given is not None:
+        return ["en", *(_language(c) for c in given.split(",") if c.strip())]
+    configured = getattr(getattr(config, "bot", None), "languages", None)
+    if isinstance(configured, list | tuple) and all(isinstance(c, str) for c in configured):
+        return ["en", *(c.strip().lower() for c in configured)]
+    return ["en"]
+
+
 def _kb(args: argparse.Namespace) -> int:
     from bot.knowledge import KnowledgeBase, Semantic, Thresholds
     from bot.knowledge.tools import kb_ask, kb_check, kb_eval
@@ -271,6 +309,7 @@ def _kb(args: argparse.Namespace) -> int:
     semantic: Semantic = "off"
     thresholds = Thresholds.measured(semantic)
     directory: Path | None = args.knowledge
+    config: Config | None = None
     if directory is None or args.config is not None:
         config = config_module.load(args.config, secrets=False)
         semantic = config.knowledge.semantic
@@ -281,12 +320,12 @@ def _kb(args: argparse.Namespace) -> int:
     if not directory.is_dir():
         raise ConfigError(f"the knowledge folder {directory} does not exist")
     if args.kb_command == "check":
-        return kb_check(directory)
+        return kb_check(directory, languages=_kb_languages(args.languages, config))
     if args.kb_command == "eval" and not args.file.is_file():
         raise ConfigError(f"cannot read {args.file}: no such file")
     kb = KnowledgeBase.load(directory, thresholds, semantic)
     if args.kb_command == "ask":
-        return kb_ask(kb, args.question, args.json)
+        return kb_ask(kb, args.question, args.json, language=_language(args.language))
     try:
         return kb_eval(kb, args.file, args.json)
     except BrokenPipeError:

@@ -6,18 +6,39 @@ its path and line, and skipped, so one broken article never takes the bot down.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 FENCE = "+++"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-KNOWN_KEYS = {"id", "title", "questions", "tags", "handover"}
+KNOWN_KEYS = {"id", "title", "questions", "tags", "handover", "original"}
 MAX_FILE_BYTES = 512 * 1024
+BASE_LANGUAGE = "en"  # the top level of the knowledge folder; translations are of these
+LANGUAGE_KEY_HINT = (
+    ": a translation's language is its folder's name (knowledge/de/pricing-plans.md)"
+)
+NO_QUESTIONS = "no questions: the article can only be found by its title"
+MISSING_SHOWN = 10  # missing articles named in kb check's warning, per language
+ORIGINAL_PATTERN = re.compile(r"^[0-9a-f]{12}$")
+# ISO 639-1: a top-level folder with one of these names holds translations into that
+# language (knowledge/de/pricing-plans.md); any other folder holds base-language articles
+LANGUAGE_CODES = frozenset(
+    """
+    aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr cs cu cv
+    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho
+    hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku
+    kv kw ky la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn
+    no nr nv ny oc oj om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm
+    sn so sq sr ss st su sv sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi
+    vo wa wo xh yi yo za zh zu
+    """.split()  # noqa: SIM905
+)
 
 Severity = Literal["error", "warning"]
 
@@ -32,6 +53,16 @@ class Article:
     handover: bool = False
     path: Path | None = None
     line: int = 1  # where the front matter starts, for messages
+    language: str = BASE_LANGUAGE  # a translation's folder (knowledge/de/...), else "en"
+    # a translation's `original`: body_hash() of the English body it was translated from
+    original: str = ""
+
+
+def body_hash(body: str) -> str:
+    """The first 12 hex digits of the SHA-256 of an article's body as parse_article
+    reads it (the text after the closing +++ line, stripped, UTF-8): what a
+    translation's `original` names, so that `kb check` sees the English one change."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:12]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +76,11 @@ class Problem:
         return f"{self.path}:{self.line}: {self.severity}: {self.message}"
 
 
-def parse_article(path: Path, text: str) -> tuple[Article | None, list[Problem]]:
-    """One article from one file's text, or None and the reasons it is unusable."""
+def parse_article(
+    path: Path, text: str, language: str = BASE_LANGUAGE
+) -> tuple[Article | None, list[Problem]]:
+    """One article from one file's text, or None and the reasons it is unusable;
+    `language` is the folder's (a translation's), the base language's by default."""
 
     def problem(line: int, message: str, severity: Severity = "error") -> Problem:
         return Problem(path, line, message, severity)
@@ -70,7 +104,8 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[Problem]]
 
     problems: list[Problem] = []
     for key in sorted(set(meta) - KNOWN_KEYS):
-        problems.append(problem(start + 1, f"unknown key {key!r} (ignored)", "warning"))
+        hint = LANGUAGE_KEY_HINT if key in ("lang", "language") else ""
+        problems.append(problem(start + 1, f"unknown key {key!r} (ignored){hint}", "warning"))
 
     article_id = meta.get("id", path.stem)
     if not isinstance(article_id, str) or not ID_PATTERN.match(article_id):
@@ -86,31 +121,27 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[Problem]]
     if not isinstance(title, str) or not title.strip():
         problems.append(problem(start + 1, "title is missing or empty"))
         return None, problems
-    questions = meta.get("questions", [])
-    if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
-        problems.append(problem(start + 1, "questions must be a list of strings"))
-        return None, problems
-    tags = meta.get("tags", [])
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        problems.append(problem(start + 1, "tags must be a list of strings"))
-        return None, problems
-    handover = meta.get("handover", False)
-    if not isinstance(handover, bool):
-        problems.append(problem(start + 1, "handover must be true or false"))
+    questions, tags, handover = (
+        meta.get("questions", []),
+        meta.get("tags", []),
+        meta.get("handover", False),
+    )
+    wrong = _wrong_kind(questions, tags, handover)
+    if wrong:
+        problems.append(problem(start + 1, wrong))
         return None, problems
     body = "\n".join(lines[end + 1 :]).strip()
     if not body:
         problems.append(problem(end + 2, "the answer (the text after the front matter) is empty"))
         return None, problems
+    original = _original(meta.get("original"), language)
+    if original[1]:
+        problems.append(problem(start + 1, original[1], "warning"))
     cleaned = [q.strip() for q in questions if q.strip()]
     if len(cleaned) < len(questions):
         problems.append(problem(start + 1, "empty questions were ignored", "warning"))
     if not cleaned:
-        problems.append(
-            problem(
-                start + 1, "no questions: the article can only be found by its title", "warning"
-            )
-        )
+        problems.append(problem(start + 1, NO_QUESTIONS, "warning"))
     article = Article(
         id=article_id,
         title=title.strip(),
@@ -120,8 +151,37 @@ def parse_article(path: Path, text: str) -> tuple[Article | None, list[Problem]]
         handover=handover,
         path=path,
         line=start + 1,
+        language=language,
+        original=original[0],
     )
     return article, problems
+
+
+def _wrong_kind(questions: object, tags: object, handover: object) -> str:
+    """What is not of its kind among the lists and the flag ("" if nothing)."""
+    if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
+        return "questions must be a list of strings"
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return "tags must be a list of strings"
+    if not isinstance(handover, bool):
+        return "handover must be true or false"
+    return ""
+
+
+def _original(value: object, language: str) -> tuple[str, str]:
+    """A translation's `original` hash, and what is wrong with it ("" if nothing)."""
+    if language == BASE_LANGUAGE:
+        if value is None:
+            return "", ""
+        return "", "original is for translations only (ignored in a base-language article)"
+    if value is None:
+        return "", (
+            "original is missing: kb check cannot tell whether the English article changed"
+            " after this translation (add original = the 12 hex digits of its body's SHA-256)"
+        )
+    if not isinstance(value, str) or not ORIGINAL_PATTERN.match(value.strip().lower()):
+        return "", f"original {value!r} must be 12 hex digits (the English body's SHA-256)"
+    return value.strip().lower(), ""
 
 
 # A folder holding one of these is a tool's (a virtual environment, installed
@@ -150,42 +210,145 @@ def article_files(directory: Path) -> list[Path]:
     return sorted(found)
 
 
+def language_of(directory: Path, path: Path) -> str:
+    """The language of an article file: its top-level folder's name when that is a
+    language code other than the base language's, else the base language."""
+    try:
+        parts = path.relative_to(directory).parts
+    except ValueError:
+        return BASE_LANGUAGE
+    if len(parts) > 1 and parts[0].lower() in LANGUAGE_CODES:
+        return parts[0].lower()  # ("DE/" as "de/": a folder's case is easily changed)
+    return BASE_LANGUAGE
+
+
+def _read(path: Path, language: str) -> tuple[Article | None, list[Problem]]:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None, [Problem(path, 1, f"larger than {MAX_FILE_BYTES // 1024} KiB")]
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        return None, [Problem(path, 1, f"not UTF-8 text: {error.reason}")]
+    except OSError as error:
+        return None, [Problem(path, 1, f"cannot be read: {error.strerror}")]
+    return parse_article(path, text, language)
+
+
 def load_articles(directory: Path) -> tuple[list[Article], list[Problem]]:
-    """Every usable article under `directory`; problems for the rest and for duplicates."""
+    """Every usable article under `directory`, the base language's first, then each
+    language's translations (a language's folders sorted by name); problems for the
+    rest, for duplicates, and for translations that do not match an English article."""
     if not directory.is_dir():
         return [], [Problem(directory, 0, "the knowledge folder does not exist")]
     articles: list[Article] = []
     problems: list[Problem] = []
-    seen: dict[str, Article] = {}
+    by_language: dict[str, list[Path]] = {}
     for path in article_files(directory):
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                problems.append(Problem(path, 1, f"larger than {MAX_FILE_BYTES // 1024} KiB"))
+        by_language.setdefault(language_of(directory, path), []).append(path)
+    english: dict[str, Article] = {}
+    for language in [BASE_LANGUAGE, *sorted(set(by_language) - {BASE_LANGUAGE})]:
+        seen: dict[str, Article] = {}
+        for path in by_language.get(language, []):
+            article, found = _read(path, language)
+            problems.extend(found)
+            if article is None:
                 continue
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as error:
-            problems.append(Problem(path, 1, f"not UTF-8 text: {error.reason}"))
-            continue
-        except OSError as error:
-            problems.append(Problem(path, 1, f"cannot be read: {error.strerror}"))
-            continue
-        article, found = parse_article(path, text)
-        problems.extend(found)
-        if article is None:
-            continue
-        if article.id in seen:
-            first = seen[article.id]
-            problems.append(
-                Problem(
-                    path,
-                    article.line,
-                    f"duplicate id {article.id!r} (first in {first.path}); this file is skipped",
+            if article.id in seen:
+                first = seen[article.id]
+                what = (
+                    "duplicate id"
+                    if language == BASE_LANGUAGE
+                    else f"a second {language} translation of"
                 )
-            )
-            continue
-        seen[article.id] = article
-        articles.append(article)
+                problems.append(
+                    Problem(
+                        path,
+                        article.line,
+                        f"{what} {article.id!r} (first in {first.path}); this file is skipped",
+                    )
+                )
+                continue
+            if language != BASE_LANGUAGE:
+                article, found = _translation(article, english.get(article.id))
+                problems.extend(found)
+                if article is None:
+                    continue
+            seen[article.id] = article
+            articles.append(article)
+        if language == BASE_LANGUAGE:
+            english = seen
     return articles, problems
+
+
+def _translation(article: Article, english: Article | None) -> tuple[Article | None, list[Problem]]:
+    """A translation checked against its English article: it must have one; its
+    `original` should be the English body's hash now; it hands over as the English
+    one does (the English article's `handover` is the policy)."""
+    path = article.path or Path(article.id)
+    if english is None:
+        return None, [
+            Problem(
+                path,
+                article.line,
+                f"id {article.id!r} has no English article (knowledge/{path.name} with this id):"
+                f" the folder {article.language}/ is read as translations into"
+                f" {article.language!r}, and a translation must have the id of the article it"
+                " translates (English articles go in a folder whose name is not a language"
+                " code); this file is skipped",
+            )
+        ]
+    problems: list[Problem] = []
+    now = body_hash(english.body)
+    if article.original and article.original != now:
+        problems.append(
+            Problem(
+                path,
+                article.line,
+                f"the English article changed after this translation (original"
+                f" {article.original}, the English body is now {now}, {english.path}):"
+                " update the translation, then its original",
+                "warning",
+            )
+        )
+    if article.handover != english.handover:
+        problems.append(
+            Problem(
+                path,
+                article.line,
+                f"handover must be the English article's ({str(english.handover).lower()}):"
+                " the English one's is used",
+                "warning",
+            )
+        )
+        article = replace(article, handover=english.handover)
+    return article, problems
+
+
+def missing_translations(
+    directory: Path, articles: Sequence[Article], languages: Iterable[str]
+) -> list[Problem]:
+    """A warning for each configured language (but the base one) that lacks some
+    English articles: those are answered in English, with a line saying so."""
+    english = [a.id for a in articles if a.language == BASE_LANGUAGE]
+    problems: list[Problem] = []
+    for language in dict.fromkeys(languages):
+        if language == BASE_LANGUAGE:
+            continue
+        have = {a.id for a in articles if a.language == language}
+        missing = [i for i in english if i not in have]
+        if not missing:
+            continue
+        shown = ", ".join(missing[:MISSING_SHOWN]) + (" …" if len(missing) > MISSING_SHOWN else "")
+        problems.append(
+            Problem(
+                directory / language,
+                0,
+                f"{len(missing)} of {len(english)} articles have no {language} translation"
+                f" (answered in English): {shown}",
+                "warning",
+            )
+        )
+    return problems
 
 
 def snapshot(paths: Iterable[Path]) -> dict[Path, tuple[int, int]]:

@@ -3,13 +3,21 @@ three-way decision (answer, clarify, unknown)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from bot.knowledge.analysis import content_words
-from bot.knowledge.articles import Article, Problem, article_files, load_articles, snapshot
+from bot.knowledge.articles import (
+    BASE_LANGUAGE,
+    Article,
+    Problem,
+    article_files,
+    load_articles,
+    snapshot,
+)
 from bot.knowledge.asks import Ask, asks
 from bot.knowledge.learned import Learned, Opinion
 from bot.knowledge.matcher import (
@@ -22,6 +30,7 @@ from bot.knowledge.matcher import (
     Semantic,
 )
 from bot.knowledge.parts import ScorePart
+from bot.knowledge.translated import LanguageIndex, Languages, code
 from bot.text import MAX_MATCHED
 
 DecisionKind = Literal["answer", "clarify", "unknown"]
@@ -167,27 +176,39 @@ class KnowledgeBase:
         thresholds: Thresholds,
         directory: Path | None = None,
         semantic: Semantic = "off",
+        languages: Sequence[str] = (),
     ) -> None:
-        self._articles = articles
-        self._by_id = {a.id: a for a in articles}
+        """`languages`: the configured ones, indexed now even without a folder of
+        translations (else a language's index is built when it is first asked)."""
+        # the base language's articles; translations are in their languages' indexes
+        self._articles = [a for a in articles if a.language == BASE_LANGUAGE]
+        self._by_id = {a.id: a for a in self._articles}
         self.problems = problems
         self.thresholds = thresholds
         self.directory = directory
         self.semantic: Semantic = semantic
-        self._matcher = Matcher(articles, semantic)
-        self._learned = Learned.train(articles)
+        self._matcher = Matcher(self._articles, semantic)
+        # the second opinion is the base language's (other languages: words only)
+        self._learned = Learned.train(self._articles)
+        base = LanguageIndex(BASE_LANGUAGE, self._articles, self._matcher)
+        translations = [a for a in articles if a.language != BASE_LANGUAGE]
+        self._languages = Languages.of(base, translations, languages)
+        self.configured = tuple(languages)
         self._files = snapshot(article_files(directory)) if directory is not None else {}
         self._decided = lru_cache(maxsize=DECISIONS_KEPT)(self._decide)
 
     @classmethod
     def load(
-        cls, directory: Path, thresholds: Thresholds | None = None, semantic: Semantic = "off"
+        cls,
+        directory: Path,
+        thresholds: Thresholds | None = None,
+        semantic: Semantic = "off",
+        languages: Sequence[str] = (),
     ) -> KnowledgeBase:
         """Never raises for bad files: they are listed in `problems` and skipped."""
         articles, problems = load_articles(directory)
-        return cls(
-            articles, problems, thresholds or Thresholds.measured(semantic), directory, semantic
-        )
+        chosen = thresholds or Thresholds.measured(semantic)
+        return cls(articles, problems, chosen, directory, semantic, languages)
 
     @classmethod
     def of(
@@ -198,11 +219,30 @@ class KnowledgeBase:
     ) -> KnowledgeBase:
         return cls(articles, [], thresholds or Thresholds.measured(semantic), semantic=semantic)
 
-    def articles(self) -> list[Article]:
-        return list(self._articles)
+    def articles(self, language: str = BASE_LANGUAGE) -> list[Article]:
+        """The base language's articles, or `language`'s own translations."""
+        if code(language) == BASE_LANGUAGE:
+            return list(self._articles)
+        return list(self._languages.own.get(code(language), {}).values())
 
-    def get(self, article_id: str) -> Article | None:
+    def languages(self) -> list[str]:
+        """The base language, then each language that has translations."""
+        return self._languages.names()
+
+    def get(self, article_id: str, language: str = BASE_LANGUAGE) -> Article | None:
+        """The article in `language` if it is translated, else the English one."""
+        if language != BASE_LANGUAGE:
+            translated = self._languages.translation(article_id, language)
+            if translated is not None:
+                return translated
         return self._by_id.get(article_id)
+
+    def thresholds_for(self, language: str = BASE_LANGUAGE) -> Thresholds:
+        """The base language's thresholds; another language is matched on words
+        only, with the words-only ones (the same, when semantic matching is off)."""
+        if self.semantic == "off" or code(language) == BASE_LANGUAGE:
+            return self.thresholds
+        return Thresholds.measured("off")
 
     def changed_on_disk(self) -> bool:
         if self.directory is None or not self.directory.is_dir():
@@ -211,43 +251,49 @@ class KnowledgeBase:
 
     def reloaded(self) -> KnowledgeBase:
         assert self.directory is not None
-        return KnowledgeBase.load(self.directory, self.thresholds, self.semantic)
+        return KnowledgeBase.load(self.directory, self.thresholds, self.semantic, self.configured)
 
-    def rank(self, text: str, limit: int = 5) -> list[Candidate]:
+    def rank(self, text: str, limit: int = 5, language: str = BASE_LANGUAGE) -> list[Candidate]:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
-        question is about is said early; the cost of a question stays bounded)."""
+        question is about is said early; the cost of a question stays bounded), in
+        `language`'s index (bot/knowledge/translated.py)."""
         text = text[:MAX_MATCHED]
-        weight = self._matcher.fusion()[0]
-        opinion = self.opinion(text)
+        index = self._languages.index(language)
+        weight = index.matcher.fusion()[0]
+        opinion = self.opinion(text, language)
         return [
             Candidate(
-                self._articles[s.index],
+                index.articles[s.index],
                 s.score,
                 _why(s),
                 _parts(s, weight),
                 s.lexical,
                 s.semantic,
                 s.words_lead,
-                None if opinion is None else opinion.of(self._articles[s.index].id),
+                None if opinion is None else opinion.of(index.articles[s.index].id),
             )
-            for s in self._matcher.rank(text, limit)
+            for s in index.matcher.rank(text, limit)
         ]
 
-    def opinion(self, text: str) -> Opinion | None:
+    def opinion(self, text: str, language: str = BASE_LANGUAGE) -> Opinion | None:
         """The classifier's likeliest articles for `text` (learned.py); None when no
-        classifier was trained or it knows none of the text's n-grams."""
-        return None if self._learned is None else self._learned.opinion(text[:MAX_MATCHED])
+        classifier was trained, it knows none of the text's n-grams, or `language` is
+        not the base language (the classifier learnt the English articles)."""
+        if self._learned is None or code(language) != BASE_LANGUAGE:
+            return None
+        return self._learned.opinion(text[:MAX_MATCHED])
 
-    def decide(self, text: str) -> Decision:
-        """The decision for a question (matched on its first MAX_MATCHED characters);
-        the same question again is not matched again."""
-        decision = self._decided(text[:MAX_MATCHED])
+    def decide(self, text: str, language: str = BASE_LANGUAGE) -> Decision:
+        """The decision for a question in `language` (matched on its first
+        MAX_MATCHED characters); the same question again is not matched again."""
+        decision = self._decided(text[:MAX_MATCHED], code(language))
         return decision if len(text) <= MAX_MATCHED else replace(decision, query=text)
 
-    def _decide(self, text: str) -> Decision:
-        whole, ranked = self._judge(text)
-        if whole.kind == "answer" and not whole.second_opinion:
-            return whole  # (a second opinion's answer may still leave another ask to offer)
+    def _decide(self, text: str, language: str) -> Decision:
+        whole, ranked = self._judge(text, language)
+        if language != BASE_LANGUAGE or (whole.kind == "answer" and not whole.second_opinion):
+            return whole  # (asks are split by English words only; a second opinion's
+            # answer may still leave another ask to offer)
         pieces = asks(text)
         if len(pieces) < 2:
             return whole
@@ -326,13 +372,13 @@ class KnowledgeBase:
         opinion to count (learned.py's MIN_EXAMPLES)."""
         return self._learned is not None and self._learned.knows_well(article_id)
 
-    def _seconded(self, text: str, best: Candidate) -> bool:
+    def _seconded(self, text: str, best: Candidate, language: str) -> bool:
         """Whether the classifier (learned.py) puts `best` first too, sure enough, for
         an article it learnt well (learned_probability 1: no second opinion)."""
-        t = self.thresholds
+        t = self.thresholds_for(language)
+        opinion = self.opinion(text, language)
         if t.learned_probability >= 1 or self._learned is None:
             return False
-        opinion = self._learned.opinion(text[:MAX_MATCHED])
         return (
             opinion is not None
             and opinion.article == best.article.id
@@ -340,10 +386,10 @@ class KnowledgeBase:
             and self._learned.knows_well(best.article.id)
         )
 
-    def _judge(self, text: str) -> tuple[Decision, list[Candidate]]:
+    def _judge(self, text: str, language: str = BASE_LANGUAGE) -> tuple[Decision, list[Candidate]]:
         """The decision for one ask, and the articles it ranked best."""
-        t = self.thresholds
-        ranked = self.rank(text, max(t.max_options, 3) + 1)
+        t = self.thresholds_for(language)
+        ranked = self.rank(text, max(t.max_options, 3) + 1, language)
         if not ranked or ranked[0].score < t.clarify_score:
             return Decision("unknown", tuple(ranked[:3]), text), ranked
         best = ranked[0]
@@ -360,7 +406,7 @@ class KnowledgeBase:
             return words_clear and (sure or best.lexical >= t.words_score)
 
         answer = clear(False)
-        seconded = not answer and clear(True) and self._seconded(text, best)
+        seconded = not answer and clear(True) and self._seconded(text, best, language)
         answer = answer or seconded
         if answer and seconded:
             return Decision("answer", (best,), text, second_opinion=True), ranked

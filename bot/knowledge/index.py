@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bot.knowledge.analysis import content_words, sorted_phrase, stem, word_ngrams
+from bot.knowledge.analysis import sorted_phrase, word_ngrams
 from bot.knowledge.articles import Article
+from bot.knowledge.languages import Analysis, analysis_for
 
 K1 = 1.2
 B = 0.75
@@ -136,7 +137,8 @@ class Index:
 class _Reader:
     """The articles read once, one at a time, into flat arrays of ids."""
 
-    def __init__(self) -> None:
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis  # the language's words and stems
         # words (BM25): one posting per (article, stem), with its count
         self.terms: dict[str, int] = {}
         self.post_term, self.post_doc, self.post_count = array("i"), array("i"), array("i")
@@ -154,6 +156,7 @@ class _Reader:
         self.phrase_starts = array("q", [0])
 
     def read(self, article: Article) -> None:
+        content_words = self.analysis.content_words
         group = [content_words(t) for t in (article.title, *article.questions)]
         tags = [w for t in article.tags for w in content_words(t)]
         self._read_words(group, tags)
@@ -177,7 +180,7 @@ class _Reader:
         length = 0
         for ws in (group[0], *group, tags):
             for w in ws:
-                term = stem(w)
+                term = self.analysis.stem(w)
                 tf[term] = tf.get(term, 0) + 1
                 length += 1
                 if len(w) >= TYPO_MIN_LENGTH and w.isalpha():
@@ -288,18 +291,21 @@ def _shape_index(reader: _Reader, n: int, slice_size: int) -> Shape:
     return Shape(postings, reader.gram_ids, idf, math.log(1 + s.texts) + 1.0)
 
 
-def read(articles: Sequence[Article]) -> _Reader:
-    reader = _Reader()
+def read(articles: Sequence[Article], analysis: Analysis | None = None) -> _Reader:
+    reader = _Reader(analysis or analysis_for("en"))
     for article in articles:
         reader.read(article)
     return reader
 
 
-def build(articles: Sequence[Article], slice_size: int = BUILD_SLICE) -> Index:
-    """The index over `articles`; the same for any `slice_size` >= 1."""
+def build(
+    articles: Sequence[Article], slice_size: int = BUILD_SLICE, analysis: Analysis | None = None
+) -> Index:
+    """The index over `articles`, read with `analysis` (English's by default); the
+    same for any `slice_size` >= 1."""
     if slice_size < 1:
         raise ValueError("slice_size must be at least 1")
-    reader = read(articles)
+    reader = read(articles, analysis)
     n = len(articles)
     words = _words_index(reader, n)
     shape = _shape_index(reader, n, slice_size)

@@ -33,7 +33,7 @@ bounds the build's memory without changing a score.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
@@ -43,19 +43,11 @@ import numpy.typing as npt
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.knowledge.analysis import (
-    STOPWORDS,
-    char_ngrams,
-    content_words,
-    english_words,
-    root,
-    sorted_phrase,
-    stem,
-    words,
-)
+from bot.knowledge.analysis import char_ngrams, root, sorted_phrase, words
 from bot.knowledge.articles import Article
 from bot.knowledge.embedding import StaticEncoder
 from bot.knowledge.index import BUILD_SLICE, K1, TYPO_MIN_LENGTH, build
+from bot.knowledge.languages import analysis_for
 from bot.knowledge.minilm import MiniLMEncoder
 
 COVERAGE_SCALE = K1 + 1  # BM25 term saturation: what a word found many times scores
@@ -97,35 +89,34 @@ class Scored:
     words_lead: float = 1.0
 
 
-_STOPWORD_LIST = sorted(w for w in STOPWORDS if len(w) >= TYPO_MIN_LENGTH)
-
-
-@lru_cache(maxsize=8192)
-def _misspelt_stopword(word: str) -> bool:
-    """ "dose" for "does", "whta" for "what": one edit from a stopword."""
-    if len(word) < TYPO_MIN_LENGTH or len(word) > 7:
-        return False
-    return process.extractOne(word, _STOPWORD_LIST, scorer=OSA.distance, score_cutoff=1) is not None
-
-
 class Matcher:
     """An index over a fixed list of articles; build once, query many times."""
 
     def __init__(
-        self, articles: Sequence[Article], semantic: Semantic = "off", slice_size: int = BUILD_SLICE
+        self,
+        articles: Sequence[Article],
+        semantic: Semantic = "off",
+        slice_size: int = BUILD_SLICE,
+        language: str = "en",
+        spellings: Collection[str] | None = None,
     ) -> None:
         """`slice_size`: articles indexed at a time (bot/knowledge/index.py); the index
-        is the same for any, a smaller one lowers the build's peak memory."""
+        is the same for any, a smaller one lowers the build's peak memory. `language`:
+        whose analysis reads the articles and the questions (bot/knowledge/languages.py).
+        `spellings`: the articles' words a word they never use may be a typo of (all by
+        default; a language's index gives its own articles' only, never the English
+        ones it holds untranslated: "wetter" is not a typo of "better")."""
+        self._analysis = analysis_for(language)
         self.articles = list(articles)
         n = len(self.articles)
         self._n = n
         self.semantic: Semantic = semantic
         self._encoder = _encoder(semantic)
         self._meaning = self._build_meaning() if self._encoder is not None else None
-        index = build(self.articles, slice_size)
+        index = build(self.articles, slice_size, self._analysis)
         self._words, self._idf = index.words.postings, index.words.idf
         self._idf_unknown, self._surface = index.words.idf_unknown, index.words.surface
-        self._surface_list = list(self._surface)
+        self._surface_list = [w for w in self._surface if spellings is None or w in spellings]
         self._shape, self._gram_ids = index.shape.postings, index.shape.gram_ids
         self._gram_idf, self._gram_idf_unknown = index.shape.idf, index.shape.idf_unknown
         self._phrases = index.phrases  # each title's and question's sorted content words
@@ -186,15 +177,18 @@ class Matcher:
         if len(word) < TYPO_MIN_LENGTH or not word.isalpha() or not self._surface_list:
             return None
         # one edit (a transposition counts as one) for short words, two for longer ones,
-        # those from the same first letter (a typo seldom starts wrong twice over)
-        limit = 1 if len(word) <= 5 else 2
+        # those from the same first letter (a typo seldom starts wrong twice over); in a
+        # language with no vocabulary to tell a real word, one edit from the same first
+        # letter ("reise" is not "preise", "mois" not "fois", "rechnen" not "rechnung")
+        limit = 1 if len(word) <= 5 or not self._analysis.english else 2
         found = process.extractOne(
             word, self._surface_list, scorer=OSA.distance, score_cutoff=limit
         )
-        if found is None or (found[1] > 1 and str(found[0])[0] != word[0]):
+        strict = found is not None and (found[1] > 1 or not self._analysis.english)
+        if found is None or (strict and str(found[0])[0] != word[0]):
             return None
         spelt = str(found[0])
-        if word in english_words() and root(word) != root(spelt):
+        if word in self._analysis.vocabulary() and root(word) != root(spelt):
             return None  # a word meant as written ("hiring" is not "giving", nor
         return spelt  # "refused" "refund"); its other forms are ("cheapest", "cheaper")
 
@@ -202,7 +196,7 @@ class Matcher:
         """The best `limit` articles for a question, best first."""
         if not self._n:
             return []
-        found = content_words(text)
+        found = self._analysis.content_words(text)
         if not found:
             return []
         # words -> known stems (typos mapped), unknown ones kept to count against
@@ -210,9 +204,9 @@ class Matcher:
         fixed: list[str] = []
         corrected: dict[str, str] = {}  # typo -> the articles' spelling, for the meaning
         for word in dict.fromkeys(found):
-            term = stem(word)
+            term = self._analysis.stem(word)
             if term not in self._idf:
-                if _misspelt_stopword(word):
+                if self._analysis.misspelt_stopword(word):
                     continue
                 mapped = self._map_word(word)
                 if mapped is not None:

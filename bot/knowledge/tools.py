@@ -15,9 +15,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.knowledge.analysis import content_words, sorted_phrase
-from bot.knowledge.articles import Problem, load_articles
-from bot.knowledge.base import Candidate, KnowledgeBase, Thresholds
+from bot.knowledge.articles import (
+    BASE_LANGUAGE,
+    Article,
+    Problem,
+    load_articles,
+    missing_translations,
+)
+from bot.knowledge.base import Candidate, Decision, KnowledgeBase, Thresholds
 from bot.knowledge.parts import points_by_kind
+from bot.knowledge.translated import code
 
 CONFUSION_MARGIN = 0.02  # an own question scoring this close to another article is confusing
 
@@ -26,14 +33,17 @@ Expected = str | tuple[str, ...] | None
 best first (a row with "also"); or None when no article should."""
 
 
-def kb_check(directory: Path, out: TextIO | None = None) -> int:
-    """Validate every article; exit code 1 when there is an error."""
+def kb_check(
+    directory: Path, out: TextIO | None = None, languages: Sequence[str] = (BASE_LANGUAGE,)
+) -> int:
+    """Validate every article, and that each of `languages` (the configured ones)
+    has every article; exit code 1 when there is an error."""
     out = out or sys.stdout
     articles, problems = load_articles(directory)
-    owner: dict[str, tuple[str, Path | None, int]] = {}
+    owner: dict[tuple[str, str], tuple[str, Path | None, int]] = {}
     for article in articles:
         for question in article.questions:
-            key = sorted_phrase(content_words(question))
+            key = (article.language, sorted_phrase(content_words(question)))
             first = owner.get(key)
             if first is not None and first[0] != article.id:
                 problems.append(
@@ -47,42 +57,61 @@ def kb_check(directory: Path, out: TextIO | None = None) -> int:
             else:
                 owner.setdefault(key, (article.id, article.path, article.line))
     if articles:
-        kb = KnowledgeBase.of(articles, Thresholds())
-        for article in articles:
-            for question in article.questions:
-                ranked = kb.rank(question, 2)
-                own = next((c.score for c in ranked if c.article.id == article.id), 0.0)
-                rival = next((c for c in ranked if c.article.id != article.id), None)
-                if rival is not None and rival.score >= own - CONFUSION_MARGIN:
-                    problems.append(
-                        Problem(
-                            article.path or directory,
-                            article.line,
-                            f"the question “{question}” is as close to “{rival.article.title}”"
-                            f" ({rival.article.id}) as to this article: reword one of them",
-                            "warning",
-                        )
-                    )
+        problems.extend(_confusions(KnowledgeBase.of(articles, Thresholds()), articles, directory))
+    problems.extend(missing_translations(directory, articles, languages))
     for problem in problems:
         print(problem, file=out)
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
+    counts = Counter(a.language for a in articles)
+    split = ""
+    if set(counts) - {BASE_LANGUAGE}:
+        split = " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
     print(
-        f"{len(articles)} articles checked in {directory}: {errors} errors, {warnings} warnings",
+        f"{len(articles)} articles{split} checked in {directory}: {errors} errors,"
+        f" {warnings} warnings",
         file=out,
     )
     return 1 if errors else 0
 
 
-def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None = None) -> int:
-    """What the bot would do with one question, and why."""
+def _confusions(kb: KnowledgeBase, articles: list[Article], directory: Path) -> list[Problem]:
+    """An own question as close to another article as to its own, in its language."""
+    problems = []
+    for article in articles:
+        for question in article.questions:
+            ranked = kb.rank(question, 2, article.language)
+            own = next((c.score for c in ranked if c.article.id == article.id), 0.0)
+            rival = next((c for c in ranked if c.article.id != article.id), None)
+            if rival is not None and rival.score >= own - CONFUSION_MARGIN:
+                problems.append(
+                    Problem(
+                        article.path or directory,
+                        article.line,
+                        f"the question “{question}” is as close to “{rival.article.title}”"
+                        f" ({rival.article.id}) as to this article: reword one of them",
+                        "warning",
+                    )
+                )
+    return problems
+
+
+def kb_ask(
+    kb: KnowledgeBase,
+    question: str,
+    as_json: bool,
+    out: TextIO | None = None,
+    language: str = BASE_LANGUAGE,
+) -> int:
+    """What the bot would do with one question asked in `language`, and why."""
     out = out or sys.stdout
-    decision = kb.decide(question)
-    ranked = kb.rank(question, 5)
+    decision = kb.decide(question, language)
+    ranked = kb.rank(question, 5, language)
     offered = {c.article.id for c in decision.candidates} if decision.kind != "unknown" else set()
     if as_json:
         payload = {
             "query": question,
+            "language": language,
             "decision": decision.kind,
             "articles": [c.article.id for c in decision.candidates]
             if decision.kind != "unknown"
@@ -94,6 +123,7 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
                 {
                     "article": c.article.id,
                     "title": c.article.title,
+                    "language": c.article.language,
                     "score": round(c.score, 4),
                     "offered": c.article.id in offered,
                     "why": c.why,
@@ -102,12 +132,12 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
                 }
                 for c in ranked
             ],
-            "learned": _opinion_json(kb, question),
-            "thresholds": _thresholds(kb.thresholds),
+            "learned": _opinion_json(kb, question, language),
+            "thresholds": _thresholds(kb.thresholds_for(language)),
         }
         print(json.dumps(payload, ensure_ascii=False, indent=2), file=out)
         return 0
-    t = kb.thresholds
+    t = kb.thresholds_for(language)
     if decision.kind == "answer":
         headline = f"answer with “{decision.candidates[0].article.title}”"
         if decision.asked:
@@ -130,10 +160,11 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
         print("no article shares anything with the question", file=out)
     elif not any(p.kind == "semantic" for c in ranked for p in c.parts):
         print("(scores are lexical only: this matcher has no semantic part)", file=out)
-    print(_opinion_line(kb, question), file=out)
+    print(_opinion_line(kb, question, language), file=out)
     for n, c in enumerate(ranked, 1):
         mark = "*" if c.article.id in offered else " "
-        print(f"{mark}{n}. {c.score:.3f}  {c.article.id}  “{c.article.title}”", file=out)
+        other = f"  ({c.article.language})" if c.article.language != language else ""
+        print(f"{mark}{n}. {c.score:.3f}  {c.article.id}  “{c.article.title}”{other}", file=out)
         learned = "" if c.learned is None else f"; classifier {c.learned:.2f}"
         print(f"      {_parts_line(c)}{learned}", file=out)
         if c.why:
@@ -141,20 +172,20 @@ def kb_ask(kb: KnowledgeBase, question: str, as_json: bool, out: TextIO | None =
     return 0
 
 
-def _opinion_line(kb: KnowledgeBase, question: str) -> str:
+def _opinion_line(kb: KnowledgeBase, question: str, language: str) -> str:
     """The second opinion (bot/knowledge/learned.py) and when it answers."""
-    t = kb.thresholds
-    opinion = kb.opinion(question)
+    t = kb.thresholds_for(language)
+    opinion = kb.opinion(question, language)
     if opinion is None:
-        return "(classifier: none trained, or it knows no part of the question)"
+        return "(classifier: none for this language, or it knows no part of the question)"
     return (
         f"classifier's first: {opinion.article} ({opinion.probability:.2f}); it stands in"
         f" for the lead when it is the best above too, at {t.learned_probability:.2f} or more"
     )
 
 
-def _opinion_json(kb: KnowledgeBase, question: str) -> list[dict[str, Any]] | None:
-    opinion = kb.opinion(question)
+def _opinion_json(kb: KnowledgeBase, question: str, language: str) -> list[dict[str, Any]] | None:
+    opinion = kb.opinion(question, language)
     if opinion is None:
         return None
     return [{"article": a, "probability": round(p, 4)} for a, p in opinion.likeliest]
@@ -194,6 +225,7 @@ def _parts_line(c: Candidate) -> str:
 
 @dataclass
 class _Tally:
+    by_language: dict[str, _Tally] = field(default_factory=dict)  # lines with a "lang"
     questions: int = 0
     in_scope: int = 0
     out_of_scope: int = 0
@@ -211,7 +243,13 @@ def read_eval(path: Path) -> list[tuple[str, Expected]]:
     "also": ["id", ...], more articles that answer it as well (a question asking
     two things, or one that two articles answer): the pair's second item is then
     the tuple of all of them, the best first."""
-    pairs: list[tuple[str, Expected]] = []
+    return [(text, expected) for text, expected, _ in read_eval_rows(path)]
+
+
+def read_eval_rows(path: Path) -> list[tuple[str, Expected, str | None]]:
+    """read_eval's pairs with each line's "lang" (an ISO 639-1 code, the language
+    the question is asked in), None where the line has none (the base language)."""
+    pairs: list[tuple[str, Expected, str | None]] = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -238,7 +276,13 @@ def read_eval(path: Path) -> list[tuple[str, Expected]]:
                     f'{path}:{number}: "also" must be a list of article ids,'
                     ' next to an "article" that is not null'
                 )
-            pairs.append((row["text"], (str(article), *also) if also else article))
+            lang = row.get("lang")
+            if lang is not None and (not isinstance(lang, str) or code(lang) != lang.lower()):
+                raise ValueError(
+                    f'{path}:{number}: "lang" must be a two-letter ISO 639-1 code, got {lang!r}'
+                )
+            expected = (str(article), *also) if also else article
+            pairs.append((row["text"], expected, lang.lower() if lang else None))
     return pairs
 
 
@@ -249,41 +293,62 @@ def accepted(expected: Expected) -> tuple[str, ...]:
     return (expected,) if isinstance(expected, str) else expected
 
 
-def evaluate(kb: KnowledgeBase, pairs: Sequence[tuple[str, Expected]], progress: bool) -> _Tally:
+def evaluate(
+    kb: KnowledgeBase,
+    pairs: Sequence[tuple[str, Expected]],
+    progress: bool,
+    languages: Sequence[str | None] = (),
+) -> _Tally:
+    """Every question decided and tallied; with `languages` (each pair's, None for
+    the base language), in the language's tally in `by_language` as well."""
     tally = _Tally()
     every = max(1, len(pairs) // 50)
     for n, (text, expected) in enumerate(pairs, 1):
+        language = languages[n - 1] if languages else None
         started = time.perf_counter()
-        decision = kb.decide(text)
-        tally.timings.append((time.perf_counter() - started) * 1000)
-        ids = [c.article.id for c in decision.candidates]
-        tally.questions += 1
-        right = accepted(expected)
-        if decision.kind == "clarify":
-            tally.menu_sizes[len(ids)] += 1
-        if not right:
-            tally.out_of_scope += 1
-            outcome = {"answer": "oos_answered", "unknown": "oos_refused"}.get(
-                decision.kind, "oos_clarified"
-            )
-        else:
-            tally.in_scope += 1
-            if decision.kind == "answer":
-                outcome = "answered_correct" if ids[0] in right else "answered_wrong"
-            elif decision.kind == "clarify":
-                outcome = "clarified" if any(a in ids for a in right) else "clarified_without"
-                tally.one_option += len(ids) == 1
-            else:
-                outcome = "unknown"
-        tally.outcomes[outcome] += 1
-        if outcome in ("answered_wrong", "oos_answered"):
-            tally.mistakes.append(f"{text!r} → {ids[0]} (expected {' or '.join(right) or None})")
+        # (a line without a language is asked as before: a stand-in with decide(text) works)
+        decision = kb.decide(text, language) if language else kb.decide(text)
+        took = (time.perf_counter() - started) * 1000
+        said = f"[{language or BASE_LANGUAGE}] " if any(languages) else ""
+        _record(tally, text, expected, decision, took, said)
+        if any(languages):
+            own = tally.by_language.setdefault(language or BASE_LANGUAGE, _Tally())
+            _record(own, text, expected, decision, took)
         if progress and (n % every == 0 or n == len(pairs)):
             done = n * 30 // len(pairs)
             print(f"\r[{'#' * done}{'.' * (30 - done)}] {n}/{len(pairs)}", end="", file=sys.stderr)
     if progress:
         print(file=sys.stderr)
     return tally
+
+
+def _record(
+    tally: _Tally, text: str, expected: Expected, decision: Decision, took: float, said: str = ""
+) -> None:
+    """One decision in `tally`; `said` starts its line among the mistakes ("[de] ")."""
+    tally.timings.append(took)
+    ids = [c.article.id for c in decision.candidates]
+    tally.questions += 1
+    right = accepted(expected)
+    if decision.kind == "clarify":
+        tally.menu_sizes[len(ids)] += 1
+    if not right:
+        tally.out_of_scope += 1
+        outcome = {"answer": "oos_answered", "unknown": "oos_refused"}.get(
+            decision.kind, "oos_clarified"
+        )
+    else:
+        tally.in_scope += 1
+        if decision.kind == "answer":
+            outcome = "answered_correct" if ids[0] in right else "answered_wrong"
+        elif decision.kind == "clarify":
+            outcome = "clarified" if any(a in ids for a in right) else "clarified_without"
+            tally.one_option += len(ids) == 1
+        else:
+            outcome = "unknown"
+    tally.outcomes[outcome] += 1
+    if outcome in ("answered_wrong", "oos_answered"):
+        tally.mistakes.append(f"{said}{text!r} → {ids[0]} (expected {' or '.join(right) or None})")
 
 
 def _fraction(count: int, total: int) -> float:
@@ -313,7 +378,11 @@ def summary(tally: _Tally) -> dict[str, Any]:
         "p99_ms": round(p99, 3),
         "counts": dict(sorted(o.items())),
         "menu_sizes": {str(k): v for k, v in sorted(tally.menu_sizes.items())},
-    }
+    } | (
+        {"by_language": {k: summary(v) for k, v in sorted(tally.by_language.items())}}
+        if tally.by_language
+        else {}
+    )
 
 
 def _thresholds(t: Thresholds) -> dict[str, float]:
@@ -328,41 +397,66 @@ def _thresholds(t: Thresholds) -> dict[str, float]:
 
 
 def kb_eval(kb: KnowledgeBase, path: Path, as_json: bool, out: TextIO | None = None) -> int:
-    """Measure decisions against a JSONL file of questions and expected articles."""
+    """Measure decisions against a JSONL file of questions and expected articles;
+    per language too when lines say which they are in ("lang")."""
     out = out or sys.stdout
-    pairs = read_eval(path)
+    rows = read_eval_rows(path)
+    pairs = [(text, expected) for text, expected, _ in rows]
     unknown_ids = sorted({a for _, e in pairs for a in accepted(e) if kb.get(a) is None})
     if unknown_ids:
         raise ValueError(f"{path} expects articles that do not exist: {', '.join(unknown_ids)}")
-    tally = evaluate(kb, pairs, progress=not as_json and len(pairs) >= 200 and sys.stderr.isatty())
+    progress = not as_json and len(pairs) >= 200 and sys.stderr.isatty()
+    tally = evaluate(kb, pairs, progress, [lang for _, _, lang in rows])
     result = summary(tally)
     if as_json:
         result["thresholds"] = _thresholds(kb.thresholds)
+        for language, each in result.get("by_language", {}).items():
+            each["thresholds"] = _thresholds(kb.thresholds_for(language))
         print(json.dumps(result), file=out)
         return 0
-    rows = [
-        ("in-scope questions", str(result["in_scope"]), ""),
-        ("  answered rightly", _pct(result["answered_correct"]), "higher is better"),
-        ("  answered WRONGLY", _pct(result["answered_wrong"]), "the worst outcome"),
-        ("  asked back, right option offered", _pct(result["clarified"]), "good"),
-        ("  asked back, right option missing", _pct(result["clarified_without"]), ""),
-        ("  asked back in all (a menu)", _pct(result["asked_back"]), "fewer is better"),
-        ("    a menu of one option", _pct(result["one_option_menus"]), "a yes/no would do"),
-        ("  said it does not know", _pct(result["unknown"]), "honest"),
-        ("out-of-scope questions", str(result["out_of_scope"]), ""),
-        ("  refused honestly", _pct(result["oos_refused"]), "higher is better"),
-        ("  answered anyway", _pct(result["oos_answered"]), "a wrong answer"),
-        ("  asked back", _pct(result["oos_clarified"]), ""),
-        ("latency p50 / p99", f"{result['p50_ms']:.2f} / {result['p99_ms']:.2f} ms", ""),
-    ]
-    width = max(len(r[0]) for r in rows)
-    for label, value, comment in rows:
-        print(f"{label:<{width}}  {value:>18}  {comment}".rstrip(), file=out)
+    columns = [("all", result), *result.get("by_language", {}).items()]
+    table = _table([r for _, r in columns])
+    width = max(len(label) for label, _, _ in table)
+    if len(columns) > 1:
+        heads = "".join(f"{name:>14}" for name, _ in columns)
+        print(f"{'':<{width}}{heads}", file=out)
+    for label, values, comment in table:
+        cells = "".join(f"{v:>14}" for v in values)
+        print(f"{label:<{width}}{cells}  {comment}".rstrip(), file=out)
     if tally.mistakes:
         print(f"\nwrong answers ({len(tally.mistakes)}, first 15):", file=out)
         for line in tally.mistakes[:15]:
             print(f"  {line}", file=out)
     return 0
+
+
+def _table(results: list[dict[str, Any]]) -> list[tuple[str, list[str], str]]:
+    """kb eval's rows: a label, one value per result (overall, then each language's),
+    a comment."""
+
+    def row(label: str, key: str, comment: str = "") -> tuple[str, list[str], str]:
+        group = "out_of_scope" if key.startswith("oos_") else "in_scope"
+        return label, [_pct(r[key]) if r[group] else "–" for r in results], comment
+
+    return [
+        ("in-scope questions", [str(r["in_scope"]) for r in results], ""),
+        row("  answered rightly", "answered_correct", "higher is better"),
+        row("  answered WRONGLY", "answered_wrong", "the worst outcome"),
+        row("  asked back, right option offered", "clarified", "good"),
+        row("  asked back, right option missing", "clarified_without"),
+        row("  asked back in all (a menu)", "asked_back", "fewer is better"),
+        row("    a menu of one option", "one_option_menus", "a yes/no would do"),
+        row("  said it does not know", "unknown", "honest"),
+        ("out-of-scope questions", [str(r["out_of_scope"]) for r in results], ""),
+        row("  refused honestly", "oos_refused", "higher is better"),
+        row("  answered anyway", "oos_answered", "a wrong answer"),
+        row("  asked back", "oos_clarified"),
+        (
+            "latency p50 / p99 ms",
+            [f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}" for r in results],
+            "",
+        ),
+    ]
 
 
 def _pct(fraction: float) -> str:
