@@ -175,6 +175,7 @@ class Inbound:
     display_name: str = ""
     attachments: tuple[Attachment, ...] = ()
     edited_key: str = ""  # for EDIT: the key of the message that was edited
+    language_hint: str = ""  # the platform's guess at the sender's language ("de", "pt-br")
 
 
 class Purpose(enum.StrEnum):
@@ -376,6 +377,8 @@ class Customer:
     name: str
     created_at: datetime
     last_seen_at: datetime | None = None
+    language: str = ""  # the language the bot speaks to them ("": not settled yet)
+    language_chosen: bool = False  # they chose it (/language): what they write keeps it
 
 
 @dataclass(frozen=True, slots=True)

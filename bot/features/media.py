@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.i18n import _
 from bot.model import CaseState, EventKind, InboundKind, Purpose
 from bot.registry import Feature
 from bot.text import md_escape, shorten
@@ -50,21 +51,25 @@ async def attachment(turn: Turn) -> None:
             )
         ]
         if case.state is CaseState.WAITING:
-            await turn.say(f"Thanks, I've added that to case #{case.id}.")
+            await turn.say(_("Thanks, I've added that to case #{case}.").format(case=case.id))
         return
     await turn.say(
-        f"Thanks, I've kept that on case #{case.id}. I can't look inside files myself;"
-        " a person will see it with the rest of your case. Type /human if you'd like one now."
+        _(
+            "Thanks, I've kept that on case #{case}. I can't look inside files myself; a"
+            " person will see it with the rest of your case. Type /human if you'd like one"
+            " now."
+        ).format(case=case.id)
     )
 
 
 @feature.receives(InboundKind.OTHER)
 async def unusable(turn: Turn) -> None:
-    what = shorten(turn.text or "that", 40)
+    what = shorten(turn.text or _("that"), 40)
     await turn.record(EventKind.CUSTOMER, "", unsupported=what)
     if turn.case.state is not CaseState.AGENT:
         await turn.say(
-            f"Thanks for the {md_escape(what)}! I can't do anything with it, though:"
-            " I read text, and I keep photos and files for a person. Type your question,"
-            " or /human."
+            _(
+                "Thanks for the {what}! I can't do anything with it, though: I read text, and"
+                " I keep photos and files for a person. Type your question, or /human."
+            ).format(what=md_escape(what))
         )

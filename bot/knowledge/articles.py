@@ -32,6 +32,7 @@ class Article:
     handover: bool = False
     path: Path | None = None
     line: int = 1  # where the front matter starts, for messages
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
