@@ -146,7 +146,9 @@ async def reply(turn: DeskTurn, case: Case, customer: Customer, text: str) -> No
     receipt = turn.inbound.address
     await turn.tell_customer(
         case,
-        f"**{md_escape(agent.name)}** ({_('support')}): {md_escape(text)}",
+        _("**{agent}** (support): {text}").format(
+            agent=md_escape(agent.name), text=md_escape(text)
+        ),
         delivery=Delivery(purpose=Purpose.AGENT_REPLY, receipt_to=receipt),
     )
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import AgentSettings
 from bot.hours import BusinessHours
-from bot.i18n import _, ngettext
+from bot.i18n import ENGLISH, LANGUAGE_NAMES, _, ngettext
 from bot.model import (
     Address,
     Button,
@@ -45,6 +45,15 @@ def minutes(seconds: float) -> str:
         return ngettext("{n} minute", "{n} minutes", value).format(n=value)
     hours = round(value / 60)
     return ngettext("{n} hour", "{n} hours", hours).format(n=hours)
+
+
+def speaks(customer: Customer) -> str:
+    """ " · writes German (de)": the customer's language on the card, in the desk's
+    words (English), when it is not English."""
+    code = customer.language
+    if not code or code == ENGLISH:
+        return ""
+    return f" · writes {LANGUAGE_NAMES.get(code, code)} ({code})"
 
 
 def state_words(case: Case) -> str:
@@ -157,7 +166,7 @@ class Desk:
         ]
         text = (
             f"**Case #{case.id}** · {md_escape(customer.name or 'a customer')} · on {channel}"
-            f" · {md_escape(state_words(case))}\n"
+            f" · {md_escape(state_words(case))}{speaks(customer)}\n"
             f"**Why:** {md_escape(case.handover_reason)}\n"
             f"**Summary, confirmed by the customer:**\n{case.summary}\n"
             + ("**Recent:**\n" + "\n".join(recent) if recent else "")

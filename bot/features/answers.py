@@ -174,11 +174,15 @@ async def not_answered(
             f"the bot could not answer {count} times in a row",
             opening=opening
             + " "
-            + ngettext(
-                "That's {count} time now I couldn't help, so let me get a person.",
-                "That's {count} times now I couldn't help, so let me get a person.",
-                count,
-            ).format(count=count),
+            + (
+                _("That's twice now I couldn't help, so let me get a person.")
+                if count == 2
+                else ngettext(
+                    "That's {count} time now I couldn't help, so let me get a person.",
+                    "That's {count} times now I couldn't help, so let me get a person.",
+                    count,
+                ).format(count=count)
+            ),
         )
         return
     await turn.say(

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot.i18n import N_, _, ngettext
+from bot.i18n import ENGLISH, LANGUAGE_NAMES, N_, NAMES, _, ngettext
 from bot.model import Button, Case, CaseState, Conversation, Customer, Event, EventKind, Purpose
 from bot.registry import Feature, pack
 from bot.report import ReportData, ReportSection, counted
@@ -64,6 +64,9 @@ def summarise(case: Case, customer: Customer, events: Sequence[Event]) -> str:
         lines.append(f"• The bot could not answer {unanswered} question{'s' * (unanswered > 1)}")
     if tried:
         lines.append(f"• Articles tried: {', '.join(dict.fromkeys(tried))}")
+    if customer.language and customer.language != ENGLISH:  # (the desk reads English)
+        language = customer.language
+        lines.append(f"• Language: {LANGUAGE_NAMES.get(language, language)} ({language})")
     return "\n".join(lines)
 
 
@@ -88,6 +91,11 @@ def for_customer(summary: str) -> str:
                 line = _(heading) + line[len(heading) :]
                 break
         else:
+            spoken = _LANGUAGE.match(line)
+            if spoken:
+                line = _("• Language: {language}").format(
+                    language=NAMES.get(spoken.group(1), spoken.group(1))
+                )
             found = _COULD_NOT.match(line)
             if found:
                 count = int(found.group(1))
@@ -100,6 +108,7 @@ def for_customer(summary: str) -> str:
     return "\n".join(lines)
 
 
+_LANGUAGE = re.compile(r"• Language: .{1,40} \(([a-z]{2,3})\)$")
 _COULD_NOT = re.compile(r"• The bot could not answer (\d{1,9}) questions?$")
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from babel import Locale, UnknownLocaleError
+
 from bot import i18n
 from bot.i18n import _, detect
 from bot.model import Button, Customer, InboundKind
@@ -47,8 +49,22 @@ def settle(turn: Turn) -> tuple[str, bool]:
     if stored:
         return stored, reading.foreign
     hint = hinted(inbound.language_hint)
-    language = hint if hint in configured else configured[0]
-    return language, reading.foreign or bool(hint and hint not in configured)
+    if hint in configured:
+        return hint, reading.foreign
+    # a platform that says the customer uses a language the company does not serve:
+    # told once, on first contact, which ones it does (with one, there is no choice)
+    unserved = turn.new_customer and len(configured) > 1 and _is_language(hint)
+    return configured[0], reading.foreign or unserved
+
+
+def _is_language(code: str) -> bool:
+    if not code.isalpha() or not 2 <= len(code) <= 3:
+        return False
+    try:
+        Locale.parse(code)
+    except (ValueError, UnknownLocaleError):
+        return False
+    return True
 
 
 async def arrive(turn: Turn) -> None:
@@ -89,6 +105,12 @@ async def foreign_notice(turn: Turn) -> None:
 @feature.command("language", help=i18n.N_("choose the language I write in"))
 async def language(turn: Turn, args: str) -> None:
     wanted = args.strip().lower()
+    if len(turn.settings.languages) == 1:  # nothing to choose from: no menu
+        await turn.say(
+            _("I write in {languages} only.").format(languages=available(turn)),
+            note="said the one language it speaks",
+        )
+        return
     if not wanted:
         await turn.say(
             _("I'm writing in {language}. Which language would you like?").format(

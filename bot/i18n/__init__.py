@@ -26,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_skeleton
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -140,15 +140,9 @@ def check_languages(value: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def when(moment: datetime, zone: ZoneInfo) -> str:
-    """A date and time as the customer's language writes them, in the bot's zone."""
+    """A day and time as the customer's language writes them ("1. Dez. 23:31 UTC",
+    "Dec 1 23:31 UTC"), in the bot's time zone."""
     local = moment.astimezone(zone)
     locale = Locale.parse(_current.get())
-    text = format_datetime(local, "medium", locale=locale)
-    return f"{text} {local.tzname() or ''}".rstrip()
-
-
-def day(moment: datetime, zone: ZoneInfo) -> str:
-    """A date alone, as the customer's language writes it."""
-    from babel.dates import format_date
-
-    return format_date(moment.astimezone(zone), "medium", locale=Locale.parse(_current.get()))
+    day = format_skeleton("MMMd", local, locale=locale)
+    return f"{day} {format_skeleton('Hm', local, locale=locale)} {local.tzname() or ''}".rstrip()
