@@ -385,3 +385,28 @@ async def test_agents_see_the_language_and_the_customer_hears_them_in_it(
     assert "Como foi o atendimento? Toque de 1 (ruim) a 5 (ótimo)." in told[2]
     desk_words = [m.text for m in desk.sent]
     assert any("claimed case" in text for text in desk_words)  # the desk's stay English
+
+
+@pytest.mark.parametrize(
+    ("greeting", "language", "words"),
+    [
+        ("Hallo", "de", "Ich bin Candor"),
+        ("Guten Tag!", "de", "Ich bin Candor"),
+        ("Hola", "es", "Soy Candor"),
+        ("Buenos días", "es", "Soy Candor"),
+        ("Bonjour", "fr", "Je suis Candor"),
+        ("Bonsoir !", "fr", "Je suis Candor"),
+        ("Olá", "pt", "Sou Candor"),
+        ("Boa tarde", "pt", "Sou Candor"),
+    ],
+)
+async def test_a_greeting_is_answered_as_a_greeting_in_its_language(
+    five: Candor, out: RecordingSender, greeting: str, language: str, words: str
+) -> None:
+    ana = Customer(five, out, "ana")
+    [hello] = await ana.send(greeting)
+    assert words in hello and "#1" in hello
+    assert await language_of(five, ana) == (language, False)
+    [again] = await ana.send(greeting)  # greeted just now: the short greeting, same language
+    assert words not in again and await language_of(five, ana) == (language, False)
+    assert "#1" in again
