@@ -70,7 +70,7 @@ async def release_on_write(turn: Turn) -> None:
     """ "/mute" lasts until they write again: a message (a command too) is that."""
     if turn.inbound.kind is not InboundKind.MESSAGE:
         return
-    _, until_write, _ = await turn.tx.notices.quiet_of(turn.customer.id)
+    _muted, until_write, _hours = await turn.tx.notices.quiet_of(turn.customer.id)
     if until_write:
         await turn.tx.notices.set_quiet(turn.customer.id, muted_until=None, until_write=False)
         await turn.tx.notices.release(turn.customer.id, turn.now)
