@@ -410,3 +410,17 @@ async def test_a_greeting_is_answered_as_a_greeting_in_its_language(
     [again] = await ana.send(greeting)  # greeted just now: the short greeting, same language
     assert words not in again and await language_of(five, ana) == (language, False)
     assert "#1" in again
+
+
+def test_telegrams_menu_is_described_in_each_language() -> None:
+    from adapters.telegram.channel import menu
+    from bot.app import FEATURES
+    from bot.registry import Registry
+
+    registry = Registry(FEATURES)
+    english = {c.command: c.description for c in menu(registry)}
+    german = {c.command: c.description for c in menu(registry, "de")}
+    assert english["human"] == "Hand your case to a person"
+    assert german["human"] == "Ihren Fall an eine Person übergeben"
+    assert german["language"] == "Die Sprache wählen, in der ich schreibe"
+    assert german.keys() == english.keys()
