@@ -253,6 +253,9 @@ class Delivery:
     # the sender shows it to them alone (Slack: an ephemeral message, or for a file
     # their direct messages), or does not send it.
     private_to: str = ""
+    # a notice (incident, idea): the language it was written in, for what the outbox
+    # adds to it (several held ones sent as one)
+    language: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The stored form: only what is set."""
@@ -296,6 +299,8 @@ class Delivery:
             data["private"] = True
         if self.private_to:
             data["private_to"] = self.private_to
+        if self.language:
+            data["language"] = self.language
         return data
 
     @classmethod
@@ -343,6 +348,7 @@ class Delivery:
             summary_of=tuple(n for n in data.get("summary_of") or () if isinstance(n, int)),
             delivered=data.get("delivered") if isinstance(data.get("delivered"), bool) else None,
             private=bool(data.get("private")),
+            language=str(data.get("language") or "")[:8],
             private_to=str(data.get("private_to") or ""),
         )
 

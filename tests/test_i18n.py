@@ -424,3 +424,30 @@ def test_telegrams_menu_is_described_in_each_language() -> None:
     assert german["human"] == "Ihren Fall an eine Person übergeben"
     assert german["language"] == "Die Sprache wählen, in der ich schreibe"
     assert german.keys() == english.keys()
+
+
+async def test_incident_notices_come_in_each_customers_language(
+    five: Candor, out: RecordingSender, clock: Clock
+) -> None:
+    from bot.model import Cause
+
+    ana, bob = Customer(five, out, "ana"), Customer(five, out, "bob")
+    maria = Agent(five, "maria")
+    await maria.say("/incident Login is slow | sign-in | login")
+    told = "\n".join(await ana.send("Mein Login dauert ewig, was ist da los?"))
+    assert "Bekanntes Problem: Login is slow." in told and "Ich melde mich hier" in told
+    said = await bob.send("my login takes ages, what is going on?")
+    assert any("Known problem: Login is slow." in line for line in said)
+    await ana.send("/mute 2h")
+    await maria.say("/incident update 1 We found the cause.")
+    await maria.say("/incident update 1 A fix is being tested.")
+    clock.advance(hours=3)
+    await five.outbox.deliver_due()
+    [held] = [m for m in out.sent if m.cause is Cause.INCIDENT and m.address.chat_id == "ana"]
+    assert held.text.startswith("Während Ihre Benachrichtigungen pausiert waren:")
+    assert "Neuigkeiten zu **Login is slow**: We found the cause." in held.text
+    bobs = [m.text for m in out.sent if m.cause is Cause.INCIDENT and m.address.chat_id == "bob"]
+    assert bobs == [
+        "Update on **Login is slow**: We found the cause.",
+        "Update on **Login is slow**: A fix is being tested.",
+    ]

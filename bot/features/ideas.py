@@ -13,7 +13,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.desk.turn import DeskTurn
-from bot.i18n import ENGLISH, N_, _, ngettext, speaking
+from bot.i18n import N_, _, ngettext, speaking
 from bot.model import Button, Cause, Conversation, Delivery, Idea, IdeaState, Outbound, Purpose
 from bot.registry import Feature, pack
 from bot.report import ReportData, ReportSection, counted
@@ -292,7 +292,9 @@ async def mark(turn: DeskTurn, args: str) -> None:
         if address is None:
             continue
         voter = await turn.tx.customers.get(customer_id)
-        with speaking(voter.language if voter and voter.language else ENGLISH):
+        default = turn.services.settings.languages[0]
+        language = voter.language if voter and voter.language else default
+        with speaking(language):
             text = (
                 _("💡 An idea you voted for is planned: “{idea}”.")
                 if planned
@@ -304,7 +306,7 @@ async def mark(turn: DeskTurn, args: str) -> None:
                 text=text,
                 cause=Cause.IDEA,
                 customer_id=customer_id,
-                delivery=Delivery(idea=found.id),
+                delivery=Delivery(idea=found.id, language=language),
             )
         )
         told += 1

@@ -119,7 +119,8 @@ async def notify(
         if address is None:
             continue
         customer = await tx.customers.get(customer_id)
-        with speaking(customer.language if customer and customer.language else default):
+        language = customer.language if customer and customer.language else default
+        with speaking(language):
             text = words()
         out.append(
             Outbound(
@@ -127,7 +128,7 @@ async def notify(
                 text=text,
                 cause=Cause.INCIDENT,
                 customer_id=customer_id,
-                delivery=Delivery(incident=incident.id),
+                delivery=Delivery(incident=incident.id, language=language),
             )
         )
     return out
