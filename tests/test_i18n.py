@@ -451,3 +451,24 @@ async def test_incident_notices_come_in_each_customers_language(
         "Update on **Login is slow**: We found the cause.",
         "Update on **Login is slow**: A fix is being tested.",
     ]
+
+
+def test_doctor_says_which_strings_a_language_says_in_english(
+    tmp_path: Path, knowledge_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from bot.doctor import examine
+
+    config = write_config(tmp_path, knowledge_dir)
+    text = config.read_text(encoding="utf-8").replace(
+        'company = "Northwind Cloud"', 'company = "N"\nlanguages = ["en", "de", "fr"]'
+    )
+    config.write_text(text, encoding="utf-8")
+    [complete] = [f for f in asyncio.run(examine(config)) if f.area == "languages"]
+    assert complete.ok and complete.detail == "complete for en, de, fr"
+    monkeypatch.setattr(i18n, "gaps", lambda code: ["Send it"] if code == "fr" else [])
+    [gap] = [f for f in asyncio.run(examine(config)) if f.area == "languages"]
+    assert not gap.ok and not gap.needed  # a warning: the bot works, in English there
+    assert gap.detail.startswith("fr: 1 of the bot's strings are missing or fuzzy")
+    assert "“Send it”" in gap.detail

@@ -120,6 +120,24 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+def gaps(language: str) -> list[str]:
+    """The catalog's entries that `language` says in English (missing or fuzzy)."""
+    if language == ENGLISH:
+        return []
+    if language not in shipped():
+        return ["(no catalog)"]
+    with po_path(language).open("rb") as source:
+        catalog = read_po(source, locale=language, domain=DOMAIN)
+    found = []
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.fuzzy or not all(strings):
+            found.append(str(message.id[0] if isinstance(message.id, tuple) else message.id))
+    return found
+
+
 def check_languages(value: tuple[str, ...]) -> tuple[str, ...]:
     """`[bot] languages`: known codes, each once, at least one (the first is the
     default). Raises ValueError saying which are available."""
