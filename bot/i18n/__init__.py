@@ -120,6 +120,13 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(compiled)
 
 
+def held_notices(language: str, notices: list[str]) -> str:
+    """Several held notices sent as one (by the outbox), headed in `language`."""
+    with speaking(language or ENGLISH):
+        heading = _("While your notices were paused:")
+    return heading + "\n\n" + "\n\n".join(f"• {text}" for text in notices)
+
+
 def gaps(language: str) -> list[str]:
     """The catalog's entries that `language` says in English (missing or fuzzy)."""
     if language == ENGLISH:
