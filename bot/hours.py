@@ -77,5 +77,6 @@ class BusinessHours:
         elif opening.date() == local.date() + timedelta(days=1):
             said = _("tomorrow at {time}").format(time=at)
         else:
-            said = f"{format_date(opening, 'EEEE', locale=locale)} {at}"
+            day = format_date(opening, "EEEE", locale=locale)
+            said = _("{day} {time}").format(day=day, time=at)  # "Monday 09:00", "am Montag …"
         return f"{said} ({self.timezone})"
