@@ -472,3 +472,18 @@ def test_doctor_says_which_strings_a_language_says_in_english(
     assert not gap.ok and not gap.needed  # a warning: the bot works, in English there
     assert gap.detail.startswith("fr: 1 of the bot's strings are missing or fuzzy")
     assert "“Send it”" in gap.detail
+
+
+def test_mydata_says_what_the_bot_waits_for_in_the_customers_language() -> None:
+    import json
+
+    from bot.features.recent import in_words
+
+    titles = {"a": "Alpha", "b": "Beta"}.get
+    note = json.dumps({"after": "menu", "q": "q", "shown": ["b"], "not": ["a"], "event": 1})
+    with i18n.speaking("de"):
+        said = in_words(note, titles)
+    assert said == (
+        "Ihre Antwort: Ich habe gefragt, ob Sie “Beta” meinten; dass “Alpha” es laut Ihnen"
+        " nicht ist: Das biete ich bei Ihrer nächsten Nachricht nicht an"
+    )
