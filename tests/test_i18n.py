@@ -487,3 +487,19 @@ def test_mydata_says_what_the_bot_waits_for_in_the_customers_language() -> None:
         "Ihre Antwort: Ich habe gefragt, ob Sie “Beta” meinten; dass “Alpha” es laut Ihnen"
         " nicht ist: Das biete ich bei Ihrer nächsten Nachricht nicht an"
     )
+
+
+async def test_a_sticker_is_thanked_for_in_the_customers_language(
+    five: Candor, out: RecordingSender
+) -> None:
+    from bot.model import InboundKind
+
+    ana = Customer(five, out, "ana")
+    await ana.send("Was kostet das?")
+    [thanks] = await ana.send("sticker", kind=InboundKind.OTHER)
+    assert thanks.startswith("Danke für den Sticker! Damit kann ich leider nichts anfangen")
+    bob = Customer(five, out, "bob")
+    [english] = await bob.send("sticker", kind=InboundKind.OTHER)
+    assert "Thanks for the sticker! I can't do anything with it" in english
+    [other] = await bob.send("hologram", kind=InboundKind.OTHER)
+    assert "Thanks for the hologram!" in other

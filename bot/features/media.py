@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.model import CaseState, EventKind, InboundKind, Purpose
 from bot.registry import Feature
 from bot.text import md_escape, shorten
@@ -62,14 +62,32 @@ async def attachment(turn: Turn) -> None:
     )
 
 
+# What adapters call the things the bot cannot use, as the customer's language says
+# "thanks for the …" (another adapter's word is quoted as it is, after "the").
+_THINGS = {
+    "sticker": N_("the sticker"),
+    "location": N_("the location"),
+    "place": N_("the place"),
+    "contact": N_("the contact"),
+    "poll": N_("the poll"),
+    "dice": N_("the dice"),
+    "game": N_("the game"),
+    "video message": N_("the video message"),
+    "GIF": N_("the GIF"),
+    "story": N_("the story"),
+}
+
+
 @feature.receives(InboundKind.OTHER)
 async def unusable(turn: Turn) -> None:
-    what = shorten(turn.text or _("that"), 40)
+    what = shorten(turn.text or "that", 40)
     await turn.record(EventKind.CUSTOMER, "", unsupported=what)
     if turn.case.state is not CaseState.AGENT:
+        known = _THINGS.get(what)
+        thing = _(known) if known else _("the {thing}").format(thing=md_escape(what))
         await turn.say(
             _(
-                "Thanks for the {what}! I can't do anything with it, though: I read text, and"
+                "Thanks for {thing}! I can't do anything with it, though: I read text, and"
                 " I keep photos and files for a person. Type your question, or /human."
-            ).format(what=md_escape(what))
+            ).format(thing=thing)
         )
