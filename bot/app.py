@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from bot import i18n
 from bot.config import Config
 from bot.desk import Desk
 from bot.desk import commands as desk_commands
@@ -137,6 +138,8 @@ class Candor:
             )
         )
         self.dialog.services.detector.warm()  # its models load now, not on a message
+        for code in config.bot.languages:  # the catalogs compiled now, too
+            i18n.translations(code)
         self.engine = Engine(self.store, self.dialog, clock=clock, on_commit=self.outbox.wake)
 
     @property
