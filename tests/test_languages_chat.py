@@ -93,8 +93,8 @@ def english_fragments(language: str) -> list[str]:
     return pieces
 
 
-@pytest.mark.parametrize("language", sorted(CONVERSATIONS))
-def test_every_bot_line_is_in_the_customers_language(tmp_path: Path, language: str) -> None:
+def five_languages(tmp_path: Path) -> Path:
+    """A config speaking the five shipped languages, its pricing article asked in each."""
     articles = dict(ARTICLES)
     title, questions, body, handover = articles["pricing-plans"]
     articles["pricing-plans"] = (title, [*questions, *QUESTIONS], body, handover)
@@ -105,12 +105,16 @@ def test_every_bot_line_is_in_the_customers_language(tmp_path: Path, language: s
         'company = "Northwind Cloud"\nlanguages = ["en", "de", "es", "fr", "pt"]',
     )
     config.write_text(text, encoding="utf-8")
-    said, expected = CONVERSATIONS[language]
-    # the terminal's language is the console's hint, as Telegram's app language is
-    env = {**os.environ, "LC_ALL": "", "LC_MESSAGES": "", "LANG": f"{language}_XX.UTF-8"}
+    return config
+
+
+def chat_in(config: Path, lines: list[str], lang: str) -> str:
+    """`candor chat` as "ana" with the terminal's LANG (the console's hint at the
+    customer's language, as Telegram's app language is)."""
+    env = {**os.environ, "LC_ALL": "", "LC_MESSAGES": "", "LANG": lang}
     result = subprocess.run(
         [*candor_command(), "chat", "--config", str(config), "--as", "ana"],
-        input="\n".join(said) + "\n",
+        input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
         timeout=120,
@@ -118,9 +122,28 @@ def test_every_bot_line_is_in_the_customers_language(tmp_path: Path, language: s
         env=env,
     )
     assert result.returncode == 0, result.stderr
-    out = result.stdout
+    assert "Traceback" not in result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("language", sorted(CONVERSATIONS))
+def test_every_bot_line_is_in_the_customers_language(tmp_path: Path, language: str) -> None:
+    said, expected = CONVERSATIONS[language]
+    out = chat_in(five_languages(tmp_path), said, f"{language}_XX.UTF-8")
     for phrase in expected:
         assert phrase in out, f"{phrase!r} not in:\n{out}"
     assert "Team is $8 per user" in out  # the article's own words, as written
     untranslated = [piece for piece in english_fragments(language) if piece in out]
     assert untranslated == [], out
+
+
+def test_without_a_hint_the_first_words_settle_the_language(tmp_path: Path) -> None:
+    """A terminal in no language: the opening is in the default (nothing is known
+    yet); from the customer's first words on, every line is in theirs."""
+    said, expected = CONVERSATIONS["fr"]
+    out = chat_in(five_languages(tmp_path), said, "C.UTF-8")
+    opening, rest = out.split("Candor: ", 2)[1:]
+    assert "I'm Candor, the support bot of Northwind Cloud" in opening
+    for phrase in expected[1:]:
+        assert phrase in rest, f"{phrase!r} not in:\n{rest}"
+    assert [piece for piece in english_fragments("fr") if piece in rest] == []
