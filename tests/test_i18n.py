@@ -340,6 +340,8 @@ async def test_a_language_not_configured_is_answered_in_the_default_saying_which
     assert any("I can't write in that language yet. I speak English (en), Deutsch" in line
                for line in said), said  # fmt: skip
     assert await language_of(five, ana) == ("en", False)
+    again = await ana.send("كم سعر الخطة السنوية؟")  # told just now: not again
+    assert again and not any("I can't write in that language" in line for line in again)
     bob = Customer(five, out, "bob")
     said = await bob.send("", kind=__import__("bot.model").model.InboundKind.START,
                           language_hint="it")  # fmt: skip

@@ -92,13 +92,19 @@ def menu(turn: Turn) -> list[Button]:
     return [Button(i18n.NAMES[code], pack("lang", code)) for code in turn.settings.languages]
 
 
+_TOLD = "said which languages it speaks"
+
+
 async def foreign_notice(turn: Turn) -> None:
-    """Said before the reply to a message in a language the bot does not speak."""
+    """Said before the reply to a message in a language the bot does not speak (once
+    in a while: not again while it is among the case's last few events)."""
+    if any(e.actor == "bot" and e.text == _TOLD for e in await turn.timeline(10)):
+        return
     await turn.say(
         _("I can't write in that language yet. I speak {languages}; /language switches.").format(
             languages=available(turn)
         ),
-        note="said which languages it speaks",
+        note=_TOLD,
     )
 
 
