@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
 
+from bot import i18n
 from bot.config import Config
 from bot.desk import Desk
 from bot.desk import commands as desk_commands
@@ -28,6 +29,7 @@ from bot.features import (
     help,
     ideas,
     incidents,
+    language,
     link,
     media,
     notices,
@@ -69,6 +71,7 @@ FEATURES: tuple[Feature, ...] = (
     privacy.feature,
     incidents.feature,
     media.feature,
+    language.feature,
     help.feature,
     desk_commands.feature,
     delivery.feature,
@@ -126,6 +129,7 @@ class Candor:
                     name=config.bot.name,
                     company=config.bot.company,
                     timezone=config.bot.timezone,
+                    languages=config.bot.languages,
                     reopen_window=timedelta(hours=config.cases.reopen_window_hours),
                     unknown_limit=config.desk.unknown_limit,
                     rating_comment_window=timedelta(minutes=config.desk.rating_comment_minutes),
@@ -133,6 +137,9 @@ class Candor:
                 command_prefix=lambda channel: config.commands_on(channel).prefix,
             )
         )
+        self.dialog.services.detector.warm()  # its models load now, not on a message
+        for code in config.bot.languages:  # the catalogs compiled now, too
+            i18n.translations(code)
         self.engine = Engine(self.store, self.dialog, clock=clock, on_commit=self.outbox.wake)
 
     @property

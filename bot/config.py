@@ -34,6 +34,7 @@ from pydantic import (
 
 from bot import redact
 from bot.hours import DAYS, BusinessHours, parse_ranges
+from bot.i18n import check_languages
 from bot.model import Address
 from bot.platforms import SLASH, CommandStyle, Platform, PlatformError, check, clashing, discover
 
@@ -64,18 +65,8 @@ class Section(BaseModel):
 class BotSettings(Section):
     name: str = Field("Candor", min_length=1, max_length=40)
     company: str = Field("Northwind Cloud", min_length=1, max_length=80)
-    timezone: str = "UTC"
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(
-                f"unknown time zone {value!r} (use a name like 'Europe/Berlin')"
-            ) from error
-        return value
+    timezone: Annotated[str, AfterValidator(_check_zone)] = "UTC"
+    languages: Annotated[tuple[str, ...], AfterValidator(check_languages)] = ("en",)
 
 
 class StorageSettings(Section):

@@ -19,7 +19,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.desk import turn as desk_turn
-from bot.features import cases, link
+from bot.features import cases, language, link
+from bot.i18n import _, speaking
 from bot.model import (
     Button,
     Case,
@@ -49,11 +50,17 @@ async def commands(turn: Turn) -> bool:
         await found.command.handler(turn, args)
         return True
     known = ", ".join(f"/{c.name}" for c in turn.services.registry.public_commands())
-    close = f" Did you mean /{found.suggestion}?" if found.suggestion else ""
     typed = turn.services.command_prefix(turn.address.channel)  # as they typed it
+    close = (
+        " " + _("Did you mean /{command}?").format(command=found.suggestion)
+        if found.suggestion
+        else ""
+    )
     await turn.say(
-        f"I don't know the command {typed}{md_escape(name)}.{close} These work: {known}."
-        " Or just type your question."
+        _("I don't know the command {command}.").format(command=typed + md_escape(name))
+        + close
+        + " "
+        + _("These work: {known}. Or just type your question.").format(known=known)
     )
     return True
 
@@ -63,7 +70,7 @@ async def record(turn: Turn) -> bool:
     await turn.record(EventKind.CUSTOMER, turn.text)
     if turn.text:
         return False
-    await turn.say("I got an empty message. Type your question, or /help to see what I can do.")
+    await turn.say(_("I got an empty message. Type your question, or /help to see what I can do."))
     return True
 
 
@@ -106,6 +113,18 @@ class Dialog:
     ) -> list[Outbound]:
         """Record what the customer did, decide, and return the messages to send.
         `latest`: their unresolved case, else the last resolved one, else None."""
+        with speaking(customer.language or self.services.settings.languages[0]):
+            return await self._handle(tx, inbound, customer, new_customer, latest, now)
+
+    async def _handle(
+        self,
+        tx: Transaction,
+        inbound: Inbound,
+        customer: Customer,
+        new_customer: bool,
+        latest: Case | None,
+        now: datetime,
+    ) -> list[Outbound]:
         if inbound.kind is InboundKind.BUTTON:
             packed, owner = unbind(inbound.payload)
             if owner != customer.id:
@@ -115,10 +134,13 @@ class Dialog:
                 return [turn.privately(_not_yours(turn, owner))]
             inbound = replace(inbound, payload=packed)
         turn = Turn(self.services, tx, inbound, customer, new_customer, latest, now)
+        await language.arrive(turn)  # before anything is said
         for hook in self.registry.arrivals:
             await hook(turn)
         if await cases.settle(turn):
             return turn.out
+        if turn.foreign:
+            await language.foreign_notice(turn)
         kind = turn.inbound.kind
         if kind is InboundKind.BUTTON:
             await self.button(turn)
@@ -141,13 +163,15 @@ class Dialog:
         resolved = turn.case.state is CaseState.RESOLVED
         if found is None and not resolved:
             await turn.say_privately(
-                "That button is no longer active. Type your question, or /help."
+                _("That button is no longer active. Type your question, or /help.")
             )
             return
         if found is None or (resolved and not found[0].on_resolved):
             await turn.say_privately(
-                f"Case #{turn.case.id} is resolved, so that button no longer does anything."
-                " Just write if you need something."
+                _(
+                    "Case #{case} is resolved, so that button no longer does anything."
+                    " Just write if you need something."
+                ).format(case=turn.case.id)
             )
             return
         route, fields = found
@@ -178,9 +202,9 @@ def _not_yours(turn: Turn, owner: int | None) -> Outbound:
     """What the presser of a button shown to someone else (or to nobody) hears."""
     return Outbound(
         address=turn.address,
-        text="That button was for someone else, so it did nothing."
+        text=_("That button was for someone else, so it did nothing.")
         if owner is not None
-        else "That button is no longer active. Type your question, or /help.",
+        else _("That button is no longer active. Type your question, or /help."),
         cause=Cause.REPLY,
         customer_id=turn.customer.id,
     )

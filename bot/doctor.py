@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import config as config_module
+from bot import i18n
 from bot.config import Config, ConfigError, unread
 
 if TYPE_CHECKING:
@@ -234,6 +235,26 @@ def _knowledge(config: Config) -> list[Finding]:
     ]
 
 
+def _languages(config: Config) -> list[Finding]:
+    """Every configured language's catalog complete (a gap is said in English)."""
+    findings = []
+    for language in config.bot.languages:
+        missing = i18n.gaps(language)
+        if missing:
+            shown = "; ".join(f"“{m[:40]}”" for m in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            detail = (
+                f"{language}: {len(missing)} of the bot's strings are missing or fuzzy in"
+                f" bot/locale/{language}/LC_MESSAGES/candor.po and are said in English:"
+                f" {shown}{more}"
+            )
+            findings.append(Finding("languages", "catalogs", False, detail, needed=False))
+    if not findings:
+        spoken = ", ".join(config.bot.languages)
+        findings.append(Finding("languages", "catalogs", True, f"complete for {spoken}"))
+    return findings
+
+
 def _meaning(config: Config) -> list[Finding]:
     """With `[knowledge] semantic` on, the encoder it selects is loaded and run on one
     short text, as `candor run` will: that its packages are found says nothing of a
@@ -301,6 +322,7 @@ async def examine(path: Path | None, *, call_seconds: float = TIMEOUT_SECONDS) -
     findings += database
     findings += _logging(config)
     findings += _knowledge(config)
+    findings += _languages(config)
     findings += _meaning(config)
     context = Context(config=config, running=running, timeout=call_seconds)
     for platform in config.platforms:

@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.dialog import Dialog
+from bot.i18n import ENGLISH, _, speaking
 from bot.logs import failure
 from bot.model import CaseState, Cause, EventKind, Inbound, Outbound, Receipt
 from bot.store import Busy, Store, StoreError, Transaction
@@ -158,7 +159,7 @@ class Engine:
             async with self._customers.hold(customer.id):
                 if self._finished.get(customer.id, 0) > read_after:
                     # their turn from another channel changed things since: read afresh
-                    customer, _ = await tx.customers.for_identity(
+                    customer, _new = await tx.customers.for_identity(
                         inbound.identity, name, inbound.address, now
                     )
                 latest = await tx.cases.latest(customer.id)
@@ -235,7 +236,7 @@ class Engine:
                     now,
                 )
                 return Receipt(duplicate=False)
-            customer, _ = await tx.customers.for_identity(
+            customer, _new = await tx.customers.for_identity(
                 inbound.identity, clean(inbound.display_name)[:80], inbound.address, now
             )
             case = await tx.cases.latest(customer.id)
@@ -249,13 +250,15 @@ class Engine:
                 now,
                 {"kind": inbound.kind.value, "payload": inbound.payload, "error": True},
             )
+            with speaking(customer.language or ENGLISH):
+                sorry = _(
+                    "Sorry, something went wrong on my side. Your message is saved on case"
+                    " #{case}; type /human if you'd like a person to pick it up."
+                ).format(case=case.id)
             await tx.outbox.enqueue(
                 Outbound(
                     address=inbound.address,
-                    text=(
-                        "Sorry, something went wrong on my side. Your message is saved on case"
-                        f" #{case.id}; type /human if you'd like a person to pick it up."
-                    ),
+                    text=sorry,
                     cause=Cause.REPLY,
                     customer_id=customer.id,
                     case_id=case.id,

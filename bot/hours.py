@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
+
+from bot.i18n import _, current
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"^\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-4]):([0-5]\d)\s*$")
 
@@ -54,7 +58,7 @@ class BusinessHours:
         local = moment.astimezone(self.zone)
         for offset in range(8):
             day = local.date() + timedelta(days=offset)
-            for start, _ in self.week[DAYS[day.weekday()]]:
+            for start, _end in self.week[DAYS[day.weekday()]]:
                 opening = datetime.combine(day, start, self.zone)
                 if opening > local:
                     return opening
@@ -64,12 +68,15 @@ class BusinessHours:
         """ "Monday 09:00 (Europe/Berlin)", "today at 13:00 (UTC)"."""
         opening = self.next_open(moment)
         if opening is None:
-            return "when the team is next available"
+            return _("when the team is next available")
         local = moment.astimezone(self.zone)
+        locale = current()
+        at = format_time(opening, "HH:mm", locale=locale)
         if opening.date() == local.date():
-            day = "today at"
+            said = _("today at {time}").format(time=at)
         elif opening.date() == local.date() + timedelta(days=1):
-            day = "tomorrow at"
+            said = _("tomorrow at {time}").format(time=at)
         else:
-            day = opening.strftime("%A")
-        return f"{day} {opening.strftime('%H:%M')} ({self.timezone})"
+            day = format_date(opening, "EEEE", locale=locale)
+            said = _("{day} {time}").format(day=day, time=at)  # "Monday 09:00", "am Montag …"
+        return f"{said} ({self.timezone})"

@@ -175,6 +175,7 @@ class Inbound:
     display_name: str = ""
     attachments: tuple[Attachment, ...] = ()
     edited_key: str = ""  # for EDIT: the key of the message that was edited
+    language_hint: str = ""  # the platform's guess at the sender's language ("de", "pt-br")
 
 
 class Purpose(enum.StrEnum):
@@ -252,6 +253,9 @@ class Delivery:
     # the sender shows it to them alone (Slack: an ephemeral message, or for a file
     # their direct messages), or does not send it.
     private_to: str = ""
+    # a notice (incident, idea): the language it was written in, for what the outbox
+    # adds to it (several held ones sent as one)
+    language: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The stored form: only what is set."""
@@ -295,6 +299,8 @@ class Delivery:
             data["private"] = True
         if self.private_to:
             data["private_to"] = self.private_to
+        if self.language:
+            data["language"] = self.language
         return data
 
     @classmethod
@@ -342,6 +348,7 @@ class Delivery:
             summary_of=tuple(n for n in data.get("summary_of") or () if isinstance(n, int)),
             delivered=data.get("delivered") if isinstance(data.get("delivered"), bool) else None,
             private=bool(data.get("private")),
+            language=str(data.get("language") or "")[:8],
             private_to=str(data.get("private_to") or ""),
         )
 
@@ -376,6 +383,8 @@ class Customer:
     name: str
     created_at: datetime
     last_seen_at: datetime | None = None
+    language: str = ""  # the language the bot speaks to them ("": not settled yet)
+    language_chosen: bool = False  # they chose it (/language): what they write keeps it
 
 
 @dataclass(frozen=True, slots=True)

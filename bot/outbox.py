@@ -44,6 +44,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from bot.i18n import held_notices
 from bot.lanes import DeskLanes, Lane, in_thread, lane_of
 from bot.logs import outage
 from bot.model import Address, Cause, Delivery, Outbound
@@ -443,7 +444,7 @@ class Outbox:
             return 0
         if self.sharing is not None and not await self.sharing.may_send(allowed[0].address):
             return 0
-        text = "While your notices were paused:\n\n" + "\n\n".join(f"• {m.text}" for m in allowed)
+        text = held_notices(allowed[0].delivery.language, [m.text for m in allowed])
         combined = replace(
             allowed[0], text=text, delivery=Delivery(summary_of=tuple(m.id for m in allowed))
         )

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from bot.i18n.detect import greeting_languages
+
 _GREETING = re.compile(
     r"^(hi+|hello+|hey+|hiya|howdy|yo|hallo|hola|bonjour|salut|ciao|greetings|good\s+"
     r"(morning|afternoon|evening|day))\b[\s,!.]*+(there|candor|team|all|folks|everyone)?[\s!.?]*+$",
@@ -108,7 +110,9 @@ def scanned(text: str) -> str:
 
 
 def is_greeting(text: str) -> bool:
-    return len(text) <= GREETING_MAX and bool(_GREETING.match(text))
+    if len(text) > GREETING_MAX:
+        return False
+    return bool(_GREETING.match(text)) or bool(greeting_languages(text.strip()))
 
 
 def _words_before(text: str, start: int) -> list[str]:

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from bot import i18n
+from bot.i18n.detect import Detector
 from bot.knowledge import Decision, KnowledgeBase
 from bot.model import (
     Address,
@@ -51,6 +53,7 @@ class DialogSettings:
     rating_comment_window: timedelta = timedelta(minutes=30)
     # how long the bot waits for a choice it asked for (send the summary? erase?)
     choice_window: timedelta = timedelta(hours=24)
+    languages: tuple[str, ...] = ("en",)  # the languages it speaks; the first is the default
 
 
 class Services:
@@ -71,14 +74,15 @@ class Services:
         self.registry = registry
         self.settings = settings
         self._tz = ZoneInfo(settings.timezone)
+        self.detector = Detector(settings.languages)
 
     @property
     def knowledge(self) -> KnowledgeBase:
         return self._knowledge()
 
     def when(self, moment: datetime) -> str:
-        local = moment.astimezone(self._tz)
-        return local.strftime("%d %b %H:%M ") + (local.tzname() or "")
+        """A time for the customer, as their language writes it (Babel)."""
+        return i18n.when(moment, self._tz)
 
     def decide(self, text: str) -> Decision:
         return self.knowledge.decide(text[:MAX_MATCHED])
@@ -111,6 +115,10 @@ class Turn:
         self.out: list[Outbound] = []
         self.recorded: set[int] = set()  # the events this turn put on the timeline
         self.preface: Callable[[Turn], str] | None = None  # before the first reply
+        # the language the bot speaks this turn (`bot.features.language`), and whether
+        # the message came in a language the company does not serve
+        self.language = customer.language or services.settings.languages[0]
+        self.foreign = False
 
     # -- what handlers read -------------------------------------------------------------
 

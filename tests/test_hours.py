@@ -41,3 +41,26 @@ def test_when_people_are_back() -> None:
     assert BusinessHours.always().is_open(friday_night)
     closed = BusinessHours("UTC", {d: () for d in HOURS.week})
     assert closed.next_open(friday_night) is None
+
+
+@pytest.mark.parametrize(
+    ("language", "today", "weekday", "tomorrow"),
+    [
+        ("de", "heute um 13:00", "am Montag um 09:00", "morgen um 09:00"),
+        ("es", "hoy a las 13:00", "el lunes a las 09:00", "mañana a las 09:00"),
+        ("fr", "aujourd'hui à 13:00", "lundi à 09:00", "demain à 09:00"),
+        ("pt", "hoje às 13:00", "segunda-feira às 09:00", "amanhã às 09:00"),
+    ],
+)
+def test_when_people_are_back_in_the_customers_language(
+    language: str, today: str, weekday: str, tomorrow: str
+) -> None:
+    from bot.i18n import speaking
+
+    with speaking(language):
+        said = [
+            HOURS.describe_next_open(datetime(2026, 11, 23, 11, 30, tzinfo=UTC)),
+            HOURS.describe_next_open(datetime(2026, 11, 27, 20, 0, tzinfo=UTC)),
+            HOURS.describe_next_open(datetime(2026, 11, 23, 20, 0, tzinfo=UTC)),
+        ]
+    assert said == [f"{w} (Europe/Berlin)" for w in (today, weekday, tomorrow)]

@@ -662,3 +662,26 @@ async def test_posts_to_one_channel_keep_slacks_one_a_second(
         times = sorted(call.at for call in answers if call.ok)
         assert len(times) >= 3
         assert all(b - a >= 0.5 for a, b in itertools.pairwise(times)), times
+
+
+async def test_a_customers_slack_locale_is_the_hint_at_their_language(
+    fake: FakeSlack, tmp_path: Path, knowledge_dir: Path, port: int
+) -> None:
+    """Issue 18: Slack's user locale (read with their name, once an hour) counts when
+    their message says nothing clear: "ok" from a German Slack user is answered in
+    German; a clear English question, in English."""
+    fake.users[ANN]["locale"] = "de-DE"
+    config = config_for(tmp_path, knowledge_dir, fake, port)
+    config = config.model_copy(
+        update={"bot": config.bot.model_copy(update={"languages": ("en", "de")})}
+    )
+    slack = Slack(fake, port)
+    async with running(config) as app:
+        first = await slack.say(ANN, "ok")
+        [hello] = await slack.reply_to(SHARED, first["ts"])
+        assert "Ich bin Candor" in text_of(hello)
+        customer = await app.store.customer_by_identity(Identity("slack", ACME, ANN))
+        assert customer is not None and customer.language == "de"
+        second = await slack.say(BOB, "how much does it cost?")
+        [answer] = await slack.reply_to(SHARED, second["ts"])
+        assert "Source: the article “Plans and prices”" in text_of(answer)

@@ -162,6 +162,7 @@ async def test_a_customer_is_greeted_answered_and_kept_on_one_case(
             "quiet",
             "mydata",
             "forget",
+            "language",
             "help",
         ]  # the registry's public commands, as /help lists them
         assert [c["command"] for c in commands.params["commands"]] == [

@@ -7,6 +7,7 @@ every reply is printed, and at the end of input it exits once the replies are ou
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 import uuid
@@ -97,8 +98,27 @@ class ConsoleSender:
                 text=button.label,
                 payload=button.payload,
                 display_name=name,
+                language_hint=terminal_language(),
             )
-        return Inbound(key, identity, address, InboundKind.MESSAGE, text=line, display_name=name)
+        return Inbound(
+            key,
+            identity,
+            address,
+            InboundKind.MESSAGE,
+            text=line,
+            display_name=name,
+            language_hint=terminal_language(),
+        )
+
+
+def terminal_language() -> str:
+    """The terminal's language (LC_ALL, LC_MESSAGES or LANG, as "de_DE.UTF-8"): the
+    console's hint at the customer's language, as Telegram's app language is."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return value.split(".", 1)[0].split("@", 1)[0][:16]
+    return ""
 
 
 async def chat(
@@ -128,6 +148,7 @@ async def _converse(app: Candor, name: str, term: Terminal, drain_timeout: float
         Address(CHANNEL, name, private=True),
         InboundKind.START,
         display_name=name,
+        language_hint=terminal_language(),
     )
     await app.engine.receive(start)
     await app.outbox.deliver_due()

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -100,6 +101,7 @@ class SlackChannel:
         self._runner: Any = None
         self._socket: Any = None
         self._people: dict[str, tuple[float, str, str]] = {}
+        self._locales: dict[str, str] = {}  # user → their Slack locale ("de-DE"), a hint
 
     async def start(self) -> None:
         try:
@@ -183,14 +185,14 @@ class SlackChannel:
             if user and not event.get("bot_id"):
                 name, known_team = await self.person(user)
                 team = team or known_team
-            await self.commit(message_to_inbound(body, event, self.where, name, team))
+            await self.commit(self.hinted(message_to_inbound(body, event, self.where, name, team)))
             await ack()
 
         @bolt.action(re.compile(f"^{re.escape(ACTION_PREFIX)}"))
         async def on_action(body: dict[str, Any], ack: Any) -> None:
             user = str((body.get("user") or {}).get("id") or "")
             name = (await self.person(user))[0] if user else ""
-            await self.commit(action_to_inbound(body, self.where, name))
+            await self.commit(self.hinted(action_to_inbound(body, self.where, name)))
             await ack()
 
         if self.settings.slash_command:
@@ -199,7 +201,7 @@ class SlackChannel:
             async def on_command(body: dict[str, Any], ack: Any) -> None:
                 user = str(body.get("user_id") or "")
                 name, team = await self.person(user) if user else ("", "")
-                found = command_to_inbound(body, self.where, name, team)
+                found = self.hinted(command_to_inbound(body, self.where, name, team))
                 await self.commit(found)
                 if isinstance(found, Ignored) and found.note:
                     await ack(text=found.note)  # only they see a command's answer
@@ -228,6 +230,14 @@ class SlackChannel:
             return
         await self.app.engine.receive(well_formed(found))
 
+    def hinted(self, found: Inbound | Ignored) -> Inbound | Ignored:
+        """The sender's Slack locale (read with their name, `person`) as the hint at
+        their language."""
+        if isinstance(found, Ignored):
+            return found
+        locale = self._locales.get(found.identity.user_id, "")
+        return replace(found, language_hint=locale) if locale else found
+
     async def person(self, user: str) -> tuple[str, str]:
         """("Ann Lee (Acme)", "T0ACME"): the person's name with, for another workspace,
         its name ("organisation unknown" when team.info fails); and their workspace.
@@ -240,11 +250,12 @@ class SlackChannel:
         deadline = asyncio.get_running_loop().time() + LOOKUP_TIMEOUT
         try:
             async with asyncio.timeout_at(deadline):
-                found = await self.client.users_info(user=user)
+                found = await self.client.users_info(user=user, include_locale=True)
         except LOOKUP_ERRORS as error:
             log.info("slack: no name for %s (%r)", user, error)
             return "", ""
         person = found.get("user") or {}
+        self._locales[user] = str(person.get("locale") or "")[:16]
         profile = person.get("profile") or {}
         name = str(
             profile.get("real_name")

@@ -33,6 +33,7 @@ from adapters.telegram.send import TelegramSender
 from adapters.telegram.settings import TelegramSettings
 from bot.app import Candor
 from bot.channels import ChannelRefused
+from bot.i18n import ENGLISH, _, speaking
 from bot.leader import lead
 from bot.logs import described, failure, outage
 from bot.registry import Registry
@@ -48,11 +49,13 @@ MENU_DESCRIPTION = 256  # Telegram's limit for a command's description
 POLLING = "telegram polling"
 
 
-def menu(registry: Registry) -> list[BotCommand]:
-    """Telegram's command menu: the registry's public commands, as /help lists them."""
+def menu(registry: Registry, language: str = ENGLISH) -> list[BotCommand]:
+    """Telegram's command menu: the registry's public commands, as /help lists them,
+    described in `language`."""
+    with speaking(language):
+        described = [(c.name, _(c.help)) for c in registry.public_commands()]
     return [
-        BotCommand(command.name, command.help[:1].upper() + command.help[1:MENU_DESCRIPTION])
-        for command in registry.public_commands()
+        BotCommand(name, text[:1].upper() + text[1:MENU_DESCRIPTION]) for name, text in described
     ]
 
 
@@ -140,7 +143,12 @@ class TelegramChannel:
             raise ChannelRefused("telegram.token was refused by Telegram") from error
         self.app.outbox.register(self.sender)
         try:
-            await self.bot.set_my_commands(menu(self.app.registry))
+            # the default menu in the default language, and one per other language for
+            # the people whose Telegram app is in it
+            languages = self.app.config.bot.languages
+            await self.bot.set_my_commands(menu(self.app.registry, languages[0]))
+            for code in languages[1:]:
+                await self.bot.set_my_commands(menu(self.app.registry, code), language_code=code)
         except TelegramError as error:
             log.warning("could not register the bot's commands: %s", error)
         if self.settings.mode == "polling":

@@ -103,6 +103,7 @@ def to_inbound(update: Update, *, staff_group_id: int | None = None) -> Inbound 
             kind=InboundKind.BUTTON,
             payload=query.data or "",
             display_name=_name(query.from_user),
+            language_hint=query.from_user.language_code or "",
         )
 
     if update.my_chat_member is not None:
@@ -132,7 +133,12 @@ def to_inbound(update: Update, *, staff_group_id: int | None = None) -> Inbound 
         CHANNEL, str(chat.id), _thread(message) if staff else "", private=chat.type == "private"
     )
     key = f"{chat.id}:{message.message_id}"
-    base = {"identity": identity, "address": address, "display_name": _name(user)}
+    base = {
+        "identity": identity,
+        "address": address,
+        "display_name": _name(user),
+        "language_hint": user.language_code or "",  # the user's app language: a hint only
+    }
     if edited:
         stamp = int(message.edit_date.timestamp()) if message.edit_date else 0
         return Inbound(

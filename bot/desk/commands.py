@@ -9,6 +9,7 @@ from bot.config import AgentSettings
 from bot.desk.desk import minutes
 from bot.desk.turn import DeskTurn, desk_help
 from bot.features.rating import rating_buttons
+from bot.i18n import _
 from bot.model import Case, CaseState, Conversation, Customer, Delivery, EventKind, Purpose
 from bot.registry import Feature
 from bot.report import (
@@ -113,8 +114,9 @@ async def claim(turn: DeskTurn, agent: AgentSettings, case: Case, *, quiet: bool
         conversation=Conversation.NONE,
         conversation_until=None,
         event=(EventKind.CLAIM, "claimed"),
-        customer=f"**{md_escape(agent.name)}** from support has your case #{case.id} now and"
-        " will reply here.",
+        customer=_(
+            "**{agent}** from support has your case #{case} now and will reply here."
+        ).format(agent=md_escape(agent.name), case=case.id),
         desk=(f"✋ {md_escape(agent.name)} claimed case #{case.id}.", Purpose.CLAIMED),
     )
 
@@ -144,7 +146,9 @@ async def reply(turn: DeskTurn, case: Case, customer: Customer, text: str) -> No
     receipt = turn.inbound.address
     await turn.tell_customer(
         case,
-        f"**{md_escape(agent.name)}** (support): {md_escape(text)}",
+        _("**{agent}** (support): {text}").format(
+            agent=md_escape(agent.name), text=md_escape(text)
+        ),
         delivery=Delivery(purpose=Purpose.AGENT_REPLY, receipt_to=receipt),
     )
 
@@ -171,8 +175,12 @@ async def resolve(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
         pending_reason="",
         draft_summary="",
         event=(EventKind.STATE, f"resolved by {name}"),
-        customer=f"{md_escape(name)} has marked your case #{case.id} as resolved. If it isn't,"
-        " just write and it reopens.\n\nHow did we do? Tap 1 (poor) to 5 (great).",
+        customer=_(
+            "{agent} has marked your case #{case} as resolved. If it isn't, just write and it"
+            " reopens."
+        ).format(agent=md_escape(name), case=case.id)
+        + "\n\n"
+        + _("How did we do? Tap 1 (poor) to 5 (great)."),
         buttons=rating_buttons(),
         desk=(f"✔ Case #{case.id} resolved by {md_escape(name)}.", Purpose.RESOLVED),
     )
@@ -189,8 +197,10 @@ async def back_to_bot(turn: DeskTurn, case: Case, customer: Customer, args: str)
         state=CaseState.BOT,
         agent="",
         event=(EventKind.STATE, f"handed back to the bot by {name}"),
-        customer=f"{md_escape(name)} handed your case #{case.id} back to me, the bot. Ask me"
-        " anything, or type /human for a person again.",
+        customer=_(
+            "{agent} handed your case #{case} back to me, the bot. Ask me anything, or type"
+            " /human for a person again."
+        ).format(agent=md_escape(name), case=case.id),
         desk=(f"↩ Case #{case.id} is back with the bot.", Purpose.TO_BOT),
     )
 
@@ -212,8 +222,9 @@ async def transfer(turn: DeskTurn, case: Case, customer: Customer, target_name: 
         agent=target.name,
         claimed_at=case.claimed_at or turn.now,
         event=(EventKind.STATE, f"transferred from {before} to {target.name}"),
-        customer=f"**{md_escape(target.name)}** from support has your case #{case.id} now and"
-        " will reply here.",
+        customer=_(
+            "**{agent}** from support has your case #{case} now and will reply here."
+        ).format(agent=md_escape(target.name), case=case.id),
         desk=(
             f"→ Case #{case.id} transferred to {md_escape(target.name)}"
             f" by {md_escape(turn.agent.name)}.",

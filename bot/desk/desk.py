@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import AgentSettings
 from bot.hours import BusinessHours
+from bot.i18n import ENGLISH, LANGUAGE_NAMES, _, ngettext
 from bot.model import (
     Address,
     Button,
@@ -38,10 +39,21 @@ from bot.text import md_escape, shorten
 
 
 def minutes(seconds: float) -> str:
+    """A wait in words, in the language of the context (the desk's is English)."""
     value = max(1, round(seconds / 60))
     if value < 90:
-        return f"{value} minute{'s' if value != 1 else ''}"
-    return f"{round(value / 60)} hours"
+        return ngettext("{n} minute", "{n} minutes", value).format(n=value)
+    hours = round(value / 60)
+    return ngettext("{n} hour", "{n} hours", hours).format(n=hours)
+
+
+def speaks(customer: Customer) -> str:
+    """ " · writes German (de)": the customer's language on the card, in the desk's
+    words (English), when it is not English."""
+    code = customer.language
+    if not code or code == ENGLISH:
+        return ""
+    return f" · writes {LANGUAGE_NAMES.get(code, code)} ({code})"
 
 
 def state_words(case: Case) -> str:
@@ -154,7 +166,7 @@ class Desk:
         ]
         text = (
             f"**Case #{case.id}** · {md_escape(customer.name or 'a customer')} · on {channel}"
-            f" · {md_escape(state_words(case))}\n"
+            f" · {md_escape(state_words(case))}{speaks(customer)}\n"
             f"**Why:** {md_escape(case.handover_reason)}\n"
             f"**Summary, confirmed by the customer:**\n{case.summary}\n"
             + ("**Recent:**\n" + "\n".join(recent) if recent else "")
@@ -313,21 +325,23 @@ class Desk:
     async def waiting_words(self, tx: Transaction, case: Case, now: datetime) -> str:
         """Place in the queue, an honest estimate, and business hours."""
         position = await tx.cases.queue_position(case)
-        parts = [f"You're number {position} in the queue."]
+        parts = [_("You're number {position} in the queue.").format(position=position)]
         waits = await tx.cases.recent_waits()
         if waits:
             parts.append(
-                "Recently a person has picked up a case in about"
-                f" {minutes(statistics.median(waits))}."
+                _("Recently a person has picked up a case in about {wait}.").format(
+                    wait=minutes(statistics.median(waits))
+                )
             )
         else:
-            parts.append("There's no estimate of the wait yet: too few cases so far to say.")
+            parts.append(_("There's no estimate of the wait yet: too few cases so far to say."))
         if not self.hours.is_open(now):
             parts.append(
-                "Nobody is at the desk right now; people are back"
-                f" {self.hours.describe_next_open(now)}."
+                _("Nobody is at the desk right now; people are back {when}.").format(
+                    when=self.hours.describe_next_open(now)
+                )
             )
-        parts.append("You don't need to write again: the reply will come here.")
+        parts.append(_("You don't need to write again: the reply will come here."))
         return " ".join(parts)
 
     # -- reminders --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import AgentSettings
+from bot.i18n import speaking
 from bot.model import (
     Button,
     Case,
@@ -185,7 +186,9 @@ class DeskTurn:
             return
         customer = await self.tx.customers.get(case.customer_id)
         assert customer is not None
-        await command.handler(self, case, customer, args)
+        # what the customer is told is in their language; the desk's words stay English
+        with speaking(customer.language or self.services.settings.languages[0]):
+            await command.handler(self, case, customer, args)
         await self._refresh_card(case, customer)
 
     async def _refresh_card(self, before: Case, customer: Customer) -> None:

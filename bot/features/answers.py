@@ -14,6 +14,7 @@ from typing import Any
 from bot.features import handover
 from bot.features.recent import Recent, forget, keep, recall, remember
 from bot.features.recent import rejected as just_rejected
+from bot.i18n import LANGUAGE_NAMES, _, ngettext
 from bot.knowledge import Candidate
 from bot.model import Button, Conversation, EventKind
 from bot.registry import Feature, RegistryError, pack
@@ -55,7 +56,9 @@ async def answer(turn: Turn) -> bool:
             title = md_escape(best.article.title)
             await not_answered(
                 turn,
-                f"The article I find is “{title}” again, and you said that isn't it.",
+                _("The article I find is “{title}” again, and you said that isn't it.").format(
+                    title=title
+                ),
                 question=turn.text,
                 rejected=rejected,
                 best=[best.article.id],
@@ -74,7 +77,7 @@ async def answer(turn: Turn) -> bool:
     else:
         await not_answered(
             turn,
-            "I don't know that, and I'd rather say so than guess.",
+            _("I don't know that, and I'd rather say so than guess."),
             question=turn.text,
             rejected=rejected,
             best=[c.article.id for c in decision.candidates[:3]],
@@ -104,32 +107,39 @@ async def offer(
     `answered`: (article, question) of the answer just given to one part of a
     question that asked two things, `question` being the other part: "You also
     asked about “...”"; the next message may be about either."""
-    also = f"You also asked about “{_quoted(question)}”." if answered else ""
+    also = (
+        _("You also asked about “{question}”.").format(question=_quoted(question))
+        if answered
+        else ""
+    )
     if len(options) == 1:
         only = options[0].article
         title = md_escape(only.title)
         text = (
-            f"{also} Is it this: “{title}”? Say yes or no."
+            also + " " + _("Is it this: “{title}”? Say yes or no.").format(title=title)
             if also
-            else f"Did you mean “{title}”? Say yes or no, or tell me more."
+            else _("Did you mean “{title}”? Say yes or no, or tell me more.").format(title=title)
         )
         try:
             buttons = [
-                Button("Yes", pack("article", only.id)),
-                Button("No", pack("notit", only.id)),
+                Button(_("Yes"), pack("article", only.id)),
+                Button(_("No"), pack("notit", only.id)),
             ]
         except RegistryError:  # its id is too long for a button: a typed yes or no still works
             log.warning("article %r: its id is too long for a button", only.id)
             buttons = []
     else:
         lines = "\n".join(f"{i}. {md_escape(c.article.title)}" for i, c in enumerate(options, 1))
-        lead = f"{also} Is it one of these?" if also else "I'm not sure which of these you mean:"
-        text = (
-            f"{lead}\n{lines}\n\nPick one (or type its number), tell me more, or choose"
-            " “None of these”."
+        lead = (
+            also + " " + _("Is it one of these?")
+            if also
+            else _("I'm not sure which of these you mean:")
+        )
+        text = f"{lead}\n{lines}\n\n" + _(
+            "Pick one (or type its number), tell me more, or choose “None of these”."
         )
         none = pack("none", menu_key([c.article.id for c in options]))
-        buttons = [*article_buttons(options), Button("None of these", none)]
+        buttons = [*article_buttons(options), Button(_("None of these"), none)]
     await turn.say(
         text,
         kind=EventKind.CLARIFY,
@@ -162,16 +172,29 @@ async def not_answered(
         await handover.propose(
             turn,
             f"the bot could not answer {count} times in a row",
-            opening=f"{opening} That's {'twice' if count == 2 else f'{count} times'} now I"
-            " couldn't help, so let me get a person.",
+            opening=opening
+            + " "
+            + (
+                _("That's twice now I couldn't help, so let me get a person.")
+                if count == 2
+                else ngettext(
+                    "That's {count} time now I couldn't help, so let me get a person.",
+                    "That's {count} times now I couldn't help, so let me get a person.",
+                    count,
+                ).format(count=count)
+            ),
         )
         return
     await turn.say(
-        f"{opening} A person from {turn.settings.company} can help: type /human or press"
-        " the button, and they'll see what you asked.",
+        opening
+        + " "
+        + _(
+            "A person from {company} can help: type /human or press the button, and"
+            " they'll see what you asked."
+        ).format(company=turn.settings.company),
         kind=EventKind.UNKNOWN,
         note="said it did not know",
-        buttons=[Button("Talk to a person", handover.HUMAN)],
+        buttons=[Button(_("Talk to a person"), handover.HUMAN)],
         **data,
     )
     if rejected:
@@ -195,7 +218,12 @@ async def show_article(
     assert article is not None
     if turn.case.unanswered:
         await turn.save_case(unanswered=0)
-    text = f"{article.body.strip()}\n\n_Source: the article “{md_escape(article.title)}”._"
+    source = _("Source: the article “{title}”.").format(title=md_escape(article.title))
+    text = f"{article.body.strip()}\n\n_{source}_"
+    if article.language != turn.language:  # never a silent switch of language
+        text += "\n" + _("(This article is in {language}: I don't have it in yours yet.)").format(
+            language=_(LANGUAGE_NAMES.get(article.language, article.language))
+        )
     await turn.say(
         text,
         kind=EventKind.ANSWER,
@@ -209,7 +237,7 @@ async def show_article(
         await handover.propose(
             turn,
             f"the article “{article.title}” asks for a person",
-            opening="This is something a person should look at, so I'll offer you one now.",
+            opening=_("This is something a person should look at, so I'll offer you one now."),
         )
 
 
@@ -255,8 +283,10 @@ async def picked(turn: Turn, fields: tuple[object, ...]) -> None:
     article = turn.knowledge.get(str(fields[0]))
     if article is None:
         await turn.say_privately(
-            "That article is no longer in the knowledge base. Ask me again in your"
-            " own words, or type /human for a person."
+            _(
+                "That article is no longer in the knowledge base. Ask me again in your"
+                " own words, or type /human for a person."
+            )
         )
         return
     recent = await recall(turn)
@@ -297,8 +327,10 @@ async def expired(turn: Turn, recent: Recent | None) -> None:
     """A reply to a question no longer asked: said so, nothing counted or handed
     over, and what the bot asked since still stands."""
     await turn.say(
-        "That question has expired, so I did nothing with it. Ask me again in your own"
-        " words, or type /human for a person.",
+        _(
+            "That question has expired, so I did nothing with it. Ask me again in your own"
+            " words, or type /human for a person."
+        ),
         note="a reply to a question that has expired",
     )
     if recent is not None:
@@ -309,7 +341,7 @@ async def said_none(turn: Turn, recent: Recent | None) -> None:
     """None of a menu's articles is it: said so, and they are not offered again."""
     shown = () if recent is None or recent.after != "menu" else recent.shown
     await _not_those(
-        turn, recent, shown, "None of those, then. I don't know the answer, and I won't guess."
+        turn, recent, shown, _("None of those, then. I don't know the answer, and I won't guess.")
     )
 
 
@@ -319,8 +351,10 @@ async def said_no(turn: Turn, recent: Recent | None, article_id: str) -> None:
         turn,
         recent,
         (article_id,),
-        "Not that, then. I have nothing else close enough and I won't guess: you can say"
-        " it in other words.",
+        _(
+            "Not that, then. I have nothing else close enough and I won't guess: you can say"
+            " it in other words."
+        ),
     )
 
 

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from bot.features import rating
+from bot.i18n import _
 from bot.knowledge.analysis import content_words, stem
 from bot.model import Button, Case, CaseState, Conversation, EventKind, InboundKind
 from bot.registry import Feature, pack
@@ -27,10 +28,14 @@ feature = Feature("cases")
 SAME, NEW = pack("reopen", "same"), pack("reopen", "new")
 # a whole message that answers "about case #N, or something new?" in words
 _SAME_WORDS = re.compile(
-    r"\s*+(yes|yeah|yep|same|the same|that one|about that|it is|that case)[\s.!]*+", re.I
+    r"\s*+(yes|yeah|yep|same|the same|that one|about that|it is|that case"
+    r"|ja|genau|sí|si|oui|sim)[\s.!]*+",
+    re.I,
 )
 _NEW_WORDS = re.compile(
-    r"\s*+(no|nope|new|something (else|new)|another( one)?|different|a new one)[\s.!]*+", re.I
+    r"\s*+(no|nope|new|something (else|new)|another( one)?|different|a new one"
+    r"|nein|neu|non|não|nao)[\s.!]*+",
+    re.I,
 )
 FOLLOW_UP_WORDS = 4  # a message with no topic of its own this short follows up the case
 
@@ -75,10 +80,14 @@ async def settle(turn: Turn) -> bool:
     await turn.wait_for(Conversation.AWAITING_REOPEN_CHOICE, note=turn.text, lapses=False)
     subject = f" (“{md_escape(shorten(latest.subject, 60))}”)" if latest.subject else ""
     await turn.say_privately(
-        f"Is this about your case #{latest.id}{subject}, resolved on"
-        f" {turn.when(latest.resolved_at)}, or something new?",
+        _("Is this about your case #{case}{subject}, resolved on {when}, or something new?").format(
+            case=latest.id, subject=subject, when=turn.when(latest.resolved_at)
+        ),
         note="asked whether the message is about the resolved case",
-        buttons=[Button(f"About case #{latest.id}", SAME), Button("Something new", NEW)],
+        buttons=[
+            Button(_("About case #{case}").format(case=latest.id), SAME),
+            Button(_("Something new"), NEW),
+        ],
     )
     return True
 
@@ -168,7 +177,7 @@ async def _settle_the_choice(turn: Turn) -> bool:
 async def chosen(turn: Turn, fields: tuple[object, ...]) -> None:
     if turn.case.conversation is not Conversation.AWAITING_REOPEN_CHOICE:
         await turn.say_privately(
-            "That question has been settled already. Just write if you need something."
+            _("That question has been settled already. Just write if you need something.")
         )
         return
     held = await _choose(turn, same=fields[0] == "same")

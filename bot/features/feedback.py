@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.i18n import N_, _
 from bot.model import Purpose
 from bot.registry import Feature
 from bot.report import ReportData, ReportSection, line
@@ -26,13 +27,15 @@ def _feedback_text(report: dict[str, Any]) -> list[str]:
 feature.report_section(ReportSection("Feedback", 70, _feedback, _feedback_text))
 
 
-@feature.command("feedback", help="tell us anything: praise, complaints, what others do better")
+@feature.command("feedback", help=N_("tell us anything: praise, complaints, what others do better"))
 async def feedback(turn: Turn, text: str) -> None:
     text = text.strip()
     if not text:
         await turn.say(
-            "Write it after the command, like /feedback the trial was too short. Praise,"
-            " complaints, what another company does better: all of it is read."
+            _(
+                "Write it after the command, like /feedback the trial was too short. Praise,"
+                " complaints, what another company does better: all of it is read."
+            )
         )
         return
     await turn.tx.feedback.add(turn.customer.id, turn.case.id, text, turn.now)
@@ -43,7 +46,9 @@ async def feedback(turn: Turn, text: str) -> None:
         customer_id=turn.customer.id,
     )
     await turn.say(
-        "Thank you. Your feedback is recorded and goes to the support team at"
-        f" {turn.settings.company}, who read every one; it does not change your case.",
+        _(
+            "Thank you. Your feedback is recorded and goes to the support team at {company},"
+            " who read every one; it does not change your case."
+        ).format(company=turn.settings.company),
         note="thanked for feedback",
     )

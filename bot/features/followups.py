@@ -32,6 +32,7 @@ from bot.features.answers import (
     show_article,
 )
 from bot.features.recent import Recent, keep, recall
+from bot.i18n import _
 from bot.knowledge import Candidate
 from bot.registry import Feature
 from bot.signals import frustrated, wants_person
@@ -53,11 +54,17 @@ YES = _forms(
     "yes please", "yes that", "yes that one", "yes thats it", "yes it is", "thats it",
     "thats the one", "that one", "ok", "okay", "indeed", "of course", "affirmative",
     "yes thanks", "yes thank you", "ok thanks", "ok thank you",
+    # the other shipped languages' (the bot's own questions are asked in them too)
+    "ja", "ja bitte", "genau", "richtig", "jawohl", "sí", "si", "claro", "correcto", "eso",
+    "oui", "ouais", "exactement", "cest ça", "sim", "isso", "exato", "certo",
 )  # fmt: skip
 NO = _forms(
     "no", "n", "nope", "nah", "no thanks", "no thank you", "not that", "not that one",
     "not it", "thats not it", "its not that", "no its not", "wrong", "neither",
     "none", "none of these", "none of them", "none of those", "no none of these",
+    "nein", "nee", "nö", "keins", "keiner davon", "nichts davon", "falsch", "ninguno",
+    "ninguna", "ninguno de estos", "non", "aucun", "aucune", "aucun de ceux ci", "não",
+    "nao", "nenhum", "nenhuma", "nenhum destes",
 )  # fmt: skip
 NOT_HELPED = _forms(
     "that didnt help", "didnt help", "that did not help", "did not help", "doesnt help",
@@ -66,6 +73,9 @@ NOT_HELPED = _forms(
     "that is not what i asked", "not what i meant", "thats not what i meant",
     "not what i wanted", "wrong answer", "thats wrong", "that is wrong", "not really",
     "that doesnt answer my question", "that didnt answer my question",
+    "das hat nicht geholfen", "hat nicht geholfen", "das hilft nicht", "no me ayudó",
+    "no ayudó", "eso no ayuda", "ça na pas aidé", "ça naide pas", "não ajudou",
+    "isso não ajudou",
 )  # fmt: skip
 OTHER = _forms(
     "the other one", "the other", "other one", "the other article", "another one",
@@ -75,8 +85,11 @@ THANKS = _forms(
     "thanks", "thank you", "thanks a lot", "thank you very much", "many thanks", "thx",
     "ty", "great", "great thanks", "perfect", "perfect thanks", "that helped",
     "that helps", "helpful", "very helpful", "got it", "cool", "awesome",
+    "danke", "danke schön", "vielen dank", "super danke", "gracias", "muchas gracias",
+    "perfecto", "merci", "merci beaucoup", "parfait", "obrigado", "obrigada",
+    "muito obrigado", "muito obrigada", "perfeito",
 )  # fmt: skip
-_LEADING_NO = ("no", "nope", "nah")
+_LEADING_NO = ("no", "nope", "nah", "nein", "non", "não")
 _FOLLOW_UP = ("and", "what about", "how about", "and what about", "and how about", "what if")
 _NUMBERS = {
     1: ("1", "1st", "first"),
@@ -129,7 +142,7 @@ def read(text: str) -> tuple[str, int]:
         return "other", 0
     if said in ORDINALS:
         return "pick", ORDINALS[said]
-    first, _, rest = said.partition(" ")
+    first, _space, rest = said.partition(" ")
     if first in _LEADING_NO and rest:  # "no, the other one", "no, the second"
         if rest in OTHER:
             return "other", 0
@@ -165,13 +178,14 @@ async def follow_up(turn: Turn) -> bool:
         return True
     if answer is not None and intent == "thanks":  # (a "yes" may answer the article)
         await turn.say(
-            "Glad that helped. Ask me anything else, or type /human for a person.",
+            _("Glad that helped. Ask me anything else, or type /human for a person."),
             note="glad it helped",
         )
         return True
     if recent.after == "answer" and intent == "yes":  # "yes" (it helped), said once or twice
         await turn.say(
-            "Good. Ask me anything else, or type /human for a person.", note="yes after an answer"
+            _("Good. Ask me anything else, or type /human for a person."),
+            note="yes after an answer",
         )
         await keep(turn, recent)  # "that didn't help" still refers to the answer
         return True
@@ -183,8 +197,10 @@ async def follow_up(turn: Turn) -> bool:
         return True
     if recent.after == "no" and intent in ("no", "other"):  # said already: once is enough
         await turn.say(
-            "Understood, that isn't it. Tell me in other words what you need, or type"
-            " /human for a person.",
+            _(
+                "Understood, that isn't it. Tell me in other words what you need, or type"
+                " /human for a person."
+            ),
             note="the customer said no again",
         )
         await keep(turn, recent)
@@ -218,8 +234,10 @@ async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> b
             await _answer(turn, recent, shown[index])
         else:
             await turn.say(
-                f"There were {len(shown)} to choose from: type a number from 1 to"
-                f" {len(shown)}, press its button, or tell me more.",
+                _(
+                    "There were {n} to choose from: type a number from 1 to {n}, press its"
+                    " button, or tell me more."
+                ).format(n=len(shown)),
                 note="asked for a number from the menu",
             )
             await keep(turn, recent)
@@ -232,7 +250,9 @@ async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> b
             await _answer(turn, recent, shown[1])
         else:
             await turn.say(
-                f"Which one? Type its number (1 to {len(shown)}) or press its button.",
+                _("Which one? Type its number (1 to {n}) or press its button.").format(
+                    n=len(shown)
+                ),
                 note="asked for a number from the menu",
             )
             await keep(turn, recent)
@@ -243,8 +263,10 @@ async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> b
 async def _answer(turn: Turn, recent: Recent, article_id: str) -> None:
     if turn.knowledge.get(article_id) is None:
         await turn.say(
-            "That article is no longer in the knowledge base. Ask me again in your own"
-            " words, or type /human for a person."
+            _(
+                "That article is no longer in the knowledge base. Ask me again in your"
+                " own words, or type /human for a person."
+            )
         )
         return
     await show_article(
@@ -276,13 +298,19 @@ async def _shown_already(turn: Turn, recent: Recent, asked: str) -> None:
     gone = (*recent.shown, *recent.rejected)
     close = _next_close(turn, asked, gone)
     if close:
-        await turn.say(f"The best I have for that is “{title}”, the article I just showed you.")
+        await turn.say(
+            _("The best I have for that is “{title}”, the article I just showed you.").format(
+                title=title
+            )
+        )
         await offer(turn, asked, close, gone)
         return
     await not_answered(
         turn,
-        f"The best I have for that is “{title}”, the article I just showed you, and nothing"
-        " else comes close.",
+        _(
+            "The best I have for that is “{title}”, the article I just showed you, and"
+            " nothing else comes close."
+        ).format(title=title),
         question=asked,
         rejected=recent.rejected,
         best=[recent.shown[0]],
@@ -300,8 +328,10 @@ async def _next_best(turn: Turn, recent: Recent) -> None:
     await handover.propose(
         turn,
         "an answer did not help",
-        opening="Sorry that didn't help, and I have nothing else close enough. Let me get a"
-        " person who can.",
+        opening=_(
+            "Sorry that didn't help, and I have nothing else close enough. Let me get a"
+            " person who can."
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.features import link
+from bot.i18n import N_, _
 from bot.model import CaseState, EventKind, InboundKind
 from bot.registry import Feature
 from bot.signals import is_greeting
@@ -35,11 +36,15 @@ async def introduce(turn: Turn) -> None:
 
 
 def _introduction(turn: Turn) -> str:
-    hello = f"Hello, {md_escape(turn.name)}!" if turn.name else "Hello!"
+    hello = _("Hello, {name}!").format(name=md_escape(turn.name)) if turn.name else _("Hello!")
     return (
-        f"{hello} I'm {turn.settings.name}, the support **bot** of {turn.settings.company},"
-        f" not a person. Your case number is **#{turn.case.id}**: everything you tell me stays"
-        " on it. /human gets you a person at any time."
+        hello
+        + " "
+        + _(
+            "I'm {bot}, the support **bot** of {company}, not a person. Your case number is"
+            " **#{case}**: everything you tell me stays on it. /human gets you a person at"
+            " any time."
+        ).format(bot=turn.settings.name, company=turn.settings.company, case=turn.case.id)
     )
 
 
@@ -48,7 +53,7 @@ async def opened(turn: Turn) -> None:
     await greet(turn)
 
 
-@feature.command("start", aliases=("hello",), help="say hello", public=False)
+@feature.command("start", aliases=("hello",), help=N_("say hello"), public=False)
 async def start(turn: Turn, args: str) -> None:
     await greet(turn)
 
@@ -64,45 +69,66 @@ async def greet(turn: Turn, short_if_recent: bool = False) -> None:
     number = f"**#{case.id}**"
     if short_if_recent and await _greeted_recently(turn):
         if await _has_asked(turn):
-            text = f"Hi again! What can I help you with? You're on case {number}."
-        else:
-            text = (
-                "Hi! What can I help you with? Ask me about plans and prices, trials,"
-                f" discounts, contracts or cancelling, in your own words. You're on case {number}."
+            text = _("Hi again! What can I help you with? You're on case {number}.").format(
+                number=number
             )
+        else:
+            text = _(
+                "Hi! What can I help you with? Ask me about plans and prices, trials,"
+                " discounts, contracts or cancelling, in your own words. You're on case"
+                " {number}."
+            ).format(number=number)
         await turn.say(text, kind=EventKind.GREETING)
         return
-    welcome = f"Welcome back, {md_escape(turn.name)}." if turn.name else "Welcome back."
+    welcome = (
+        _("Welcome back, {name}.").format(name=md_escape(turn.name))
+        if turn.name
+        else _("Welcome back.")
+    )
     if case.state is CaseState.RESOLVED:
         assert case.resolved_at is not None
         if turn.now - case.resolved_at <= turn.settings.reopen_window:
-            then = "If it's about that, just write and I'll reopen it; if it's new, ask away."
+            then = _("If it's about that, just write and I'll reopen it; if it's new, ask away.")
         else:
-            then = "Write what you need and I'll open a new case, linked to that one."
+            then = _("Write what you need and I'll open a new case, linked to that one.")
+        resolved = _("Your last case {number} was resolved on {when}.").format(
+            number=number, when=turn.when(case.resolved_at)
+        )
         await turn.say_privately(
-            f"{welcome} {await _since_last_visit(turn)}Your last case {number} was resolved"
-            f" on {turn.when(case.resolved_at)}. {then}",
+            f"{welcome} {await _since_last_visit(turn)}{resolved} {then}",
             kind=EventKind.GREETING,  # what happened since quotes the case
         )
         return
     if turn.case_was == "open" and (case.subject or await _has_asked(turn, anything=True)):
         await turn.say_privately(
-            f"{welcome} Your case {number} is still open. {await _since_last_visit(turn)}"
-            f"{await _about(turn)}\n\n"
-            "Carry on where you left off: you don't need to repeat anything."
-            " Type /status to see the whole story.",
+            f"{welcome} "
+            + _("Your case {number} is still open.").format(number=number)
+            + f" {await _since_last_visit(turn)}{await _about(turn)}\n\n"
+            + _(
+                "Carry on where you left off: you don't need to repeat anything."
+                " Type /status to see the whole story."
+            ),
             kind=EventKind.GREETING,  # what it is about: their words
         )
         return
-    hello_words = f"Hello, {md_escape(turn.name)}!" if turn.name else "Hello!"
+    hello_words = (
+        _("Hello, {name}!").format(name=md_escape(turn.name)) if turn.name else _("Hello!")
+    )
     await turn.say(
-        f"{hello_words} I'm {turn.settings.name}, the support **bot** of"
-        f" {turn.settings.company}, not a person. I can answer questions about plans and"
-        " prices, trials, discounts, paying, contracts, security reviews and cancelling,"
-        " and I'll always tell you which article an answer comes from. If I don't know"
-        " something, I'll say so. You can ask for a person at any time with /human.\n\n"
-        f"Your case number is {number}. Everything you tell me stays on it, so you never"
-        " have to explain anything twice. /status shows it.",
+        hello_words
+        + " "
+        + _(
+            "I'm {bot}, the support **bot** of {company}, not a person. I can answer"
+            " questions about plans and prices, trials, discounts, paying, contracts,"
+            " security reviews and cancelling, and I'll always tell you which article an"
+            " answer comes from. If I don't know something, I'll say so. You can ask for a"
+            " person at any time with /human."
+        ).format(bot=turn.settings.name, company=turn.settings.company)
+        + "\n\n"
+        + _(
+            "Your case number is {number}. Everything you tell me stays on it, so you never"
+            " have to explain anything twice. /status shows it."
+        ).format(number=number),
         kind=EventKind.GREETING,
     )
 
@@ -142,35 +168,49 @@ async def _since_last_visit(turn: Turn) -> str:
             continue
         if event.kind is EventKind.AGENT:
             news.append(
-                f"{md_escape(event.actor)} from support wrote"
-                f" “{md_escape(shorten(event.text, 120))}”"
+                _("{agent} from support wrote “{text}”").format(
+                    agent=md_escape(event.actor), text=md_escape(shorten(event.text, 120))
+                )
             )
         elif event.kind is EventKind.CLAIM:
-            news.append(f"{md_escape(event.actor)} from support took your case")
+            news.append(
+                _("{agent} from support took your case").format(agent=md_escape(event.actor))
+            )
     if not news:
         return ""
-    return "Since you were last here: " + "; ".join(news[-3:]) + ". "
+    return _("Since you were last here: {news}.").format(news="; ".join(news[-3:])) + " "
 
 
 async def _about(turn: Turn) -> str:
     """What the case is about and where it stands, in a few sentences."""
     case = turn.case
-    parts = [f"It's about “{md_escape(shorten(case.subject, 100))}”." if case.subject else ""]
+    parts = [
+        _("It's about “{subject}”.").format(subject=md_escape(shorten(case.subject, 100)))
+        if case.subject
+        else ""
+    ]
     events = await turn.timeline()
     answered = [e.text for e in events if e.kind is EventKind.ANSWER]
     if answered:
         titles = ", ".join(f"“{md_escape(t)}”" for t in dict.fromkeys(answered[-3:]))
-        parts.append(f"I answered with {titles}.")
+        parts.append(_("I answered with {titles}.").format(titles=titles))
     agent_said = [e for e in events if e.kind is EventKind.AGENT]
     if agent_said:
         last = agent_said[-1]
         parts.append(
-            f"{md_escape(last.actor)} from support last wrote"
-            f" “{md_escape(shorten(last.text, 80))}”."
+            _("{agent} from support last wrote “{text}”.").format(
+                agent=md_escape(last.actor), text=md_escape(shorten(last.text, 80))
+            )
         )
     if case.state is CaseState.WAITING:
         position = await turn.tx.cases.queue_position(case)
-        parts.append(f"It's waiting for a person: you're number {position} in the queue.")
+        parts.append(
+            _("It's waiting for a person: you're number {position} in the queue.").format(
+                position=position
+            )
+        )
     elif case.state is CaseState.AGENT:
-        parts.append(f"{md_escape(case.agent or 'A person')} from support has it.")
+        parts.append(
+            _("{agent} from support has it.").format(agent=md_escape(case.agent or _("A person")))
+        )
     return " ".join(part for part in parts if part)

@@ -10,10 +10,12 @@ into the summary, and only then).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from bot.i18n import ENGLISH, LANGUAGE_NAMES, N_, NAMES, _, ngettext
 from bot.model import Button, Case, CaseState, Conversation, Customer, Event, EventKind, Purpose
 from bot.registry import Feature, pack
 from bot.report import ReportData, ReportSection, counted
@@ -62,7 +64,52 @@ def summarise(case: Case, customer: Customer, events: Sequence[Event]) -> str:
         lines.append(f"• The bot could not answer {unanswered} question{'s' * (unanswered > 1)}")
     if tried:
         lines.append(f"• Articles tried: {', '.join(dict.fromkeys(tried))}")
+    if customer.language and customer.language != ENGLISH:  # (the desk reads English)
+        language = customer.language
+        lines.append(f"• Language: {LANGUAGE_NAMES.get(language, language)} ({language})")
     return "\n".join(lines)
+
+
+# The summary's headings: written in English (what the desk reads), shown to the
+# customer in their language (`for_customer`).
+HEADINGS = (
+    N_("• Asked: nothing yet, only asked for a person"),
+    N_("• Asked:"),
+    N_("• The bot answered with:"),
+    N_("• Articles tried:"),
+    N_("• In their words:"),
+    N_("• They added:"),
+)
+
+
+def for_customer(summary: str) -> str:
+    """The summary with its headings in the customer's language (their words as they are)."""
+    lines = []
+    for line in summary.split("\n"):
+        for heading in HEADINGS:
+            if line.startswith(heading):
+                line = _(heading) + line[len(heading) :]
+                break
+        else:
+            spoken = _LANGUAGE.match(line)
+            if spoken:
+                line = _("• Language: {language}").format(
+                    language=NAMES.get(spoken.group(1), spoken.group(1))
+                )
+            found = _COULD_NOT.match(line)
+            if found:
+                count = int(found.group(1))
+                line = ngettext(
+                    "• The bot could not answer {count} question",
+                    "• The bot could not answer {count} questions",
+                    count,
+                ).format(count=count)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+_LANGUAGE = re.compile(r"• Language: .{1,40} \(([a-z]{2,3})\)$")
+_COULD_NOT = re.compile(r"• The bot could not answer (\d{1,9}) questions?$")
 
 
 def offered(turn: Turn) -> bool:
@@ -89,11 +136,18 @@ async def propose(turn: Turn, reason: str, *, opening: str = "", extra: str = ""
 
 async def show_draft(turn: Turn, opening: str = "") -> None:
     lead = f"{opening}\n\n" if opening else ""
+    summary = for_customer(turn.case.draft_summary)
     await turn.say_privately(
-        f"{lead}This is what I will pass on to a person:\n\n{turn.case.draft_summary}\n\n"
-        "Send it as it is, or add something first?",
+        lead
+        + _("This is what I will pass on to a person:")
+        + f"\n\n{summary}\n\n"
+        + _("Send it as it is, or add something first?"),
         note="showed the summary for a person",
-        buttons=[Button("Send it", SEND), Button("Add something", ADD), Button("Cancel", CANCEL)],
+        buttons=[
+            Button(_("Send it"), SEND),
+            Button(_("Add something"), ADD),
+            Button(_("Cancel"), CANCEL),
+        ],
         summary=turn.case.draft_summary,
     )
 
@@ -125,8 +179,11 @@ async def hand_over(turn: Turn) -> None:
         turn.tx, turn.case, turn.customer, turn.address.channel, await turn.timeline(30)
     )
     await turn.say(
-        f"Done: case #{turn.case.id} is with the people at {turn.settings.company},"
-        " with that summary and everything you've told me. "
+        _(
+            "Done: case #{case} is with the people at {company}, with that summary and"
+            " everything you've told me."
+        ).format(case=turn.case.id, company=turn.settings.company)
+        + " "
         + await turn.desk.waiting_words(turn.tx, turn.case, turn.now),
         note="told the customer their place in the queue",
     )
@@ -140,7 +197,9 @@ async def relay(turn: Turn, text: str) -> None:
         turn.to_desk(f"**{md_escape(turn.name or 'Customer')}:** {md_escape(text)}", Purpose.RELAY)
     if case.state is CaseState.WAITING:
         await turn.say(
-            f"Added to case #{case.id}. " + await turn.desk.waiting_words(turn.tx, case, turn.now),
+            _("Added to case #{case}.").format(case=case.id)
+            + " "
+            + await turn.desk.waiting_words(turn.tx, case, turn.now),
             note="added to the case while waiting",
         )
 
@@ -148,7 +207,7 @@ async def relay(turn: Turn, text: str) -> None:
 # -- commands and buttons ----------------------------------------------------------------
 
 
-@feature.command("human", aliases=("agent", "person"), help="hand your case to a person")
+@feature.command("human", aliases=("agent", "person"), help=N_("hand your case to a person"))
 async def human(turn: Turn, args: str) -> None:
     if args and not turn.case.subject:
         await turn.save_case(subject=shorten(args, 120))
@@ -172,22 +231,24 @@ async def choice(turn: Turn, fields: tuple[object, ...]) -> None:
         if offered(turn):
             await turn.wait_for(Conversation.ADDING_TO_SUMMARY)
             await turn.say(
-                "Type what you'd like to add, and I'll put it in the summary.",
+                _("Type what you'd like to add, and I'll put it in the summary."),
                 note="asked what to add",
             )
         else:
             await turn.say_privately(
-                "There's nothing waiting to be sent. Type /human for a person."
+                _("There's nothing waiting to be sent. Type /human for a person.")
             )
     elif picked == "cancel":
         await turn.save_case(pending_reason="", draft_summary="")
         await turn.stop_waiting()
         await turn.say(
-            "All right, I won't pass it on. Ask me anything, or type /human at any time.",
+            _("All right, I won't pass it on. Ask me anything, or type /human at any time."),
             note="the customer cancelled the handover",
         )
     else:
-        await turn.say_privately("That button is no longer active. Type your question, or /help.")
+        await turn.say_privately(
+            _("That button is no longer active. Type your question, or /help.")
+        )
 
 
 # -- the report ----------------------------------------------------------------------------
@@ -236,7 +297,7 @@ async def add_step(turn: Turn) -> bool:
     draft = f"{turn.case.draft_summary}\n• They added: “{md_escape(shorten(turn.text, 300))}”"
     await turn.save_case(draft_summary=draft)
     await turn.wait_for(Conversation.AWAITING_SUMMARY_CHOICE)
-    await show_draft(turn, "Added.")
+    await show_draft(turn, _("Added."))
     return True
 
 
@@ -251,21 +312,21 @@ async def triggers(turn: Turn) -> bool:
         await propose(
             turn,
             "the customer seemed frustrated",
-            opening="I'm sorry this has been frustrating. A person should take this from here.",
+            opening=_("I'm sorry this has been frustrating. A person should take this from here."),
         )
         return True
     if await _repeated(turn, text):
         await propose(
             turn,
             "the customer asked the same question again",
-            opening="You've asked that before, so my answer clearly didn't do the job.",
+            opening=_("You've asked that before, so my answer clearly didn't do the job."),
         )
         return True
     if not_helpful(text) and await _last_bot_kind(turn) is EventKind.ANSWER:
         await propose(
             turn,
             "an answer did not help",
-            opening="Sorry that didn't help. Let me get a person who can.",
+            opening=_("Sorry that didn't help. Let me get a person who can."),
         )
         return True
     return False

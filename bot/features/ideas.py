@@ -13,6 +13,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.desk.turn import DeskTurn
+from bot.i18n import N_, _, ngettext, speaking
 from bot.model import Button, Cause, Conversation, Delivery, Idea, IdeaState, Outbound, Purpose
 from bot.registry import Feature, pack
 from bot.report import ReportData, ReportSection, counted
@@ -29,7 +30,7 @@ COVERS = 0.75
 
 
 @feature.command(
-    "idea", aliases=("ideas",), help="suggest something, or see the most-wanted ideas and vote"
+    "idea", aliases=("ideas",), help=N_("suggest something, or see the most-wanted ideas and vote")
 )
 async def idea(turn: Turn, text: str) -> None:
     text = text.strip()
@@ -43,9 +44,10 @@ async def idea(turn: Turn, text: str) -> None:
             new_vote = await turn.tx.ideas.vote(known.id, turn.customer.id, turn.now)
             votes = known.votes + int(new_vote)
             await turn.say(
-                f"Someone suggested that already: “{md_escape(shorten(known.text, 120))}”."
-                f" I've added your vote ({votes} now). You'll be told when it's planned"
-                " or done.",
+                _(
+                    "Someone suggested that already: “{idea}”. I've added your vote ({votes}"
+                    " now). You'll be told when it's planned or done."
+                ).format(idea=md_escape(shorten(known.text, 120)), votes=votes),
                 note=f"voted for idea #{known.id}",
             )
             return
@@ -58,12 +60,14 @@ async def idea(turn: Turn, text: str) -> None:
     # close, but maybe not the same ("to pdf" is not "to csv"): theirs to say
     await turn.wait_for(Conversation.AWAITING_IDEA_CHOICE, note=json.dumps([best.id, text]))
     await turn.say(
-        f"Is it the same as “{md_escape(shorten(best.text, 120))}”? If it is, your vote goes"
-        " to it; if not, I'll record yours as a new idea.",
+        _(
+            "Is it the same as “{idea}”? If it is, your vote goes to it; if not, I'll record"
+            " yours as a new idea."
+        ).format(idea=md_escape(shorten(best.text, 120))),
         note=f"asked whether the idea is idea #{best.id}",
         buttons=[
-            Button("Yes, vote for it", pack("idea", "same", best.id)),
-            Button("No, it's a new idea", pack("idea", "new", best.id)),
+            Button(_("Yes, vote for it"), pack("idea", "same", best.id)),
+            Button(_("No, it's a new idea"), pack("idea", "new", best.id)),
         ],
         offered=[best.id],
     )
@@ -81,7 +85,7 @@ def _words(text: str) -> str:
     return " ".join("".join(ch if ch.isalnum() else " " for ch in text.casefold()).split())
 
 
-async def _record(turn: Turn, text: str, lead: str = "Thank you: your") -> None:
+async def _record(turn: Turn, text: str, closed: bool = False) -> None:
     number = await turn.tx.ideas.add(turn.customer.id, text, turn.now)
     turn.out += turn.desk.notice(
         f"💡 Idea #{number} from {md_escape(turn.name)}: “{md_escape(shorten(text, 500))}”."
@@ -90,9 +94,16 @@ async def _record(turn: Turn, text: str, lead: str = "Thank you: your") -> None:
         customer_id=turn.customer.id,
     )
     await turn.say(
-        f"{lead} idea is recorded as #{number}, with your vote. Others can vote"
-        " for it (/idea shows the most-wanted), and you'll be told when it's planned or"
-        " done.",
+        (
+            _("That idea is closed now, so your idea is recorded as #{number}, with your vote.")
+            if closed
+            else _("Thank you: your idea is recorded as #{number}, with your vote.")
+        ).format(number=number)
+        + " "
+        + _(
+            "Others can vote for it (/idea shows the most-wanted), and you'll be told when"
+            " it's planned or done."
+        ),
         note=f"recorded idea #{number}",
     )
 
@@ -101,22 +112,26 @@ async def _most_wanted(turn: Turn) -> None:
     ideas = await turn.tx.ideas.top(5)
     if not ideas:
         await turn.say(
-            "No ideas yet. Suggest one with /idea and what you'd like, like /idea export to CSV."
+            _("No ideas yet. Suggest one with /idea and what you'd like, like /idea export to CSV.")
         )
         return
     mine = set(await turn.tx.ideas.votes_of(turn.customer.id))
     lines = [
-        f"{n}. {md_escape(shorten(i.text, 90))} · {i.votes} vote"
-        f"{'s' if i.votes != 1 else ''}{' · planned' if i.state is IdeaState.PLANNED else ''}"
-        f"{' · you voted' if i.id in mine else ''}"
+        f"{n}. {md_escape(shorten(i.text, 90))} · "
+        + ngettext("{n} vote", "{n} votes", i.votes).format(n=i.votes)
+        + (" · " + _("planned") if i.state is IdeaState.PLANNED else "")
+        + (" · " + _("you voted") if i.id in mine else "")
         for n, i in enumerate(ideas, 1)
     ]
     await turn.say(
-        "**The most-wanted ideas:**\n" + "\n".join(lines) + "\n\nVote with a button;"
-        " you'll be told when one you voted for is planned or done.",
+        _("**The most-wanted ideas:**")
+        + "\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + _("Vote with a button; you'll be told when one you voted for is planned or done."),
         note="showed the ideas",
         buttons=[
-            Button(f"Vote: {shorten(i.text, 40)}", pack("idea", "vote", i.id))
+            Button(_("Vote: {idea}").format(idea=shorten(i.text, 40)), pack("idea", "vote", i.id))
             for i in ideas
             if i.id not in mine
         ],
@@ -147,7 +162,7 @@ async def vote(turn: Turn, fields: tuple[object, ...]) -> None:
     found = await _offered(turn, number) if action == "vote" else None
     if found is None:
         await turn.say_privately(
-            "That idea is not open for votes here. /idea shows the ones that are."
+            _("That idea is not open for votes here. /idea shows the ones that are.")
         )
         return
     await _vote(turn, found)
@@ -156,7 +171,7 @@ async def vote(turn: Turn, fields: tuple[object, ...]) -> None:
 async def _vote(turn: Turn, found: Idea, words: str = "") -> None:
     new_vote = await turn.tx.ideas.vote(found.id, turn.customer.id, turn.now)
     votes = found.votes + int(new_vote)
-    said = "Your vote is in" if new_vote else "You had already voted for it"
+
     kept = ""
     if words:  # their own words for it are kept, for the team
         turn.out += turn.desk.notice(
@@ -165,10 +180,23 @@ async def _vote(turn: Turn, found: Idea, words: str = "") -> None:
             purpose=Purpose.IDEA,
             customer_id=turn.customer.id,
         )
-        kept = " Your words go to the team with it."
+        kept = " " + _("Your words go to the team with it.")
+    idea = md_escape(shorten(found.text, 100))
+    said = (
+        ngettext(
+            "Your vote is in: “{idea}” has {n} vote.",
+            "Your vote is in: “{idea}” has {n} votes.",
+            votes,
+        )
+        if new_vote
+        else ngettext(
+            "You had already voted for it: “{idea}” has {n} vote.",
+            "You had already voted for it: “{idea}” has {n} votes.",
+            votes,
+        )
+    ).format(idea=idea, n=votes)
     await turn.say(
-        f"{said}: “{md_escape(shorten(found.text, 100))}” has {votes} vote"
-        f"{'s' if votes != 1 else ''}.{kept} You'll be told when it's planned or done.",
+        said + kept + " " + _("You'll be told when it's planned or done."),
         note=f"voted for idea #{found.id}",
     )
 
@@ -183,14 +211,13 @@ async def _answered(turn: Turn, same: bool, number: int) -> None:
             asked = None
     if asked != number or not isinstance(text, str) or not text:
         await turn.say_privately(
-            "That question has expired, so nothing was recorded. Send /idea and your idea again."
+            _("That question has expired, so nothing was recorded. Send /idea and your idea again.")
         )
         return
     await turn.stop_waiting()
     found = await turn.tx.ideas.get(number) if same else None
     if found is None or found.state is IdeaState.DONE:
-        lead = "That idea is closed now, so your" if same else "Thank you: your"
-        await _record(turn, text, lead)
+        await _record(turn, text, closed=same)
         return
     await _vote(turn, found, words=text)
 
@@ -257,23 +284,31 @@ async def mark(turn: DeskTurn, args: str) -> None:
         return
     note = words[2].strip() if len(words) > 2 else ""
     await turn.tx.ideas.set_state(found.id, state, note, turn.now)
-    said = "is planned" if state is IdeaState.PLANNED else "is done"
-    text = f"💡 An idea you voted for {said}: “{md_escape(shorten(found.text, 150))}”." + (
-        f" {md_escape(note)}" if note else ""
-    )
+    planned = state is IdeaState.PLANNED
+    idea = md_escape(shorten(found.text, 150))
     told = 0
     for customer_id in await turn.tx.ideas.voters(found.id):
         address = await turn.tx.customers.address_of(customer_id)
         if address is None:
             continue
+        voter = await turn.tx.customers.get(customer_id)
+        default = turn.services.settings.languages[0]
+        language = voter.language if voter and voter.language else default
+        with speaking(language):
+            text = (
+                _("💡 An idea you voted for is planned: “{idea}”.")
+                if planned
+                else _("💡 An idea you voted for is done: “{idea}”.")
+            ).format(idea=idea) + (f" {md_escape(note)}" if note else "")
         turn.out.append(
             Outbound(
                 address=address,
                 text=text,
                 cause=Cause.IDEA,
                 customer_id=customer_id,
-                delivery=Delivery(idea=found.id),
+                delivery=Delivery(idea=found.id, language=language),
             )
         )
         told += 1
+    said = "is planned" if planned else "is done"
     turn.answer(f"Idea #{found.id} {said}; told {told} voter{'s' if told != 1 else ''}.")

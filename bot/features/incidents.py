@@ -12,11 +12,12 @@ Desk commands (`!` instead of `/` on Slack):
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.desk.turn import DeskTurn
+from bot.i18n import ENGLISH, _, speaking
 from bot.knowledge.analysis import content_words, stem
 from bot.model import Address, Cause, Delivery, Incident, IncidentState, Outbound, Purpose
 from bot.registry import Feature
@@ -93,29 +94,41 @@ def concerns(incident: Incident, text: str, articles: Collection[str] = ()) -> b
 
 def describe(incident: Incident, when: str) -> str:
     """What a customer is told about an incident."""
-    affected = f" It affects {md_escape(incident.affected)}." if incident.affected else ""
-    latest = (
-        f" Latest update ({when}): {md_escape(incident.latest)}"
-        if incident.latest
-        else " The team is looking into it now."
+    affected = (
+        " " + _("It affects {affected}.").format(affected=md_escape(incident.affected))
+        if incident.affected
+        else ""
     )
-    return f"⚠️ **Known problem: {md_escape(incident.title)}.**{affected}{latest}"
+    latest = " " + (
+        _("Latest update ({when}): {text}").format(when=when, text=md_escape(incident.latest))
+        if incident.latest
+        else _("The team is looking into it now.")
+    )
+    known = _("Known problem: {title}.").format(title=md_escape(incident.title))
+    return f"⚠️ **{known}**{affected}{latest}"
 
 
-async def notify(tx: Transaction, incident: Incident, text: str) -> list[Outbound]:
-    """The same notice to every subscriber, on the channel they used last."""
+async def notify(
+    tx: Transaction, incident: Incident, words: Callable[[], str], default: str = ENGLISH
+) -> list[Outbound]:
+    """The same notice to every subscriber, on the channel they used last, in their
+    language (`words()` is said in it; `default`: for those who have none yet)."""
     out = []
     for customer_id in await tx.incidents.subscribers(incident.id):
         address: Address | None = await tx.customers.address_of(customer_id)
         if address is None:
             continue
+        customer = await tx.customers.get(customer_id)
+        language = customer.language if customer and customer.language else default
+        with speaking(language):
+            text = words()
         out.append(
             Outbound(
                 address=address,
                 text=text,
                 cause=Cause.INCIDENT,
                 customer_id=customer_id,
-                delivery=Delivery(incident=incident.id),
+                delivery=Delivery(incident=incident.id, language=language),
             )
         )
     return out
@@ -159,8 +172,12 @@ async def tell_of_incidents(turn: Turn) -> bool:
             continue  # already told
         when = turn.when(incident.latest_at or incident.opened_at)
         await turn.say(
-            f"{describe(incident, when)}\n\nI'll tell you here when there is"
-            " news and when it's fixed; you don't need to ask again.",
+            describe(incident, when)
+            + "\n\n"
+            + _(
+                "I'll tell you here when there is news and when it's fixed; you don't need"
+                " to ask again."
+            ),
             note=f"told of incident #{incident.id}",
             incident=incident.id,
         )
@@ -203,14 +220,20 @@ async def incident(turn: DeskTurn, args: str) -> None:
         turn.answer(f"There is no open incident #{command.number}.")
         return
     resolve = command.action == "resolve"
-    text = command.text or ("It is fixed." if resolve else "")
-    await turn.tx.incidents.add_update(found.id, agent.name, text, turn.now, resolve=resolve)
+    text = command.text
+    await turn.tx.incidents.add_update(
+        found.id, agent.name, text or ("It is fixed." if resolve else ""), turn.now, resolve=resolve
+    )
     title = md_escape(found.title)
-    if resolve:
-        notice = f"✅ **Fixed: {title}.** {md_escape(text)} Thank you for your patience."
-    else:
-        notice = f"Update on **{title}**: {md_escape(text)}"
-    messages = await notify(turn.tx, found, notice)
+
+    def notice() -> str:  # in each subscriber's language; the agent's words as written
+        said = md_escape(text) if text else _("It is fixed.")
+        if resolve:
+            fixed = _("Fixed: {title}.").format(title=title)
+            return f"✅ **{fixed}** {said} " + _("Thank you for your patience.")
+        return _("Update on **{title}**: {text}").format(title=title, text=md_escape(text))
+
+    messages = await notify(turn.tx, found, notice, turn.services.settings.languages[0])
     turn.out += messages
     turn.out += turn.desk.notice(
         f"Incident #{found.id} {'resolved' if resolve else 'updated'}; told"

@@ -10,9 +10,10 @@ codes an hour at most, counted per identity (so `/forget` does not reset them)."
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable
 from datetime import timedelta
 
+from bot.i18n import N_, _, speaking
 from bot.model import (
     Button,
     CaseState,
@@ -34,12 +35,12 @@ CONFIRM_MINUTES = 30  # how long each side has to say yes once the code was ente
 LINK_TRIES = 5  # wrong codes an identity may send in an hour
 TRIES_WINDOW = timedelta(hours=1)
 _CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
-_SHARING = (
+_SHARING = N_(
     "You will share cases and history: each side sees everything the other wrote to us,"
     " and our replies go wherever you write last. Only say yes if both accounts are"
     " yours"
 )
-_NOTHING_JOINED = (
+_NOTHING_JOINED = N_(
     "Nothing was joined: that question has expired or was answered already. To join two"
     " chats, type /link in one and send me the code from the other."
 )
@@ -56,19 +57,19 @@ def changes_another_customer(command: tuple[str, str] | None, payload: str = "")
 
 def _account(channel: str, name: str) -> str:
     """How an account is named to the customer: "Telegram account “Ann Lee”"."""
-    who = f"“{md_escape(shorten(name, 60))}”" if name else "(no name given)"
-    return f"{md_escape(channel.title())} account {who}"
+    who = f"“{md_escape(shorten(name, 60))}”" if name else _("(no name given)")
+    return _("{platform} account {who}").format(platform=md_escape(channel.title()), who=who)
 
 
 def _buttons(link_id: int) -> list[Button]:
     return [
-        Button("Yes, join them", pack("link", "yes", link_id)),
-        Button("No", pack("link", "no", link_id)),
+        Button(_("Yes, join them"), pack("link", "yes", link_id)),
+        Button(_("No"), pack("link", "no", link_id)),
     ]
 
 
 @feature.command(
-    "link", help="join this chat with your other channels, so you are one customer everywhere"
+    "link", help=N_("join this chat with your other channels, so you are one customer everywhere")
 )
 async def link(turn: Turn, code: str) -> None:
     customer = turn.customer
@@ -81,18 +82,22 @@ async def link(turn: Turn, code: str) -> None:
         # the code is typed on the other channel, whose way of typing a command this
         # one does not know: "\/link" is left as written (see bot.registry)
         await turn.say_privately(  # whoever reads it could enter it
-            f"Your code is **{code}**. On your other channel, send me `\\/link {code}`"
-            f" (or `!link {code}` where commands start with !) within {LINK_MINUTES}"
-            " minutes. I'll ask on both which accounts to join, and nothing is joined"
-            " before you say yes on both. The code works once; never give it to anyone.",
+            _(
+                "Your code is **{code}**. On your other channel, send me `\\/link {code}` (or"
+                " `!link {code}` where commands start with !) within {minutes} minutes. I'll"
+                " ask on both which accounts to join, and nothing is joined before you say yes"
+                " on both. The code works once; never give it to anyone."
+            ).format(code=code, minutes=LINK_MINUTES),
             note="gave a link code",
         )
         return
     identity = turn.inbound.identity
     if await turn.tx.links.failures(identity, turn.now - TRIES_WINDOW) >= LINK_TRIES:
         await turn.say(
-            "Too many wrong codes in the last hour, so I'm not trying more for now."
-            " Ask for a new code with /link on your other channel and try again later."
+            _(
+                "Too many wrong codes in the last hour, so I'm not trying more for now."
+                " Ask for a new code with /link on your other channel and try again later."
+            )
         )
         return
     owner = await turn.tx.links.take_code(wanted, turn.now)
@@ -101,22 +106,28 @@ async def link(turn: Turn, code: str) -> None:
     if owner is None or asker is None or where is None:
         await turn.tx.links.add_failure(identity, turn.now)
         await turn.say(
-            "That code is wrong or has expired. Type /link on your other channel for a"
-            " new one, then send it here."
+            _(
+                "That code is wrong or has expired. Type /link on your other channel for a"
+                " new one, then send it here."
+            )
         )
         return
     if owner == customer.id:
         await turn.say(
-            "That is this chat's own code: send it from your *other* channel to join them."
+            _("That is this chat's own code: send it from your *other* channel to join them.")
         )
         return
     expires = turn.now + timedelta(minutes=CONFIRM_MINUTES)
     link_id = await turn.tx.links.pend(owner, customer.id, turn.now, expires)
     here, there = _account(turn.address.channel, turn.name), _account(where.channel, asker.name)
     await turn.say(
-        f"Join your {here} with the {there}? {_SHARING}; never for a code someone else"
-        " gave you. The other account is asked too, and nothing is joined before both"
-        " say yes.",
+        _("Join your {here} with the {there}?").format(here=here, there=there)
+        + " "
+        + _(_SHARING)
+        + _(
+            "; never for a code someone else gave you. The other account is asked too, and"
+            " nothing is joined before both say yes."
+        ),
         note="asked to confirm joining another channel",
         buttons=_buttons(link_id),
     )
@@ -129,7 +140,7 @@ async def confirm(turn: Turn, fields: tuple[object, ...]) -> None:
     pending = await turn.tx.links.pending(int(str(link_id)), turn.now)
     me = turn.customer.id
     if pending is None or me != (pending.asked_by if pending.entered_yes else pending.entered_by):
-        await turn.say_privately(_NOTHING_JOINED)
+        await turn.say_privately(_(_NOTHING_JOINED))
         return
     if answer != "yes":
         await turn.tx.links.drop_pending(pending.id)
@@ -137,10 +148,10 @@ async def confirm(turn: Turn, fields: tuple[object, ...]) -> None:
             await _tell(
                 turn,
                 pending.entered_by,
-                "Your other account did not confirm, so nothing was joined.",
+                lambda: _("Your other account did not confirm, so nothing was joined."),
             )
         await turn.say(
-            "All right: nothing was joined, and neither account sees anything of the other.",
+            _("All right: nothing was joined, and neither account sees anything of the other."),
             note="declined joining another channel",
         )
         return
@@ -150,14 +161,21 @@ async def confirm(turn: Turn, fields: tuple[object, ...]) -> None:
         await _ask_the_asker(turn, pending)
 
 
-async def _tell(turn: Turn, customer_id: int, text: str, buttons: Sequence[Button] = ()) -> bool:
+async def _tell(
+    turn: Turn, customer_id: int, words: Callable[[], str], link_id: int | None = None
+) -> bool:
     """A word on the other side's own case, about the link they are part of (their
     own doing: they asked for the code, or entered it): a case update, where they
-    last wrote. False if they cannot be reached."""
+    last wrote, in their language (`words()`; with `link_id`, the yes and no buttons).
+    False if they cannot be reached."""
     case = await turn.tx.cases.latest(customer_id)
     reached = await turn.tx.customers.reached_as(customer_id)
-    if case is None or reached is None:
+    other = await turn.tx.customers.get(customer_id)
+    if case is None or reached is None or other is None:
         return False
+    with speaking(other.language or turn.settings.languages[0]):
+        text = words()
+        buttons = _buttons(link_id) if link_id is not None else []
     address, user_id = reached
     # it names the accounts being joined: for their eyes alone, also in a shared place
     private = Delivery(private=True, private_to="" if address.private else user_id)
@@ -187,18 +205,26 @@ async def _ask_the_asker(turn: Turn, pending: PendingLink) -> None:
     asked = bool(there) and await _tell(
         turn,
         pending.asked_by,
-        f"Your /link code was entered on the {here}. Join your {there} with it? {_SHARING};"
-        " if you gave your code to someone else, say no.",
-        _buttons(pending.id),
+        lambda: (
+            _("Your /link code was entered on the {here}. Join your {there} with it?").format(
+                here=here, there=there
+            )
+            + " "
+            + _(_SHARING)
+            + _("; if you gave your code to someone else, say no.")
+        ),
+        pending.id,
     )
     if not asked:
         await turn.tx.links.drop_pending(pending.id)
-        await turn.say_privately(_NOTHING_JOINED)
+        await turn.say_privately(_(_NOTHING_JOINED))
         return
     await turn.tx.links.entered_yes(pending.id, turn.now + timedelta(minutes=CONFIRM_MINUTES))
     await turn.say(
-        f"Thank you. Now say yes on the {there} too: I've asked there. Nothing is joined"
-        f" before you do, within {CONFIRM_MINUTES} minutes.",
+        _(
+            "Thank you. Now say yes on the {there} too: I've asked there. Nothing is joined"
+            " before you do, within {minutes} minutes."
+        ).format(there=there, minutes=CONFIRM_MINUTES),
         note="confirmed joining another channel; the other side is asked",
     )
 
@@ -214,7 +240,11 @@ async def _join(turn: Turn, pending: PendingLink) -> None:
         case = await turn.tx.cases.new(keep, turn.now)
     turn.case = case
     await turn.record(EventKind.STATE, "linked another channel to this customer", actor="bot")
-    joined = f" Case #{merged}'s history is now part of it." if merged else ""
+    joined = (
+        " " + _("Case #{merged}'s history is now part of it.").format(merged=merged)
+        if merged
+        else ""
+    )
     if merged and case.state in (CaseState.WAITING, CaseState.AGENT):
         turn.to_desk(
             f"🔗 Case #{case.id}: the customer linked another channel;"
@@ -222,8 +252,13 @@ async def _join(turn: Turn, pending: PendingLink) -> None:
             Purpose.LINKED,
         )
     text = (
-        f"Linked: this chat and your other channel are now one customer, and your case"
-        f" is **#{case.id}**.{joined} I'll reply wherever you write last."
+        _(
+            "Linked: this chat and your other channel are now one customer, and your case"
+            " is **#{case}**."
+        ).format(case=case.id)
+        + joined
+        + " "
+        + _("I'll reply wherever you write last.")
     )
     await turn.say(text, note="linked two channels")
     if other is not None:  # the other side hears it too, on the case they now share

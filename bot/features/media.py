@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.i18n import N_, _
 from bot.model import CaseState, EventKind, InboundKind, Purpose
 from bot.registry import Feature
 from bot.text import md_escape, shorten
@@ -50,12 +51,31 @@ async def attachment(turn: Turn) -> None:
             )
         ]
         if case.state is CaseState.WAITING:
-            await turn.say(f"Thanks, I've added that to case #{case.id}.")
+            await turn.say(_("Thanks, I've added that to case #{case}.").format(case=case.id))
         return
     await turn.say(
-        f"Thanks, I've kept that on case #{case.id}. I can't look inside files myself;"
-        " a person will see it with the rest of your case. Type /human if you'd like one now."
+        _(
+            "Thanks, I've kept that on case #{case}. I can't look inside files myself; a"
+            " person will see it with the rest of your case. Type /human if you'd like one"
+            " now."
+        ).format(case=case.id)
     )
+
+
+# What adapters call the things the bot cannot use, as the customer's language says
+# "thanks for the …" (another adapter's word is quoted as it is, after "the").
+_THINGS = {
+    "sticker": N_("the sticker"),
+    "location": N_("the location"),
+    "place": N_("the place"),
+    "contact": N_("the contact"),
+    "poll": N_("the poll"),
+    "dice": N_("the dice"),
+    "game": N_("the game"),
+    "video message": N_("the video message"),
+    "GIF": N_("the GIF"),
+    "story": N_("the story"),
+}
 
 
 @feature.receives(InboundKind.OTHER)
@@ -63,8 +83,11 @@ async def unusable(turn: Turn) -> None:
     what = shorten(turn.text or "that", 40)
     await turn.record(EventKind.CUSTOMER, "", unsupported=what)
     if turn.case.state is not CaseState.AGENT:
+        known = _THINGS.get(what)
+        thing = _(known) if known else _("the {thing}").format(thing=md_escape(what))
         await turn.say(
-            f"Thanks for the {md_escape(what)}! I can't do anything with it, though:"
-            " I read text, and I keep photos and files for a person. Type your question,"
-            " or /human."
+            _(
+                "Thanks for {thing}! I can't do anything with it, though: I read text, and"
+                " I keep photos and files for a person. Type your question, or /human."
+            ).format(thing=thing)
         )

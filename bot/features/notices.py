@@ -8,6 +8,7 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.i18n import N_, _
 from bot.model import InboundKind, Outbound
 from bot.registry import Feature
 from bot.store import Transaction
@@ -69,14 +70,15 @@ async def release_on_write(turn: Turn) -> None:
     """ "/mute" lasts until they write again: a message (a command too) is that."""
     if turn.inbound.kind is not InboundKind.MESSAGE:
         return
-    _, until_write, _ = await turn.tx.notices.quiet_of(turn.customer.id)
+    _muted, until_write, _hours = await turn.tx.notices.quiet_of(turn.customer.id)
     if until_write:
         await turn.tx.notices.set_quiet(turn.customer.id, muted_until=None, until_write=False)
         await turn.tx.notices.release(turn.customer.id, turn.now)
 
 
 @feature.command(
-    "mute", help="pause notices (incidents, ideas) until you write again, or for a time: /mute 8h"
+    "mute",
+    help=N_("pause notices (incidents, ideas) until you write again, or for a time: /mute 8h"),
 )
 async def mute(turn: Turn, args: str) -> None:
     spell = args.strip().lower()
@@ -84,49 +86,55 @@ async def mute(turn: Turn, args: str) -> None:
     if not spell:
         await turn.tx.notices.set_quiet(customer, muted_until=None, until_write=True)
         await turn.say(
-            "Notices (incidents, ideas) are paused until you write to me again. Replies"
-            " about your case still come. /unmute turns them on now."
+            _(
+                "Notices (incidents, ideas) are paused until you write to me again. Replies"
+                " about your case still come. /unmute turns them on now."
+            )
         )
         return
     length = duration(spell)
     if length is None:
-        await turn.say("Give a time like /mute 8h, /mute 30m or /mute 2d (or just /mute).")
+        await turn.say(_("Give a time like /mute 8h, /mute 30m or /mute 2d (or just /mute)."))
         return
     until = turn.now + length
     await turn.tx.notices.set_quiet(customer, muted_until=until, until_write=False)
     await turn.say(
-        f"Notices are paused until {turn.when(until)}; held ones come then, in one"
-        " message. Replies about your case still come."
+        _(
+            "Notices are paused until {when}; held ones come then, in one message. Replies"
+            " about your case still come."
+        ).format(when=turn.when(until))
     )
 
 
-@feature.command("unmute", help="notices on again; held ones come now")
+@feature.command("unmute", help=N_("notices on again; held ones come now"))
 async def unmute(turn: Turn, args: str) -> None:
     await turn.tx.notices.set_quiet(turn.customer.id, muted_until=None, until_write=False)
     await turn.tx.notices.release(turn.customer.id, turn.now)
-    await turn.say("Notices are on again; anything held back comes now.")
+    await turn.say(_("Notices are on again; anything held back comes now."))
 
 
-@feature.command("quiet", help="quiet hours for notices, like /quiet 22:00-07:00 (/quiet off)")
+@feature.command("quiet", help=N_("quiet hours for notices, like /quiet 22:00-07:00 (/quiet off)"))
 async def quiet(turn: Turn, args: str) -> None:
     spell = args.strip().lower()
     customer = turn.customer.id
-    muted_until, until_write, _ = await turn.tx.notices.quiet_of(customer)
+    muted_until, until_write, _hours = await turn.tx.notices.quiet_of(customer)
     if spell in ("off", "none", ""):
         await turn.tx.notices.set_quiet(
             customer, muted_until=muted_until, until_write=until_write, quiet_hours=""
         )
-        await turn.say("No quiet hours: notices come when they happen.")
+        await turn.say(_("No quiet hours: notices come when they happen."))
         return
     found = _HOURS.fullmatch(spell)
     if found is None or int(found[1]) > 23 or int(found[3]) > 23:
-        await turn.say("Give quiet hours like /quiet 22:00-07:00, or /quiet off.")
+        await turn.say(_("Give quiet hours like /quiet 22:00-07:00, or /quiet off."))
         return
     hours = f"{int(found[1]):02d}:{found[2]}-{int(found[3]):02d}:{found[4]}"
     await turn.tx.notices.set_quiet(
         customer, muted_until=muted_until, until_write=until_write, quiet_hours=hours
     )
     await turn.say(
-        f"Quiet hours set: {hours} ({turn.settings.timezone}). Notices that come then"
-        " wait until the morning; replies about your case are never held."
+        _(
+            "Quiet hours set: {hours} ({zone}). Notices that come then wait until the"
+            " morning; replies about your case are never held."
+        ).format(hours=hours, zone=turn.settings.timezone)
     )

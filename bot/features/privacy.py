@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 
 from bot.features.recent import in_words
+from bot.i18n import N_, NAMES, _, ngettext
 from bot.model import (
     Button,
     CaseState,
@@ -27,7 +28,9 @@ feature = Feature("privacy")
 FORGET_YES, FORGET_NO = pack("forget", "yes"), pack("forget", "no")
 
 
-@feature.command("mydata", aliases=("data",), help="see and download everything stored about you")
+@feature.command(
+    "mydata", aliases=("data",), help=N_("see and download everything stored about you")
+)
 async def my_data(turn: Turn, args: str) -> None:
     data = await turn.tx.export_customer(turn.customer.id)
     cases = data["cases"]
@@ -38,14 +41,19 @@ async def my_data(turn: Turn, args: str) -> None:
     identities = ", ".join(f"{i['channel']} ({i['user_id']})" for i in data["identities"])
     events = sum(len(c["events"]) for c in cases)
     case_list = ", ".join(f"#{c['id']} ({c['state']})" for c in cases)
+    language = data["customer"].get("language") or turn.language
     lines = [
-        "**What I store about you**",
-        f"• Name: {md_escape(data['customer']['name'] or '(none)')}",
-        f"• How I reach you: {md_escape(identities) or '(nowhere)'}",
-        f"• Cases: {case_list or 'none'}, with {events} messages and events in all",
-        f"• Feedback you gave: {len(data['feedback'])}",
+        _("**What I store about you**"),
+        _("• Name: {name}").format(name=md_escape(data["customer"]["name"]) or _("(none)")),
+        _("• How I reach you: {where}").format(where=md_escape(identities) or _("(nowhere)")),
+        _("• Cases: {cases}, with {events} messages and events in all").format(
+            cases=case_list or _("none"), events=events
+        ),
+        _("• Feedback you gave: {count}").format(count=len(data["feedback"])),
+        _("• Language: {language}").format(language=NAMES.get(language, language))
+        + (" " + _("(you chose it)") if data["customer"].get("language_chosen") else ""),
         "",
-        "The complete record is in the attached file (JSON). /forget erases all of it.",
+        _("The complete record is in the attached file (JSON). /forget erases all of it."),
     ]
     exported = json.dumps(data, ensure_ascii=False, indent=2)
     await turn.record(EventKind.BOT, "showed the customer their data", actor="bot")
@@ -68,17 +76,19 @@ def _title(turn: Turn) -> Callable[[str], str | None]:
     return title
 
 
-@feature.command("forget", help="erase everything stored about you")
+@feature.command("forget", help=N_("erase everything stored about you"))
 async def forget(turn: Turn, args: str) -> None:
     await turn.wait_for(Conversation.AWAITING_FORGET_CONFIRMATION)
     await turn.say_privately(
-        "This erases everything I store about you: your messages, your cases' contents,"
-        " your feedback and how to reach you. A person who has your case is told it was"
-        " closed. What stays is anonymous counts (how many cases, how long they took),"
-        " nothing that says who you were. You can see it all first with /mydata."
-        " Erase everything now?",
+        _(
+            "This erases everything I store about you: your messages, your cases' contents,"
+            " your feedback and how to reach you. A person who has your case is told it was"
+            " closed. What stays is anonymous counts (how many cases, how long they took),"
+            " nothing that says who you were. You can see it all first with /mydata."
+            " Erase everything now?"
+        ),
         note="asked to confirm erasing the customer's data",
-        buttons=[Button("Yes, erase everything", FORGET_YES), Button("No", FORGET_NO)],
+        buttons=[Button(_("Yes, erase everything"), FORGET_YES), Button(_("No"), FORGET_NO)],
     )
 
 
@@ -86,12 +96,12 @@ async def forget(turn: Turn, args: str) -> None:
 async def confirm(turn: Turn, fields: tuple[object, ...]) -> None:
     if not turn.waiting_for(Conversation.AWAITING_FORGET_CONFIRMATION):
         await turn.say_privately(
-            "Nothing was erased: that question has expired. Type /forget to be asked again."
+            _("Nothing was erased: that question has expired. Type /forget to be asked again.")
         )
         return
     if fields[0] != "yes":
         await turn.stop_waiting()
-        await turn.say_privately("Nothing was erased.", note="the customer kept their data")
+        await turn.say_privately(_("Nothing was erased."), note="the customer kept their data")
         return
     await erase(turn)
 
@@ -112,11 +122,13 @@ async def erase(turn: Turn) -> None:
         turn.privately(
             Outbound(
                 address=address,
-                text=(
-                    "Done: everything I stored about you is erased"
-                    f" ({len(case_ids)} case{'s' if len(case_ids) != 1 else ''}). If you write"
-                    " again, I'll start from nothing."
-                ),
+                text=ngettext(
+                    "Done: everything I stored about you is erased ({n} case). If you write"
+                    " again, I'll start from nothing.",
+                    "Done: everything I stored about you is erased ({n} cases). If you write"
+                    " again, I'll start from nothing.",
+                    len(case_ids),
+                ).format(n=len(case_ids)),
                 cause=Cause.REPLY,
                 delivery=Delivery(erase_when_sent=True),  # the row names their chat; not kept
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+from bot.i18n import _
 from bot.model import Button, CaseState, Conversation, EventKind, InboundKind, Purpose
 from bot.registry import Feature, pack
 from bot.report import ReportData, ReportSection, bars, line
@@ -66,11 +67,13 @@ feature.report_section(ReportSection("Ratings", 40, _ratings, _ratings_text))
 async def rate(turn: Turn, fields: tuple[object, ...]) -> None:
     case = turn.case
     if case.state is not CaseState.RESOLVED:
-        await turn.say_privately("There's nothing to rate right now, but thank you!")
+        await turn.say_privately(_("There's nothing to rate right now, but thank you!"))
         return
     events = await turn.timeline(50)
     if any(e.kind is EventKind.RATING and "score" in e.data for e in events):
-        await turn.say_privately(f"You've already rated case #{case.id}. Thank you!")
+        await turn.say_privately(
+            _("You've already rated case #{case}. Thank you!").format(case=case.id)
+        )
         return
     score = max(1, min(5, int(str(fields[0]))))
     await turn.record(EventKind.RATING, str(score), score=score)
@@ -82,8 +85,10 @@ async def rate(turn: Turn, fields: tuple[object, ...]) -> None:
         Conversation.AWAITING_RATING_COMMENT, within=turn.settings.rating_comment_window
     )
     await turn.say(
-        f"Thank you for rating case #{case.id}: {score} out of 5. Anything to add? If you'd"
-        " like to say more, write it now and it goes to the team with your rating.",
+        _(
+            "Thank you for rating case #{case}: {score} out of 5. Anything to add? If you'd"
+            " like to say more, write it now and it goes to the team with your rating."
+        ).format(case=case.id, score=score),
         note="thanked for the rating",
     )
 
@@ -97,5 +102,5 @@ async def comment(turn: Turn) -> bool:
         f"💬 {md_escape(turn.name or 'The customer')} on case #{turn.case.id}: “{md_escape(text)}”",
         Purpose.RATING,
     )
-    await turn.say("Thanks, I've passed that on to the team.", note="thanked for the comment")
+    await turn.say(_("Thanks, I've passed that on to the team."), note="thanked for the comment")
     return True

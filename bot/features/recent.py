@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.i18n import _
 from bot.model import Conversation
 from bot.text import shorten
 from bot.turn import Turn
@@ -132,28 +133,31 @@ def in_words(note: str, title_of: Callable[[str], str | None]) -> str:
     a "no" too; an article no longer in the knowledge base is named by its id."""
     recent = _parsed(note)
     if recent is None:
-        return "nothing: what I kept about my last reply can no longer be read"
+        return _("nothing: what I kept about my last reply can no longer be read")
 
     def quoted(ids: tuple[str, ...]) -> list[str]:
         return [f"“{title_of(a) or a}”" for a in ids]
 
     shown, turned_down = quoted(recent.shown), quoted(recent.rejected)
     if recent.after == "answer" and shown:
-        said = f"whether the article {shown[0]} I answered with helped you"
+        said = _("whether the article {title} I answered with helped you").format(title=shown[0])
     elif recent.after == "menu" and len(shown) == 1:
-        said = f"your reply: I asked whether you meant {shown[0]}"
+        said = _("your reply: I asked whether you meant {title}").format(title=shown[0])
     elif recent.after == "menu" and shown:
-        said = f"your pick from the options I offered: {', '.join(shown)}"
+        said = _("your pick from the options I offered: {titles}").format(titles=", ".join(shown))
     elif recent.question:
-        said = f"your next message, after your question “{shorten(recent.question)}”"
+        said = _("your next message, after your question “{question}”").format(
+            question=shorten(recent.question)
+        )
     else:
-        said = "your next message"
+        said = _("your next message")
     if recent.answered:
         [answer] = quoted((recent.answered,))
-        said += f", and whether the article {answer} I answered with helped you"
-    if turned_down:
-        said += (
-            f"; that you said {', '.join(turned_down)} isn't it: it won't be offered for"
-            " your next message"
+        said += _(", and whether the article {title} I answered with helped you").format(
+            title=answer
         )
+    if turned_down:
+        said += _(
+            "; that you said {titles} isn't it: it won't be offered for your next message"
+        ).format(titles=", ".join(turned_down))
     return said

@@ -671,7 +671,9 @@ class FakeSlack(InjectsFaults):
     def _users_info(self, params: JSONDict) -> JSONDict:
         if (user := self.users.get(str(params.get("user", "")))) is None:
             raise SlackError("user_not_found")
-        return {"user": user}
+        if str(params.get("include_locale", "")).lower() in ("true", "1"):
+            return {"user": {"locale": "en-US"} | user}  # Slack's locale only when asked
+        return {"user": {k: v for k, v in user.items() if k != "locale"}}
 
     def _conversations_info(self, params: JSONDict) -> JSONDict:
         channel = self.channels.get(self._channel(params))

@@ -135,6 +135,8 @@ async def test_the_export_is_everything_the_customer_may_see(store: Store) -> No
             "name": "Ann Secretname",
             "first_seen": at(0).isoformat(),
             "last_seen": at(25).isoformat(),
+            "language": "",
+            "language_chosen": False,
         },
         "identities": [
             {
@@ -238,6 +240,8 @@ async def test_forget_leaves_no_trace_and_keeps_the_anonymous_counts(
                 "name": "",
                 "first_seen": at(0).isoformat(),
                 "last_seen": None,
+                "language": "",
+                "language_chosen": False,
             },
             "identities": [],
             "cases": [

@@ -13,8 +13,8 @@ class Customers(PersonalData, Protocol):
     """A customer is one person, with one or more identities `(channel, workspace,
     user id)` (joined by `/link`), each with the address replies to it go to.
 
-    Personal data: `export` gives `customer` (id, name, first and last seen) and
-    `identities`; `forget` erases the identities and the name, and marks the
+    Personal data: `export` gives `customer` (id, name, first and last seen, language) and
+    `identities`; `forget` erases the identities, the name and the language, and marks the
     customer forgotten (their row stays, naming nobody, for reports' counts);
     `merge` moves the identities and then drops the merged customer, last of all."""
 
@@ -43,6 +43,10 @@ class Customers(PersonalData, Protocol):
 
     async def touch(self, customer_id: int, now: datetime) -> None:
         """The customer was last seen at `now`."""
+
+    async def set_language(self, customer_id: int, language: str, chosen: bool) -> None:
+        """The bot speaks `language` to the customer from now on; `chosen`: they chose
+        it themselves (`Customer.language_chosen`)."""
 
     async def address_of(self, customer_id: int) -> Address | None:
         """Where the customer last wrote from (the address of their identity used

@@ -42,6 +42,12 @@ class SQLiteCustomers(Repository):
             "UPDATE customers SET last_seen_at = ? WHERE id = ?", (ts(now), customer_id)
         )
 
+    async def set_language(self, customer_id: int, language: str, chosen: bool) -> None:
+        self._s.writes.hold(
+            "UPDATE customers SET language = ?, language_chosen = ? WHERE id = ?",
+            (language, int(chosen), customer_id),
+        )
+
     async def address_of(self, customer_id: int) -> Address | None:
         row = await self._s.one(
             "SELECT address FROM identities WHERE customer_id = ?"
@@ -63,7 +69,8 @@ class SQLiteCustomers(Repository):
     async def export(self, customer_id: int) -> dict[str, Any]:
         s = self._s
         customer = await s.one(
-            "SELECT id, name, created_at, last_seen_at FROM customers WHERE id = ?",
+            "SELECT id, name, created_at, last_seen_at, language, language_chosen"
+            " FROM customers WHERE id = ?",
             (customer_id,),
         )
         identities = await s.all(
@@ -77,6 +84,8 @@ class SQLiteCustomers(Repository):
                 "name": customer[1],
                 "first_seen": iso(customer[2]),
                 "last_seen": iso(customer[3]),
+                "language": customer[4],
+                "language_chosen": bool(customer[5]),
             }
             if customer
             else None,
@@ -90,7 +99,8 @@ class SQLiteCustomers(Repository):
         s = self._s
         await s.exec("DELETE FROM identities WHERE customer_id = ?", (customer_id,))
         await s.exec(
-            "UPDATE customers SET name = '', forgotten_at = ? WHERE id = ?",
+            "UPDATE customers SET name = '', language = '', language_chosen = 0, forgotten_at = ?"
+            " WHERE id = ?",
             (ts(now), customer_id),
         )
 

@@ -34,7 +34,7 @@ CASE_COLUMNS = (
 )
 OUTBOX_COLUMNS = "id, address, customer_id, case_id, cause, text, buttons, meta, attempts"
 EVENT_COLUMNS = "id, case_id, at, kind, actor, text, data"
-CUSTOMER_COLUMNS = "c.id, c.name, c.created_at, c.last_seen_at"
+CUSTOMER_COLUMNS = "c.id, c.name, c.created_at, c.last_seen_at, c.language, c.language_chosen"
 
 # Stored values back to their enums by a dict, not by calling the enum (a Python
 # function call each): a turn reads up to 30 events, and every one has a kind.
@@ -180,7 +180,14 @@ def with_progress(message: Outbound, stored: str | None) -> Outbound:
 
 def customer_of(row: Sequence[Any]) -> Customer:
     """A customer from the columns of `CUSTOMER_COLUMNS`, in that order."""
-    return Customer(id=row[0], name=row[1], created_at=utc(row[2]), last_seen_at=dt(row[3]))
+    return Customer(
+        id=row[0],
+        name=row[1],
+        created_at=utc(row[2]),
+        last_seen_at=dt(row[3]),
+        language=str(row[4]),
+        language_chosen=bool(row[5]),
+    )
 
 
 # The ids of a customer's cases, for the statements on rows of those cases.

@@ -10,6 +10,7 @@ for the repositories that would otherwise read it again.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 
 from bot.model import Address, Customer, Event, Identity
@@ -73,14 +74,14 @@ async def read_turn(
     s.no_incidents = row[0] == 0
     if row[1] is not None:
         customer = customer_of(row[1:])
-        s.quiet[customer.id] = (dt(row[5]), bool(row[6]), str(row[7]))
-        latest = None if row[9] is None else case_of(row[9:])
+        s.quiet[customer.id] = (dt(row[7]), bool(row[8]), str(row[9]))
+        latest = None if row[11] is None else case_of(row[11:])
         s.latest[customer.id] = latest
         if latest is not None:
             events = sorted(
                 (
                     Event(e[0], latest.id, utc(float(e[1])), EVENT_KINDS[e[2]], e[3], e[4], e[5])
-                    for e in json.loads(row[8])
+                    for e in json.loads(row[10])
                 ),
                 key=lambda e: (e.at, e.id),
             )
@@ -92,7 +93,7 @@ async def read_turn(
         )
         if name and name != customer.name:
             await s.exec("UPDATE customers SET name = ? WHERE id = ?", (name, customer.id))
-            customer = Customer(customer.id, name, customer.created_at, customer.last_seen_at)
+            customer = replace(customer, name=name)
         return customer, False
     customer_id = await s.new_id("customers")
     s.writes.hold(

@@ -1,0 +1,44 @@
+"""Contract: the language the bot speaks to a customer (`Customer.language`, issue 18)."""
+
+from __future__ import annotations
+
+from bot.store import Store
+from tests.store.conftest import ANN, BOB, HERE, NOW, THERE
+
+
+async def test_a_new_customer_has_no_language_until_one_is_set(store: Store) -> None:
+    async with store.transaction() as tx:
+        ann, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        assert (ann.language, ann.language_chosen) == ("", False)
+        await tx.customers.set_language(ann.id, "de", False)
+        seen = await tx.customers.get(ann.id)
+        assert seen is not None and (seen.language, seen.language_chosen) == ("de", False)
+    async with store.transaction() as tx:
+        again, new = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        assert not new and (again.language, again.language_chosen) == ("de", False)
+        await tx.customers.set_language(ann.id, "pt", True)
+    found = await store.customer_by_identity(ANN)
+    assert found is not None and (found.language, found.language_chosen) == ("pt", True)
+
+
+async def test_the_language_is_the_customers_own(store: Store) -> None:
+    async with store.transaction() as tx:
+        ann, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        bob, _ = await tx.customers.for_identity(BOB, "Bob", THERE, NOW)
+        await tx.customers.set_language(ann.id, "fr", True)
+    async with store.transaction() as tx:
+        seen = await tx.customers.get(bob.id)
+        assert seen is not None and (seen.language, seen.language_chosen) == ("", False)
+
+
+async def test_export_shows_the_language_and_forget_erases_it(store: Store) -> None:
+    async with store.transaction() as tx:
+        ann, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        await tx.customers.set_language(ann.id, "es", True)
+    async with store.transaction() as tx:
+        data = await tx.export_customer(ann.id)
+        assert data["customer"]["language"] == "es" and data["customer"]["language_chosen"]
+        await tx.forget_customer(ann.id, NOW)
+    async with store.transaction() as tx:
+        gone = await tx.customers.get(ann.id)
+        assert gone is not None and (gone.language, gone.language_chosen) == ("", False)
