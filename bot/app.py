@@ -151,7 +151,9 @@ class Candor:
     def load_knowledge(self) -> KnowledgeBase:
         settings = self.config.knowledge
         thresholds = Thresholds.measured(settings.semantic, **settings.thresholds())
-        kb = KnowledgeBase.load(settings.directory, thresholds, settings.semantic)
+        kb = KnowledgeBase.load(
+            settings.directory, thresholds, settings.semantic, self.config.bot.languages
+        )
         for problem in kb.problems:
             log.log(
                 logging.ERROR if problem.severity == "error" else logging.WARNING,

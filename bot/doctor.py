@@ -218,7 +218,7 @@ def _knowledge(config: Config) -> list[Finding]:
         ]
     out = io.StringIO()
     try:
-        code = kb_check(directory, out)
+        code = kb_check(directory, out, config.bot.languages)
     except OSError as error:
         return [Finding("knowledge", "kb check", False, f"cannot read {directory}: {_why(error)}")]
     lines = out.getvalue().strip().splitlines()

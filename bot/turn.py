@@ -84,8 +84,9 @@ class Services:
         """A time for the customer, as their language writes it (Babel)."""
         return i18n.when(moment, self._tz)
 
-    def decide(self, text: str) -> Decision:
-        return self.knowledge.decide(text[:MAX_MATCHED])
+    def decide(self, text: str, language: str = "en") -> Decision:
+        """In `language`'s articles (the English ones it has not translated too)."""
+        return self.knowledge.decide(text[:MAX_MATCHED], language)
 
 
 class Turn:
@@ -143,7 +144,8 @@ class Turn:
         return self.services.knowledge
 
     def decide(self, text: str) -> Decision:
-        return self.services.decide(text)
+        """In the language the bot speaks this turn."""
+        return self.services.decide(text, self.language)
 
     def when(self, moment: datetime) -> str:
         return self.services.when(moment)

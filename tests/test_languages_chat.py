@@ -147,3 +147,29 @@ def test_without_a_hint_the_first_words_settle_the_language(tmp_path: Path) -> N
     for phrase in expected[1:]:
         assert phrase in rest, f"{phrase!r} not in:\n{rest}"
     assert [piece for piece in english_fragments("fr") if piece in rest] == []
+
+
+# The shipped knowledge base has every article in each language: the answer is the
+# article in the customer's language, with no line saying it is in English.
+SHIPPED = {
+    "de": ("Was kostet der Team-Plan pro Monat?", "„Pläne und Preise“", "auf Englisch"),
+    "es": ("¿Cuánto cuesta el plan Team al mes?", "«Planes y precios»", "está en inglés"),
+    "fr": ("Combien coûte l'offre Team par mois ?", "« Offres et tarifs »", "en anglais"),
+    "pt": ("Quanto custa o plano Team por mês?", "“Planos e preços”", "em inglês"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SHIPPED))
+def test_the_shipped_articles_answer_in_the_customers_language(
+    tmp_path: Path, language: str
+) -> None:
+    question, title, english_line = SHIPPED[language]
+    config = write_config(tmp_path, ROOT / "knowledge")
+    text = config.read_text(encoding="utf-8").replace(
+        'company = "Northwind Cloud"',
+        'company = "Northwind Cloud"\nlanguages = ["en", "de", "es", "fr", "pt"]',
+    )
+    config.write_text(text, encoding="utf-8")
+    out = chat_in(config, [question], f"{language}_XX.UTF-8")
+    assert title in out, out
+    assert english_line not in out, out

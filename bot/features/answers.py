@@ -214,7 +214,7 @@ async def show_article(
 ) -> None:
     """The article as the answer, named; the next message may say it did not help
     (features/followups.py)."""
-    article = turn.knowledge.get(article_id)
+    article = turn.knowledge.get(article_id, turn.language)
     assert article is not None
     if turn.case.unanswered:
         await turn.save_case(unanswered=0)
@@ -280,7 +280,7 @@ feature.report_section(ReportSection("Top unanswered questions", 50, _unanswered
 
 @feature.button("article", str)
 async def picked(turn: Turn, fields: tuple[object, ...]) -> None:
-    article = turn.knowledge.get(str(fields[0]))
+    article = turn.knowledge.get(str(fields[0]), turn.language)
     if article is None:
         await turn.say_privately(
             _(

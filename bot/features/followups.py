@@ -261,7 +261,7 @@ async def _after_menu(turn: Turn, recent: Recent, intent: str, number: int) -> b
 
 
 async def _answer(turn: Turn, recent: Recent, article_id: str) -> None:
-    if turn.knowledge.get(article_id) is None:
+    if turn.knowledge.get(article_id, turn.language) is None:
         await turn.say(
             _(
                 "That article is no longer in the knowledge base. Ask me again in your"
@@ -282,8 +282,8 @@ async def _answer(turn: Turn, recent: Recent, article_id: str) -> None:
 def _next_close(turn: Turn, question: str, gone: tuple[str, ...]) -> list[Candidate]:
     """The articles close to the best for `question` (within the clarify spread),
     `gone` left out."""
-    t = turn.knowledge.thresholds
-    ranked = turn.knowledge.rank(question, t.max_options + len(gone) + 1)
+    t = turn.knowledge.thresholds_for(turn.language)
+    ranked = turn.knowledge.rank(question, t.max_options + len(gone) + 1, turn.language)
     top = ranked[0].score if ranked else 0.0
     floor = max(t.clarify_score, top - t.clarify_spread)
     close = [c for c in ranked if c.article.id not in gone and c.score >= floor]
@@ -293,7 +293,7 @@ def _next_close(turn: Turn, question: str, gone: tuple[str, ...]) -> list[Candid
 async def _shown_already(turn: Turn, recent: Recent, asked: str) -> None:
     """A follow-up whose answer is the article just shown: not shown again; the
     next-best articles for it if any are close, else a person on offer."""
-    article = turn.knowledge.get(recent.shown[0])
+    article = turn.knowledge.get(recent.shown[0], turn.language)
     title = md_escape(article.title if article is not None else recent.shown[0])
     gone = (*recent.shown, *recent.rejected)
     close = _next_close(turn, asked, gone)
@@ -373,10 +373,10 @@ def _lands_on_shown(turn: Turn, recent: Recent, asked: str) -> bool:
 def _clear_winner(turn: Turn, asked: str, leaving_out: tuple[str, ...]) -> Candidate | None:
     """The article that clears the answer thresholds for `asked` once `leaving_out`
     are left out, if one does."""
-    t = turn.knowledge.thresholds
+    t = turn.knowledge.thresholds_for(turn.language)
     ranked = [
         c
-        for c in turn.knowledge.rank(asked, t.max_options + len(leaving_out) + 1)
+        for c in turn.knowledge.rank(asked, t.max_options + len(leaving_out) + 1, turn.language)
         if c.article.id not in leaving_out
     ]
     if not ranked:

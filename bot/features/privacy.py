@@ -70,7 +70,7 @@ async def my_data(turn: Turn, args: str) -> None:
 
 def _title(turn: Turn) -> Callable[[str], str | None]:
     def title(article_id: str) -> str | None:
-        article = turn.knowledge.get(article_id)
+        article = turn.knowledge.get(article_id, turn.language)
         return None if article is None else article.title
 
     return title
