@@ -35,15 +35,8 @@ from pydantic import (
 from bot import redact
 from bot.hours import DAYS, BusinessHours, parse_ranges
 from bot.model import Address
-from bot.platforms import (
-    SLASH,
-    CommandStyle,
-    Platform,
-    PlatformError,
-    check,
-    clashing,
-    discover,
-)
+from bot.platforms import SLASH, CommandStyle, Platform, PlatformError, check, clashing, discover
+from bot.web.settings import WebSettings
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -269,6 +262,7 @@ class Config(Section):
         hours: HoursSettings
         outbox: OutboxSettings
         logging: LoggingSettings
+        web: WebSettings
         source: Path | None
 
     platforms: ClassVar[tuple[Platform[Any], ...]] = ()  # what this class was made for
@@ -297,7 +291,8 @@ class Config(Section):
     def _one_server_per_address(self) -> Config:
         """Two enabled platforms cannot listen on one address: the second server of
         `candor run` would not start."""
-        clash = clashing(p.listens(self.settings_for(p)) for p in self.platforms)
+        listens = [p.listens(self.settings_for(p)) for p in self.platforms]
+        clash = clashing([*listens, self.web.listens()])
         if clash:
             raise ValueError(clash)
         return self
@@ -357,6 +352,7 @@ _AFTER: dict[str, type[Section]] = {
     "hours": HoursSettings,
     "outbox": OutboxSettings,
     "logging": LoggingSettings,
+    "web": WebSettings,
 }
 _CORE = {*_BEFORE, "desk", *_AFTER, "source"}
 
