@@ -348,7 +348,7 @@ _BEFORE: dict[str, type[Section]] = {
     "knowledge": KnowledgeSettings,
     "cases": CaseSettings,
 }
-_AFTER: dict[str, type[Section]] = {
+_AFTER: dict[str, type[BaseModel]] = {
     "hours": HoursSettings,
     "outbox": OutboxSettings,
     "logging": LoggingSettings,

@@ -1,0 +1,132 @@
+"""The HTTP server of the web pages: `candor web` runs it alone, `candor run` beside
+the channels when `[web] enabled = true`.
+
+Every response carries headers that keep a page to itself: a Content-Security-Policy
+that lets it load nothing but our stylesheet (no script at all), no framing, no
+sniffing, no referrer. A failure inside answers with a short page, never a
+traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from bot.store import Store, StoreError
+from bot.web.html import CSS, STYLESHEET
+from bot.web.settings import WebSettings
+from bot.web.status import FEED_NAME, not_found, render_feed, render_status, status_data
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
+        " frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+HTML = "text/html"
+UNAVAILABLE = "The page cannot be shown right now: the database cannot be read. Try again soon."
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers on every answer; a store that fails is a 503 page, anything else
+    unexpected a 500 page, and neither shows a traceback."""
+    try:
+        response = await handler(request)
+    except web.HTTPNotFound:
+        response = web.Response(text=str(not_found()), content_type=HTML, status=404)
+    except web.HTTPException as error:
+        response = error
+    except StoreError as error:
+        log.warning("a web page could not read the store: %s", error)
+        response = web.Response(text=UNAVAILABLE, status=503)
+    except Exception:
+        log.exception("a web page failed")
+        response = web.Response(text="Something went wrong on our side.", status=500)
+    response.headers.update(HEADERS)
+    return response
+
+
+class WebServer:
+    """The web pages of one store (a `Channel`: started and stopped once)."""
+
+    def __init__(
+        self, store: Store, settings: WebSettings, company: str, clock: Clock = _now
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.company = company
+        self.clock = clock
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        """The aiohttp application (tests serve it with aiohttp's test server)."""
+        app = web.Application(middlewares=[_guard], client_max_size=64 * 1024)
+        status = self.settings.status_path
+        feed = f"{status.rstrip('/')}/{FEED_NAME}"
+        app.router.add_get(status, self.status)
+        app.router.add_get(feed, self.feed)
+        app.router.add_get(STYLESHEET, self.stylesheet)
+        app.router.add_get("/healthz", self.health)
+        return app
+
+    def _page_url(self) -> str:
+        return self.settings.base_url() + self.settings.status_path
+
+    async def status(self, request: web.Request) -> web.Response:
+        data = await status_data(self.store, self.company, self.clock())
+        feed = f"{self.settings.status_path.rstrip('/')}/{FEED_NAME}"
+        response = web.Response(text=str(render_status(data, feed)), content_type=HTML)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    async def feed(self, request: web.Request) -> web.Response:
+        data = await status_data(self.store, self.company, self.clock())
+        response = web.Response(
+            text=render_feed(data, self._page_url()), content_type="application/atom+xml"
+        )
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    async def stylesheet(self, request: web.Request) -> web.Response:
+        response = web.Response(text=CSS, content_type="text/css")
+        response.headers["Cache-Control"] = "max-age=3600"
+        return response
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def start(self) -> None:
+        """Listen at `[web] listen`:`port` (OSError if it is taken)."""
+        runner = web.AppRunner(self.app(), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        log.info(
+            "the web pages are at %s (status page %s)",
+            self.settings.base_url(),
+            self.settings.status_path,
+        )
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
