@@ -36,8 +36,7 @@ class SQLiteWebSignIn(Repository):
         s = self._s
         await s.exec("DELETE FROM web_sessions WHERE expires_at < ?", (ts(now),))
         await s.exec(
-            "INSERT INTO web_sessions (digest, agent, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?)",
+            "INSERT INTO web_sessions (digest, agent, created_at, expires_at) VALUES (?, ?, ?, ?)",
             (s.digest(f"web-session\x1f{token}"), agent, ts(now), ts(expires)),
         )
 
