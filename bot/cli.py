@@ -207,7 +207,8 @@ def _web(config: Config, app: Candor) -> list[tuple[str, Channel]]:
 
     if not config.web.enabled:
         return []
-    return [("web", WebServer(app.store, config.web, config.bot.company))]
+    agents = [agent.name for agent in config.desk.agents]
+    return [("web", WebServer(app.store, config.web, config.bot.company, agents))]
 
 
 async def _serve_web(config: Config) -> int:
@@ -221,7 +222,8 @@ async def _serve_web(config: Config) -> int:
     store = open_store(config)
     await store.open()
     try:
-        server = WebServer(store, config.web, config.bot.company)
+        agents = [agent.name for agent in config.desk.agents]
+        server = WebServer(store, config.web, config.bot.company, agents)
         try:
             await server.start()
         except OSError as error:

@@ -51,6 +51,7 @@ class DialogSettings:
     rating_comment_window: timedelta = timedelta(minutes=30)
     # how long the bot waits for a choice it asked for (send the summary? erase?)
     choice_window: timedelta = timedelta(hours=24)
+    web_url: str = ""  # where the web pages are (`[web]`): the dashboard's sign-in links
 
 
 class Services:

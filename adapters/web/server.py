@@ -9,15 +9,19 @@ traceback."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot.store import Store, StoreError
-from bot.web.html import CSS, STYLESHEET
+from bot.web import pages
+from bot.web.html import CSS, STYLESHEET, Html
 from bot.web.settings import WebSettings
+from bot.web.signin import COOKIE, SESSION_HOURS, SIGNIN_PATH, Sessions, csrf_token, same
 from bot.web.status import FEED_NAME, not_found, render_feed, render_status, status_data
+from bot.web.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,21 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _html(page: Html, status: int = 200) -> web.Response:
+    response = web.Response(text=str(page), content_type=HTML, status=status)
+    response.headers["Cache-Control"] = "no-store"  # nothing signed-in is kept anywhere
+    return response
+
+
+class Refused(Exception):
+    """A request that may not do what it asks: answered with `page` and `status`."""
+
+    def __init__(self, page: Html, status: int) -> None:
+        super().__init__(status)
+        self.page = page
+        self.status = status
+
+
 @web.middleware
 async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Headers on every answer; a store that fails is a 503 page, anything else
@@ -49,8 +68,10 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = await handler(request)
     except web.HTTPNotFound:
         response = web.Response(text=str(not_found()), content_type=HTML, status=404)
-    except web.HTTPException as error:
-        response = error
+    except web.HTTPException as error:  # 405, 413 and the like: as a plain answer
+        response = web.Response(status=error.status, text=error.text or error.reason)
+    except Refused as refused:
+        response = _html(refused.page, refused.status)
     except StoreError as error:
         log.warning("a web page could not read the store: %s", error)
         response = web.Response(text=UNAVAILABLE, status=503)
@@ -65,12 +86,18 @@ class WebServer:
     """The web pages of one store (a `Channel`: started and stopped once)."""
 
     def __init__(
-        self, store: Store, settings: WebSettings, company: str, clock: Clock = _now
+        self,
+        store: Store,
+        settings: WebSettings,
+        company: str,
+        agents: Collection[str] = (),
+        clock: Clock = _now,
     ) -> None:
         self.store = store
         self.settings = settings
         self.company = company
         self.clock = clock
+        self.sessions = Sessions(store, lambda: agents)  # the configured agents' names
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -82,7 +109,76 @@ class WebServer:
         app.router.add_get(feed, self.feed)
         app.router.add_get(STYLESHEET, self.stylesheet)
         app.router.add_get("/healthz", self.health)
+        app.router.add_get(SIGNIN_PATH + "/{token}", self.signin_form)
+        app.router.add_post(SIGNIN_PATH, self.signin)
+        app.router.add_post(pages.SIGNOUT_PATH, self.signout)
+        app.router.add_get(pages.DASHBOARD_PATH, self.dashboard)
         return app
+
+    # -- signing in and out --------------------------------------------------------------
+
+    def _same_site(self, request: web.Request) -> None:
+        """A form posted from another site is refused (with the CSRF token, and
+        SameSite=Strict cookies, a third wall)."""
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            raise Refused(pages.forbidden(), 403)
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            ours = {request.host, urlsplit(self.settings.public_url).netloc}
+            if urlsplit(origin).netloc not in ours:
+                raise Refused(pages.forbidden(), 403)
+
+    async def _agent(self, request: web.Request) -> tuple[str, str]:
+        """(the agent, their session token), or `Refused`: sign in first."""
+        token = request.cookies.get(COOKIE, "")
+        agent = await self.sessions.agent(token, self.clock()) if token else None
+        if agent is None:
+            raise Refused(pages.signin_needed(), 401)
+        return agent, token
+
+    async def signin_form(self, request: web.Request) -> web.Response:
+        return _html(pages.signin_page(request.match_info["token"]))
+
+    async def signin(self, request: web.Request) -> web.Response:
+        self._same_site(request)
+        form = await request.post()
+        token = form.get("token")
+        opened = (
+            await self.sessions.sign_in(token, self.clock()) if isinstance(token, str) else None
+        )
+        if opened is None:
+            raise Refused(pages.signin_refused(), 403)
+        session, _ = opened
+        response = web.Response(status=303, headers={"Location": pages.DASHBOARD_PATH})
+        response.set_cookie(
+            COOKIE,
+            session,
+            max_age=SESSION_HOURS * 3600,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=self.settings.secure,
+        )
+        return response
+
+    async def signout(self, request: web.Request) -> web.Response:
+        self._same_site(request)
+        _, session = await self._agent(request)
+        form = await request.post()
+        given = form.get("csrf")
+        if not isinstance(given, str) or not same(given, csrf_token(session)):
+            raise Refused(pages.forbidden(), 403)
+        await self.sessions.sign_out(session)
+        response = _html(pages.signed_out())
+        response.del_cookie(COOKIE, path="/")
+        return response
+
+    # -- the dashboard -------------------------------------------------------------------
+
+    async def dashboard(self, request: web.Request) -> web.Response:
+        agent, session = await self._agent(request)
+        title = text("dashboard.title", company=self.company)
+        return _html(pages.signed_in_page(title, agent, csrf_token(session), Html("")))
 
     def _page_url(self) -> str:
         return self.settings.base_url() + self.settings.status_path

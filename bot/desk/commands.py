@@ -20,6 +20,7 @@ from bot.report import (
     median_minutes,
 )
 from bot.text import md_escape
+from bot.web.signin import issue_link, link_message
 
 feature = Feature("desk")
 
@@ -57,6 +58,24 @@ async def list_queue(turn: DeskTurn, args: str) -> None:
             f"#{case.id} · {name} · {where} · {waited} · {md_escape(case.handover_reason)}"
         )
     turn.answer("**The queue:**\n" + "\n".join(lines))
+
+
+@feature.desk_command("dashboard", help="a sign-in link to the web dashboard, for you alone")
+async def dashboard(turn: DeskTurn, args: str) -> None:
+    """Only agents reach a desk command (`handle`); the link goes to them alone."""
+    token = await issue_link(turn.tx, turn.agent.name, turn.now)
+    inbound = turn.inbound
+    turn.out.append(
+        link_message(
+            inbound.address, inbound.identity.user_id, turn.services.settings.web_url, token
+        )
+    )
+    if not inbound.address.private:
+        turn.answer(
+            "I sent you a sign-in link to the dashboard, for your eyes alone (in a group:"
+            " in your private chat with me; if it does not come, open that chat, start it,"
+            " and type /dashboard here again)."
+        )
 
 
 def _times(data: ReportData) -> dict[str, Any]:

@@ -108,4 +108,9 @@ a { color: var(--link); }
   white-space: pre-wrap; }
 .updates time { color: var(--muted); font-size: .9rem; display: block; white-space: normal; }
 .feed { margin-top: 2rem; font-size: .9rem; }
+.bar { display: flex; justify-content: space-between; align-items: center; gap: 1rem;
+  border-bottom: 1px solid var(--line); padding-bottom: .5rem; margin-bottom: 1rem; }
+.bar form { margin: 0; }
+button { font: inherit; padding: .35rem .9rem; border: 1px solid var(--ink);
+  border-radius: .3rem; background: #f4f4f4; cursor: pointer; }
 """

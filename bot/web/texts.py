@@ -20,6 +20,23 @@ ENGLISH: dict[str, str] = {
     "status.updated": "Updated {when}",
     "status.open_word": "ongoing",
     "status.resolved_word": "resolved",
+    "signin.title": "Sign in to the dashboard",
+    "signin.intro": "This link signs you in once, on this browser. Press the button to go on.",
+    "signin.button": "Sign in",
+    "signin.refused_title": "This link does not sign you in",
+    "signin.refused": "The link was used already, is older than {minutes} minutes, or is not"
+    " an agent's. Type /dashboard on the desk for a new one.",
+    "signin.needed_title": "Sign in first",
+    "signin.needed": "Type /dashboard on the desk (the terminal desk, the staff group or the"
+    " triage channel): you get a sign-in link for your eyes alone.",
+    "signin.forbidden_title": "Not accepted",
+    "signin.forbidden": "That form did not come from this page, or it has expired. Go back,"
+    " reload the page and try again.",
+    "signout.button": "Sign out",
+    "signout.done_title": "Signed out",
+    "signout.done": "You are signed out on this browser.",
+    "dashboard.title": "{company} dashboard",
+    "dashboard.signed_in": "Signed in as {agent}.",
     "page.not_found": "There is no page here.",
     "page.not_found_title": "Not found",
 }
