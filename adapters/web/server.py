@@ -17,7 +17,17 @@ from aiohttp import web
 
 from bot.store import Store, StoreError
 from bot.web import pages
-from bot.web.html import CSS, STYLESHEET, Html
+from bot.web.html import CSS, STYLESHEET, Html, html, join
+from bot.web.overview import (
+    DEFAULT_PERIOD,
+    TABLES,
+    Overview,
+    overview,
+    render_overview,
+    tables,
+    to_csv,
+)
+from bot.web.queue import REFRESH_SECONDS, queue_rows, render_queue
 from bot.web.settings import WebSettings
 from bot.web.signin import COOKIE, SESSION_HOURS, SIGNIN_PATH, Sessions, csrf_token, same
 from bot.web.status import FEED_NAME, not_found, render_feed, render_status, status_data
@@ -113,6 +123,8 @@ class WebServer:
         app.router.add_post(SIGNIN_PATH, self.signin)
         app.router.add_post(pages.SIGNOUT_PATH, self.signout)
         app.router.add_get(pages.DASHBOARD_PATH, self.dashboard)
+        app.router.add_get(pages.DASHBOARD_PATH + "/csv", self.csv)
+        app.router.add_get(pages.DASHBOARD_PATH + "/queue", self.queue)
         return app
 
     # -- signing in and out --------------------------------------------------------------
@@ -175,10 +187,52 @@ class WebServer:
 
     # -- the dashboard -------------------------------------------------------------------
 
+    def _nav(self) -> Html:
+        links = [
+            (pages.DASHBOARD_PATH, text("nav.overview")),
+            (pages.DASHBOARD_PATH + "/queue", text("nav.queue")),
+            (self.settings.status_path, text("nav.status")),
+        ]
+        return join([html('<a href="{h}">{t}</a>', h=h, t=t) for h, t in links], " ")
+
+    def _signed_in(
+        self, agent: str, session: str, title: str, body: Html, refresh: int | None = None
+    ) -> web.Response:
+        framed = join([html("<nav>{links}</nav>", links=self._nav()), body])
+        page = pages.signed_in_page(title, agent, csrf_token(session), framed, refresh=refresh)
+        return _html(page)
+
+    async def _overview(self, request: web.Request) -> Overview:
+        try:
+            return await overview(
+                self.store, request.query.get("days", DEFAULT_PERIOD), self.clock()
+            )
+        except ValueError as error:
+            raise Refused(pages.message(text("overview.title"), str(error)), 400) from None
+
     async def dashboard(self, request: web.Request) -> web.Response:
         agent, session = await self._agent(request)
+        view = await self._overview(request)
         title = text("dashboard.title", company=self.company)
-        return _html(pages.signed_in_page(title, agent, csrf_token(session), Html("")))
+        return self._signed_in(agent, session, title, render_overview(view))
+
+    async def csv(self, request: web.Request) -> web.Response:
+        await self._agent(request)
+        name = request.query.get("table", "")
+        if name not in TABLES:
+            raise Refused(pages.message(text("overview.title"), text("overview.bad_table")), 400)
+        view = await self._overview(request)
+        response = web.Response(text=to_csv(tables(view)[name]), content_type="text/csv")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="candor-{name}-{view.days}d.csv"'
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def queue(self, request: web.Request) -> web.Response:
+        agent, session = await self._agent(request)
+        body = render_queue(await queue_rows(self.store))
+        return self._signed_in(agent, session, text("queue.title"), body, REFRESH_SECONDS)
 
     def _page_url(self) -> str:
         return self.settings.base_url() + self.settings.status_path

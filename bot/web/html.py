@@ -111,6 +111,20 @@ a { color: var(--link); }
 .bar { display: flex; justify-content: space-between; align-items: center; gap: 1rem;
   border-bottom: 1px solid var(--line); padding-bottom: .5rem; margin-bottom: 1rem; }
 .bar form { margin: 0; }
+nav { display: flex; gap: 1rem; margin: 0 0 1rem; }
+.table { overflow-x: auto; margin: 0 0 1.5rem; }
+table { border-collapse: collapse; min-width: 50%; }
+caption { text-align: left; color: var(--muted); font-size: .9rem; padding: .25rem 0; }
+th, td { border-bottom: 1px solid var(--line); padding: .3rem .6rem; text-align: left;
+  overflow-wrap: anywhere; }
+td:not(:first-child) { font-variant-numeric: tabular-nums; }
+.plot { margin: 0 0 1rem; }
+.chart { width: 100%; height: auto; max-width: 720px; }
+.chart .grid { stroke: #e3e3e3; } .chart .axis { stroke: var(--ink); }
+.chart text { font: 11px system-ui, sans-serif; fill: var(--ink); }
+.chart .label { font-size: 12px; }
+.csv { font-size: .9rem; margin: .25rem 0 0; }
+.period { margin: 0 0 1rem; }
 button { font: inherit; padding: .35rem .9rem; border: 1px solid var(--ink);
   border-radius: .3rem; background: #f4f4f4; cursor: pointer; }
 """

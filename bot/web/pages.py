@@ -12,7 +12,7 @@ SIGNOUT_PATH = "/signout"
 DASHBOARD_PATH = "/dashboard"
 
 
-def _message(title: str, body: str) -> Html:
+def message(title: str, body: str) -> Html:
     return page(title, html("<h1>{t}</h1>\n<p>{b}</p>", t=title, b=body))
 
 
@@ -36,19 +36,19 @@ def signin_page(token: str) -> Html:
 
 
 def signin_refused() -> Html:
-    return _message(text("signin.refused_title"), text("signin.refused", minutes=LINK_MINUTES))
+    return message(text("signin.refused_title"), text("signin.refused", minutes=LINK_MINUTES))
 
 
 def signin_needed() -> Html:
-    return _message(text("signin.needed_title"), text("signin.needed"))
+    return message(text("signin.needed_title"), text("signin.needed"))
 
 
 def forbidden() -> Html:
-    return _message(text("signin.forbidden_title"), text("signin.forbidden"))
+    return message(text("signin.forbidden_title"), text("signin.forbidden"))
 
 
 def signed_out() -> Html:
-    return _message(text("signout.done_title"), text("signout.done"))
+    return message(text("signout.done_title"), text("signout.done"))
 
 
 def signed_in_page(
