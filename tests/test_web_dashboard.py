@@ -160,7 +160,7 @@ def test_the_charts_escape_their_labels_and_keep_their_palette() -> None:
     assert "<script" not in svg and "&lt;script&gt;" in svg
     assert f'fill="{PALETTE[0]}"' in svg and svg.count("<rect") == 2  # a bar and the legend's
     assert '<title id="x-title">' in svg and '<desc id="x-desc">' in svg
-    assert [nice_top(v) for v in (0, 0.3, 1, 3, 7, 11, 260)] == [1, 0.5, 1, 5, 10, 20, 500]
+    assert [nice_top(v) for v in (0, 0.3, 1, 3, 7, 11, 260)] == [1, 0.4, 1, 4, 8, 20, 400]
 
 
 async def test_the_overview_is_refused_without_a_session(app: Candor, clock: Clock) -> None:

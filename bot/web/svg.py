@@ -19,11 +19,12 @@ MAX_LABELS = 16  # x labels shown at most (every n-th beyond)
 
 
 def nice_top(value: float) -> float:
-    """The axis's top: 1, 2, 2.5 or 5 times a power of ten, at or above `value`."""
+    """The axis's top: 1, 2, 4 or 8 times a power of ten (quarters that read well:
+    its four grid lines), at or above `value`."""
     if value <= 0:
         return 1.0
     power = 10.0 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 2, 4, 8, 10):
         if value <= step * power:
             return step * power
     return 10 * power
@@ -56,20 +57,21 @@ def _y_axis(top: float) -> list[Html]:
 
 
 def _legend(names: Sequence[str]) -> Html:
-    return join(
-        [
+    """A swatch and name per series, each after the one before (about 7 px a letter)."""
+    parts, x = [], LEFT
+    for s, name in enumerate(names):
+        parts.append(
             html(
                 '<rect x="{x}" y="8" width="12" height="12" fill="{fill}"/>'
                 '<text x="{tx}" y="18" class="tick">{name}</text>',
-                x=LEFT + 150 * s,
-                tx=LEFT + 150 * s + 16,
+                x=x,
+                tx=x + 16,
                 fill=PALETTE[s % len(PALETTE)],
                 name=name,
             )
-            for s, name in enumerate(names)
-        ],
-        "",
-    )
+        )
+        x += 16 + 7 * len(name) + 24
+    return join(parts, "")
 
 
 def bar_chart(
