@@ -60,3 +60,24 @@ def test_a_port_that_is_taken_is_a_usage_error(tmp_path: Path, knowledge_dir: Pa
     assert done.returncode == 2
     assert f"web: cannot listen at 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_candor_run_serves_the_web_pages_when_enabled(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    from adapters.web.server import WebServer
+    from bot import config as config_module
+    from bot.app import Candor
+    from bot.cli import _web
+
+    for enabled, names in (("true", ["web"]), ("false", [])):
+        folder = tmp_path / enabled
+        folder.mkdir()
+        path = write_config(folder, knowledge_dir, extra=f"[web]\nenabled = {enabled}\n")
+        config = config_module.load(path)
+        async with Candor(config) as app:
+            served = _web(config, app)
+            assert [name for name, _ in served] == names
+            assert all(isinstance(server, WebServer) for _, server in served)
+            for _, server in served:
+                assert isinstance(server, WebServer) and server.store is app.store

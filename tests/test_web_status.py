@@ -218,3 +218,30 @@ async def test_each_request_reads_the_store_afresh(
     text = await page(client)
     assert "Found it." in text and "We are looking into it." not in text
     assert "2026-11-23 10:01 UTC" in text
+
+
+async def test_a_customer_told_of_an_incident_gets_the_status_pages_link(
+    tmp_path, knowledge_dir, clock: Clock
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import Customer, RecordingSender
+
+    for extra, link in (
+        (
+            '[web]\npublic_url = "https://support.example.com"\n',
+            "https://support.example.com/status",
+        ),
+        ("", None),
+    ):
+        folder = tmp_path / ("with" if link else "without")
+        folder.mkdir()
+        config = config_module.load(write_config(folder, knowledge_dir, extra=extra))
+        async with Candor(config, clock=clock) as app:
+            sender = RecordingSender()
+            app.outbox.register(sender)
+            await Agent(app, "maria").say("/incident Card payments fail | checkout | card payment")
+            told = "\n".join(await Customer(app, sender, "ann").send("my card payment fails"))
+            assert "Known problem: Card payments fail" in told
+            if link:
+                assert f"Every update is also on {link}" in told
+            else:
+                assert "http" not in told

@@ -65,6 +65,11 @@ class WebSettings(BaseModel):
         host = f"[{self.listen}]" if ":" in self.listen else self.listen
         return f"http://{host}:{self.port}"
 
+    def status_url(self) -> str:
+        """The status page's public address, for customers; "" without `public_url`
+        (the listening address is no use to them)."""
+        return self.public_url + self.status_path if self.public_url else ""
+
     def listens(self) -> Listen | None:
         """Where `candor run` listens for the web pages (None when disabled)."""
         return Listen("web.listen/port", self.listen, self.port) if self.enabled else None
