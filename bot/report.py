@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.model import Event, Idea
+from bot.model import Event, EventKind, Idea
 from bot.store import PostgresStore, SQLiteStore, Store
 from bot.store.postgres.store import is_postgres_url
 from bot.store.protocols import CaseTimes
@@ -183,6 +183,23 @@ def by_period(data: ReportData, starts: Sequence[datetime]) -> list[ReportData]:
     return parts
 
 
+def by_agent(data: ReportData) -> dict[str, ReportData]:
+    """The data split by the agent who first claimed each case (by name, in order of
+    name), with those cases and their events; cases nobody claimed are in no part.
+    As `by_period`, only the figures made of cases and events are by agent."""
+    first: dict[int, str] = {}
+    for event in data.events:
+        if event.kind is EventKind.CLAIM:
+            first.setdefault(event.case_id, event.actor)
+    parts = {}
+    for agent in sorted(set(first.values())):
+        ids = {case for case, who in first.items() if who == agent}
+        cases = [c for c in data.cases if c.id in ids]
+        events = [e for e in data.events if e.case_id in ids]
+        parts[agent] = ReportData(data.since, data.until, cases, events, 0, ())
+    return parts
+
+
 # -- text --------------------------------------------------------------------------------
 
 
@@ -298,6 +315,7 @@ __all__ = [
     "ReportData",
     "ReportSection",
     "build_report",
+    "by_agent",
     "by_period",
     "figures",
     "parse_since",

@@ -167,3 +167,20 @@ async def test_the_overview_is_refused_without_a_session(app: Candor, clock: Clo
     async with TestClient(TestServer(server(app, clock).app())) as client:
         for path in ("/dashboard", "/dashboard?days=7", "/dashboard/queue", "/dashboard/csv"):
             assert (await client.get(path)).status == 401, path
+
+
+async def test_per_agent_the_cases_each_took_with_the_reports_figures(
+    customer_factory: Factory, app: Candor, clock: Clock, signed_in: SignedIn
+) -> None:
+    await converse(customer_factory, app, clock)  # Maria takes bob's and eve's cases
+    client, cookie = await signed_in()
+    page = await get(client, "/dashboard/agents?days=7", cookie)
+    cells = ["Maria", "2", "2", "7.0", "7.0", "8.6", "2", "3.5"]
+    assert "".join(f"<td>{c}</td>" for c in cells) in page
+    assert '<title id="agents-title">Cases taken and resolved, per agent</title>' in page
+    rows = list(
+        csv.reader(io.StringIO(await get(client, "/dashboard/csv?days=7&table=agents", cookie)))
+    )
+    assert rows[1] == ["Maria", "2", "2", "7.0", "7.0", "8.6", "2", "3.5"]
+    empty = await get(client, "/dashboard/agents?days=7&x=<b>", cookie)
+    assert "<b>" not in empty.replace("<body>", "")

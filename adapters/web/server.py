@@ -23,6 +23,7 @@ from bot.web.overview import (
     TABLES,
     Overview,
     overview,
+    render_agents,
     render_overview,
     tables,
     to_csv,
@@ -125,6 +126,7 @@ class WebServer:
         app.router.add_get(pages.DASHBOARD_PATH, self.dashboard)
         app.router.add_get(pages.DASHBOARD_PATH + "/csv", self.csv)
         app.router.add_get(pages.DASHBOARD_PATH + "/queue", self.queue)
+        app.router.add_get(pages.DASHBOARD_PATH + "/agents", self.agents)
         return app
 
     # -- signing in and out --------------------------------------------------------------
@@ -190,6 +192,7 @@ class WebServer:
     def _nav(self) -> Html:
         links = [
             (pages.DASHBOARD_PATH, text("nav.overview")),
+            (pages.DASHBOARD_PATH + "/agents", text("nav.agents")),
             (pages.DASHBOARD_PATH + "/queue", text("nav.queue")),
             (self.settings.status_path, text("nav.status")),
         ]
@@ -215,6 +218,11 @@ class WebServer:
         view = await self._overview(request)
         title = text("dashboard.title", company=self.company)
         return self._signed_in(agent, session, title, render_overview(view))
+
+    async def agents(self, request: web.Request) -> web.Response:
+        agent, session = await self._agent(request)
+        view = await self._overview(request)
+        return self._signed_in(agent, session, text("agents.title"), render_agents(view))
 
     async def csv(self, request: web.Request) -> web.Response:
         await self._agent(request)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.report import by_period, figures, read_data
+from bot.report import by_agent, by_period, figures, read_data
 from bot.store import Store
 from bot.web.html import Html, html, join
 from bot.web.svg import bar_chart
@@ -20,7 +20,7 @@ from bot.web.texts import text
 
 PERIODS = {"7": "day", "30": "day", "90": "week"}
 DEFAULT_PERIOD = "30"
-TABLES = ("summary", "by_period", "handovers", "unanswered")
+TABLES = ("summary", "by_period", "handovers", "unanswered", "agents")
 Table = tuple[list[str], list[list[object]]]  # the header, the rows
 
 
@@ -30,6 +30,7 @@ class Overview:
     step: str  # "day" or "week"
     totals: dict[str, Any]  # the report's figures for the whole period
     parts: list[tuple[datetime, dict[str, Any]]]  # each day's (week's) start and figures
+    agents: list[tuple[str, dict[str, Any]]]  # each agent's figures, of the cases they took
 
 
 async def overview(store: Store, days: str, now: datetime) -> Overview:
@@ -46,7 +47,13 @@ async def overview(store: Store, days: str, now: datetime) -> Overview:
     while since + stride * len(starts) <= now:
         starts.append(since + stride * len(starts))
     parts = by_period(data, starts)
-    return Overview(int(days), step, figures(data), [(p.since or since, figures(p)) for p in parts])
+    return Overview(
+        int(days),
+        step,
+        figures(data),
+        [(p.since or since, figures(p)) for p in parts],
+        [(agent, figures(part)) for agent, part in by_agent(data).items()],
+    )
 
 
 def _value(value: object) -> object:
@@ -86,6 +93,29 @@ def tables(view: Overview) -> dict[str, Table]:
         for start, f in view.parts
     ]
     columns = ["start", "opened", "resolved", "bot_share", "wait", "reply", "rating"]
+    agents = [
+        [
+            agent,
+            f.get("cases_opened"),
+            f.get("cases_resolved"),
+            f.get("median_wait_to_claim_minutes"),
+            f.get("median_first_reply_minutes"),
+            f.get("p90_first_reply_minutes"),
+            f.get("ratings", {}).get("count"),
+            f.get("ratings", {}).get("average"),
+        ]
+        for agent, f in view.agents
+    ]
+    agent_columns = [
+        "agent",
+        "taken",
+        "resolved",
+        "wait",
+        "reply",
+        "reply_p90",
+        "ratings",
+        "rating",
+    ]
     return {
         "summary": ([text("col.figure"), text("col.value")], summary),
         "by_period": ([text(f"col.{c}") for c in columns], rows),
@@ -97,6 +127,7 @@ def tables(view: Overview) -> dict[str, Table]:
             [text("col.question"), text("col.count")],
             [[r["question"], r["count"]] for r in t.get("top_unanswered", [])],
         ),
+        "agents": ([text(f"col.{c}") for c in agent_columns], agents),
     }
 
 
@@ -147,10 +178,8 @@ def _numbers(parts: Sequence[tuple[datetime, dict[str, Any]]], key: str) -> list
     return [f.get(key) for _, f in parts]
 
 
-def render_overview(view: Overview) -> Html:
-    """The overview's body: the period form, the charts with their tables."""
-    step = text(f"overview.{view.step}")
-    period = text("overview.days", days=view.days)
+def period_form(view: Overview, action: str) -> Html:
+    """The choice of period, sent back to the same page (no script)."""
     options = join(
         [
             html(
@@ -163,14 +192,22 @@ def render_overview(view: Overview) -> Html:
         ],
         "",
     )
-    form = html(
-        '<form method="get" action="/dashboard" class="period"><label>{label} '
+    return html(
+        '<form method="get" action="{action}" class="period"><label>{label} '
         '<select name="days">{options}</select></label> <button type="submit">{show}</button>'
         "</form>",
+        action=action,
         label=text("overview.period"),
         options=options,
         show=text("overview.show"),
     )
+
+
+def render_overview(view: Overview) -> Html:
+    """The overview's body: the period form, the charts with their tables."""
+    step = text(f"overview.{view.step}")
+    period = text("overview.days", days=view.days)
+    form = period_form(view, "/dashboard")
     made = tables(view)
     labels = [start.strftime("%m-%d") for start, _ in view.parts]
     cases = bar_chart(
@@ -209,5 +246,30 @@ def render_overview(view: Overview) -> Html:
             _table("handovers", made["handovers"], view.days, period),
             html("<h2>{t}</h2>", t=text("overview.unanswered")),
             _table("unanswered", made["unanswered"], view.days, period),
+        ]
+    )
+
+
+def render_agents(view: Overview) -> Html:
+    """The per-agent page's body: the period form, a chart and its table."""
+    period = text("overview.days", days=view.days)
+    names = [agent for agent, _ in view.agents]
+    chart = bar_chart(
+        "agents",
+        text("agents.chart"),
+        text("agents.desc", period=period),
+        names,
+        [
+            (text("col.taken"), [f.get("cases_opened") for _, f in view.agents]),
+            (text("col.resolved"), [f.get("cases_resolved") for _, f in view.agents]),
+        ],
+        "cases",
+    )
+    return join(
+        [
+            period_form(view, "/dashboard/agents"),
+            html("<p>{t}</p>", t=text("agents.intro", period=period)),
+            html('<figure class="plot">{svg}</figure>', svg=chart),
+            _table("agents", tables(view)["agents"], view.days, period),
         ]
     )
