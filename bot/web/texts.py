@@ -45,7 +45,8 @@ ENGLISH: dict[str, str] = {
     "overview.show": "Show",
     "overview.days": "the last {days} days",
     "overview.bad_period": "Choose a period of 7, 30 or 90 days.",
-    "overview.bad_table": "There is no such table: summary, by_period, handovers, unanswered or agents.",
+    "overview.bad_table": "There is no such table: summary, by_period, handovers, unanswered"
+    " or agents.",
     "overview.summary": "The period in figures",
     "overview.by_step": "By {step}",
     "overview.day": "day",
