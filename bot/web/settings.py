@@ -14,7 +14,7 @@ from bot.platforms import Listen
 # a path of plain segments: letters, digits, "-", "_", "." (no "..", no query)
 _PATH = re.compile(r"^(/[A-Za-z0-9_-][A-Za-z0-9._-]*)+$")
 # the dashboard's own paths, which the status page cannot take
-RESERVED = ("/dashboard", "/signin", "/signout", "/healthz")
+RESERVED = ("/dashboard", "/signin", "/signout", "/healthz", "/static")
 
 
 class WebSettings(BaseModel):
