@@ -222,3 +222,12 @@ async def test_the_terminal_desk_shows_a_link_to_its_own_agent_only() -> None:
     sender.agent = "maria"
     await sender.send(message)
     assert "Your sign-in link" in out.getvalue()
+
+
+async def test_a_link_of_an_agent_no_longer_configured_opens_nothing(
+    app: Candor, clock: Clock, desk: PrivateDesk, agent_factory: Callable[[str], Agent]
+) -> None:
+    token = await link_for(agent_factory("maria"), desk)
+    async with TestClient(TestServer(server(app, clock, ["Sam"]).app())) as client:
+        refused = await client.post("/signin", data={"token": token}, allow_redirects=False)
+        assert refused.status == 403 and "Set-Cookie" not in refused.headers
