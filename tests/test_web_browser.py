@@ -1,6 +1,6 @@
 """The web pages in a real headless Chromium (tests/browser.py): sign in with a link,
 see the overview with its charts, change the period, download a CSV, see the status
-page with an incident. With CANDOR_SCREENSHOTS=DIR it saves the README's
+page with an incident, sign out. With CANDOR_SCREENSHOTS=DIR it saves the README's
 screenshots there (`CANDOR_SCREENSHOTS=docs/screenshots`)."""
 
 from __future__ import annotations
@@ -125,3 +125,13 @@ async def test_sign_in_see_the_overview_change_the_period_download_a_csv_and_the
     assert "Card payments fail" in incident.text
     assert "rolling back a change" in incident.text and "Maria" not in incident.text
     await screenshot(browser, "status")
+
+    # signing out is a form with its CSRF token, posted by the browser itself
+    await browser.get(f"{base_url}/dashboard/queue")
+    await browser.click("header.bar button[type=submit]")
+    await browser.wait_for(
+        lambda: "You are signed out" in browser.driver.page_source, "the signed-out page"
+    )
+    assert await browser.run(browser.driver.get_cookies) == []
+    await browser.get(f"{base_url}/dashboard")
+    assert (await browser.find("h1")).text == "Sign in first"
