@@ -203,10 +203,10 @@ def _named_channels(config: Config, app: Candor) -> list[tuple[str, Channel]]:
 
 def _web(config: Config, app: Candor) -> list[tuple[str, Channel]]:
     """The web server, when `[web] enabled` asks `candor run` to serve it too."""
-    from adapters.web.server import WebServer
-
     if not config.web.enabled:
         return []
+    from adapters.web.server import WebServer
+
     agents = [agent.name for agent in config.desk.agents]
     return [("web", WebServer(app.store, config.web, config.bot.company, agents))]
 
