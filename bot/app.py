@@ -133,6 +133,8 @@ class Candor:
                     reopen_window=timedelta(hours=config.cases.reopen_window_hours),
                     unknown_limit=config.desk.unknown_limit,
                     rating_comment_window=timedelta(minutes=config.desk.rating_comment_minutes),
+                    web_url=config.web.base_url(),
+                    status_url=config.web.status_url(),
                 ),
                 command_prefix=lambda channel: config.commands_on(channel).prefix,
             )

@@ -133,7 +133,8 @@ def _kb_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser],
 
 
 def _db_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser], None]) -> None:
-    """`candor db migrate`, `candor db copy`."""
+    """`candor db migrate`, `candor db copy`, and `candor web`, the pages made from it."""
+    with_config(commands.add_parser("web", help="serve the web pages ([web]: the status page)"))
     db = commands.add_parser("db", help="the database: its schema, a copy from SQLite")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="DB_COMMAND")
     migrate = db_commands.add_parser(
@@ -217,6 +218,46 @@ def _named_channels(config: Config, app: Candor) -> list[tuple[str, Channel]]:
     return channels
 
 
+def _web(config: Config, app: Candor) -> list[tuple[str, Channel]]:
+    """The web server, when `[web] enabled` asks `candor run` to serve it too."""
+    if not config.web.enabled:
+        return []
+    from adapters.web.server import WebServer
+
+    agents = [agent.name for agent in config.desk.agents]
+    return [("web", WebServer(app.store, config.web, config.bot.company, agents))]
+
+
+async def _serve_web(config: Config) -> int:
+    """`candor web`: the web pages alone, on the store the config names, until a
+    signal stops it."""
+    import signal
+
+    from adapters.web.server import WebServer
+    from bot.store import open_store
+
+    store = open_store(config)
+    await store.open()
+    try:
+        agents = [agent.name for agent in config.desk.agents]
+        server = WebServer(store, config.web, config.bot.company, agents)
+        try:
+            await server.start()
+        except OSError as error:
+            where = f"{config.web.listen}:{config.web.port}"
+            raise ConfigError(f"web: cannot listen at {where}: {error.strerror}") from error
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        logging.getLogger(__name__).info("candor web is running; Ctrl-C stops it")
+        await stop.wait()
+        await server.stop()
+    finally:
+        await store.close()
+    return 0
+
+
 def _channels(config: Config, app: Candor) -> list[Channel]:
     """The running channel of every platform the config enables."""
     return [channel for _, channel in _named_channels(config, app)]
@@ -240,7 +281,7 @@ async def _run(config: Config) -> int:
         )
         return EXIT_USAGE
     async with Candor(config) as app, running_on(app.store):
-        named = _named_channels(config, app)
+        named = _named_channels(config, app) + _web(config, app)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -396,6 +437,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             print(asyncio.run(migrate(config)))
             return 0
+        if args.command == "web":
+            _setup_logging(config, terminal=True)
+            return asyncio.run(_serve_web(config))
         if args.command == "chat":
             _setup_logging(config, terminal=False)
             name = args.name if args.name is not None else getpass.getuser()

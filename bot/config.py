@@ -37,6 +37,7 @@ from bot.hours import DAYS, BusinessHours, parse_ranges
 from bot.i18n import check_languages
 from bot.model import Address
 from bot.platforms import SLASH, CommandStyle, Platform, PlatformError, check, clashing, discover
+from bot.web.settings import WebSettings
 
 S = TypeVar("S", bound=BaseModel)
 
@@ -260,6 +261,7 @@ class Config(Section):
         hours: HoursSettings
         outbox: OutboxSettings
         logging: LoggingSettings
+        web: WebSettings
         source: Path | None
 
     platforms: ClassVar[tuple[Platform[Any], ...]] = ()  # what this class was made for
@@ -288,7 +290,8 @@ class Config(Section):
     def _one_server_per_address(self) -> Config:
         """Two enabled platforms cannot listen on one address: the second server of
         `candor run` would not start."""
-        clash = clashing(p.listens(self.settings_for(p)) for p in self.platforms)
+        listens = [p.listens(self.settings_for(p)) for p in self.platforms]
+        clash = clashing([*listens, self.web.listens()])
         if clash:
             raise ValueError(clash)
         return self
@@ -344,10 +347,11 @@ _BEFORE: dict[str, type[Section]] = {
     "knowledge": KnowledgeSettings,
     "cases": CaseSettings,
 }
-_AFTER: dict[str, type[Section]] = {
+_AFTER: dict[str, type[BaseModel]] = {
     "hours": HoursSettings,
     "outbox": OutboxSettings,
     "logging": LoggingSettings,
+    "web": WebSettings,
 }
 _CORE = {*_BEFORE, "desk", *_AFTER, "source"}
 

@@ -518,28 +518,32 @@ def unsolicited(
 ) -> str:
     """Why a message must not leave, or "". The bot writes to a customer only in
     answer to them, about their own case, or about an incident or idea they
-    subscribed to; desk messages go only to desks; what shows a customer's words or
-    data (`Delivery.private`) is never shown in a shared place but to them alone,
-    where the channel's sender can do that (`to_one`: the channels whose senders
-    declare `shows_to_one`; None: not asked). Checked here, where every message
-    leaves, so that no feature can get around it."""
+    subscribed to; desk messages go only to desks; what is for one person's eyes
+    (`Delivery.private`) is shown in a shared place only to them alone, where the
+    channel's sender can (`to_one`: channels whose senders declare `shows_to_one`;
+    None: not asked). Checked where every message leaves: no feature gets around it."""
     address = message.address
     to_desk = address.channel in desk_channels or (address.channel, address.chat_id) in desks
-    if to_desk:
-        return "" if message.cause is Cause.DESK else f"{message.cause.value} sent to a desk"
+    if to_desk:  # one for an agent alone (a sign-in link): as one for a customer, below
+        why = "" if message.cause is Cause.DESK else f"{message.cause.value} sent to a desk"
+        return why or _shown_to_others(message, to_one)
     if message.cause is Cause.DESK:
         return "a desk message addressed to a customer"
     if message.cause not in (Cause.REPLY, Cause.CASE_UPDATE, Cause.INCIDENT, Cause.IDEA):
         return f"no allowed cause ({message.cause.value})"
     if message.cause is Cause.CASE_UPDATE and message.case_id is None:
         return "a case update without a case"
-    if message.delivery.private and not address.private:
-        # Words or data of the customer (their case's story, an export) are never shown
-        # where others read, only to them alone there (or in a private place).
-        if not message.delivery.private_to:
-            return "private words to a shared place"
-        if to_one is not None and address.channel not in to_one:
-            return "private words to a shared place, on a channel that cannot show one person"
+    return _shown_to_others(message, to_one)
+
+
+def _shown_to_others(message: Outbound, to_one: Set[str] | None) -> str:
+    """A customer's story, an agent's sign-in link: never where others read."""
+    if not message.delivery.private or message.address.private:
+        return ""
+    if not message.delivery.private_to:
+        return "private words to a shared place"
+    if to_one is not None and message.address.channel not in to_one:
+        return "private words to a shared place, on a channel that cannot show one person"
     return ""
 
 

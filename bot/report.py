@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.model import Event, Idea
+from bot.model import Event, EventKind, Idea
 from bot.store import PostgresStore, SQLiteStore, Store
 from bot.store.postgres.store import is_postgres_url
 from bot.store.protocols import CaseTimes
@@ -45,6 +45,19 @@ def normalise(text: str) -> str:
 def median_minutes(spans: list[float]) -> float | None:
     """The median of spans in seconds, in minutes (None without any)."""
     return round(statistics.median(spans) / 60, 2) if spans else None
+
+
+def percentile_minutes(spans: list[float], p: float) -> float | None:
+    """The `p`th percentile (0-100, linear between ranks) of spans in seconds, in
+    minutes (None without any)."""
+    if not spans:
+        return None
+    ordered = sorted(spans)
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    value = ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    return round(value / 60, 2)
 
 
 def first_handovers(events: Sequence[Event]) -> dict[int, float]:
@@ -119,10 +132,16 @@ async def report_from(
     sections: Sequence[ReportSection] | None = None,
 ) -> dict[str, Any]:
     """The figures from an open store (see `build_report`), section by section."""
-    until = _utc(now)
+    data = await read_data(store, since, now)
+    return figures(data, sections)
+
+
+async def read_data(store: Store, since: datetime | None, until: datetime) -> ReportData:
+    """What a report is made of, read once from an open store (see `ReportData`)."""
     start = None if since is None else _utc(since)
+    until = _utc(until)
     async with store.reporting() as reports:
-        data = ReportData(
+        return ReportData(
             since=start,
             until=until,
             cases=await reports.cases_opened(start, until),
@@ -131,13 +150,54 @@ async def report_from(
             top_ideas=await reports.top_ideas(TOP_IDEAS, start, until),
             undelivered=await reports.undelivered_replies(start, until),
         )
+
+
+def figures(data: ReportData, sections: Sequence[ReportSection] | None = None) -> dict[str, Any]:
+    """The report's figures from its data, section by section (what `--json` prints,
+    and what the web dashboard shows)."""
     report: dict[str, Any] = {
-        "since": None if start is None else start.isoformat(),
-        "until": until.isoformat(),
+        "since": None if data.since is None else data.since.isoformat(),
+        "until": data.until.isoformat(),
     }
     for section in default_sections() if sections is None else sections:
         report.update(section.figures(data))
     return report
+
+
+def by_period(data: ReportData, starts: Sequence[datetime]) -> list[ReportData]:
+    """The data split by when its cases were opened: one part per period from each
+    of `starts` (ascending, the first at or before `data.since`) to the next (the
+    last to `data.until`), with those cases and their events. Only the figures made
+    of cases and events are by period: feedback, ideas and undelivered replies are
+    left out of the parts (they are the whole period's)."""
+    parts = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else None
+        cases = [
+            c for c in data.cases if c.opened_at >= start and (end is None or c.opened_at < end)
+        ]
+        ids = {c.id for c in cases}
+        until = data.until if end is None else end - timedelta(microseconds=1)
+        events = [e for e in data.events if e.case_id in ids]
+        parts.append(ReportData(start, until, cases, events, 0, ()))
+    return parts
+
+
+def by_agent(data: ReportData) -> dict[str, ReportData]:
+    """The data split by the agent who first claimed each case (by name, in order of
+    name), with those cases and their events; cases nobody claimed are in no part.
+    As `by_period`, only the figures made of cases and events are by agent."""
+    first: dict[int, str] = {}
+    for event in data.events:
+        if event.kind is EventKind.CLAIM:
+            first.setdefault(event.case_id, event.actor)
+    parts = {}
+    for agent in sorted(set(first.values())):
+        ids = {case for case, who in first.items() if who == agent}
+        cases = [c for c in data.cases if c.id in ids]
+        events = [e for e in data.events if e.case_id in ids]
+        parts[agent] = ReportData(data.since, data.until, cases, events, 0, ())
+    return parts
 
 
 # -- text --------------------------------------------------------------------------------
@@ -255,8 +315,13 @@ __all__ = [
     "ReportData",
     "ReportSection",
     "build_report",
+    "by_agent",
+    "by_period",
+    "figures",
     "parse_since",
+    "percentile_minutes",
     "period",
+    "read_data",
     "render_report",
     "report_command",
     "report_from",

@@ -54,6 +54,8 @@ class DialogSettings:
     # how long the bot waits for a choice it asked for (send the summary? erase?)
     choice_window: timedelta = timedelta(hours=24)
     languages: tuple[str, ...] = ("en",)  # the languages it speaks; the first is the default
+    web_url: str = ""  # where the web pages are (`[web]`): the dashboard's sign-in links
+    status_url: str = ""  # the public status page, told with a known problem ("": none)
 
 
 class Services:

@@ -120,6 +120,6 @@ def test_config_example_names_and_comments_every_key() -> None:
     # the platforms' sections too, where the example has them
     assert checked == [
         "bot", "storage", "knowledge", "cases", "telegram", "slack", "desk", "hours", "outbox",
-        "logging",
+        "logging", "web",
     ]  # fmt: skip
     assert missing == []

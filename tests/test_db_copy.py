@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,8 @@ class Made:
 async def drive(config: Config, clock: Clock) -> Made:
     """Customers on two channels, a handed-over case with its desk thread, an idea with
     votes, an incident with a subscriber and an update, feedback, a mute, /link codes
-    (one entered, one waiting, a wrong one), an unreadable update, and a reply left
-    pending with its progress."""
+    (one entered, one waiting, a wrong one), an unreadable update, a reply left
+    pending with its progress, and a web sign-in link and session."""
     async with Candor(config, clock=clock) as app:
         test, other, desk = RecordingSender("test"), RecordingSender("other"), RecordingDesk()
         for sender in (test, other, desk):
@@ -99,6 +100,11 @@ async def drive(config: Config, clock: Clock) -> Made:
         [(pending, _)] = await app.store.pending("test", "cem")
         async with app.store.transaction() as tx:
             await tx.outbox.progress(pending.id, {"pieces": 1})
+            # the web dashboard: a sign-in link waiting and a session open
+            await tx.web.add_link("link-token", "Maria", clock(), clock() + timedelta(minutes=10))
+            await tx.web.add_session(
+                "session-token", "Maria", clock(), clock() + timedelta(hours=8)
+            )
     return Made(config, config.storage.path, case, old_event)
 
 

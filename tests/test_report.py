@@ -105,6 +105,9 @@ async def test_figures_from_real_conversations(
         ],
         "median_first_reply_minutes": 7.0,
         "median_resolution_minutes": 30.0,
+        "median_wait_to_claim_minutes": 7.0,  # bob 5 min, eve 9, dan never claimed
+        "p90_first_reply_minutes": 8.6,
+        "p90_wait_to_claim_minutes": 8.6,
         "ratings": {
             "count": 2,
             "average": 3.5,
@@ -148,6 +151,8 @@ async def test_the_rendered_report(conversations: None, config: Config, clock: C
         "  the bot could not answer 2 times in a row  1",
         "  First human reply         7.0 min  (handover to the first reply from a person)",
         "  Resolution                30.0 min  (opened to resolved)",
+        "  Wait to claim             7.0 min  (handover to an agent taking the case)",
+        "  First reply, 90th pct     8.6 min",
         "  Average                   3.50 out of 5",
         "  5 stars  1  ####################",
         "  2 stars  1  ####################",

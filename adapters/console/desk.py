@@ -29,8 +29,12 @@ class DeskSender:
     """Prints what the core sends to the terminal desk."""
 
     channel = TERMINAL_DESK.channel
+    # `Delivery.private_to` (an agent's sign-in link): shown only on that agent's own
+    # terminal, never on another's (several `candor desk` may share one database)
+    shows_to_one = True
 
-    def __init__(self, out: TextIO, *, ansi: bool = False) -> None:
+    def __init__(self, out: TextIO, *, ansi: bool = False, agent: str = "") -> None:
+        self.agent = agent  # whose terminal this is (their console name)
         self._out = out
         self._ansi = ansi
         self.buttons: tuple[Button, ...] = ()
@@ -39,6 +43,8 @@ class DeskSender:
     async def send(self, message: Outbound) -> str:
         if message.delivery.card_update:
             return ""  # the terminal already printed what changed
+        if message.delivery.private_to and message.delivery.private_to != self.agent:
+            return ""  # for another agent's eyes: not shown here
         thread = message.address.thread_id or (str(message.case_id) if message.case_id else "")
         if message.delivery.card and message.case_id is not None:
             thread = str(message.case_id)  # the terminal desk's thread for a case is its number
@@ -141,7 +147,7 @@ async def desk(
 ) -> int:
     """Run the terminal desk as `agent` until the end of input."""
     async with terminal(stdin or sys.stdin, stdout or sys.stdout) as term:
-        sender = DeskSender(term.out, ansi=term.interactive)
+        sender = DeskSender(term.out, ansi=term.interactive, agent=agent)
         term.prompt = lambda: f"{agent} #{sender.current or '-'}> "  # the case in use
         return await _work(app, agent, sender, term)
 

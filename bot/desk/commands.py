@@ -19,8 +19,10 @@ from bot.report import (
     first_handovers,
     line,
     median_minutes,
+    percentile_minutes,
 )
 from bot.text import md_escape
+from bot.web.signin import issue_link, link_message
 
 feature = Feature("desk")
 
@@ -60,20 +62,46 @@ async def list_queue(turn: DeskTurn, args: str) -> None:
     turn.answer("**The queue:**\n" + "\n".join(lines))
 
 
+@feature.desk_command("dashboard", help="a sign-in link to the web dashboard, for you alone")
+async def dashboard(turn: DeskTurn, args: str) -> None:
+    """Only agents reach a desk command (`handle`); the link goes to them alone."""
+    token = await issue_link(turn.tx, turn.agent.name, turn.now)
+    inbound = turn.inbound
+    turn.out.append(
+        link_message(
+            inbound.address, inbound.identity.user_id, turn.services.settings.web_url, token
+        )
+    )
+    if not inbound.address.private:
+        turn.answer(
+            "I sent you a sign-in link to the dashboard, for your eyes alone (in a group:"
+            " in your private chat with me; if it does not come, open that chat, start it,"
+            " and type /dashboard here again)."
+        )
+
+
 def _times(data: ReportData) -> dict[str, Any]:
     handed = first_handovers(data.events)
     replied: dict[int, float] = {}
+    claimed: dict[int, float] = {}
     for event in data.events:
         if event.kind is EventKind.AGENT and event.case_id in handed:
             replied.setdefault(event.case_id, event.at.timestamp())
+        elif event.kind is EventKind.CLAIM and event.case_id in handed:
+            claimed.setdefault(event.case_id, event.at.timestamp())
     resolved = [
         case.resolved_at.timestamp() - case.opened_at.timestamp()
         for case in data.cases
         if case.state is CaseState.RESOLVED and case.resolved_at is not None
     ]
+    replies = [replied[c] - handed[c] for c in replied]
+    waits = [claimed[c] - handed[c] for c in claimed]
     return {
-        "median_first_reply_minutes": median_minutes([replied[c] - handed[c] for c in replied]),
+        "median_first_reply_minutes": median_minutes(replies),
         "median_resolution_minutes": median_minutes(resolved),
+        "median_wait_to_claim_minutes": median_minutes(waits),
+        "p90_first_reply_minutes": percentile_minutes(replies, 90),
+        "p90_wait_to_claim_minutes": percentile_minutes(waits, 90),
     }
 
 
@@ -84,6 +112,10 @@ def _times_text(report: dict[str, Any]) -> list[str]:
         + "  (handover to the first reply from a person)",
         line("Resolution", duration(report["median_resolution_minutes"]))
         + "  (opened to resolved)",
+        line("Wait to claim", duration(report["median_wait_to_claim_minutes"]))
+        + "  (handover to an agent taking the case)",
+        line("First reply, 90th pct", duration(report["p90_first_reply_minutes"])),
+        line("Wait to claim, 90th pct", duration(report["p90_wait_to_claim_minutes"])),
     ]
 
 

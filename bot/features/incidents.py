@@ -171,13 +171,18 @@ async def tell_of_incidents(turn: Turn) -> bool:
         if not await turn.tx.incidents.subscribe(incident.id, turn.customer.id, turn.now):
             continue  # already told
         when = turn.when(incident.latest_at or incident.opened_at)
+        page = turn.services.settings.status_url
+        live = (
+            " " + _("Every update is also on {page}").format(page=md_escape(page)) if page else ""
+        )
         await turn.say(
             describe(incident, when)
             + "\n\n"
             + _(
                 "I'll tell you here when there is news and when it's fixed; you don't need"
                 " to ask again."
-            ),
+            )
+            + live,
             note=f"told of incident #{incident.id}",
             incident=incident.id,
         )

@@ -62,3 +62,37 @@ async def test_subscribers_are_told_apart_and_counted_once(store: Store) -> None
         assert await tx.incidents.subscribers(two) == [ann.id]
         assert sorted(await tx.incidents.subscriptions(ann.id)) == [one, two]
         assert await tx.incidents.subscriptions(bob.id) == [one]
+
+
+async def test_the_public_incidents_open_and_lately_resolved_without_names(store: Store) -> None:
+    """What the status page reads: the open incidents and those resolved since the
+    given moment, the latest opened first, every update newest first, no author."""
+    hour = timedelta(hours=1)
+    async with store.transaction() as tx:
+        old = await tx.incidents.open("Old outage", "", [], "Maria", NOW - 60 * 24 * hour)
+        await tx.incidents.add_update(
+            old, "Maria", "Fixed long ago", NOW - 59 * 24 * hour, resolve=True
+        )
+        recent = await tx.incidents.open("Slow login", "login", [], "Sam", NOW - 5 * hour)
+        await tx.incidents.add_update(recent, "Sam", "Looking into it", NOW - 4 * hour)
+        await tx.incidents.add_update(recent, "Sam", "Fixed", NOW - 3 * hour, resolve=True)
+        current = await tx.incidents.open("Card payments fail", "checkout", [], "Maria", NOW - hour)
+        await tx.incidents.add_update(current, "Maria", "First", NOW)
+        await tx.incidents.add_update(current, "Maria", "Second, same moment", NOW)
+        quiet = await tx.incidents.open("Email delays", "", [], "Maria", NOW - hour)
+    async with store.reporting() as reports:
+        found = await reports.public_incidents(NOW - 30 * 24 * hour)
+        later = await reports.public_incidents(NOW - 2 * hour)
+    assert [i.id for i in found] == [quiet, current, recent]
+    assert [i.id for i in later] == [quiet, current]
+    by_id = {i.id: i for i in found}
+    assert [(u.text, u.at) for u in by_id[current].updates] == [
+        ("Second, same moment", NOW),
+        ("First", NOW),
+    ]
+    assert [u.text for u in by_id[recent].updates] == ["Fixed", "Looking into it"]
+    assert by_id[quiet].updates == ()
+    assert (by_id[recent].state, by_id[recent].resolved_at) == ("resolved", NOW - 3 * hour)
+    assert (by_id[current].title, by_id[current].affected) == ("Card payments fail", "checkout")
+    assert by_id[current].opened_at == NOW - hour and by_id[current].resolved_at is None
+    assert not any(hasattr(i, "opened_by") or hasattr(i, "author") for i in found)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.model import CaseState, Event, Idea
+from bot.model import CaseState, Event, Idea, IncidentState
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,27 @@ class Undelivered:
     since: datetime  # when it was written
     attempts: int
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentUpdate:
+    """An update of an incident as the public may read it: when, and its text."""
+
+    at: datetime
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicIncident:
+    """An incident as the public status page shows it: no author, no subscribers."""
+
+    id: int
+    title: str
+    affected: str
+    state: IncidentState
+    opened_at: datetime
+    resolved_at: datetime | None
+    updates: tuple[IncidentUpdate, ...]  # newest first
 
 
 class Reports(Protocol):
@@ -60,3 +81,9 @@ class Reports(Protocol):
         """Replies to customers (replies and case updates) still pending after a
         failed attempt, whenever written, and those that failed, written in the
         period; oldest first."""
+
+    async def public_incidents(self, resolved_since: datetime) -> list[PublicIncident]:
+        """The incidents open now and those resolved from `resolved_since` on, the
+        latest opened first, each with all its updates (newest first; the same
+        moment: the one added last first). Without anyone's name: the public may
+        read them."""

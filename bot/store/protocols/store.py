@@ -22,6 +22,7 @@ from bot.store.protocols.outbox import OutboxRows, Sendable
 from bot.store.protocols.reports import Reports
 from bot.store.protocols.sharing import OutboxSharing
 from bot.store.protocols.timeline import Timeline
+from bot.store.protocols.web import WebSignIn
 
 
 class Transaction(Protocol):
@@ -62,6 +63,9 @@ class Transaction(Protocol):
 
     @property
     def desk(self) -> DeskThreads: ...
+
+    @property
+    def web(self) -> WebSignIn: ...
 
     # A customer's data, across every repository that holds some of it.
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiosqlite
 
-from bot.model import Event, Idea, IdeaState
-from bot.store.protocols.reports import CaseTimes, Undelivered
+from bot.model import Event, Idea, IdeaState, IncidentState
+from bot.store.protocols.reports import CaseTimes, IncidentUpdate, PublicIncident, Undelivered
 from bot.store.sqlite.rows import CASE_STATES, EVENT_KINDS, dt, utc
 
 
@@ -93,3 +93,33 @@ class SQLiteReports:
             (start, end),
         )
         return [Undelivered(r[0], str(r[1]), utc(r[2]), int(r[3]), str(r[4])) for r in rows]
+
+    async def public_incidents(self, resolved_since: datetime) -> list[PublicIncident]:
+        if not {"incidents", "incident_updates"} <= self._tables:
+            return []
+        shown = "state = 'open' OR resolved_at >= ?"
+        since = (resolved_since.timestamp(),)
+        rows = await self._db.execute_fetchall(
+            "SELECT id, title, affected, state, opened_at, resolved_at FROM incidents"
+            f" WHERE {shown} ORDER BY opened_at DESC, id DESC",
+            since,
+        )
+        updates: dict[int, list[IncidentUpdate]] = {}
+        for r in await self._db.execute_fetchall(
+            "SELECT incident_id, at, text FROM incident_updates WHERE incident_id IN"
+            f" (SELECT id FROM incidents WHERE {shown}) ORDER BY at DESC, id DESC",
+            since,
+        ):
+            updates.setdefault(int(r[0]), []).append(IncidentUpdate(utc(r[1]), str(r[2])))
+        return [
+            PublicIncident(
+                int(r[0]),
+                str(r[1]),
+                str(r[2]),
+                IncidentState(r[3]),
+                utc(r[4]),
+                dt(r[5]),
+                tuple(updates.get(int(r[0]), ())),
+            )
+            for r in rows
+        ]

@@ -29,6 +29,7 @@ from bot.store.sqlite.notices import SQLiteNotices
 from bot.store.sqlite.outbox import SQLiteOutboxRows
 from bot.store.sqlite.session import Session
 from bot.store.sqlite.timeline import SQLiteTimeline
+from bot.store.sqlite.web import SQLiteWebSignIn
 
 
 class SQLiteTransaction:
@@ -47,6 +48,7 @@ class SQLiteTransaction:
         "notices",
         "outbox",
         "timeline",
+        "web",
     )
 
     # what the repositories run their SQL on (another backend brings its own)
@@ -67,6 +69,7 @@ class SQLiteTransaction:
         self.notices = SQLiteNotices(session)
         self.outbox = SQLiteOutboxRows(session)
         self.desk = SQLiteDeskThreads(session)
+        self.web = SQLiteWebSignIn(session)
 
     @property
     def personal_data(self) -> tuple[PersonalData, ...]:

@@ -1,0 +1,290 @@
+"""The HTTP server of the web pages: `candor web` runs it alone, `candor run` beside
+the channels when `[web] enabled = true`.
+
+Every response carries headers that keep a page to itself: a Content-Security-Policy
+that lets it load nothing but our stylesheet (no script at all), no framing, no
+sniffing, no referrer. A failure inside answers with a short page, never a
+traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from bot.store import Store, StoreError
+from bot.web import pages
+from bot.web.html import CSS, STYLESHEET, Html, html, join
+from bot.web.overview import (
+    DEFAULT_PERIOD,
+    TABLES,
+    Overview,
+    overview,
+    render_agents,
+    render_overview,
+    tables,
+    to_csv,
+)
+from bot.web.queue import REFRESH_SECONDS, queue_rows, render_queue
+from bot.web.settings import WebSettings
+from bot.web.signin import COOKIE, SESSION_HOURS, SIGNIN_PATH, Sessions, csrf_token, same
+from bot.web.status import FEED_NAME, not_found, render_feed, render_status, status_data
+from bot.web.texts import text
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self';"
+        " frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+HTML = "text/html"
+UNAVAILABLE = "The page cannot be shown right now: the database cannot be read. Try again soon."
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _html(page: Html, status: int = 200) -> web.Response:
+    response = web.Response(text=str(page), content_type=HTML, status=status)
+    response.headers["Cache-Control"] = "no-store"  # nothing signed-in is kept anywhere
+    return response
+
+
+class Refused(Exception):
+    """A request that may not do what it asks: answered with `page` and `status`."""
+
+    def __init__(self, page: Html, status: int) -> None:
+        super().__init__(status)
+        self.page = page
+        self.status = status
+
+
+@web.middleware
+async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers on every answer; a store that fails is a 503 page, anything else
+    unexpected a 500 page, and neither shows a traceback."""
+    try:
+        response = await handler(request)
+    except web.HTTPNotFound:
+        response = web.Response(text=str(not_found()), content_type=HTML, status=404)
+    except web.HTTPException as error:  # 405, 413 and the like: as a plain answer
+        response = web.Response(status=error.status, text=error.text or error.reason)
+    except Refused as refused:
+        response = _html(refused.page, refused.status)
+    except StoreError as error:
+        log.warning("a web page could not read the store: %s", error)
+        response = web.Response(text=UNAVAILABLE, status=503)
+    except Exception:
+        log.exception("a web page failed")
+        response = web.Response(text="Something went wrong on our side.", status=500)
+    response.headers.update(HEADERS)
+    return response
+
+
+class WebServer:
+    """The web pages of one store (a `Channel`: started and stopped once)."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: WebSettings,
+        company: str,
+        agents: Collection[str] = (),
+        clock: Clock = _now,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.company = company
+        self.clock = clock
+        self.sessions = Sessions(store, lambda: agents)  # the configured agents' names
+        self._runner: web.AppRunner | None = None
+
+    def app(self) -> web.Application:
+        """The aiohttp application (tests serve it with aiohttp's test server)."""
+        app = web.Application(middlewares=[_guard], client_max_size=64 * 1024)
+        status = self.settings.status_path
+        feed = f"{status.rstrip('/')}/{FEED_NAME}"
+        app.router.add_get(status, self.status)
+        app.router.add_get(feed, self.feed)
+        app.router.add_get(STYLESHEET, self.stylesheet)
+        app.router.add_get("/healthz", self.health)
+        app.router.add_get(SIGNIN_PATH + "/{token}", self.signin_form)
+        app.router.add_post(SIGNIN_PATH, self.signin)
+        app.router.add_post(pages.SIGNOUT_PATH, self.signout)
+        app.router.add_get(pages.DASHBOARD_PATH, self.dashboard)
+        app.router.add_get(pages.DASHBOARD_PATH + "/csv", self.csv)
+        app.router.add_get(pages.DASHBOARD_PATH + "/queue", self.queue)
+        app.router.add_get(pages.DASHBOARD_PATH + "/agents", self.agents)
+        return app
+
+    # -- signing in and out --------------------------------------------------------------
+
+    def _same_site(self, request: web.Request) -> None:
+        """A form posted from another site is refused (with the CSRF token, and
+        SameSite=Strict cookies, a third wall)."""
+        if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            raise Refused(pages.forbidden(), 403)
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            ours = {request.host, urlsplit(self.settings.public_url).netloc}
+            if urlsplit(origin).netloc not in ours:
+                raise Refused(pages.forbidden(), 403)
+
+    async def _agent(self, request: web.Request) -> tuple[str, str]:
+        """(the agent, their session token), or `Refused`: sign in first."""
+        token = request.cookies.get(COOKIE, "")
+        agent = await self.sessions.agent(token, self.clock()) if token else None
+        if agent is None:
+            raise Refused(pages.signin_needed(), 401)
+        return agent, token
+
+    async def signin_form(self, request: web.Request) -> web.Response:
+        return _html(pages.signin_page(request.match_info["token"]))
+
+    async def signin(self, request: web.Request) -> web.Response:
+        self._same_site(request)
+        form = await request.post()
+        token = form.get("token")
+        opened = (
+            await self.sessions.sign_in(token, self.clock()) if isinstance(token, str) else None
+        )
+        if opened is None:
+            raise Refused(pages.signin_refused(), 403)
+        session, _ = opened
+        response = web.Response(status=303, headers={"Location": pages.DASHBOARD_PATH})
+        response.set_cookie(
+            COOKIE,
+            session,
+            max_age=SESSION_HOURS * 3600,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=self.settings.secure,
+        )
+        return response
+
+    async def signout(self, request: web.Request) -> web.Response:
+        self._same_site(request)
+        _, session = await self._agent(request)
+        form = await request.post()
+        given = form.get("csrf")
+        if not isinstance(given, str) or not same(given, csrf_token(session)):
+            raise Refused(pages.forbidden(), 403)
+        await self.sessions.sign_out(session)
+        response = _html(pages.signed_out())
+        response.del_cookie(COOKIE, path="/")
+        return response
+
+    # -- the dashboard -------------------------------------------------------------------
+
+    def _nav(self) -> Html:
+        links = [
+            (pages.DASHBOARD_PATH, text("nav.overview")),
+            (pages.DASHBOARD_PATH + "/agents", text("nav.agents")),
+            (pages.DASHBOARD_PATH + "/queue", text("nav.queue")),
+            (self.settings.status_path, text("nav.status")),
+        ]
+        return join([html('<a href="{h}">{t}</a>', h=h, t=t) for h, t in links], " ")
+
+    def _signed_in(
+        self, agent: str, session: str, title: str, body: Html, refresh: int | None = None
+    ) -> web.Response:
+        framed = join([html("<nav>{links}</nav>", links=self._nav()), body])
+        page = pages.signed_in_page(title, agent, csrf_token(session), framed, refresh=refresh)
+        return _html(page)
+
+    async def _overview(self, request: web.Request) -> Overview:
+        try:
+            return await overview(
+                self.store, request.query.get("days", DEFAULT_PERIOD), self.clock()
+            )
+        except ValueError as error:
+            raise Refused(pages.message(text("overview.title"), str(error)), 400) from None
+
+    async def dashboard(self, request: web.Request) -> web.Response:
+        agent, session = await self._agent(request)
+        view = await self._overview(request)
+        title = text("dashboard.title", company=self.company)
+        return self._signed_in(agent, session, title, render_overview(view))
+
+    async def agents(self, request: web.Request) -> web.Response:
+        agent, session = await self._agent(request)
+        view = await self._overview(request)
+        return self._signed_in(agent, session, text("agents.title"), render_agents(view))
+
+    async def csv(self, request: web.Request) -> web.Response:
+        await self._agent(request)
+        name = request.query.get("table", "")
+        if name not in TABLES:
+            raise Refused(pages.message(text("overview.title"), text("overview.bad_table")), 400)
+        view = await self._overview(request)
+        response = web.Response(text=to_csv(tables(view)[name]), content_type="text/csv")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="candor-{name}-{view.days}d.csv"'
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def queue(self, request: web.Request) -> web.Response:
+        agent, session = await self._agent(request)
+        body = render_queue(await queue_rows(self.store))
+        return self._signed_in(agent, session, text("queue.title"), body, REFRESH_SECONDS)
+
+    def _page_url(self) -> str:
+        return self.settings.base_url() + self.settings.status_path
+
+    async def status(self, request: web.Request) -> web.Response:
+        data = await status_data(self.store, self.company, self.clock())
+        feed = f"{self.settings.status_path.rstrip('/')}/{FEED_NAME}"
+        response = web.Response(text=str(render_status(data, feed)), content_type=HTML)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    async def feed(self, request: web.Request) -> web.Response:
+        data = await status_data(self.store, self.company, self.clock())
+        response = web.Response(
+            text=render_feed(data, self._page_url()), content_type="application/atom+xml"
+        )
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    async def stylesheet(self, request: web.Request) -> web.Response:
+        response = web.Response(text=CSS, content_type="text/css")
+        response.headers["Cache-Control"] = "max-age=3600"
+        return response
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def start(self) -> None:
+        """Listen at `[web] listen`:`port` (OSError if it is taken)."""
+        runner = web.AppRunner(self.app(), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        log.info(
+            "the web pages are at %s (status page %s)",
+            self.settings.base_url(),
+            self.settings.status_path,
+        )
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()

@@ -1,0 +1,112 @@
+"""Every word the web pages show, in one place, so that they can go through
+gettext when the customer's language is in place. English for now: `text(key)`
+is the one door, and `{name}` fields are filled by the caller (escaped)."""
+
+from __future__ import annotations
+
+ENGLISH: dict[str, str] = {
+    "status.title": "{company} status",
+    "status.normal": "All systems normal.",
+    "status.normal_detail": "Nothing is known to be wrong right now.",
+    "status.current": "Current incidents",
+    "status.resolved": "Resolved in the last {days} days",
+    "status.none_resolved": "No incident was resolved in the last {days} days.",
+    "status.affected": "Affected: {affected}",
+    "status.since": "Since {when}",
+    "status.resolved_at": "Resolved {when}",
+    "status.no_updates": "We are looking into it. Updates will follow here.",
+    "status.feed": "Subscribe to the Atom feed",
+    "status.feed_title": "{company} status: incidents",
+    "status.updated": "Updated {when}",
+    "status.open_word": "ongoing",
+    "status.resolved_word": "resolved",
+    "signin.title": "Sign in to the dashboard",
+    "signin.intro": "This link signs you in once, on this browser. Press the button to go on.",
+    "signin.button": "Sign in",
+    "signin.refused_title": "This link does not sign you in",
+    "signin.refused": "The link was used already, is older than {minutes} minutes, or is not"
+    " an agent's. Type /dashboard on the desk for a new one.",
+    "signin.needed_title": "Sign in first",
+    "signin.needed": "Type /dashboard on the desk (the terminal desk, the staff group or the"
+    " triage channel): you get a sign-in link for your eyes alone.",
+    "signin.forbidden_title": "Not accepted",
+    "signin.forbidden": "That form did not come from this page, or it has expired. Go back,"
+    " reload the page and try again.",
+    "signout.button": "Sign out",
+    "signout.done_title": "Signed out",
+    "signout.done": "You are signed out on this browser.",
+    "dashboard.title": "{company} dashboard",
+    "dashboard.signed_in": "Signed in as {agent}.",
+    "nav.overview": "Overview",
+    "nav.queue": "The queue now",
+    "nav.status": "Status page",
+    "overview.title": "Overview",
+    "overview.period": "Period",
+    "overview.show": "Show",
+    "overview.days": "the last {days} days",
+    "overview.bad_period": "Choose a period of 7, 30 or 90 days.",
+    "overview.bad_table": "There is no such table: summary, by_period, handovers, unanswered"
+    " or agents.",
+    "overview.summary": "The period in figures",
+    "overview.by_step": "By {step}",
+    "overview.day": "day",
+    "overview.week": "week",
+    "overview.csv": "Download as CSV",
+    "overview.none": "no data",
+    "overview.cases_chart": "Cases opened and resolved by {step}",
+    "overview.cases_desc": "Bars: cases opened and, of those, resolved, for each {step} of"
+    " {period}.",
+    "overview.times_chart": "Waits by {step} (medians, minutes)",
+    "overview.times_desc": "Bars: the median minutes from a handover to an agent's claim and to"
+    " the first reply, for each {step} of {period}; no bar where no case was handed over.",
+    "overview.handovers": "Handovers by reason",
+    "overview.unanswered": "Questions the bot could not answer",
+    "overview.nothing": "None in this period.",
+    "agents.title": "Per agent",
+    "agents.intro": "Each agent's figures, of the cases they took first in {period}.",
+    "agents.chart": "Cases taken and resolved, per agent",
+    "agents.desc": "Bars: for each agent, the cases they claimed first in {period}, and how"
+    " many of those are resolved.",
+    "nav.agents": "Per agent",
+    "col.agent": "Agent",
+    "col.taken": "Cases taken",
+    "col.reply_p90": "First reply (90th pct, min)",
+    "col.ratings": "Ratings",
+    "col.figure": "Figure",
+    "col.value": "Value",
+    "col.start": "From",
+    "col.opened": "Opened",
+    "col.resolved": "Resolved",
+    "col.bot_share": "Bot alone",
+    "col.wait": "Wait to claim (median, min)",
+    "col.reply": "First reply (median, min)",
+    "col.rating": "Average rating",
+    "col.reason": "Reason",
+    "col.question": "Question",
+    "col.count": "Count",
+    "fig.opened": "Cases opened",
+    "fig.resolved": "Cases resolved",
+    "fig.bot_share": "Handled by the bot alone",
+    "fig.reply_median": "First human reply, median (min)",
+    "fig.reply_p90": "First human reply, 90th percentile (min)",
+    "fig.wait_median": "Wait to claim, median (min)",
+    "fig.wait_p90": "Wait to claim, 90th percentile (min)",
+    "fig.resolution": "Opened to resolved, median (min)",
+    "fig.ratings": "Ratings",
+    "fig.rating_average": "Average rating (1-5)",
+    "queue.title": "The queue now",
+    "queue.empty": "Nobody is waiting.",
+    "queue.refresh": "This page refreshes every {seconds} seconds.",
+    "col.case": "Case",
+    "col.customer": "Customer",
+    "col.state": "State",
+    "col.waiting": "Waiting since",
+    "page.not_found": "There is no page here.",
+    "page.not_found_title": "Not found",
+}
+
+
+def text(key: str, **fields: object) -> str:
+    """The text `key`, its `{fields}` filled in (plain text: escape it to show it)."""
+    found = ENGLISH[key]
+    return found.format(**fields) if fields else found
