@@ -119,6 +119,7 @@ def kb_ask(
             "asked": decision.asked or None,  # the part answered, when it asked two things
             "also": [c.article.id for c in decision.also],
             "also_asked": decision.also_asked or None,
+            "second_opinion": decision.second_opinion,  # answered as the classifier agreed
             "candidates": [
                 {
                     "article": c.article.id,
@@ -142,6 +143,8 @@ def kb_ask(
         headline = f"answer with “{decision.candidates[0].article.title}”"
         if decision.asked:
             headline += f" for the part “{decision.asked}”"
+        if decision.second_opinion:
+            headline += " (its lead is short: the classifier puts it first too)"
         if decision.also:
             titles = ", ".join(f"“{c.article.title}”" for c in decision.also)
             headline += f", and offer {titles} for “{decision.also_asked}”"
@@ -176,8 +179,10 @@ def _opinion_line(kb: KnowledgeBase, question: str, language: str) -> str:
     """The second opinion (bot/knowledge/learned.py) and when it answers."""
     t = kb.thresholds_for(language)
     opinion = kb.opinion(question, language)
+    if language != BASE_LANGUAGE:
+        return f"(classifier: it learns the {BASE_LANGUAGE} articles only; the scores decide here)"
     if opinion is None:
-        return "(classifier: none for this language, or it knows no part of the question)"
+        return "(classifier: none trained, or it knows no part of the question)"
     return (
         f"classifier's first: {opinion.article} ({opinion.probability:.2f}); it stands in"
         f" for the lead when it is the best above too, at {t.learned_probability:.2f} or more"
