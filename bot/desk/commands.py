@@ -74,9 +74,10 @@ async def dashboard(turn: DeskTurn, args: str) -> None:
     )
     if not inbound.address.private:
         turn.answer(
-            "I sent you a sign-in link to the dashboard, for your eyes alone (in a group:"
-            " in your private chat with me; if it does not come, open that chat, start it,"
-            " and type /dashboard here again)."
+            "I sent you a sign-in link to the dashboard, for your eyes alone: only you see"
+            " it here, or it comes in your private chat with me where this chat cannot show"
+            " one person a message (if it does not come, start that chat and type /dashboard"
+            " again)."
         )
 
 
