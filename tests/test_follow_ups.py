@@ -290,7 +290,7 @@ async def test_that_did_not_help_with_nothing_close_offers_a_person(
 # nothing before it, or something else in between: a new question ------------------------------
 
 
-@pytest.mark.parametrize("typed", ["no", "2", "the other one", "yes"])
+@pytest.mark.parametrize("typed", ["no", "2", "the other one"])  # ("yes": acknowledged, below)
 async def test_a_reply_with_nothing_before_it_is_a_new_question(
     customer_factory: Factory, app: Candor, typed: str
 ) -> None:
@@ -531,3 +531,19 @@ async def test_mydata_says_in_words_what_the_bot_waits_for_never_its_note(
     assert '\\"after\\"' not in message.delivery.file.text and "event" not in str(
         case["waiting_for_you"]
     )
+
+
+@pytest.mark.parametrize("said", ["ok", "thanks", "Ok!", "yes"])
+async def test_an_ok_after_a_command_is_acknowledged_never_a_question(
+    customer_factory: Factory, app: Candor, said: str
+) -> None:
+    """(Found following the README: "ok" after /language was "I don't know that", and
+    a second one handed the case over as a repeated question.)"""
+    ann = customer_factory("ann")
+    await ann.send("/status")
+    for _ in range(2):
+        [reply] = await ann.send(said)
+        assert "Ask me anything else" in reply
+        assert "don't know" not in reply
+    case = await case_of(app, ann)
+    assert case.state.value == "bot"  # not handed over

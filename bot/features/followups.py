@@ -168,6 +168,11 @@ async def follow_up(turn: Turn) -> bool:
     if not intent or wants_person(text) or frustrated(text):
         return False
     recent = await recall(turn)
+    if recent is None and intent in ("yes", "thanks"):  # "ok" after /language or /status:
+        await turn.say(  # nothing to refer to, and no question for the knowledge base
+            _("Good. Ask me anything else, or type /human for a person."), note="acknowledged"
+        )
+        return True
     if recent is None:
         return False  # nothing before it: a new question
     if intent == "follow":
