@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Candor
-from tests.conftest import Agent, Clock
+from bot.doctor import examine
+from tests.conftest import Agent, Clock, write_config
 from tests.test_web_signin import COOKIE, PrivateDesk, link_for, server, with_session
 
 
@@ -106,3 +108,26 @@ async def test_finding_4_the_status_page_speaks_the_readers_language(
     page = await client.get("/status", headers={"Accept-Language": "de-DE,de;q=0.9"})
     text = await page.text()
     assert 'lang="de"' in text and "All systems normal" not in text
+
+
+@pytest.mark.parametrize(
+    ("web", "warned"),
+    [
+        ('listen = "0.0.0.0"', ["without TLS", "no browser opens"]),
+        ('listen = "192.0.2.7"\npublic_url = "http://192.0.2.7:8080"', ["without TLS"]),
+        ('listen = "::"\npublic_url = "https://support.example.com"', []),
+        ('listen = "127.0.0.1"\npublic_url = "http://localhost:8080"', []),
+        ("", []),
+    ],
+)
+async def test_finding_5_doctor_warns_of_pages_reachable_in_the_clear(
+    tmp_path: Path, knowledge_dir: Path, web: str, warned: list[str]
+) -> None:
+    """`[web] listen = "0.0.0.0"` with an http (or no) `public_url` sends sign-in
+    links and session cookies across the network unencrypted, and with no
+    `public_url` the links point at http://0.0.0.0:8080; nothing said so."""
+    path = write_config(tmp_path, knowledge_dir, extra=f"[web]\n{web}\n")
+    findings = [f for f in await examine(path) if f.area == "web"]
+    assert len(findings) == len(warned), [f.line() for f in findings]
+    for finding, words in zip(findings, warned, strict=True):
+        assert words in finding.detail and not finding.ok and not finding.needed
