@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Candor
 from bot.doctor import examine
+from bot.web.signin import SECURE_COOKIE, csrf_token
 from tests.conftest import Agent, Clock, write_config
 from tests.test_web_signin import COOKIE, PrivateDesk, link_for, server, with_session
 
@@ -171,3 +173,27 @@ async def test_finding_7_a_stranger_takes_no_write_transaction(
         refused = await client.post("/signin", data={"token": forged}, allow_redirects=False)
         assert refused.status == 403
     assert opened == []
+
+
+async def test_finding_8_over_https_a_sibling_host_cannot_plant_the_session_cookie(
+    app: Candor, clock: Clock, desk: PrivateDesk, agent_factory: Callable[[str], Agent]
+) -> None:
+    """evil.example.com may set `candor_session` for all of .example.com (its own
+    session there: the victim then works signed in as the attacker). Over https the
+    cookie is `__Host-candor_session`, which a browser takes only from this host,
+    Secure, for "/"; the plain name is not read there."""
+    web = server(app, clock, public_url="https://support.example.com")
+    async with TestClient(TestServer(web.app())) as client:
+        token = await link_for(agent_factory("maria"), desk)
+        signed = await client.post("/signin", data={"token": token}, allow_redirects=False)
+        header = signed.headers["Set-Cookie"]
+        assert header.startswith(f"{SECURE_COOKIE}=")
+        assert "Secure" in header and "Path=/" in header and "Domain" not in header
+        session = SimpleCookie(header)[SECURE_COOKIE].value
+        planted = {"Cookie": f"{COOKIE}={session}"}
+        assert (await client.get("/dashboard", headers=planted)).status == 401
+        ours = {"Cookie": f"{SECURE_COOKIE}={session}"}
+        assert (await client.get("/dashboard", headers=ours)).status == 200
+        done = await client.post("/signout", data={"csrf": csrf_token(session)}, headers=ours)
+        cleared = done.headers["Set-Cookie"]
+        assert cleared.startswith(f"{SECURE_COOKIE}=") and "Secure" in cleared

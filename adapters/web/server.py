@@ -31,7 +31,7 @@ from bot.web.overview import (
 )
 from bot.web.queue import REFRESH_SECONDS, queue_rows, render_queue
 from bot.web.settings import WebSettings
-from bot.web.signin import COOKIE, SESSION_HOURS, SIGNIN_PATH, Sessions, csrf_token, same
+from bot.web.signin import SESSION_HOURS, SIGNIN_PATH, Sessions, cookie_name, csrf_token, same
 from bot.web.status import FEED_NAME, not_found, render_feed, render_status, status_data
 from bot.web.texts import text
 
@@ -112,6 +112,7 @@ class WebServer:
         self.company = company
         self.clock = clock
         self.sessions = Sessions(store, lambda: agents)  # the configured agents' names
+        self.cookie = cookie_name(settings.secure)
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -149,7 +150,7 @@ class WebServer:
 
     async def _agent(self, request: web.Request) -> tuple[str, str]:
         """(the agent, their session token), or `Refused`: sign in first."""
-        token = request.cookies.get(COOKIE, "")
+        token = request.cookies.get(self.cookie, "")
         agent = await self.sessions.agent(token, self.clock()) if token else None
         if agent is None:
             raise Refused(pages.signin_needed(), 401)
@@ -179,7 +180,7 @@ class WebServer:
         session, _ = opened
         response = web.Response(status=303, headers={"Location": pages.DASHBOARD_PATH})
         response.set_cookie(
-            COOKIE,
+            self.cookie,
             session,
             max_age=SESSION_HOURS * 3600,
             path="/",
@@ -198,7 +199,8 @@ class WebServer:
             raise Refused(pages.forbidden(), 403)
         await self.sessions.sign_out(session)
         response = _html(pages.signed_out())
-        response.del_cookie(COOKIE, path="/")
+        # a __Host- cookie is cleared only by one set as it was: Secure, for "/"
+        response.del_cookie(self.cookie, path="/", secure=self.settings.secure)
         return response
 
     # -- the dashboard -------------------------------------------------------------------

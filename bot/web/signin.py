@@ -24,8 +24,18 @@ from bot.store import Store, Transaction
 LINK_MINUTES = 10
 SESSION_HOURS = 12
 COOKIE = "candor_session"
+# Over https the cookie is named "__Host-...": a browser then keeps it only if it was
+# set Secure, for "/", by this very host, so a sibling host (evil.example.com beside
+# support.example.com) cannot plant a session of its own choosing in it.
+SECURE_COOKIE = "__Host-" + COOKIE
 SIGNIN_PATH = "/signin"
 _TOKEN = re.compile(r"^[0-9a-f]{64}$")
+
+
+def cookie_name(secure: bool) -> str:
+    """The session cookie's name: `SECURE_COOKIE` over https, `COOKIE` else (a
+    `__Host-` cookie must be Secure, which never comes back over http)."""
+    return SECURE_COOKIE if secure else COOKIE
 
 
 def new_token() -> str:
