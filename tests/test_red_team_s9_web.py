@@ -150,15 +150,12 @@ async def test_finding_6_a_page_per_channel_and_language(
     assert page.status == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 7: every request with a well-formed cookie or sign-in token, signed in"
-    " or not, takes a write transaction (BEGIN IMMEDIATE on SQLite: the bot's write lock,"
-    " from another process under `candor web`); a read should come first",
-)
 async def test_finding_7_a_stranger_takes_no_write_transaction(
     app: Candor, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Every request with a well-formed cookie or sign-in token, signed in or not,
+    took a write transaction: BEGIN IMMEDIATE on SQLite, the bot's own write lock,
+    taken from another process under `candor web`. A read comes first now."""
     opened: list[str] = []
     real = app.store.transaction
 

@@ -92,6 +92,9 @@ class Sessions:
         not one, used, expired or not a configured agent's."""
         if not well_formed(token):
             return None
+        async with self.store.reporting() as reads:  # a stranger's guess writes nothing
+            if not await reads.web_link(token, now):
+                return None
         async with self.store.transaction() as tx:
             agent = await tx.web.take_link(token, now)
             if agent is None or agent not in self.agents():
@@ -104,11 +107,12 @@ class Sessions:
         """The configured agent whose open session this is, or None."""
         if not well_formed(session):
             return None
-        async with self.store.transaction() as tx:
-            agent = await tx.web.session(session, now)
-            if agent is not None and agent not in self.agents():
+        async with self.store.reporting() as reads:  # a read: a forged cookie writes nothing
+            agent = await reads.web_session(session, now)
+        if agent is not None and agent not in self.agents():
+            async with self.store.transaction() as tx:
                 await tx.web.end_session(session)
-                return None
+            return None
         return agent
 
     async def sign_out(self, session: str) -> None:
