@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Candor
 from bot.doctor import examine
-from bot.web.signin import SECURE_COOKIE, csrf_token
+from bot.web.signin import SECURE_COOKIE, csrf_token, well_formed
 from tests.conftest import Agent, Clock, write_config
 from tests.test_web_signin import COOKIE, PrivateDesk, link_for, server, with_session
 
@@ -194,3 +194,12 @@ async def test_finding_8_over_https_a_sibling_host_cannot_plant_the_session_cook
         done = await client.post("/signout", data={"csrf": csrf_token(session)}, headers=ours)
         cleared = done.headers["Set-Cookie"]
         assert cleared.startswith(f"{SECURE_COOKIE}=") and "Secure" in cleared
+
+
+def test_finding_9_a_token_is_64_hex_digits_and_nothing_after() -> None:
+    """`^...$` with `re.match` let "<64 hex>\\n" pass as well formed (harmless today,
+    the digest then matches nothing, but the check said what it did not check)."""
+    good = "a" * 64
+    assert well_formed(good)
+    for bad in (good + "\n", good + "\r\n", "\n" + good, good.upper(), good[:-1], good + "0"):
+        assert not well_formed(bad), repr(bad)

@@ -29,7 +29,7 @@ COOKIE = "candor_session"
 # support.example.com) cannot plant a session of its own choosing in it.
 SECURE_COOKIE = "__Host-" + COOKIE
 SIGNIN_PATH = "/signin"
-_TOKEN = re.compile(r"^[0-9a-f]{64}$")
+_TOKEN = re.compile(r"[0-9a-f]{64}")
 
 
 def cookie_name(secure: bool) -> str:
@@ -44,7 +44,7 @@ def new_token() -> str:
 
 
 def well_formed(token: str) -> bool:
-    return bool(_TOKEN.match(token))
+    return bool(_TOKEN.fullmatch(token))  # not `match`: its "$" lets a final newline by
 
 
 def csrf_token(session: str) -> str:
