@@ -255,6 +255,13 @@ def _languages(config: Config) -> list[Finding]:
     return findings
 
 
+def _web(config: Config) -> list[Finding]:
+    """`[web]` reachable in the clear, or linking to an address nobody opens (a
+    warning: the pages work on this machine)."""
+    said = config.web.warnings()
+    return [Finding("web", "address", False, line, needed=False) for line in said]
+
+
 def _meaning(config: Config) -> list[Finding]:
     """With `[knowledge] semantic` on, the encoder it selects is loaded and run on one
     short text, as `candor run` will: that its packages are found says nothing of a
@@ -323,6 +330,7 @@ async def examine(path: Path | None, *, call_seconds: float = TIMEOUT_SECONDS) -
     findings += _logging(config)
     findings += _knowledge(config)
     findings += _languages(config)
+    findings += _web(config)
     findings += _meaning(config)
     context = Context(config=config, running=running, timeout=call_seconds)
     for platform in config.platforms:

@@ -9,11 +9,12 @@ traceback."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.store import Store, StoreError
 from bot.web import pages
@@ -30,7 +31,7 @@ from bot.web.overview import (
 )
 from bot.web.queue import REFRESH_SECONDS, queue_rows, render_queue
 from bot.web.settings import WebSettings
-from bot.web.signin import COOKIE, SESSION_HOURS, SIGNIN_PATH, Sessions, csrf_token, same
+from bot.web.signin import SESSION_HOURS, SIGNIN_PATH, Sessions, cookie_name, csrf_token, same
 from bot.web.status import FEED_NAME, not_found, render_feed, render_status, status_data
 from bot.web.texts import text
 
@@ -81,6 +82,8 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = web.Response(text=str(not_found()), content_type=HTML, status=404)
     except web.HTTPException as error:  # 405, 413 and the like: as a plain answer
         response = web.Response(status=error.status, text=error.text or error.reason)
+        if "Allow" in error.headers:  # a 405 says which methods are (RFC 9110 15.5.6)
+            response.headers["Allow"] = error.headers["Allow"]
     except Refused as refused:
         response = _html(refused.page, refused.status)
     except StoreError as error:
@@ -109,6 +112,7 @@ class WebServer:
         self.company = company
         self.clock = clock
         self.sessions = Sessions(store, lambda: agents)  # the configured agents' names
+        self.cookie = cookie_name(settings.secure)
         self._runner: web.AppRunner | None = None
 
     def app(self) -> web.Application:
@@ -138,24 +142,35 @@ class WebServer:
             raise Refused(pages.forbidden(), 403)
         origin = request.headers.get("Origin")
         if origin is not None:
-            ours = {request.host, urlsplit(self.settings.public_url).netloc}
+            # "null" (a sandboxed frame, a data: page) names no site: never ours; nor
+            # does the empty host of a `public_url` left unset
+            ours = {request.host, urlsplit(self.settings.public_url).netloc} - {""}
             if urlsplit(origin).netloc not in ours:
                 raise Refused(pages.forbidden(), 403)
 
     async def _agent(self, request: web.Request) -> tuple[str, str]:
         """(the agent, their session token), or `Refused`: sign in first."""
-        token = request.cookies.get(COOKIE, "")
+        token = request.cookies.get(self.cookie, "")
         agent = await self.sessions.agent(token, self.clock()) if token else None
         if agent is None:
             raise Refused(pages.signin_needed(), 401)
         return agent, token
+
+    async def _form(self, request: web.Request) -> Mapping[str, object]:
+        """The posted form, or a 400 page: a body no browser sends (a multipart one
+        without its boundary, bytes that are not its charset, a charset that is not
+        one) is the sender's mistake, not a failure of ours."""
+        try:
+            return await request.post()
+        except (ValueError, LookupError, HttpProcessingError):
+            raise Refused(pages.message(text("page.bad_title"), text("page.bad")), 400) from None
 
     async def signin_form(self, request: web.Request) -> web.Response:
         return _html(pages.signin_page(request.match_info["token"]))
 
     async def signin(self, request: web.Request) -> web.Response:
         self._same_site(request)
-        form = await request.post()
+        form = await self._form(request)
         token = form.get("token")
         opened = (
             await self.sessions.sign_in(token, self.clock()) if isinstance(token, str) else None
@@ -165,7 +180,7 @@ class WebServer:
         session, _ = opened
         response = web.Response(status=303, headers={"Location": pages.DASHBOARD_PATH})
         response.set_cookie(
-            COOKIE,
+            self.cookie,
             session,
             max_age=SESSION_HOURS * 3600,
             path="/",
@@ -178,13 +193,14 @@ class WebServer:
     async def signout(self, request: web.Request) -> web.Response:
         self._same_site(request)
         _, session = await self._agent(request)
-        form = await request.post()
+        form = await self._form(request)
         given = form.get("csrf")
         if not isinstance(given, str) or not same(given, csrf_token(session)):
             raise Refused(pages.forbidden(), 403)
         await self.sessions.sign_out(session)
         response = _html(pages.signed_out())
-        response.del_cookie(COOKIE, path="/")
+        # a __Host- cookie is cleared only by one set as it was: Secure, for "/"
+        response.del_cookie(self.cookie, path="/", secure=self.settings.secure)
         return response
 
     # -- the dashboard -------------------------------------------------------------------

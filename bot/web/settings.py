@@ -4,6 +4,7 @@ is at its size limit."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -69,6 +70,33 @@ class WebSettings(BaseModel):
         """The status page's public address, for customers; "" without `public_url`
         (the listening address is no use to them)."""
         return self.public_url + self.status_path if self.public_url else ""
+
+    def loopback(self) -> bool:
+        """Whether only this machine can reach the listening address."""
+        if self.listen == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.listen).is_loopback
+        except ValueError:  # a host name: it may resolve to anything
+            return False
+
+    def warnings(self) -> list[str]:
+        """What `candor doctor` warns of: pages reachable from the network in the
+        clear (the sign-in links and session cookies readable on the way), and
+        sign-in links to an address no browser can open."""
+        said = []
+        if not self.loopback() and not self.secure:
+            said.append(
+                f"listen = {self.listen!r} reaches the network without TLS: sign-in links"
+                " and session cookies can be read on the way; keep 127.0.0.1 behind a TLS"
+                ' proxy and set public_url = "https://..."'
+            )
+        if not self.public_url and self.listen in ("0.0.0.0", "::"):
+            said.append(
+                f"public_url is empty: sign-in links point at {self.base_url()}, which no"
+                " browser opens; set it to the address people reach the pages at"
+            )
+        return said
 
     def listens(self) -> Listen | None:
         """Where `candor run` listens for the web pages (None when disabled)."""

@@ -24,8 +24,18 @@ from bot.store import Store, Transaction
 LINK_MINUTES = 10
 SESSION_HOURS = 12
 COOKIE = "candor_session"
+# Over https the cookie is named "__Host-...": a browser then keeps it only if it was
+# set Secure, for "/", by this very host, so a sibling host (evil.example.com beside
+# support.example.com) cannot plant a session of its own choosing in it.
+SECURE_COOKIE = "__Host-" + COOKIE
 SIGNIN_PATH = "/signin"
-_TOKEN = re.compile(r"^[0-9a-f]{64}$")
+_TOKEN = re.compile(r"[0-9a-f]{64}")
+
+
+def cookie_name(secure: bool) -> str:
+    """The session cookie's name: `SECURE_COOKIE` over https, `COOKIE` else (a
+    `__Host-` cookie must be Secure, which never comes back over http)."""
+    return SECURE_COOKIE if secure else COOKIE
 
 
 def new_token() -> str:
@@ -34,7 +44,7 @@ def new_token() -> str:
 
 
 def well_formed(token: str) -> bool:
-    return bool(_TOKEN.match(token))
+    return bool(_TOKEN.fullmatch(token))  # not `match`: its "$" lets a final newline by
 
 
 def csrf_token(session: str) -> str:
@@ -82,6 +92,9 @@ class Sessions:
         not one, used, expired or not a configured agent's."""
         if not well_formed(token):
             return None
+        async with self.store.reporting() as reads:  # a stranger's guess writes nothing
+            if not await reads.web_link(token, now):
+                return None
         async with self.store.transaction() as tx:
             agent = await tx.web.take_link(token, now)
             if agent is None or agent not in self.agents():
@@ -94,11 +107,12 @@ class Sessions:
         """The configured agent whose open session this is, or None."""
         if not well_formed(session):
             return None
-        async with self.store.transaction() as tx:
-            agent = await tx.web.session(session, now)
-            if agent is not None and agent not in self.agents():
+        async with self.store.reporting() as reads:  # a read: a forged cookie writes nothing
+            agent = await reads.web_session(session, now)
+        if agent is not None and agent not in self.agents():
+            async with self.store.transaction() as tx:
                 await tx.web.end_session(session)
-                return None
+            return None
         return agent
 
     async def sign_out(self, session: str) -> None:

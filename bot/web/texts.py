@@ -103,6 +103,8 @@ ENGLISH: dict[str, str] = {
     "col.waiting": "Waiting since",
     "page.not_found": "There is no page here.",
     "page.not_found_title": "Not found",
+    "page.bad_title": "Not understood",
+    "page.bad": "That form could not be read. Go back, reload the page and try again.",
 }
 
 

@@ -51,3 +51,26 @@ async def test_only_digests_of_the_tokens_are_stored(
     dump = backend.dump(tmp_path)
     assert "Maria" in dump
     assert "link-secret-123456" not in dump and "session-secret-654321" not in dump
+
+
+async def test_the_reads_see_links_and_sessions_without_taking_them(store: Store) -> None:
+    """`reporting()`'s reads (what a request checks before any write): the same
+    answers as `tx.web`, and nothing taken."""
+    async with store.transaction() as tx:
+        await tx.web.add_link("tok-a", "Maria", NOW, NOW + TEN)
+        await tx.web.add_session("s-1", "Sam", NOW, NOW + TEN)
+    for _ in range(2):  # reading twice: still there
+        async with store.reporting() as reads:
+            assert await reads.web_link("tok-a", NOW + TEN)
+            assert not await reads.web_link("tok-a", NOW + TEN + timedelta(seconds=1))
+            assert not await reads.web_link("s-1", NOW)  # a session is no link
+            assert not await reads.web_link("TOK-A", NOW)
+            assert await reads.web_session("s-1", NOW + TEN) == "Sam"
+            assert await reads.web_session("s-1", NOW + TEN + timedelta(seconds=1)) is None
+            assert await reads.web_session("tok-a", NOW) is None  # a link is no session
+    async with store.transaction() as tx:
+        assert await tx.web.take_link("tok-a", NOW) == "Maria"
+        await tx.web.end_session("s-1")
+    async with store.reporting() as reads:
+        assert not await reads.web_link("tok-a", NOW)
+        assert await reads.web_session("s-1", NOW) is None

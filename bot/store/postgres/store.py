@@ -323,7 +323,7 @@ class PostgresStore(SharedOutbox, GroupCommitStore):
             # one snapshot for every read, and nothing written
             await db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             try:
-                yield SQLiteReports(cast(aiosqlite.Connection, db), self._tables)
+                yield SQLiteReports(cast(aiosqlite.Connection, db), self._tables, self._keyed_later)
             finally:
                 if db.in_transaction:
                     await db.execute("ROLLBACK")

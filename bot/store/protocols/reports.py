@@ -87,3 +87,11 @@ class Reports(Protocol):
         latest opened first, each with all its updates (newest first; the same
         moment: the one added last first). Without anyone's name: the public may
         read them."""
+
+    async def web_session(self, token: str, now: datetime) -> str | None:
+        """The agent of the open web session `token` (as `tx.web.session`), read
+        without a write: what a stranger's forged cookie costs."""
+
+    async def web_link(self, token: str, now: datetime) -> bool:
+        """Whether `token` is a sign-in link not taken and not expired (a read:
+        `tx.web.take_link` takes it)."""

@@ -115,6 +115,11 @@ class GroupCommitStore(StoreReads):
             raise StoreError("the store is not open")
         return self._digest
 
+    def _keyed_later(self, value: str) -> str:
+        """The keyed digest of `value`, looked up when asked (a read-only store has
+        none, and its reports never ask)."""
+        return self._keyed()(value)
+
     @asynccontextmanager
     async def shared(self) -> AsyncIterator[SQLiteTransaction]:
         """A transaction shared with whoever else is running a turn now (group commit).

@@ -8,6 +8,7 @@ version does not have yet (feedback before 003, ideas before 006) reads as empty
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +31,12 @@ class SQLiteReports:
     """The `Reports` protocol (its contract is there) on a connection inside a read
     transaction."""
 
-    def __init__(self, db: aiosqlite.Connection, tables: set[str]) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, tables: set[str], digest: Callable[[str], str]
+    ) -> None:
         self._db = db
         self._tables = tables
+        self._digest = digest  # the store's keyed digest (the web tokens are kept as it)
 
     @staticmethod
     def _period(since: datetime | None, until: datetime) -> tuple[float, float]:
@@ -123,3 +127,19 @@ class SQLiteReports:
             )
             for r in rows
         ]
+
+    async def _web(self, table: str, kind: str, token: str, now: datetime) -> str | None:
+        if table not in self._tables:
+            return None
+        rows = await self._db.execute_fetchall(
+            f"SELECT agent FROM {table} WHERE digest = ? AND expires_at >= ?",
+            (self._digest(f"{kind}\x1f{token}"), now.timestamp()),
+        )
+        row = next(iter(rows), None)
+        return None if row is None else str(row[0])
+
+    async def web_session(self, token: str, now: datetime) -> str | None:
+        return await self._web("web_sessions", "web-session", token, now)
+
+    async def web_link(self, token: str, now: datetime) -> bool:
+        return await self._web("web_links", "web-link", token, now) is not None

@@ -193,7 +193,7 @@ class SQLiteStore(SoleOutbox, GroupCommitStore):
             db = self._usable()
             await db.execute("BEGIN")  # a read transaction: one snapshot for every read
             try:
-                yield SQLiteReports(db, self._tables)
+                yield SQLiteReports(db, self._tables, self._keyed_later)
             finally:
                 if db.in_transaction:
                     await db.execute("ROLLBACK")  # it changed nothing
