@@ -1,4 +1,4 @@
--- The web dashboard's sign-in links and sessions (SQLite's 016): keyed digests only.
+-- The web dashboard's sign-in links and sessions (SQLite's 017): keyed digests only.
 CREATE TABLE web_links (
     digest      TEXT COLLATE "C" PRIMARY KEY,
     agent       TEXT COLLATE "C" NOT NULL,
