@@ -15,7 +15,15 @@ from bot.app import Candor
 from bot.config import load as load_config
 from bot.features.followups import read
 from bot.i18n.detect import Detector
-from tests.conftest import ROOT, Clock, Customer, RecordingSender, write_config
+from tests.conftest import (
+    ROOT,
+    Agent,
+    Clock,
+    Customer,
+    RecordingDesk,
+    RecordingSender,
+    write_config,
+)
 
 FIVE = ("en", "de", "es", "fr", "pt")
 
@@ -208,3 +216,34 @@ def test_every_translation_has_exactly_its_msgids_placeholders(language: str) ->
                 if text.count(printf) != source.count(printf):
                     wrong.append((source, text, printf))
     assert wrong == []
+
+
+# -- finding 6: a language taken off `[bot] languages` is no longer spoken -------------
+
+
+async def test_a_language_no_longer_configured_is_not_spoken_outside_the_turn(
+    tmp_path: Path, knowledge_dir: Path, clock: Clock
+) -> None:
+    """A customer the bot spoke French to, after the company took French off its
+    languages: an agent's claim (said outside the customer's turn) came in French."""
+    config = write_config(tmp_path, knowledge_dir)
+    text = config.read_text(encoding="utf-8").replace(
+        'company = "Northwind Cloud"', 'company = "Northwind Cloud"\nlanguages = ["de", "en"]'
+    )
+    config.write_text(text, encoding="utf-8")
+    async with Candor(load_config(config), clock=clock) as app:
+        out = RecordingSender()
+        app.outbox.register(out)
+        desk = RecordingDesk()
+        app.outbox.register(desk)
+        ana = Customer(app, out, "ana")
+        await ana.send("/human")
+        await ana.press("handover:send")
+        customer = await app.store.customer_by_identity(ana.identity)
+        assert customer is not None
+        async with app.store.transaction() as tx:  # spoken before French was taken off
+            await tx.customers.set_language(customer.id, "fr", False)
+        [card] = [m for m in desk.sent if m.delivery.card]
+        await Agent(app, "sam").say("/claim", card.case_id)
+        told = out.texts("ana")[-1]
+        assert "votre dossier" not in told and "übernommen" in told, told
