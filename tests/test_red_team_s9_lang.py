@@ -247,3 +247,32 @@ async def test_a_language_no_longer_configured_is_not_spoken_outside_the_turn(
         await Agent(app, "sam").say("/claim", card.case_id)
         told = out.texts("ana")[-1]
         assert "votre dossier" not in told and "übernommen" in told, told
+
+
+# -- finding 7: /language with a regional tag -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("asked", "said"),
+    [
+        ("/language de-AT", "Ab jetzt schreibe ich Ihnen"),
+        ("/language pt_BR", "A partir de agora vou"),
+        ("/language ES-mx", "A partir de ahora te"),
+    ],
+)
+async def test_a_regional_tag_chooses_its_language(
+    five: Candor, out: RecordingSender, asked: str, said: str
+) -> None:
+    ana = Customer(five, out, "ana")
+    await ana.send("hello")
+    [done] = await ana.send(asked)
+    assert said in done, done
+
+
+async def test_a_regional_tag_of_a_language_not_configured_is_still_unknown(
+    five: Candor, out: RecordingSender
+) -> None:
+    ana = Customer(five, out, "ana")
+    await ana.send("hello")
+    [said] = await ana.send("/language it-CH")
+    assert "I don't know the language “it-CH”" in said, said
