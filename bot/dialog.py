@@ -20,7 +20,7 @@ from datetime import datetime
 
 from bot.desk import turn as desk_turn
 from bot.features import cases, language, link
-from bot.i18n import _, speaking
+from bot.i18n import _, speaking, spoken
 from bot.model import (
     Button,
     Case,
@@ -113,7 +113,7 @@ class Dialog:
     ) -> list[Outbound]:
         """Record what the customer did, decide, and return the messages to send.
         `latest`: their unresolved case, else the last resolved one, else None."""
-        with speaking(customer.language or self.services.settings.languages[0]):
+        with speaking(spoken(customer.language, self.services.settings.languages)):
             return await self._handle(tx, inbound, customer, new_customer, latest, now)
 
     async def _handle(

@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.dialog import Dialog
-from bot.i18n import ENGLISH, _, speaking
+from bot.i18n import _, speaking, spoken
 from bot.logs import failure
 from bot.model import CaseState, Cause, EventKind, Inbound, Outbound, Receipt
 from bot.store import Busy, Store, StoreError, Transaction
@@ -250,7 +250,7 @@ class Engine:
                 now,
                 {"kind": inbound.kind.value, "payload": inbound.payload, "error": True},
             )
-            with speaking(customer.language or ENGLISH):
+            with speaking(spoken(customer.language, self._dialog.services.settings.languages)):
                 sorry = _(
                     "Sorry, something went wrong on my side. Your message is saved on case"
                     " #{case}; type /human if you'd like a person to pick it up."

@@ -120,7 +120,7 @@ class Turn:
         self.preface: Callable[[Turn], str] | None = None  # before the first reply
         # the language the bot speaks this turn (`bot.features.language`), and whether
         # the message came in a language the company does not serve
-        self.language = customer.language or services.settings.languages[0]
+        self.language = i18n.spoken(customer.language, services.settings.languages)
         self.foreign = False
 
     # -- what handlers read -------------------------------------------------------------

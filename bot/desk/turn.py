@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import AgentSettings
-from bot.i18n import speaking
+from bot.i18n import speaking, spoken
 from bot.model import (
     Button,
     Case,
@@ -187,7 +187,7 @@ class DeskTurn:
         customer = await self.tx.customers.get(case.customer_id)
         assert customer is not None
         # what the customer is told is in their language; the desk's words stay English
-        with speaking(customer.language or self.services.settings.languages[0]):
+        with speaking(spoken(customer.language, self.services.settings.languages)):
             await command.handler(self, case, customer, args)
         await self._refresh_card(case, customer)
 

@@ -80,6 +80,10 @@ NOT_HELPED = _forms(
 OTHER = _forms(
     "the other one", "the other", "other one", "the other article", "another one",
     "a different one", "something else", "the other option",
+    # the other shipped languages' ("l’autre" is "lautre": apostrophes are dropped)
+    "das andere", "der andere", "die andere", "ein anderer", "ein anderes", "etwas anderes",
+    "el otro", "la otra", "otro", "otra", "otra cosa", "lautre", "un autre", "une autre",
+    "autre chose", "o outro", "a outra", "outro", "outra", "outra coisa",
 )  # fmt: skip
 THANKS = _forms(
     "thanks", "thank you", "thanks a lot", "thank you very much", "many thanks", "thx",
@@ -91,23 +95,40 @@ THANKS = _forms(
 )  # fmt: skip
 _LEADING_NO = ("no", "nope", "nah", "nein", "non", "não")
 _FOLLOW_UP = ("and", "what about", "how about", "and what about", "and how about", "what if")
-_NUMBERS = {
-    1: ("1", "1st", "first"),
-    2: ("2", "2nd", "second"),
-    3: ("3", "3rd", "third"),
-    4: ("4", "4th", "fourth"),
-    5: ("5", "5th", "fifth"),
-    -1: ("last",),
+# How each other shipped language begins one ("und für 50 Plätze?", "y para 50
+# puestos?"): read only from a customer the bot speaks that language to (a one-letter
+# "y" or "e" begins other things in English).
+_FOLLOW_UP_IN = {
+    "de": ("und", "was ist mit", "wie ist es mit", "und was ist mit", "und wenn", "was wenn"),
+    "es": ("y", "qué tal", "que tal", "y qué tal", "y si", "y con"),
+    "fr": ("et", "et si", "et pour", "quen est il", "et quen est il"),
+    "pt": ("e", "e se", "e quanto a", "e para", "e com"),
 }
+_NUMBERS = {
+    1: ("1", "1st", "first", "erste", "erstes", "ersten", "primero", "primera", "premier",
+        "première", "primeiro", "primeira"),
+    2: ("2", "2nd", "second", "zweite", "zweites", "zweiten", "segundo", "segunda", "deuxième",
+        "seconde"),
+    3: ("3", "3rd", "third", "dritte", "drittes", "dritten", "tercero", "tercera", "troisième",
+        "terceiro", "terceira"),
+    4: ("4", "4th", "fourth", "vierte", "viertes", "vierten", "cuarto", "cuarta", "quatrième",
+        "quarto", "quarta"),
+    5: ("5", "5th", "fifth", "fünfte", "fünftes", "fünften", "quinto", "quinta", "cinquième"),
+    -1: ("last", "letzte", "letztes", "letzten", "último", "última", "dernier", "dernière"),
+}  # fmt: skip
+# "the second", "option 2" as each shipped language frames a pick
+_PICKED = ("the {w}", "the {w} one", "{w} one", "option {w}", "number {w}", "the {w} option",
+           "der {w}", "die {w}", "das {w}", "nummer {w}", "el {w}", "la {w}", "opción {w}",
+           "número {w}", "le {w}", "numéro {w}", "o {w}", "a {w}", "opção {w}")  # fmt: skip
 
 
 def _ordinals() -> dict[str, int]:
     found: dict[str, int] = {}
     for n, words in _NUMBERS.items():
         for w in words:
-            for form in (w, f"the {w}", f"the {w} one", f"{w} one", f"option {w}", f"number {w}"):
-                found[form] = n
-            found[f"the {w} option"] = n
+            found[w] = n
+            for form in _PICKED:
+                found[form.format(w=w)] = n
     return found
 
 
@@ -123,7 +144,7 @@ def normalised(text: str) -> str:
     return " ".join(kept.split())
 
 
-def read(text: str) -> tuple[str, int]:
+def read(text: str, language: str = "en") -> tuple[str, int]:
     """What a short reply says: ("yes" | "thanks" | "no" | "unhelpful" | "other" |
     "pick" | "follow" | "", n); n: the number picked (-1: the last). "unhelpful"
     ("that didn't help") is a "no" that can only be about an answer."""
@@ -154,7 +175,8 @@ def read(text: str) -> tuple[str, int]:
             return "no", 0
     words = said.split()
     if len(words) <= FOLLOW_UP_WORDS and any(
-        said.startswith(f"{p} ") and len(said) > len(p) + 1 for p in _FOLLOW_UP
+        said.startswith(f"{p} ") and len(said) > len(p) + 1
+        for p in (*_FOLLOW_UP, *_FOLLOW_UP_IN.get(language, ()))
     ):
         return "follow", 0
     return "", 0
@@ -164,7 +186,7 @@ def read(text: str) -> tuple[str, int]:
 async def follow_up(turn: Turn) -> bool:
     """The next message after an answer or a menu, read as a reply to it."""
     text = turn.text
-    intent, number = read(text)
+    intent, number = read(text, turn.language)
     if not intent or wants_person(text) or frustrated(text):
         return False
     recent = await recall(turn)

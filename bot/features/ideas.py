@@ -13,7 +13,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.desk.turn import DeskTurn
-from bot.i18n import N_, _, ngettext, speaking
+from bot.i18n import N_, _, ngettext, speaking, spoken
 from bot.model import Button, Cause, Conversation, Delivery, Idea, IdeaState, Outbound, Purpose
 from bot.registry import Feature, pack
 from bot.report import ReportData, ReportSection, counted
@@ -292,8 +292,7 @@ async def mark(turn: DeskTurn, args: str) -> None:
         if address is None:
             continue
         voter = await turn.tx.customers.get(customer_id)
-        default = turn.services.settings.languages[0]
-        language = voter.language if voter and voter.language else default
+        language = spoken(voter.language if voter else "", turn.services.settings.languages)
         with speaking(language):
             text = (
                 _("💡 An idea you voted for is planned: “{idea}”.")

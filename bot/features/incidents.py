@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.desk.turn import DeskTurn
-from bot.i18n import ENGLISH, _, speaking
+from bot.i18n import ENGLISH, _, speaking, spoken
 from bot.knowledge.analysis import content_words, stem
 from bot.model import Address, Cause, Delivery, Incident, IncidentState, Outbound, Purpose
 from bot.registry import Feature
@@ -109,17 +109,21 @@ def describe(incident: Incident, when: str) -> str:
 
 
 async def notify(
-    tx: Transaction, incident: Incident, words: Callable[[], str], default: str = ENGLISH
+    tx: Transaction,
+    incident: Incident,
+    words: Callable[[], str],
+    languages: Sequence[str] = (ENGLISH,),
 ) -> list[Outbound]:
     """The same notice to every subscriber, on the channel they used last, in their
-    language (`words()` is said in it; `default`: for those who have none yet)."""
+    language (`words()` is said in it; `languages`: the configured ones, the first for
+    those who have none yet or one no longer configured)."""
     out = []
     for customer_id in await tx.incidents.subscribers(incident.id):
         address: Address | None = await tx.customers.address_of(customer_id)
         if address is None:
             continue
         customer = await tx.customers.get(customer_id)
-        language = customer.language if customer and customer.language else default
+        language = spoken(customer.language if customer else "", languages)
         with speaking(language):
             text = words()
         out.append(
@@ -238,7 +242,7 @@ async def incident(turn: DeskTurn, args: str) -> None:
             return f"✅ **{fixed}** {said} " + _("Thank you for your patience.")
         return _("Update on **{title}**: {text}").format(title=title, text=md_escape(text))
 
-    messages = await notify(turn.tx, found, notice, turn.services.settings.languages[0])
+    messages = await notify(turn.tx, found, notice, turn.services.settings.languages)
     turn.out += messages
     turn.out += turn.desk.notice(
         f"Incident #{found.id} {'resolved' if resolve else 'updated'}; told"

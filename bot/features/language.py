@@ -128,8 +128,10 @@ async def language(turn: Turn, args: str) -> None:
         return
     code = _ENGLISH_NAMES.get(wanted, wanted)
     code = next((c for c, name in i18n.NAMES.items() if name.lower() == code), code)
+    if code not in turn.settings.languages and hinted(code) in turn.settings.languages:
+        code = hinted(code)  # a tag as platforms write it: "de-AT", "pt_BR"
     if code not in turn.settings.languages:
-        await _unknown(turn, wanted)
+        await _unknown(turn, args.strip())  # as they typed it
         return
     await _switch(turn, code)
 

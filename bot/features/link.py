@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.i18n import N_, _, speaking
+from bot.i18n import N_, _, speaking, spoken
 from bot.model import (
     Button,
     CaseState,
@@ -173,7 +173,7 @@ async def _tell(
     other = await turn.tx.customers.get(customer_id)
     if case is None or reached is None or other is None:
         return False
-    with speaking(other.language or turn.settings.languages[0]):
+    with speaking(spoken(other.language, turn.settings.languages)):
         text = words()
         buttons = _buttons(link_id) if link_id is not None else []
     address, user_id = reached

@@ -19,7 +19,7 @@ import contextlib
 import functools
 import gettext
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
@@ -88,6 +88,15 @@ def speaking(language: str) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def spoken(language: str, languages: Sequence[str]) -> str:
+    """What to write to a customer in, outside their turn too: their language while the
+    company still configures it (`languages`, `[bot] languages`), else the default (the
+    first): a language taken off the list is no longer spoken to anyone."""
+    if language and language in languages:
+        return language
+    return languages[0] if languages else ENGLISH
 
 
 def choose_language(language: str) -> None:

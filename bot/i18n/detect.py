@@ -47,6 +47,14 @@ _GREETING_TAIL = (
     r"[\s,!.?¡¿]*+(?:there|candor|team|all|folks|everyone|à tous|a todos|zusammen)?[\s!.?]*+"
 )
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# What is written in no language: links, e-mail addresses, paths and code. Left out
+# before reading, so that a pasted link or error message does not switch a German
+# customer to English.
+_NOT_WORDS = re.compile(
+    r"```.*?(?:```|$)|`[^`\n]*+`|\b(?:https?|ftp)://\S*+|\bwww\.\S++|[\w.+-]++@[\w-]++\.[\w.-]++"
+    r"|[^\s/\\]*+[/\\]\S*+|[^\s_=<>{}\[\]#|]*+[_=<>{}\[\]#|]\S*+",
+    re.DOTALL,
+)
 _FOREIGN_SCRIPTS = ("ARABIC", "HEBREW", "CYRILLIC", "GREEK", "CJK", "HIRAGANA", "KATAKANA",
                     "HANGUL", "THAI", "DEVANAGARI", "ARMENIAN", "GEORGIAN", "SYRIAC", "THAANA",
                     "BENGALI", "TAMIL", "ETHIOPIC")  # fmt: skip
@@ -80,14 +88,23 @@ def _script_of(char: str) -> str:
 
 
 def foreign_script(text: str) -> bool:
-    """Two or more letters of a script the five shipped languages do not write."""
-    count = 0
+    """Two or more letters of a script the five shipped languages do not write, and
+    at least as many as letters of the Latin one: a German message that names a city
+    in its own script ("unser Büro in 東京") or a person ("Σοφία") is not foreign."""
+    foreign = latin = 0
     for char in text[:MAX_SCANNED]:
-        if char.isalpha() and not char.isascii() and _script_of(char) in _FOREIGN_SCRIPTS:
-            count += 1
-            if count >= 2:
-                return True
-    return False
+        if not char.isalpha():
+            continue
+        if char.isascii() or _script_of(char) == "LATIN":
+            latin += 1
+        elif _script_of(char) in _FOREIGN_SCRIPTS:
+            foreign += 1
+    return foreign >= 2 and foreign >= latin
+
+
+def without_code(text: str) -> str:
+    """`text` without its links, e-mail addresses, paths, ids and code (`_NOT_WORDS`)."""
+    return _NOT_WORDS.sub(" ", text)
 
 
 class Detector:
@@ -99,7 +116,7 @@ class Detector:
     def read(self, text: str) -> Reading:
         if len(self.languages) < 2:
             return Reading()
-        text = text[:MAX_SCANNED]
+        text = without_code(text[:MAX_SCANNED])
         if foreign_script(text):
             return Reading(foreign=True)
         greeted = [g for g in greeting_languages(text.strip()) if g in self.languages]

@@ -106,6 +106,17 @@ class SQLiteCustomers(Repository):
 
     async def merge(self, merge: Merge) -> None:
         s = self._s
+        # the language comes along when the one kept has none, or the one dropped chose
+        # theirs (/language) and the one kept did not: a choice is never lost to a join
+        await s.exec(
+            "UPDATE customers SET"
+            " language = (SELECT d.language FROM customers d WHERE d.id = ?),"
+            " language_chosen = (SELECT d.language_chosen FROM customers d WHERE d.id = ?)"
+            " WHERE id = ? AND EXISTS (SELECT 1 FROM customers d WHERE d.id = ?"
+            " AND d.language <> '' AND (customers.language = ''"
+            " OR (d.language_chosen <> 0 AND customers.language_chosen = 0)))",
+            (merge.drop, merge.drop, merge.keep, merge.drop),
+        )
         await s.exec(
             "UPDATE identities SET customer_id = ? WHERE customer_id = ?",
             (merge.keep, merge.drop),
