@@ -290,6 +290,8 @@ class KnowledgeBase:
         return decision if len(text) <= MAX_MATCHED else replace(decision, query=text)
 
     def _decide(self, text: str, language: str) -> Decision:
+        if not any(ch.isalpha() for ch in text):  # "2", "4 / 5", "??": a pick, a rating, a
+            return Decision("unknown", (), text)  # number alone, never a question's answer
         whole, ranked = self._judge(text, language)
         if language != BASE_LANGUAGE or (whole.kind == "answer" and not whole.second_opinion):
             return whole  # (asks are split by English words only; a second opinion's
