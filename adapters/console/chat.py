@@ -28,7 +28,9 @@ def render(text: str, buttons: tuple[Button, ...] = (), *, ansi: bool = False) -
     text = to_plain(text, ansi=ansi)
     if buttons:
         choices = "\n".join(f"  [{i}] {button.label}" for i, button in enumerate(buttons, 1))
-        text += f"\n{choices}\n  (type a number to choose)"
+        text += f"\n{choices}"
+        if len(buttons) > 1:  # in no language: the customer's may not be the terminal's
+            text += f"\n  (1–{len(buttons)})"
     return text
 
 
