@@ -316,7 +316,6 @@ class KnowledgeBase:
         ranks among its best too are offered with it, never answered."""
         if not ranked:
             return whole
-        related = [c.article.id for c in ranked]
         # on words (the lexical score, which is the score when meaning is off)
         leader = max(ranked, key=lambda c: c.lexical)
         margin = self.thresholds.words_margin
@@ -332,7 +331,7 @@ class KnowledgeBase:
             and d.candidates[0].article.id == leader.article.id
         ]
         if not answered:
-            return whole
+            return self._seconded_whole(whole, ranked, pieces)
         ask, chosen = max(answered, key=lambda p: p[1].candidates[0].score)
         best = chosen.candidates[0]
         if any(
@@ -342,7 +341,45 @@ class KnowledgeBase:
             and len(content_words(a.text)) < ANSWERED_ASK_WORDS
             for a, d in pieces
         ):  # a short question clearly about another article ("..., what hours") says
-            return whole  # what the rest is about: the whole is torn between the two
+            # what the rest is about: the whole is torn between the two
+            return self._seconded_whole(whole, ranked, pieces)
+        also, others = self._offered(ask, best, ranked, pieces)
+        return Decision(
+            "answer", (best,), whole.query, asked=ask.text, also=also, also_asked=others
+        )
+
+    def _seconded_whole(
+        self, whole: Decision, ranked: list[Candidate], pieces: list[tuple[Ask, Decision]]
+    ) -> Decision:
+        """No ask is clear on its own: the whole's decision, but a second opinion's
+        answer to a question asking two things still offers the other ask's articles
+        ("can I cancel and also get my money back" answered with refunds offers
+        cancellation), as a menu of the whole would have."""
+        if whole.kind != "answer" or not whole.second_opinion:
+            return whole
+        best = whole.candidates[0]
+        ask = next(
+            (
+                a
+                for a, d in pieces
+                if d.candidates[:1] and d.candidates[0].article.id == best.article.id
+            ),
+            None,
+        )
+        also, others = self._offered(ask, best, ranked, pieces)
+        asked = ask.text if ask is not None and also else ""
+        return replace(whole, asked=asked, also=also, also_asked=others)
+
+    def _offered(
+        self,
+        ask: Ask | None,
+        best: Candidate,
+        ranked: list[Candidate],
+        pieces: list[tuple[Ask, Decision]],
+    ) -> tuple[tuple[Candidate, ...], str]:
+        """The best articles of the asks but `ask` that the whole ranks among its best
+        too, but `best` (offered, never answered), and what those asks say."""
+        related = [c.article.id for c in ranked]
         offered: dict[str, Candidate] = {}
         others: list[str] = []
         for a, d in pieces:
@@ -358,14 +395,7 @@ class KnowledgeBase:
             for c in kept:
                 offered.setdefault(c.article.id, c)
         also = tuple(offered.values())[: self.thresholds.max_options]
-        return Decision(
-            "answer",
-            (best,),
-            whole.query,
-            asked=ask.text,
-            also=also,
-            also_asked=" … ".join(others) if also else "",
-        )
+        return also, " … ".join(others) if also else ""
 
     def knows_well(self, article_id: str) -> bool:
         """Whether the classifier learnt the article from enough of its texts for its
