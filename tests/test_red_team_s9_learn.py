@@ -3,6 +3,8 @@ its use in base.py). Each test is a finding, or a guard a finding's fix needed."
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import json
 import subprocess
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import Candor
+from bot.config import Config
 from bot.knowledge import KnowledgeBase, Thresholds, learned
 from bot.knowledge.articles import Article
 from bot.knowledge.learned import Learned
@@ -217,3 +221,75 @@ def test_the_same_articles_decide_the_same_in_two_processes() -> None:
     first, second = (json.loads(r) for r in runs)
     assert first == second
     assert any(row[2] for row in first)  # the second opinion had a say
+
+
+# finding 5: with the second opinion off (learned_probability 1, the fused modes'
+# default) a classifier was still trained at every load and asked at every question
+
+
+def test_no_classifier_is_trained_or_asked_when_the_second_opinion_is_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(*_: object) -> None:
+        raise AssertionError("trained though the second opinion is off")
+
+    monkeypatch.setattr(Learned, "_fit", classmethod(refuse))
+    qs = [f"how much does plan {n} cost per seat" for n in range(8)]
+    articles = [art("price", "Prices", qs), art("seats", "Seats", [q + " extra" for q in qs])]
+    kb = KnowledgeBase.of(articles, OFF)
+    assert kb.opinion("how much does it cost") is None
+    assert kb.decide("how much does it cost").kind in ("answer", "clarify", "unknown")
+    assert all(c.learned is None for c in kb.rank("how much does it cost"))
+    fused = Thresholds.measured("static")
+    assert fused.learned_probability >= 1  # the fused defaults: off
+
+
+# finding 6: a reload of changed articles trained the classifier on the event loop,
+# holding every customer's message for its seconds (8.6 s at 300 articles, idle)
+
+
+async def test_the_running_bot_reloads_changed_articles_off_the_event_loop(
+    config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with Candor(config) as app:
+        loop = asyncio.get_running_loop()
+        reloaded = asyncio.Event()
+        where: list[int] = []
+
+        def reload() -> None:
+            where.append(threading.get_ident())
+            loop.call_soon_threadsafe(reloaded.set)
+
+        monkeypatch.setattr(app, "reload_knowledge", reload)
+        monkeypatch.setattr(app.knowledge, "changed_on_disk", lambda: True)
+        watcher = asyncio.create_task(app._watch_knowledge(0))
+        try:
+            await reloaded.wait()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+        assert where and where[0] != threading.get_ident()
+
+
+# finding 7 (not fixed, a design choice): a second opinion answers a question about
+# another product that words alone met with a menu
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 7: the second opinion turns a menu into an answer for questions naming"
+    " another product in the articles' words (Asana and Jira are known words here:"
+    " onboarding-migration names them); refusing it for a word the knowledge base does not"
+    " know caught 'Tesla' only and cost 8 right answers on the shipped sets; refusing it for"
+    " one-word questions cost 10 right for 1 wrong ('costs'). Held-out OOS answered 3.0 % ->"
+    " 9.1 %, near the 10 % floor",
+)
+@pytest.mark.parametrize(
+    "question", ["how much does Asana cost", "is the free trial of Jira 7 or 30 days"]
+)
+def test_a_question_about_another_product_is_not_answered_by_the_second_opinion(
+    shipped: KnowledgeBase, question: str
+) -> None:
+    assert KnowledgeBase.load(KNOWLEDGE, OFF).decide(question).kind != "answer"
+    assert shipped.decide(question).kind != "answer"

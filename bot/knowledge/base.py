@@ -188,8 +188,11 @@ class KnowledgeBase:
         self.directory = directory
         self.semantic: Semantic = semantic
         self._matcher = Matcher(self._articles, semantic)
-        # the second opinion is the base language's (other languages: words only)
-        self._learned = Learned.train(self._articles)
+        # the second opinion is the base language's (other languages: words only);
+        # none is trained when it is off (learned_probability 1, the fused modes'
+        # default): its training, memory and a question's opinion would buy nothing
+        off = thresholds.learned_probability >= 1
+        self._learned = None if off else Learned.train(self._articles)
         base = LanguageIndex(BASE_LANGUAGE, self._articles, self._matcher)
         translations = [a for a in articles if a.language != BASE_LANGUAGE]
         self._languages = Languages.of(base, translations, languages)
