@@ -293,3 +293,21 @@ def test_a_question_about_another_product_is_not_answered_by_the_second_opinion(
 ) -> None:
     assert KnowledgeBase.load(KNOWLEDGE, OFF).decide(question).kind != "answer"
     assert shipped.decide(question).kind != "answer"
+
+
+# finding 8: an article's texts were counted with their repeats: one question written
+# MIN_EXAMPLES times (KnowledgeBase.of does not remove repeats; a tag repeating the
+# title) made an article "learnt well" from one text
+
+
+def test_an_article_is_learnt_well_from_different_texts_only() -> None:
+    many = [f"how do i change the plan {n}" for n in range(learned.MIN_EXAMPLES)]
+    articles = [
+        art("echo", "Echo", ["how much is the echo plan"] * (learned.MIN_EXAMPLES + 2)),
+        art("tags", "Tags", ["Tags", " tags "], ["TAGS", "tags"] * learned.MIN_EXAMPLES),
+        art("plans", "Plans", many),
+    ]
+    kb = KnowledgeBase.of(articles)
+    assert not kb.knows_well("echo")
+    assert not kb.knows_well("tags")
+    assert kb.knows_well("plans")

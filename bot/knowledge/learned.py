@@ -167,7 +167,7 @@ class Learned:
 
 def fitted(articles: Sequence[Article]) -> tuple[list[Any], Any, dict[str, int]]:
     """The two vectorizers and the model trained on `articles`' texts, and how many
-    texts each article gave."""
+    different texts each article gave."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import SGDClassifier
@@ -189,7 +189,10 @@ def fitted(articles: Sequence[Article]) -> tuple[list[Any], Any, dict[str, int]]
         # last epoch alike: the model is as good either way
         warnings.simplefilter("ignore")
         model.fit(features, labels)
-    return vectorizers, model, dict(Counter(labels))
+    # what an article was learnt from: its different texts (a question written ten
+    # times, or the title again as a tag, teaches no more than once)
+    distinct = {(label, " ".join(text.casefold().split())) for text, label in zip(texts, labels)}
+    return vectorizers, model, dict(Counter(label for label, _ in distinct))
 
 
 def _fingerprint(articles: Sequence[Article]) -> str:
