@@ -191,7 +191,10 @@ def fitted(articles: Sequence[Article]) -> tuple[list[Any], Any, dict[str, int]]
         model.fit(features, labels)
     # what an article was learnt from: its different texts (a question written ten
     # times, or the title again as a tag, teaches no more than once)
-    distinct = {(label, " ".join(text.casefold().split())) for text, label in zip(texts, labels)}
+    distinct = {
+        (label, " ".join(text.casefold().split()))
+        for text, label in zip(texts, labels, strict=True)
+    }
     return vectorizers, model, dict(Counter(label for label, _ in distinct))
 
 
