@@ -311,3 +311,35 @@ def test_an_article_is_learnt_well_from_different_texts_only() -> None:
     assert not kb.knows_well("echo")
     assert not kb.knows_well("tags")
     assert kb.knows_well("plans")
+
+
+# finding 9: every decision asked the classifier (rank filled in each candidate's
+# probability), also where words alone decide: 2-3 times a words-only decision's cost
+
+
+def test_a_decision_asks_the_classifier_only_where_it_may_answer(
+    shipped: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert shipped._learned is not None
+    asked: list[str] = []
+    real = shipped._learned.opinion
+
+    def counting(text: str) -> learned.Opinion | None:
+        asked.append(text)
+        return real(text)
+
+    monkeypatch.setattr(shipped._learned, "opinion", counting)
+    alone = KnowledgeBase.load(KNOWLEDGE, OFF)
+    for question in ("what is the weather in paris tomorrow #1", "qwpoeiru zxmcnv #2"):
+        assert shipped.decide(question).kind == alone.decide(question).kind
+    words = [t for t, _ in read_eval(ROOT / "tests" / "data" / "customer_questions.jsonl")]
+    clear = [t for t in words if alone.decide(t).kind == "answer" and not alone.decide(t).asked]
+    assert len(clear) >= 20
+    asked.clear()
+    for text in clear[:20]:
+        shipped.decide(text + " ")  # new to its cache
+    assert asked == []  # words alone answered: no opinion was needed
+    decision = shipped.decide("will you remind me before the trial ends ")
+    assert decision.second_opinion and asked  # and asked where it answers
+    first = shipped.rank("will you remind me before the trial ends")[0]
+    assert first.learned is not None  # `kb ask` still shows each candidate's

@@ -256,14 +256,18 @@ class KnowledgeBase:
         assert self.directory is not None
         return KnowledgeBase.load(self.directory, self.thresholds, self.semantic, self.configured)
 
-    def rank(self, text: str, limit: int = 5, language: str = BASE_LANGUAGE) -> list[Candidate]:
+    def rank(
+        self, text: str, limit: int = 5, language: str = BASE_LANGUAGE, learned: bool = True
+    ) -> list[Candidate]:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded), in
-        `language`'s index (bot/knowledge/translated.py)."""
+        `language`'s index (bot/knowledge/translated.py); with each one's probability
+        by the classifier unless `learned` is False (a decision asks it only when it
+        may turn a menu into an answer: an opinion costs more than the ranking)."""
         text = text[:MAX_MATCHED]
         index = self._languages.index(language)
         weight = index.matcher.fusion()[0]
-        opinion = self.opinion(text, language)
+        opinion = self.opinion(text, language) if learned else None
         return [
             Candidate(
                 index.articles[s.index],
@@ -409,9 +413,9 @@ class KnowledgeBase:
         """Whether the classifier (learned.py) puts `best` first too, sure enough, for
         an article it learnt well (learned_probability 1: no second opinion)."""
         t = self.thresholds_for(language)
-        opinion = self.opinion(text, language)
         if t.learned_probability >= 1 or self._learned is None:
             return False
+        opinion = self.opinion(text, language)
         return (
             opinion is not None
             and opinion.article == best.article.id
@@ -422,7 +426,7 @@ class KnowledgeBase:
     def _judge(self, text: str, language: str = BASE_LANGUAGE) -> tuple[Decision, list[Candidate]]:
         """The decision for one ask, and the articles it ranked best."""
         t = self.thresholds_for(language)
-        ranked = self.rank(text, max(t.max_options, 3) + 1, language)
+        ranked = self.rank(text, max(t.max_options, 3) + 1, language, learned=False)
         if not ranked or ranked[0].score < t.clarify_score:
             return Decision("unknown", tuple(ranked[:3]), text), ranked
         best = ranked[0]
