@@ -343,3 +343,14 @@ def test_a_decision_asks_the_classifier_only_where_it_may_answer(
     assert decision.second_opinion and asked  # and asked where it answers
     first = shipped.rank("will you remind me before the trial ends")[0]
     assert first.learned is not None  # `kb ask` still shows each candidate's
+
+
+def test_the_config_leaves_the_fused_modes_second_opinion_off_unless_set() -> None:
+    from bot.config import KnowledgeSettings
+
+    unset = KnowledgeSettings(semantic="static").thresholds()
+    assert "learned_probability" not in unset
+    assert Thresholds.measured("static", **unset).learned_probability == 1
+    chosen = KnowledgeSettings(semantic="static", learned_probability=0.5).thresholds()
+    assert Thresholds.measured("static", **chosen).learned_probability == 0.5
+    assert Thresholds.measured("off").learned_probability < 1  # on by default, words only
