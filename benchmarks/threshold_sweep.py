@@ -66,7 +66,9 @@ def ranked(dataset: Dataset, semantic: Semantic) -> Ranked:
     whether they alone would answer it: base.py's rule; None when semantic is off),
     learned [q] (the classifier's probability when it puts the same article first as
     the matcher, else 0: base.py's second opinion)."""
-    kb = KnowledgeBase.of(dataset.articles, Thresholds.measured(semantic), semantic)
+    # a classifier is trained only when the second opinion may decide (base.py)
+    trained = Thresholds.measured(semantic, learned_probability=0.0)
+    kb = KnowledgeBase.of(dataset.articles, trained, semantic)
     width = OPTIONS + 1
     scores = np.zeros((len(dataset.pairs), width))
     hits = np.zeros((len(dataset.pairs), width), dtype=bool)

@@ -174,12 +174,25 @@ class Candor:
         except Exception:
             log.exception("reloading the knowledge base failed; keeping the old one")
 
+    def _reload_in_thread(self) -> None:
+        """SIGHUP: reload as the watcher does, off the event loop."""
+        task = asyncio.create_task(asyncio.to_thread(self.reload_knowledge))
+        self._tasks.append(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        if task in self._tasks:
+            self._tasks.remove(task)
+
     async def _watch_knowledge(self, every: float) -> None:
         while True:
             await asyncio.sleep(every)
             if self.knowledge.changed_on_disk():
                 log.info("knowledge: files changed, reloading")
-                self.reload_knowledge()
+                # in a thread: loading trains the second opinion (bot/knowledge/
+                # learned.py, seconds at 300 articles), and the customers' messages
+                # are answered by the old knowledge base meanwhile, not held
+                await asyncio.to_thread(self.reload_knowledge)
 
     def _sharing(self) -> Sharing | None:
         """PostgreSQL: the outbox shares its database with other processes' (SQLite:
@@ -243,7 +256,7 @@ class Candor:
                 asyncio.create_task(self._watch_knowledge(self.config.knowledge.reload_seconds))
             )
         with contextlib.suppress(NotImplementedError, RuntimeError, AttributeError):
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.reload_knowledge)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._reload_in_thread)
 
     async def __aexit__(
         self,

@@ -188,8 +188,11 @@ class KnowledgeBase:
         self.directory = directory
         self.semantic: Semantic = semantic
         self._matcher = Matcher(self._articles, semantic)
-        # the second opinion is the base language's (other languages: words only)
-        self._learned = Learned.train(self._articles)
+        # the second opinion is the base language's (other languages: words only);
+        # none is trained when it is off (learned_probability 1, the fused modes'
+        # default): its training, memory and a question's opinion would buy nothing
+        off = thresholds.learned_probability >= 1
+        self._learned = None if off else Learned.train(self._articles)
         base = LanguageIndex(BASE_LANGUAGE, self._articles, self._matcher)
         translations = [a for a in articles if a.language != BASE_LANGUAGE]
         self._languages = Languages.of(base, translations, languages)
@@ -253,14 +256,18 @@ class KnowledgeBase:
         assert self.directory is not None
         return KnowledgeBase.load(self.directory, self.thresholds, self.semantic, self.configured)
 
-    def rank(self, text: str, limit: int = 5, language: str = BASE_LANGUAGE) -> list[Candidate]:
+    def rank(
+        self, text: str, limit: int = 5, language: str = BASE_LANGUAGE, learned: bool = True
+    ) -> list[Candidate]:
         """The best articles for the first MAX_MATCHED characters of `text` (what a
         question is about is said early; the cost of a question stays bounded), in
-        `language`'s index (bot/knowledge/translated.py)."""
+        `language`'s index (bot/knowledge/translated.py); with each one's probability
+        by the classifier unless `learned` is False (a decision asks it only when it
+        may turn a menu into an answer: an opinion costs more than the ranking)."""
         text = text[:MAX_MATCHED]
         index = self._languages.index(language)
         weight = index.matcher.fusion()[0]
-        opinion = self.opinion(text, language)
+        opinion = self.opinion(text, language) if learned else None
         return [
             Candidate(
                 index.articles[s.index],
@@ -318,7 +325,6 @@ class KnowledgeBase:
         ranks among its best too are offered with it, never answered."""
         if not ranked:
             return whole
-        related = [c.article.id for c in ranked]
         # on words (the lexical score, which is the score when meaning is off)
         leader = max(ranked, key=lambda c: c.lexical)
         margin = self.thresholds.words_margin
@@ -334,7 +340,7 @@ class KnowledgeBase:
             and d.candidates[0].article.id == leader.article.id
         ]
         if not answered:
-            return whole
+            return self._seconded_whole(whole, ranked, pieces)
         ask, chosen = max(answered, key=lambda p: p[1].candidates[0].score)
         best = chosen.candidates[0]
         if any(
@@ -344,7 +350,45 @@ class KnowledgeBase:
             and len(content_words(a.text)) < ANSWERED_ASK_WORDS
             for a, d in pieces
         ):  # a short question clearly about another article ("..., what hours") says
-            return whole  # what the rest is about: the whole is torn between the two
+            # what the rest is about: the whole is torn between the two
+            return self._seconded_whole(whole, ranked, pieces)
+        also, others = self._offered(ask, best, ranked, pieces)
+        return Decision(
+            "answer", (best,), whole.query, asked=ask.text, also=also, also_asked=others
+        )
+
+    def _seconded_whole(
+        self, whole: Decision, ranked: list[Candidate], pieces: list[tuple[Ask, Decision]]
+    ) -> Decision:
+        """No ask is clear on its own: the whole's decision, but a second opinion's
+        answer to a question asking two things still offers the other ask's articles
+        ("can I cancel and also get my money back" answered with refunds offers
+        cancellation), as a menu of the whole would have."""
+        if whole.kind != "answer" or not whole.second_opinion:
+            return whole
+        best = whole.candidates[0]
+        ask = next(
+            (
+                a
+                for a, d in pieces
+                if d.candidates[:1] and d.candidates[0].article.id == best.article.id
+            ),
+            None,
+        )
+        also, others = self._offered(ask, best, ranked, pieces)
+        asked = ask.text if ask is not None and also else ""
+        return replace(whole, asked=asked, also=also, also_asked=others)
+
+    def _offered(
+        self,
+        ask: Ask | None,
+        best: Candidate,
+        ranked: list[Candidate],
+        pieces: list[tuple[Ask, Decision]],
+    ) -> tuple[tuple[Candidate, ...], str]:
+        """The best articles of the asks but `ask` that the whole ranks among its best
+        too, but `best` (offered, never answered), and what those asks say."""
+        related = [c.article.id for c in ranked]
         offered: dict[str, Candidate] = {}
         others: list[str] = []
         for a, d in pieces:
@@ -360,14 +404,7 @@ class KnowledgeBase:
             for c in kept:
                 offered.setdefault(c.article.id, c)
         also = tuple(offered.values())[: self.thresholds.max_options]
-        return Decision(
-            "answer",
-            (best,),
-            whole.query,
-            asked=ask.text,
-            also=also,
-            also_asked=" … ".join(others) if also else "",
-        )
+        return also, " … ".join(others) if also else ""
 
     def knows_well(self, article_id: str) -> bool:
         """Whether the classifier learnt the article from enough of its texts for its
@@ -378,9 +415,9 @@ class KnowledgeBase:
         """Whether the classifier (learned.py) puts `best` first too, sure enough, for
         an article it learnt well (learned_probability 1: no second opinion)."""
         t = self.thresholds_for(language)
-        opinion = self.opinion(text, language)
         if t.learned_probability >= 1 or self._learned is None:
             return False
+        opinion = self.opinion(text, language)
         return (
             opinion is not None
             and opinion.article == best.article.id
@@ -391,7 +428,7 @@ class KnowledgeBase:
     def _judge(self, text: str, language: str = BASE_LANGUAGE) -> tuple[Decision, list[Candidate]]:
         """The decision for one ask, and the articles it ranked best."""
         t = self.thresholds_for(language)
-        ranked = self.rank(text, max(t.max_options, 3) + 1, language)
+        ranked = self.rank(text, max(t.max_options, 3) + 1, language, learned=False)
         if not ranked or ranked[0].score < t.clarify_score:
             return Decision("unknown", tuple(ranked[:3]), text), ranked
         best = ranked[0]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ MAX_ARTICLES = 300  # benchmarks/learned_bench.py: training time and memory grow
 ALPHA = 1e-4  # the regularisation: chosen with benchmarks/threshold_sweep.py (RESULTS.md)
 EPOCHS = 50
 NGRAMS = (2, 5)  # character n-grams within words
-KEPT = 8  # trained models kept per process (different knowledge bases)
+KEPT = 2  # trained models held per process besides those knowledge bases use
 
 
 Floats = npt.NDArray[np.float32]
@@ -82,12 +83,14 @@ class Learned:
 
     def __init__(self, vectorizers: Sequence[Any], model: Any, examples: dict[str, int]) -> None:
         self._examples = examples
-        self._vectorizers, self._model = vectorizers, model  # kept for the tests' check
+        # the model itself is not kept (its float64 weights were 40 % of a kept
+        # model's memory at 300 articles), nor a copy of the vocabularies: the
+        # analyzers hold their vectorizers, and with them their vocabularies
         self._ids: list[str] = [str(c) for c in model.classes_]
         self._parts: list[tuple[Any, dict[str, int], Floats, int]] = []
         offset = 0
         for vectorizer in vectorizers:
-            vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
+            vocabulary: dict[str, int] = vectorizer.vocabulary_
             idf = np.asarray(vectorizer.idf_, dtype=np.float32)
             self._parts.append((vectorizer.build_analyzer(), vocabulary, idf, offset))
             offset += len(vocabulary)
@@ -108,19 +111,27 @@ class Learned:
             return None
         key = _fingerprint(articles)
         with _lock:
-            kept = _trained.get(key)
-        if kept is not None:
-            return kept
+            kept = _alive.get(key)
+            if kept is not None:
+                _keep(key, kept)
+                return kept
         made = cls._fit(articles)
+        if made is None:
+            return None
         with _lock:
-            _trained[key] = made
-            while len(_trained) > KEPT:
-                _trained.pop(next(iter(_trained)))
+            _alive[key] = made
+            _keep(key, made)
         return made
 
     @classmethod
-    def _fit(cls, articles: Sequence[Article]) -> Learned:
-        return cls(*fitted(articles))
+    def _fit(cls, articles: Sequence[Article]) -> Learned | None:
+        """None when scikit-learn cannot learn these texts (no word of two letters in
+        any of them, one id for every article): the matcher alone decides then, a
+        knowledge base must load whatever its articles say."""
+        try:
+            return cls(*fitted(articles))
+        except ValueError:
+            return None
 
     def knows_well(self, article_id: str) -> bool:
         """Whether the article was learnt from at least MIN_EXAMPLES texts."""
@@ -156,7 +167,7 @@ class Learned:
 
 def fitted(articles: Sequence[Article]) -> tuple[list[Any], Any, dict[str, int]]:
     """The two vectorizers and the model trained on `articles`' texts, and how many
-    texts each article gave."""
+    different texts each article gave."""
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import SGDClassifier
@@ -178,16 +189,44 @@ def fitted(articles: Sequence[Article]) -> tuple[list[Any], Any, dict[str, int]]
         # last epoch alike: the model is as good either way
         warnings.simplefilter("ignore")
         model.fit(features, labels)
-    return vectorizers, model, dict(Counter(labels))
+    # what an article was learnt from: its different texts (a question written ten
+    # times, or the title again as a tag, teaches no more than once)
+    distinct = {
+        (label, " ".join(text.casefold().split()))
+        for text, label in zip(texts, labels, strict=True)
+    }
+    return vectorizers, model, dict(Counter(label for label, _ in distinct))
 
 
 def _fingerprint(articles: Sequence[Article]) -> str:
+    """What the model learns from, each text and each list length-prefixed: no two
+    different lists of articles share it (a title "x\\0y" is not a title "x" and a
+    question "y"; a question is not a tag), so a kept model is never another's."""
     digest = hashlib.blake2b(digest_size=16)
+
+    def put(data: bytes) -> None:
+        digest.update(len(data).to_bytes(8, "big") + data)
+
+    put(str(len(articles)).encode())
     for article in articles:
-        for text in (article.id, article.title, *article.questions, "", *article.tags, ""):
-            digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+        texts = (article.id, article.title, *article.questions, *article.tags)
+        put(f"{len(article.questions)}:{len(article.tags)}".encode())
+        for text in texts:
+            put(text.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
+def _keep(key: str, model: Learned) -> None:
+    """`model` the most recently used of the KEPT held without a knowledge base using
+    them (under _lock). A model stays reusable while a knowledge base holds it (the
+    running one, when it reloads), and only KEPT more: a bot whose articles are
+    edited again and again holds the model in use, not every one it trained."""
+    _trained.pop(key, None)
+    _trained[key] = model
+    while len(_trained) > KEPT:
+        _trained.pop(next(iter(_trained)))
+
+
 _lock = threading.Lock()
-_trained: dict[str, Learned] = {}
+_trained: dict[str, Learned] = {}  # the most recently used last
+_alive: weakref.WeakValueDictionary[str, Learned] = weakref.WeakValueDictionary()
