@@ -303,7 +303,7 @@ async def test_an_explicit_choice_wins_and_sticks(five: Candor, out: RecordingSe
     assert [b.label for b in shown.buttons] == ["English", "Deutsch", "Español", "Français",
                                                 "Português"]  # fmt: skip
     [done] = await ana.press(pack("lang", "pt"))
-    assert "A partir de agora vou escrever em Português" in done
+    assert "A partir de agora vou escrever em português" in done
     assert await language_of(five, ana) == ("pt", True)
     [still] = await ana.send("Combien ça coûte ?")  # clear French, but they chose
     assert "Isso eu não sei" in still  # in Portuguese still

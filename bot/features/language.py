@@ -120,7 +120,7 @@ async def language(turn: Turn, args: str) -> None:
     if not wanted:
         await turn.say(
             _("I'm writing in {language}. Which language would you like?").format(
-                language=i18n.NAMES[turn.language]
+                language=_(i18n.LANGUAGE_NAMES[turn.language])  # in a sentence: "en français"
             ),
             buttons=menu(turn),
             note="showed the languages",
@@ -167,7 +167,7 @@ async def _switch(turn: Turn, code: str) -> None:
     i18n.choose_language(code)
     await turn.say(
         _("From now on I'll write to you in {language}. /language changes it again.").format(
-            language=i18n.NAMES[code]
+            language=_(i18n.LANGUAGE_NAMES[code])  # in a sentence: "en français", "auf Deutsch"
         ),
         note=f"language: {code}",
     )
