@@ -308,7 +308,7 @@ async def test_an_explicit_choice_wins_and_sticks(five: Candor, out: RecordingSe
     [still] = await ana.send("Combien ça coûte ?")  # clear French, but they chose
     assert "Isso eu não sei" in still  # in Portuguese still
     [typed] = await ana.send("/language es")
-    assert "A partir de ahora te escribo en Español" in typed
+    assert "A partir de ahora te escribo en español" in typed
     [named] = await ana.send("/language german")
     assert "Ab jetzt schreibe ich Ihnen auf Deutsch" in named
     assert await language_of(five, ana) == ("de", True)
