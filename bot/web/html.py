@@ -74,7 +74,7 @@ def page(
         "<!doctype html>\n"
         '<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="referrer" content="no-referrer">\n'
+        '<meta name="referrer" content="same-origin">\n'
         "{meta}<title>{title}</title>\n"
         '<link rel="stylesheet" href="{css}">\n{head}</head>\n'
         "<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n",
