@@ -260,3 +260,15 @@ def test_every_web_entry_is_translated_with_its_placeholders(language: str) -> N
         if set(re.findall(r"\{\w*\}", text)) != set(re.findall(r"\{\w*\}", str(m.id)))
     ]
     assert wrong == []
+
+
+def test_the_dashboards_words_stay_english_in_any_language() -> None:
+    from bot import i18n
+    from bot.web.texts import ENGLISH, text
+
+    with i18n.speaking("de"):
+        assert text("status.normal") == "Alle Systeme laufen normal."
+        for key, english in ENGLISH.items():
+            if not key.startswith("status."):
+                fields = dict.fromkeys(re.findall(r"\{(\w+)\}", english), "x")
+                assert text(key, **fields) == english.format(**fields), key
