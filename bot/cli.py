@@ -225,7 +225,14 @@ def _web(config: Config, app: Candor) -> list[tuple[str, Channel]]:
     from adapters.web.server import WebServer
 
     agents = [agent.name for agent in config.desk.agents]
-    return [("web", WebServer(app.store, config.web, config.bot.company, agents))]
+    return [
+        (
+            "web",
+            WebServer(
+                app.store, config.web, config.bot.company, agents, languages=config.bot.languages
+            ),
+        )
+    ]
 
 
 async def _serve_web(config: Config) -> int:
@@ -240,7 +247,9 @@ async def _serve_web(config: Config) -> int:
     await store.open()
     try:
         agents = [agent.name for agent in config.desk.agents]
-        server = WebServer(store, config.web, config.bot.company, agents)
+        server = WebServer(
+            store, config.web, config.bot.company, agents, languages=config.bot.languages
+        )
         try:
             await server.start()
         except OSError as error:

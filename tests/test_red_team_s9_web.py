@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.web.server import WebServer
 from bot.app import Candor
 from bot.doctor import examine
+from bot.web.settings import WebSettings
 from bot.web.signin import SECURE_COOKIE, csrf_token, well_formed
 from tests.conftest import Agent, Clock, write_config
 from tests.test_web_signin import COOKIE, PrivateDesk, link_for, server, with_session
@@ -99,16 +101,17 @@ async def test_finding_3_a_wrong_method_says_which_are_allowed(client: TestClien
         assert answer.headers["X-Frame-Options"] == "DENY"  # still our headers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 4: the status page is English only; issue 20 asks for the customer's"
-    " language now that issue 18 is in (Accept-Language, the configured languages)",
-)
 async def test_finding_4_the_status_page_speaks_the_readers_language(
-    client: TestClient,
+    app: Candor, clock: Clock
 ) -> None:
-    page = await client.get("/status", headers={"Accept-Language": "de-DE,de;q=0.9"})
-    text = await page.text()
+    """Fixed: the page is in the browser's language among `[bot] languages`
+    (tests/test_web_status_lang.py covers each language, ?lang= and the fallbacks)."""
+    web = WebServer(
+        app.store, WebSettings(), "Northwind Cloud", clock=clock, languages=("en", "de")
+    )
+    async with TestClient(TestServer(web.app())) as client:
+        page = await client.get("/status", headers={"Accept-Language": "de-DE,de;q=0.9"})
+        text = await page.text()
     assert 'lang="de"' in text and "All systems normal" not in text
 
 

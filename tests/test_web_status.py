@@ -70,7 +70,7 @@ async def test_incidents_with_their_updates_newest_first_and_no_names(
     assert "Affected: checkout" in current
     assert current.index("Most payments work again.") < current.index("rolling back")
     assert "Slow login" in resolved and "Logins are fast again." in resolved
-    assert "Resolved 2026-11-23 10:25 UTC" in resolved
+    assert "Resolved Nov 23, 2026 10:25 UTC" in resolved
     # the agent who wrote them, the customers who follow them: never on the page
     assert "Maria" not in text and "maria" not in text
 
@@ -217,7 +217,7 @@ async def test_each_request_reads_the_store_afresh(
     await maria.say("/incident update 1 Found it.")
     text = await page(client)
     assert "Found it." in text and "We are looking into it." not in text
-    assert "2026-11-23 10:01 UTC" in text
+    assert "Nov 23, 2026 10:01 UTC" in text
 
 
 async def test_a_customer_told_of_an_incident_gets_the_status_pages_link(

@@ -9,16 +9,18 @@ traceback."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from bot import i18n
 from bot.store import Store, StoreError
 from bot.web import pages
 from bot.web.html import CSS, STYLESHEET, Html, html, join
+from bot.web.lang import choose
 from bot.web.overview import (
     DEFAULT_PERIOD,
     TABLES,
@@ -108,8 +110,10 @@ class WebServer:
         company: str,
         agents: Collection[str] = (),
         clock: Clock = _now,
+        languages: Sequence[str] = (i18n.ENGLISH,),
     ) -> None:
         self.store = store
+        self.languages = tuple(languages) or (i18n.ENGLISH,)  # `[bot] languages`
         self.settings = settings
         self.company = company
         self.clock = clock
@@ -263,20 +267,29 @@ class WebServer:
     def _page_url(self) -> str:
         return self.settings.base_url() + self.settings.status_path
 
+    def _language(self, request: web.Request) -> str:
+        """The visitor's language: `?lang=`, else Accept-Language, else the default."""
+        asked = request.query.get("lang")
+        return choose(asked, request.headers.get("Accept-Language", ""), self.languages)
+
+    @staticmethod
+    def _public(response: web.Response) -> web.Response:
+        response.headers["Cache-Control"] = "no-cache"
+        response.headers["Vary"] = "Accept-Language"  # the same URL, in each language
+        return response
+
     async def status(self, request: web.Request) -> web.Response:
         data = await status_data(self.store, self.company, self.clock())
         feed = f"{self.settings.status_path.rstrip('/')}/{FEED_NAME}"
-        response = web.Response(text=str(render_status(data, feed)), content_type=HTML)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+        with i18n.speaking(self._language(request)):
+            body = render_status(data, feed, self.languages)
+        return self._public(web.Response(text=str(body), content_type=HTML))
 
     async def feed(self, request: web.Request) -> web.Response:
         data = await status_data(self.store, self.company, self.clock())
-        response = web.Response(
-            text=render_feed(data, self._page_url()), content_type="application/atom+xml"
-        )
-        response.headers["Cache-Control"] = "no-cache"
-        return response
+        with i18n.speaking(self._language(request)):
+            body = render_feed(data, self._page_url(), self.languages)
+        return self._public(web.Response(text=body, content_type="application/atom+xml"))
 
     async def stylesheet(self, request: web.Request) -> web.Response:
         response = web.Response(text=CSS, content_type="text/css")

@@ -5,18 +5,25 @@ systems normal" when nothing is wrong.
 What the public may read only: an incident's title, what it affects, its updates'
 texts and the times. Never who wrote them, who follows them or how many customers
 asked (the store's `public_incidents` does not even read those). Every string is
-escaped (`bot.web.html`), in the page and in the feed."""
+escaped (`bot.web.html`), in the page and in the feed.
+
+Both are rendered in the language of the context (`bot.i18n.speaking`, chosen by
+`bot.web.lang.choose`): the page's own words and its dates; the incidents' titles
+and updates are the agents' words, shown as written."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+from bot import i18n
 from bot.model import IncidentState
 from bot.store import Store
 from bot.store.protocols.reports import PublicIncident
-from bot.web.html import Html, clean, escape, html, join, page, time_tag, when
+from bot.web.html import Html, clean, escape, html, join, page, time_tag
+from bot.web.lang import when
 from bot.web.texts import text
 
 RESOLVED_DAYS = 30
@@ -62,7 +69,7 @@ def _incident(incident: PublicIncident) -> Html:
             0, html("<span>{t}</span> · ", t=text("status.affected", affected=incident.affected))
         )
     updates = [
-        html("<li>{at}{text}</li>", at=time_tag(update.at), text=update.text)
+        html("<li>{at}{text}</li>", at=time_tag(update.at, when(update.at)), text=update.text)
         for update in incident.updates
     ]
     if not updates and incident.state is IncidentState.OPEN:
@@ -76,10 +83,40 @@ def _incident(incident: PublicIncident) -> Html:
     )
 
 
-def render_status(data: StatusData, feed_href: str) -> Html:
-    """The status page as HTML."""
+def with_lang(href: str, languages: Sequence[str]) -> str:
+    """`href` naming the context's language, when there is a choice."""
+    if len(languages) < 2:
+        return href
+    return f"{href}?{urlencode({'lang': i18n.current()})}"
+
+
+def _switch(languages: Sequence[str]) -> Html:
+    """Links to the page in each configured language, each named in its own."""
+    if len(languages) < 2:
+        return Html("")
+    links = [
+        html(
+            '<a href="{href}" lang="{code}" hreflang="{code}"{current}>{name}</a>',
+            href=f"?{urlencode({'lang': code})}",
+            code=code,
+            current=Html(' aria-current="true"') if code == i18n.current() else Html(""),
+            name=i18n.NAMES.get(code, code),
+        )
+        for code in languages
+    ]
+    return html(
+        '<nav class="languages" aria-label="{label}">{links}</nav>',
+        label=text("status.languages"),
+        links=join(links, " · "),
+    )
+
+
+def render_status(data: StatusData, feed_href: str, languages: Sequence[str] = ()) -> Html:
+    """The status page as HTML, in the context's language, with links to the other
+    configured `languages`."""
     title = text("status.title", company=data.company)
-    parts = [html("<h1>{t}</h1>", t=title)]
+    feed_href = with_lang(feed_href, languages)
+    parts = [_switch(languages), html("<h1>{t}</h1>", t=title)]
     if data.normal:
         parts.append(
             html(
@@ -104,7 +141,7 @@ def render_status(data: StatusData, feed_href: str) -> Html:
         t=text("status.feed_title", company=data.company),
         href=feed_href,
     )
-    return page(title, join(parts), head=head)
+    return page(title, join(parts), lang=i18n.current(), head=head)
 
 
 def _atom_time(moment: datetime) -> str:
@@ -118,10 +155,12 @@ def _updated(incident: PublicIncident) -> datetime:
     return max(moments)
 
 
-def render_feed(data: StatusData, page_url: str) -> str:
-    """The Atom feed (RFC 4287): one entry per incident shown, its content the
-    updates as plain text, newest first."""
+def render_feed(data: StatusData, page_url: str, languages: Sequence[str] = ()) -> str:
+    """The Atom feed (RFC 4287) in the context's language: one entry per incident
+    shown, its content the updates as plain text, newest first."""
     host = urlsplit(page_url).hostname or "localhost"
+    self_href = with_lang(f"{page_url.rstrip('/')}/{FEED_NAME}", languages)
+    page_url = with_lang(page_url, languages)
     incidents = [*data.current, *data.resolved]
     updated = max((_updated(i) for i in incidents), default=data.now)
     entries = []
@@ -145,16 +184,18 @@ def render_feed(data: StatusData, page_url: str) -> str:
             )
         )
     feed = html(
-        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n'
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{lang}">\n'
         "<id>{id}</id>\n<title>{title}</title>\n<updated>{updated}</updated>\n"
         "<author><name>{company}</name></author>\n"
         '<link rel="self" type="application/atom+xml" href="{self_href}"/>\n'
         '<link rel="alternate" type="text/html" href="{href}"/>\n{entries}\n</feed>\n',
+        lang=i18n.current(),
         id=f"tag:{host},2026:status",
         title=text("status.feed_title", company=data.company),
         updated=_atom_time(updated),
         company=data.company,
-        self_href=f"{page_url.rstrip('/')}/{FEED_NAME}",
+        self_href=self_href,
         href=page_url,
         entries=join(entries),
     )
@@ -173,4 +214,5 @@ __all__ = [
     "render_feed",
     "render_status",
     "status_data",
+    "with_lang",
 ]

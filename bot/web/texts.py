@@ -1,25 +1,29 @@
-"""Every word the web pages show, in one place, so that they can go through
-gettext when the customer's language is in place. English for now: `text(key)`
-is the one door, and `{name}` fields are filled by the caller (escaped)."""
+"""Every word the web pages show, in one place: `text(key)` is the one door, and
+`{name}` fields are filled by the caller (escaped). The public status page's words
+(`status.*`, marked `P_`) are said in the visitor's language (`bot.web.lang`, the
+`web` catalog); the dashboard's stay English."""
 
 from __future__ import annotations
 
+from bot.web.lang import P_, say
+
 ENGLISH: dict[str, str] = {
-    "status.title": "{company} status",
-    "status.normal": "All systems normal.",
-    "status.normal_detail": "Nothing is known to be wrong right now.",
-    "status.current": "Current incidents",
-    "status.resolved": "Resolved in the last {days} days",
-    "status.none_resolved": "No incident was resolved in the last {days} days.",
-    "status.affected": "Affected: {affected}",
-    "status.since": "Since {when}",
-    "status.resolved_at": "Resolved {when}",
-    "status.no_updates": "We are looking into it. Updates will follow here.",
-    "status.feed": "Subscribe to the Atom feed",
-    "status.feed_title": "{company} status: incidents",
-    "status.updated": "Updated {when}",
-    "status.open_word": "ongoing",
-    "status.resolved_word": "resolved",
+    "status.title": P_("{company} status"),
+    "status.normal": P_("All systems normal."),
+    "status.normal_detail": P_("Nothing is known to be wrong right now."),
+    "status.current": P_("Current incidents"),
+    "status.resolved": P_("Resolved in the last {days} days"),
+    "status.none_resolved": P_("No incident was resolved in the last {days} days."),
+    "status.affected": P_("Affected: {affected}"),
+    "status.since": P_("Since {when}"),
+    "status.resolved_at": P_("Resolved {when}"),
+    "status.no_updates": P_("We are looking into it. Updates will follow here."),
+    "status.feed": P_("Subscribe to the Atom feed"),
+    "status.feed_title": P_("{company} status: incidents"),
+    "status.updated": P_("Updated {when}"),
+    "status.open_word": P_("ongoing"),
+    "status.resolved_word": P_("resolved"),
+    "status.languages": P_("Languages"),
     "signin.title": "Sign in to the dashboard",
     "signin.intro": "This link signs you in once, on this browser. Press the button to go on.",
     "signin.button": "Sign in",
@@ -110,5 +114,5 @@ ENGLISH: dict[str, str] = {
 
 def text(key: str, **fields: object) -> str:
     """The text `key`, its `{fields}` filled in (plain text: escape it to show it)."""
-    found = ENGLISH[key]
+    found = say(ENGLISH[key]) if key.startswith("status.") else ENGLISH[key]
     return found.format(**fields) if fields else found
