@@ -44,15 +44,15 @@ OLDER = ROOT / "tests" / "data" / "knowledge_eval.jsonl"
 #     changed: 26.9 % right, 1.2 % wrong, 65.7 % asked back)
 #   with the second opinion (bot/knowledge/learned.py, session 9; thresholds re-chosen on
 #   the calibration set: answer_margin 0.14, learned_probability 0.30):
-#   development: 171 right, 4 wrong, 115 asked back (24 one-option), 0 of 33 OOS answered
-#   held out: 151 right, 2 wrong, 137 asked back (22 one-option), 3 of 33 OOS answered
+#   development: 172 right, 3 wrong, 115 asked back (24 one-option), 0 of 33 OOS answered
+#   held out: 151 right, 3 wrong, 136 asked back (22 one-option), 3 of 33 OOS answered
 #   ("how much does Asana cost", "how do I cancel my Microsoft 365 subscription", "is the
 #   free trial of Jira 7 or 30 days": another product's, in the articles' words)
 FIGURES = {
     QUESTIONS.name: {
-        "answered_correct": 0.58,  # at least
+        "answered_correct": 0.585,  # at least
         "right_or_offered": 0.95,  # at least
-        "answered_wrong": 0.014,  # at most
+        "answered_wrong": 0.011,  # at most
         "asked_back": 0.40,  # at most
         "one_option_menus": 0.082,  # at most
         "oos_answered": 0.0,  # at most

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bot.knowledge.analysis import words
 from bot.knowledge.articles import Article
 
 # an article's opinion counts only when it was learnt from this many of its texts
@@ -144,6 +145,7 @@ class Learned:
         """The articles this classifier finds likeliest for `text`, with their
         probabilities; None for a text with nothing it knows (no n-gram of the
         articles')."""
+        text = spelt(text)
         rows: list[int] = []
         values: list[float] = []
         for analyzer, vocabulary, idf, offset in self._parts:
@@ -176,7 +178,7 @@ def fitted(articles: Sequence[Article]) -> tuple[list[Any], Any, dict[str, int]]
     labels: list[str] = []
     for article in articles:
         for text in (article.title, *article.questions, *article.tags):
-            texts.append(text)
+            texts.append(spelt(text))
             labels.append(article.id)
     vectorizers = [
         TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAMS, sublinear_tf=True),
@@ -196,6 +198,12 @@ def fitted(articles: Sequence[Article]) -> tuple[list[Any], Any, dict[str, int]]
         for text, label in zip(texts, labels, strict=True)
     }
     return vectorizers, model, dict(Counter(label for label, _ in distinct))
+
+
+def spelt(text: str) -> str:
+    """The text as the matcher reads it: folded, customers' spellings mapped
+    ("hw lng is teh trail" -> "how long is the trial"), on both sides."""
+    return " ".join(words(text))
 
 
 def _fingerprint(articles: Sequence[Article]) -> str:
