@@ -105,24 +105,25 @@ def choose_language(language: str) -> None:
 
 
 @functools.cache
-def shipped() -> frozenset[str]:
-    """English and every language with a catalog under `bot/locale/`."""
-    found = {path.parent.parent.name for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+def shipped(domain: str = DOMAIN) -> frozenset[str]:
+    """English and every language with a catalog of `domain` under `bot/locale/` (the
+    bot's, or "web": the public status page's, bot/web/lang.py)."""
+    found = {path.parent.parent.name for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{domain}.po")}
     return frozenset({ENGLISH, *found})
 
 
-def po_path(language: str) -> Path:
-    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(language: str, domain: str = DOMAIN) -> Path:
+    return LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
 
 
 @functools.cache
-def translations(language: str) -> gettext.NullTranslations:
-    """The language's catalog, compiled from its `.po` (fuzzy entries left out, so
-    that they are said in English, like missing ones)."""
-    if language == ENGLISH or language not in shipped():
+def translations(language: str, domain: str = DOMAIN) -> gettext.NullTranslations:
+    """The language's catalog of `domain`, compiled from its `.po` (fuzzy entries left
+    out, so that they are said in English, like missing ones)."""
+    if language == ENGLISH or language not in shipped(domain):
         return gettext.NullTranslations()
-    with po_path(language).open("rb") as source:
-        catalog = read_po(source, locale=language, domain=DOMAIN)
+    with po_path(language, domain).open("rb") as source:
+        catalog = read_po(source, locale=language, domain=domain)
     compiled = io.BytesIO()
     write_mo(compiled, catalog, use_fuzzy=False)
     compiled.seek(0)

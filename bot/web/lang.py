@@ -12,9 +12,6 @@ English."""
 
 from __future__ import annotations
 
-import functools
-import gettext
-import io
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -23,8 +20,6 @@ from pathlib import Path
 from babel import Locale
 from babel.core import negotiate_locale
 from babel.dates import format_skeleton
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
 from bot import i18n
 
@@ -41,28 +36,12 @@ def P_(message: str) -> str:
 
 
 def po_path(language: str) -> Path:
-    return i18n.LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return i18n.po_path(language, DOMAIN)
 
 
-@functools.cache
 def shipped() -> frozenset[str]:
     """English and every language with a `web.po` under `bot/locale/`."""
-    found = {path.parent.parent.name for path in i18n.LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
-    return frozenset({i18n.ENGLISH, *found})
-
-
-@functools.cache
-def translations(language: str) -> gettext.NullTranslations:
-    """The language's page catalog, compiled from its `.po` (fuzzy entries left out,
-    so that they are shown in English, like missing ones)."""
-    if language == i18n.ENGLISH or language not in shipped():
-        return gettext.NullTranslations()
-    with po_path(language).open("rb") as source:
-        catalog = read_po(source, locale=language, domain=DOMAIN)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog, use_fuzzy=False)
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    return i18n.shipped(DOMAIN)
 
 
 def say(message: str) -> str:
@@ -70,7 +49,7 @@ def say(message: str) -> str:
     language = i18n.current()
     if language == i18n.ENGLISH or not message:
         return message
-    return translations(language).gettext(message)
+    return i18n.translations(language, DOMAIN).gettext(message)
 
 
 def preferred(header: str) -> list[str]:
