@@ -267,6 +267,30 @@ async def _serve_web(config: Config) -> int:
     return 0
 
 
+def _anything_to_run(config: Config) -> bool:
+    """Whether `candor run` has something to serve: a network channel, or the web
+    pages (`[web] enabled`, alone too). If not, stderr says what to enable, and
+    which commands work without."""
+    if any(p.channel and p.enabled(config.settings_for(p)) for p in config.platforms):
+        return True
+    if config.web.enabled:
+        print(
+            "candor: no network channel is enabled: serving the web pages only"
+            f" at {config.web.base_url()} ([web] enabled = true)",
+            file=sys.stderr,
+        )
+        return True
+    sections = " or ".join(f"[{p.name}]" for p in config.platforms if p.channel)
+    print(
+        f"candor: nothing to run: no network channel is enabled in the config (enable"
+        f" {sections}, or [web] enabled = true for the web pages). Without one:"
+        " `candor chat` (the terminal chat), `candor desk` (the agents' desk in a"
+        " terminal), `candor web` (the status page and the dashboard).",
+        file=sys.stderr,
+    )
+    return False
+
+
 def _channels(config: Config, app: Candor) -> list[Channel]:
     """The running channel of every platform the config enables."""
     return [channel for _, channel in _named_channels(config, app)]
@@ -281,13 +305,7 @@ async def _run(config: Config) -> int:
     from bot.store.postgres import running_on
 
     # before the store opens (and logs its migrations): nothing to run, nothing opened
-    if not any(p.channel and p.enabled(config.settings_for(p)) for p in config.platforms):
-        sections = " or ".join(f"[{p.name}]" for p in config.platforms if p.channel)
-        print(
-            f"candor: no network channel is enabled in the config (enable {sections})."
-            " Try `candor chat` for the terminal chat.",
-            file=sys.stderr,
-        )
+    if not _anything_to_run(config):
         return EXIT_USAGE
     async with Candor(config) as app, running_on(app.store):
         named = _named_channels(config, app) + _web(config, app)

@@ -213,8 +213,10 @@ def test_candor_run_with_no_channel_enabled_says_which_to_enable(
     )
     assert done.returncode == 2
     assert done.stderr.strip() == (
-        "candor: no network channel is enabled in the config (enable [telegram] or [slack])."
-        " Try `candor chat` for the terminal chat."
+        "candor: nothing to run: no network channel is enabled in the config (enable"
+        " [telegram] or [slack], or [web] enabled = true for the web pages). Without one:"
+        " `candor chat` (the terminal chat), `candor desk` (the agents' desk in a"
+        " terminal), `candor web` (the status page and the dashboard)."
     )
 
 

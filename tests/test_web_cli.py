@@ -81,3 +81,55 @@ async def test_candor_run_serves_the_web_pages_when_enabled(
             assert all(isinstance(server, WebServer) for _, server in served)
             for _, server in served:
                 assert isinstance(server, WebServer) and server.store is app.store
+
+
+def test_candor_run_with_only_the_web_enabled_serves_it(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """No Telegram, no Slack: `candor run` serves the web pages, and says so."""
+    port = _free_port()
+    extra = f"[web]\nenabled = true\nport = {port}\n"
+    config = write_config(tmp_path, knowledge_dir, extra=extra)
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stderr is not None
+        try:
+            seen = []
+            for line in process.stderr:  # ready when it says so (no sleeping)
+                seen.append(line)
+                if "candor is running" in line:
+                    break
+            said = "".join(seen)
+            assert f"serving the web pages only at http://127.0.0.1:{port}" in said, seen
+            assert "candor is running: web" in said, seen
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=30) as answer:
+                assert answer.status == 200
+                assert "All systems normal." in answer.read().decode("utf-8")
+        finally:
+            process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+
+
+def test_candor_run_with_nothing_to_run_names_the_commands_that_work(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "run",
+            "--config",
+            str(write_config(tmp_path, knowledge_dir)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    for named in ("[web] enabled = true", "`candor chat`", "`candor desk`", "`candor web`"):
+        assert named in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
