@@ -255,11 +255,12 @@ def _languages(config: Config) -> list[Finding]:
     return findings
 
 
-def _web(config: Config) -> list[Finding]:
-    """`[web]` reachable in the clear, or linking to an address nobody opens (a
-    warning: the pages work on this machine)."""
-    said = config.web.warnings()
-    return [Finding("web", "address", False, line, needed=False) for line in said]
+async def _web(config: Config, context: Context) -> list[Finding]:
+    """`[web]`: reachable in the clear, linking to an address nobody opens, its port,
+    who can sign in (bot/web/checks.py)."""
+    from bot.web.checks import web_findings
+
+    return await web_findings(config, context)
 
 
 def _meaning(config: Config) -> list[Finding]:
@@ -330,9 +331,9 @@ async def examine(path: Path | None, *, call_seconds: float = TIMEOUT_SECONDS) -
     findings += _logging(config)
     findings += _knowledge(config)
     findings += _languages(config)
-    findings += _web(config)
-    findings += _meaning(config)
     context = Context(config=config, running=running, timeout=call_seconds)
+    findings += await _web(config, context)
+    findings += _meaning(config)
     for platform in config.platforms:
         settings = config.settings_for(platform)
         if platform.doctor is not None and platform.enabled(settings):
