@@ -115,7 +115,7 @@ async def test_sign_in_see_the_overview_change_the_period_download_a_csv_and_the
     done = await browser.wait_for(
         lambda: [p for p in downloads.glob("*.csv") if p.stat().st_size], "the CSV"
     )
-    saved = await browser.run(done[0].read_text, "utf-8")
+    saved = await browser.run(done[0].read_text, "utf-8-sig")  # with its BOM, for Excel
     table = list(csv.reader(io.StringIO(saved)))
     assert done[0].name == "candor-summary-7d.csv"
     assert table[0] == ["Figure", "Value"] and ["Cases opened", "6"] in table

@@ -117,8 +117,13 @@ async def test_each_table_downloads_as_csv_safe_for_a_spreadsheet(
     client, cookie = await signed_in()
     response = await client.get("/dashboard/csv?days=7&table=summary", headers=cookie)
     assert response.status == 200 and response.content_type == "text/csv"
-    assert 'filename="candor-summary-7d.csv"' in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(await response.text())))
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="candor-summary-7d.csv"'
+    )
+    assert response.charset == "utf-8"
+    body = await response.read()
+    assert body.startswith(b"\xef\xbb\xbf")  # the BOM: Excel then reads it as UTF-8
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0] == ["Figure", "Value"]
     assert ["Cases opened", "7"] in rows and ["Wait to claim, median (min)", "7.0"] in rows
     unanswered = list(

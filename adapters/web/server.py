@@ -52,6 +52,9 @@ HEADERS = {
     # same-origin: our own forms carry their real Origin (with no-referrer a browser
     # sends "Origin: null", refused); nothing of ours is told to another site
     "Referrer-Policy": "same-origin",
+    # no other site's window keeps a handle on ours, nor embeds what we serve
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
 }
 HTML = "text/html"
 UNAVAILABLE = "The page cannot be shown right now: the database cannot be read. Try again soon."
@@ -97,7 +100,22 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("a web page failed")
         response = web.Response(text="Something went wrong on our side.", status=500)
     response.headers.update(HEADERS)
+    # an answer that says nothing of its caching (an error, a 405) is kept nowhere
+    response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """A URL's origin (scheme, host, port: the default port filled in), or None
+    when it names none ("null", "", a file: URL, a port that is not one)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    return parts.scheme, parts.hostname.lower(), port
 
 
 class WebServer:
@@ -146,12 +164,14 @@ class WebServer:
         SameSite=Strict cookies, a third wall)."""
         if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
             raise Refused(pages.forbidden(), 403)
-        origin = request.headers.get("Origin")
-        if origin is not None:
-            # "null" (a sandboxed frame, a data: page) names no site: never ours; nor
-            # does the empty host of a `public_url` left unset
-            ours = {request.host, urlsplit(self.settings.public_url).netloc} - {""}
-            if urlsplit(origin).netloc not in ours:
+        given = request.headers.get("Origin")
+        if given is not None:
+            # the whole origin, scheme too: http://support.example.com is another site
+            # than https://support.example.com (anyone on the way can answer for it).
+            # Ours is `public_url`'s, or without one the request's own; "null" (a
+            # sandboxed frame, a data: page) names no site: never ours.
+            ours = origin(self.settings.public_url or f"{request.scheme}://{request.host}")
+            if ours is None or origin(given) != ours:
                 raise Refused(pages.forbidden(), 403)
 
     async def _agent(self, request: web.Request) -> tuple[str, str]:
@@ -172,7 +192,12 @@ class WebServer:
             raise Refused(pages.message(text("page.bad_title"), text("page.bad")), 400) from None
 
     async def signin_form(self, request: web.Request) -> web.Response:
-        return _html(pages.signin_page(request.match_info["token"]))
+        """The link's page: its button while the link is good (looking, as a chat's
+        link preview does, takes nothing), else why it signs nobody in."""
+        token = request.match_info["token"]
+        if not await self.sessions.usable(token, self.clock()):
+            return _html(pages.signin_expired(), 410)
+        return _html(pages.signin_page(token))
 
     async def signin(self, request: web.Request) -> web.Response:
         self._same_site(request)
@@ -252,7 +277,10 @@ class WebServer:
         if name not in TABLES:
             raise Refused(pages.message(text("overview.title"), text("overview.bad_table")), 400)
         view = await self._overview(request)
-        response = web.Response(text=to_csv(tables(view)[name]), content_type="text/csv")
+        # UTF-8 with a BOM: without it Excel reads the file as the system's code page
+        body = ("\ufeff" + to_csv(tables(view)[name])).encode("utf-8")
+        response = web.Response(body=body, content_type="text/csv", charset="utf-8")
+        # a name of ours only (the table is one of TABLES, the days a number)
         response.headers["Content-Disposition"] = (
             f'attachment; filename="candor-{name}-{view.days}d.csv"'
         )

@@ -69,7 +69,11 @@ async def dashboard(turn: DeskTurn, args: str) -> None:
     inbound = turn.inbound
     turn.out.append(
         link_message(
-            inbound.address, inbound.identity.user_id, turn.services.settings.web_url, token
+            inbound.address,
+            inbound.identity.user_id,
+            turn.services.settings.web_url,
+            token,
+            turn.now,
         )
     )
     if not inbound.address.private:

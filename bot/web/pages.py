@@ -39,6 +39,11 @@ def signin_refused() -> Html:
     return message(text("signin.refused_title"), text("signin.refused", minutes=LINK_MINUTES))
 
 
+def signin_expired() -> Html:
+    """What a dead link opens (delivered late by an outbox retry, or used)."""
+    return message(text("signin.expired_title"), text("signin.expired", minutes=LINK_MINUTES))
+
+
 def signin_needed() -> Html:
     return message(text("signin.needed_title"), text("signin.needed"))
 

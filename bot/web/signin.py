@@ -16,7 +16,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable, Collection
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.model import Address, Cause, Delivery, Outbound, Purpose
 from bot.store import Store, Transaction
@@ -64,14 +64,18 @@ async def issue_link(tx: Transaction, agent: str, now: datetime) -> str:
     return token
 
 
-def link_message(address: Address, user_id: str, base_url: str, token: str) -> Outbound:
+def link_message(
+    address: Address, user_id: str, base_url: str, token: str, issued: datetime
+) -> Outbound:
     """The link, for the agent alone: private, to be shown only to `user_id` where
     the desk is shared (Slack: an ephemeral message; Telegram: their private chat
-    with the bot), and refused by the outbox where nobody can be shown it alone."""
+    with the bot), and refused by the outbox where nobody can be shown it alone.
+    It says until when it is valid: an outbox retry may bring it late."""
     only = "" if address.private else user_id
+    until = (issued + timedelta(minutes=LINK_MINUTES)).astimezone(UTC).strftime("%H:%M")
     return Outbound(
         address=address,
-        text=f"Your sign-in link to the dashboard (valid {LINK_MINUTES} minutes, once; do"
+        text=f"Your sign-in link to the dashboard (valid once, until {until} UTC; do"
         f" not share it): {base_url}{SIGNIN_PATH}/{token}",
         cause=Cause.DESK,
         delivery=Delivery(
@@ -90,11 +94,8 @@ class Sessions:
     async def sign_in(self, token: str, now: datetime) -> tuple[str, str] | None:
         """Take the link: (a new session's token, the agent), or None if the link is
         not one, used, expired or not a configured agent's."""
-        if not well_formed(token):
+        if not await self.usable(token, now):  # a stranger's guess writes nothing
             return None
-        async with self.store.reporting() as reads:  # a stranger's guess writes nothing
-            if not await reads.web_link(token, now):
-                return None
         async with self.store.transaction() as tx:
             agent = await tx.web.take_link(token, now)
             if agent is None or agent not in self.agents():
@@ -102,6 +103,13 @@ class Sessions:
             session = new_token()
             await tx.web.add_session(session, agent, now, now + timedelta(hours=SESSION_HOURS))
         return session, agent
+
+    async def usable(self, token: str, now: datetime) -> bool:
+        """Whether the link would sign in now (a read: looking takes nothing)."""
+        if not well_formed(token):
+            return False
+        async with self.store.reporting() as reads:
+            return await reads.web_link(token, now)
 
     async def agent(self, session: str, now: datetime) -> str | None:
         """The configured agent whose open session this is, or None."""

@@ -25,11 +25,15 @@ ENGLISH: dict[str, str] = {
     "status.resolved_word": P_("resolved"),
     "status.languages": P_("Languages"),
     "signin.title": "Sign in to the dashboard",
-    "signin.intro": "This link signs you in once, on this browser. Press the button to go on.",
+    "signin.intro": "This link signs you in once, on this browser. Press the button to go on"
+    " (opening the page, or a chat's link preview, does not use the link up).",
     "signin.button": "Sign in",
     "signin.refused_title": "This link does not sign you in",
     "signin.refused": "The link was used already, is older than {minutes} minutes, or is not"
     " an agent's. Type /dashboard on the desk for a new one.",
+    "signin.expired_title": "This sign-in link has expired",
+    "signin.expired": "A sign-in link is valid {minutes} minutes and signs in once: this one"
+    " is older, or was used already. Type /dashboard on the desk again for a new one.",
     "signin.needed_title": "Sign in first",
     "signin.needed": "Type /dashboard on the desk (the terminal desk, the staff group or the"
     " triage channel): you get a sign-in link for your eyes alone.",
