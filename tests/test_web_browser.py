@@ -42,10 +42,28 @@ def browser(tmp_path: Path) -> Browser:
         driver.quit()
 
 
+Seen = list[tuple[str, str]]
+
+
 @pytest.fixture
-async def base_url(app: Candor, clock: Clock) -> AsyncIterator[str]:
-    """The web pages on a real server on 127.0.0.1 (a free port)."""
-    runner = web.AppRunner(server(app, clock).app(), access_log=None)
+def seen() -> Seen:
+    """Every request the browser made: (its path and query, its Referer)."""
+    return []
+
+
+@pytest.fixture
+async def base_url(app: Candor, clock: Clock, seen: Seen) -> AsyncIterator[str]:
+    """The web pages on a real server on 127.0.0.1 (a free port), noting every
+    request as a proxy's access log would."""
+
+    @web.middleware
+    async def log(request: web.Request, handler: Any) -> web.StreamResponse:
+        seen.append((request.path_qs, request.headers.get("Referer", "")))
+        return await handler(request)  # type: ignore[no-any-return]
+
+    pages = server(app, clock).app()
+    pages.middlewares.insert(0, log)
+    runner = web.AppRunner(pages, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
@@ -76,6 +94,7 @@ async def test_sign_in_see_the_overview_change_the_period_download_a_csv_and_the
     customer_factory: Factory,
     agent_factory: Callable[[str], Agent],
     tmp_path: Path,
+    seen: Seen,
 ) -> None:
     await converse(customer_factory, app, clock)
     maria = agent_factory("maria")
@@ -89,6 +108,10 @@ async def test_sign_in_see_the_overview_change_the_period_download_a_csv_and_the
     await browser.wait_for(lambda: "/dashboard" in browser.driver.current_url, "the dashboard")
     heading = await browser.find("h1")
     assert heading.text == "Northwind Cloud dashboard"
+    # the token was in one request's address only (the link's): no Referer said it,
+    # and the form posted from the link's page carried its real Origin (not "null")
+    assert [path for path, _ in seen if token in path] == [f"/signin/{token}"]
+    assert not [referer for _, referer in seen if token in referer], seen
     [cookie] = await browser.run(browser.driver.get_cookies)
     assert cookie["name"] == "candor_session" and cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Strict"

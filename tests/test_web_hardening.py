@@ -58,6 +58,19 @@ async def test_a_link_preview_takes_nothing_and_the_page_says_what_to_do(
     assert done.status == 303 and COOKIE in done.headers["Set-Cookie"]
 
 
+async def test_the_links_page_tells_nobody_its_address(
+    client: TestClient, desk: PrivateDesk, agent_factory: Callable[[str], Agent]
+) -> None:
+    """The page's address holds the token: its stylesheet and its form must not send
+    it as the Referer (a proxy's access log keeps Referers); only our origin."""
+    token = await link_for(agent_factory("maria"), desk)
+    for shown in (await client.get(f"/signin/{token}"), await client.get(f"/signin/{'0' * 64}")):
+        assert shown.headers["Referrer-Policy"] == "strict-origin", shown.status
+        assert '<meta name="referrer" content="strict-origin">' in await shown.text()
+    other = await client.get("/status")
+    assert other.headers["Referrer-Policy"] == "same-origin"
+
+
 async def test_a_used_link_is_dead_wherever_it_was_logged(
     client: TestClient, desk: PrivateDesk, agent_factory: Callable[[str], Agent]
 ) -> None:

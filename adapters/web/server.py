@@ -99,7 +99,10 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:
         log.exception("a web page failed")
         response = web.Response(text="Something went wrong on our side.", status=500)
+    chosen = response.headers.get("Referrer-Policy")  # a page's own (the sign-in link's)
     response.headers.update(HEADERS)
+    if chosen is not None:
+        response.headers["Referrer-Policy"] = chosen
     # an answer that says nothing of its caching (an error, a 405) is kept nowhere
     response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -195,9 +198,12 @@ class WebServer:
         """The link's page: its button while the link is good (looking, as a chat's
         link preview does, takes nothing), else why it signs nobody in."""
         token = request.match_info["token"]
-        if not await self.sessions.usable(token, self.clock()):
-            return _html(pages.signin_expired(), 410)
-        return _html(pages.signin_page(token))
+        if await self.sessions.usable(token, self.clock()):
+            response = _html(pages.signin_page(token))
+        else:
+            response = _html(pages.signin_expired(), 410)
+        response.headers["Referrer-Policy"] = pages.SIGNIN_REFERRER
+        return response
 
     async def signin(self, request: web.Request) -> web.Response:
         self._same_site(request)

@@ -66,19 +66,22 @@ def page(
     lang: str = "en",
     head: Html | None = None,
     refresh: int | None = None,
+    referrer: str = "same-origin",
 ) -> Html:
     """A whole page: its title, the stylesheet (served by us: nothing is fetched from
-    elsewhere) and the body."""
+    elsewhere) and the body. `referrer`: what the page's requests say of it (the
+    sign-in link's page says only our origin: its address holds the token)."""
     meta = html('<meta http-equiv="refresh" content="{s}">', s=refresh) if refresh else Html("")
     return html(
         "<!doctype html>\n"
         '<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="referrer" content="same-origin">\n'
+        '<meta name="referrer" content="{referrer}">\n'
         "{meta}<title>{title}</title>\n"
         '<link rel="stylesheet" href="{css}">\n{head}</head>\n'
         "<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n",
         lang=lang,
+        referrer=referrer,
         meta=meta,
         title=title,
         css=STYLESHEET,

@@ -9,11 +9,15 @@ from bot.web.signin import LINK_MINUTES, SIGNIN_PATH
 from bot.web.texts import text
 
 SIGNOUT_PATH = "/signout"
+# The sign-in link's pages: their requests (the stylesheet, the form) say only our
+# origin as the Referer, never the address with its token, which a proxy would log.
+# Not "no-referrer": a form posted under it says "Origin: null", which is refused.
+SIGNIN_REFERRER = "strict-origin"
 DASHBOARD_PATH = "/dashboard"
 
 
-def message(title: str, body: str) -> Html:
-    return page(title, html("<h1>{t}</h1>\n<p>{b}</p>", t=title, b=body))
+def message(title: str, body: str, referrer: str = "same-origin") -> Html:
+    return page(title, html("<h1>{t}</h1>\n<p>{b}</p>", t=title, b=body), referrer=referrer)
 
 
 def signin_page(token: str) -> Html:
@@ -32,6 +36,7 @@ def signin_page(token: str) -> Html:
             token=token,
             button=text("signin.button"),
         ),
+        referrer=SIGNIN_REFERRER,
     )
 
 
@@ -41,7 +46,8 @@ def signin_refused() -> Html:
 
 def signin_expired() -> Html:
     """What a dead link opens (delivered late by an outbox retry, or used)."""
-    return message(text("signin.expired_title"), text("signin.expired", minutes=LINK_MINUTES))
+    said = text("signin.expired", minutes=LINK_MINUTES)
+    return message(text("signin.expired_title"), said, referrer=SIGNIN_REFERRER)
 
 
 def signin_needed() -> Html:
