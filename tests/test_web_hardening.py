@@ -13,8 +13,10 @@ from http.cookies import SimpleCookie
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.web.server import WebServer
 from bot.app import Candor
 from bot.outbox import DeliveryError
+from bot.web.settings import WebSettings
 from bot.web.signin import COOKIE, SECURE_COOKIE, csrf_token
 from tests.conftest import Agent, Clock
 from tests.test_web_signin import PrivateDesk, link_for, server, with_session
@@ -293,3 +295,30 @@ async def test_a_slow_client_holds_up_nobody_else(client: TestClient) -> None:
     finally:
         for _, writer in held:
             writer.close()
+
+
+async def test_over_https_a_browser_is_told_to_stay_on_https(app: Candor, clock: Clock) -> None:
+    for url, hsts in (("https://support.example.com", True), ("", False)):
+        async with TestClient(TestServer(server(app, clock, public_url=url).app())) as client:
+            for path in ("/status", "/nowhere", "/dashboard"):
+                answer = await client.get(path)
+                assert ("Strict-Transport-Security" in answer.headers) is hsts, (url, path)
+
+
+async def test_half_a_request_is_dropped_when_idle(
+    app: Candor, clock: Clock, unused_tcp_port: int
+) -> None:
+    """Slowloris: a connection that never finishes its request is closed after the
+    server's idle time (here a fifth of a second), not held for aiohttp's hour."""
+    settings = WebSettings(port=unused_tcp_port)
+    web = WebServer(app.store, settings, "Northwind Cloud", clock=clock, idle_seconds=0.2)
+    await web.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", unused_tcp_port)
+        writer.write(b"GET /status HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+        await writer.drain()
+        # the server closes it: read() ends (the bound only stops a failing test)
+        assert await asyncio.wait_for(reader.read(), timeout=60) == b""
+        writer.close()
+    finally:
+        await web.stop()

@@ -57,6 +57,11 @@ HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 HTML = "text/html"
+# A connection is closed after this long without a whole request: a client sending
+# half a request a byte at a time (slowloris) holds its socket no longer (aiohttp's
+# default is an hour).
+IDLE_SECONDS = 30.0
+HSTS = "max-age=31536000"  # over https: a browser then never tries it in the clear
 UNAVAILABLE = "The page cannot be shown right now: the database cannot be read. Try again soon."
 
 
@@ -108,6 +113,10 @@ async def _guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
+async def _strict_transport(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Strict-Transport-Security"] = HSTS
+
+
 def origin(url: str) -> tuple[str, str, int] | None:
     """A URL's origin (scheme, host, port: the default port filled in), or None
     when it names none ("null", "", a file: URL, a port that is not one)."""
@@ -132,8 +141,10 @@ class WebServer:
         agents: Collection[str] = (),
         clock: Clock = _now,
         languages: Sequence[str] = (i18n.ENGLISH,),
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.store = store
+        self.idle_seconds = idle_seconds
         self.languages = tuple(languages) or (i18n.ENGLISH,)  # `[bot] languages`
         self.settings = settings
         self.company = company
@@ -145,6 +156,8 @@ class WebServer:
     def app(self) -> web.Application:
         """The aiohttp application (tests serve it with aiohttp's test server)."""
         app = web.Application(middlewares=[_guard], client_max_size=64 * 1024)
+        if self.settings.secure:
+            app.on_response_prepare.append(_strict_transport)
         status = self.settings.status_path
         feed = f"{status.rstrip('/')}/{FEED_NAME}"
         app.router.add_get(status, self.status)
@@ -335,7 +348,7 @@ class WebServer:
 
     async def start(self) -> None:
         """Listen at `[web] listen`:`port` (OSError if it is taken)."""
-        runner = web.AppRunner(self.app(), access_log=None)
+        runner = web.AppRunner(self.app(), access_log=None, keepalive_timeout=self.idle_seconds)
         await runner.setup()
         try:
             await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
