@@ -6,6 +6,7 @@ sizes, a slow client)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from http.cookies import SimpleCookie
@@ -322,3 +323,47 @@ async def test_half_a_request_is_dropped_when_idle(
         writer.close()
     finally:
         await web.stop()
+
+
+MALFORMED = [
+    b"POST /signin HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",  # smuggling's framing
+    b"GET /dashboard HTTP/1.1\r\nHost: x\r\nCookie: candor_session=a; \x00=1\r\n\r\n",
+    b"GET /st\xc3\xa4tus HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"BREW /status HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",  # TLS spoken to the plain port
+]
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.DEBUG])
+async def test_malformed_requests_are_refused_without_a_traceback_in_the_log(
+    app: Candor,
+    clock: Clock,
+    unused_tcp_port: int,
+    caplog: pytest.LogCaptureFixture,
+    level: int,
+) -> None:
+    """aiohttp logged each as an ERROR with its traceback: anyone could fill the log."""
+    caplog.set_level(level)
+    web = WebServer(app.store, WebSettings(port=unused_tcp_port), "Northwind Cloud", clock=clock)
+    await web.start()
+    try:
+        for request in MALFORMED:
+            reader, writer = await asyncio.open_connection("127.0.0.1", unused_tcp_port)
+            writer.write(request)
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), timeout=60)
+            writer.close()
+            assert answer.startswith(b"HTTP/1.") and b" 400 " in answer.split(b"\r\n")[0]
+        ok = await asyncio.open_connection("127.0.0.1", unused_tcp_port)
+        ok[1].write(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert b"All systems normal." in await asyncio.wait_for(ok[0].read(), timeout=60)
+        ok[1].close()
+    finally:
+        await web.stop()
+    said = caplog.records
+    assert not [r for r in said if r.levelno >= logging.WARNING or r.exc_info], [
+        (r.name, r.getMessage()) for r in said
+    ]
+    malformed = [r for r in said if "a malformed request" in r.getMessage()]
+    assert len(malformed) == (len(MALFORMED) if level == logging.DEBUG else 0)  # one line each

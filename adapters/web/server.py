@@ -39,6 +39,31 @@ from bot.web.texts import text
 
 log = logging.getLogger(__name__)
 
+
+class _Malformed(logging.Filter):
+    """A request no HTTP client sends (broken framing, a NUL in a header, a path that
+    is not ASCII) is the sender's: aiohttp logs it as an ERROR with a traceback, so
+    anyone could fill the log with them. One line at DEBUG instead; a failure of
+    ours keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if not isinstance(error, HttpProcessingError) or error.code >= 500:
+            return True
+        if not http_log.isEnabledFor(logging.DEBUG):
+            return False
+        first = (error.message or type(error).__name__).splitlines()[0]
+        remote = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        record.msg, record.args = "a malformed request from %s: %s", (remote, first)
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+http_log = logging.getLogger(__name__ + ".http")  # aiohttp's own lines about our server
+http_log.addFilter(_Malformed())
+
 Clock = Callable[[], datetime]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -348,7 +373,9 @@ class WebServer:
 
     async def start(self) -> None:
         """Listen at `[web] listen`:`port` (OSError if it is taken)."""
-        runner = web.AppRunner(self.app(), access_log=None, keepalive_timeout=self.idle_seconds)
+        runner = web.AppRunner(
+            self.app(), access_log=None, keepalive_timeout=self.idle_seconds, logger=http_log
+        )
         await runner.setup()
         try:
             await web.TCPSite(runner, self.settings.listen, self.settings.port).start()
