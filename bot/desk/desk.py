@@ -206,21 +206,29 @@ class Desk:
         ]
 
     async def handed_over(
-        self, tx: Transaction, case: Case, customer: Customer, channel: str, events: Sequence[Event]
+        self,
+        tx: Transaction,
+        case: Case,
+        customer: Customer,
+        channel: str,
+        events: Sequence[Event],
+        *,
+        heading: str = "",
     ) -> list[Outbound]:
         """The case's card on every desk as it is handed over: a new card (a new thread)
         where the case has none yet; where it has one (handed over before, then back
         with the bot or reopened), that card updated (its thread opened again and
-        renamed) and the card's text posted in it: a case stays one thread."""
+        renamed) and the card's text posted in it: a case stays one thread. `heading`
+        (a reopened case: whose it is again) goes first on either."""
         out: list[Outbound] = []
         updates = self.card(case, customer, channel, events, update=True)
         for card, update in zip(self.card(case, customer, channel, events), updates, strict=True):
             desk = card.address
             if await tx.desk.thread_of(desk.channel, desk.chat_id, case.id) is None:
-                out.append(card)
+                out.append(replace(card, text=f"{heading}\n\n{card.text}") if heading else card)
                 continue
             again = Delivery(purpose=Purpose.CARD, in_thread=True)
-            text = f"🔁 Handed over again.\n\n{card.text}"
+            text = f"{heading or '🔁 Handed over again.'}\n\n{card.text}"
             out += [update, replace(card, text=text, buttons=(), delivery=again)]
         return out
 
