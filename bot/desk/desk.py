@@ -301,10 +301,10 @@ class Desk:
                 )
         return out
 
-    def describe(self, event: Event, customer: Customer) -> str | None:
-        """A line of the agents' view of the timeline."""
+    def describe(self, event: Event, customer: Customer, *, limit: int = 100) -> str | None:
+        """A line of the agents' view of the timeline (texts cut at `limit`)."""
         who = md_escape(customer.name or "customer")
-        text = md_escape(shorten(event.text, 100))
+        text = md_escape(shorten(event.text, limit))
         kind = event.kind
         if kind is EventKind.CUSTOMER:
             if event.data.get("button") or not event.text:

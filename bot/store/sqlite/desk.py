@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from bot.model import Address
+from bot.model import Address, Outbound
 from bot.store.protocols.personal import Merge
-from bot.store.sqlite.rows import CASES_OF_CUSTOMER
+from bot.store.sqlite.rows import CASES_OF_CUSTOMER, OUTBOX_COLUMNS, Unreadable, outbound_of
 from bot.store.sqlite.session import Repository
+
+# the outbox's rows to one desk address (as `StoreReads.pending` picks its chat)
+_AT_DESK = (
+    " FROM outbox WHERE channel = ? AND json_valid(address) AND json_extract(address, '$[1]') = ?"
+)
 
 
 class SQLiteDeskThreads(Repository):
@@ -56,6 +62,46 @@ class SQLiteDeskThreads(Repository):
             (channel, chat_id, case_id),
         )
         return "" if row is None else str(row[0])
+
+    # -- every terminal desk sees every desk message -------------------------------------
+
+    async def watch(self, viewer: str, desk: Address) -> None:
+        s = self._s
+        if await s.one("SELECT 1 FROM desk_viewers WHERE viewer = ?", (viewer,)) is not None:
+            return
+        where = (desk.channel, desk.chat_id)
+        first = await s.one("SELECT min(id)" + _AT_DESK + " AND state = 'pending'", where)
+        if first is None or first[0] is None:
+            first = await s.one("SELECT max(id) + 1" + _AT_DESK, where)
+        floor = int(first[0]) - 1 if first is not None and first[0] is not None else 0
+        await s.exec(
+            "INSERT OR IGNORE INTO desk_viewers (viewer, floor) VALUES (?, ?)", (viewer, floor)
+        )
+
+    async def unseen(self, viewer: str, desk: Address, limit: int = 100) -> list[Outbound]:
+        rows = await self._s.all(
+            f"SELECT {OUTBOX_COLUMNS}" + _AT_DESK + " AND state IN ('pending', 'sent')"
+            " AND id > (SELECT floor FROM desk_viewers WHERE viewer = ?)"
+            " AND NOT EXISTS (SELECT 1 FROM desk_seen s"
+            " WHERE s.viewer = ? AND s.outbox_id = outbox.id)"
+            " ORDER BY id LIMIT ?",
+            (desk.channel, desk.chat_id, viewer, viewer, limit),
+        )
+        found = []
+        for row in rows:
+            try:
+                found.append(outbound_of(row))
+            except Unreadable:  # (the outbox marks it failed, and says why, when it meets it)
+                continue
+        return found
+
+    async def saw(self, viewer: str, message_ids: Sequence[int]) -> None:
+        for message_id in message_ids:
+            await self._s.exec(
+                "INSERT OR IGNORE INTO desk_seen (viewer, outbox_id)"
+                " SELECT ?, id FROM outbox WHERE id = ?",
+                (viewer, message_id),
+            )
 
     # -- personal data --------------------------------------------------------------------
 
