@@ -136,3 +136,44 @@ async def test_a_case_no_agent_had_reopens_with_the_bot_and_its_resolver_is_told
         f"🔁 Case #{case.id} was reopened by the customer (Sam resolved it at 10:00):"
         " it is with the bot again."
     ]
+
+
+LONG = (
+    "We moved from the old plan to Team last month and the invoice still shows 12 seats,"
+    " but we only have 9 people; also the VAT number DE123456789 is missing from it, and"
+    " our accounts team needs the corrected invoice before the 30th to close the quarter."
+)
+
+
+async def test_a_transferee_opens_the_case_and_sees_card_history_and_notes(
+    customer_factory: Factory,
+    agent_factory: Agents,
+    app: Candor,
+    desk: RecordingDesk,
+    sender: RecordingSender,
+) -> None:
+    import io
+
+    from adapters.console.desk import desk as terminal_desk
+
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    await ann.send(LONG)
+    await handed_over(ann)
+    case = await case_of(app, ann)
+    await maria.say("/claim", case.id)
+    await maria.say("/note goodwill credit of 3 seats approved", case.id)
+    await maria.say("/transfer Sam", case.id)
+    [moved] = [m.text for m in desk.sent if m.delivery.purpose == "transferred"]
+    assert moved.endswith("by Maria. Sam: /open 1 shows its card, history and notes.")
+
+    out = io.StringIO()
+    assert await terminal_desk(app, "sam", io.StringIO(f"/open {case.id}\n"), out) == 0
+    screen = out.getvalue()
+    assert f"(now writing in case #{case.id})" in screen
+    view = screen[screen.index("(now writing in case") :]
+    assert "Case #1 · Ann · on test · with Sam" in view
+    assert "History:" in view and "transferred from Maria to Sam" in view
+    assert LONG in " ".join(view.split())  # in full, not cut at 100 characters
+    notes = view[view.index("Notes (agents only") :]
+    assert "Maria (note): goodwill credit of 3 seats approved" in notes
+    assert all("goodwill" not in text for text in sender.texts("ann"))  # never the customer's

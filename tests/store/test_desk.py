@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.model import Address
+from bot.model import Address, Cause, Outbound
 from bot.store import Store
 from tests.store.conftest import NOW, new_customer
 
@@ -55,3 +55,34 @@ async def test_a_card_s_own_message_is_kept_with_its_thread(store: Store) -> Non
         await tx.desk.map_thread(topic, two, card=True)  # moved to another case
         assert await tx.desk.card_message_of("telegram", "-100", two) == ""
         assert await tx.desk.card_message_of("telegram", "-100", one) == ""
+
+
+async def test_each_viewer_is_shown_every_desk_message_once(store: Store) -> None:
+    """`watch` / `unseen` / `saw`: every terminal desk's own account of what it showed.
+    A viewer starts with the oldest message not sent yet; a message sent (by anyone) stays
+    unseen by each viewer until that one saw it; a failed one is never shown; other
+    chats' messages are not the desk's; watching again changes nothing."""
+    desk, other = Address("desk", "terminal"), Address("desk", "elsewhere")
+    async with store.transaction() as tx:
+        old = await tx.outbox.enqueue(Outbound(desk, "before anyone watched", Cause.DESK), NOW)
+        await tx.outbox.mark_sent(old, "", NOW)
+        waiting = await tx.outbox.enqueue(Outbound(desk, "not sent yet", Cause.DESK), NOW)
+        await tx.desk.watch("maria", desk)
+        sent = await tx.outbox.enqueue(Outbound(desk, "sent", Cause.DESK), NOW)
+        await tx.outbox.mark_sent(sent, "", NOW)
+        failed = await tx.outbox.enqueue(Outbound(desk, "failed", Cause.DESK), NOW)
+        await tx.outbox.mark_failed(failed, "refused", NOW)
+        await tx.outbox.enqueue(Outbound(other, "another chat", Cause.DESK), NOW)
+        await tx.desk.watch("sam", desk)  # later: from the oldest not sent yet on, still
+        assert [m.id for m in await tx.desk.unseen("maria", desk)] == [waiting, sent]
+        assert [m.text for m in await tx.desk.unseen("sam", desk)] == ["not sent yet", "sent"]
+        await tx.desk.saw("maria", [waiting])
+        await tx.desk.watch("maria", desk)  # again (a restart): where it was
+        assert [m.id for m in await tx.desk.unseen("maria", desk)] == [sent]
+        assert [m.id for m in await tx.desk.unseen("sam", desk)] == [waiting, sent]
+        await tx.outbox.mark_sent(waiting, "", NOW)
+        await tx.desk.watch("cat", desk)  # nothing left to send: only what comes next
+        assert await tx.desk.unseen("cat", desk) == []
+        await tx.desk.saw("maria", [sent, sent])
+        assert await tx.desk.unseen("maria", desk) == []
+        assert await tx.desk.unseen("maria", desk, limit=1) == []
