@@ -1,6 +1,7 @@
 """`candor desk`: the agents' desk in a terminal, on the same database as the chat.
 
-Case cards, customers' messages and delivery receipts appear as they arrive.
+Case cards, customers' messages and delivery receipts appear as they arrive, on
+every agent's terminal desk once (`adapters.console.feed`).
 `/open N` switches the case you are writing in (like picking a thread); anything
 else is sent to the core exactly as an agent's message in a Slack thread or a
 Telegram topic would be.
@@ -23,8 +24,9 @@ from bot.model import Address, Button, Identity, Inbound, InboundKind, Outbound
 from bot.tasks import cancel_and_wait
 
 HELP = (
-    "Terminal desk: /open N switches to case #N (your replies go there); a number presses a"
-    " button of the last card; /cases shows the queue; /help lists the desk commands."
+    "Terminal desk: /open N switches to case #N (your replies go there) and shows it whole;"
+    " a number presses a button of the last card; /cases shows the queue; /help lists the"
+    " desk commands."
 )
 
 
