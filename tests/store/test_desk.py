@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.model import Address, Cause, Outbound
 from bot.store import Store
 from tests.store.conftest import NOW, new_customer
@@ -86,3 +88,25 @@ async def test_each_viewer_is_shown_every_desk_message_once(store: Store) -> Non
         await tx.desk.saw("maria", [sent, sent])
         assert await tx.desk.unseen("maria", desk) == []
         assert await tx.desk.unseen("maria", desk, limit=1) == []
+
+
+async def test_a_viewer_s_marks_are_folded_but_never_past_a_message_it_has_not_seen(
+    store: Store,
+) -> None:
+    """What a viewer saw, with everything before it, is kept as a floor (not one mark
+    a message): never past a message it has not been shown, whatever it saw after."""
+    desk = Address("desk", "terminal")
+    later = NOW + timedelta(minutes=5)
+    async with store.transaction() as tx:
+        await tx.desk.watch("maria", desk)
+        a, b = [await tx.outbox.enqueue(Outbound(desk, t, Cause.DESK), NOW) for t in "ab"]
+        c = await tx.outbox.enqueue(Outbound(desk, "c", Cause.DESK), later)
+        await tx.desk.saw("maria", [a])
+        await tx.desk.saw("maria", [c])  # b, made long before c, was not shown
+        assert [m.id for m in await tx.desk.unseen("maria", desk)] == [b]
+        await tx.desk.saw("maria", [b])
+        d = await tx.outbox.enqueue(Outbound(desk, "d", Cause.DESK), later + timedelta(minutes=5))
+        await tx.desk.saw("maria", [d])  # a, b, c fold into the floor
+        assert await tx.desk.unseen("maria", desk) == []
+        e = await tx.outbox.enqueue(Outbound(desk, "e", Cause.DESK), later)
+        assert [m.id for m in await tx.desk.unseen("maria", desk)] == [e]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -15,6 +16,7 @@ from bot.store.sqlite.session import Repository
 _AT_DESK = (
     " FROM outbox WHERE channel = ? AND json_valid(address) AND json_extract(address, '$[1]') = ?"
 )
+SETTLED = 60.0  # seconds: a desk message this much older than the last shown is committed
 
 
 class SQLiteDeskThreads(Repository):
@@ -102,6 +104,41 @@ class SQLiteDeskThreads(Repository):
                 " SELECT ?, id FROM outbox WHERE id = ?",
                 (viewer, message_id),
             )
+        if message_ids:
+            await self._raise_floor(viewer, message_ids[-1])
+
+    async def _raise_floor(self, viewer: str, last: int) -> None:
+        """The viewer's floor up to the last message of its desk that is shown with all
+        before it, and made `SETTLED` seconds before `last` was (on PostgreSQL a row
+        with a smaller id may still be committed a moment later): the rows below it
+        need no mark of their own, and `unseen` reads from it."""
+        s = self._s
+        row = await s.one(
+            "SELECT v.floor, o.channel, o.address, o.created_at FROM desk_viewers v, outbox o"
+            " WHERE v.viewer = ? AND o.id = ?",
+            (viewer, last),
+        )
+        if row is None:
+            return
+        floor, channel, address, at = int(row[0]), row[1], row[2], float(row[3])
+        chat = json.loads(address)[1]
+        gap = await s.one(
+            "SELECT min(id)" + _AT_DESK + " AND id > ? AND state IN ('pending', 'sent')"
+            " AND NOT EXISTS (SELECT 1 FROM desk_seen s"
+            " WHERE s.viewer = ? AND s.outbox_id = outbox.id)",
+            (channel, chat, floor, viewer),
+        )
+        below = int(gap[0]) if gap is not None and gap[0] is not None else last + 1
+        top = await s.one(
+            "SELECT max(id)" + _AT_DESK + " AND id > ? AND id < ? AND created_at <= ?",
+            (channel, chat, floor, below, at - SETTLED),
+        )
+        if top is None or top[0] is None:
+            return
+        await s.exec("UPDATE desk_viewers SET floor = ? WHERE viewer = ?", (int(top[0]), viewer))
+        await s.exec(
+            "DELETE FROM desk_seen WHERE viewer = ? AND outbox_id <= ?", (viewer, int(top[0]))
+        )
 
     # -- personal data --------------------------------------------------------------------
 
