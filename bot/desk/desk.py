@@ -37,6 +37,8 @@ from bot.registry import pack
 from bot.store import Transaction
 from bot.text import md_escape, shorten
 
+AGAIN = "🔁 Handed over again.\n\n"  # a card posted again in the case's thread
+
 
 def minutes(seconds: float) -> str:
     """A wait in words, in the language of the context (the desk's is English)."""
@@ -206,29 +208,21 @@ class Desk:
         ]
 
     async def handed_over(
-        self,
-        tx: Transaction,
-        case: Case,
-        customer: Customer,
-        channel: str,
-        events: Sequence[Event],
-        *,
-        heading: str = "",
+        self, tx: Transaction, case: Case, customer: Customer, channel: str, events: Sequence[Event]
     ) -> list[Outbound]:
         """The case's card on every desk as it is handed over: a new card (a new thread)
         where the case has none yet; where it has one (handed over before, then back
         with the bot or reopened), that card updated (its thread opened again and
-        renamed) and the card's text posted in it: a case stays one thread. `heading`
-        (a reopened case: whose it is again) goes first on either."""
+        renamed) and the card's text posted in it: a case stays one thread."""
         out: list[Outbound] = []
         updates = self.card(case, customer, channel, events, update=True)
         for card, update in zip(self.card(case, customer, channel, events), updates, strict=True):
             desk = card.address
             if await tx.desk.thread_of(desk.channel, desk.chat_id, case.id) is None:
-                out.append(replace(card, text=f"{heading}\n\n{card.text}") if heading else card)
+                out.append(card)
                 continue
             again = Delivery(purpose=Purpose.CARD, in_thread=True)
-            text = f"{heading or '🔁 Handed over again.'}\n\n{card.text}"
+            text = f"{AGAIN}{card.text}"
             out += [update, replace(card, text=text, buttons=(), delivery=again)]
         return out
 

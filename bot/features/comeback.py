@@ -12,6 +12,9 @@ the desk in every case.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from bot.desk.desk import AGAIN
 from bot.duty import on_duty
 from bot.i18n import _
 from bot.model import Case, CaseState, EventKind, Purpose
@@ -52,6 +55,19 @@ async def to_a_person(turn: Turn, before: Case) -> bool:
     return True
 
 
+async def _cards(turn: Turn, heading: str) -> None:
+    """The case's card on every desk (`Desk.handed_over`), headed by `heading` instead
+    of "Handed over again" (which desk it came back to, whose it was)."""
+    cards = await turn.desk.handed_over(
+        turn.tx, turn.case, turn.customer, turn.address.channel, await turn.timeline(30)
+    )
+    for message in cards:
+        if message.delivery.purpose is Purpose.CARD:
+            body = message.text.removeprefix(AGAIN)
+            message = replace(message, text=f"{heading}\n\n{body}")
+        turn.out.append(message)
+
+
 async def _back_to(turn: Turn, name: str, resolved: str) -> None:
     await turn.save_case(state=CaseState.AGENT, agent=name)
     await turn.record(EventKind.STATE, f"back with {name}: reopened in the window", actor="bot")
@@ -59,14 +75,7 @@ async def _back_to(turn: Turn, name: str, resolved: str) -> None:
         f"🔁 Case #{turn.case.id} came back to you, {md_escape(name)}: the customer wrote"
         f" again, and {resolved}. It is yours again."
     )
-    turn.out += await turn.desk.handed_over(
-        turn.tx,
-        turn.case,
-        turn.customer,
-        turn.address.channel,
-        await turn.timeline(30),
-        heading=heading,
-    )
+    await _cards(turn, heading)
     await turn.say(
         _("**{agent}** from support has your case #{case} again and will reply here.").format(
             agent=md_escape(name), case=turn.case.id
@@ -91,14 +100,7 @@ async def _to_the_queue(turn: Turn, name: str, resolved: str) -> None:
         f"🔁 Case #{turn.case.id} is back in the queue, previously with {md_escape(name)}"
         f" (not on duty now): the customer wrote again, and {resolved}."
     )
-    turn.out += await turn.desk.handed_over(
-        turn.tx,
-        turn.case,
-        turn.customer,
-        turn.address.channel,
-        await turn.timeline(30),
-        heading=heading,
-    )
+    await _cards(turn, heading)
     await turn.say(
         _(
             "Your case #{case} is open again. {agent}, who had it, isn't at the desk right"
