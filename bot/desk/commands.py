@@ -1,5 +1,6 @@
-"""What agents do with cases: claim, reply, note, resolve, hand back, transfer, and
-see the queue. Each is declared here once; `/help` on a desk lists them."""
+"""What agents do with cases: claim, open (see all of it), reply, note, resolve, hand
+back, transfer, and see the queue. Each is declared here once; `/help` on a desk
+lists them."""
 
 from __future__ import annotations
 
