@@ -191,6 +191,7 @@ class Purpose(enum.StrEnum):
     CLAIMED = "claimed"
     RESOLVED = "resolved"
     TO_BOT = "to_bot"
+    REOPENED = "reopened"  # a resolved case opened again by its customer
     TRANSFERRED = "transferred"
     REMINDER = "reminder"
     RATING = "rating"

@@ -170,8 +170,8 @@ async def test_claim_reply_note_resolve_rate_and_reopen(
 
     clock.advance(hours=1)
     await ann.send("actually the VAT question is still open")
-    reopened = await case_of(app, ann)
-    assert reopened.id == case.id and reopened.state is CaseState.BOT
+    reopened = await case_of(app, ann)  # back with Maria, on duty (tests/test_comeback.py)
+    assert (reopened.id, reopened.state, reopened.agent) == (case.id, CaseState.AGENT, "Maria")
     notes = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.NOTE]
     assert [n.text for n in notes] == ["she is on the old plan", "call back tomorrow"]
 

@@ -1,5 +1,6 @@
-"""What agents do with cases: claim, reply, note, resolve, hand back, transfer, and
-see the queue. Each is declared here once; `/help` on a desk lists them."""
+"""What agents do with cases: claim, open (see all of it), reply, note, resolve, hand
+back, transfer, and see the queue. Each is declared here once; `/help` on a desk
+lists them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from bot.config import AgentSettings
 from bot.desk.desk import minutes
 from bot.desk.turn import DeskTurn, desk_help
+from bot.desk.view import HISTORY, case_view
 from bot.features.rating import rating_buttons
 from bot.i18n import _
 from bot.model import Case, CaseState, Conversation, Customer, Delivery, EventKind, Purpose
@@ -164,6 +166,17 @@ async def claim_case(turn: DeskTurn, case: Case, customer: Customer, args: str) 
 
 
 @feature.desk_command(
+    "open", help="the whole case: its card, history and notes, for you alone", case="first"
+)
+async def open_case(turn: DeskTurn, case: Case, customer: Customer, args: str) -> None:
+    """What a transferee (or anyone taking a case up) reads first; an answer to the
+    agent who asked, so notes stay on the desk."""
+    where = await turn.tx.customers.address_of(case.customer_id)
+    events = await turn.tx.timeline.recent(case.id, limit=HISTORY)
+    turn.answer(case_view(turn.desk, case, customer, where.channel if where else "?", events))
+
+
+@feature.desk_command(
     "reply", aliases=("say",), help="write to the customer", case="first", usage="N TEXT"
 )
 async def reply(turn: DeskTurn, case: Case, customer: Customer, text: str) -> None:
@@ -264,7 +277,8 @@ async def transfer(turn: DeskTurn, case: Case, customer: Customer, target_name: 
         ).format(agent=md_escape(target.name), case=case.id),
         desk=(
             f"→ Case #{case.id} transferred to {md_escape(target.name)}"
-            f" by {md_escape(turn.agent.name)}.",
+            f" by {md_escape(turn.agent.name)}. {md_escape(target.name)}: /open {case.id}"
+            " shows its card, history and notes.",
             Purpose.TRANSFERRED,
         ),
     )

@@ -37,6 +37,8 @@ from bot.registry import pack
 from bot.store import Transaction
 from bot.text import md_escape, shorten
 
+AGAIN = "🔁 Handed over again.\n\n"  # a card posted again in the case's thread
+
 
 def minutes(seconds: float) -> str:
     """A wait in words, in the language of the context (the desk's is English)."""
@@ -220,7 +222,7 @@ class Desk:
                 out.append(card)
                 continue
             again = Delivery(purpose=Purpose.CARD, in_thread=True)
-            text = f"🔁 Handed over again.\n\n{card.text}"
+            text = f"{AGAIN}{card.text}"
             out += [update, replace(card, text=text, buttons=(), delivery=again)]
         return out
 
@@ -293,10 +295,10 @@ class Desk:
                 )
         return out
 
-    def describe(self, event: Event, customer: Customer) -> str | None:
-        """A line of the agents' view of the timeline."""
+    def describe(self, event: Event, customer: Customer, *, limit: int = 100) -> str | None:
+        """A line of the agents' view of the timeline (texts cut at `limit`)."""
         who = md_escape(customer.name or "customer")
-        text = md_escape(shorten(event.text, 100))
+        text = md_escape(shorten(event.text, limit))
         kind = event.kind
         if kind is EventKind.CUSTOMER:
             if event.data.get("button") or not event.text:

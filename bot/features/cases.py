@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.features import rating
+from bot.features import comeback, rating
 from bot.i18n import _
 from bot.knowledge.analysis import content_words, stem
 from bot.model import Button, Case, CaseState, Conversation, EventKind, InboundKind
@@ -116,6 +116,10 @@ async def about_it(turn: Turn, text: str) -> bool:
 
 
 async def _reopen(turn: Turn) -> None:
+    """The customer wrote again on the resolved case: it opens again, with the agent
+    who had it when they are on duty, in the queue naming them when they are not,
+    with the bot when no agent had it (`bot.features.comeback`)."""
+    before = turn.case
     await turn.save_case(
         state=CaseState.BOT,
         resolved_at=None,
@@ -127,6 +131,8 @@ async def _reopen(turn: Turn) -> None:
     )
     await turn.record(EventKind.STATE, "reopened: the customer wrote again", actor="bot")
     turn.case_was = "reopened"
+    if await comeback.to_a_person(turn, before):
+        return
     if turn.case.handed_over_at is not None:  # its card on the desk says so (and opens)
         events = await turn.timeline(30)
         where = turn.address.channel

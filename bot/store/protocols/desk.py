@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from bot.model import Address
+from bot.model import Address, Outbound
 from bot.store.protocols.personal import PersonalData
 
 
@@ -36,3 +37,17 @@ class DeskThreads(PersonalData, Protocol):
     async def card_message_of(self, channel: str, chat_id: str, case_id: int) -> str:
         """The `card_message` of the thread `thread_of` gives ("" if none was given,
         or no card thread is there)."""
+
+    # -- every terminal desk sees every desk message (migration 018) --------------------
+
+    async def watch(self, viewer: str, desk: Address) -> None:
+        """`viewer` (one agent's terminal desk) is shown the messages to `desk` from
+        now on: those not sent yet and all that come after. Once: a viewer that
+        watched before goes on where it was (nothing twice after a restart)."""
+
+    async def unseen(self, viewer: str, desk: Address, limit: int = 100) -> list[Outbound]:
+        """The messages to `desk` (sent, or still to be) that `viewer` has not been
+        shown, oldest first; not those before it first watched."""
+
+    async def saw(self, viewer: str, message_ids: Sequence[int]) -> None:
+        """`viewer` has been shown these messages."""
