@@ -53,7 +53,11 @@ _LEADING_GREETING = re.compile(
     r"\b[\s,!.:;-]{0,5}",
     re.IGNORECASE,
 )
-_FIRST_SENTENCE = re.compile(rf"[^\n]{{1,{SENTENCE}}}?(?:[.!?…](?=\s)|$|\n)")
+# a sentence ends at "!", "?", "…", or at "." not followed by a digit or a small letter
+# ("Nr. 2026", "e.g. this")
+_FIRST_SENTENCE = re.compile(
+    rf"[^\n]{{1,{SENTENCE}}}?(?:(?:[!?…]|\.(?!\s{{1,9}}[\da-zäöüéèáíóúçñ]))(?=\s)|$|\n)"
+)
 
 
 @dataclass
@@ -81,9 +85,10 @@ def summarise(case: Case, customer: Customer, events: Sequence[Event]) -> str:
             for title, verdict in read.gave.values()
         )
         lines.append(f"{GAVE} {given}")
-    if read.open:
-        shown = read.open[:OPEN_MOST]
-        more = len(read.open) - len(shown)
+    still = [q for q in read.open if q != read.needs]  # (what they need is open too)
+    if still:
+        shown = still[:OPEN_MOST]
+        more = len(still) - len(shown)
         lines.append(f"{OPEN} " + "; ".join(f"“{q}”" for q in shown) + (f" (+{more})" * bool(more)))
     if read.unknown:
         lines.append(
@@ -168,8 +173,9 @@ def first_sentence(text: str) -> str:
         if more:
             first = f"{first} {more.group(0).strip()}"
     first = shorten(first, SENTENCE)
-    cut = " ".join(rest.split()) != " ".join(first.split()) and not first.endswith("…")
-    return md_escape(first) + ("…" if cut else "")
+    if " ".join(rest.split()) == " ".join(first.split()) or first.endswith("…"):
+        return md_escape(first)
+    return md_escape(first.removesuffix(".")) + ("…" if first.endswith(".") else " …")
 
 
 # -- the customer's view ---------------------------------------------------------------

@@ -44,7 +44,9 @@ _I = re.IGNORECASE
 
 # -- plan ------------------------------------------------------------------------------
 
-_PLAN_NAME = r"(free|team|business|enterprise|gratis|kostenlos)"
+_PLAN_NAME = (
+    r"(free|team|business|enterprise|gratis|kostenlos|buisness|bussiness|busines|enterprize)"
+)
 _PLAN_WORD = r"(plan|tier|package|subscription|tarif|paket|abo|abonnement|plano|formule|offre)"
 _PLAN = re.compile(
     rf"\b{_PLAN_NAME}[\s-]?{_PLAN_WORD}\b|\b{_PLAN_WORD}\s(?:de\s|du\s|do\s)?{_PLAN_NAME}\b", _I
@@ -53,12 +55,23 @@ _PLAN_MOVE = re.compile(
     r"\b(?i:upgrade|move|switch|downgrade|change|go|upgraded|moved|switched|downgraded)"
     r"\s(?i:us\s|me\s|our\saccount\s)?(?i:to|from)\s(?i:the\s)?(Free|Team|Business|Enterprise)\b"
 )
-_PLAN_CANON = {"gratis": "Free", "kostenlos": "Free"}
+_PLAN_NAMED = re.compile(  # "on Business", "from Team to Business": named, capitalised
+    r"\b(?i:on|for|from|to|auf|von)\s(?i:the\s)?(Free|Team|Business|Enterprise)\b"
+    r"(?!\s(?i:day|days|hours|trip|class|email|account|card|members?|leads?|of))"
+)
+_PLAN_CANON = {
+    "gratis": "Free",
+    "kostenlos": "Free",
+    "buisness": "Business",
+    "bussiness": "Business",
+    "busines": "Business",
+    "enterprize": "Enterprise",
+}
 
 # -- seats -----------------------------------------------------------------------------
 
 _SEAT_WORD = (
-    r"(seats?|users?|licen[cs]es?|people|members|agents|named users|accounts"
+    r"(seats?|seets|users?|licen[cs]es?|people|members|agents|named users|accounts"
     r"|nutzer(?:innen)?|benutzer(?:innen)?|lizenzen|pl[äa]tze|arbeitspl[äa]tze|personen"
     r"|usuarios|licencias|puestos|asientos|plazas|personas"
     r"|utilisateurs|licences|si[èe]ges|postes|personnes"
@@ -179,7 +192,7 @@ _SUFFIX = (
     r"|B\.V\.|BV|plc|Oy|AB|ApS|S\.r\.l\.|Srl|e\.V\."
 )
 _COMPANY = re.compile(
-    rf"(?<![\w&'.-])(?P<name>{_NAME_WORD}(?:\s(?:&\s)?{_NAME_WORD}){{0,3}})\s(?P<suffix>{_SUFFIX})"
+    rf"(?<![\w&'.-])(?P<name>{_NAME_WORD}(?:\s(?:(?:&|et|und|y|e)\s)?{_NAME_WORD}){{0,3}})\s(?P<suffix>{_SUFFIX})"
     r"(?![\w])"
 )
 _COMPANY_CUE = re.compile(
@@ -193,7 +206,7 @@ _NOT_NAMES = frozenset(
     (
         *("a", "an", "the", "our", "my", "we", "i", "dear", "at", "for", "from", "with", "and"),
         *("hi", "hello", "hallo", "hola", "bonjour", "olá", "firma", "unternehmen", "company"),
-        *("empresa", "société", "entreprise"),
+        *("empresa", "société", "entreprise", "we're", "we’re", "i'm", "i’m", "this", "here"),
     )
 )
 _COUNTRIES = {
@@ -259,8 +272,9 @@ def _facts_of(text: str, today: date) -> Iterable[tuple[str, str]]:
     for m in _PLAN.finditer(text):
         name = (m.group(1) or m.group(4)).casefold()
         yield "plan", _PLAN_CANON.get(name, name.title())
-    for m in _PLAN_MOVE.finditer(text):
-        yield "plan", m.group(1)
+    for pattern in (_PLAN_MOVE, _PLAN_NAMED):
+        for m in pattern.finditer(text):
+            yield "plan", m.group(1)
     for m in _SEATS.finditer(text):
         yield "seats", str(int(m.group(1) or m.group(3)))
     for name, pattern in _BILLINGS:
