@@ -59,6 +59,14 @@ _PLAN_NAMED = re.compile(  # "on Business", "from Team to Business": named, capi
     r"\b(?i:on|for|from|to|auf|von)\s(?i:the\s)?(Free|Team|Business|Enterprise)\b"
     r"(?!\s(?i:day|days|hours|trip|class|email|account|card|members?|leads?|of))"
 )
+_PLAN_BEFORE = re.compile(  # "12 Business seats", "Enterprise or Business"
+    r"\b(Free|Team|Business|Enterprise)\s(?=(?i:seats?|users?|licen[cs]es?|accounts?)\b"
+    r"|(?i:or|and|oder|und|o|y|ou|e)\s(?:Free|Team|Business|Enterprise)\b)"
+)
+_PLAN_AFTER = re.compile(
+    r"\b(?:Free|Team|Business|Enterprise)\s(?i:or|and|oder|und|o|y|ou|e)\s"
+    r"(Free|Team|Business|Enterprise)\b"
+)
 _PLAN_CANON = {
     "gratis": "Free",
     "kostenlos": "Free",
@@ -272,7 +280,7 @@ def _facts_of(text: str, today: date) -> Iterable[tuple[str, str]]:
     for m in _PLAN.finditer(text):
         name = (m.group(1) or m.group(4)).casefold()
         yield "plan", _PLAN_CANON.get(name, name.title())
-    for pattern in (_PLAN_MOVE, _PLAN_NAMED):
+    for pattern in (_PLAN_MOVE, _PLAN_NAMED, _PLAN_BEFORE, _PLAN_AFTER):
         for m in pattern.finditer(text):
             yield "plan", m.group(1)
     for m in _SEATS.finditer(text):
