@@ -248,3 +248,12 @@ async def test_the_facts_of_recorded_conversations_reach_the_card(tmp_path: Path
     for replayed in done:  # nobody's words on another's card
         others = [str(r["messages"][0])[:40] for r in rows if r["id"] != replayed.name]  # type: ignore[index]
         assert not [o for o in others if len(o) > 12 and o in replayed.card], replayed.name
+
+
+def test_a_long_case_lists_the_last_articles_given_and_says_how_many_more() -> None:
+    events = [Event(1, 1, NOW, EventKind.CUSTOMER, "customer", "tell me everything")]
+    for n in range(10):
+        events.append(Event(2 + n, 1, NOW, EventKind.ANSWER, "bot", f"A{n}", {"article": f"a{n}"}))
+    case = Case(1, 1, CaseState.BOT, "", NOW, NOW)
+    summary = build.summarise(case, Customer(1, "Ann", NOW), events)
+    assert "• The bot gave: (+4) “A4”; “A5”; “A6”; “A7”; “A8”; “A9”" in summary

@@ -25,7 +25,7 @@ from bot.text import md_escape, shorten
 
 SENTENCE = 200  # characters of a message's first sentence shown at most
 OPEN_MOST = 5  # open questions listed (the first ones)
-QUOTED_MOST = 3  # quoted messages shown of any one kind
+GAVE_MOST = 6  # articles listed (the last ones given)
 _FEW_WORDS = 6  # "this is useless", "agent please": said, not asked
 
 NOTHING_YET = N_("• Needs: nothing said yet, only asked for a person")
@@ -80,11 +80,13 @@ def summarise(case: Case, customer: Customer, events: Sequence[Event]) -> str:
     if found:
         lines.append(f"{FACTS} {md_escape(facts.line(found))}")
     if read.gave:
+        gave = list(read.gave.values())
         given = "; ".join(
             f"“{md_escape(title)}”" + (f" — {verdict}" if verdict else "")
-            for title, verdict in read.gave.values()
+            for title, verdict in gave[-GAVE_MOST:]
         )
-        lines.append(f"{GAVE} {given}")
+        more = len(gave) - GAVE_MOST
+        lines.append(f"{GAVE} " + (f"(+{more}) " * (more > 0)) + given)
     still = [q for q in read.open if q != read.needs]  # (what they need is open too)
     if still:
         shown = still[:OPEN_MOST]
