@@ -16,7 +16,7 @@ from bot.app import Candor
 from bot.config import load as load_config
 from bot.model import Case, CaseState, Customer, Event, EventKind
 from bot.summary import build
-from bot.summary.facts import READ, extract
+from bot.summary.facts import READ, READ_IN_ALL, extract
 from tests.conftest import Clock, RecordingDesk, RecordingSender, case_of, handed_over, write_config
 from tests.conftest import Customer as Client
 from tests.handover_eval import Score, conversations, replay
@@ -98,6 +98,13 @@ def test_pathological_input_is_read_only_as_far_as_read(text: str) -> None:
     at, and what the patterns do there is bounded (no pattern nests quantifiers)."""
     assert facts_of(text) == facts_of(text[:READ])
     assert facts_of("x" * READ + " 40 seats on the Team plan") == {}
+
+
+def test_a_case_is_read_up_to_read_in_all_characters() -> None:
+    long = "x" * (READ - 9) + " 40 seats"  # READ characters
+    enough = READ_IN_ALL // READ
+    assert facts_of(*[long] * enough)["seats"] == ["40"]
+    assert facts_of(*[long] * enough, "and the Team plan") == {"seats": ["40"]}
 
 
 # -- what the agent sees -----------------------------------------------------------------

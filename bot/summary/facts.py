@@ -5,7 +5,8 @@ country, in the five shipped languages.
 Rules, not guesses: a number is a fact only with what says what it is ("40 seats",
 "€1,200", "invoice INV-2041"), so a phone number or a year alone is none. Each
 message is read up to `READ` characters, and no pattern has a quantifier inside a
-repeated group that could backtrack over a long input: every repetition is bounded.
+repeated group that could backtrack over a long input: every repetition is bounded;
+a case is read up to `READ_IN_ALL` characters (its first messages).
 Values are normalised (a date as 2026-03-01, an amount as €1,200, a country by its
 English name), so the same fact said twice is one fact.
 """
@@ -18,7 +19,8 @@ from datetime import date, datetime
 
 from bot.i18n import N_
 
-READ = 4_000  # characters of each message that are read
+READ = 2_000  # characters of each message that are read
+READ_IN_ALL = 30_000  # and of a whole case (its first messages): the work is bounded
 MOST = 6  # values kept per label: the first ones said
 
 # The labels in the order the summary lists them, with their English words (the
@@ -267,8 +269,12 @@ def extract(messages: Iterable[tuple[str, datetime]]) -> Facts:
     """The facts of a customer's messages (their text and when each was written),
     label → values in the order they were first said."""
     found: Facts = {label: [] for label in LABELS}
+    left = READ_IN_ALL
     for text, at in messages:
-        text = text[:READ]
+        if left <= 0:
+            break
+        text = text[: min(READ, left)]
+        left -= len(text)
         for label, value in _facts_of(text, at.date()):
             values = found[label]
             if value not in values and len(values) < MOST:
