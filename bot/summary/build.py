@@ -160,7 +160,7 @@ def _substantive(text: str) -> bool:
     frustration or a verdict on an answer."""
     if is_greeting(text):
         return False
-    short = len(text.split()) <= _FEW_WORDS
+    short = len(text[:200].split()) <= _FEW_WORDS
     return not (short and (wants_person(text) or frustrated(text) or not_helpful(text)))
 
 
