@@ -38,7 +38,9 @@ def main() -> None:
                 f"{replayed.name}: missed {sorted(replayed.wanted - replayed.found)},"
                 f" wrong {sorted(replayed.found - replayed.wanted)}"
             )
+    early = sum(r.early for r in done)
     print(f"{len(done)} conversations, {sum(score.wanted.values())} facts written down")
+    print(f"the summary was shown before the last message in {early} (it is what was shown)")
     print(f"{'label':<10} {'facts':>5} {'found':>5} {'precision':>9} {'recall':>7}")
     for label in LABELS:
         print(

@@ -24,7 +24,7 @@ from bot.summary import facts
 from bot.text import md_escape, shorten
 
 SENTENCE = 200  # characters of a message's first sentence shown at most
-OPEN_MOST = 5  # open questions listed (the first ones)
+OPEN_MOST = 3  # open questions listed (the first ones)
 GAVE_MOST = 6  # articles listed (the last ones given)
 _FEW_WORDS = 6  # "this is useless", "agent please": said, not asked
 
