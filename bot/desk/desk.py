@@ -155,7 +155,8 @@ class Desk:
         *,
         update: bool = False,
     ) -> list[Outbound]:
-        """The case card: who, where, why, the confirmed summary, the recent timeline.
+        """The case card: who and where, then the summary the customer confirmed, why,
+        the recent timeline and where every message is in full (`/open N`).
         Each desk makes the sent card the case's thread; its title (a Telegram forum
         topic's name) says where the case stands. With `update`, the same card as it
         stands now, for desks that can edit the card they sent (Slack, Telegram: the
@@ -169,9 +170,11 @@ class Desk:
         text = (
             f"**Case #{case.id}** · {md_escape(customer.name or 'a customer')} · on {channel}"
             f" · {md_escape(state_words(case))}{speaks(customer)}\n"
-            f"**Why:** {md_escape(case.handover_reason)}\n"
             f"**Summary, confirmed by the customer:**\n{case.summary}\n"
-            + ("**Recent:**\n" + "\n".join(recent) if recent else "")
+            f"**Why:** {md_escape(case.handover_reason)}\n"
+            + ("**Recent:**\n" + "\n".join(recent) + "\n" if recent else "")
+            + f"_Long messages are cut at their first sentence (…): every message in full,"
+            f" /open {case.id}_"
         )
         about = shorten(case.subject, 40) if case.subject else shorten(case.handover_reason, 40)
         name = shorten(customer.name or "customer", 30)

@@ -10,16 +10,16 @@ into the summary, and only then).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot.i18n import ENGLISH, LANGUAGE_NAMES, N_, NAMES, _, ngettext
+from bot.i18n import N_, _
 from bot.model import Button, Case, CaseState, Conversation, Customer, Event, EventKind, Purpose
 from bot.registry import Feature, pack
 from bot.report import ReportData, ReportSection, counted
-from bot.signals import frustrated, is_greeting, not_helpful, wants_person
+from bot.signals import frustrated, not_helpful, wants_person
+from bot.summary import build
 from bot.text import md_escape, shorten
 from bot.turn import Turn
 
@@ -32,84 +32,21 @@ OFFERED = (Conversation.AWAITING_SUMMARY_CHOICE, Conversation.ADDING_TO_SUMMARY)
 
 
 def summarise(case: Case, customer: Customer, events: Sequence[Event]) -> str:
-    """What the bot will pass on: what was asked, answered and tried."""
-    asked = [
-        e.text
-        for e in events
-        if e.kind is EventKind.CUSTOMER
-        and e.text
-        and not e.data.get("command")
-        and not e.data.get("button")
-        and not e.data.get("comment")
-        and not is_greeting(e.text)
-    ]
-    answered = [e.text for e in events if e.kind is EventKind.ANSWER]
-    tried: list[str] = []
-    for e in events:
-        if e.kind is EventKind.ANSWER and e.data.get("article"):
-            tried.append(str(e.data["article"]))
-        elif e.kind is EventKind.CLARIFY:
-            tried.extend(str(a) for a in e.data.get("options", []))
-    unanswered = sum(1 for e in events if e.kind is EventKind.UNKNOWN)
-    lines = []
-    if asked:
-        quoted = "; ".join(f"“{md_escape(shorten(q, 160))}”" for q in asked[-5:])
-        lines.append(f"• Asked: {quoted}")
-    else:
-        lines.append("• Asked: nothing yet, only asked for a person")
-    if answered:
-        titles = ", ".join(f"“{md_escape(t)}”" for t in dict.fromkeys(answered))
-        lines.append(f"• The bot answered with: {titles}")
-    if unanswered:
-        lines.append(f"• The bot could not answer {unanswered} question{'s' * (unanswered > 1)}")
-    if tried:
-        lines.append(f"• Articles tried: {', '.join(dict.fromkeys(tried))}")
-    if customer.language and customer.language != ENGLISH:  # (the desk reads English)
-        language = customer.language
-        lines.append(f"• Language: {LANGUAGE_NAMES.get(language, language)} ({language})")
-    return "\n".join(lines)
+    """What the bot will pass on, from the case's whole timeline `events`: what the
+    customer needs, the facts they gave, what the bot gave and whether it helped,
+    what is still open, their mood and language (bot/summary/build.py)."""
+    return build.summarise(case, customer, events)
 
 
 # The summary's headings: written in English (what the desk reads), shown to the
 # customer in their language (`for_customer`).
-HEADINGS = (
-    N_("• Asked: nothing yet, only asked for a person"),
-    N_("• Asked:"),
-    N_("• The bot answered with:"),
-    N_("• Articles tried:"),
-    N_("• In their words:"),
-    N_("• They added:"),
-)
+HEADINGS = build.HEADINGS
 
 
 def for_customer(summary: str) -> str:
-    """The summary with its headings in the customer's language (their words as they are)."""
-    lines = []
-    for line in summary.split("\n"):
-        for heading in HEADINGS:
-            if line.startswith(heading):
-                line = _(heading) + line[len(heading) :]
-                break
-        else:
-            spoken = _LANGUAGE.match(line)
-            if spoken:
-                line = _("• Language: {language}").format(
-                    language=NAMES.get(spoken.group(1), spoken.group(1))
-                )
-            found = _COULD_NOT.match(line)
-            if found:
-                count = int(found.group(1))
-                line = ngettext(
-                    "• The bot could not answer {count} question",
-                    "• The bot could not answer {count} questions",
-                    count,
-                ).format(count=count)
-        lines.append(line)
-    return "\n".join(lines)
-
-
-_LANGUAGE = re.compile(r"• Language: .{1,40} \(([a-z]{2,3})\)$")
-_COULD_NOT = re.compile(r"• The bot could not answer (\d{1,9}) questions?$")
+    """The summary with its headings, fact labels and the bot's own words in the
+    customer's language (their words as they are)."""
+    return build.for_customer(summary)
 
 
 def offered(turn: Turn) -> bool:
@@ -125,10 +62,10 @@ async def propose(turn: Turn, reason: str, *, opening: str = "", extra: str = ""
     if turn.case.state is not CaseState.BOT:
         await relay(turn, turn.text)
         return
-    events = await turn.timeline(100)
+    events = await turn.tx.timeline.whole(turn.case.id)
     draft = summarise(turn.case, turn.customer, events)
     if extra:
-        draft += f"\n• In their words: “{md_escape(shorten(extra, 300))}”"
+        draft += f"\n{build.IN_THEIR_WORDS} “{md_escape(shorten(extra, 300))}”"
     await turn.save_case(pending_reason=reason, draft_summary=draft)
     await turn.wait_for(Conversation.AWAITING_SUMMARY_CHOICE)
     await show_draft(turn, opening)
@@ -160,7 +97,9 @@ async def hand_over(turn: Turn) -> None:
         return
     case = turn.case
     reason = case.pending_reason or ASKED_FOR_PERSON
-    summary = case.draft_summary or summarise(case, turn.customer, await turn.timeline(100))
+    summary = case.draft_summary or summarise(
+        case, turn.customer, await turn.tx.timeline.whole(case.id)
+    )
     await turn.save_case(
         state=CaseState.WAITING,
         handover_reason=reason,
@@ -294,7 +233,7 @@ def _adding(turn: Turn) -> bool:
 @feature.step("add to the summary", order=70, when=_adding)
 async def add_step(turn: Turn) -> bool:
     """After "Add something", the next text goes into the summary."""
-    draft = f"{turn.case.draft_summary}\n• They added: “{md_escape(shorten(turn.text, 300))}”"
+    draft = f"{turn.case.draft_summary}\n{build.ADDED} “{md_escape(shorten(turn.text, 300))}”"
     await turn.save_case(draft_summary=draft)
     await turn.wait_for(Conversation.AWAITING_SUMMARY_CHOICE)
     await show_draft(turn, _("Added."))

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.model import EventKind
 from bot.store import Store
-from tests.store.conftest import ANN, HERE, NOW
+from tests.store.conftest import ANN, BOB, HERE, NOW, THERE
 
 
 async def test_events_come_back_in_time_order_then_in_the_order_appended(store: Store) -> None:
@@ -90,3 +90,24 @@ async def test_the_turn_read_and_this_transaction_s_appends_make_one_timeline(
             got = [e.text for e in await tx.timeline.recent(case.id, limit=limit)]
             assert got == expected[-limit:], limit
     assert [e.text for e in await store.events_of(case.id)] == expected
+
+
+async def test_whole_is_every_event_oldest_first_with_this_transactions(store: Store) -> None:
+    """What a handover summary is made of: all of a case, not its last `limit`."""
+    async with store.transaction() as tx:
+        ann, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        case = await tx.cases.new(ann.id, NOW)
+        bob, _ = await tx.customers.for_identity(BOB, "Bob", THERE, NOW)
+        other = await tx.cases.new(bob.id, NOW)
+        await tx.timeline.append(other.id, EventKind.CUSTOMER, "customer", "other", NOW)
+        for n in range(150):
+            at = NOW + timedelta(seconds=n)
+            await tx.timeline.append(case.id, EventKind.CUSTOMER, "customer", str(n), at)
+    async with store.transaction() as tx:
+        assert len(await tx.timeline.recent(case.id, limit=100)) == 100
+        await tx.timeline.append(case.id, EventKind.ANSWER, "bot", "new", NOW + timedelta(hours=1))
+        whole = await tx.timeline.whole(case.id)
+        assert [e.text for e in whole] == [str(n) for n in range(150)] + ["new"]
+        assert [e.text for e in await tx.timeline.whole(other.id)] == ["other"]
+    async with store.transaction() as tx:
+        assert len(await tx.timeline.whole(case.id)) == 151

@@ -37,3 +37,7 @@ class Timeline(PersonalData, Protocol):
     async def recent(self, case_id: int, limit: int = 50) -> list[Event]:
         """The case's last `limit` events, oldest first, including those appended in
         this transaction."""
+
+    async def whole(self, case_id: int) -> list[Event]:
+        """All of the case's events, oldest first, including those appended in this
+        transaction (what a handover summary is made of)."""

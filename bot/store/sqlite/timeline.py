@@ -63,6 +63,18 @@ class SQLiteTimeline(Repository):
         s.timelines[case_id] = (events, len(rows) < limit)
         return events[:]
 
+    async def whole(self, case_id: int) -> list[Event]:
+        s = self._s
+        kept = s.timelines.get(case_id)
+        if kept is not None and kept[1]:  # the memo holds all of it
+            return kept[0][:]
+        rows = await s.all(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ? ORDER BY at, id", (case_id,)
+        )
+        events = [event_of(row) for row in rows]
+        s.timelines[case_id] = (events, True)
+        return events[:]
+
     # -- personal data --------------------------------------------------------------------
 
     async def seen_by_customer(self, case_id: int) -> list[Event]:
