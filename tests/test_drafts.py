@@ -4,7 +4,9 @@ article. Real engine, real SQLite, the terminal desk, the fake clock."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Candor
+from bot.cli import main
 from bot.knowledge.articles import load_articles, parse_article
 from bot.knowledge.drafts import DraftError, with_question, write_draft
 from bot.knowledge.tools import kb_check
@@ -42,6 +45,8 @@ async def test_article_writes_a_draft_that_answers_nobody_until_it_is_moved_in(
     desk: RecordingDesk,
     knowledge_dir: Path,
     clock: Clock,
+    config_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     ann, maria = customer_factory("ann"), agent_factory("maria")
     case = await _handed_over_with_reply(ann, maria, app)
@@ -61,6 +66,12 @@ async def test_article_writes_a_draft_that_answers_nobody_until_it_is_moved_in(
     bob = customer_factory("bob")
     clock.advance(minutes=1)
     assert all("SEPA direct debit works" not in t for t in await bob.send(QUESTION))
+    capsys.readouterr()
+    args = ["kb", "drafts", "--config", str(config_path), "--json"]
+    assert await asyncio.to_thread(main, args) == 0
+    [listed] = json.loads(capsys.readouterr().out)["drafts"]
+    assert (listed["id"], listed["question"]) == ("can-i-pay-by-sepa-direct-debit", QUESTION)
+    assert (listed["asked"], listed["unanswered"]) == (2, 2)  # Ann's and Bob's
 
     os.replace(draft, knowledge_dir / draft.name)  # a person moves it in
     app.reload_knowledge()
@@ -107,11 +118,11 @@ async def test_a_read_only_knowledge_folder_gets_a_clear_answer(
         pytest.skip("running as root: a read-only folder is writable anyway")
     ann, maria = customer_factory("ann"), agent_factory("maria")
     case = await _handed_over_with_reply(ann, maria, app)
-    knowledge_dir.chmod(0o555)
+    os.chmod(knowledge_dir, 0o555)
     try:
         await maria.say("/article", case)
     finally:
-        knowledge_dir.chmod(0o755)
+        os.chmod(knowledge_dir, 0o755)
     told = desk.sent[-1].text
     assert f"No draft for case #{case}" in told and "cannot be made" in told
     assert not (knowledge_dir / "drafts").exists()
@@ -191,3 +202,25 @@ def test_the_loader_never_reads_drafts(knowledge_dir: Path) -> None:
     articles, problems = load_articles(knowledge_dir)
     assert sorted(a.id for a in articles) == ["free-trial", "pricing-plans", "refunds"]
     assert problems == []
+
+
+def test_a_broken_draft_is_an_error_of_the_drafts_alone(knowledge_dir: Path) -> None:
+    drafts = knowledge_dir / "drafts"
+    drafts.mkdir()
+    (drafts / "broken.md").write_text("no front matter\n", encoding="utf-8")
+    (drafts / "refunds.md").write_text(
+        '+++\ntitle = "Refunds again"\nquestions = ["money back"]\n+++\nNo.\n', "utf-8"
+    )
+    out = io.StringIO()
+    assert kb_check(knowledge_dir, out) == 1
+    text = out.getvalue()
+    live, drafted = text.split("Drafts (never answered from")
+    assert "3 articles checked" in live and "0 errors" in live
+    assert "broken.md:1: error: front matter missing" in drafted
+    assert "id 'refunds' is a live article's" in drafted
+    assert "1 drafts checked" in drafted and "2 errors" in drafted
+    assert sorted(a.id for a in load_articles(knowledge_dir)[0]) == [
+        "free-trial",
+        "pricing-plans",
+        "refunds",
+    ]

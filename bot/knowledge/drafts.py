@@ -280,7 +280,7 @@ def add_question(article: Article, question: str, others: Iterable[Article]) -> 
     except (OSError, UnicodeDecodeError) as error:
         raise DraftError(f"{path} cannot be read: {error}") from None
     changed = with_question(text, question)
-    again, problems = parse_article(path, changed, article.language)
+    again, _ = parse_article(path, changed, article.language)
     if (
         again is None
         or again.questions != (*article.questions, question)

@@ -110,15 +110,16 @@ def _check_drafts(directory: Path, articles: list[Article], out: TextIO) -> int:
 
 
 def kb_drafts(
-    directory: Path, events: Sequence[Event], as_json: bool, out: TextIO | None = None
+    directory: Path, events: Sequence[Event] | None, as_json: bool, out: TextIO | None = None
 ) -> int:
     """`candor kb drafts`: each draft, with how many of the customers' messages in
     `events` it would answer once moved in, and how many of those were "I don't know"
-    (bot/knowledge/drafts.py `DraftCount`)."""
+    (bot/knowledge/drafts.py `DraftCount`); no counts when `events` is None."""
     out = out or sys.stdout
     articles, _ = load_articles(directory)
     drafts, problems = load_drafts(directory)
-    rows = draft_counts(articles, drafts, events)
+    rows = draft_counts(articles, drafts, events or ())
+    counted = events is not None
     if as_json:
         payload = [
             {
@@ -126,8 +127,8 @@ def kb_drafts(
                 "title": r.draft.title,
                 "question": r.draft.questions[0] if r.draft.questions else None,
                 "path": str(r.draft.path),
-                "asked": r.asked,
-                "unanswered": r.unanswered,
+                "asked": r.asked if counted else None,
+                "unanswered": r.unanswered if counted else None,
             }
             for r in rows
         ]
@@ -139,11 +140,8 @@ def kb_drafts(
         print(f"No drafts in {folder}: /article on the desk writes one.", file=out)
     for r in rows:
         question = r.draft.questions[0] if r.draft.questions else r.draft.title
-        print(
-            f"{r.draft.id}: asked {r.asked} times ({r.unanswered} unanswered)  “{question}”"
-            f"  {r.draft.path}",
-            file=out,
-        )
+        times = f"asked {r.asked} times ({r.unanswered} unanswered)" if counted else "not counted"
+        print(f"{r.draft.id}: {times}  “{question}”  {r.draft.path}", file=out)
     for problem in problems:
         print(problem, file=out)
     if rows:
