@@ -18,6 +18,7 @@ from bot.cli import main
 from bot.knowledge.articles import load_articles, parse_article
 from bot.knowledge.drafts import DraftError, with_question, write_draft
 from bot.knowledge.tools import kb_check
+from bot.report import build_report, render_report
 from tests.conftest import Agent, Clock, Customer, RecordingDesk, case_of, handed_over
 
 Factory = Callable[[str], Customer]
@@ -72,6 +73,11 @@ async def test_article_writes_a_draft_that_answers_nobody_until_it_is_moved_in(
     [listed] = json.loads(capsys.readouterr().out)["drafts"]
     assert (listed["id"], listed["question"]) == ("can-i-pay-by-sepa-direct-debit", QUESTION)
     assert (listed["asked"], listed["unanswered"]) == (2, 2)  # Ann's and Bob's
+    report = render_report(await build_report(app.config.storage.path, None, clock.now))
+    unanswered = report.split("Top unanswered questions")[1].split("\n\n")[0]
+    assert "can i pay by sepa direct debit" in unanswered
+    assert "/article N turns an agent's reply" in unanswered
+    assert "`candor kb drafts` lists the drafts" in unanswered
 
     os.replace(draft, knowledge_dir / draft.name)  # a person moves it in
     app.reload_knowledge()
