@@ -235,7 +235,12 @@ def _web(config: Config, app: Candor) -> list[tuple[str, Channel]]:
         (
             "web",
             WebServer(
-                app.store, config.web, config.bot.company, agents, languages=config.bot.languages
+                app.store,
+                config.web,
+                config.bot.company,
+                agents,
+                languages=config.bot.languages,
+                knowledge=config.knowledge.directory,
             ),
         )
     ]
@@ -254,7 +259,12 @@ async def _serve_web(config: Config) -> int:
     try:
         agents = [agent.name for agent in config.desk.agents]
         server = WebServer(
-            store, config.web, config.bot.company, agents, languages=config.bot.languages
+            store,
+            config.web,
+            config.bot.company,
+            agents,
+            languages=config.bot.languages,
+            knowledge=config.knowledge.directory,
         )
         try:
             await server.start()
