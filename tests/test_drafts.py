@@ -61,7 +61,7 @@ async def test_article_writes_a_draft_that_answers_nobody_until_it_is_moved_in(
     assert article.title == "Can I pay by SEPA direct debit"
     out = io.StringIO()
     assert kb_check(knowledge_dir, out) == 0
-    assert "1 drafts checked" in out.getvalue() and "0 errors" in out.getvalue()
+    assert "1 draft checked" in out.getvalue() and "0 errors" in out.getvalue()
 
     app.reload_knowledge()  # a reload reads the knowledge folder, never its drafts
     bob = customer_factory("bob")
@@ -111,6 +111,12 @@ async def test_the_agent_names_another_question_and_a_case_with_no_reply_is_refu
     assert [p.name for p in written] == ["etc-passwd-b-sepa-b-for-yearly-plans.md"]
     assert '"../../etc/passwd <b>SEPA</b> for yearly plans?"' in written[0].read_text("utf-8")
     assert "\\<b\\>SEPA" in desk.sent[-1].text  # escaped on the desk
+    await maria.say(f"/article {case} " + "why " * 50_000)  # a huge question: cut, written
+    assert "Draft article **why-why-why" in desk.sent[-1].text
+    [huge] = [p for p in (knowledge_dir / "drafts").glob("why-*.md")]
+    article, _ = parse_article(huge, huge.read_text("utf-8"))
+    assert article is not None and len(article.questions[0]) <= 1000
+    assert len(article.title) <= 82 and len(desk.sent[-1].text) < 1000
 
 
 async def test_a_read_only_knowledge_folder_gets_a_clear_answer(
@@ -175,6 +181,7 @@ async def test_teach_adds_the_question_and_the_article_then_answers_it(
     question = "we bought the wrong plan, give us our cash back"
     case = await _handed_over_with_reply(ann, maria, app, question, "Refunded, sorry.")
     before = (knowledge_dir / "refunds.md").read_bytes()
+    trial = (knowledge_dir / "free-trial.md").read_bytes()
     await maria.say(f"/teach refundz {case}")
     assert "There is no article 'refundz'. Did you mean: refunds" in desk.sent[-1].text
     await maria.say(f"/teach ../refunds {case}")
@@ -185,9 +192,14 @@ async def test_teach_adds_the_question_and_the_article_then_answers_it(
     assert "**refunds**, its English version" in told and "reload" in told
     after = (knowledge_dir / "refunds.md").read_bytes()
     assert after.replace(b', "we bought the wrong plan, give us our cash back"', b"") == before
-    app.reload_knowledge()
-    await maria.say(f"/teach refunds {case}")
+    await maria.say(f"/teach refunds {case}")  # again, before any reload: the file says
     assert "already an example of refunds" in desk.sent[-1].text
+    await maria.say(f"/teach free-trial {case} can I get a refund")  # another article's
+    assert "“can I get a refund” is already an example of refunds" in desk.sent[-1].text
+    await maria.say(f"/teach free-trial {case} ?!")
+    assert "Nothing was added: the question has no words to add" in desk.sent[-1].text
+    assert (knowledge_dir / "free-trial.md").read_bytes() == trial
+    app.reload_knowledge()
     assert (knowledge_dir / "refunds.md").read_bytes() == after
     bob = customer_factory("bob")
     clock.advance(minutes=1)
@@ -224,7 +236,7 @@ def test_a_broken_draft_is_an_error_of_the_drafts_alone(knowledge_dir: Path) -> 
     assert "3 articles checked" in live and "0 errors" in live
     assert "broken.md:1: error: front matter missing" in drafted
     assert "id 'refunds' is a live article's" in drafted
-    assert "1 drafts checked" in drafted and "2 errors" in drafted
+    assert "1 draft checked" in drafted and "2 errors" in drafted
     assert sorted(a.id for a in load_articles(knowledge_dir)[0]) == [
         "free-trial",
         "pricing-plans",

@@ -23,7 +23,7 @@ from bot.i18n import spoken
 from bot.knowledge.drafts import DraftError, add_question, valid_id, write_draft
 from bot.model import Case, Customer, Event, EventKind
 from bot.registry import Feature
-from bot.text import md_escape
+from bot.text import clean, md_escape
 
 feature = Feature("drafts")
 
@@ -148,7 +148,7 @@ def _teach_args(turn: DeskTurn, args: str) -> tuple[str, str]:
     """(the article's id, the question the agent wrote, "" for the case's own) from
     what followed /teach ("refunds 12 the question", "refunds the question"). The
     desk already took the case's number, the second word, when it was one."""
-    words = turn.inbound.text.split()[1:]
+    words = clean(turn.inbound.text).split()[1:]
     if not words:
         return "", ""
     article_id = words[0].lower()

@@ -259,32 +259,34 @@ def with_question(text: str, question: str) -> str:
 
 
 def add_question(article: Article, question: str, others: Iterable[Article]) -> Path:
-    """Add `question` to the article's file; `others`: the articles of its language
-    (a question that is another's example too is refused: the matcher could not tell
-    them apart). Returns the file changed."""
+    """Add `question` to the article's file as it is on disk now; `others`: the
+    articles of its language (a question that is another's example too is refused:
+    the matcher could not tell them apart). Returns the file changed."""
     question = one_line(question)[:MAX_MATCHED]
     path = article.path
-    if path is None or not question:
-        raise DraftError("nothing to add")
-    phrase = sorted_phrase(content_words(question))
-    if any(sorted_phrase(content_words(q)) == phrase for q in article.questions):
-        raise DraftError(f"“{question}” is already an example of {article.id}")
-    for other in others:
-        if other.id != article.id and any(
-            sorted_phrase(content_words(q)) == phrase for q in other.questions
-        ):
-            raise DraftError(f"“{question}” is already an example of {other.id}")
+    if path is None or not any(ch.isalpha() for ch in question):
+        raise DraftError("the question has no words to add")
     try:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8")
+        text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise DraftError(f"{path} cannot be read: {error}") from None
+    now, _ = parse_article(path, text, article.language)
+    if now is None or now.id != article.id:
+        raise DraftError(f"{path.name} is not a valid article now: see `candor kb check`")
+    phrase = sorted_phrase(content_words(question))
+    for other in (now, *(o for o in others if o.id != article.id)):
+        if any(sorted_phrase(content_words(q)) == phrase for q in other.questions):
+            raise DraftError(f"“{question}” is already an example of {other.id}")
     changed = with_question(text, question)
     again, _ = parse_article(path, changed, article.language)
     if (
         again is None
-        or again.questions != (*article.questions, question)
-        or (again.id, again.title, again.body) != (article.id, article.title, article.body)
+        or again.questions != (*now.questions, question)
+        or (
+            again.title,
+            again.body,
+        )
+        != (now.title, now.body)
     ):
         raise DraftError(f"{path.name} could not be changed safely: edit it by hand")
     problem = writable(path.parent)

@@ -101,9 +101,9 @@ def _check_drafts(directory: Path, articles: list[Article], out: TextIO) -> int:
     for problem in problems:
         print(f"  {problem}", file=out)
     errors = sum(1 for p in problems if p.severity == "error")
+    counted = f"{len(drafts)} draft" + ("" if len(drafts) == 1 else "s")
     print(
-        f"{len(drafts)} drafts checked in {folder}: {errors} errors,"
-        f" {len(problems) - errors} warnings",
+        f"{counted} checked in {folder}: {errors} errors, {len(problems) - errors} warnings",
         file=out,
     )
     return errors
