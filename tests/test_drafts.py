@@ -242,3 +242,24 @@ def test_a_broken_draft_is_an_error_of_the_drafts_alone(knowledge_dir: Path) -> 
         "pricing-plans",
         "refunds",
     ]
+
+
+async def test_the_reply_receipt_offers_make_an_article_and_pressing_it_writes_one(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    case = await _handed_over_with_reply(ann, maria, app)
+    receipt = next(m for m in reversed(desk.sent) if m.text.startswith("✓ Delivered"))
+    assert [(b.label, b.payload) for b in receipt.buttons] == [
+        ("Make an article", f"desk:article:{case}")
+    ]
+    await maria.press(f"desk:article:{case}")
+    assert "Draft article **can-i-pay-by-sepa-direct-debit**" in desk.sent[-1].text
+    assert (knowledge_dir / "drafts" / "can-i-pay-by-sepa-direct-debit.md").is_file()
+    await agent_factory("nobody").press(f"desk:article:{case}")  # not an agent: refused
+    assert "you are not one of them" in desk.sent[-1].text
+    assert len(list((knowledge_dir / "drafts").glob("*.md"))) == 1
