@@ -237,6 +237,13 @@ def test_a_broken_draft_is_an_error_of_the_drafts_alone(knowledge_dir: Path) -> 
     assert "broken.md:1: error: front matter missing" in drafted
     assert "id 'refunds' is a live article's" in drafted
     assert "1 draft checked" in drafted and "2 errors" in drafted
+    (drafts / "broken.md").unlink()
+    (drafts / "refunds.md").rename(drafts / "money.md")
+    text = (drafts / "money.md").read_text("utf-8").replace("+++\n", '+++\nid = "money"\n', 1)
+    (drafts / "money.md").write_text(text, "utf-8")
+    out = io.StringIO()
+    assert kb_check(knowledge_dir, out) == 0  # a warning only
+    assert "its question “money back” is answered already, by 'refunds'" in out.getvalue()
     assert sorted(a.id for a in load_articles(knowledge_dir)[0]) == [
         "free-trial",
         "pricing-plans",

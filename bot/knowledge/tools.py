@@ -87,7 +87,20 @@ def _check_drafts(directory: Path, articles: list[Article], out: TextIO) -> int:
         return 0
     drafts, problems = load_drafts(directory)
     live = {a.id: a for a in articles if a.language == BASE_LANGUAGE}
+    kb = KnowledgeBase.of(list(live.values()), Thresholds()) if live else None
     for draft in drafts:
+        decision = kb.decide(draft.questions[0]) if kb and draft.questions else None
+        if decision is not None and decision.kind == "answer":
+            answered = decision.candidates[0].article
+            problems.append(
+                Problem(
+                    draft.path or folder,
+                    draft.line,
+                    f"its question “{draft.questions[0]}” is answered already, by"
+                    f" {answered.id!r} ({answered.path}): teach that article instead?",
+                    "warning",
+                )
+            )
         if draft.id in live:
             problems.append(
                 Problem(
@@ -145,8 +158,9 @@ def kb_drafts(
     for problem in problems:
         print(problem, file=out)
     if rows:
+        many = f"{len(rows)} draft" + ("" if len(rows) == 1 else "s")
         print(
-            f"{len(rows)} drafts in {folder}; asked: customers' messages a draft would answer"
+            f"{many} in {folder}; asked: customers' messages a draft would answer"
             " once moved into the knowledge folder (unanswered: of those, the bot said it did"
             " not know). Move one in to use it; `candor kb check` validates them.",
             file=out,
