@@ -270,3 +270,17 @@ async def test_the_reply_receipt_offers_make_an_article_and_pressing_it_writes_o
     await agent_factory("nobody").press(f"desk:article:{case}")  # not an agent: refused
     assert "you are not one of them" in desk.sent[-1].text
     assert len(list((knowledge_dir / "drafts").glob("*.md"))) == 1
+
+
+def test_a_drafts_question_and_title_keep_no_address_link_or_long_number(tmp_path: Path) -> None:
+    question = (
+        "refund to DE89 3704 0044 0532 0130 00 for ann.lee+shop@example.co.uk,"
+        " card 4111-1111-1111-1111, see https://example.com/x?me=ann, call +49 170 1234567"
+    )
+    written = write_draft(tmp_path, question, "Refunds take 5 days.", [], "n")
+    text = written.path.read_text("utf-8")
+    for private in ("DE89", "0532", "ann.lee", "example.co.uk", "4111", "me=ann", "1234567"):
+        assert private not in text and private not in written.article_id
+    assert written.question == (
+        "refund to [number] for [e-mail], card [number], see [link] call +[number]"
+    )

@@ -78,7 +78,8 @@ async def article(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
         return
     note = (
         f"draft by {turn.agent.name} from case #{case.id}, {turn.now:%Y-%m-%d}: check the"
-        " title, questions and text, then move this file into the knowledge folder"
+        " title, questions and text (nothing personal: customers see titles), then move"
+        " this file into the knowledge folder"
     )
     try:
         written = write_draft(kb.directory, question, reply, [a.id for a in kb.articles()], note)
@@ -87,10 +88,11 @@ async def article(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
         return
     turn.answer(
         f"📝 Draft article **{md_escape(written.article_id)}** written to"
-        f" {md_escape(str(written.path))}, with “{md_escape(question[:200])}” as its first"
-        " question and your last reply as its answer. Drafts never answer customers: check"
-        " it, then move it into the knowledge folder (`candor kb drafts` shows how often its"
-        " question was asked; `candor kb check` validates it)."
+        f" {md_escape(str(written.path))}, with “{md_escape(written.question[:200])}” as its"
+        " first question and your last reply as its answer (e-mail addresses, links and long"
+        " numbers in the question replaced; check the rest for anything personal). Drafts"
+        " never answer customers: check it, then move it into the knowledge folder (`candor kb"
+        " drafts` shows how often its question was asked; `candor kb check` validates it)."
     )
 
 

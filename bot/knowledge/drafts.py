@@ -45,6 +45,11 @@ SLUG_CHARS = 48  # a draft's id, from its title
 # anything but tab and newline below U+0020, DEL, C1, lone surrogates, non-characters
 _UNWRITABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s")
+# what in a customer's words names them or theirs: an address, a URL, a long number
+# (phone, IBAN, card, account): a draft's question and title get a placeholder instead
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"\bhttps?://\S+", re.I)
+_LONG_NUMBER = re.compile(r"(?:[A-Z]{2}\d{2}[ ]?)?\d(?:[ ./-]?\d){5,}")
 
 
 class DraftError(Exception):
@@ -55,10 +60,19 @@ class DraftError(Exception):
 class Written:
     path: Path
     article_id: str
+    question: str  # as written: on one line, personal data replaced
 
 
 def drafts_folder(knowledge: Path) -> Path:
     return knowledge / DRAFTS
+
+
+def impersonal(text: str) -> str:
+    """A customer's words with their e-mail addresses, links and long numbers
+    replaced (the rest is for the agent to check before the draft is moved in)."""
+    text = _EMAIL.sub("[e-mail]", text)
+    text = _URL.sub("[link]", text)
+    return _LONG_NUMBER.sub("[number]", text)
 
 
 def one_line(text: str) -> str:
@@ -159,7 +173,7 @@ def write_draft(
 ) -> Written:
     """Write a draft from a customer's question and an agent's reply; `taken`: the
     live articles' ids (a draft's id must not be one, to be moved in as it is)."""
-    question = one_line(question)[:MAX_MATCHED]
+    question = impersonal(one_line(question))[:MAX_MATCHED]
     if not question or not body.strip():
         raise DraftError("the draft needs a customer's question and an agent's reply")
     folder = drafts_folder(knowledge)
@@ -191,7 +205,7 @@ def write_draft(
         raise DraftError(f"{path.name} appeared meanwhile: try again") from None
     except OSError as error:
         raise DraftError(f"no draft was written in {folder}: {error.strerror}") from None
-    return Written(path, article_id)
+    return Written(path, article_id, question)
 
 
 # -- /teach: one more question in an article's front matter ------------------------------
