@@ -284,3 +284,25 @@ def test_a_drafts_question_and_title_keep_no_address_link_or_long_number(tmp_pat
     assert written.question == (
         "refund to [number] for [e-mail], card [number], see [link] call +[number]"
     )
+
+
+async def test_the_desk_help_names_article_and_teach(
+    agent_factory: Callable[[str], Agent], desk: RecordingDesk
+) -> None:
+    await agent_factory("maria").say("/help")
+    assert (
+        "/article N [QUESTION]: turn the case's question and your last reply" in desk.sent[-1].text
+    )
+    assert "/teach ARTICLE_ID N: add the case's question as an example" in desk.sent[-1].text
+
+
+def test_kb_drafts_without_a_config_lists_the_drafts_uncounted(
+    knowledge_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["kb", "drafts", "--knowledge", str(knowledge_dir)]) == 0
+    assert "No drafts in" in capsys.readouterr().out
+    write_draft(knowledge_dir, "do you take SEPA", "We do.", [], "n")
+    assert main(["kb", "drafts", "--knowledge", str(knowledge_dir)]) == 0
+    captured = capsys.readouterr()
+    assert "do-you-take-sepa: not counted  “do you take SEPA”" in captured.out
+    assert "listed without counts" in captured.err
