@@ -291,9 +291,13 @@ async def test_the_desk_help_names_article_and_teach(
 ) -> None:
     await agent_factory("maria").say("/help")
     assert (
-        "/article N [QUESTION]: turn the case's question and your last reply" in desk.sent[-1].text
+        "/article [N] [QUESTION]: turn the case's question and your last reply"
+        in desk.sent[-1].text
     )
-    assert "/teach ARTICLE_ID N: add the case's question as an example" in desk.sent[-1].text
+    assert (
+        "/teach ARTICLE_ID [N] [QUESTION]: add the case's question as an example"
+        in desk.sent[-1].text
+    )
 
 
 def test_kb_drafts_without_a_config_lists_the_drafts_uncounted(

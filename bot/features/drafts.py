@@ -57,7 +57,7 @@ def last_reply(events: Sequence[Event]) -> str:
     "article",
     help="turn the case's question and your last reply into a draft article",
     case="first",
-    usage="N [QUESTION]",
+    usage="[N] [QUESTION]",
 )
 async def article(turn: DeskTurn, case: Case, customer: Customer, args: str) -> None:
     events = await turn.tx.timeline.recent(case.id, limit=EVENTS_READ)
@@ -100,7 +100,7 @@ async def article(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
     "teach",
     help="add the case's question as an example to an article",
     case="second",
-    usage="ARTICLE_ID N",
+    usage="ARTICLE_ID [N] [QUESTION]",
 )
 async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> None:
     article_id, question = _teach_args(turn, args)
