@@ -310,3 +310,29 @@ def test_kb_drafts_without_a_config_lists_the_drafts_uncounted(
     captured = capsys.readouterr()
     assert "do-you-take-sepa: not counted  “do you take SEPA”" in captured.out
     assert "listed without counts" in captured.err
+
+
+async def test_a_reopened_case_gives_the_question_of_its_latest_handover(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+    clock: Clock,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    case = await _handed_over_with_reply(ann, maria, app)
+    await maria.say("/resolve", case)
+    clock.advance(hours=1)
+    await ann.send("do you have an office in Lisbon")
+    assert (await case_of(app, ann)).id == case  # reopened
+    await handed_over(ann)
+    await maria.say("Yes, in Alfama.", case)
+    await maria.say("/article", case)
+    [draft] = (knowledge_dir / "drafts").glob("*.md")
+    article, _ = parse_article(draft, draft.read_text("utf-8"))
+    assert article is not None
+    assert (article.questions, article.body) == (
+        ("do you have an office in Lisbon",),
+        "Yes, in Alfama.",
+    )

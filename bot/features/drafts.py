@@ -4,8 +4,9 @@ to an article as a new example (bot/knowledge/drafts.py writes the files).
 
 The case's question is the one that led to its handover: the last thing the
 customer wrote (not a button, not a command) that the bot could not answer ("I don't
-know" or a menu) before the case first went to the queue; without one, the last
-thing they wrote before it; a case never handed over, the last they wrote. The agent
+know" or a menu) before the case last went to the queue ahead of the latest reply
+by a person; without one, the last thing they wrote before it; a case never handed
+over, the last they wrote before that reply. The agent
 names another by writing it after the command (`/article 12 how do I pay by SEPA?`,
 `/teach refunds 12 money back for a wrong plan`). The reply is the last one a person
 sent the customer on the case. Desk text: English, not translated.
@@ -33,8 +34,9 @@ SUGGESTED = 3  # ids offered for an unknown one
 
 def case_question(events: Sequence[Event]) -> str:
     """The customer's question a case is about (see the module's docstring)."""
-    last = unanswered = ""
-    for event in events:
+    replied = max((i for i, e in enumerate(events) if e.kind is EventKind.AGENT), default=-1)
+    last = unanswered = picked = ""
+    for event in events[: replied if replied >= 0 else len(events)]:
         if event.kind is EventKind.CUSTOMER:
             if (
                 event.text.strip()
@@ -45,8 +47,8 @@ def case_question(events: Sequence[Event]) -> str:
         elif event.kind in (EventKind.UNKNOWN, EventKind.CLARIFY) and last:
             unanswered = last
         elif event.kind is EventKind.HANDOVER:
-            return unanswered or last
-    return unanswered or last
+            picked, unanswered = unanswered or last, ""
+    return picked or unanswered or last
 
 
 def last_reply(events: Sequence[Event]) -> str:
