@@ -23,7 +23,9 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.knowledge.analysis import content_words, fold, sorted_phrase
 from bot.knowledge.articles import (
@@ -39,6 +41,9 @@ from bot.knowledge.articles import (
 )
 from bot.model import Event, EventKind
 from bot.text import MAX_MATCHED
+
+if TYPE_CHECKING:
+    from bot.knowledge.base import KnowledgeBase
 
 TITLE_CHARS = 80  # a draft's title: the question's first sentence, at most this long
 SLUG_CHARS = 48  # a draft's id, from its title
@@ -384,17 +389,25 @@ def asked_questions(events: Iterable[Event]) -> Counter[tuple[str, bool]]:
     return counted
 
 
+@lru_cache(maxsize=2)
+def _knowledge(articles: tuple[Article, ...]) -> KnowledgeBase:
+    """The knowledge base of these articles, kept while they stay the same: building
+    it trains the second opinion (seconds), and it keeps its recent decisions, so a
+    page asked again matches only the messages that are new."""
+    from bot.knowledge.base import KnowledgeBase  # (base.py reads articles.py, as we do)
+
+    return KnowledgeBase.of(list(articles))
+
+
 def draft_counts(
     live: Sequence[Article], drafts: Sequence[Article], events: Iterable[Event]
 ) -> list[DraftCount]:
     """Each draft with how often it would have answered (see `DraftCount`): the
     decision of the live base-language articles plus all the drafts (a draft's id
     kept apart from a live one's), on each message once; most asked first."""
-    from bot.knowledge.base import KnowledgeBase  # (base.py reads articles.py, as we do)
-
     english = [a for a in live if a.language == BASE_LANGUAGE]
     named = {f"{DRAFTS}/{d.id}": d for d in drafts}
-    kb = KnowledgeBase.of([*english, *(replace(d, id=k) for k, d in named.items())])
+    kb = _knowledge((*english, *(replace(d, id=k) for k, d in named.items())))
     asked: Counter[str] = Counter()
     unanswered: Counter[str] = Counter()
     for (text, unknown), n in asked_questions(events).items():
