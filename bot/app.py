@@ -22,6 +22,7 @@ from bot.features import (
     answers,
     cases,
     delivery,
+    drafts,
     feedback,
     followups,
     greeting,
@@ -74,6 +75,7 @@ FEATURES: tuple[Feature, ...] = (
     language.feature,
     help.feature,
     desk_commands.feature,
+    drafts.feature,
     delivery.feature,
 )
 

@@ -19,6 +19,7 @@ from bot.store import StoreError
 
 if TYPE_CHECKING:
     from bot.app import Candor
+    from bot.model import Event
 
 EXIT_USAGE = 2
 
@@ -98,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _kb_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser], None]) -> None:
-    """`candor kb check`, `candor kb ask`, `candor kb eval`."""
+    """`candor kb check`, `candor kb ask`, `candor kb eval`, `candor kb drafts`."""
     kb = commands.add_parser("kb", help="check, try and measure the knowledge base")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
     check = kb_commands.add_parser("check", help="validate the articles; exit 1 on an error")
@@ -127,7 +128,12 @@ def _kb_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser],
         help='one JSON object a line: {"text": ..., "article": id or null, "also": [ids]}',
     )
     evaluate.add_argument("--json", action="store_true", help="one JSON object")
-    for sub in (check, ask, evaluate):
+    drafts = kb_commands.add_parser(
+        "drafts",
+        help="the agents' drafts (knowledge/drafts) and how often their question was asked",
+    )
+    drafts.add_argument("--json", action="store_true", help="one JSON object")
+    for sub in (check, ask, evaluate, drafts):
         sub.add_argument("--knowledge", type=Path, metavar="DIR", help="the articles' folder")
         with_config(sub)
 
@@ -229,7 +235,12 @@ def _web(config: Config, app: Candor) -> list[tuple[str, Channel]]:
         (
             "web",
             WebServer(
-                app.store, config.web, config.bot.company, agents, languages=config.bot.languages
+                app.store,
+                config.web,
+                config.bot.company,
+                agents,
+                languages=config.bot.languages,
+                knowledge=config.knowledge.directory,
             ),
         )
     ]
@@ -248,7 +259,12 @@ async def _serve_web(config: Config) -> int:
     try:
         agents = [agent.name for agent in config.desk.agents]
         server = WebServer(
-            store, config.web, config.bot.company, agents, languages=config.bot.languages
+            store,
+            config.web,
+            config.bot.company,
+            agents,
+            languages=config.bot.languages,
+            knowledge=config.knowledge.directory,
         )
         try:
             await server.start()
@@ -389,6 +405,8 @@ def _kb(args: argparse.Namespace) -> int:
         raise ConfigError(f"the knowledge folder {directory} does not exist")
     if args.kb_command == "check":
         return kb_check(directory, languages=_kb_languages(args.languages, config))
+    if args.kb_command == "drafts":
+        return _kb_drafts(directory, args, config)
     if args.kb_command == "eval" and not args.file.is_file():
         raise ConfigError(f"cannot read {args.file}: no such file")
     kb = KnowledgeBase.load(directory, thresholds, semantic)
@@ -403,6 +421,43 @@ def _kb(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"candor: {error}", file=sys.stderr)
     return 1
+
+
+def _kb_drafts(directory: Path, args: argparse.Namespace, config: Config | None) -> int:
+    """`candor kb drafts`: with a config (--config, or the default one when no
+    --knowledge is given), the customers' messages are read from its database,
+    read-only as `candor report` does; without one the drafts are listed uncounted."""
+    from bot.knowledge.tools import kb_drafts
+
+    if config is None:
+        print("candor: no --config: the drafts are listed without counts", file=sys.stderr)
+        return kb_drafts(directory, None, args.json)
+    try:
+        events = asyncio.run(_all_events(config.storage.url or config.storage.path))
+    except FileNotFoundError as error:
+        print(f"candor: {error}: the drafts are listed without counts", file=sys.stderr)
+        return kb_drafts(directory, None, args.json)
+    return kb_drafts(directory, events, args.json)
+
+
+async def _all_events(db: Path | str) -> Sequence[Event]:
+    """Every case's events, from the database opened read-only (as bot/report.py)."""
+    from datetime import UTC, datetime
+
+    from bot.report import read_data
+    from bot.store import PostgresStore, SQLiteStore, Store
+    from bot.store.postgres.store import is_postgres_url
+
+    store: Store
+    if isinstance(db, str) and is_postgres_url(db):
+        store = PostgresStore(db, read_only=True)
+    else:
+        store = SQLiteStore(Path(db), read_only=True)
+    await store.open()
+    try:
+        return (await read_data(store, None, datetime.now(UTC))).events
+    finally:
+        await store.close()
 
 
 def _database_url(value: str, where: str = "--to") -> str:

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from bot.lanes import Lane
 from bot.logs import outage
-from bot.model import Address, Cause, Delivery, Outbound, Purpose
+from bot.model import Address, Button, Cause, Delivery, Outbound, Purpose
 from bot.store import Store, Transaction
 from bot.store.protocols import Sendable
 
@@ -374,10 +374,14 @@ def receipt(message: Outbound, *, delivered: bool, reason: str) -> Outbound | No
             f"✗ NOT delivered to the customer: “{quoted}”. Reason: {reason}. The customer has"
             " not seen this reply; try again later or reach them another way."
         )
+    # a reply that arrived may become an article (bot/features/drafts.py: /article)
+    article = delivered and message.case_id is not None
+    article = article and message.delivery.purpose is Purpose.AGENT_REPLY
     return Outbound(
         address=target,
         text=text,
         cause=Cause.DESK,
         case_id=message.case_id,
+        buttons=(Button("Make an article", f"desk:article:{message.case_id}"),) if article else (),
         delivery=Delivery(purpose=Purpose.RECEIPT, in_thread=True, delivered=delivered),
     )

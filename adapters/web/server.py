@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -19,6 +20,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 from bot import i18n
 from bot.store import Store, StoreError
 from bot.web import pages
+from bot.web.drafts import (
+    DRAFT_TABLES,
+    DRAFTS_PATH,
+    DraftsView,
+    drafts_csv,
+    drafts_view,
+    render_drafts,
+)
 from bot.web.html import CSS, STYLESHEET, Html, html, join
 from bot.web.lang import choose
 from bot.web.overview import (
@@ -167,9 +176,11 @@ class WebServer:
         clock: Clock = _now,
         languages: Sequence[str] = (i18n.ENGLISH,),
         idle_seconds: float = IDLE_SECONDS,
+        knowledge: Path | None = None,
     ) -> None:
         self.store = store
         self.idle_seconds = idle_seconds
+        self.knowledge = knowledge  # `[knowledge] directory`: its drafts are a page's
         self.languages = tuple(languages) or (i18n.ENGLISH,)  # `[bot] languages`
         self.settings = settings
         self.company = company
@@ -196,6 +207,8 @@ class WebServer:
         app.router.add_get(pages.DASHBOARD_PATH + "/csv", self.csv)
         app.router.add_get(pages.DASHBOARD_PATH + "/queue", self.queue)
         app.router.add_get(pages.DASHBOARD_PATH + "/agents", self.agents)
+        app.router.add_get(DRAFTS_PATH, self.drafts)
+        app.router.add_get(DRAFTS_PATH + "/csv", self.drafts_csv)
         return app
 
     # -- signing in and out --------------------------------------------------------------
@@ -284,6 +297,7 @@ class WebServer:
         links = [
             (pages.DASHBOARD_PATH, text("nav.overview")),
             (pages.DASHBOARD_PATH + "/agents", text("nav.agents")),
+            (DRAFTS_PATH, text("nav.drafts")),
             (pages.DASHBOARD_PATH + "/queue", text("nav.queue")),
             (self.settings.status_path, text("nav.status")),
         ]
@@ -325,6 +339,31 @@ class WebServer:
         body = ("\ufeff" + to_csv(tables(view)[name])).encode("utf-8")
         response = web.Response(body=body, content_type="text/csv", charset="utf-8")
         # a name of ours only (the table is one of TABLES, the days a number)
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="candor-{name}-{view.days}d.csv"'
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    async def _drafts(self, request: web.Request) -> DraftsView:
+        days = request.query.get("days", DEFAULT_PERIOD)
+        try:
+            return await drafts_view(self.store, self.knowledge, days, self.clock())
+        except ValueError as error:
+            raise Refused(pages.message(text("drafts.title"), str(error)), 400) from None
+
+    async def drafts(self, request: web.Request) -> web.Response:
+        agent, session = await self._agent(request)
+        body = render_drafts(await self._drafts(request))
+        return self._signed_in(agent, session, text("drafts.title"), body)
+
+    async def drafts_csv(self, request: web.Request) -> web.Response:
+        await self._agent(request)
+        name = request.query.get("table", "")
+        if name not in DRAFT_TABLES:
+            raise Refused(pages.message(text("drafts.title"), text("drafts.bad_table")), 400)
+        view = await self._drafts(request)
+        response = web.Response(text=drafts_csv(view, name), content_type="text/csv")
         response.headers["Content-Disposition"] = (
             f'attachment; filename="candor-{name}-{view.days}d.csv"'
         )

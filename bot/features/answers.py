@@ -272,6 +272,8 @@ def _unanswered_text(report: dict[str, Any]) -> list[str]:
             if rows
             else ["  none: the bot had an answer every time"]
         ),
+        "  → on the desk, /article N turns an agent's reply on case N into a draft article and"
+        " /teach ARTICLE_ID N adds its question to one; `candor kb drafts` lists the drafts",
     ]
 
 

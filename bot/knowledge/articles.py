@@ -19,6 +19,7 @@ FENCE = "+++"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 KNOWN_KEYS = {"id", "title", "questions", "tags", "handover", "original"}
 MAX_FILE_BYTES = 512 * 1024
+DRAFTS = "drafts"  # agents' drafts in the knowledge folder: never loaded as articles
 BASE_LANGUAGE = "en"  # the top level of the knowledge folder; translations are of these
 LANGUAGE_KEY_HINT = (
     ": a translation's language is its folder's name (knowledge/de/pricing-plans.md)"
@@ -196,12 +197,17 @@ def _holds_articles(folder: Path) -> bool:
 
 
 def article_files(directory: Path) -> list[Path]:
-    """The `*.md` files under `directory` but READMEs, skipping hidden folders and
-    folders of tools (virtual environments, site-packages, node_modules)."""
+    """The `*.md` files under `directory` but READMEs, skipping hidden folders,
+    folders of tools (virtual environments, site-packages, node_modules) and the
+    agents' drafts (`drafts/` at the top: never answered from, bot/knowledge/drafts.py)."""
     found: list[Path] = []
     for root, folders, files in os.walk(directory):
         here = Path(root)
-        folders[:] = [name for name in folders if _holds_articles(here / name)]
+        folders[:] = [
+            name
+            for name in folders
+            if _holds_articles(here / name) and not (here == directory and name == DRAFTS)
+        ]
         found.extend(
             here / name
             for name in files
@@ -222,7 +228,7 @@ def language_of(directory: Path, path: Path) -> str:
     return BASE_LANGUAGE
 
 
-def _read(path: Path, language: str) -> tuple[Article | None, list[Problem]]:
+def read_article(path: Path, language: str) -> tuple[Article | None, list[Problem]]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return None, [Problem(path, 1, f"larger than {MAX_FILE_BYTES // 1024} KiB")]
@@ -249,7 +255,7 @@ def load_articles(directory: Path) -> tuple[list[Article], list[Problem]]:
     for language in [BASE_LANGUAGE, *sorted(set(by_language) - {BASE_LANGUAGE})]:
         seen: dict[str, Article] = {}
         for path in by_language.get(language, []):
-            article, found = _read(path, language)
+            article, found = read_article(path, language)
             problems.extend(found)
             if article is None:
                 continue

@@ -23,8 +23,10 @@ from bot.knowledge.articles import (
     missing_translations,
 )
 from bot.knowledge.base import Candidate, Decision, KnowledgeBase, Thresholds
+from bot.knowledge.drafts import draft_counts, drafts_folder, load_drafts
 from bot.knowledge.parts import points_by_kind
 from bot.knowledge.translated import code
+from bot.model import Event
 
 CONFUSION_MARGIN = 0.02  # an own question scoring this close to another article is confusing
 
@@ -72,7 +74,98 @@ def kb_check(
         f" {warnings} warnings",
         file=out,
     )
-    return 1 if errors else 0
+    draft_errors = _check_drafts(directory, articles, out)
+    return 1 if errors or draft_errors else 0
+
+
+def _check_drafts(directory: Path, articles: list[Article], out: TextIO) -> int:
+    """The drafts' section of `kb check` (none without a drafts folder): each draft
+    validated as an article, and its id not a live one's (it could not be moved in
+    as it is). Returns the drafts' errors: they never change the live articles."""
+    folder = drafts_folder(directory)
+    if not folder.is_dir():
+        return 0
+    drafts, problems = load_drafts(directory)
+    live = {a.id: a for a in articles if a.language == BASE_LANGUAGE}
+    kb = KnowledgeBase.of(list(live.values()), Thresholds()) if live else None
+    for draft in drafts:
+        decision = kb.decide(draft.questions[0]) if kb and draft.questions else None
+        if decision is not None and decision.kind == "answer":
+            answered = decision.candidates[0].article
+            problems.append(
+                Problem(
+                    draft.path or folder,
+                    draft.line,
+                    f"its question “{draft.questions[0]}” is answered already, by"
+                    f" {answered.id!r} ({answered.path}): teach that article instead?",
+                    "warning",
+                )
+            )
+        if draft.id in live:
+            problems.append(
+                Problem(
+                    draft.path or folder,
+                    draft.line,
+                    f"id {draft.id!r} is a live article's ({live[draft.id].path}): rename the"
+                    " draft before moving it into the knowledge folder",
+                )
+            )
+    print("Drafts (never answered from until moved into the knowledge folder):", file=out)
+    for problem in problems:
+        print(f"  {problem}", file=out)
+    errors = sum(1 for p in problems if p.severity == "error")
+    counted = f"{len(drafts)} draft" + ("" if len(drafts) == 1 else "s")
+    print(
+        f"{counted} checked in {folder}: {errors} errors, {len(problems) - errors} warnings",
+        file=out,
+    )
+    return errors
+
+
+def kb_drafts(
+    directory: Path, events: Sequence[Event] | None, as_json: bool, out: TextIO | None = None
+) -> int:
+    """`candor kb drafts`: each draft, with how many of the customers' messages in
+    `events` it would answer once moved in, and how many of those were "I don't know"
+    (bot/knowledge/drafts.py `DraftCount`); no counts when `events` is None."""
+    out = out or sys.stdout
+    articles, _ = load_articles(directory)
+    drafts, problems = load_drafts(directory)
+    rows = draft_counts(articles, drafts, events or ())
+    counted = events is not None
+    if as_json:
+        payload = [
+            {
+                "id": r.draft.id,
+                "title": r.draft.title,
+                "question": r.draft.questions[0] if r.draft.questions else None,
+                "path": str(r.draft.path),
+                "asked": r.asked if counted else None,
+                "unanswered": r.unanswered if counted else None,
+            }
+            for r in rows
+        ]
+        print(json.dumps({"drafts": payload, "problems": [str(p) for p in problems]},
+                         ensure_ascii=False, indent=2), file=out)  # fmt: skip
+        return 0
+    folder = drafts_folder(directory)
+    if not rows:
+        print(f"No drafts in {folder}: /article on the desk writes one.", file=out)
+    for r in rows:
+        question = r.draft.questions[0] if r.draft.questions else r.draft.title
+        times = f"asked {r.asked} times ({r.unanswered} unanswered)" if counted else "not counted"
+        print(f"{r.draft.id}: {times}  “{question}”  {r.draft.path}", file=out)
+    for problem in problems:
+        print(problem, file=out)
+    if rows:
+        many = f"{len(rows)} draft" + ("" if len(rows) == 1 else "s")
+        print(
+            f"{many} in {folder}; asked: customers' messages a draft would answer"
+            " once moved into the knowledge folder (unanswered: of those, the bot said it did"
+            " not know). Move one in to use it; `candor kb check` validates them.",
+            file=out,
+        )
+    return 0
 
 
 def _confusions(kb: KnowledgeBase, articles: list[Article], directory: Path) -> list[Problem]:

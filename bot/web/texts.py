@@ -76,6 +76,22 @@ ENGLISH: dict[str, str] = {
     "agents.desc": "Bars: for each agent, the cases they claimed first in {period}, and how"
     " many of those are resolved.",
     "nav.agents": "Per agent",
+    "nav.drafts": "Unanswered and drafts",
+    "drafts.title": "Unanswered questions and knowledge drafts",
+    "drafts.heading": "Knowledge drafts",
+    "drafts.intro": "Drafts are written by /article on the desk (knowledge/drafts) and never"
+    " answer a customer until someone moves them into the knowledge folder. Asked: the"
+    " customers' messages of the period a draft would answer once moved in; unanswered: of"
+    " those, the ones the bot said it did not know.",
+    "drafts.caption": "Drafts, most asked first, {period}",
+    "drafts.none_unanswered": "None in this period.",
+    "drafts.none_drafts": "No drafts yet: /article on the desk turns a reply into one.",
+    "drafts.problems": "These drafts cannot be read (candor kb check says why):",
+    "drafts.bad_table": "There is no such table: unanswered or drafts.",
+    "col.draft": "Draft",
+    "col.asked": "Asked",
+    "col.unanswered": "Unanswered",
+    "col.file": "File",
     "col.agent": "Agent",
     "col.taken": "Cases taken",
     "col.reply_p90": "First reply (90th pct, min)",
