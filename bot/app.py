@@ -20,6 +20,7 @@ from bot.dialog import core as conversation
 from bot.engine import Engine, utcnow
 from bot.features import (
     answers,
+    breakdowns,
     cases,
     delivery,
     feedback,
@@ -75,6 +76,7 @@ FEATURES: tuple[Feature, ...] = (
     help.feature,
     desk_commands.feature,
     delivery.feature,
+    breakdowns.feature,
 )
 
 

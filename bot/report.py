@@ -25,6 +25,8 @@ from bot.store.protocols import CaseTimes
 from bot.store.protocols.reports import Undelivered
 
 TOP_IDEAS = 10
+UNKNOWN_CHANNEL = "unknown"  # a case whose customer's identities are gone (/forget)
+NO_LANGUAGE = "not settled"
 SINCE_ERROR = "--since: expected a date like 2026-11-01"
 
 _BAR_WIDTH = 20
@@ -94,6 +96,7 @@ class ReportSection:
     order: int
     figures: Callable[[ReportData], dict[str, Any]]
     text: Callable[[dict[str, Any]], list[str]]
+    splits: bool = False  # made of the other sections' figures for parts of the data
 
 
 def default_sections() -> Sequence[ReportSection]:
@@ -183,6 +186,18 @@ def by_period(data: ReportData, starts: Sequence[datetime]) -> list[ReportData]:
     return parts
 
 
+def _split(data: ReportData, key: dict[int, str]) -> dict[str, ReportData]:
+    """The data split by `key` (case id → its part's name), in order of name, each
+    part with its cases and their events; cases without a key are in no part."""
+    parts = {}
+    for name in sorted(set(key.values())):
+        ids = {case for case, of in key.items() if of == name}
+        cases = [c for c in data.cases if c.id in ids]
+        events = [e for e in data.events if e.case_id in ids]
+        parts[name] = ReportData(data.since, data.until, cases, events, 0, ())
+    return parts
+
+
 def by_agent(data: ReportData) -> dict[str, ReportData]:
     """The data split by the agent who first claimed each case (by name, in order of
     name), with those cases and their events; cases nobody claimed are in no part.
@@ -191,13 +206,39 @@ def by_agent(data: ReportData) -> dict[str, ReportData]:
     for event in data.events:
         if event.kind is EventKind.CLAIM:
             first.setdefault(event.case_id, event.actor)
-    parts = {}
-    for agent in sorted(set(first.values())):
-        ids = {case for case, who in first.items() if who == agent}
-        cases = [c for c in data.cases if c.id in ids]
-        events = [e for e in data.events if e.case_id in ids]
-        parts[agent] = ReportData(data.since, data.until, cases, events, 0, ())
-    return parts
+    return _split(data, first)
+
+
+def by_channel(data: ReportData) -> dict[str, ReportData]:
+    """The data split by each case's channel (`CaseTimes.channel`), as `by_agent`."""
+    return _split(data, {c.id: c.channel or UNKNOWN_CHANNEL for c in data.cases})
+
+
+def by_language(data: ReportData) -> dict[str, ReportData]:
+    """The data split by the language the bot speaks to each case's customer, as
+    `by_agent` (`NO_LANGUAGE` where none is settled yet)."""
+    return _split(data, {c.id: c.language or NO_LANGUAGE for c in data.cases})
+
+
+def week_starts(data: ReportData) -> list[datetime]:
+    """The Mondays (00:00 UTC) of the ISO weeks from the first case's to `until`."""
+    if not data.cases:
+        return []
+    first = min(c.opened_at for c in data.cases).astimezone(UTC)
+    monday = first.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+        days=first.weekday()
+    )
+    starts = []
+    while monday <= data.until:
+        starts.append(monday)
+        monday += timedelta(days=7)
+    return starts
+
+
+def plain_sections(sections: Sequence[ReportSection] | None = None) -> list[ReportSection]:
+    """The sections whose figures are not themselves made of parts (per agent, per
+    week): what each part of a split reports."""
+    return [s for s in (default_sections() if sections is None else sections) if not s.splits]
 
 
 # -- text --------------------------------------------------------------------------------
@@ -241,6 +282,20 @@ def counted(rows: list[tuple[str, int]], unit: tuple[str, str] = ("", "")) -> li
         f"  {t:<{width}}  {n:>{digits}} {unit[0] if n == 1 else unit[1]}".rstrip()
         for t, (_, n) in zip(texts, rows, strict=True)
     ]
+
+
+def columns(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A table: the first column left-aligned, the others right-aligned, each as
+    wide as its widest cell."""
+    widths = [max(len(r[n]) for r in [header, *rows]) for n in range(len(header))]
+    widths[0] = min(widths[0], _LABEL_WIDTH)
+
+    def shown(cells: list[str]) -> str:
+        first = f"{_short(cells[0], _LABEL_WIDTH):<{widths[0]}}"
+        rest = [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  " + "  ".join([first, *rest]).rstrip()
+
+    return [shown(header), *(shown(r) for r in rows)]
 
 
 def bars(counts: dict[int, int], width: int = _BAR_WIDTH) -> list[str]:
@@ -316,13 +371,19 @@ __all__ = [
     "ReportSection",
     "build_report",
     "by_agent",
+    "by_channel",
+    "by_language",
     "by_period",
+    "columns",
+    "duration",
     "figures",
     "parse_since",
     "percentile_minutes",
     "period",
+    "plain_sections",
     "read_data",
     "render_report",
     "report_command",
     "report_from",
+    "week_starts",
 ]
