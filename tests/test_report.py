@@ -329,3 +329,44 @@ async def test_an_unanswered_question_that_leads_into_a_handover_is_counted(
     ]
     text = render_report(report)
     assert "  how do i plan a trial export 2  1 time" in text.splitlines()
+
+
+async def test_a_typed_no_counts_the_question_it_answered(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, config: Config, clock: Clock
+) -> None:
+    """A menu, a typed "no" (not the button), then a question the bot does not know:
+    the "I don't know" after the "no" is about the question the menu was for, and
+    the one that hands the case over about its own; "no" is no question."""
+    gil = customer_factory("gil")
+    [menu] = await gil.send("how do I plan a trial export")
+    assert "Pick one" in menu
+    [unknown] = await gil.send("no")
+    assert "I don't know the answer" in unknown
+    [handover] = await gil.send("how do I plan a trial export 2")
+    assert "let me get a person" in handover
+    report = await build_report(config.storage.path, None, clock.now)
+    assert report["top_unanswered"] == [
+        {"question": "how do i plan a trial export", "count": 1},
+        {"question": "how do i plan a trial export 2", "count": 1},
+    ]
+
+
+async def test_the_bot_alone_in_real_conversations(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, config: Config, clock: Clock
+) -> None:
+    """Answered by the bot and closed by an agent: the bot alone. Claimed by an agent
+    straight from the bot (no handover) and resolved: not. Answered, still open: not."""
+    maria = Agent(app, "maria")
+    ann, bob, cat = (customer_factory(n) for n in ("ann", "bob", "cat"))
+    for who in (ann, bob, cat):
+        [answer] = await who.send("is there a free trial")
+        assert "14 days" in answer
+    await maria.say(f"/resolve {await case_id(app, ann)}")
+    bob_case = await case_id(app, bob)
+    await maria.say(f"/claim {bob_case}")
+    await maria.say(f"/resolve {bob_case}")
+    report = await build_report(config.storage.path, None, clock.now)
+    assert (report["cases_opened"], report["cases_resolved"]) == (3, 2)
+    assert (report["bot_alone"], report["cases_handed_over"]) == (1, 0)
+    assert report["by_agent"][0]["agent"] == "Maria"
+    assert report["by_agent"][0]["cases_opened"] == 1  # bob's: claimed
