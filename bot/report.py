@@ -10,9 +10,12 @@ command line calls.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,6 +119,14 @@ async def build_report(
     """The figures for the cases opened from `since` (all if None) up to `now`, read
     from the database at `db_path` (opened read-only): a SQLite file, or a
     PostgreSQL URL (`[storage] url`)."""
+    async with read_only(db_path) as store:
+        return await report_from(store, since, now, sections)
+
+
+@asynccontextmanager
+async def read_only(db_path: Path | str) -> AsyncIterator[Store]:
+    """The database at `db_path` (a SQLite file or a PostgreSQL URL), opened
+    read-only."""
     store: Store
     if isinstance(db_path, str) and is_postgres_url(db_path):
         store = PostgresStore(db_path, read_only=True)
@@ -123,7 +134,7 @@ async def build_report(
         store = SQLiteStore(Path(db_path), read_only=True)
     await store.open()
     try:
-        return await report_from(store, since, now, sections)
+        yield store
     finally:
         await store.close()
 
@@ -355,9 +366,29 @@ async def report_command(
     out: TextIO,
     now: datetime | None = None,
     until: str | None = None,
+    csv_to: str | None = None,
 ) -> int:
-    """What `candor report` does: print the report as text or JSON."""
+    """What `candor report` does: print the report as text or JSON, or (`csv_to`:
+    a file's path, "-" for `out`) one CSV row per case of the period."""
     start, end = period(since, until, now or datetime.now(UTC))
+    if csv_to is not None:
+        from bot.report_csv import case_rows, write_csv
+
+        async with read_only(db_path) as store:
+            rows = case_rows(await read_data(store, start, end))
+        if csv_to == "-":
+            write_csv(rows, out)
+        else:
+            written = io.StringIO()
+            write_csv(rows, written)
+            target = Path(csv_to)
+            try:
+                await asyncio.to_thread(
+                    target.write_text, written.getvalue(), encoding="utf-8", newline=""
+                )
+            except OSError as error:
+                raise ValueError(f"--csv {csv_to}: cannot write it ({error.strerror})") from None
+        return 0
     report = await build_report(db_path, start, end)
     if as_json:
         out.write(json.dumps(report, indent=2) + "\n")
@@ -382,6 +413,7 @@ __all__ = [
     "period",
     "plain_sections",
     "read_data",
+    "read_only",
     "render_report",
     "report_command",
     "report_from",

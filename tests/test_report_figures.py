@@ -9,6 +9,7 @@ from itertools import count
 
 from bot.model import CaseState, Event, EventKind
 from bot.report import ReportData, figures, render_report
+from bot.report_csv import case_rows, safe
 from bot.store.protocols import CaseTimes
 
 MONDAY = datetime(2026, 11, 23, 9, tzinfo=UTC)  # ISO week 48
@@ -210,4 +211,35 @@ def test_a_week_without_cases_is_a_row_of_nothing() -> None:
         ("2026-W48", 1, 1.0),
         ("2026-W49", 0, None),
         ("2026-W50", 1, 0.0),
+    ]
+
+
+def test_the_csv_rows_agree_with_the_figures() -> None:
+    """The same history as a row per case: its counts and times are the figures'."""
+    report, rows = figures(DATA), case_rows(DATA)
+    assert [r["case"] for r in rows] == [1, 2, 3, 4, 5, 6, 7]
+    assert sum(r["bot_alone"] for r in rows) == report["bot_alone"] == 1
+    assert sum(1 for r in rows if r["handovers"]) == report["cases_handed_over"]
+    waits = [r["wait_to_claim_s"] / 60 for r in rows if r["wait_to_claim_s"] != ""]
+    assert waits == [4.0, 30.0]  # case 3's direct claim is no wait
+    replies = [r["first_reply_s"] / 60 for r in rows if r["first_reply_s"] != ""]
+    assert replies == [10.0, 31.0]
+    assert [r["rating"] for r in rows] == ["", "", "", 4, 2, "", ""]  # 9 is no rating
+    assert [r["unanswered"] for r in rows] == [0, 0, 0, 0, 0, 0, 2]
+    assert [r["first_agent"] for r in rows] == ["", "", "Maria", "Maria", "Jonas", "", ""]
+    assert (rows[2]["claimed_at"], rows[2]["handed_over_at"]) == ("2026-11-23T09:02:00+00:00", "")
+    assert rows[5]["language"] == "" and rows[4]["channel"] == "slack"
+
+
+def test_csv_cells_that_would_be_formulas() -> None:
+    assert [safe(v) for v in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "ok", -5, "")] == [
+        "'=1+1",
+        "'+1",
+        "'-1",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "ok",
+        -5,  # a number is a number
+        "",
     ]
