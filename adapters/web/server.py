@@ -27,6 +27,7 @@ from bot.web.overview import (
     Overview,
     overview,
     render_agents,
+    render_channels,
     render_overview,
     tables,
     to_csv,
@@ -137,6 +138,7 @@ class WebServer:
         app.router.add_get(pages.DASHBOARD_PATH + "/csv", self.csv)
         app.router.add_get(pages.DASHBOARD_PATH + "/queue", self.queue)
         app.router.add_get(pages.DASHBOARD_PATH + "/agents", self.agents)
+        app.router.add_get(pages.DASHBOARD_PATH + "/channels", self.channels)
         return app
 
     # -- signing in and out --------------------------------------------------------------
@@ -215,6 +217,7 @@ class WebServer:
         links = [
             (pages.DASHBOARD_PATH, text("nav.overview")),
             (pages.DASHBOARD_PATH + "/agents", text("nav.agents")),
+            (pages.DASHBOARD_PATH + "/channels", text("nav.channels")),
             (pages.DASHBOARD_PATH + "/queue", text("nav.queue")),
             (self.settings.status_path, text("nav.status")),
         ]
@@ -245,6 +248,11 @@ class WebServer:
         agent, session = await self._agent(request)
         view = await self._overview(request)
         return self._signed_in(agent, session, text("agents.title"), render_agents(view))
+
+    async def channels(self, request: web.Request) -> web.Response:
+        agent, session = await self._agent(request)
+        view = await self._overview(request)
+        return self._signed_in(agent, session, text("where.title"), render_channels(view))
 
     async def csv(self, request: web.Request) -> web.Response:
         await self._agent(request)
