@@ -22,7 +22,7 @@ from bot.store.protocols import CaseTimes
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("case", "the case number"),
     ("opened_at", "when it was opened (ISO 8601, UTC)"),
-    ("channel", "where the customer's words on it were last said (telegram, slack, ...)"),
+    ("channel", "the platform where the customer's words on it were last said"),
     ("language", "the language the bot speaks to the customer (empty: not settled)"),
     ("state", "bot, waiting, agent or resolved, now"),
     ("handed_over_at", "its first handover to a person"),
