@@ -352,3 +352,15 @@ async def test_a_csv_file_that_cannot_be_written_is_named(tmp_path: Path) -> Non
         )
     with pytest.raises(ValueError, match=r"cannot write it"):
         await report_command(db, None, False, io.StringIO(), csv_to=str(tmp_path))  # a folder
+
+
+def test_the_readme_documents_every_csv_column() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Reports.**") : readme.index("## The dashboard")]
+    table = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {
+        name
+        for line in table
+        for name in line.split("|")[1].replace("`", "").replace(",", " ").split()
+    }
+    assert documented == {name for name, _ in COLUMNS}
