@@ -185,28 +185,44 @@ def by_period(data: ReportData, starts: Sequence[datetime]) -> list[ReportData]:
     of cases and events are by period: feedback, ideas and undelivered replies are
     left out of the parts (they are the whole period's)."""
     parts = []
+    events = _events_by_case(data)
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else None
         cases = [
             c for c in data.cases if c.opened_at >= start and (end is None or c.opened_at < end)
         ]
-        ids = {c.id for c in cases}
         until = data.until if end is None else end - timedelta(microseconds=1)
-        events = [e for e in data.events if e.case_id in ids]
-        parts.append(ReportData(start, until, cases, events, 0, ()))
+        of_cases = _events_of(events, cases)
+        parts.append(ReportData(start, until, cases, of_cases, 0, ()))
     return parts
+
+
+def _events_by_case(data: ReportData) -> dict[int, list[Event]]:
+    found: dict[int, list[Event]] = {}
+    for event in data.events:
+        found.setdefault(event.case_id, []).append(event)
+    return found
+
+
+def _events_of(events: dict[int, list[Event]], cases: Sequence[CaseTimes]) -> list[Event]:
+    """The events of `cases`, by case (as the store reads them), in one pass."""
+    return [e for c in sorted(cases, key=lambda c: c.id) for e in events.get(c.id, ())]
 
 
 def _split(data: ReportData, key: dict[int, str]) -> dict[str, ReportData]:
     """The data split by `key` (case id → its part's name), in order of name, each
     part with its cases and their events; cases without a key are in no part."""
-    parts = {}
-    for name in sorted(set(key.values())):
-        ids = {case for case, of in key.items() if of == name}
-        cases = [c for c in data.cases if c.id in ids]
-        events = [e for e in data.events if e.case_id in ids]
-        parts[name] = ReportData(data.since, data.until, cases, events, 0, ())
-    return parts
+    cases: dict[str, list[CaseTimes]] = {}
+    for case in data.cases:
+        if case.id in key:
+            cases.setdefault(key[case.id], []).append(case)
+    events = _events_by_case(data)
+    return {
+        name: ReportData(
+            data.since, data.until, cases[name], _events_of(events, cases[name]), 0, ()
+        )
+        for name in sorted(cases)
+    }
 
 
 def by_agent(data: ReportData) -> dict[str, ReportData]:
