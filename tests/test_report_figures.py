@@ -243,3 +243,19 @@ def test_csv_cells_that_would_be_formulas() -> None:
         -5,  # a number is a number
         "",
     ]
+
+
+def test_an_unreadable_question_falls_back_to_the_customers_words() -> None:
+    """An event's data as a damaged row may hold it: not text, or only spaces."""
+    events = [
+        ev(40, 0, EventKind.CUSTOMER, "customer", "Where is my parcel"),
+        ev(40, 1, EventKind.UNKNOWN, question=["not", "text"]),
+        ev(40, 2, EventKind.CUSTOMER, "customer", "and my refund"),
+        ev(40, 3, EventKind.UNKNOWN, question="   "),
+        ev(40, 4, EventKind.UNKNOWN),  # nothing said since: nothing to count
+    ]
+    data = ReportData(None, at(60), [case(40, CaseState.BOT, 0)], events, 0, ())
+    assert figures(data)["top_unanswered"] == [
+        {"question": "and my refund", "count": 1},
+        {"question": "where is my parcel", "count": 1},
+    ]
