@@ -259,3 +259,15 @@ def test_an_unreadable_question_falls_back_to_the_customers_words() -> None:
         {"question": "and my refund", "count": 1},
         {"question": "where is my parcel", "count": 1},
     ]
+
+
+def test_the_text_shows_the_last_twelve_weeks_and_json_all() -> None:
+    cases = [case(50 + n, CaseState.BOT, 0, days=7 * n) for n in range(15)]
+    report = figures(ReportData(None, at(0, days=7 * 15 - 1), cases, [], 0, ()))
+    assert len(report["weekly_trend"]) == 15
+    lines = render_report(report).splitlines()
+    title = "Weekly trend (ISO weeks): the last 12 of 15 (--json or --since for the others)"
+    rows = lines[lines.index(title) + 2 : lines.index(title) + 14]
+    assert [r.split()[0] for r in rows] == [f"2026-W{w:02d}" for w in range(51, 54)] + [
+        f"2027-W{w:02d}" for w in range(1, 10)
+    ]

@@ -25,6 +25,8 @@ from bot.report import (
 
 feature = Feature("breakdowns")
 
+SHOWN_WEEKS = 12  # the weekly trend's rows in the text report (--json has every week)
+
 
 def _share(value: object) -> str:
     return "-" if not isinstance(value, float | int) else f"{value:.0%}"
@@ -151,10 +153,16 @@ def _weeks_text(report: dict[str, Any]) -> list[str]:
             _minutes(r["median_wait_to_claim_minutes"]),
             _rating(r),
         ]
-        for r in report["weekly_trend"]
+        for r in report["weekly_trend"][-SHOWN_WEEKS:]
     ]
     header = ["Week", "Cases", "Bot alone", "Handed over", "Median wait", "Rating (n)"]
-    return ["Weekly trend (ISO weeks)", *(columns(header, rows) if rows else ["  no cases"])]
+    weeks = len(report["weekly_trend"])
+    title = "Weekly trend (ISO weeks)" + (
+        f": the last {SHOWN_WEEKS} of {weeks} (--json or --since for the others)"
+        if weeks > SHOWN_WEEKS
+        else ""
+    )
+    return [title, *(columns(header, rows) if rows else ["  no cases"])]
 
 
 feature.report_section(ReportSection("Per agent", 90, _agents, _agents_text, splits=True))
