@@ -5,6 +5,7 @@ the report's period (`--since`, `--until`) applied to every section."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -364,3 +365,14 @@ def test_the_readme_documents_every_csv_column() -> None:
         for name in line.split("|")[1].replace("`", "").replace(",", " ").split()
     }
     assert documented == {name for name, _ in COLUMNS}
+
+
+def test_csv_on_the_command_line_prints_the_rows(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import config as config_module
+
+    ids = asyncio.run(_cases(config_module.load(config_path).storage.path))
+    assert main(["report", "--config", str(config_path), "--csv", "--until", "2026-11-05"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [int(r["case"]) for r in rows] == ids[:2]
