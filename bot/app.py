@@ -20,6 +20,7 @@ from bot.dialog import core as conversation
 from bot.engine import Engine, utcnow
 from bot.features import (
     answers,
+    breakdowns,
     cases,
     delivery,
     drafts,
@@ -77,6 +78,7 @@ FEATURES: tuple[Feature, ...] = (
     desk_commands.feature,
     drafts.feature,
     delivery.feature,
+    breakdowns.feature,
 )
 
 

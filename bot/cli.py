@@ -71,8 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         help="which agent you are (a `console` name from [desk] agents; default: the first)",
     )
 
+    from bot.report_csv import HELP as CSV_COLUMNS
+
     report = commands.add_parser(
-        "report", help="what happened: cases, handovers, times, ratings, what to write next"
+        "report",
+        help="what happened: cases, handovers, times, ratings, what to write next",
+        epilog="the columns of --csv (times ISO 8601 UTC, empty: none):\n" + CSV_COLUMNS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     with_config(report)
     report.add_argument(
@@ -84,7 +89,16 @@ def _parser() -> argparse.ArgumentParser:
         help="up to this date, NOT included (2026-12-01 reports up to the end of"
         " November; default: now); applies to every section",
     )
-    report.add_argument("--json", action="store_true", help="one JSON object")
+    shape = report.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="one JSON object")
+    shape.add_argument(
+        "--csv",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="one row per case opened in the period, to FILE (default: printed); UTF-8,"
+        " no customer's name or words; the columns are listed below",
+    )
 
     doctor = commands.add_parser(
         "doctor", help="check the config, database, knowledge and platforms; exit 1 on a problem"
@@ -507,6 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         args.json,
                         sys.stdout,
                         until=args.until,
+                        csv_to=args.csv,
                     )
                 )
             except ValueError as error:

@@ -10,9 +10,12 @@ command line calls.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +28,8 @@ from bot.store.protocols import CaseTimes
 from bot.store.protocols.reports import Undelivered
 
 TOP_IDEAS = 10
+UNKNOWN_CHANNEL = "unknown"  # a case whose customer's identities are gone (/forget)
+NO_LANGUAGE = "not settled"
 SINCE_ERROR = "--since: expected a date like 2026-11-01"
 
 _BAR_WIDTH = 20
@@ -94,6 +99,7 @@ class ReportSection:
     order: int
     figures: Callable[[ReportData], dict[str, Any]]
     text: Callable[[dict[str, Any]], list[str]]
+    splits: bool = False  # made of the other sections' figures for parts of the data
 
 
 def default_sections() -> Sequence[ReportSection]:
@@ -113,6 +119,14 @@ async def build_report(
     """The figures for the cases opened from `since` (all if None) up to `now`, read
     from the database at `db_path` (opened read-only): a SQLite file, or a
     PostgreSQL URL (`[storage] url`)."""
+    async with read_only(db_path) as store:
+        return await report_from(store, since, now, sections)
+
+
+@asynccontextmanager
+async def read_only(db_path: Path | str) -> AsyncIterator[Store]:
+    """The database at `db_path` (a SQLite file or a PostgreSQL URL), opened
+    read-only."""
     store: Store
     if isinstance(db_path, str) and is_postgres_url(db_path):
         store = PostgresStore(db_path, read_only=True)
@@ -120,7 +134,7 @@ async def build_report(
         store = SQLiteStore(Path(db_path), read_only=True)
     await store.open()
     try:
-        return await report_from(store, since, now, sections)
+        yield store
     finally:
         await store.close()
 
@@ -171,16 +185,44 @@ def by_period(data: ReportData, starts: Sequence[datetime]) -> list[ReportData]:
     of cases and events are by period: feedback, ideas and undelivered replies are
     left out of the parts (they are the whole period's)."""
     parts = []
+    events = _events_by_case(data)
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else None
         cases = [
             c for c in data.cases if c.opened_at >= start and (end is None or c.opened_at < end)
         ]
-        ids = {c.id for c in cases}
         until = data.until if end is None else end - timedelta(microseconds=1)
-        events = [e for e in data.events if e.case_id in ids]
-        parts.append(ReportData(start, until, cases, events, 0, ()))
+        of_cases = _events_of(events, cases)
+        parts.append(ReportData(start, until, cases, of_cases, 0, ()))
     return parts
+
+
+def _events_by_case(data: ReportData) -> dict[int, list[Event]]:
+    found: dict[int, list[Event]] = {}
+    for event in data.events:
+        found.setdefault(event.case_id, []).append(event)
+    return found
+
+
+def _events_of(events: dict[int, list[Event]], cases: Sequence[CaseTimes]) -> list[Event]:
+    """The events of `cases`, by case (as the store reads them), in one pass."""
+    return [e for c in sorted(cases, key=lambda c: c.id) for e in events.get(c.id, ())]
+
+
+def _split(data: ReportData, key: dict[int, str]) -> dict[str, ReportData]:
+    """The data split by `key` (case id → its part's name), in order of name, each
+    part with its cases and their events; cases without a key are in no part."""
+    cases: dict[str, list[CaseTimes]] = {}
+    for case in data.cases:
+        if case.id in key:
+            cases.setdefault(key[case.id], []).append(case)
+    events = _events_by_case(data)
+    return {
+        name: ReportData(
+            data.since, data.until, cases[name], _events_of(events, cases[name]), 0, ()
+        )
+        for name in sorted(cases)
+    }
 
 
 def by_agent(data: ReportData) -> dict[str, ReportData]:
@@ -191,13 +233,39 @@ def by_agent(data: ReportData) -> dict[str, ReportData]:
     for event in data.events:
         if event.kind is EventKind.CLAIM:
             first.setdefault(event.case_id, event.actor)
-    parts = {}
-    for agent in sorted(set(first.values())):
-        ids = {case for case, who in first.items() if who == agent}
-        cases = [c for c in data.cases if c.id in ids]
-        events = [e for e in data.events if e.case_id in ids]
-        parts[agent] = ReportData(data.since, data.until, cases, events, 0, ())
-    return parts
+    return _split(data, first)
+
+
+def by_channel(data: ReportData) -> dict[str, ReportData]:
+    """The data split by each case's channel (`CaseTimes.channel`), as `by_agent`."""
+    return _split(data, {c.id: c.channel or UNKNOWN_CHANNEL for c in data.cases})
+
+
+def by_language(data: ReportData) -> dict[str, ReportData]:
+    """The data split by the language the bot speaks to each case's customer, as
+    `by_agent` (`NO_LANGUAGE` where none is settled yet)."""
+    return _split(data, {c.id: c.language or NO_LANGUAGE for c in data.cases})
+
+
+def week_starts(data: ReportData) -> list[datetime]:
+    """The Mondays (00:00 UTC) of the ISO weeks from the first case's to `until`."""
+    if not data.cases:
+        return []
+    first = min(c.opened_at for c in data.cases).astimezone(UTC)
+    monday = first.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+        days=first.weekday()
+    )
+    starts = []
+    while monday <= data.until:
+        starts.append(monday)
+        monday += timedelta(days=7)
+    return starts
+
+
+def plain_sections(sections: Sequence[ReportSection] | None = None) -> list[ReportSection]:
+    """The sections whose figures are not themselves made of parts (per agent, per
+    week): what each part of a split reports."""
+    return [s for s in (default_sections() if sections is None else sections) if not s.splits]
 
 
 # -- text --------------------------------------------------------------------------------
@@ -241,6 +309,20 @@ def counted(rows: list[tuple[str, int]], unit: tuple[str, str] = ("", "")) -> li
         f"  {t:<{width}}  {n:>{digits}} {unit[0] if n == 1 else unit[1]}".rstrip()
         for t, (_, n) in zip(texts, rows, strict=True)
     ]
+
+
+def columns(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A table: the first column left-aligned, the others right-aligned, each as
+    wide as its widest cell."""
+    widths = [max(len(r[n]) for r in [header, *rows]) for n in range(len(header))]
+    widths[0] = min(widths[0], _LABEL_WIDTH)
+
+    def shown(cells: list[str]) -> str:
+        first = f"{_short(cells[0], _LABEL_WIDTH):<{widths[0]}}"
+        rest = [f"{c:>{w}}" for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  " + "  ".join([first, *rest]).rstrip()
+
+    return [shown(header), *(shown(r) for r in rows)]
 
 
 def bars(counts: dict[int, int], width: int = _BAR_WIDTH) -> list[str]:
@@ -300,9 +382,29 @@ async def report_command(
     out: TextIO,
     now: datetime | None = None,
     until: str | None = None,
+    csv_to: str | None = None,
 ) -> int:
-    """What `candor report` does: print the report as text or JSON."""
+    """What `candor report` does: print the report as text or JSON, or (`csv_to`:
+    a file's path, "-" for `out`) one CSV row per case of the period."""
     start, end = period(since, until, now or datetime.now(UTC))
+    if csv_to is not None:
+        from bot.report_csv import case_rows, write_csv
+
+        async with read_only(db_path) as store:
+            rows = case_rows(await read_data(store, start, end))
+        if csv_to == "-":
+            write_csv(rows, out)
+        else:
+            written = io.StringIO()
+            write_csv(rows, written)
+            target = Path(csv_to)
+            try:
+                await asyncio.to_thread(
+                    target.write_text, written.getvalue(), encoding="utf-8", newline=""
+                )
+            except OSError as error:
+                raise ValueError(f"--csv {csv_to}: cannot write it ({error.strerror})") from None
+        return 0
     report = await build_report(db_path, start, end)
     if as_json:
         out.write(json.dumps(report, indent=2) + "\n")
@@ -316,13 +418,20 @@ __all__ = [
     "ReportSection",
     "build_report",
     "by_agent",
+    "by_channel",
+    "by_language",
     "by_period",
+    "columns",
+    "duration",
     "figures",
     "parse_since",
     "percentile_minutes",
     "period",
+    "plain_sections",
     "read_data",
+    "read_only",
     "render_report",
     "report_command",
     "report_from",
+    "week_starts",
 ]

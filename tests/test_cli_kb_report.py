@@ -5,8 +5,11 @@ the report's period (`--since`, `--until`) applied to every section."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,8 +17,9 @@ import pytest
 
 from bot.cli import EXIT_USAGE, main
 from bot.knowledge.articles import article_files
-from bot.model import Address, Identity
+from bot.model import Address, CaseState, EventKind, Identity
 from bot.report import report_command
+from bot.report_csv import COLUMNS
 from bot.store import SQLiteStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -221,3 +225,154 @@ def test_report_help_says_whether_until_is_included(
     text = " ".join(capsys.readouterr().out.split())
     assert "--until DATE" in text and "NOT included" in text
     assert "--since DATE" in text and "included" in text
+
+
+# -- the report as CSV ---------------------------------------------------------------------
+
+
+async def _cases(path: Path) -> list[int]:
+    """Three cases on 2 November 2026: one the bot answered and an agent closed, one
+    handed over (10:05), claimed by "=Maria" (10:09), answered (10:12), resolved
+    (10:30) and rated 4, and one on 5 November, still with the bot. The customers'
+    names are formulas and markup: none of that may reach the CSV."""
+    store = SQLiteStore(path)
+    await store.open()
+    day = START + timedelta(days=1, hours=10)
+    ids = []
+    try:
+        async with store.transaction() as tx:
+            for n, name in enumerate(("=HYPERLINK(evil)", "+bob <b>", "@cem")):
+                found, _ = await tx.customers.for_identity(
+                    Identity("telegram", "w", str(n)), name, Address("telegram", str(n)), day
+                )
+                opened = day + timedelta(days=3 * (n == 2))
+                case = await tx.cases.new(found.id, opened)
+                ids.append(case.id)
+                await tx.timeline.append(case.id, EventKind.CUSTOMER, "customer", name, opened)
+            await tx.customers.set_language(found.id, "de", False)
+            t = tx.timeline.append
+            await t(ids[0], EventKind.ANSWER, "bot", "Free trial", day)
+            await t(ids[0], EventKind.STATE, "Jonas", "resolved by Jonas", day)
+            await t(ids[1], EventKind.UNKNOWN, "bot", "said it did not know", day)
+            await t(ids[1], EventKind.HANDOVER, "bot", "=the reason", day + timedelta(minutes=5))
+            await t(ids[1], EventKind.CLAIM, "=Maria", "", day + timedelta(minutes=9))
+            await t(ids[1], EventKind.AGENT, "=Maria", "hi", day + timedelta(minutes=12))
+            await t(ids[1], EventKind.RATING, "customer", "4", day, {"score": 4})
+            for n, minutes in ((0, 1), (1, 30)):
+                case = await tx.cases.get(ids[n])
+                assert case is not None
+                done = day + timedelta(minutes=minutes)
+                await tx.cases.update(replace(case, state=CaseState.RESOLVED, resolved_at=done))
+    finally:
+        await store.close()
+    return ids
+
+
+async def test_the_csv_has_a_row_per_case_and_no_customer_words(tmp_path: Path) -> None:
+    db = tmp_path / "candor.sqlite3"
+    ids = await _cases(db)
+    out = io.StringIO()
+    now = START + timedelta(days=30)
+    assert await report_command(db, None, False, out, now=now, csv_to="-") == 0
+    printed = out.getvalue()
+    assert not printed.startswith("\ufeff")  # no byte-order mark on the command line
+    assert "\r\n" in printed
+    rows = list(csv.DictReader(io.StringIO(printed)))
+    assert list(rows[0]) == [name for name, _ in COLUMNS]
+    assert [int(r["case"]) for r in rows] == ids
+    alone, handed, open_ = rows
+    assert (alone["bot_alone"], alone["state"], alone["resolution_s"]) == ("1", "resolved", "60")
+    assert handed == {
+        **handed,
+        "opened_at": "2026-11-02T10:00:00+00:00",
+        "channel": "telegram",
+        "language": "",
+        "state": "resolved",
+        "handed_over_at": "2026-11-02T10:05:00+00:00",
+        "handover_reason": "'=the reason",  # a formula neutralised
+        "handovers": "1",
+        "first_agent": "'=Maria",
+        "claimed_at": "2026-11-02T10:09:00+00:00",
+        "first_reply_at": "2026-11-02T10:12:00+00:00",
+        "resolved_at": "2026-11-02T10:30:00+00:00",
+        "wait_to_claim_s": "240",
+        "first_reply_s": "420",
+        "resolution_s": "1800",
+        "rating": "4",
+        "bot_alone": "0",
+        "unanswered": "1",
+        "agent_replies": "1",
+    }
+    assert (open_["state"], open_["language"], open_["resolved_at"], open_["bot_alone"]) == (
+        "bot",
+        "de",
+        "",
+        "0",
+    )
+    for words in ("HYPERLINK", "bob", "<b>", "@cem", "hi", "Free trial"):
+        assert words not in printed  # no customer's name or words, no reply's text
+
+
+async def test_the_csv_to_a_file_with_until(tmp_path: Path) -> None:
+    db = tmp_path / "candor.sqlite3"
+    ids = await _cases(db)
+    target = tmp_path / "cases.csv"
+    now = START + timedelta(days=30)
+    out = io.StringIO()
+    assert (
+        await report_command(db, None, False, out, now=now, until="2026-11-05", csv_to=str(target))
+        == 0
+    )
+    assert out.getvalue() == ""
+    raw = target.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
+    assert [int(r["case"]) for r in rows] == ids[:2]  # the third opened on 5 November
+
+
+def test_csv_from_the_command_line_and_its_help(
+    tmp_path: Path, config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["report", "--config", str(config_path), "--csv", "--json"])
+    assert refused.value.code == EXIT_USAGE
+    assert "not allowed with" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    text = capsys.readouterr().out
+    for name, _ in COLUMNS:
+        assert f"\n  {name} " in text
+
+
+async def test_a_csv_file_that_cannot_be_written_is_named(tmp_path: Path) -> None:
+    db = tmp_path / "candor.sqlite3"
+    await _cases(db)
+    with pytest.raises(ValueError, match=r"^--csv .*nowhere.*: cannot write it \("):
+        await report_command(
+            db, None, False, io.StringIO(), csv_to=str(tmp_path / "nowhere" / "cases.csv")
+        )
+    with pytest.raises(ValueError, match=r"cannot write it"):
+        await report_command(db, None, False, io.StringIO(), csv_to=str(tmp_path))  # a folder
+
+
+def test_the_readme_documents_every_csv_column() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Reports.**") : readme.index("## The dashboard")]
+    table = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {
+        name
+        for line in table
+        for name in line.split("|")[1].replace("`", "").replace(",", " ").split()
+    }
+    assert documented == {name for name, _ in COLUMNS}
+
+
+def test_csv_on_the_command_line_prints_the_rows(
+    config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import config as config_module
+
+    ids = asyncio.run(_cases(config_module.load(config_path).storage.path))
+    assert main(["report", "--config", str(config_path), "--csv", "--until", "2026-11-05"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [int(r["case"]) for r in rows] == ids[:2]

@@ -138,11 +138,6 @@ async def test_finding_5_doctor_warns_of_pages_reachable_in_the_clear(
         assert words in finding.detail and not finding.ok and not finding.needed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 6: no page per channel and language (issue 20's list of pages); the"
-    " report has no such split either (one code path: bot.report first)",
-)
 async def test_finding_6_a_page_per_channel_and_language(
     client: TestClient, desk: PrivateDesk, agent_factory: Callable[[str], Agent]
 ) -> None:

@@ -186,6 +186,10 @@ async def test_each_report_section_is_its_features_and_a_new_one_joins(
         "Top ideas",
         "Feedback",
         "Replies not getting through",
+        "Per agent",
+        "Per channel",
+        "Per language",
+        "Weekly trend",
     ]
     extra = Feature("events")
     extra.report_section(

@@ -98,7 +98,9 @@ async def test_figures_from_real_conversations(
         "until": "2026-11-24T11:00:00+00:00",
         "cases_opened": 6,
         "cases_resolved": 2,
-        "bot_only_share": 0.5,
+        "cases_handed_over": 3,  # bob, dan, eve
+        "bot_alone": 0,  # ann's, cat's and fay's cases are still open: not the bot's success
+        "bot_only_share": 0.0,
         "handovers_by_reason": [
             {"reason": "the customer asked for a person", "count": 2},
             {"reason": "the bot could not answer 2 times in a row", "count": 1},
@@ -108,6 +110,10 @@ async def test_figures_from_real_conversations(
         "median_wait_to_claim_minutes": 7.0,  # bob 5 min, eve 9, dan never claimed
         "p90_first_reply_minutes": 8.6,
         "p90_wait_to_claim_minutes": 8.6,
+        "p99_first_reply_minutes": 8.96,
+        "p99_wait_to_claim_minutes": 8.96,
+        "first_replies": 2,
+        "claims_after_handover": 2,
         "ratings": {
             "count": 2,
             "average": 3.5,
@@ -121,7 +127,30 @@ async def test_figures_from_real_conversations(
         "feedback_count": 2,
         "top_ideas": [],
         "undelivered_replies": [],
+        "by_agent": [{"agent": "Maria", **MARIA}],
+        "by_channel": [{"channel": "test", **EVERYONE}],
+        "by_language": [{"language": "en", **EVERYONE}],
+        "weekly_trend": [{"week": "2026-W48", "start": "2026-11-23", **EVERYONE}],
     }
+
+
+# what the splits show of the conversations: Maria's are bob's and eve's cases; one
+# channel, one language and one ISO week have all six
+MARIA = {
+    "cases_opened": 2,
+    "cases_resolved": 2,
+    "cases_handed_over": 2,
+    "bot_alone": 0,
+    "bot_only_share": 0.0,
+    "median_wait_to_claim_minutes": 7.0,
+    "p90_wait_to_claim_minutes": 8.6,
+    "median_first_reply_minutes": 7.0,
+    "p90_first_reply_minutes": 8.6,
+    "median_resolution_minutes": 30.0,
+    "ratings": 2,
+    "rating_average": 3.5,
+}
+EVERYONE = {**MARIA, "cases_opened": 6, "cases_handed_over": 3}
 
 
 async def test_since_leaves_out_earlier_cases_and_feedback(
@@ -130,7 +159,8 @@ async def test_since_leaves_out_earlier_cases_and_feedback(
     report = await build_report(config.storage.path, DAY_TWO, clock.now)
     assert report["since"] == "2026-11-24T00:00:00+00:00"
     assert (report["cases_opened"], report["cases_resolved"]) == (5, 2)
-    assert report["bot_only_share"] == 0.4  # cat and fay: ann's case was on day one
+    assert report["bot_only_share"] == 0.0  # cat's and fay's cases are open
+    assert report["cases_handed_over"] == 3
     assert report["feedback_count"] == 1
     later = await build_report(config.storage.path, DAY_TWO.replace(hour=10, minute=10), clock.now)
     assert later["cases_opened"] == 4  # bob opened at 10:00
@@ -146,7 +176,15 @@ async def test_the_rendered_report(conversations: None, config: Config, clock: C
     for expected in (
         "  Opened                    6",
         "  Resolved                  2",
-        "  Handled by the bot alone  50% (3 of 6)",
+        "  Handled by the bot alone  0% (0 of 6: resolved, no person involved)",
+        "  Handed over to a person   3",
+        "  First reply, 99th pct     9.0 min  (2 cases)",
+        "  Agent  Claimed  Resolved  First reply  Reply p90  Resolution  Rating (n)",
+        "  Maria        2         2      7.0 min    8.6 min    30.0 min    3.50 (2)",
+        "  Channel  Cases  Bot alone  Handed over     Wait  Wait p90  First reply  Rating (n)",
+        "  test         6         0%            3  7.0 min   8.6 min      7.0 min    3.50 (2)",
+        "  en            6         0%            3  7.0 min   8.6 min      7.0 min    3.50 (2)",
+        "  2026-W48      6         0%            3      7.0 min    3.50 (2)",
         "  the customer asked for a person            2",
         "  the bot could not answer 2 times in a row  1",
         "  First human reply         7.0 min  (handover to the first reply from a person)",
@@ -172,6 +210,10 @@ async def test_the_rendered_report(conversations: None, config: Config, clock: C
         "Top unanswered questions (material for new knowledge articles)",
         "Top ideas",
         "Feedback",
+        "Per agent (the cases each claimed first; times are medians)",
+        "Per channel",
+        "Per language",
+        "Weekly trend (ISO weeks)",
     ):
         assert section in lines
 
@@ -287,3 +329,44 @@ async def test_an_unanswered_question_that_leads_into_a_handover_is_counted(
     ]
     text = render_report(report)
     assert "  how do i plan a trial export 2  1 time" in text.splitlines()
+
+
+async def test_a_typed_no_counts_the_question_it_answered(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, config: Config, clock: Clock
+) -> None:
+    """A menu, a typed "no" (not the button), then a question the bot does not know:
+    the "I don't know" after the "no" is about the question the menu was for, and
+    the one that hands the case over about its own; "no" is no question."""
+    gil = customer_factory("gil")
+    [menu] = await gil.send("how do I plan a trial export")
+    assert "Pick one" in menu
+    [unknown] = await gil.send("no")
+    assert "I don't know the answer" in unknown
+    [handover] = await gil.send("how do I plan a trial export 2")
+    assert "let me get a person" in handover
+    report = await build_report(config.storage.path, None, clock.now)
+    assert report["top_unanswered"] == [
+        {"question": "how do i plan a trial export", "count": 1},
+        {"question": "how do i plan a trial export 2", "count": 1},
+    ]
+
+
+async def test_the_bot_alone_in_real_conversations(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, config: Config, clock: Clock
+) -> None:
+    """Answered by the bot and closed by an agent: the bot alone. Claimed by an agent
+    straight from the bot (no handover) and resolved: not. Answered, still open: not."""
+    maria = Agent(app, "maria")
+    ann, bob, cat = (customer_factory(n) for n in ("ann", "bob", "cat"))
+    for who in (ann, bob, cat):
+        [answer] = await who.send("is there a free trial")
+        assert "14 days" in answer
+    await maria.say(f"/resolve {await case_id(app, ann)}")
+    bob_case = await case_id(app, bob)
+    await maria.say(f"/claim {bob_case}")
+    await maria.say(f"/resolve {bob_case}")
+    report = await build_report(config.storage.path, None, clock.now)
+    assert (report["cases_opened"], report["cases_resolved"]) == (3, 2)
+    assert (report["bot_alone"], report["cases_handed_over"]) == (1, 0)
+    assert report["by_agent"][0]["agent"] == "Maria"
+    assert report["by_agent"][0]["cases_opened"] == 1  # bob's: claimed

@@ -131,7 +131,8 @@ async def test_sign_in_see_the_overview_change_the_period_download_a_csv_and_the
     rows = await browser.find_all("#table-by_period tbody tr")
     assert len(rows) == 7
     summary = (await browser.find("#table-summary")).text
-    assert "Cases opened 6" in summary and "Handled by the bot alone 50%" in summary
+    # the bot's own cases are still open: not handled by the bot alone (yet)
+    assert "Cases opened 6" in summary and "Handled by the bot alone 0%" in summary
 
     await browser.click("#table-summary + p.csv a")
     downloads = tmp_path / "downloads"
@@ -142,6 +143,12 @@ async def test_sign_in_see_the_overview_change_the_period_download_a_csv_and_the
     table = list(csv.reader(io.StringIO(saved)))
     assert done[0].name == "candor-summary-7d.csv"
     assert table[0] == ["Figure", "Value"] and ["Cases opened", "6"] in table
+
+    await browser.get(f"{base_url}/dashboard/channels?days=7")
+    charts = await browser.find_all("svg.chart")
+    assert len(charts) == 2 and all(c.is_displayed() for c in charts)
+    channels = (await browser.find("#table-channels")).text
+    assert "test 6 0% 3 7.0 8.6 7.0 2 3.5" in channels
 
     await browser.get(f"{base_url}/status")
     incident = await browser.find("article.incident")

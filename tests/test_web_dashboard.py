@@ -6,15 +6,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Candor
+from bot.model import Address
 from bot.report import report_from
 from bot.web.overview import overview
 from bot.web.svg import PALETTE, bar_chart, nice_top
-from tests.conftest import Agent, Clock, Customer, handed_over
+from tests.conftest import Agent, Clock, Customer, case_of, handed_over
 from tests.test_report import converse
 from tests.test_web_signin import PrivateDesk, link_for, server, sign_in, with_session
 
@@ -77,13 +79,13 @@ async def test_the_overview_shows_the_reports_figures(
     for shown in (
         "<td>Cases opened</td><td>6</td>",
         "<td>Cases resolved</td><td>2</td>",
-        "<td>Handled by the bot alone</td><td>50%</td>",
+        "<td>Handled by the bot alone</td><td>0%</td>",  # the bot's cases are open
         "<td>First human reply, median (min)</td><td>7.0</td>",
         "<td>Wait to claim, 90th percentile (min)</td><td>8.6</td>",
         "<td>Average rating (1-5)</td><td>3.5</td>",
         "<td>what is the capital of peru?</td><td>2</td>",
         "<td>the customer asked for a person</td><td>2</td>",
-        "<td>2026-11-24</td><td>5</td><td>2</td><td>40%</td><td>7.0</td><td>7.0</td><td>3.5</td>",
+        "<td>2026-11-24</td><td>5</td><td>2</td><td>0%</td><td>7.0</td><td>7.0</td><td>3.5</td>",
     ):
         assert shown in page, shown
     assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 2
@@ -170,7 +172,14 @@ def test_the_charts_escape_their_labels_and_keep_their_palette() -> None:
 
 async def test_the_overview_is_refused_without_a_session(app: Candor, clock: Clock) -> None:
     async with TestClient(TestServer(server(app, clock).app())) as client:
-        for path in ("/dashboard", "/dashboard?days=7", "/dashboard/queue", "/dashboard/csv"):
+        for path in (
+            "/dashboard",
+            "/dashboard?days=7",
+            "/dashboard/queue",
+            "/dashboard/csv",
+            "/dashboard/channels",
+            "/dashboard/csv?days=7&table=channels",
+        ):
             assert (await client.get(path)).status == 401, path
 
 
@@ -189,3 +198,44 @@ async def test_per_agent_the_cases_each_took_with_the_reports_figures(
     assert rows[1] == ["Maria", "2", "2", "7.0", "7.0", "8.6", "2", "3.5"]
     empty = await get(client, "/dashboard/agents?days=7&x=<b>", cookie)
     assert "<b>" not in empty.replace("<body>", "")
+
+
+async def test_per_channel_and_language_with_the_reports_figures(
+    customer_factory: Factory, app: Candor, clock: Clock, signed_in: SignedIn
+) -> None:
+    """The conversations, with fay answered on Slack and speaking Portuguese, and
+    ann's case (the bot answered it) closed by Maria: the bot alone on "test"."""
+    await converse(customer_factory, app, clock)
+    fay = await case_of(app, customer_factory("fay"))
+    ann = await case_of(app, customer_factory("ann"))
+    async with app.store.transaction() as tx:
+        await tx.cases.update(replace(fay, reply_to=Address("slack", "D9", "", private=True)))
+        await tx.customers.set_language(fay.customer_id, "pt", False)
+    await Agent(app, "maria").say(f"/resolve {ann.id}")
+    client, cookie = await signed_in()
+    page = await get(client, "/dashboard/channels?days=7", cookie)
+
+    def row(*cells: object) -> str:
+        return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+
+    # channel, opened, bot alone, handed over, wait, wait p90, reply, ratings, rating
+    none = "no data"
+    assert row("slack", 1, "0%", 0, none, none, none, 0, none) in page
+    assert row("test", 5, "20%", 3, 7.0, 8.6, 7.0, 2, 3.5) in page
+    assert row("en", 5, "20%", 3, 7.0, 8.6, 7.0, 2, 3.5) in page
+    assert row("pt", 1, "0%", 0, none, none, none, 0, none) in page
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg"') == 2
+    assert '<title id="channels-title">Cases per channel: opened, by the bot alone,' in page
+    assert '<title id="languages-title">Cases per language' in page
+    assert '<a href="/dashboard/channels">Per channel and language</a>' in page
+    report = await report_from(
+        app.store, (await overview(app.store, "7", clock())).parts[0][0], clock()
+    )
+    for table, key in (("channels", "by_channel"), ("languages", "by_language")):
+        got = await get(client, f"/dashboard/csv?days=7&table={table}", cookie)
+        rows = list(csv.reader(io.StringIO(got)))
+        assert [r[0] for r in rows[1:]] == [r[key[3:]] for r in report[key]]
+        assert [int(r[1]) for r in rows[1:]] == [r["cases_opened"] for r in report[key]]
+    weeks = await get(client, "/dashboard/channels?days=90", cookie)
+    assert row("test", 5, "20%", 3, 7.0, 8.6, 7.0, 2, 3.5) in weeks
+    await get(client, "/dashboard/channels?days=" + HOSTILE, cookie, 400)

@@ -36,6 +36,7 @@ from bot.web.overview import (
     Overview,
     overview,
     render_agents,
+    render_channels,
     render_overview,
     tables,
     to_csv,
@@ -209,6 +210,7 @@ class WebServer:
         app.router.add_get(pages.DASHBOARD_PATH + "/agents", self.agents)
         app.router.add_get(DRAFTS_PATH, self.drafts)
         app.router.add_get(DRAFTS_PATH + "/csv", self.drafts_csv)
+        app.router.add_get(pages.DASHBOARD_PATH + "/channels", self.channels)
         return app
 
     # -- signing in and out --------------------------------------------------------------
@@ -298,6 +300,7 @@ class WebServer:
             (pages.DASHBOARD_PATH, text("nav.overview")),
             (pages.DASHBOARD_PATH + "/agents", text("nav.agents")),
             (DRAFTS_PATH, text("nav.drafts")),
+            (pages.DASHBOARD_PATH + "/channels", text("nav.channels")),
             (pages.DASHBOARD_PATH + "/queue", text("nav.queue")),
             (self.settings.status_path, text("nav.status")),
         ]
@@ -328,6 +331,11 @@ class WebServer:
         agent, session = await self._agent(request)
         view = await self._overview(request)
         return self._signed_in(agent, session, text("agents.title"), render_agents(view))
+
+    async def channels(self, request: web.Request) -> web.Response:
+        agent, session = await self._agent(request)
+        view = await self._overview(request)
+        return self._signed_in(agent, session, text("where.title"), render_channels(view))
 
     async def csv(self, request: web.Request) -> web.Response:
         await self._agent(request)

@@ -88,14 +88,20 @@ async def dashboard(turn: DeskTurn, args: str) -> None:
 
 
 def _times(data: ReportData) -> dict[str, Any]:
+    """From each case's first handover to the first claim and to the first reply of
+    a person after it (a claim or reply before the handover, on a case a person took
+    from the bot, is no wait); opened to resolved for resolved cases."""
     handed = first_handovers(data.events)
     replied: dict[int, float] = {}
     claimed: dict[int, float] = {}
     for event in data.events:
-        if event.kind is EventKind.AGENT and event.case_id in handed:
-            replied.setdefault(event.case_id, event.at.timestamp())
-        elif event.kind is EventKind.CLAIM and event.case_id in handed:
-            claimed.setdefault(event.case_id, event.at.timestamp())
+        at = event.at.timestamp()
+        if event.case_id not in handed or at < handed[event.case_id]:
+            continue
+        if event.kind is EventKind.AGENT:
+            replied.setdefault(event.case_id, at)
+        elif event.kind is EventKind.CLAIM:
+            claimed.setdefault(event.case_id, at)
     resolved = [
         case.resolved_at.timestamp() - case.opened_at.timestamp()
         for case in data.cases
@@ -109,6 +115,10 @@ def _times(data: ReportData) -> dict[str, Any]:
         "median_wait_to_claim_minutes": median_minutes(waits),
         "p90_first_reply_minutes": percentile_minutes(replies, 90),
         "p90_wait_to_claim_minutes": percentile_minutes(waits, 90),
+        "p99_first_reply_minutes": percentile_minutes(replies, 99),
+        "p99_wait_to_claim_minutes": percentile_minutes(waits, 99),
+        "first_replies": len(replies),
+        "claims_after_handover": len(waits),
     }
 
 
@@ -123,6 +133,10 @@ def _times_text(report: dict[str, Any]) -> list[str]:
         + "  (handover to an agent taking the case)",
         line("First reply, 90th pct", duration(report["p90_first_reply_minutes"])),
         line("Wait to claim, 90th pct", duration(report["p90_wait_to_claim_minutes"])),
+        line("First reply, 99th pct", duration(report["p99_first_reply_minutes"]))
+        + f"  ({report['first_replies']} cases)",
+        line("Wait to claim, 99th pct", duration(report["p99_wait_to_claim_minutes"]))
+        + f"  ({report['claims_after_handover']} cases)",
     ]
 
 

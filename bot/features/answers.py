@@ -167,6 +167,8 @@ async def not_answered(
     customer said were not it, not offered again for their next message."""
     await turn.save_case(unanswered=turn.case.unanswered + 1)
     count = turn.case.unanswered
+    if question:  # what the report counts (a typed "no" is not the question)
+        data = {"question": question, **data}
     if count >= turn.settings.unknown_limit:
         await turn.record(EventKind.UNKNOWN, "said it did not know", actor="bot", **data)
         await handover.propose(
@@ -245,10 +247,10 @@ TOP_UNANSWERED = 10  # questions the report lists
 
 
 def _unanswered(data: ReportData) -> dict[str, Any]:
-    """Each "I don't know" counts the customer's question before it on its case: the
-    last thing they wrote, not a button they pressed since ("None of these" after the
-    bot asked which article was meant, the press that may hand the case over) nor a
-    command."""
+    """Each "I don't know" counts the question it could not answer: the one it names
+    (`question`: the question a typed "no" or "None of these" was about, the one that
+    handed the case over), else the customer's last words before it on its case, not
+    a button they pressed since nor a command."""
     asked: Counter[str] = Counter()
     last: dict[int, str] = {}
     for event in data.events:
@@ -256,7 +258,9 @@ def _unanswered(data: ReportData) -> dict[str, Any]:
             if event.text and not event.data.get("button") and not event.data.get("command"):
                 last[event.case_id] = event.text
         elif event.kind is EventKind.UNKNOWN:
-            question = normalise(last.pop(event.case_id, ""))
+            named = event.data.get("question")
+            said = last.pop(event.case_id, "")
+            question = normalise(named if isinstance(named, str) and named.strip() else said)
             if question:
                 asked[question] += 1
     ranked = sorted(asked.items(), key=lambda item: (-item[1], item[0]))[:TOP_UNANSWERED]

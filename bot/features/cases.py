@@ -191,12 +191,21 @@ async def chosen(turn: Turn, fields: tuple[object, ...]) -> None:
 
 
 def _cases(data: ReportData) -> dict[str, Any]:
+    """ "The bot alone": resolved, never handed over, never taken or answered by a
+    person (an agent may claim a case the bot has: that is not the bot alone); a
+    case still open is not (yet) anyone's success."""
     handed_over = {e.case_id for e in data.events if e.kind is EventKind.HANDOVER}
+    people = {e.case_id for e in data.events if e.kind in (EventKind.CLAIM, EventKind.AGENT)}
+    involved = handed_over | people
     opened = len(data.cases)
-    alone = sum(1 for case in data.cases if case.id not in handed_over)
+    alone = sum(
+        1 for case in data.cases if case.state is CaseState.RESOLVED and case.id not in involved
+    )
     return {
         "cases_opened": opened,
         "cases_resolved": sum(1 for case in data.cases if case.state is CaseState.RESOLVED),
+        "cases_handed_over": sum(1 for case in data.cases if case.id in handed_over),
+        "bot_alone": alone,
         "bot_only_share": round(alone / opened, 4) if opened else None,
     }
 
@@ -206,12 +215,13 @@ def _cases_text(report: dict[str, Any]) -> list[str]:
     alone = (
         "no cases in this period"
         if share is None
-        else f"{share:.0%} ({round(share * opened)} of {opened})"
+        else f"{share:.0%} ({report['bot_alone']} of {opened}: resolved, no person involved)"
     )
     return [
         "Cases",
         line("Opened", opened),
         line("Resolved", report["cases_resolved"]),
+        line("Handed over to a person", report["cases_handed_over"]),
         line("Handled by the bot alone", alone),
     ]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.report import by_agent, by_period, figures, read_data
+from bot.report import by_agent, by_period, figures, plain_sections, read_data
 from bot.store import Store
 from bot.web.html import Html, html, join
 from bot.web.svg import bar_chart
@@ -20,7 +20,7 @@ from bot.web.texts import text
 
 PERIODS = {"7": "day", "30": "day", "90": "week"}
 DEFAULT_PERIOD = "30"
-TABLES = ("summary", "by_period", "handovers", "unanswered", "agents")
+TABLES = ("summary", "by_period", "handovers", "unanswered", "agents", "channels", "languages")
 Table = tuple[list[str], list[list[object]]]  # the header, the rows
 
 
@@ -47,12 +47,13 @@ async def overview(store: Store, days: str, now: datetime) -> Overview:
     while since + stride * len(starts) <= now:
         starts.append(since + stride * len(starts))
     parts = by_period(data, starts)
+    plain = plain_sections()  # a part's figures: not split again
     return Overview(
         int(days),
         step,
         figures(data),
-        [(p.since or since, figures(p)) for p in parts],
-        [(agent, figures(part)) for agent, part in by_agent(data).items()],
+        [(p.since or since, figures(p, plain)) for p in parts],
+        [(agent, figures(part, plain)) for agent, part in by_agent(data).items()],
     )
 
 
@@ -128,7 +129,42 @@ def tables(view: Overview) -> dict[str, Table]:
             [[r["question"], r["count"]] for r in t.get("top_unanswered", [])],
         ),
         "agents": ([text(f"col.{c}") for c in agent_columns], agents),
+        "channels": _where(t.get("by_channel", []), "channel"),
+        "languages": _where(t.get("by_language", []), "language"),
     }
+
+
+_WHERE_COLUMNS = (
+    "opened",
+    "bot_share",
+    "handed_over",
+    "wait",
+    "wait_p90",
+    "reply",
+    "ratings",
+    "rating",
+)
+
+
+def _where(rows: Sequence[dict[str, Any]], key: str) -> Table:
+    """The report's rows per channel (per language), `candor report`'s very figures."""
+    return (
+        [text(f"col.{c}") for c in (key, *_WHERE_COLUMNS)],
+        [
+            [
+                r[key],
+                r["cases_opened"],
+                _share(r["bot_only_share"]),
+                r["cases_handed_over"],
+                r["median_wait_to_claim_minutes"],
+                r["p90_wait_to_claim_minutes"],
+                r["median_first_reply_minutes"],
+                r["ratings"],
+                r["rating_average"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 def _cell(value: object) -> str:
@@ -271,5 +307,46 @@ def render_agents(view: Overview) -> Html:
             html("<p>{t}</p>", t=text("agents.intro", period=period)),
             html('<figure class="plot">{svg}</figure>', svg=chart),
             _table("agents", tables(view)["agents"], view.days, period),
+        ]
+    )
+
+
+def _where_chart(ident: str, view: Overview, key: str) -> Html:
+    rows = view.totals.get(f"by_{key}", [])
+    period = text("overview.days", days=view.days)
+    return bar_chart(
+        ident,
+        text(f"where.{key}_chart"),
+        text(f"where.{key}_desc", period=period),
+        [str(r[key]) for r in rows],
+        [
+            (text("col.opened"), [r["cases_opened"] for r in rows]),
+            (text("col.bot_alone"), [r["bot_alone"] for r in rows]),
+            (text("col.handed_over"), [r["cases_handed_over"] for r in rows]),
+        ],
+        "cases",
+    )
+
+
+def render_channels(view: Overview) -> Html:
+    """The page per channel and language: the period form, for each a chart and its
+    table (the rows of `candor report`'s "Per channel" and "Per language")."""
+    period = text("overview.days", days=view.days)
+    made = tables(view)
+    return join(
+        [
+            period_form(view, "/dashboard/channels"),
+            html("<p>{t}</p>", t=text("where.intro", period=period)),
+            html("<h2>{t}</h2>", t=text("where.channels")),
+            html(
+                '<figure class="plot">{svg}</figure>', svg=_where_chart("channels", view, "channel")
+            ),
+            _table("channels", made["channels"], view.days, period),
+            html("<h2>{t}</h2>", t=text("where.languages")),
+            html(
+                '<figure class="plot">{svg}</figure>',
+                svg=_where_chart("languages", view, "language"),
+            ),
+            _table("languages", made["languages"], view.days, period),
         ]
     )

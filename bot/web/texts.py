@@ -92,6 +92,23 @@ ENGLISH: dict[str, str] = {
     "col.asked": "Asked",
     "col.unanswered": "Unanswered",
     "col.file": "File",
+    "where.title": "Per channel and language",
+    "where.intro": "The cases opened in {period}, by the channel the customer wrote on and by"
+    " the language the bot speaks to them: the figures of candor report.",
+    "where.channels": "Per channel",
+    "where.languages": "Per language",
+    "where.channel_chart": "Cases per channel: opened, by the bot alone, handed over",
+    "where.channel_desc": "Bars: for each channel, the cases opened in {period}, those the bot"
+    " resolved alone, and those handed over to a person.",
+    "where.language_chart": "Cases per language: opened, by the bot alone, handed over",
+    "where.language_desc": "Bars: for each language, the cases opened in {period}, those the"
+    " bot resolved alone, and those handed over to a person.",
+    "nav.channels": "Per channel and language",
+    "col.channel": "Channel",
+    "col.language": "Language",
+    "col.bot_alone": "By the bot alone",
+    "col.handed_over": "Handed over",
+    "col.wait_p90": "Wait to claim (90th pct, min)",
     "col.agent": "Agent",
     "col.taken": "Cases taken",
     "col.reply_p90": "First reply (90th pct, min)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.model import CaseState, EventKind
+from bot.model import Address, CaseState, EventKind
 from bot.store import Store
 from bot.store.protocols import CaseTimes
 from tests.store.conftest import NOW, new_customer
@@ -23,14 +23,20 @@ async def test_the_cases_of_a_period_with_their_events(store: Store) -> None:
                 case.id, EventKind.RATING, "customer", "5", opened - day, {"score": 5}
             )
             made.append(case)
-        resolved = replace(made[1], state=CaseState.RESOLVED, resolved_at=NOW + timedelta(hours=1))
+        # the case answered on Slack, its customer speaking German; the others: the
+        # channel their customer wrote on, no language settled
+        slack = Address("slack", "D1", "", private=True)
+        resolved = replace(
+            made[1], state=CaseState.RESOLVED, resolved_at=NOW + timedelta(hours=1), reply_to=slack
+        )
         await tx.cases.update(resolved)
+        await tx.customers.set_language(made[1].customer_id, "de", False)
     async with store.reporting() as reports:
         everything = await reports.cases_opened(None, NOW + day)
         assert everything == [
-            CaseTimes(made[0].id, CaseState.BOT, NOW - day, None),
-            CaseTimes(made[1].id, CaseState.RESOLVED, NOW, NOW + timedelta(hours=1)),
-            CaseTimes(made[2].id, CaseState.BOT, NOW + day, None),
+            CaseTimes(made[0].id, CaseState.BOT, NOW - day, None, "test", ""),
+            CaseTimes(made[1].id, CaseState.RESOLVED, NOW, NOW + timedelta(hours=1), "slack", "de"),
+            CaseTimes(made[2].id, CaseState.BOT, NOW + day, None, "test", ""),
         ]
         assert [c.id for c in await reports.cases_opened(NOW, NOW)] == [made[1].id]  # both ends in
         assert await reports.cases_opened(NOW + 2 * day, NOW + 3 * day) == []

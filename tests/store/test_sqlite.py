@@ -351,6 +351,15 @@ async def test_a_read_only_store_changes_nothing_not_even_an_old_schema(tmp_path
             for statement in statements(sql):
                 old.execute(statement)
     old.execute("PRAGMA user_version = 2")
+    old.execute("INSERT INTO customers (id, name, created_at) VALUES (1, 'Ann', 0)")
+    old.execute(
+        "INSERT INTO identities (channel, workspace, user_id, customer_id, address)"
+        " VALUES ('telegram', '', '7', 1, '[\"telegram\", \"7\", \"\"]')"
+    )
+    old.execute(
+        "INSERT INTO cases (id, customer_id, state, opened_at, updated_at)"
+        " VALUES (1, 1, 'bot', 0, 0)"
+    )
     old.commit()
     old.close()
     before = path.read_bytes()
@@ -360,6 +369,9 @@ async def test_a_read_only_store_changes_nothing_not_even_an_old_schema(tmp_path
         async with reader.reporting() as reports:  # no feedback, no ideas before 003 and 006
             assert await reports.feedback_count(None, NOW) == 0
             assert await reports.top_ideas(10) == []
+            # no reply_to (009) nor language (016) yet: the channel its customer wrote on
+            [case] = await reports.cases_opened(None, NOW)
+            assert (case.id, case.channel, case.language) == (1, "telegram", "")
     finally:
         await reader.close()
     assert path.read_bytes() == before

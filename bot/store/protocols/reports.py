@@ -11,12 +11,16 @@ from bot.model import CaseState, Event, Idea, IncidentState
 
 @dataclass(frozen=True, slots=True)
 class CaseTimes:
-    """A case as a report counts it."""
+    """A case as a report counts it: `channel` is where the customer's words on it
+    were last said (else the channel they last wrote on), `language` the one the
+    bot speaks to them ("" when not settled, or in a database from before 016)."""
 
     id: int
     state: CaseState
     opened_at: datetime
     resolved_at: datetime | None
+    channel: str = ""
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import aiosqlite
 
 from bot.model import Event, Idea, IdeaState, IncidentState
 from bot.store.protocols.reports import CaseTimes, IncidentUpdate, PublicIncident, Undelivered
-from bot.store.sqlite.rows import CASE_STATES, EVENT_KINDS, dt, utc
+from bot.store.sqlite.rows import CASE_STATES, EVENT_KINDS, address_of, dt, utc
 
 
 def _data(raw: str) -> dict[str, Any]:
@@ -25,6 +25,16 @@ def _data(raw: str) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _channel(reply_to: str, identity: str | None) -> str:
+    """The channel of a case: where its answers go, else where its customer wrote."""
+    if reply_to:
+        try:
+            return address_of(reply_to).channel
+        except (TypeError, ValueError):
+            pass
+    return identity or ""
 
 
 class SQLiteReports:
@@ -43,12 +53,24 @@ class SQLiteReports:
         return float("-inf") if since is None else since.timestamp(), until.timestamp()
 
     async def cases_opened(self, since: datetime | None, until: datetime) -> list[CaseTimes]:
+        # where the case was answered (009's reply_to) and the customer's language
+        # (016): read where the database has them (017's tables come after both)
+        recent = "web_links" in self._tables
+        reply_to, language = ("c.reply_to", "u.language") if recent else ("''", "''")
         rows = await self._db.execute_fetchall(
-            "SELECT id, state, opened_at, resolved_at FROM cases"
-            " WHERE opened_at >= ? AND opened_at <= ? ORDER BY id",
+            f"SELECT c.id, c.state, c.opened_at, c.resolved_at, {reply_to},"
+            " (SELECT i.channel FROM identities AS i WHERE i.customer_id = c.customer_id"
+            f" ORDER BY i.last_used_at DESC, i.channel LIMIT 1), {language}"
+            " FROM cases AS c JOIN customers AS u ON u.id = c.customer_id"
+            " WHERE c.opened_at >= ? AND c.opened_at <= ? ORDER BY c.id",
             self._period(since, until),
         )
-        return [CaseTimes(r[0], CASE_STATES[r[1]], utc(r[2]), dt(r[3])) for r in rows]
+        return [
+            CaseTimes(
+                r[0], CASE_STATES[r[1]], utc(r[2]), dt(r[3]), _channel(r[4], r[5]), r[6] or ""
+            )
+            for r in rows
+        ]
 
     async def events_of_cases_opened(self, since: datetime | None, until: datetime) -> list[Event]:
         rows = await self._db.execute_fetchall(
