@@ -6,7 +6,8 @@ The case's question is the one that led to its handover: the last thing the
 customer wrote (not a button, not a command) that the bot could not answer ("I don't
 know" or a menu) before the case last went to the queue ahead of the latest reply
 by a person; without one, the last thing they wrote before it; a case never handed
-over, the last they wrote before that reply. The agent
+over, the last they wrote before that reply. A case reopened since counts only what
+was written after it reopened (back with its agent, it need not be handed over). The agent
 names another by writing it after the command (`/article 12 how do I pay by SEPA?`,
 `/teach refunds 12 money back for a wrong plan`). The reply is the last one a person
 sent the customer on the case. Desk text: English, not translated.
@@ -48,6 +49,8 @@ def case_question(events: Sequence[Event]) -> str:
             unanswered = last
         elif event.kind is EventKind.HANDOVER:
             picked, unanswered = unanswered or last, ""
+        elif event.kind is EventKind.STATE and "reopened" in event.text:
+            last = unanswered = picked = ""  # a reopened case: a question of its own
     return picked or unanswered or last
 
 
