@@ -37,3 +37,8 @@ class Timeline(PersonalData, Protocol):
     async def recent(self, case_id: int, limit: int = 50) -> list[Event]:
         """The case's last `limit` events, oldest first, including those appended in
         this transaction."""
+
+    async def agents_active_since(self, since: datetime) -> dict[str, datetime]:
+        """Each actor but the customer, the bot and the system (that is, each agent, by
+        the name they act under) with an event on any case at `since` or later, and
+        the time of their latest one: who has been working on the desk lately."""
