@@ -47,8 +47,7 @@ def parse_closed(specs: Iterable[str]) -> frozenset[date]:
             end = date.fromisoformat(last.strip()) if last else start
         except ValueError:
             raise ValueError(
-                f"{spec!r} is not a date like 2026-12-25 or a range like"
-                " 2026-12-24..2026-12-26"
+                f"{spec!r} is not a date like 2026-12-25 or a range like 2026-12-24..2026-12-26"
             ) from None
         if end < start or (end - start).days > MAX_CLOSED_RANGE:
             raise ValueError(f"{spec!r} ends before it starts or spans more than a year")

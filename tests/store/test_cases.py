@@ -194,6 +194,7 @@ async def test_recent_claims_are_those_since_a_time_with_their_handover(store: S
                 replace(
                     case,
                     state=CaseState.AGENT,
+                    agent=f"agent{n}",
                     handed_over_at=at - timedelta(seconds=wait),
                     claimed_at=at,
                 )
@@ -204,6 +205,6 @@ async def test_recent_claims_are_those_since_a_time_with_their_handover(store: S
     # before its handover are left out
     at30, at20 = NOW + timedelta(minutes=30), NOW + timedelta(minutes=20)
     assert claims == [
-        (at30 - timedelta(seconds=120), at30),
-        (at20 - timedelta(seconds=30), at20),
+        (at30 - timedelta(seconds=120), at30, "agent1"),
+        (at20 - timedelta(seconds=30), at20, "agent2"),
     ]

@@ -123,14 +123,14 @@ class SQLiteCases(Repository):
         )
         return [float(row[0]) for row in rows]
 
-    async def recent_claims(self, since: datetime) -> list[tuple[datetime, datetime]]:
+    async def recent_claims(self, since: datetime) -> list[tuple[datetime, datetime, str]]:
         rows = await self._s.all(
-            "SELECT handed_over_at, claimed_at FROM cases WHERE claimed_at >= ?"
+            "SELECT handed_over_at, claimed_at, agent FROM cases WHERE claimed_at >= ?"
             " AND handed_over_at IS NOT NULL AND claimed_at >= handed_over_at"
             " ORDER BY claimed_at DESC, id DESC",
             (ts(since),),
         )
-        return [(utc(row[0]), utc(row[1])) for row in rows]
+        return [(utc(row[0]), utc(row[1]), str(row[2])) for row in rows]
 
     async def overdue(self, waiting_since: datetime, alerted_before: datetime) -> list[Case]:
         rows = await self._s.all(
