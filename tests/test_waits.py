@@ -127,7 +127,7 @@ async def test_a_holiday_is_said_and_the_wait_runs_past_it(
     # 10 minutes today, 10 more on Wednesday, the Tuesday being a holiday
     assert (
         "With the usual wait of 20 minutes and the desk closed in between, a person will"
-        " likely pick up around Wednesday 25 November 09:10 (UTC)." in told
+        " likely pick up by Wednesday 25 November 09:10 (UTC)." in told
     )
     clock.now = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # the holiday itself
     told = (await handed_over(customer_factory("bob")))[-1]

@@ -72,7 +72,7 @@ async def words(desk: Desk, tx: Transaction, case: Case, now: datetime) -> str:
         parts.append(
             _(
                 "With the usual wait of {wait} and the desk closed in between, a person"
-                " will likely pick up around {when}."
+                " will likely pick up by {when}."
             ).format(wait=span(found.low, found.high), when=desk.hours.describe(found.ends, now))
         )
     else:
