@@ -4,6 +4,7 @@ re-exports them, so that neither module outgrows its size."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -101,6 +102,14 @@ class HoursSettings(Section):
     @classmethod
     def _ranges(cls, value: str) -> str:
         parse_ranges(value)
+        return value
+
+    @field_validator("closed", mode="before")
+    @classmethod
+    def _toml_dates(cls, value: object) -> object:
+        # TOML's own dates (closed = [2026-12-25], unquoted) read as the same days
+        if isinstance(value, list):
+            return [item.isoformat() if isinstance(item, date) else item for item in value]
         return value
 
     @field_validator("closed")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from bot.app import Candor
 from bot.config import ConfigError, load
 from bot.duty import on_duty
 from bot.hours import DAYS, BusinessHours, parse_ranges
+from bot.model import InboundKind
 from bot.waits import MIN_CLAIMS, estimate, rounded
 from tests.conftest import Agent, Clock, Customer, RecordingDesk, handed_over, write_config
 
@@ -26,7 +27,13 @@ WEEKDAYS = {day: parse_ranges("09:00-17:00") for day in DAYS[:5]} | {"sat": (), 
 
 @pytest.fixture
 def config_path(tmp_path: Path, knowledge_dir: Path) -> Path:
-    return write_config(tmp_path, knowledge_dir, f'[hours]\nclosed = ["{HOLIDAY}"]\n')
+    """The test config, with a holiday and German besides English."""
+    path = write_config(tmp_path, knowledge_dir, f'[hours]\nclosed = ["{HOLIDAY}"]\n')
+    text = path.read_text(encoding="utf-8").replace(
+        'company = "Northwind Cloud"', 'company = "Northwind Cloud"\nlanguages = ["en", "de"]'
+    )
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 async def claimed_one_by_one(
@@ -134,6 +141,22 @@ async def test_a_holiday_is_said_and_the_wait_runs_past_it(
     assert "The desk is closed today (holiday); people are back tomorrow at 09:00 (UTC)." in told
 
 
+async def test_a_german_customer_is_told_the_wait_in_german(
+    customer_factory: Factory, agent_factory: Callable[[str], Agent], clock: Clock
+) -> None:
+    maria = agent_factory("maria")
+    await claimed_one_by_one(customer_factory, maria, clock, [20, 25, 30, 25, 20])
+    clock.now = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)  # Saturday evening
+    karl = customer_factory("karl")
+    await karl.send("/human", language_hint="de")
+    [*_, told] = await karl.send(
+        "", InboundKind.BUTTON, payload=karl.shown("handover:send"), language_hint="de"
+    )
+    assert "Gerade ist niemand im Team erreichbar; wir sind am Montag um 09:00 (UTC)" in told
+    assert "Sobald das Team wieder da ist, meldet sich üblicherweise eine Person in etwa" in told
+    assert re.search(r"in etwa \d+–\d+ Minuten\.", told), told
+
+
 async def test_claims_older_than_the_horizon_are_no_basis(
     customer_factory: Factory, agent_factory: Callable[[str], Agent], clock: Clock
 ) -> None:
@@ -197,6 +220,8 @@ def test_a_bad_closed_day_is_refused_naming_it(tmp_path: Path, knowledge_dir: Pa
         load(path)
     ranged = write_config(tmp_path, knowledge_dir, '[hours]\nclosed = ["2026-12-24..2026-12-26"]\n')
     hours = load(ranged).hours.business_hours()
+    unquoted = write_config(tmp_path, knowledge_dir, "[hours]\nclosed = [2026-12-24]\n")
+    assert load(unquoted).hours.business_hours().closed == {date(2026, 12, 24)}
     christmas_eve = datetime(2026, 12, 24, 10, tzinfo=UTC)
     assert not hours.is_open(christmas_eve)
     assert hours.describe_next_open(christmas_eve) == "Monday 28 December 09:00 (UTC)"
