@@ -153,8 +153,8 @@ class BusinessHours:
             day = format_date(there, "EEEE", locale=locale)
             said = _("{day} {time}").format(day=day, time=at)  # "Monday 09:00", "am Montag …"
         else:
-            day = format_date(there, "EEEE d MMMM", locale=locale)
-            said = _("{day} {time}").format(day=day, time=at)  # "Monday 4 January 09:00"
+            day = format_date(there, "full", locale=locale)  # as the language writes it
+            said = _("{day} {time}").format(day=day, time=at)  # "Monday, January 4, 2027 09:00"
         return f"{said} ({self.timezone})"
 
     def describe_next_open(self, moment: datetime) -> str:

@@ -74,7 +74,10 @@ def test_closed_days_are_skipped_and_said_with_their_date() -> None:
     assert hours.is_closed_day(tuesday) and not hours.is_closed_day(tuesday.replace(day=23))
     assert hours.describe_next_open(tuesday) == "tomorrow at 09:00 (Europe/Berlin)"
     wednesday_night = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
-    assert hours.describe_next_open(wednesday_night) == "Monday 30 November 09:00 (Europe/Berlin)"
+    assert (
+        hours.describe_next_open(wednesday_night)
+        == "Monday, November 30, 2026 09:00 (Europe/Berlin)"
+    )
     with pytest.raises(ValueError, match="not a date"):
         parse_closed(["25.12.2026"])
     with pytest.raises(ValueError, match="ends before it starts"):

@@ -134,7 +134,7 @@ async def test_a_holiday_is_said_and_the_wait_runs_past_it(
     # 10 minutes today, 10 more on Wednesday, the Tuesday being a holiday
     assert (
         "With the usual wait of 20 minutes and the desk closed in between, a person will"
-        " likely pick up by Wednesday 25 November 09:10 (UTC)." in told
+        " likely pick up by Wednesday, November 25, 2026 09:10 (UTC)." in told
     )
     clock.now = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # the holiday itself
     told = (await handed_over(customer_factory("bob")))[-1]
@@ -224,4 +224,4 @@ def test_a_bad_closed_day_is_refused_naming_it(tmp_path: Path, knowledge_dir: Pa
     assert load(unquoted).hours.business_hours().closed == {date(2026, 12, 24)}
     christmas_eve = datetime(2026, 12, 24, 10, tzinfo=UTC)
     assert not hours.is_open(christmas_eve)
-    assert hours.describe_next_open(christmas_eve) == "Monday 28 December 09:00 (UTC)"
+    assert hours.describe_next_open(christmas_eve) == "Monday, December 28, 2026 09:00 (UTC)"
