@@ -122,6 +122,7 @@ class Candor:
             hours=config.hours.business_hours(),
             timezone=config.bot.timezone,
             waiting_alert=timedelta(minutes=config.desk.waiting_alert_minutes),
+            on_duty_for=timedelta(hours=config.desk.on_duty_hours),
         )
         self.outbox.desk_lanes.reopen = self.desk.reopen  # a case whose desk thread was deleted
         self.dialog = Dialog(

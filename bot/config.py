@@ -19,12 +19,10 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     create_model,
@@ -33,7 +31,11 @@ from pydantic import (
 )
 
 from bot import redact
-from bot.hours import DAYS, BusinessHours, parse_ranges
+from bot.config_desk import AgentSettings as AgentSettings
+from bot.config_desk import DeskSettings as DeskSettings
+from bot.config_desk import HoursSettings as HoursSettings
+from bot.config_desk import Section as Section
+from bot.config_desk import check_zone
 from bot.i18n import check_languages
 from bot.model import Address
 from bot.platforms import SLASH, CommandStyle, Platform, PlatformError, check, clashing, discover
@@ -46,27 +48,10 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says which key and why."""
 
 
-def _check_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(
-            f"unknown time zone {value!r} (use a name like 'Europe/Berlin')"
-        ) from error
-    return value
-
-
-class Section(BaseModel):
-    """A config section: unknown keys are refused, values never change. Platforms'
-    settings (in their adapter packages) are sections too."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
 class BotSettings(Section):
     name: str = Field("Candor", min_length=1, max_length=40)
     company: str = Field("Northwind Cloud", min_length=1, max_length=80)
-    timezone: Annotated[str, AfterValidator(_check_zone)] = "UTC"
+    timezone: Annotated[str, AfterValidator(check_zone)] = "UTC"
     languages: Annotated[tuple[str, ...], AfterValidator(check_languages)] = ("en",)
 
 
@@ -141,79 +126,6 @@ class KnowledgeSettings(Section):
 
 class CaseSettings(Section):
     reopen_window_hours: float = Field(72, ge=0)
-
-
-class AgentSettings(Section):
-    """A person who may act on the desk, and who they are on each platform: under each
-    platform's name, if they work there (`console = "maria"`, `telegram = 123456789`).
-    The keys come from the platforms (`model_for` adds them)."""
-
-    name: str = Field(min_length=1, max_length=40)  # what customers see: "Maria from support"
-    platforms: ClassVar[tuple[Platform[Any], ...]] = ()  # those with agent ids, by model_for
-
-    def user_id_on(self, channel: str) -> str | None:
-        """Who this agent is on `channel`: the `Identity.user_id` they act with there
-        (None: they do not work there)."""
-        for platform in self.platforms:
-            if platform.agent is not None and platform.agent_channel == channel:
-                value = getattr(self, platform.name)
-                return None if value is None else platform.agent.user_id(value)
-        return None
-
-    def names(self) -> set[str]:
-        """What people may call this agent (`/transfer maria`), case-folded: the name,
-        and ids people type (the terminal desk's `console` name)."""
-        found = {self.name.casefold()}
-        for platform in self.platforms:
-            if platform.agent is not None and platform.agent.is_name:
-                value = getattr(self, platform.name)
-                if value is not None:
-                    found.add(str(value).casefold())
-        return found
-
-
-class DeskSettings(Section):
-    # `model_for` narrows both to the platforms: the names with a desk, their entries.
-    channels: list[str] = []  # pydantic copies mutable defaults
-    agents: list[AgentSettings] = Field(default_factory=list)
-    waiting_alert_minutes: float = Field(15, gt=0)
-    # Questions in a row the bot could not answer before it offers a person itself.
-    unknown_limit: int = Field(2, ge=1)
-    # Minutes after a rating in which the customer's next message is its comment.
-    rating_comment_minutes: float = Field(30, ge=0)
-
-    @field_validator("agents")
-    @classmethod
-    def _unique_agents(cls, agents: list[AgentSettings]) -> list[AgentSettings]:
-        names = [agent.name.casefold() for agent in agents]
-        if len(names) != len(set(names)):
-            raise ValueError("two agents have the same name")
-        return agents
-
-
-class HoursSettings(Section):
-    """When people are at the desk: per weekday "09:00-17:00" (several ranges
-    separated by commas), "" for closed."""
-
-    timezone: str = "UTC"
-    mon: str = "09:00-17:00"
-    tue: str = "09:00-17:00"
-    wed: str = "09:00-17:00"
-    thu: str = "09:00-17:00"
-    fri: str = "09:00-17:00"
-    sat: str = ""
-    sun: str = ""
-
-    _zone = field_validator("timezone")(lambda cls, v: _check_zone(v))
-
-    @field_validator("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-    @classmethod
-    def _ranges(cls, value: str) -> str:
-        parse_ranges(value)
-        return value
-
-    def business_hours(self) -> BusinessHours:
-        return BusinessHours(self.timezone, {day: parse_ranges(getattr(self, day)) for day in DAYS})
 
 
 class OutboxSettings(Section):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from bot.hours import BusinessHours, parse_ranges
+from bot.hours import BusinessHours, parse_closed, parse_ranges
 
 WEEKDAYS = parse_ranges("09:00-12:00, 13:00-17:00")
 HOURS = BusinessHours(
@@ -64,3 +64,34 @@ def test_when_people_are_back_in_the_customers_language(
             HOURS.describe_next_open(datetime(2026, 11, 23, 20, 0, tzinfo=UTC)),
         ]
     assert said == [f"{w} (Europe/Berlin)" for w in (today, weekday, tomorrow)]
+
+
+def test_closed_days_are_skipped_and_said_with_their_date() -> None:
+    closed = parse_closed(["2026-11-24", "2026-11-26..2026-11-27"])  # Tue, Thu-Fri
+    hours = BusinessHours(HOURS.timezone, HOURS.week, closed)
+    tuesday = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+    assert HOURS.is_open(tuesday) and not hours.is_open(tuesday)
+    assert hours.is_closed_day(tuesday) and not hours.is_closed_day(tuesday.replace(day=23))
+    assert hours.describe_next_open(tuesday) == "tomorrow at 09:00 (Europe/Berlin)"
+    wednesday_night = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
+    assert (
+        hours.describe_next_open(wednesday_night)
+        == "Monday, November 30, 2026 09:00 (Europe/Berlin)"
+    )
+    with pytest.raises(ValueError, match="not a date"):
+        parse_closed(["25.12.2026"])
+    with pytest.raises(ValueError, match="ends before it starts"):
+        parse_closed(["2026-12-26..2026-12-24"])
+
+
+def test_open_time_runs_across_lunch_and_nights() -> None:
+    before_lunch = datetime(2026, 11, 23, 10, 50, tzinfo=UTC)  # 11:50 in Berlin
+    # 10 minutes before lunch, 20 after it (13:00-13:20 in Berlin)
+    assert HOURS.after_open_time(before_lunch, 30 * 60) == datetime(
+        2026, 11, 23, 12, 20, tzinfo=UTC
+    )
+    assert HOURS.open_seconds(before_lunch, datetime(2026, 11, 23, 12, 20, tzinfo=UTC)) == 30 * 60
+    friday_late = datetime(2026, 11, 27, 15, 50, tzinfo=UTC)  # 16:50 in Berlin
+    monday = HOURS.after_open_time(friday_late, 20 * 60)
+    assert monday == datetime(2026, 11, 30, 8, 10, tzinfo=UTC)  # Monday 09:10 in Berlin
+    assert HOURS.open_seconds(friday_late, monday) == 20 * 60

@@ -10,15 +10,17 @@ and others) and run by `bot.desk.turn`.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import duty
 from bot.config import AgentSettings
+from bot.desk import waiting
+from bot.desk.waiting import minutes as minutes  # where it was, for bot.desk
 from bot.hours import BusinessHours
-from bot.i18n import ENGLISH, LANGUAGE_NAMES, _, ngettext
+from bot.i18n import ENGLISH, LANGUAGE_NAMES
 from bot.model import (
     Address,
     Button,
@@ -38,15 +40,6 @@ from bot.store import Transaction
 from bot.text import md_escape, shorten
 
 AGAIN = "🔁 Handed over again.\n\n"  # a card posted again in the case's thread
-
-
-def minutes(seconds: float) -> str:
-    """A wait in words, in the language of the context (the desk's is English)."""
-    value = max(1, round(seconds / 60))
-    if value < 90:
-        return ngettext("{n} minute", "{n} minutes", value).format(n=value)
-    hours = round(value / 60)
-    return ngettext("{n} hour", "{n} hours", hours).format(n=hours)
 
 
 def speaks(customer: Customer) -> str:
@@ -79,6 +72,7 @@ class Desk:
         hours: BusinessHours,
         timezone: str = "UTC",
         waiting_alert: timedelta = timedelta(minutes=15),
+        on_duty_for: timedelta = timedelta(hours=4),
     ) -> None:
         self.addresses = tuple(addresses)
         self.desk_channels = frozenset(desk_channels)  # every address on them is a desk
@@ -86,6 +80,7 @@ class Desk:
         self.hours = hours
         self._tz = ZoneInfo(timezone)
         self.waiting_alert = waiting_alert
+        self.on_duty_for = on_duty_for  # `[desk] on_duty_hours`, see `bot.duty`
 
     # -- who and where ----------------------------------------------------------------------
 
@@ -327,27 +322,14 @@ class Desk:
 
     # -- what the customer is told about the queue ------------------------------------------
 
+    async def on_duty(self, tx: Transaction, now: datetime) -> frozenset[str]:
+        """The agents on duty at `now` (`bot.duty.on_duty`)."""
+        return await duty.on_duty(tx, self, now)
+
     async def waiting_words(self, tx: Transaction, case: Case, now: datetime) -> str:
-        """Place in the queue, an honest estimate, and business hours."""
-        position = await tx.cases.queue_position(case)
-        parts = [_("You're number {position} in the queue.").format(position=position)]
-        waits = await tx.cases.recent_waits()
-        if waits:
-            parts.append(
-                _("Recently a person has picked up a case in about {wait}.").format(
-                    wait=minutes(statistics.median(waits))
-                )
-            )
-        else:
-            parts.append(_("There's no estimate of the wait yet: too few cases so far to say."))
-        if not self.hours.is_open(now):
-            parts.append(
-                _("Nobody is at the desk right now; people are back {when}.").format(
-                    when=self.hours.describe_next_open(now)
-                )
-            )
-        parts.append(_("You don't need to write again: the reply will come here."))
-        return " ".join(parts)
+        """Place in the queue, an honest estimate (`bot.waits`) or that there is no
+        basis for one, and when people are back if nobody is there."""
+        return await waiting.words(self, tx, case, now)
 
     # -- reminders --------------------------------------------------------------------------
 

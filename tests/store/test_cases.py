@@ -182,3 +182,29 @@ async def test_a_case_resolved_and_the_next_opened_in_one_transaction(
         assert await tx.cases.latest(ann) == second
     states = [(c.id, c.state) for c in await store.cases_of(ann)]
     assert states == [(first.id, CaseState.RESOLVED), (second.id, CaseState.BOT)]
+
+
+async def test_recent_claims_are_those_since_a_time_with_their_handover(store: Store) -> None:
+    async with store.transaction() as tx:
+        assert await tx.cases.recent_claims(NOW) == []
+        for n, (wait, claimed) in enumerate([(60, -30), (120, 30), (30, 20), (-5, 40)]):
+            case = await tx.cases.new(await new_customer(tx, f"c{n}"), NOW)
+            at = NOW + timedelta(minutes=claimed)
+            await tx.cases.update(
+                replace(
+                    case,
+                    state=CaseState.AGENT,
+                    agent=f"agent{n}",
+                    handed_over_at=at - timedelta(seconds=wait),
+                    claimed_at=at,
+                )
+            )
+    async with store.transaction() as tx:
+        claims = await tx.cases.recent_claims(NOW)
+    # claimed at NOW or later, latest first; the one claimed before NOW and the claim
+    # before its handover are left out
+    at30, at20 = NOW + timedelta(minutes=30), NOW + timedelta(minutes=20)
+    assert claims == [
+        (at30 - timedelta(seconds=120), at30, "agent1"),
+        (at20 - timedelta(seconds=30), at20, "agent2"),
+    ]

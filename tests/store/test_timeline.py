@@ -111,3 +111,21 @@ async def test_whole_is_every_event_oldest_first_with_this_transactions(store: S
         assert [e.text for e in await tx.timeline.whole(other.id)] == ["other"]
     async with store.transaction() as tx:
         assert len(await tx.timeline.whole(case.id)) == 151
+
+
+async def test_agents_active_since_are_the_agents_with_their_latest_event(store: Store) -> None:
+    async with store.transaction() as tx:
+        ann, _ = await tx.customers.for_identity(ANN, "Ann", HERE, NOW)
+        case = await tx.cases.new(ann.id, NOW)
+        minute = timedelta(minutes=1)
+        await tx.timeline.append(case.id, EventKind.CLAIM, "Maria", "claimed", NOW - 9 * minute)
+        await tx.timeline.append(case.id, EventKind.AGENT, "Maria", "hi", NOW + minute)
+        await tx.timeline.append(case.id, EventKind.NOTE, "Maria", "note", NOW + 2 * minute)
+        await tx.timeline.append(case.id, EventKind.CLAIM, "Sam", "claimed", NOW - minute)
+        await tx.timeline.append(case.id, EventKind.NOTE, "Lee", "note", NOW)
+        for actor in ("customer", "bot", "system"):
+            await tx.timeline.append(case.id, EventKind.STATE, actor, "x", NOW + 3 * minute)
+    async with store.transaction() as tx:
+        active = await tx.timeline.agents_active_since(NOW)
+        assert active == {"Maria": NOW + 2 * minute, "Lee": NOW}  # Sam acted before NOW
+        assert await tx.timeline.agents_active_since(NOW + 10 * minute) == {}

@@ -54,6 +54,12 @@ class Cases(PersonalData, Protocol):
         """Seconds from handover to claim of the `limit` cases claimed last, latest
         claim first (a claim before the handover does not count)."""
 
+    async def recent_claims(self, since: datetime) -> list[tuple[datetime, datetime, str]]:
+        """(handed over at, claimed at, agent) of the cases claimed at `since` or later,
+        latest claim first (a claim before the handover does not count; the agent is
+        the one who has the case now): what the waits customers are told are
+        estimated from."""
+
     async def overdue(self, waiting_since: datetime, alerted_before: datetime) -> list[Case]:
         """Waiting cases handed over before `waiting_since` and not reminded of
         (`alerted_at`) since `alerted_before`, handed over first at the front."""

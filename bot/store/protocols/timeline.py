@@ -41,3 +41,8 @@ class Timeline(PersonalData, Protocol):
     async def whole(self, case_id: int) -> list[Event]:
         """All of the case's events, oldest first, including those appended in this
         transaction (what a handover summary is made of)."""
+
+    async def agents_active_since(self, since: datetime) -> dict[str, datetime]:
+        """Each actor but the customer, the bot and the system (that is, each agent, by
+        the name they act under) with an event on any case at `since` or later, and
+        the time of their latest one: who has been working on the desk lately."""

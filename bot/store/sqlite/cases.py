@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from bot.model import Case, CaseState
 from bot.store.protocols.personal import Merge
 from bot.store.sqlite.group import NEW_CASES
-from bot.store.sqlite.rows import CASE_COLUMNS, CASES_OF_CUSTOMER, address_json, case_of, ts
+from bot.store.sqlite.rows import CASE_COLUMNS, CASES_OF_CUSTOMER, address_json, case_of, ts, utc
 from bot.store.sqlite.session import Repository, Session
 from bot.store.sqlite.timeline import SQLiteTimeline
 from bot.store.sqlite.turn import LATEST_CASE
@@ -122,6 +122,15 @@ class SQLiteCases(Repository):
             (limit,),
         )
         return [float(row[0]) for row in rows]
+
+    async def recent_claims(self, since: datetime) -> list[tuple[datetime, datetime, str]]:
+        rows = await self._s.all(
+            "SELECT handed_over_at, claimed_at, agent FROM cases WHERE claimed_at >= ?"
+            " AND handed_over_at IS NOT NULL AND claimed_at >= handed_over_at"
+            " ORDER BY claimed_at DESC, id DESC",
+            (ts(since),),
+        )
+        return [(utc(row[0]), utc(row[1]), str(row[2])) for row in rows]
 
     async def overdue(self, waiting_since: datetime, alerted_before: datetime) -> list[Case]:
         rows = await self._s.all(

@@ -75,6 +75,14 @@ class SQLiteTimeline(Repository):
         s.timelines[case_id] = (events, True)
         return events[:]
 
+    async def agents_active_since(self, since: datetime) -> dict[str, datetime]:
+        rows = await self._s.all(
+            "SELECT actor, max(at) FROM events WHERE at >= ?"
+            " AND actor NOT IN ('customer', 'bot', 'system') GROUP BY actor",
+            (ts(since),),
+        )
+        return {str(row[0]): utc(row[1]) for row in rows}
+
     # -- personal data --------------------------------------------------------------------
 
     async def seen_by_customer(self, case_id: int) -> list[Event]:
