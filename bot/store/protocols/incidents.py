@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from bot.model import Incident
 from bot.store.protocols.personal import PersonalData
+
+
+@dataclass(frozen=True, slots=True)
+class WroteAbout:
+    """A case and what its customer wrote on it (each message's first
+    `bot.text.MAX_MATCHED` characters: what a match reads), for matching an incident
+    declared after they wrote."""
+
+    case_id: int
+    customer_id: int
+    state: str  # the case's state ("bot", "waiting", "agent", "resolved")
+    words: tuple[str, ...]  # the customer's messages and edits, oldest first
 
 
 class Incidents(PersonalData, Protocol):
@@ -41,3 +54,8 @@ class Incidents(PersonalData, Protocol):
 
     async def subscriptions(self, customer_id: int) -> list[int]:
         """The numbers of the incidents the customer is subscribed to."""
+
+    async def cases_since(self, since: datetime, limit: int) -> list[WroteAbout]:
+        """The cases not resolved, and those resolved at or after `since`, newest
+        (highest number) first, at most `limit` of them, each with what its customer
+        wrote on it (a case they wrote nothing on has no words)."""

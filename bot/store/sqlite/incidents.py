@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.model import Incident, IncidentState
+from bot.text import MAX_MATCHED
+from bot.store.protocols.incidents import WroteAbout
 from bot.store.protocols.personal import Merge
 from bot.store.sqlite.rows import dt, ts, utc
 from bot.store.sqlite.session import Repository
@@ -100,6 +102,25 @@ class SQLiteIncidents(Repository):
             "SELECT incident_id FROM incident_subscribers WHERE customer_id = ?", (customer_id,)
         )
         return [int(r[0]) for r in rows]
+
+    async def cases_since(self, since: datetime, limit: int) -> list[WroteAbout]:
+        rows = await self._s.all(
+            "SELECT c.id, c.customer_id, c.state, substr(e.text, 1, ?) FROM"
+            " (SELECT id, customer_id, state FROM cases"
+            "  WHERE state <> 'resolved' OR resolved_at >= ? ORDER BY id DESC LIMIT ?) c"
+            " LEFT JOIN events e ON e.case_id = c.id AND e.kind IN ('customer', 'edit')"
+            " ORDER BY c.id DESC, e.id",
+            (MAX_MATCHED, ts(since), limit),
+        )
+        found: dict[int, tuple[int, str, list[str]]] = {}
+        for case_id, customer_id, state, text in rows:
+            _, _, words = found.setdefault(case_id, (int(customer_id), str(state), []))
+            if text:
+                words.append(str(text))
+        return [
+            WroteAbout(case_id, customer_id, state, tuple(words))
+            for case_id, (customer_id, state, words) in found.items()
+        ]
 
     # -- personal data --------------------------------------------------------------------
 
