@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.model import Incident, IncidentState
-from bot.text import MAX_MATCHED
 from bot.store.protocols.incidents import WroteAbout
 from bot.store.protocols.personal import Merge
 from bot.store.sqlite.rows import dt, ts, utc
 from bot.store.sqlite.session import Repository
+from bot.text import MAX_MATCHED
 
 
 class SQLiteIncidents(Repository):
