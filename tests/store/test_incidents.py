@@ -134,3 +134,16 @@ async def test_cases_since_gives_open_and_recently_resolved_cases_with_the_custo
         assert [c.case_id for c in newest] == [silent.id, open_.id]  # the limit: newest first
         everything = await tx.incidents.cases_since(NOW - timedelta(days=30), 10)
         assert old.id in [c.case_id for c in everything]
+
+
+async def test_an_incident_keeps_its_community_place(store: Store) -> None:
+    async with store.transaction() as tx:
+        plain = await tx.incidents.open("Outage", "", ["outage"], "Maria", NOW)
+        shared = await tx.incidents.open(
+            "SEPA", "", ["sepa"], "Maria", NOW, community="https://t.me/northwind_sepa"
+        )
+    async with store.transaction() as tx:
+        assert [(i.id, i.community) for i in await tx.incidents.open_ones()] == [
+            (plain, ""),
+            (shared, "https://t.me/northwind_sepa"),
+        ]

@@ -31,9 +31,16 @@ class Incidents(PersonalData, Protocol):
     `forget` ends the customer's subscriptions; `merge` moves them, once each."""
 
     async def open(
-        self, title: str, affected: str, words: Sequence[str], author: str, now: datetime
+        self,
+        title: str,
+        affected: str,
+        words: Sequence[str],
+        author: str,
+        now: datetime,
+        community: str = "",
     ) -> int:
-        """Declare an incident, open from `now`; returns its number."""
+        """Declare an incident, open from `now` (`community`: the place customers work
+        on it together, "" for none); returns its number."""
 
     async def get(self, incident_id: int) -> Incident | None:
         """The incident with its latest update (the one added last), or None."""

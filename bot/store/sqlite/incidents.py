@@ -24,13 +24,20 @@ class SQLiteIncidents(Repository):
     tables: ClassVar[tuple[str, ...]] = ("incident_subscribers",)
 
     async def open(
-        self, title: str, affected: str, words: Sequence[str], author: str, now: datetime
+        self,
+        title: str,
+        affected: str,
+        words: Sequence[str],
+        author: str,
+        now: datetime,
+        community: str = "",
     ) -> int:
         self._s.no_incidents = False
+        listed = json.dumps(list(words), ensure_ascii=False)
         return await self._s.insert(
-            "INSERT INTO incidents (title, affected, words, opened_by, opened_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (title, affected, json.dumps(list(words), ensure_ascii=False), author, ts(now)),
+            "INSERT INTO incidents (title, affected, words, opened_by, opened_at, community)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (title, affected, listed, author, ts(now), community),
         )
 
     async def get(self, incident_id: int) -> Incident | None:
@@ -45,7 +52,7 @@ class SQLiteIncidents(Repository):
     async def _incidents(self, where: str, params: Sequence[Any]) -> list[Incident]:
         rows = await self._s.all(
             "SELECT i.id, i.title, i.affected, i.words, i.state, i.opened_by, i.opened_at,"
-            " i.resolved_at, u.text, u.at FROM incidents i LEFT JOIN incident_updates u"
+            " i.resolved_at, u.text, u.at, i.community FROM incidents i LEFT JOIN incident_updates u"
             " ON u.id = (SELECT max(id) FROM incident_updates WHERE incident_id = i.id)"
             f" {where} ORDER BY i.id",
             params,
@@ -62,6 +69,7 @@ class SQLiteIncidents(Repository):
                 resolved_at=dt(r[7]),
                 latest=r[8] or "",
                 latest_at=dt(r[9]),
+                community=r[10],
             )
             for r in rows
         ]
