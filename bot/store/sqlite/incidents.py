@@ -52,7 +52,8 @@ class SQLiteIncidents(Repository):
     async def _incidents(self, where: str, params: Sequence[Any]) -> list[Incident]:
         rows = await self._s.all(
             "SELECT i.id, i.title, i.affected, i.words, i.state, i.opened_by, i.opened_at,"
-            " i.resolved_at, u.text, u.at, i.community FROM incidents i LEFT JOIN incident_updates u"
+            " i.resolved_at, u.text, u.at, i.community FROM incidents i"
+            " LEFT JOIN incident_updates u"
             " ON u.id = (SELECT max(id) FROM incident_updates WHERE incident_id = i.id)"
             f" {where} ORDER BY i.id",
             params,
