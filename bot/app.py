@@ -21,6 +21,7 @@ from bot.engine import Engine, utcnow
 from bot.features import (
     answers,
     cases,
+    community,
     delivery,
     feedback,
     followups,
@@ -68,6 +69,7 @@ FEATURES: tuple[Feature, ...] = (
     link.feature,
     ideas.feature,
     notices.feature,
+    community.feature,
     privacy.feature,
     incidents.feature,
     media.feature,

@@ -4,7 +4,8 @@ at once and are told of every update until it is fixed.
 Desk commands (`!` instead of `/` on Slack):
 
     /incident TITLE | WHAT IS AFFECTED | word, word, ...   declare one
-                  (article:ID among the words: questions that article answers)
+                  (article:ID among the words: questions that article answers;
+                  a last part `| community: https://…`: where customers work on it)
     /incident update N TEXT                                   post an update
     /incident resolve N [TEXT]                                it is fixed
     /incident notify N all | N 12 15                          tell those who wrote first
@@ -20,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.desk.turn import DeskTurn
-from bot.features import wrote_first
+from bot.features import community, wrote_first
 from bot.features.wrote_first import concerns, first_notice
 from bot.i18n import ENGLISH, _, speaking, spoken
+from bot.knowledge.articles import community_place
 from bot.model import Address, Cause, Delivery, Incident, IncidentState, Outbound, Purpose
 from bot.registry import Feature
 from bot.store import Transaction
@@ -34,7 +36,8 @@ feature = Feature("incidents")
 USAGE = (
     "Incidents: /incident TITLE | WHAT IS AFFECTED | word, word (the words customers"
     " would use); /incident update N TEXT; /incident resolve N [TEXT];"
-    " /incident notify N all (or case numbers: N 12 15); /incidents."
+    " /incident notify N all (or case numbers: N 12 15); /incidents. A last part"
+    " | community: https://… names where customers work on it together."
 )
 
 
@@ -46,6 +49,7 @@ class IncidentCommand:
     affected: str = ""
     words: tuple[str, ...] = ()
     text: str = ""
+    community: str = ""  # as typed (`| community: URL`), checked by the handler
 
 
 def parse(args: str) -> IncidentCommand:
@@ -64,13 +68,18 @@ def parse(args: str) -> IncidentCommand:
         action = verb if verb in ("update", "notify") else "resolve"
         return IncidentCommand(action, number, text=text)
     parts = [p.strip() for p in args.split("|")]
+    places = [p for p in parts[1:] if p.lower().startswith("community:")]
+    parts = [p for p in parts if p not in places]
+    community = places[-1][len("community:") :].strip() if places else ""
     title = parts[0]
     if not title:
         return IncidentCommand("usage")
     affected = parts[1] if len(parts) > 1 else ""
     found = parts[2] if len(parts) > 2 else ""
     listed = tuple(w.strip() for w in found.split(",") if w.strip())
-    return IncidentCommand("open", title=title, affected=affected, words=listed)
+    return IncidentCommand(
+        "open", title=title, affected=affected, words=listed, community=community
+    )
 
 
 async def notify(
@@ -145,6 +154,7 @@ async def tell_of_incidents(turn: Turn) -> bool:
             note=f"told of incident #{incident.id}",
             incident=incident.id,
         )
+        await community.offer(turn, incident.community)
     return False
 
 
@@ -166,15 +176,20 @@ async def incident(turn: DeskTurn, args: str) -> None:
         turn.answer(listing(await turn.tx.incidents.open_ones()))
         return
     if command.action == "open":
+        place, wrong = community_place(command.community)
+        if wrong:
+            turn.answer(f"Not declared: the community place {md_escape(wrong)}.")
+            return
         number = await turn.tx.incidents.open(
-            command.title, command.affected, command.words, agent.name, turn.now
+            command.title, command.affected, command.words, agent.name, turn.now, place
         )
         words = ", ".join(command.words) or "(none: matching on what is affected)"
         turn.out += turn.desk.notice(
             f"⚠️ Incident #{number} declared by {md_escape(agent.name)}:"
             f" **{md_escape(command.title)}**. Customers who write about"
             f" {md_escape(words)} are told at once and get every update."
-            f" Update: /incident update {number} TEXT · fixed: /incident resolve {number}",
+            f" Update: /incident update {number} TEXT · fixed: /incident resolve {number}"
+            + (f" · community place offered to them: {md_escape(place)}" if place else ""),
             purpose=Purpose.INCIDENT,
         )
         declared = await turn.tx.incidents.get(number)
