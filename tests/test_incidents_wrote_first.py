@@ -12,7 +12,7 @@ import pytest
 from bot.app import Candor
 from bot.config import Config
 from bot.features import wrote_first
-from bot.model import Cause
+from bot.model import Cause, EventKind
 from tests.conftest import Agent, Clock, Customer, RecordingDesk, RecordingSender, write_config
 
 Factory = Callable[[str], Customer]
@@ -191,3 +191,28 @@ async def test_the_list_stays_on_the_desk_in_a_shared_channel_too(
     assert any("Known problem: SEPA payments fail" in t for t in room)
     assert not any("4242" in t or "Ann Smith" in t for t in room[-1:])
     assert not any("4242" in m.text for m in sender.sent if m.address.chat_id != "bob")
+
+
+async def test_a_customer_with_two_matching_cases_is_listed_once_for_the_newest(
+    customer_factory: Factory,
+    app: Candor,
+    desk: RecordingDesk,
+    sender: RecordingSender,
+    clock: Clock,
+) -> None:
+    ann, maria = customer_factory("ann"), Agent(app, "maria")
+    await ann.send("sepa failed yesterday")
+    await maria.say("/resolve 1")
+    customer = await app.store.customer_by_identity(ann.identity)
+    assert customer is not None
+    async with app.store.transaction() as tx:  # her next case (as a new topic opens one)
+        case = await tx.cases.new(customer.id, clock())
+        await tx.timeline.append(
+            case.id, EventKind.CUSTOMER, "customer", "sepa fails again", clock()
+        )
+    await maria.say(SEPA)
+    listing = desk_replies(desk)[-1]
+    assert "**1 case (" in listing and "#2 · test · bot · “sepa fails again”" in listing
+    assert "yesterday" not in listing
+    await maria.say("/incident notify 1 all")
+    assert len([m for m in sender.sent if m.cause is Cause.INCIDENT]) == 1

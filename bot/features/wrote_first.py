@@ -125,7 +125,7 @@ async def matches(
     found: list[Match] = []
     for row in rows:
         if row.customer_id in subscribed or not row.words:
-            continue
+            continue  # (a customer listed for a newer case is not listed again)
         language = "en"
         if by_article:  # the knowledge base's decision, in the customer's language
             customer = await tx.customers.get(row.customer_id)
@@ -139,6 +139,7 @@ async def matches(
                 address = await tx.customers.address_of(row.customer_id)
                 channel = address.channel if address else ""
                 found.append(Match(row.case_id, row.customer_id, row.state, channel, excerpt(text)))
+                subscribed.add(row.customer_id)
                 break
     return found, cut
 
