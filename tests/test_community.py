@@ -111,6 +111,8 @@ async def test_community_off_is_honoured_kept_in_mydata_and_erased_by_forget(
     assert "I'll mention a community place again" in on
     [muted] = await ann.send("/mute community")
     assert "I won't offer community places any more" in muted
+    [back] = await ann.send("/mute off")  # (notices: the same as /unmute)
+    assert "Notices are on again" in back
     [huh] = await ann.send("/community maybe")
     assert "Say /community to see the places" in huh
     await ann.send("/forget")

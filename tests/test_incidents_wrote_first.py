@@ -184,8 +184,9 @@ async def test_the_list_stays_on_the_desk_in_a_shared_channel_too(
     await bob.send("sepa not working, my card ends 4242")
     maria = Agent(app, "maria")
     await maria.say(SEPA)
-    listing = desk_replies(desk)[-1]
-    assert "Ann Smith" in listing and "4242" in listing  # the agents see their words
+    [shown] = [m for m in desk.sent if "before it was declared" in m.text]
+    assert "Ann Smith" in shown.text and "4242" in shown.text  # the agent sees their words
+    assert shown.address.channel == "desk" and shown.delivery.only_to == "maria"
     await maria.say("/incident notify 1 all")
     room = [m.text for m in sender.sent if m.address.chat_id == "shared-room"]
     assert any("Known problem: SEPA payments fail" in t for t in room)
