@@ -120,11 +120,11 @@ async def matches(
     subscribed to it yet, newest first; and whether the scan was cut at `SCAN`."""
     rows = await tx.incidents.cases_since(now - services.settings.reopen_window, SCAN + 1)
     cut, rows = len(rows) > SCAN, rows[:SCAN]
-    subscribed = set(await tx.incidents.subscribers(incident.id))
+    passed = set(await tx.incidents.subscribers(incident.id))  # following it, or listed
     by_article = any(p.startswith("article:") for p in phrases(incident))
     found: list[Match] = []
     for row in rows:
-        if row.customer_id in subscribed or not row.words:
+        if row.customer_id in passed or not row.words:
             continue  # (a customer listed for a newer case is not listed again)
         language = "en"
         if by_article:  # the knowledge base's decision, in the customer's language
@@ -139,7 +139,7 @@ async def matches(
                 address = await tx.customers.address_of(row.customer_id)
                 channel = address.channel if address else ""
                 found.append(Match(row.case_id, row.customer_id, row.state, channel, excerpt(text)))
-                subscribed.add(row.customer_id)
+                passed.add(row.customer_id)
                 break
     return found, cut
 
