@@ -7,11 +7,15 @@ is answered with such an article, or matches such an incident, the bot offers th
 place once per case: "Others are working on this too: …". It never says who else is
 there, nor how many. `/community off` (or `/mute community`) stops the offer for
 that customer; `/community on` (or `/unmute community`) brings it back; `/community`
-lists the places known. The shipped article `community` ("I want to connect with
-others …") is followed by that list, or by the honest word that there is none yet.
+lists the places known. A message that asks for others ("I want to connect with
+others who are working on similar problems", "is there a forum?") and that no
+article answers gets that list, or the honest word that there is none yet, instead
+of "I don't know".
 """
 
 from __future__ import annotations
+
+import re
 
 from bot.i18n import N_, _
 from bot.knowledge.articles import Article
@@ -21,8 +25,26 @@ from bot.turn import Turn
 
 feature = Feature("community")
 
-PLACES_ARTICLE = "community"  # the article whose answer the list of places follows
 SHOWN = 10  # places listed at most
+# asking for others, in the five shipped languages (casefolded)
+_PEERS = re.compile(
+    r"\b(communit(y|ies)|forums?|fórum|foro|peers?|communauté|comunidad|comunidade"
+    r"|others who|connect with others|other (customers|users|people|teams)"
+    r"|andere[nr]? (kunden|nutzer|leute)|mit anderen (kunden|nutzern|leuten)"
+    r"|otr[oa]s (clientes|usuari[oa]s|personas)|conectar(me)? con otr[oa]s"
+    r"|autres (clients|utilisateurs|personnes)|échanger avec d'autres"
+    r"|outr[oa]s (clientes|usuári[oa]s|pessoas)|conectar com outr[oa]s)\b"
+)
+
+# ... and the words that name a place for them: a menu of articles that never use one
+# of these is no answer to it
+_PLACE = re.compile(
+    r"\b(communit(y|ies)|forums?|fórum|foro|communauté|comunidad|comunidade|peers?)\b"
+)
+
+
+def asks_for_peers(text: str) -> bool:
+    return _PEERS.search(text.casefold()) is not None
 
 
 async def offer(turn: Turn, place: str) -> None:
@@ -42,12 +64,26 @@ async def offer(turn: Turn, place: str) -> None:
 
 
 async def after_article(turn: Turn, article: Article) -> None:
-    """What follows an article's answer: the places known after the `community`
-    article, else the article's own place, if it names one."""
-    if article.id == PLACES_ARTICLE:
-        await turn.say(await places_text(turn), note="listed the community places")
-    else:
-        await offer(turn, article.community)
+    """What follows an article's answer: its community place, if it names one."""
+    await offer(turn, article.community)
+
+
+@feature.step("others on it", order=95, when=lambda turn: asks_for_peers(turn.text))
+async def others(turn: Turn) -> bool:
+    """Asking for others when no article answers it, nor an article offered speaks
+    of such a place: the places known, or honestly none yet (not "I don't know")."""
+    decision = turn.decide(turn.text)
+    if decision.kind == "answer":
+        return False  # an article answers it: the answer step says it (and its place)
+    if decision.kind == "clarify":
+        named = {found.group(0) for found in _PLACE.finditer(turn.text.casefold())}
+        for candidate in decision.candidates:
+            article = candidate.article
+            said = " ".join((article.title, article.body, *article.questions, *article.tags))
+            if not named or any(word in said.casefold() for word in named):
+                return False  # the menu may well hold it ("the free plan's forum")
+    await turn.say(await places_text(turn), note="listed the community places")
+    return True
 
 
 async def known_places(turn: Turn) -> list[tuple[str, str]]:

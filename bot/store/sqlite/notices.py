@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.store.protocols.personal import Merge
-from bot.store.sqlite.rows import dt, iso, ts
+from bot.store.sqlite.rows import CASES_OF_CUSTOMER, dt, iso, ts
 from bot.store.sqlite.session import Repository
 
 
@@ -16,7 +16,8 @@ class SQLiteNotices(Repository):
 
     __slots__ = ()
     # the tables whose rows about a customer its personal-data hooks cover
-    tables: ClassVar[tuple[str, ...]] = ("customers",)  # its notice columns
+    # its notice columns, and which of their cases were offered a community place
+    tables: ClassVar[tuple[str, ...]] = ("customers", "community_offers")
 
     async def set_quiet(
         self,
@@ -94,6 +95,9 @@ class SQLiteNotices(Repository):
             "UPDATE customers SET muted_until = NULL, muted_until_write = 0, quiet_hours = '',"
             " community_off = 0 WHERE id = ?",
             (customer_id,),
+        )
+        await self._s.exec(
+            f"DELETE FROM community_offers WHERE case_id IN ({CASES_OF_CUSTOMER})", (customer_id,)
         )
 
     async def merge(self, merge: Merge) -> None:
