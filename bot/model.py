@@ -138,6 +138,7 @@ class Incident:
     resolved_at: datetime | None = None
     latest: str = ""  # the latest update's text
     latest_at: datetime | None = None
+    community: str = ""  # where customers work on it together (an http(s) URL, "": none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,7 @@ async def test_mydata_shows_everything_and_sends_it_as_a_file(
         "notices_muted_until": None,
         "notices_muted_until_you_write": False,
         "quiet_hours": "",
+        "community_places_offered": True,
     }
 
 

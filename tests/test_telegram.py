@@ -160,6 +160,7 @@ async def test_a_customer_is_greeted_answered_and_kept_on_one_case(
             "mute",
             "unmute",
             "quiet",
+            "community",
             "mydata",
             "forget",
             "language",

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot.features import handover
+from bot.features import community, handover
 from bot.features.recent import Recent, forget, keep, recall, remember
 from bot.features.recent import rejected as just_rejected
 from bot.i18n import LANGUAGE_NAMES, _, ngettext
@@ -235,6 +235,7 @@ async def show_article(
         chosen=chosen,
     )
     await remember(turn, "answer", question, (article.id,), tuple(rejected))
+    await community.after_article(turn, article)  # a place where others work on it, once
     if article.handover:
         await handover.propose(
             turn,

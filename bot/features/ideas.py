@@ -47,7 +47,8 @@ async def idea(turn: Turn, text: str) -> None:
                 _(
                     "Someone suggested that already: “{idea}”. I've added your vote ({votes}"
                     " now). You'll be told when it's planned or done."
-                ).format(idea=md_escape(shorten(known.text, 120)), votes=votes),
+                ).format(idea=md_escape(shorten(known.text, 120)), votes=votes)
+                + others(votes),
                 note=f"voted for idea #{known.id}",
             )
             return
@@ -71,6 +72,15 @@ async def idea(turn: Turn, text: str) -> None:
         ],
         offered=[best.id],
     )
+
+
+def others(votes: int) -> str:
+    """How many others want an idea the customer voted for: a count, never who."""
+    if votes < 2:
+        return ""
+    return " " + ngettext(
+        "{n} other customer wants this too.", "{n} other customers want this too.", votes - 1
+    ).format(n=votes - 1)
 
 
 def _covers(wanted: str, known: str) -> bool:
@@ -196,7 +206,7 @@ async def _vote(turn: Turn, found: Idea, words: str = "") -> None:
         )
     ).format(idea=idea, n=votes)
     await turn.say(
-        said + kept + " " + _("You'll be told when it's planned or done."),
+        said + others(votes) + kept + " " + _("You'll be told when it's planned or done."),
         note=f"voted for idea #{found.id}",
     )
 

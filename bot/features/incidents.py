@@ -4,21 +4,27 @@ at once and are told of every update until it is fixed.
 Desk commands (`!` instead of `/` on Slack):
 
     /incident TITLE | WHAT IS AFFECTED | word, word, ...   declare one
-                  (article:ID among the words: questions that article answers)
+                  (article:ID among the words: questions that article answers;
+                  a last part `| community: https://…`: where customers work on it)
     /incident update N TEXT                                   post an update
     /incident resolve N [TEXT]                                it is fixed
+    /incident notify N all | N 12 15                          tell those who wrote first
     /incidents                                                the open ones
+
+Declaring one lists the cases that wrote about it before (`bot.features.wrote_first`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.desk.turn import DeskTurn
+from bot.features import community, wrote_first
+from bot.features.wrote_first import concerns, first_notice
 from bot.i18n import ENGLISH, _, speaking, spoken
-from bot.knowledge.analysis import content_words, stem
+from bot.knowledge.articles import community_place
 from bot.model import Address, Cause, Delivery, Incident, IncidentState, Outbound, Purpose
 from bot.registry import Feature
 from bot.store import Transaction
@@ -29,7 +35,9 @@ feature = Feature("incidents")
 
 USAGE = (
     "Incidents: /incident TITLE | WHAT IS AFFECTED | word, word (the words customers"
-    " would use); /incident update N TEXT; /incident resolve N [TEXT]; /incidents."
+    " would use); /incident update N TEXT; /incident resolve N [TEXT];"
+    " /incident notify N all (or case numbers: N 12 15); /incidents. A last part"
+    " | community: https://… names where customers work on it together."
 )
 
 
@@ -41,6 +49,7 @@ class IncidentCommand:
     affected: str = ""
     words: tuple[str, ...] = ()
     text: str = ""
+    community: str = ""  # as typed (`| community: URL`), checked by the handler
 
 
 def parse(args: str) -> IncidentCommand:
@@ -49,63 +58,28 @@ def parse(args: str) -> IncidentCommand:
     if not words:
         return IncidentCommand("list")
     verb = words[0].lower()
-    if verb in ("update", "resolve", "fixed"):
+    if verb in ("update", "resolve", "fixed", "notify"):
         number = small_number(words[1].lstrip("#")) if len(words) > 1 else None
         if number is None:
             return IncidentCommand("usage")
         text = words[2].strip() if len(words) > 2 else ""
-        if verb == "update" and not text:
+        if verb in ("update", "notify") and not text:
             return IncidentCommand("usage")
-        return IncidentCommand("update" if verb == "update" else "resolve", number, text=text)
+        action = verb if verb in ("update", "notify") else "resolve"
+        return IncidentCommand(action, number, text=text)
     parts = [p.strip() for p in args.split("|")]
+    places = [p for p in parts[1:] if p.lower().startswith("community:")]
+    parts = [p for p in parts if p not in places]
+    community = places[-1][len("community:") :].strip() if places else ""
     title = parts[0]
     if not title:
         return IncidentCommand("usage")
     affected = parts[1] if len(parts) > 1 else ""
     found = parts[2] if len(parts) > 2 else ""
     listed = tuple(w.strip() for w in found.split(",") if w.strip())
-    return IncidentCommand("open", title=title, affected=affected, words=listed)
-
-
-def _stems(text: str) -> set[str]:
-    return {stem(w) for w in content_words(text)}
-
-
-def concerns(incident: Incident, text: str, articles: Collection[str] = ()) -> bool:
-    """Does a customer's message concern the incident? Each of its words (a phrase
-    counts when all of its words are there) is looked for among the message's
-    stemmed words; `article:ID` matches when the knowledge base would offer that
-    article for the message (`articles`). An incident without words matches on
-    what is affected."""
-    said = _stems(text)
-    if not said:
-        return False
-    phrases = incident.words or tuple(p.strip() for p in incident.affected.split(",") if p.strip())
-    for phrase in phrases:
-        if phrase.startswith("article:"):
-            if phrase[len("article:") :].strip() in articles:
-                return True
-            continue
-        wanted = _stems(phrase)
-        if wanted and wanted <= said:
-            return True
-    return False
-
-
-def describe(incident: Incident, when: str) -> str:
-    """What a customer is told about an incident."""
-    affected = (
-        " " + _("It affects {affected}.").format(affected=md_escape(incident.affected))
-        if incident.affected
-        else ""
+    return IncidentCommand(
+        "open", title=title, affected=affected, words=listed, community=community
     )
-    latest = " " + (
-        _("Latest update ({when}): {text}").format(when=when, text=md_escape(incident.latest))
-        if incident.latest
-        else _("The team is looking into it now.")
-    )
-    known = _("Known problem: {title}.").format(title=md_escape(incident.title))
-    return f"⚠️ **{known}**{affected}{latest}"
 
 
 async def notify(
@@ -175,21 +149,12 @@ async def tell_of_incidents(turn: Turn) -> bool:
         if not await turn.tx.incidents.subscribe(incident.id, turn.customer.id, turn.now):
             continue  # already told
         when = turn.when(incident.latest_at or incident.opened_at)
-        page = turn.services.settings.status_url
-        live = (
-            " " + _("Every update is also on {page}").format(page=md_escape(page)) if page else ""
-        )
         await turn.say(
-            describe(incident, when)
-            + "\n\n"
-            + _(
-                "I'll tell you here when there is news and when it's fixed; you don't need"
-                " to ask again."
-            )
-            + live,
+            first_notice(incident, when, turn.services.settings.status_url),
             note=f"told of incident #{incident.id}",
             incident=incident.id,
         )
+        await community.offer(turn, incident.community)
     return False
 
 
@@ -211,22 +176,33 @@ async def incident(turn: DeskTurn, args: str) -> None:
         turn.answer(listing(await turn.tx.incidents.open_ones()))
         return
     if command.action == "open":
+        place, wrong = community_place(command.community)
+        if wrong:
+            turn.answer(f"Not declared: the community place {md_escape(wrong)}.")
+            return
         number = await turn.tx.incidents.open(
-            command.title, command.affected, command.words, agent.name, turn.now
+            command.title, command.affected, command.words, agent.name, turn.now, place
         )
         words = ", ".join(command.words) or "(none: matching on what is affected)"
         turn.out += turn.desk.notice(
             f"⚠️ Incident #{number} declared by {md_escape(agent.name)}:"
             f" **{md_escape(command.title)}**. Customers who write about"
             f" {md_escape(words)} are told at once and get every update."
-            f" Update: /incident update {number} TEXT · fixed: /incident resolve {number}",
+            f" Update: /incident update {number} TEXT · fixed: /incident resolve {number}"
+            + (f" · community place offered to them: {md_escape(place)}" if place else ""),
             purpose=Purpose.INCIDENT,
         )
+        declared = await turn.tx.incidents.get(number)
+        assert declared is not None
+        await _offer(turn, declared)
         return
     assert command.number is not None
     found = await turn.tx.incidents.get(command.number)
     if found is None or found.state is not IncidentState.OPEN:
         turn.answer(f"There is no open incident #{command.number}.")
+        return
+    if command.action == "notify":
+        await wrote_first.confirm(turn, found, command.text)
         return
     resolve = command.action == "resolve"
     text = command.text
@@ -249,3 +225,22 @@ async def incident(turn: DeskTurn, args: str) -> None:
         f" {len(messages)} subscribed customer{'s' if len(messages) != 1 else ''}.",
         purpose=Purpose.INCIDENT,
     )
+
+
+async def _offer(turn: DeskTurn, incident: Incident) -> None:
+    """To the agent who declared it: the cases that wrote about it first."""
+    found, cut = await wrote_first.matches(turn.tx, turn.services, incident, turn.now)
+    hours = int(turn.services.settings.reopen_window.total_seconds() // 3600)
+    text, buttons = wrote_first.offer(incident, found, cut, hours)
+    turn.answer(text, buttons)
+
+
+@feature.button("incident", str, int, desk=True)
+async def pressed(turn: DeskTurn, fields: tuple[object, ...]) -> None:
+    """The list's button: tell all of them (`incident:all:3`)."""
+    action, number = fields
+    found = await turn.tx.incidents.get(int(str(number)))
+    if action != "all" or found is None or found.state is not IncidentState.OPEN:
+        turn.answer(f"That button names no open incident ({md_escape(str(action))} #{number}).")
+        return
+    await wrote_first.confirm(turn, found, "all")

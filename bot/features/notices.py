@@ -8,6 +8,7 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.features import community
 from bot.i18n import N_, _
 from bot.model import InboundKind, Outbound
 from bot.registry import Feature
@@ -83,6 +84,12 @@ async def release_on_write(turn: Turn) -> None:
 async def mute(turn: Turn, args: str) -> None:
     spell = args.strip().lower()
     customer = turn.customer.id
+    if spell == "community":  # the offer of community places, until /unmute community
+        await community.turn_off(turn, True)
+        return
+    if spell == "off":
+        await unmute(turn, "")
+        return
     if not spell:
         await turn.tx.notices.set_quiet(customer, muted_until=None, until_write=True)
         await turn.say(
@@ -108,6 +115,9 @@ async def mute(turn: Turn, args: str) -> None:
 
 @feature.command("unmute", help=N_("notices on again; held ones come now"))
 async def unmute(turn: Turn, args: str) -> None:
+    if args.strip().lower() == "community":
+        await community.turn_off(turn, False)
+        return
     await turn.tx.notices.set_quiet(turn.customer.id, muted_until=None, until_write=False)
     await turn.tx.notices.release(turn.customer.id, turn.now)
     await turn.say(_("Notices are on again; anything held back comes now."))

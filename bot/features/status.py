@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.features import handover, incidents
+from bot.features import handover, wrote_first
 from bot.i18n import ENGLISH, N_, _, current, ngettext
 from bot.model import CaseState, Event, EventKind, IncidentState
 from bot.registry import Feature
@@ -52,7 +52,7 @@ async def status(turn: Turn, args: str) -> None:
         incident = await turn.tx.incidents.get(number)
         if incident is not None and incident.state is IncidentState.OPEN:
             when = turn.when(incident.latest_at or incident.opened_at)
-            lines.append("\n" + incidents.describe(incident, when))
+            lines.append("\n" + wrote_first.describe(incident, when))
     lines.append("\n" + _("What happens next:") + " " + await _next(turn))
     await turn.say_privately("\n".join(lines), note="status shown")
 

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 FENCE = "+++"
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-KNOWN_KEYS = {"id", "title", "questions", "tags", "handover", "original"}
+KNOWN_KEYS = {"id", "title", "questions", "tags", "handover", "original", "community"}
 MAX_FILE_BYTES = 512 * 1024
 DRAFTS = "drafts"  # agents' drafts in the knowledge folder: never loaded as articles
 BASE_LANGUAGE = "en"  # the top level of the knowledge folder; translations are of these
@@ -57,6 +58,9 @@ class Article:
     language: str = BASE_LANGUAGE  # a translation's folder (knowledge/de/...), else "en"
     # a translation's `original`: body_hash() of the English body it was translated from
     original: str = ""
+    # where customers work on this together (an http(s) URL; a translation without
+    # its own has the English article's), offered once per case; "" for none
+    community: str = ""
 
 
 def body_hash(body: str) -> str:
@@ -122,11 +126,8 @@ def parse_article(
     if not isinstance(title, str) or not title.strip():
         problems.append(problem(start + 1, "title is missing or empty"))
         return None, problems
-    questions, tags, handover = (
-        meta.get("questions", []),
-        meta.get("tags", []),
-        meta.get("handover", False),
-    )
+    questions, tags = meta.get("questions", []), meta.get("tags", [])
+    handover = meta.get("handover", False)
     wrong = _wrong_kind(questions, tags, handover)
     if wrong:
         problems.append(problem(start + 1, wrong))
@@ -136,8 +137,9 @@ def parse_article(
         problems.append(problem(end + 2, "the answer (the text after the front matter) is empty"))
         return None, problems
     original = _original(meta.get("original"), language)
-    if original[1]:
-        problems.append(problem(start + 1, original[1], "warning"))
+    community, wrong = community_place(meta.get("community", ""))
+    problems += [problem(start + 1, original[1], "warning")] if original[1] else []
+    problems += [problem(start + 1, f"community {wrong} (ignored)")] if wrong else []
     cleaned = [q.strip() for q in questions if q.strip()]
     if len(cleaned) < len(questions):
         problems.append(problem(start + 1, "empty questions were ignored", "warning"))
@@ -154,8 +156,36 @@ def parse_article(
         line=start + 1,
         language=language,
         original=original[0],
+        community=community,
     )
     return article, problems
+
+
+MAX_PLACE = 300  # characters of a community place's URL
+_PLACE_SPOILERS = re.compile(r"[\s<>\"'`\\\x00-\x1f\x7f]")
+
+
+def community_place(value: object) -> tuple[str, str]:
+    """A community place (an http(s) URL with a host), and what is wrong with it ("" if
+    nothing: an empty value is no place)."""
+    if not isinstance(value, str):
+        return "", f'{value!r} must be a URL in quotes, like "https://t.me/northwind"'
+    url = value.strip()
+    if not url:
+        return "", ""
+    try:
+        parts = urlsplit(url)
+        scheme, host = parts.scheme.lower(), parts.hostname
+    except ValueError:  # a malformed host ("http://[::1")
+        scheme, host = "", None
+    if scheme not in ("http", "https") or not host:
+        return "", f"{url[:80]!r} must be an http(s) URL with a host, like https://t.me/northwind"
+    if len(url) > MAX_PLACE or _PLACE_SPOILERS.search(url):
+        return "", (
+            f"{url[:80]!r}: at most {MAX_PLACE} characters, without spaces, quotes or"
+            " angle brackets"
+        )
+    return url, ""
 
 
 def _wrong_kind(questions: object, tags: object, handover: object) -> str:
@@ -327,6 +357,8 @@ def _translation(article: Article, english: Article | None) -> tuple[Article | N
             )
         )
         article = replace(article, handover=english.handover)
+    if not article.community and english.community:  # the English one's place, unless its own
+        article = replace(article, community=english.community)
     return article, problems
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
+from bot.model import CaseState, EventKind
 from bot.store import Store
-from tests.store.conftest import ANN, BOB, HERE, NOW, THERE
+from bot.text import MAX_MATCHED
+from tests.store.conftest import ANN, BOB, HERE, NOW, THERE, new_customer
 
 
 async def test_an_incident_from_open_to_resolved_with_its_latest_update(store: Store) -> None:
@@ -96,3 +99,51 @@ async def test_the_public_incidents_open_and_lately_resolved_without_names(store
     assert (by_id[current].title, by_id[current].affected) == ("Card payments fail", "checkout")
     assert by_id[current].opened_at == NOW - hour and by_id[current].resolved_at is None
     assert not any(hasattr(i, "opened_by") or hasattr(i, "author") for i in found)
+
+
+async def test_cases_since_gives_open_and_recently_resolved_cases_with_the_customer_words(
+    store: Store,
+) -> None:
+    async with store.transaction() as tx:
+        old = await tx.cases.new(await new_customer(tx, "old"), NOW - timedelta(days=9))
+        await tx.timeline.append(old.id, EventKind.CUSTOMER, "old", "sepa fails", NOW)
+        await tx.cases.update(
+            replace(old, state=CaseState.RESOLVED, resolved_at=NOW - timedelta(days=8))
+        )
+        recent = await tx.cases.new(await new_customer(tx, "recent"), NOW - timedelta(days=2))
+        await tx.timeline.append(recent.id, EventKind.CUSTOMER, "recent", "SEPA is down", NOW)
+        await tx.timeline.append(recent.id, EventKind.ANSWER, "bot", "Payments article", NOW)
+        await tx.timeline.append(recent.id, EventKind.EDIT, "recent", "SEPA is down!", NOW)
+        await tx.cases.update(
+            replace(recent, state=CaseState.RESOLVED, resolved_at=NOW - timedelta(hours=3))
+        )
+        open_ = await tx.cases.new(await new_customer(tx, "open"), NOW)
+        await tx.timeline.append(open_.id, EventKind.CUSTOMER, "open", "x" * 5000, NOW)
+        silent = await tx.cases.new(await new_customer(tx, "silent"), NOW)
+    async with store.transaction() as tx:
+        found = await tx.incidents.cases_since(NOW - timedelta(hours=72), 10)
+        assert [(c.case_id, c.state) for c in found] == [
+            (silent.id, "bot"),
+            (open_.id, "bot"),
+            (recent.id, "resolved"),
+        ]
+        assert found[0].words == () and found[1].words == ("x" * MAX_MATCHED,)
+        assert found[2].words == ("SEPA is down", "SEPA is down!")
+        assert found[2].customer_id == recent.customer_id
+        newest = await tx.incidents.cases_since(NOW - timedelta(hours=72), 2)
+        assert [c.case_id for c in newest] == [silent.id, open_.id]  # the limit: newest first
+        everything = await tx.incidents.cases_since(NOW - timedelta(days=30), 10)
+        assert old.id in [c.case_id for c in everything]
+
+
+async def test_an_incident_keeps_its_community_place(store: Store) -> None:
+    async with store.transaction() as tx:
+        plain = await tx.incidents.open("Outage", "", ["outage"], "Maria", NOW)
+        shared = await tx.incidents.open(
+            "SEPA", "", ["sepa"], "Maria", NOW, community="https://t.me/northwind_sepa"
+        )
+    async with store.transaction() as tx:
+        assert [(i.id, i.community) for i in await tx.incidents.open_ones()] == [
+            (plain, ""),
+            (shared, "https://t.me/northwind_sepa"),
+        ]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.model import Cause, Outbound
 from bot.store import Store
-from tests.store.conftest import ANN, HERE, NOW
+from tests.store.conftest import ANN, HERE, NOW, new_customer
 
 
 async def test_settings_default_to_nothing_and_are_kept(store: Store) -> None:
@@ -51,3 +51,23 @@ async def test_held_notices_wait_and_are_released_replies_never_wait(store: Stor
         assert await tx.notices.release(ann.id, NOW) == 0
     due = [(m.text, at) for m, at in await store.pending("test", now=NOW)]
     assert due == [("incident update", NOW), ("idea", NOW), ("reply", later)]
+
+
+async def test_community_places_are_offered_once_per_case_and_can_be_turned_off(
+    store: Store,
+) -> None:
+    async with store.transaction() as tx:
+        ann = await new_customer(tx, "ann")
+        case = await tx.cases.new(ann, NOW)
+        assert not await tx.notices.community_off(ann)
+        assert not await tx.notices.community_off(ann + 99)  # nobody
+        await tx.notices.set_community_off(ann, True)
+        assert await tx.notices.offer_community(case.id, NOW)
+        assert not await tx.notices.offer_community(case.id, NOW)
+    async with store.transaction() as tx:
+        assert await tx.notices.community_off(ann)
+        assert not await tx.notices.offer_community(case.id, NOW)
+        await tx.notices.set_community_off(ann, False)
+        assert not await tx.notices.community_off(ann)
+        other = await tx.cases.new(await new_customer(tx, "bob"), NOW)
+        assert await tx.notices.offer_community(other.id, NOW)

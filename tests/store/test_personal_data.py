@@ -103,6 +103,7 @@ async def lived(tx: Transaction, identity: Identity = ANN, address: Address = HE
     await tx.notices.set_quiet(
         ann.id, muted_until=at(600), until_write=False, quiet_hours="22:00-07:00"
     )
+    await tx.notices.set_community_off(ann.id, True)
     await tx.links.add_code(ann.id, "SECR-ETCD", at(19), at(29))
     await tx.links.add_failure(identity, at(19))
     pending = await tx.links.pend(ann.id, bob.id, at(19), at(49))
@@ -205,6 +206,7 @@ async def test_the_export_is_everything_the_customer_may_see(store: Store) -> No
             "notices_muted_until": at(600).isoformat(),
             "notices_muted_until_you_write": False,
             "quiet_hours": "22:00-07:00",
+            "community_places_offered": False,
         },
     }
     assert list(export) == [  # the order the file shows them in
@@ -288,6 +290,7 @@ async def test_forget_leaves_no_trace_and_keeps_the_anonymous_counts(
                 "notices_muted_until": None,
                 "notices_muted_until_you_write": False,
                 "quiet_hours": "",
+                "community_places_offered": True,
             },
         }
         assert await tx.customers.address_of(ann.id) is None

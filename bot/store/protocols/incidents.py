@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from bot.model import Incident
 from bot.store.protocols.personal import PersonalData
+
+
+@dataclass(frozen=True, slots=True)
+class WroteAbout:
+    """A case and what its customer wrote on it (each message's first
+    `bot.text.MAX_MATCHED` characters: what a match reads), for matching an incident
+    declared after they wrote."""
+
+    case_id: int
+    customer_id: int
+    state: str  # the case's state ("bot", "waiting", "agent", "resolved")
+    words: tuple[str, ...]  # the customer's messages and edits, oldest first
 
 
 class Incidents(PersonalData, Protocol):
@@ -18,9 +31,16 @@ class Incidents(PersonalData, Protocol):
     `forget` ends the customer's subscriptions; `merge` moves them, once each."""
 
     async def open(
-        self, title: str, affected: str, words: Sequence[str], author: str, now: datetime
+        self,
+        title: str,
+        affected: str,
+        words: Sequence[str],
+        author: str,
+        now: datetime,
+        community: str = "",
     ) -> int:
-        """Declare an incident, open from `now`; returns its number."""
+        """Declare an incident, open from `now` (`community`: the place customers work
+        on it together, "" for none); returns its number."""
 
     async def get(self, incident_id: int) -> Incident | None:
         """The incident with its latest update (the one added last), or None."""
@@ -41,3 +61,8 @@ class Incidents(PersonalData, Protocol):
 
     async def subscriptions(self, customer_id: int) -> list[int]:
         """The numbers of the incidents the customer is subscribed to."""
+
+    async def cases_since(self, since: datetime, limit: int) -> list[WroteAbout]:
+        """The cases not resolved, and those resolved at or after `since`, newest
+        (highest number) first, at most `limit` of them, each with what its customer
+        wrote on it (a case they wrote nothing on has no words)."""

@@ -13,7 +13,8 @@ class Notices(PersonalData, Protocol):
     about their case never wait.
 
     Personal data: `export` gives `preferences` (muted until, muted until they
-    write, quiet hours); `forget` clears them; `merge` keeps the kept customer's."""
+    write, quiet hours, whether community places are offered); `forget` clears them;
+    `merge` keeps the kept customer's."""
 
     async def set_quiet(
         self,
@@ -34,6 +35,17 @@ class Notices(PersonalData, Protocol):
     async def hold(self, message_id: int, until: datetime) -> None:
         """A notice in the outbox waits until `until` (unlike a retry, this costs it no
         attempt)."""
+
+    async def community_off(self, customer_id: int) -> bool:
+        """Did the customer turn off the offer of community places (/community off)?
+        False for one who did not, or who does not exist."""
+
+    async def set_community_off(self, customer_id: int, off: bool) -> None:
+        """Turn the offer of community places off (True) or on again for the customer."""
+
+    async def offer_community(self, case_id: int, now: datetime) -> bool:
+        """Note that a community place is offered on the case at `now`: True the first
+        time, False if one was offered on it before (a place is offered once per case)."""
 
     async def release(self, customer_id: int, now: datetime) -> int:
         """The customer's held notices still pending are due at `now`; returns how

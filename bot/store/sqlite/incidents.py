@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.model import Incident, IncidentState
+from bot.store.protocols.incidents import WroteAbout
 from bot.store.protocols.personal import Merge
 from bot.store.sqlite.rows import dt, ts, utc
 from bot.store.sqlite.session import Repository
+from bot.text import MAX_MATCHED
 
 
 class SQLiteIncidents(Repository):
@@ -22,13 +24,20 @@ class SQLiteIncidents(Repository):
     tables: ClassVar[tuple[str, ...]] = ("incident_subscribers",)
 
     async def open(
-        self, title: str, affected: str, words: Sequence[str], author: str, now: datetime
+        self,
+        title: str,
+        affected: str,
+        words: Sequence[str],
+        author: str,
+        now: datetime,
+        community: str = "",
     ) -> int:
         self._s.no_incidents = False
+        listed = json.dumps(list(words), ensure_ascii=False)
         return await self._s.insert(
-            "INSERT INTO incidents (title, affected, words, opened_by, opened_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (title, affected, json.dumps(list(words), ensure_ascii=False), author, ts(now)),
+            "INSERT INTO incidents (title, affected, words, opened_by, opened_at, community)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (title, affected, listed, author, ts(now), community),
         )
 
     async def get(self, incident_id: int) -> Incident | None:
@@ -43,7 +52,8 @@ class SQLiteIncidents(Repository):
     async def _incidents(self, where: str, params: Sequence[Any]) -> list[Incident]:
         rows = await self._s.all(
             "SELECT i.id, i.title, i.affected, i.words, i.state, i.opened_by, i.opened_at,"
-            " i.resolved_at, u.text, u.at FROM incidents i LEFT JOIN incident_updates u"
+            " i.resolved_at, u.text, u.at, i.community FROM incidents i"
+            " LEFT JOIN incident_updates u"
             " ON u.id = (SELECT max(id) FROM incident_updates WHERE incident_id = i.id)"
             f" {where} ORDER BY i.id",
             params,
@@ -60,6 +70,7 @@ class SQLiteIncidents(Repository):
                 resolved_at=dt(r[7]),
                 latest=r[8] or "",
                 latest_at=dt(r[9]),
+                community=r[10],
             )
             for r in rows
         ]
@@ -100,6 +111,25 @@ class SQLiteIncidents(Repository):
             "SELECT incident_id FROM incident_subscribers WHERE customer_id = ?", (customer_id,)
         )
         return [int(r[0]) for r in rows]
+
+    async def cases_since(self, since: datetime, limit: int) -> list[WroteAbout]:
+        rows = await self._s.all(
+            "SELECT c.id, c.customer_id, c.state, substr(e.text, 1, ?) FROM"
+            " (SELECT id, customer_id, state FROM cases"
+            "  WHERE state <> 'resolved' OR resolved_at >= ? ORDER BY id DESC LIMIT ?) c"
+            " LEFT JOIN events e ON e.case_id = c.id AND e.kind IN ('customer', 'edit')"
+            " ORDER BY c.id DESC, e.id",
+            (MAX_MATCHED, ts(since), limit),
+        )
+        found: dict[int, tuple[int, str, list[str]]] = {}
+        for case_id, customer_id, state, text in rows:
+            _, _, words = found.setdefault(case_id, (int(customer_id), str(state), []))
+            if text:
+                words.append(str(text))
+        return [
+            WroteAbout(case_id, customer_id, state, tuple(words))
+            for case_id, (customer_id, state, words) in found.items()
+        ]
 
     # -- personal data --------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from bot.store.protocols.personal import Merge
-from bot.store.sqlite.rows import dt, iso, ts
+from bot.store.sqlite.rows import CASES_OF_CUSTOMER, dt, iso, ts
 from bot.store.sqlite.session import Repository
 
 
@@ -16,7 +16,8 @@ class SQLiteNotices(Repository):
 
     __slots__ = ()
     # the tables whose rows about a customer its personal-data hooks cover
-    tables: ClassVar[tuple[str, ...]] = ("customers",)  # its notice columns
+    # its notice columns, and which of their cases were offered a community place
+    tables: ClassVar[tuple[str, ...]] = ("customers", "community_offers")
 
     async def set_quiet(
         self,
@@ -52,6 +53,22 @@ class SQLiteNotices(Repository):
     async def hold(self, message_id: int, until: datetime) -> None:
         await self._s.exec("UPDATE outbox SET not_before = ? WHERE id = ?", (ts(until), message_id))
 
+    async def community_off(self, customer_id: int) -> bool:
+        row = await self._s.one("SELECT community_off FROM customers WHERE id = ?", (customer_id,))
+        return row is not None and bool(row[0])
+
+    async def set_community_off(self, customer_id: int, off: bool) -> None:
+        await self._s.exec(
+            "UPDATE customers SET community_off = ? WHERE id = ?", (int(off), customer_id)
+        )
+
+    async def offer_community(self, case_id: int, now: datetime) -> bool:
+        cursor = await self._s.exec(
+            "INSERT OR IGNORE INTO community_offers (case_id, at) VALUES (?, ?)",
+            (case_id, ts(now)),
+        )
+        return cursor.rowcount == 1
+
     async def release(self, customer_id: int, now: datetime) -> int:
         cursor = await self._s.exec(
             "UPDATE outbox SET not_before = ? WHERE customer_id = ? AND state = 'pending'"
@@ -69,14 +86,18 @@ class SQLiteNotices(Repository):
                 "notices_muted_until": iso(ts(muted_until)),
                 "notices_muted_until_you_write": until_write,
                 "quiet_hours": quiet,
+                "community_places_offered": not await self.community_off(customer_id),
             }
         }
 
     async def forget(self, customer_id: int, now: datetime) -> None:
         await self._s.exec(
-            "UPDATE customers SET muted_until = NULL, muted_until_write = 0, quiet_hours = ''"
-            " WHERE id = ?",
+            "UPDATE customers SET muted_until = NULL, muted_until_write = 0, quiet_hours = '',"
+            " community_off = 0 WHERE id = ?",
             (customer_id,),
+        )
+        await self._s.exec(
+            f"DELETE FROM community_offers WHERE case_id IN ({CASES_OF_CUSTOMER})", (customer_id,)
         )
 
     async def merge(self, merge: Merge) -> None:
