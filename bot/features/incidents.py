@@ -164,7 +164,9 @@ async def open_ones(turn: DeskTurn, args: str) -> None:
 
 
 @feature.desk_command(
-    "incident", help="declare, update or resolve one", usage="TITLE | AFFECTED | words"
+    "incident",
+    help="declare one (then: update N, resolve N, notify N)",
+    usage="TITLE | AFFECTED | words",
 )
 async def incident(turn: DeskTurn, args: str) -> None:
     agent = turn.agent
