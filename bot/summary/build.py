@@ -68,6 +68,7 @@ class _Reading:
     gave: dict[str, tuple[str, str]] = field(default_factory=dict)  # article → title, verdict
     open: list[str] = field(default_factory=list)
     unknown: int = 0
+    in_a_row: int = 0  # of them since the bot last answered (what a handover's reason counts)
     moods: set[str] = field(default_factory=set)
     words: list[tuple[str, datetime]] = field(default_factory=list)  # for the facts
 
@@ -93,8 +94,9 @@ def summarise(case: Case, customer: Customer, events: Sequence[Event]) -> str:
         more = len(still) - len(shown)
         lines.append(f"{OPEN} " + "; ".join(f"“{q}”" for q in shown) + (f" (+{more})" * bool(more)))
     if read.unknown:
+        row = f" (the last {read.in_a_row} in a row)" * (1 < read.in_a_row < read.unknown)
         lines.append(
-            f"• The bot could not answer {read.unknown} question{'s' * (read.unknown > 1)}"
+            f"• The bot could not answer {read.unknown} question{'s' * (read.unknown > 1)}{row}"
         )
     if read.moods:
         lines.append(f"{MOOD} " + ", ".join(m for m in MOODS if m in read.moods))
@@ -136,8 +138,12 @@ def _read(events: Sequence[Event], language: str) -> _Reading:
             article = str(event.data["article"])
             read.gave.setdefault(article, (event.text, ""))
             answered, pending = article, ""
+            read.in_a_row = 0
+        elif event.kind in (EventKind.HANDOVER, EventKind.STATE):
+            read.in_a_row = 0  # (counted afresh, as `Case.unanswered` is)
         elif event.kind is EventKind.UNKNOWN:
             read.unknown += 1
+            read.in_a_row += 1
             if pending and pending not in read.open:
                 read.open.append(pending)
             pending = ""
@@ -183,7 +189,9 @@ def first_sentence(text: str) -> str:
 # -- the customer's view ---------------------------------------------------------------
 
 _LANGUAGE = re.compile(r"• Language: .{1,40} \(([a-z]{2,3})\)$")
-_COULD_NOT = re.compile(r"• The bot could not answer (\d{1,9}) questions?$")
+_COULD_NOT = re.compile(
+    r"• The bot could not answer (\d{1,9}) questions?(?: \(the last \d{1,9} in a row\))?$"
+)
 _LABEL = {english: english for english in facts.LABELS.values()}
 
 
