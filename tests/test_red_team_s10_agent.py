@@ -1,0 +1,56 @@
+"""Red team, session 10: the agent's workspace (the handover summary, honest waits,
+cases coming back, the terminal desks). Each test shows a finding through the real
+engine, the real store and the fakes; the report numbers them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, time
+
+from bot.app import Candor
+from bot.hours import DAYS, BusinessHours
+from tests.conftest import Customer as Client
+from tests.conftest import RecordingDesk
+
+Factory = Callable[[str], Client]
+
+
+# -- finding 1: the card's counts ------------------------------------------------------------
+
+
+async def test_the_card_says_one_count_of_unanswered_questions(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk
+) -> None:
+    """An unanswered question, an answer, then two unanswered in a row: the bot hands
+    over "could not answer 2 times in a row"; the summary on the same card must not
+    say another figure for the same thing."""
+    ann = customer_factory("ann")
+    await ann.send("what is the capital of peru")
+    await ann.send("is there a free trial")
+    await ann.send("who won the football")
+    shown = await ann.send("what colour is the sky on mars")
+    # the customer's confirmation: their count, translated as before (no desk aside)
+    assert "• The bot could not answer 3 questions\n" in shown[-1]
+    await ann.press("handover:send")
+    [card] = [m.text for m in desk.sent if m.delivery.purpose == "card"]
+    assert "**Why:** the bot could not answer 2 times in a row" in card
+    assert "• The bot could not answer 3 questions (the last 2 in a row)" in card
+    assert card.count("bot said it did not know") == 2  # (the recent lines: the last 8)
+
+
+# -- finding 2: business hours across a change of daylight saving time ------------------
+
+
+def test_open_time_is_counted_in_real_time_across_a_dst_change() -> None:
+    """A desk open round the clock in Berlin: the day clocks go forward has 23 hours,
+    the day they go back 25; waits (and the estimate's end) are real time."""
+    always = BusinessHours("Europe/Berlin", {day: ((time(0, 0), time.max),) for day in DAYS})
+    spring = datetime(2026, 3, 28, 23, 0, tzinfo=UTC), datetime(2026, 3, 29, 23, 0, tzinfo=UTC)
+    autumn = datetime(2026, 10, 24, 22, 0, tzinfo=UTC), datetime(2026, 10, 25, 23, 0, tzinfo=UTC)
+    assert always.open_seconds(*spring) == 24 * 3600  # (it said 25 hours)
+    assert always.open_seconds(*autumn) == 25 * 3600  # (it said 24)
+    night = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # 01:30 in Berlin, before the change
+    assert always.after_open_time(night, 3 * 3600) == datetime(2026, 3, 29, 3, 30, tzinfo=UTC)
+    early = BusinessHours("Europe/Berlin", {day: ((time(1, 0), time(5, 0)),) for day in DAYS})
+    day = datetime(2026, 3, 28, 12, 0, tzinfo=UTC), datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
+    assert early.open_seconds(*day) == 3 * 3600  # 01:00-05:00 that night is 3 hours long
