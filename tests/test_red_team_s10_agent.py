@@ -7,10 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, time
 
+import pytest
+
 from bot.app import Candor
 from bot.hours import DAYS, BusinessHours
 from tests.conftest import Customer as Client
-from tests.conftest import RecordingDesk
+from tests.conftest import RecordingDesk, RecordingSender, handed_over
+from tests.test_desk_feed import Terminal
 
 Factory = Callable[[str], Client]
 
@@ -54,3 +57,27 @@ def test_open_time_is_counted_in_real_time_across_a_dst_change() -> None:
     early = BusinessHours("Europe/Berlin", {day: ((time(1, 0), time(5, 0)),) for day in DAYS})
     day = datetime(2026, 3, 28, 12, 0, tzinfo=UTC), datetime(2026, 3, 29, 12, 0, tzinfo=UTC)
     assert early.open_seconds(*day) == 3 * 3600  # 01:00-05:00 that night is 3 hours long
+
+
+# -- finding 3: two terminal desks of one agent -------------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 3: an agent's terminal desks share one record of what was shown"
+    " (`DeskFeed.viewer` is per agent), so with two `candor desk --as maria` each desk"
+    " message shows on only one of them",
+)
+async def test_two_terminal_desks_of_one_agent_both_see_every_message(app: Candor) -> None:
+    customers = RecordingSender()
+    app.outbox.register(customers)
+    ann = Client(app, customers, "ann")
+    laptop = await Terminal(app, "maria").start()
+    office = await Terminal(app, "maria").start()  # the same agent, a second terminal
+    await ann.send("is there a free trial")
+    await handed_over(ann)
+    await ann.send("and I need it for 40 people")
+    for desk in (laptop, office):
+        screen = await desk.screen()
+        assert screen.count("Case #1 · Ann") == 1
+        assert screen.count("Ann: and I need it for 40 people") == 1
