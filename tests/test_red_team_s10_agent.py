@@ -11,11 +11,12 @@ import pytest
 
 from bot.app import Candor
 from bot.hours import DAYS, BusinessHours
+from tests.conftest import Agent, RecordingDesk, RecordingSender, case_of, handed_over
 from tests.conftest import Customer as Client
-from tests.conftest import RecordingDesk, RecordingSender, handed_over
 from tests.test_desk_feed import Terminal
 
 Factory = Callable[[str], Client]
+Agents = Callable[[str], Agent]
 
 
 # -- finding 1: the card's counts ------------------------------------------------------------
@@ -81,3 +82,27 @@ async def test_two_terminal_desks_of_one_agent_both_see_every_message(app: Cando
         screen = await desk.screen()
         assert screen.count("Case #1 · Ann") == 1
         assert screen.count("Ann: and I need it for 40 people") == 1
+
+
+# -- finding 4: /open of a case a customer flooded ----------------------------------------
+
+
+async def test_open_of_a_flooded_case_is_bounded(
+    customer_factory: Factory, agent_factory: Agents, app: Candor, desk: RecordingDesk
+) -> None:
+    """A customer may write up to 64,000 characters a message, hundreds of times: the
+    agent's `/open N` must stay one readable answer (a Telegram message is 4,096
+    characters; the desk sends a longer one in pieces, at 20 a minute in a group),
+    with the latest messages in full and the older ones said to be left out."""
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    await ann.send("is there a free trial")
+    await handed_over(ann)
+    case = await case_of(app, ann)
+    for n in range(12):
+        await ann.send(f"message {n:02} " + "blah " * 6_000)  # 30,000 characters each
+    await maria.say("/open", case.id)
+    [view] = [m.text for m in desk.sent if m.delivery.purpose == "desk_reply"]
+    assert len(view) <= 70_000, len(view)
+    assert "message 11 " in view and view.count("blah") >= 6_000  # the latest, whole
+    assert "message 00 " not in view and "older ones are not shown" in view
+    assert "**Notes (agents only" in view  # the notes stay in the view
