@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import Candor
 from bot.hours import DAYS, BusinessHours
-from tests.conftest import Agent, RecordingDesk, RecordingSender, case_of, handed_over
+from tests.conftest import Agent, Clock, RecordingDesk, RecordingSender, case_of, handed_over
 from tests.conftest import Customer as Client
 from tests.test_desk_feed import Terminal
 
@@ -106,3 +106,38 @@ async def test_open_of_a_flooded_case_is_bounded(
     assert "message 11 " in view and view.count("blah") >= 6_000  # the latest, whole
     assert "message 00 " not in view and "older ones are not shown" in view
     assert "**Notes (agents only" in view  # the notes stay in the view
+
+
+# -- finding 5: a case that came back to an agent who has gone home -----------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 5: a reopened case given back to its agent (on duty by the fixed"
+    " definition: their own /resolve hours ago counts as acting on the desk) is theirs"
+    " without their claiming it, and nothing raises it again when they do not reply:"
+    " `Desk.remind` raises waiting cases only",
+)
+async def test_a_case_back_with_an_agent_who_does_not_reply_is_raised_again(
+    customer_factory: Factory,
+    agent_factory: Agents,
+    app: Candor,
+    desk: RecordingDesk,
+    clock: Clock,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    await ann.send("is there a free trial")
+    await handed_over(ann)
+    case = await case_of(app, ann)
+    await maria.say("/claim", case.id)
+    await maria.say("The trial is 14 days.", case.id)
+    await maria.say("/resolve", case.id)  # 10:00 on Monday; Maria's shift ends here
+    clock.advance(hours=3, minutes=30)
+    told = await ann.send("actually the trial question is still open")
+    assert told == [f"**Maria** from support has your case #{case.id} again and will reply here."]
+    clock.advance(hours=1)  # nobody replied; the desk's alert time is 15 minutes
+    await app.engine.remind()
+    await app.outbox.deliver_due()
+    assert any(m.delivery.purpose == "reminder" and f"#{case.id}" in m.text for m in desk.sent), (
+        "nothing on the desk says Ann's reopened case is unanswered"
+    )
