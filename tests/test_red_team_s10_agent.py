@@ -6,12 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 import pytest
 
 from bot.app import Candor
+from bot.config import load as load_config
 from bot.hours import DAYS, BusinessHours
-from tests.conftest import Agent, Clock, RecordingDesk, RecordingSender, case_of, handed_over
+from tests.conftest import (
+    Agent,
+    Clock,
+    RecordingDesk,
+    RecordingSender,
+    case_of,
+    handed_over,
+    write_config,
+)
 from tests.conftest import Customer as Client
 from tests.test_desk_feed import Terminal
 
@@ -141,3 +151,32 @@ async def test_a_case_back_with_an_agent_who_does_not_reply_is_raised_again(
     assert any(m.delivery.purpose == "reminder" and f"#{case.id}" in m.text for m in desk.sent), (
         "nothing on the desk says Ann's reopened case is unanswered"
     )
+
+
+# -- finding 6: two billing periods shown to the customer in English ------------------------
+
+
+async def test_every_billing_period_is_translated_for_the_customer(
+    tmp_path: Path, knowledge_dir: Path, clock: Clock
+) -> None:
+    """A German customer who names two billing periods confirms a summary in German:
+    the bot's own words for the periods are translated, each of them (one alone was;
+    two were shown as "Abrechnung: yearly; monthly")."""
+    config = write_config(tmp_path, knowledge_dir)
+    text = config.read_text(encoding="utf-8").replace(
+        'company = "Northwind Cloud"', 'company = "Northwind Cloud"\nlanguages = ["en", "de"]'
+    )
+    config.write_text(text, encoding="utf-8")
+    async with Candor(load_config(config), clock=clock) as app:
+        sender = RecordingSender()
+        app.outbox.register(sender)
+        jan = Client(app, sender, "jan")
+        await jan.send("/language de")
+        await jan.send(
+            "Wir zahlen monatlich für 40 Nutzer, möchten aber jährlich zahlen. Geht das?"
+        )
+        shown = await jan.send("/human")
+        assert "• Angaben: Plätze: 40 · Abrechnung: jährlich; monatlich" in shown[-1]
+        await jan.press("handover:send")
+        summary = (await case_of(app, jan)).summary  # the desk's copy stays in English
+        assert "• Facts: Seats: 40 · Billing: yearly; monthly" in summary

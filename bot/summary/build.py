@@ -217,7 +217,9 @@ def _translated_rest(heading: str, rest: str) -> str:
         for part in rest.strip().split(" · "):
             label, sep, value = part.partition(": ")
             if sep and label in _LABEL:
-                value = _(facts.BILLING[value]) if value in facts.BILLING else value
+                value = "; ".join(  # (several values: each of the bot's own words)
+                    _(facts.BILLING[v]) if v in facts.BILLING else v for v in value.split("; ")
+                )
                 part = f"{_(label)}: {value}"
             parts.append(part)
         return " " + " · ".join(parts)
