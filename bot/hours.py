@@ -84,11 +84,14 @@ class BusinessHours:
 
     def _open_spans(self, moment: datetime) -> Iterable[tuple[datetime, datetime]]:
         """The open spans from `moment` on (the current one cut to start at it), in
-        order, for as long as a week's worth of open days lasts past the closures; in
+        order, as far as the first open day past the closures (each closed day takes
+        at most one open day of a week away, so `len(closed) + 1` weeks hold one); in
         UTC, so that their lengths and sums are real time across a change of daylight
         saving time (two times of one zone subtract as wall-clock times)."""
         local = moment.astimezone(self.zone)
-        for offset in range(8 + len(self.closed)):
+        if not any(self.week.values()):
+            return  # never open
+        for offset in range(8 + 7 * len(self.closed)):
             day = local.date() + timedelta(days=offset)
             for start, end in self.ranges_on(day):
                 opening = datetime.combine(day, start, self.zone)

@@ -180,3 +180,26 @@ async def test_every_billing_period_is_translated_for_the_customer(
         await jan.press("handover:send")
         summary = (await case_of(app, jan)).summary  # the desk's copy stays in English
         assert "• Facts: Seats: 40 · Billing: yearly; monthly" in summary
+
+
+# -- finding 7: a desk open one day a week, closed for three of them -------------------------
+
+
+async def test_a_weekend_desk_past_its_closures_says_when_people_are_back(
+    tmp_path: Path, knowledge_dir: Path, clock: Clock
+) -> None:
+    """Open on Saturdays only, closed the next three Saturdays: the next opening is four
+    weeks away, and the customer is told when (not "when the team is next available":
+    the hours looked only `8 + len(closed)` days ahead)."""
+    saturdays = '["2026-11-28", "2026-12-05", "2026-12-12"]'
+    hours = "\n".join(f'{day} = "{"10:00-14:00" if day == "sat" else ""}"' for day in DAYS)
+    config = write_config(
+        tmp_path, knowledge_dir, extra=f"[hours]\n{hours}\nclosed = {saturdays}\n"
+    )
+    async with Candor(load_config(config), clock=clock) as app:  # Monday 23 November
+        sender = RecordingSender()
+        app.outbox.register(sender)
+        ann = Client(app, sender, "ann")
+        await ann.send("is there a free trial")
+        told = (await handed_over(ann))[-1]
+        assert "people are back Saturday, December 19, 2026 10:00 (UTC)" in told, told
