@@ -203,3 +203,25 @@ async def test_a_weekend_desk_past_its_closures_says_when_people_are_back(
         await ann.send("is there a free trial")
         told = (await handed_over(ann))[-1]
         assert "people are back Saturday, December 19, 2026 10:00 (UTC)" in told, told
+
+
+# -- finding 8: a desk with no agents promises a reply ---------------------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="finding 8: with `[desk] agents = []` nobody can act on a case ('Only agents"
+    " can act'), yet the customer is told the case is with the people and 'the reply will"
+    " come here'; the wait says only that too few people picked up cases lately",
+)
+async def test_a_desk_without_agents_does_not_promise_a_reply(
+    tmp_path: Path, knowledge_dir: Path, clock: Clock
+) -> None:
+    config = write_config(tmp_path, knowledge_dir, desk="agents = []")
+    async with Candor(load_config(config), clock=clock) as app:
+        sender = RecordingSender()
+        app.outbox.register(sender)
+        ann = Client(app, sender, "ann")
+        await ann.send("is there a free trial")
+        told = (await handed_over(ann))[-1]
+        assert "the reply will come here" not in told, told
