@@ -225,3 +225,24 @@ async def test_a_desk_without_agents_does_not_promise_a_reply(
         await ann.send("is there a free trial")
         told = (await handed_over(ann))[-1]
         assert "the reply will come here" not in told, told
+
+
+# -- finding 9: a reopened case's summary says what was needed last time --------------------
+
+
+async def test_a_reopened_case_needs_what_was_asked_since_it_reopened(
+    customer_factory: Factory, agent_factory: Agents, app: Candor, desk: RecordingDesk, clock: Clock
+) -> None:
+    ann, sam = customer_factory("ann"), agent_factory("sam")
+    await ann.send("I need 40 seats on the Team plan, is there a free trial")
+    await handed_over(ann)
+    case = await case_of(app, ann)
+    await sam.say("/resolve", case.id)  # from the queue: it reopens with the bot
+    clock.advance(hours=20)
+    await ann.send("About the trial invoice INV-2041: the VAT number on it is wrong.")
+    assert (await case_of(app, ann)).id == case.id  # the same case, reopened
+    await handed_over(ann)
+    card = [m.text for m in desk.sent if m.delivery.purpose == "card"][-1]
+    assert "• Needs: “About the trial invoice INV-2041: the VAT number on it is wrong.”" in card
+    assert "is there a free trial”" not in card.split("**Why:**")[0]  # done with last time
+    assert "• Facts: Plan: Team · Seats: 40 · Invoice: INV-2041" in card  # all it said

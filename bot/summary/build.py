@@ -27,6 +27,7 @@ SENTENCE = 200  # characters of a message's first sentence shown at most
 OPEN_MOST = 3  # open questions listed (the first ones)
 GAVE_MOST = 6  # articles listed (the last ones given)
 _FEW_WORDS = 6  # "this is useless", "agent please": said, not asked
+REOPENED = "reopened: the customer wrote again"  # the event `features.cases` records
 
 NOTHING_YET = N_("• Needs: nothing said yet, only asked for a person")
 NEEDS = N_("• Needs:")
@@ -141,6 +142,8 @@ def _read(events: Sequence[Event], language: str) -> _Reading:
             read.in_a_row = 0
         elif event.kind in (EventKind.HANDOVER, EventKind.STATE):
             read.in_a_row = 0  # (counted afresh, as `Case.unanswered` is)
+            if event.text.startswith(REOPENED):  # what it needs now, not what it needed
+                read.needs, read.open, pending, answered = "", [], "", ""
         elif event.kind is EventKind.UNKNOWN:
             read.unknown += 1
             read.in_a_row += 1
