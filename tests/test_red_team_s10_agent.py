@@ -246,3 +246,25 @@ async def test_a_reopened_case_needs_what_was_asked_since_it_reopened(
     assert "• Needs: “About the trial invoice INV-2041: the VAT number on it is wrong.”" in card
     assert "is there a free trial”" not in card.split("**Why:**")[0]  # done with last time
     assert "• Facts: Plan: Team · Seats: 40 · Invoice: INV-2041" in card  # all it said
+
+
+# -- finding 10: a capital dotted İ on the handover path ------------------------------------
+
+
+async def test_a_turkish_capital_i_in_a_fact_is_read_not_a_crash(
+    customer_factory: Factory, desk: RecordingDesk
+) -> None:
+    """The patterns match case-insensitively by Unicode's simple rules, and the words
+    they found were looked up casefolded: "İNDIA" casefolds to "i̇ndia" (a combining
+    dot) and the lookup raised KeyError, so the summary, and the handover, failed."""
+    ayse = customer_factory("ayse")
+    await ayse.send("Our office is in İNDIA, renewal on 3 APRİL 2027, 100 REAİS, GROẞBRITANNIEN")
+    shown = await ayse.send("/human")
+    assert "This is what I will pass on to a person" in shown[-1], shown
+    assert (
+        "• Facts: Currency: BRL · Amount: R$100 · Date: 2027-04-03"
+        " · Country: India; United Kingdom" in shown[-1]
+    )
+    await ayse.press("handover:send")
+    [card] = [m.text for m in desk.sent if m.delivery.purpose == "card"]
+    assert "Country: India; United Kingdom" in card
