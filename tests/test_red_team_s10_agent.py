@@ -268,3 +268,18 @@ async def test_a_turkish_capital_i_in_a_fact_is_read_not_a_crash(
     await ayse.press("handover:send")
     [card] = [m.text for m in desk.sent if m.delivery.purpose == "card"]
     assert "Country: India; United Kingdom" in card
+
+
+# -- finding 11: an amount in full-width digits became €0 -----------------------------------
+
+
+async def test_an_amount_in_full_width_digits_keeps_its_value(
+    customer_factory: Factory, desk: RecordingDesk
+) -> None:
+    """Full-width digits (what a Japanese or Chinese keyboard types) match `\\d`, and
+    were then dropped as "not 0-9" when the amount was read: "€１.２００" was "€0"."""
+    kenji = customer_factory("kenji")
+    await kenji.send("We were charged €１.２００ twice for ４０ seats")
+    await handed_over(kenji)
+    [card] = [m.text for m in desk.sent if m.delivery.purpose == "card"]
+    assert "• Facts: Seats: 40 · Currency: EUR · Amount: €1,200" in card

@@ -14,6 +14,7 @@ English name), so the same fact said twice is one fact.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import TypeVar
@@ -347,7 +348,8 @@ def _amounts(text: str) -> Iterable[tuple[str, str]]:
 def _number(written: str) -> float:
     """ "1.200,50", "1,200.50", "1 200", "49,90" as numbers: the last separator is the
     decimal one when one or two digits follow it, else they all group thousands."""
-    digits = written.replace("\u00a0", " ").replace(" ", ",")
+    ascii_digits = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in written)
+    digits = ascii_digits.replace("\u00a0", " ").replace(" ", ",")  # (`\d`: any script's)
     last = max(digits.rfind("."), digits.rfind(","))
     if last >= 0 and len(digits) - last - 1 in (1, 2):
         whole, cents = digits[:last], digits[last + 1 :]
