@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -84,9 +84,14 @@ class BusinessHours:
 
     def _open_spans(self, moment: datetime) -> Iterable[tuple[datetime, datetime]]:
         """The open spans from `moment` on (the current one cut to start at it), in
-        order, for as long as a week's worth of open days lasts past the closures."""
+        order, as far as the first open day past the closures (each closed day takes
+        at most one open day of a week away, so `len(closed) + 1` weeks hold one); in
+        UTC, so that their lengths and sums are real time across a change of daylight
+        saving time (two times of one zone subtract as wall-clock times)."""
         local = moment.astimezone(self.zone)
-        for offset in range(8 + len(self.closed)):
+        if not any(self.week.values()):
+            return  # never open
+        for offset in range(8 + 7 * len(self.closed)):
             day = local.date() + timedelta(days=offset)
             for start, end in self.ranges_on(day):
                 opening = datetime.combine(day, start, self.zone)
@@ -96,7 +101,7 @@ class BusinessHours:
                     else datetime.combine(day, end, self.zone)
                 )
                 if closing > local:
-                    yield max(opening, local), closing
+                    yield max(opening, local).astimezone(UTC), closing.astimezone(UTC)
 
     def next_open(self, moment: datetime) -> datetime | None:
         """When people are next at the desk (now if open); None if never."""
@@ -129,7 +134,8 @@ class BusinessHours:
                 closing = datetime.combine(day + timedelta(days=1), time(0, 0), self.zone)
                 if last != time.max:
                     closing = datetime.combine(day, last, self.zone)
-                total += max(0.0, (min(closing, end) - max(opening, start)).total_seconds())
+                spent = min(closing, end).astimezone(UTC) - max(opening, start).astimezone(UTC)
+                total += max(0.0, spent.total_seconds())  # (in UTC: real time, as above)
             day += timedelta(days=1)
         return total
 

@@ -27,6 +27,7 @@ SENTENCE = 200  # characters of a message's first sentence shown at most
 OPEN_MOST = 3  # open questions listed (the first ones)
 GAVE_MOST = 6  # articles listed (the last ones given)
 _FEW_WORDS = 6  # "this is useless", "agent please": said, not asked
+REOPENED = "reopened: the customer wrote again"  # the event `features.cases` records
 
 NOTHING_YET = N_("• Needs: nothing said yet, only asked for a person")
 NEEDS = N_("• Needs:")
@@ -68,6 +69,7 @@ class _Reading:
     gave: dict[str, tuple[str, str]] = field(default_factory=dict)  # article → title, verdict
     open: list[str] = field(default_factory=list)
     unknown: int = 0
+    in_a_row: int = 0  # of them since the bot last answered (what a handover's reason counts)
     moods: set[str] = field(default_factory=set)
     words: list[tuple[str, datetime]] = field(default_factory=list)  # for the facts
 
@@ -93,8 +95,9 @@ def summarise(case: Case, customer: Customer, events: Sequence[Event]) -> str:
         more = len(still) - len(shown)
         lines.append(f"{OPEN} " + "; ".join(f"“{q}”" for q in shown) + (f" (+{more})" * bool(more)))
     if read.unknown:
+        row = f" (the last {read.in_a_row} in a row)" * (1 < read.in_a_row < read.unknown)
         lines.append(
-            f"• The bot could not answer {read.unknown} question{'s' * (read.unknown > 1)}"
+            f"• The bot could not answer {read.unknown} question{'s' * (read.unknown > 1)}{row}"
         )
     if read.moods:
         lines.append(f"{MOOD} " + ", ".join(m for m in MOODS if m in read.moods))
@@ -136,8 +139,14 @@ def _read(events: Sequence[Event], language: str) -> _Reading:
             article = str(event.data["article"])
             read.gave.setdefault(article, (event.text, ""))
             answered, pending = article, ""
+            read.in_a_row = 0
+        elif event.kind in (EventKind.HANDOVER, EventKind.STATE):
+            read.in_a_row = 0  # (counted afresh, as `Case.unanswered` is)
+            if event.text.startswith(REOPENED):  # what it needs now, not what it needed
+                read.needs, read.open, pending, answered = "", [], "", ""
         elif event.kind is EventKind.UNKNOWN:
             read.unknown += 1
+            read.in_a_row += 1
             if pending and pending not in read.open:
                 read.open.append(pending)
             pending = ""
@@ -183,7 +192,9 @@ def first_sentence(text: str) -> str:
 # -- the customer's view ---------------------------------------------------------------
 
 _LANGUAGE = re.compile(r"• Language: .{1,40} \(([a-z]{2,3})\)$")
-_COULD_NOT = re.compile(r"• The bot could not answer (\d{1,9}) questions?$")
+_COULD_NOT = re.compile(
+    r"• The bot could not answer (\d{1,9}) questions?(?: \(the last \d{1,9} in a row\))?$"
+)
 _LABEL = {english: english for english in facts.LABELS.values()}
 
 
@@ -209,7 +220,9 @@ def _translated_rest(heading: str, rest: str) -> str:
         for part in rest.strip().split(" · "):
             label, sep, value = part.partition(": ")
             if sep and label in _LABEL:
-                value = _(facts.BILLING[value]) if value in facts.BILLING else value
+                value = "; ".join(  # (several values: each of the bot's own words)
+                    _(facts.BILLING[v]) if v in facts.BILLING else v for v in value.split("; ")
+                )
                 part = f"{_(label)}: {value}"
             parts.append(part)
         return " " + " · ".join(parts)

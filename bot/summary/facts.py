@@ -14,8 +14,10 @@ English name), so the same fact said twice is one fact.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from typing import TypeVar
 
 from bot.i18n import N_
 
@@ -41,6 +43,7 @@ LABELS: dict[str, str] = {
 BILLING = {"yearly": N_("yearly"), "monthly": N_("monthly"), "quarterly": N_("quarterly")}
 
 Facts = dict[str, list[str]]
+_T = TypeVar("_T")
 
 _I = re.IGNORECASE
 
@@ -302,7 +305,7 @@ def _facts_of(text: str, today: date) -> Iterable[tuple[str, str]]:
         if m.group("code"):
             yield "currency", m.group("code").upper()
         elif m.group("word"):
-            yield "currency", _WORDS[m.group("word").casefold()]
+            yield "currency", _of(_WORDS, m.group("word")) or "?"
         else:
             yield "currency", _SYMBOLS[m.group("sym")]
     for when in dates:
@@ -310,9 +313,24 @@ def _facts_of(text: str, today: date) -> Iterable[tuple[str, str]]:
     yield from _references(text)
     yield from _companies(text)
     for m in _COUNTRY.finditer(text):
-        yield "country", _COUNTRY_OF[" ".join(m.group(1).casefold().split())]
+        country = _of(_COUNTRY_OF, m.group(1))
+        if country:
+            yield "country", country
     for m in _COUNTRY_CODES.finditer(text):
         yield "country", _CODE_COUNTRY.get(m.group(1), "United States")
+
+
+def _of(table: Mapping[str, _T], said: str) -> _T | None:
+    """The value of the word a pattern matched, however it was written: the patterns
+    match by Unicode's simple case rules, which casefold does not always agree with
+    ("İNDIA" casefolds to "i̇ndia", with a combining dot; "GROẞBRITANNIEN" to "gross…")."""
+    key = " ".join(said.casefold().replace("\u0307", "").split())
+    if key in table:
+        return table[key]
+    for word, value in table.items():  # (small tables: the pattern's own comparison)
+        if re.fullmatch(re.escape(word).replace(r"\ ", r"\s"), said, _I):
+            return value
+    return None
 
 
 def _amounts(text: str) -> Iterable[tuple[str, str]]:
@@ -320,7 +338,7 @@ def _amounts(text: str) -> Iterable[tuple[str, str]]:
         mark = m.group("c1") or m.group("c2")
         number = m.group("n1") or m.group("n2")
         thousands = bool(m.group("k1") or m.group("k2"))
-        code = _SYMBOLS.get(mark) or _WORDS.get(mark.casefold()) or mark.upper()
+        code = _SYMBOLS.get(mark) or _of(_WORDS, mark) or mark.upper()
         value = _number(number) * (1000 if thousands else 1)
         shown = f"{value:,.2f}".removesuffix(".00")
         symbol = _SHOWN.get(code)
@@ -330,7 +348,8 @@ def _amounts(text: str) -> Iterable[tuple[str, str]]:
 def _number(written: str) -> float:
     """ "1.200,50", "1,200.50", "1 200", "49,90" as numbers: the last separator is the
     decimal one when one or two digits follow it, else they all group thousands."""
-    digits = written.replace("\u00a0", " ").replace(" ", ",")
+    ascii_digits = "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in written)
+    digits = ascii_digits.replace("\u00a0", " ").replace(" ", ",")  # (`\d`: any script's)
     last = max(digits.rfind("."), digits.rfind(","))
     if last >= 0 and len(digits) - last - 1 in (1, 2):
         whole, cents = digits[:last], digits[last + 1 :]
@@ -350,12 +369,12 @@ def _dates(text: str, today: date) -> Iterable[str]:
         yield from _date(year, second, first, today)
     for m in _DATE_DAY_MONTH.finditer(text):
         said = int(m.group(3)) if m.group(3) else None
-        yield from _date(said, _MONTH_OF[m.group(2).casefold()], int(m.group(1)), today)
+        yield from _date(said, _of(_MONTH_OF, m.group(2)) or 0, int(m.group(1)), today)
     for m in _DATE_MONTH_DAY.finditer(text):
         if m.group(1) in ("may", "mar", "mai"):  # the words, not the months
             continue
         said = int(m.group(3)) if m.group(3) else None
-        yield from _date(said, _MONTH_OF[m.group(1).casefold()], int(m.group(2)), today)
+        yield from _date(said, _of(_MONTH_OF, m.group(1)) or 0, int(m.group(2)), today)
 
 
 def _date(year: int | None, month: int, day: int, today: date) -> Iterable[str]:
