@@ -90,12 +90,16 @@ async def notify(
 ) -> list[Outbound]:
     """The same notice to every subscriber, on the channel they used last, in their
     language (`words()` is said in it; `languages`: the configured ones, the first for
-    those who have none yet or one no longer configured)."""
+    those who have none yet or one no longer configured); a shared room once, in its
+    first subscriber's."""
     out = []
+    rooms: set[Address] = set()  # a shared room hears it once, not once per customer in it
     for customer_id in await tx.incidents.subscribers(incident.id):
         address: Address | None = await tx.customers.address_of(customer_id)
-        if address is None:
+        if address is None or address in rooms:
             continue
+        if not address.private:
+            rooms.add(address)
         customer = await tx.customers.get(customer_id)
         language = spoken(customer.language if customer else "", languages)
         with speaking(language):

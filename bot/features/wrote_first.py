@@ -27,7 +27,7 @@ from bot.desk.turn import DeskTurn
 from bot.features import notices
 from bot.i18n import _, speaking, spoken
 from bot.knowledge.analysis import content_words, stem
-from bot.model import Button, Cause, Delivery, EventKind, Incident, Outbound
+from bot.model import Address, Button, Cause, Delivery, EventKind, Incident, Outbound
 from bot.registry import pack
 from bot.store import Transaction
 from bot.text import md_escape, shorten, small_number
@@ -197,8 +197,9 @@ async def confirm(turn: DeskTurn, incident: Incident, spec: str) -> None:
     told: list[int] = []
     skipped: list[str] = []
     held: list[int] = []
+    rooms: set[Address] = set()  # shared rooms told already: once each
     for match in dict.fromkeys(picked):
-        why = await _tell(turn, incident, match, held)
+        why = await _tell(turn, incident, match, held, rooms)
         if why:
             skipped.append(f"#{match.case_id} ({why})")
         else:
@@ -206,8 +207,11 @@ async def confirm(turn: DeskTurn, incident: Incident, spec: str) -> None:
     turn.answer(_confirmed(incident, told, skipped, held, refused, cut))
 
 
-async def _tell(turn: DeskTurn, incident: Incident, match: Match, held: list[int]) -> str:
-    """Tell one customer (appending to `held` if their notices wait): "" or why not."""
+async def _tell(
+    turn: DeskTurn, incident: Incident, match: Match, held: list[int], rooms: set[Address]
+) -> str:
+    """Tell one customer (appending to `held` if their notices wait; a shared room in
+    `rooms` is not told again): "" or why not."""
     tx, settings = turn.tx, turn.services.settings
     customer = await tx.customers.get(match.customer_id)
     address = await tx.customers.address_of(match.customer_id)
@@ -232,6 +236,10 @@ async def _tell(turn: DeskTurn, incident: Incident, match: Match, held: list[int
     await tx.timeline.append(
         match.case_id, EventKind.BOT, "bot", f"told of incident #{incident.id}", turn.now
     )
+    if address in rooms:
+        return ""  # their shared room heard it just now, with another customer's notice
+    if not address.private:
+        rooms.add(address)
     local = turn.now.astimezone(ZoneInfo(settings.timezone))
     if await notices.hold(tx, message, local) is not None:
         held.append(match.case_id)

@@ -1,0 +1,229 @@
+"""Red team, session 10: incidents reaching those who wrote first, community places,
+idea counts. Each test shows a finding (fixed, or marked xfail with its number) or
+pins down an attack that the code withstood."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from adapters.markdown import to_slack_mrkdwn, to_telegram_html
+from bot import config as config_module
+from bot.app import Candor
+from bot.features.community import asks_for_peers
+from bot.knowledge import KnowledgeBase, Thresholds
+from bot.model import Address, Cause
+from tests.conftest import (
+    ARTICLES,
+    ROOT,
+    Agent,
+    Clock,
+    Customer,
+    RecordingDesk,
+    RecordingSender,
+    write_articles,
+    write_config,
+)
+
+Factory = Callable[[str], Customer]
+SEPA = "/incident SEPA payments fail | SEPA direct debit | sepa"
+SETS = ("customer_questions", "customer_questions_holdout", "customer_questions_languages")
+
+
+def sepa_article(folder: Path, community: str) -> None:
+    (folder / "sepa.md").write_text(
+        '+++\ntitle = "SEPA direct debit"\n'
+        'questions = ["how do SEPA direct debits work", "set up a SEPA direct debit"]\n'
+        f"community = {json.dumps(community)}\n+++\n"
+        "SEPA direct debit: the mandate is signed once.\n",
+        encoding="utf-8",
+    )
+
+
+@pytest.fixture
+def knowledge_dir(tmp_path: Path) -> Path:
+    folder = write_articles(tmp_path / "knowledge", ARTICLES)
+    sepa_article(folder, "https://t.me/northwind_sepa")
+    return folder
+
+
+def desk_replies(desk: RecordingDesk) -> list[str]:
+    return [m.text for m in desk.sent if m.delivery.purpose == "desk_reply"]
+
+
+def incident_notices(sender: RecordingSender, chat: str) -> list[str]:
+    return [m.text for m in sender.sent if m.cause is Cause.INCIDENT and m.address.chat_id == chat]
+
+
+def in_room(who: Customer, room: str = "shared-room") -> Customer:
+    who.address = Address("test", room, private=False)
+    return who
+
+
+async def test_a_customer_who_forgets_after_the_list_is_shown_is_not_told(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, sender: RecordingSender
+) -> None:
+    """List shown, then /forget, then confirm: the erased customer hears nothing and the
+    desk is told why their case was not told."""
+    ann, bob, maria = customer_factory("ann"), customer_factory("bob"), Agent(app, "maria")
+    await ann.send("sepa debit failed")
+    await bob.send("our sepa payment bounced")
+    await maria.say(SEPA)
+    assert "#1 ·" in desk_replies(desk)[-1] and "#2 ·" in desk_replies(desk)[-1]
+    await ann.send("/forget")
+    await ann.press("forget:yes")
+    await maria.say("/incident notify 1 1 2")
+    reply = desk_replies(desk)[-1]
+    assert "told and subscribed 1 customer (#2)." in reply
+    assert "#1" in reply.split("(#2).", 1)[1]  # ann's case is named as not told
+    assert incident_notices(sender, "ann") == []
+    assert len(incident_notices(sender, "bob")) == 1
+
+
+async def test_a_replayed_confirm_and_button_tell_nobody_twice(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, sender: RecordingSender
+) -> None:
+    ann, maria, rolf = customer_factory("ann"), Agent(app, "maria"), Agent(app, "rolf")
+    await ann.send("sepa debit failed")
+    await maria.say(SEPA)
+    await maria.say("/incident notify 1 all")
+    await rolf.press("incident:all:1")  # another agent, the same list's button
+    await maria.say("/incident notify 1 1")
+    await maria.press("incident:all:1")
+    assert len(incident_notices(sender, "ann")) == 1
+    assert "told and subscribed 0 customers." in desk_replies(desk)[-1]
+
+
+async def test_a_shared_room_is_told_of_an_incident_once(
+    customer_factory: Factory, app: Candor, sender: RecordingSender
+) -> None:
+    """Finding 1 (fixed): two customers of one shared room made the room hear the same
+    notice once per customer, folded under a false "While your notices were paused"."""
+    ann, bob = in_room(customer_factory("ann")), in_room(customer_factory("bob"))
+    await ann.send("sepa is broken for us")
+    await bob.send("sepa fails here too")
+    maria = Agent(app, "maria")
+    await maria.say(SEPA)
+    await maria.say("/incident notify 1 all")
+    await maria.say("/incident update 1 The bank is rolling back.")
+    room = "\n".join(incident_notices(sender, "shared-room"))
+    assert room.count("Known problem: SEPA payments fail") == 1
+    assert room.count("The bank is rolling back.") == 1
+    assert "While your notices were paused" not in room
+    await customer_factory("cem").send("sepa is down")  # a private chat of its own
+    assert len(incident_notices(sender, "cem")) == 0  # (told as a reply, not a notice)
+    await maria.say("/incident update 1 Fixed soon.")
+    assert len(incident_notices(sender, "cem")) == 1
+    assert "\n".join(incident_notices(sender, "shared-room")).count("Fixed soon.") == 1
+
+
+@pytest.mark.parametrize(
+    "place",
+    ["https://x.example/)[click](https://evil.example", "https://x.example/**bold**_i_|x"],
+)
+async def test_an_articles_place_renders_as_plain_text_on_every_platform(
+    tmp_path: Path, place: str
+) -> None:
+    """A place that is a valid URL but full of markup (an editor's mistake or a hostile
+    pull request) is shown as typed: no link to evil, no bold, no Slack link syntax."""
+    folder = write_articles(tmp_path / "kb", ARTICLES)
+    sepa_article(folder, place)
+    async with Candor(config_module.load(write_config(tmp_path, folder)), clock=Clock()) as app:
+        sender = RecordingSender()
+        app.outbox.register(sender)
+        app.outbox.register(RecordingDesk())
+        [_, offer] = await Customer(app, sender, "ann").send("how do SEPA direct debits work")
+    html = to_telegram_html(offer)
+    assert "<a " not in html and "<b>bold" not in html and "x.example/" in html
+    mrkdwn = to_slack_mrkdwn(offer)
+    assert "<https://evil" not in mrkdwn and "|click>" not in mrkdwn and "*bold*" not in mrkdwn
+
+
+@pytest.mark.parametrize(
+    "place", ["javascript:alert(1)", "data:text/html,x", "https://t.me/x <https://evil|t.me>"]
+)
+async def test_a_bad_incident_place_is_refused(
+    app: Candor, desk: RecordingDesk, place: str
+) -> None:
+    maria = Agent(app, "maria")
+    await maria.say(f"/incident Cards fail | checkout | card | community: {place}")
+    assert desk_replies(desk)[-1].startswith("Not declared: the community place")
+
+
+async def test_the_offer_is_not_repeated_on_a_reopened_case_nor_after_a_restart(
+    config_path: Path, tmp_path: Path
+) -> None:
+    clock = Clock()
+    config = config_module.load(config_path)
+    async with Candor(config, clock=clock) as app:
+        sender = RecordingSender()
+        app.outbox.register(sender)
+        app.outbox.register(RecordingDesk())
+        ann = Customer(app, sender, "ann")
+        [_, offer] = await ann.send("how do SEPA direct debits work")
+        assert offer.startswith("Others are working on this too")
+        await Agent(app, "maria").say("/resolve 1")
+    clock.advance(hours=2)
+    async with Candor(config, clock=clock) as app:  # restarted; the case reopens
+        sender = RecordingSender()
+        app.outbox.register(sender)
+        app.outbox.register(RecordingDesk())
+        again = await Customer(app, sender, "ann").send("set up a SEPA direct debit")
+        assert any("the mandate is signed once" in t for t in again)
+        assert not any("Others are working" in t for t in again)
+
+
+def test_the_shipped_questions_never_get_the_community_step() -> None:
+    """Of the shipped question sets, every message the step's pattern catches is one an
+    article answers (so the answer step says it, not the list of places)."""
+    kb = KnowledgeBase.load(ROOT / "knowledge", Thresholds())
+    caught = []
+    total = 0
+    for name in SETS:
+        for line in (ROOT / "tests" / "data" / f"{name}.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            total += 1
+            if asks_for_peers(row["text"]):
+                caught.append((row["text"], kb.decide(row["text"], row.get("lang", "en")).kind))
+    assert total > 800
+    assert [kind for _, kind in caught] == ["answer"] * len(caught)
+
+
+@pytest.fixture
+def shipped_app(tmp_path: Path) -> Callable[[], Candor]:
+    return lambda: Candor(
+        config_module.load(write_config(tmp_path, ROOT / "knowledge")), clock=Clock()
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "peer review feature?",  # a product question: the menu of articles, not places
+        "do you have a community edition?",
+    ],
+)
+async def test_a_product_question_naming_community_is_not_answered_with_places(
+    shipped_app: Callable[[], Candor], question: str
+) -> None:
+    async with shipped_app() as app:
+        sender = RecordingSender()
+        app.outbox.register(sender)
+        app.outbox.register(RecordingDesk())
+        said = await Customer(app, sender, "ann").send(question)
+    assert not any("where customers work on these things together" in t for t in said)
+
+
+async def test_an_ideas_count_does_not_count_the_customer_who_asks_again(
+    customer_factory: Factory, app: Candor
+) -> None:
+    ann, bob = customer_factory("ann"), customer_factory("bob")
+    await ann.send("/idea Export reports to CSV")
+    [again] = await ann.send("/idea export reports to csv")  # her own idea, again
+    assert "other customer" not in again
+    await bob.send("/idea export reports to CSV")
+    [twice] = await bob.send("/idea export reports to CSV")
+    assert "1 other customer wants this too." in twice
