@@ -33,6 +33,8 @@ from bot.turn import Turn
 
 feature = Feature("incidents")
 
+MAX_WORDS = 100  # an incident's words: each is matched with every message a scan reads
+
 USAGE = (
     "Incidents: /incident TITLE | WHAT IS AFFECTED | word, word (the words customers"
     " would use); /incident update N TEXT; /incident resolve N [TEXT];"
@@ -181,8 +183,12 @@ async def incident(turn: DeskTurn, args: str) -> None:
         return
     if command.action == "open":
         place, wrong = community_place(command.community)
-        if wrong:
-            turn.answer(f"Not declared: the community place {md_escape(wrong)}.")
+        if wrong or len(command.words) > MAX_WORDS:
+            turn.answer(
+                f"Not declared: the community place {md_escape(wrong)}."
+                if wrong
+                else f"Not declared: at most {MAX_WORDS} words, not {len(command.words)}."
+            )
             return
         number = await turn.tx.incidents.open(
             command.title, command.affected, command.words, agent.name, turn.now, place

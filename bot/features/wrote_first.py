@@ -21,6 +21,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.desk.turn import DeskTurn
@@ -42,6 +43,12 @@ def _stems(text: str) -> set[str]:
     return {stem(w) for w in content_words(text)}
 
 
+@lru_cache(maxsize=8192)
+def _wanted(phrase: str) -> frozenset[str]:
+    """An incident's phrase, stemmed once: a declaration reads thousands of messages."""
+    return frozenset(_stems(phrase))
+
+
 def concerns(incident: Incident, text: str, articles: Collection[str] = ()) -> bool:
     """Does a customer's message concern the incident? Each of its words (a phrase
     counts when all of its words are there) is looked for among the message's
@@ -56,7 +63,7 @@ def concerns(incident: Incident, text: str, articles: Collection[str] = ()) -> b
             if phrase[len("article:") :].strip() in articles:
                 return True
             continue
-        wanted = _stems(phrase)
+        wanted = _wanted(phrase)
         if wanted and wanted <= said:
             return True
     return False
