@@ -5,6 +5,7 @@ pins down an attack that the code withstood."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from bot.features import incidents
 from bot.features.community import asks_for_peers
 from bot.knowledge import KnowledgeBase, Thresholds
 from bot.model import Address, Cause
+from bot.store import Store
 from tests.conftest import (
     ARTICLES,
     ROOT,
@@ -28,6 +30,9 @@ from tests.conftest import (
     write_articles,
     write_config,
 )
+from tests.store.conftest import NOW, backend, new_customer, store
+
+__all__ = ["backend", "store"]  # the contract suite's fixtures: SQLite and PostgreSQL
 
 Factory = Callable[[str], Customer]
 SEPA = "/incident SEPA payments fail | SEPA direct debit | sepa"
@@ -251,3 +256,67 @@ async def test_an_incident_with_too_many_words_is_refused_clearly(
     assert "#1 · test · bot · “sepa debit failed”" in desk_replies(desk)[-1]
     await maria.say("/incident notify 1 all")
     assert len(incident_notices(sender, "ann")) == 1
+
+
+def code_in(reply: str) -> str:
+    found = re.search(r"Your code is \*\*([A-Z0-9]{4}-[A-Z0-9]{4})\*\*", reply)
+    assert found is not None, reply
+    return found.group(1)
+
+
+def yes_to(sender: RecordingSender, who: Customer) -> str:
+    message = [m for m in sender.sent if m.address.chat_id == who.name][-1]
+    [payload] = [b.payload for b in message.buttons if b.label.startswith("Yes")]
+    return payload
+
+
+async def linked(sender: RecordingSender, ann: Customer, other: Customer) -> None:
+    [given] = await ann.send("/link")
+    await other.send(f"/link {code_in(given)}")
+    await other.press(yes_to(sender, other))
+    await ann.press(yes_to(sender, ann))
+    a = await ann.app.store.customer_by_identity(ann.identity)
+    b = await other.app.store.customer_by_identity(other.identity)
+    assert a is not None and b is not None and a.id == b.id
+
+
+@pytest.mark.parametrize("who_said_off", ["ann", "ann-elsewhere"])
+async def test_community_off_survives_a_link_from_either_side(
+    customer_factory: Factory, app: Candor, sender: RecordingSender, who_said_off: str
+) -> None:
+    ann, other = customer_factory("ann"), customer_factory("ann-elsewhere")
+    await ann.send("hello")
+    await other.send("hello")
+    await (ann if who_said_off == "ann" else other).send("/community off")
+    await linked(sender, ann, other)
+    for who, question in ((ann, "how do SEPA direct debits work"), (other, "SEPA mandate?")):
+        said = await who.send(question)
+        assert any("SEPA direct debit" in t for t in said), said
+        assert not any("Others are working" in t for t in said), who.name
+
+
+async def test_a_link_does_not_bring_the_offer_back_on_the_joined_cases(
+    customer_factory: Factory, app: Candor, sender: RecordingSender
+) -> None:
+    ann, other = customer_factory("ann"), customer_factory("ann-elsewhere")
+    for who in (ann, other):
+        [_, offer] = await who.send("how do SEPA direct debits work")
+        assert offer.startswith("Others are working on this too")
+    await linked(sender, ann, other)
+    for who in (ann, other):
+        said = await who.send("set up a SEPA direct debit")
+        assert not any("Others are working" in t for t in said), who.name
+
+
+@pytest.mark.parametrize("off", ["kept", "dropped", "neither"])
+async def test_a_merge_keeps_a_no_to_community_places_on_every_store(
+    store: Store, off: str
+) -> None:
+    """Finding 3 (fixed): /community off said on the account a /link dropped was lost,
+    and the offer came back (a customer's "no" lost to a join; the language is kept)."""
+    async with store.transaction() as tx:
+        keep, drop = await new_customer(tx, "ann"), await new_customer(tx, "ann-elsewhere")
+        if off != "neither":
+            await tx.notices.set_community_off(keep if off == "kept" else drop, True)
+        await tx.merge_customers(keep, drop, NOW)
+        assert await tx.notices.community_off(keep) is (off != "neither")
