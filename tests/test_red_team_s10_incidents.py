@@ -320,3 +320,31 @@ async def test_a_merge_keeps_a_no_to_community_places_on_every_store(
             await tx.notices.set_community_off(keep if off == "kept" else drop, True)
         await tx.merge_customers(keep, drop, NOW)
         assert await tx.notices.community_off(keep) is (off != "neither")
+
+
+@pytest.mark.parametrize("offered", ["ann", "ann-elsewhere"])
+async def test_a_case_joined_by_a_link_is_offered_a_place_once(
+    customer_factory: Factory, app: Candor, sender: RecordingSender, offered: str
+) -> None:
+    """Finding 4 (fixed): two open cases joined by a /link are one case; the offer made
+    on the one joined into the other was made again on the joined case."""
+    ann, other = customer_factory("ann"), customer_factory("ann-elsewhere")
+    for who in (ann, other):
+        said = await who.send(
+            "how do SEPA direct debits work" if who.name == offered else "hello there"
+        )
+        assert any("Others are working" in t for t in said) is (who.name == offered)
+    await linked(sender, ann, other)
+    for who, question in ((ann, "set up a SEPA direct debit"), (other, "SEPA mandate?")):
+        said = await who.send(question)
+        assert any("SEPA direct debit" in t for t in said), said
+        assert not any("Others are working" in t for t in said), who.name
+
+
+async def test_a_joined_case_passes_its_offer_on_every_store(store: Store) -> None:
+    async with store.transaction() as tx:
+        keep, drop = await new_customer(tx, "ann"), await new_customer(tx, "ann-elsewhere")
+        kept, dropped = await tx.cases.new(keep, NOW), await tx.cases.new(drop, NOW)
+        assert await tx.notices.offer_community(dropped.id, NOW)
+        assert await tx.merge_customers(keep, drop, NOW) == (kept.id, dropped.id)
+        assert not await tx.notices.offer_community(kept.id, NOW)

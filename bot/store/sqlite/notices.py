@@ -108,3 +108,9 @@ class SQLiteNotices(Repository):
             " (SELECT 1 FROM customers d WHERE d.id = ? AND d.community_off <> 0)",
             (merge.keep, merge.drop),
         )
+        if merge.into is not None and merge.merged is not None:  # one case now: one offer
+            await self._s.exec(
+                "INSERT OR IGNORE INTO community_offers (case_id, at)"
+                " SELECT ?, at FROM community_offers WHERE case_id = ?",
+                (merge.into, merge.merged),
+            )
