@@ -348,3 +348,18 @@ async def test_a_joined_case_passes_its_offer_on_every_store(store: Store) -> No
         assert await tx.notices.offer_community(dropped.id, NOW)
         assert await tx.merge_customers(keep, drop, NOW) == (kept.id, dropped.id)
         assert not await tx.notices.offer_community(kept.id, NOW)
+
+
+async def test_a_window_of_half_an_hour_is_not_called_0_h(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    """Finding 5 (fixed): `reopen_window_hours = 0.5` made the desk list say "resolved in
+    the last 0 h"."""
+    path = write_config(tmp_path, knowledge_dir, extra="[cases]\nreopen_window_hours = 0.5\n")
+    async with Candor(config_module.load(path), clock=Clock()) as app:
+        sender, desk = RecordingSender(), RecordingDesk()
+        app.outbox.register(sender)
+        app.outbox.register(desk)
+        await Customer(app, sender, "ann").send("sepa debit failed")
+        await Agent(app, "maria").say(SEPA)
+    assert "(open, or resolved in the last 0.5 h)" in desk_replies(desk)[-1]

@@ -240,7 +240,7 @@ async def incident(turn: DeskTurn, args: str) -> None:
 async def _offer(turn: DeskTurn, incident: Incident) -> None:
     """To the agent who declared it: the cases that wrote about it first."""
     found, cut = await wrote_first.matches(turn.tx, turn.services, incident, turn.now)
-    hours = int(turn.services.settings.reopen_window.total_seconds() // 3600)
+    hours = turn.services.settings.reopen_window.total_seconds() / 3600  # (may be 0.5)
     text, buttons = wrote_first.offer(incident, found, cut, hours)
     turn.answer(text, buttons)
 

@@ -152,10 +152,10 @@ async def matches(
 
 
 def offer(
-    incident: Incident, found: Sequence[Match], cut: bool, window_hours: int
+    incident: Incident, found: Sequence[Match], cut: bool, window_hours: float
 ) -> tuple[str, list[Button]]:
     """The desk's list of the cases that wrote first, and its button."""
-    scope = f"open, or resolved in the last {window_hours} h"
+    scope = f"open, or resolved in the last {window_hours:g} h"
     limit = f" Only the newest {SCAN} cases were looked at; older ones were not." if cut else ""
     if not found:
         return f"No earlier case ({scope}) matches incident #{incident.id}.{limit}", []
