@@ -363,3 +363,21 @@ async def test_a_window_of_half_an_hour_is_not_called_0_h(
         await Customer(app, sender, "ann").send("sepa debit failed")
         await Agent(app, "maria").say(SEPA)
     assert "(open, or resolved in the last 0.5 h)" in desk_replies(desk)[-1]
+
+
+async def test_a_pasted_flood_of_case_numbers_gets_a_short_answer(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk, sender: RecordingSender
+) -> None:
+    """Finding 6 (fixed): 20 000 numbers (repeated) got a 92 KB desk reply listing every
+    one; 2 000 wrong words were all echoed back (65 KB)."""
+    await customer_factory("ann").send("sepa is broken for us")
+    maria = Agent(app, "maria")
+    await maria.say(SEPA)
+    await maria.say("/incident notify 1 " + " ".join(str(i % 3000 + 2) for i in range(20000)))
+    reply = desk_replies(desk)[-1]
+    assert "told and subscribed 1 customer (#1)." in reply
+    assert "Refused: #2, #3," in reply and "#26 and 2975 more:" in reply and len(reply) < 600
+    await maria.say("/incident notify 1 " + " ".join("x" * 50 for _ in range(2000)))
+    reply = desk_replies(desk)[-1]
+    assert reply.startswith("Which cases? (" + "x" * 19 + "…, …" + " is not a case number)")
+    assert len(incident_notices(sender, "ann")) == 1

@@ -191,7 +191,9 @@ async def confirm(turn: DeskTurn, incident: Incident, spec: str) -> None:
     """Subscribe and tell the cases the agent chose of those that wrote first."""
     wanted, bad = chosen(spec)
     if not spec.strip() or bad or wanted == []:
-        named = f" ({md_escape(', '.join(bad))} is not a case number)" if bad else ""
+        said = ", ".join(shorten(w, 20) for w in dict.fromkeys(bad[:3]))
+        named = f" ({md_escape(said)}{', …' if len(bad) > 3 else ''} is not a case number)"
+        named = named if bad else ""
         turn.answer(
             f"Which cases?{named} /incident notify {incident.id} all, or their numbers:"
             f" /incident notify {incident.id} 12 15."
@@ -199,7 +201,7 @@ async def confirm(turn: DeskTurn, incident: Incident, spec: str) -> None:
         return
     found, cut = await matches(turn.tx, turn.services, incident, turn.now)
     by_case = {m.case_id: m for m in found}
-    refused = [n for n in wanted or () if n not in by_case]
+    refused = list(dict.fromkeys(n for n in wanted or () if n not in by_case))
     picked = list(found) if wanted is None else [by_case[n] for n in wanted if n in by_case]
     told: list[int] = []
     skipped: list[str] = []
@@ -262,8 +264,9 @@ def _confirmed(
     refused: Sequence[int],
     cut: bool,
 ) -> str:
-    def cases(numbers: Sequence[int]) -> str:
-        return ", ".join(f"#{n}" for n in numbers)
+    def cases(numbers: Sequence[int]) -> str:  # (a pasted list of thousands: the first)
+        more = f" and {len(numbers) - SHOWN} more" if len(numbers) > SHOWN else ""
+        return ", ".join(f"#{n}" for n in numbers[:SHOWN]) + more
 
     parts = [
         f"Incident #{incident.id}: told and subscribed {len(told)}"
