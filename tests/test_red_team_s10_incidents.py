@@ -381,3 +381,14 @@ async def test_a_pasted_flood_of_case_numbers_gets_a_short_answer(
     reply = desk_replies(desk)[-1]
     assert reply.startswith("Which cases? (" + "x" * 19 + "…, …" + " is not a case number)")
     assert len(incident_notices(sender, "ann")) == 1
+
+
+async def test_a_customers_markup_in_the_desk_list_pings_nobody_and_links_nowhere(
+    customer_factory: Factory, app: Candor, desk: RecordingDesk
+) -> None:
+    await customer_factory("eve").send("<!channel> sepa [fails](https://evil.example) **now**")
+    await Agent(app, "maria").say(SEPA)
+    listing = desk_replies(desk)[-1]
+    mrkdwn, html = to_slack_mrkdwn(listing), to_telegram_html(listing)
+    assert "<!channel>" not in mrkdwn and "<https://evil" not in mrkdwn and "*now*" not in mrkdwn
+    assert "<a " not in html and "<b>now" not in html and "evil.example" in html
