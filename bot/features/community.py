@@ -26,9 +26,12 @@ from bot.turn import Turn
 feature = Feature("community")
 
 SHOWN = 10  # places listed at most
-# asking for others, in the five shipped languages (casefolded)
+# asking for others, in the five shipped languages (casefolded); not a product's
+# "community edition" nor a "peer review" feature
+_NOT_A_PLACE = r"(?! (edition|version|plan|tier|licen[cs]e|review))"
 _PEERS = re.compile(
-    r"\b(communit(y|ies)|forums?|fórum|foro|peers?|communauté|comunidad|comunidade"
+    rf"\b(communit(y|ies){_NOT_A_PLACE}|forums?|fórum|foro|peers?{_NOT_A_PLACE}"
+    r"|communauté|comunidad|comunidade"
     r"|others who|connect with others|other (customers|users|people|teams)"
     r"|andere[nr]? (kunden|nutzer|leute)|mit anderen (kunden|nutzern|leuten)"
     r"|otr[oa]s (clientes|usuari[oa]s|personas)|conectar(me)? con otr[oa]s"

@@ -33,6 +33,8 @@ from bot.turn import Turn
 
 feature = Feature("incidents")
 
+MAX_WORDS = 100  # an incident's words: each is matched with every message a scan reads
+
 USAGE = (
     "Incidents: /incident TITLE | WHAT IS AFFECTED | word, word (the words customers"
     " would use); /incident update N TEXT; /incident resolve N [TEXT];"
@@ -90,12 +92,16 @@ async def notify(
 ) -> list[Outbound]:
     """The same notice to every subscriber, on the channel they used last, in their
     language (`words()` is said in it; `languages`: the configured ones, the first for
-    those who have none yet or one no longer configured)."""
+    those who have none yet or one no longer configured); a shared room once, in its
+    first subscriber's."""
     out = []
+    rooms: set[Address] = set()  # a shared room hears it once, not once per customer in it
     for customer_id in await tx.incidents.subscribers(incident.id):
         address: Address | None = await tx.customers.address_of(customer_id)
-        if address is None:
+        if address is None or address in rooms:
             continue
+        if not address.private:
+            rooms.add(address)
         customer = await tx.customers.get(customer_id)
         language = spoken(customer.language if customer else "", languages)
         with speaking(language):
@@ -179,8 +185,12 @@ async def incident(turn: DeskTurn, args: str) -> None:
         return
     if command.action == "open":
         place, wrong = community_place(command.community)
-        if wrong:
-            turn.answer(f"Not declared: the community place {md_escape(wrong)}.")
+        if wrong or len(command.words) > MAX_WORDS:
+            turn.answer(
+                f"Not declared: the community place {md_escape(wrong)}."
+                if wrong
+                else f"Not declared: at most {MAX_WORDS} words, not {len(command.words)}."
+            )
             return
         number = await turn.tx.incidents.open(
             command.title, command.affected, command.words, agent.name, turn.now, place
@@ -232,7 +242,7 @@ async def incident(turn: DeskTurn, args: str) -> None:
 async def _offer(turn: DeskTurn, incident: Incident) -> None:
     """To the agent who declared it: the cases that wrote about it first."""
     found, cut = await wrote_first.matches(turn.tx, turn.services, incident, turn.now)
-    hours = int(turn.services.settings.reopen_window.total_seconds() // 3600)
+    hours = turn.services.settings.reopen_window.total_seconds() / 3600  # (may be 0.5)
     text, buttons = wrote_first.offer(incident, found, cut, hours)
     turn.answer(text, buttons)
 

@@ -21,13 +21,14 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from bot.desk.turn import DeskTurn
 from bot.features import notices
 from bot.i18n import _, speaking, spoken
 from bot.knowledge.analysis import content_words, stem
-from bot.model import Button, Cause, Delivery, EventKind, Incident, Outbound
+from bot.model import Address, Button, Cause, Delivery, EventKind, Incident, Outbound
 from bot.registry import pack
 from bot.store import Transaction
 from bot.text import md_escape, shorten, small_number
@@ -40,6 +41,12 @@ _SENTENCE = re.compile(r"(?<=[.!?…。！？])\s")
 
 def _stems(text: str) -> set[str]:
     return {stem(w) for w in content_words(text)}
+
+
+@lru_cache(maxsize=8192)
+def _wanted(phrase: str) -> frozenset[str]:
+    """An incident's phrase, stemmed once: a declaration reads thousands of messages."""
+    return frozenset(_stems(phrase))
 
 
 def concerns(incident: Incident, text: str, articles: Collection[str] = ()) -> bool:
@@ -56,7 +63,7 @@ def concerns(incident: Incident, text: str, articles: Collection[str] = ()) -> b
             if phrase[len("article:") :].strip() in articles:
                 return True
             continue
-        wanted = _stems(phrase)
+        wanted = _wanted(phrase)
         if wanted and wanted <= said:
             return True
     return False
@@ -145,10 +152,10 @@ async def matches(
 
 
 def offer(
-    incident: Incident, found: Sequence[Match], cut: bool, window_hours: int
+    incident: Incident, found: Sequence[Match], cut: bool, window_hours: float
 ) -> tuple[str, list[Button]]:
     """The desk's list of the cases that wrote first, and its button."""
-    scope = f"open, or resolved in the last {window_hours} h"
+    scope = f"open, or resolved in the last {window_hours:g} h"
     limit = f" Only the newest {SCAN} cases were looked at; older ones were not." if cut else ""
     if not found:
         return f"No earlier case ({scope}) matches incident #{incident.id}.{limit}", []
@@ -184,7 +191,9 @@ async def confirm(turn: DeskTurn, incident: Incident, spec: str) -> None:
     """Subscribe and tell the cases the agent chose of those that wrote first."""
     wanted, bad = chosen(spec)
     if not spec.strip() or bad or wanted == []:
-        named = f" ({md_escape(', '.join(bad))} is not a case number)" if bad else ""
+        said = ", ".join(shorten(w, 20) for w in dict.fromkeys(bad[:3]))
+        named = f" ({md_escape(said)}{', …' if len(bad) > 3 else ''} is not a case number)"
+        named = named if bad else ""
         turn.answer(
             f"Which cases?{named} /incident notify {incident.id} all, or their numbers:"
             f" /incident notify {incident.id} 12 15."
@@ -192,13 +201,14 @@ async def confirm(turn: DeskTurn, incident: Incident, spec: str) -> None:
         return
     found, cut = await matches(turn.tx, turn.services, incident, turn.now)
     by_case = {m.case_id: m for m in found}
-    refused = [n for n in wanted or () if n not in by_case]
+    refused = list(dict.fromkeys(n for n in wanted or () if n not in by_case))
     picked = list(found) if wanted is None else [by_case[n] for n in wanted if n in by_case]
     told: list[int] = []
     skipped: list[str] = []
     held: list[int] = []
+    rooms: set[Address] = set()  # shared rooms told already: once each
     for match in dict.fromkeys(picked):
-        why = await _tell(turn, incident, match, held)
+        why = await _tell(turn, incident, match, held, rooms)
         if why:
             skipped.append(f"#{match.case_id} ({why})")
         else:
@@ -206,8 +216,11 @@ async def confirm(turn: DeskTurn, incident: Incident, spec: str) -> None:
     turn.answer(_confirmed(incident, told, skipped, held, refused, cut))
 
 
-async def _tell(turn: DeskTurn, incident: Incident, match: Match, held: list[int]) -> str:
-    """Tell one customer (appending to `held` if their notices wait): "" or why not."""
+async def _tell(
+    turn: DeskTurn, incident: Incident, match: Match, held: list[int], rooms: set[Address]
+) -> str:
+    """Tell one customer (appending to `held` if their notices wait; a shared room in
+    `rooms` is not told again): "" or why not."""
     tx, settings = turn.tx, turn.services.settings
     customer = await tx.customers.get(match.customer_id)
     address = await tx.customers.address_of(match.customer_id)
@@ -232,6 +245,10 @@ async def _tell(turn: DeskTurn, incident: Incident, match: Match, held: list[int
     await tx.timeline.append(
         match.case_id, EventKind.BOT, "bot", f"told of incident #{incident.id}", turn.now
     )
+    if address in rooms:
+        return ""  # their shared room heard it just now, with another customer's notice
+    if not address.private:
+        rooms.add(address)
     local = turn.now.astimezone(ZoneInfo(settings.timezone))
     if await notices.hold(tx, message, local) is not None:
         held.append(match.case_id)
@@ -247,8 +264,9 @@ def _confirmed(
     refused: Sequence[int],
     cut: bool,
 ) -> str:
-    def cases(numbers: Sequence[int]) -> str:
-        return ", ".join(f"#{n}" for n in numbers)
+    def cases(numbers: Sequence[int]) -> str:  # (a pasted list of thousands: the first)
+        more = f" and {len(numbers) - SHOWN} more" if len(numbers) > SHOWN else ""
+        return ", ".join(f"#{n}" for n in numbers[:SHOWN]) + more
 
     parts = [
         f"Incident #{incident.id}: told and subscribed {len(told)}"

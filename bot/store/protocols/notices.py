@@ -14,7 +14,8 @@ class Notices(PersonalData, Protocol):
 
     Personal data: `export` gives `preferences` (muted until, muted until they
     write, quiet hours, whether community places are offered); `forget` clears them;
-    `merge` keeps the kept customer's."""
+    `merge` keeps the kept customer's, with community places off if either had
+    turned them off, and a case joined into another passes on its offer."""
 
     async def set_quiet(
         self,

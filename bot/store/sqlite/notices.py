@@ -101,4 +101,16 @@ class SQLiteNotices(Repository):
         )
 
     async def merge(self, merge: Merge) -> None:
-        pass  # the kept customer's settings stay; the merged one's go with their row
+        # the kept customer's settings stay, but a "no" to community places is a
+        # choice never lost to a join (the merged one's row goes, last of all)
+        await self._s.exec(
+            "UPDATE customers SET community_off = 1 WHERE id = ? AND EXISTS"
+            " (SELECT 1 FROM customers d WHERE d.id = ? AND d.community_off <> 0)",
+            (merge.keep, merge.drop),
+        )
+        if merge.into is not None and merge.merged is not None:  # one case now: one offer
+            await self._s.exec(
+                "INSERT OR IGNORE INTO community_offers (case_id, at)"
+                " SELECT ?, at FROM community_offers WHERE case_id = ?",
+                (merge.into, merge.merged),
+            )
