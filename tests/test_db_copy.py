@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from adapters.console.feed import TERMINAL_DESK
 from bot import config as config_module
 from bot.app import Candor
 from bot.cli import main
@@ -74,6 +75,8 @@ async def drive(config: Config, clock: Clock) -> Made:
         bob.identity = Identity("other", "w", "bob")
         bob.address = bob.address.__class__("other", "bob", private=True)
         maria = Agent(app, "maria")
+        async with app.store.transaction() as tx:  # a terminal desk, shown what comes
+            await tx.desk.watch("maria", TERMINAL_DESK)
         old_event = ann.inbound("my contract ZX-9917 is billed twice")
         await app.engine.receive(old_event)
         await app.outbox.deliver_due()
@@ -101,6 +104,10 @@ async def drive(config: Config, clock: Clock) -> Made:
         async with app.store.transaction() as tx:
             await tx.outbox.progress(pending.id, {"pieces": 1})
             await tx.notices.offer_community(case, clock())  # a community place offered
+            # the terminal desk watching since the start has been shown one of them
+            shown = await tx.desk.unseen("maria", TERMINAL_DESK)
+            assert shown, "the desk's messages are there to be shown"
+            await tx.desk.saw("maria", [m.id for m in shown[:1] if m.id is not None])
             # the web dashboard: a sign-in link waiting and a session open
             await tx.web.add_link("link-token", "Maria", clock(), clock() + timedelta(minutes=10))
             await tx.web.add_session(
