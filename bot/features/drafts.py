@@ -134,7 +134,7 @@ async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> No
         turn.answer(f"Case #{case.id} has no question from the customer to add.")
         return
     try:
-        path = add_question(found, question, kb.articles(found.language))
+        written = add_question(found, question, kb.articles(found.language))
     except DraftError as error:
         turn.answer(f"Nothing was added: {md_escape(str(error))}")
         return
@@ -144,8 +144,8 @@ async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> No
         else f"its {found.language} translation (the customer's language)"
     )
     turn.answer(
-        f"📚 Added “{md_escape(' '.join(question.split())[:200])}” as an example to"
-        f" **{md_escape(found.id)}**, {which} ({md_escape(str(path))}). It takes effect when"
+        f"📚 Added “{md_escape(written.question[:200])}” as an example to"
+        f" **{md_escape(found.id)}**, {which} ({md_escape(str(written.path))}). It takes effect when"
         " the knowledge base reloads: by itself within seconds when `[knowledge]"
         " reload_seconds` is above 0 (the default), else on SIGHUP or a restart."
     )

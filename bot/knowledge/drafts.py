@@ -277,11 +277,11 @@ def with_question(text: str, question: str) -> str:
     return text[: last + 1] + comma + space + item + text[last + 1 :]
 
 
-def add_question(article: Article, question: str, others: Iterable[Article]) -> Path:
-    """Add `question` to the article's file as it is on disk now; `others`: the
-    articles of its language (a question that is another's example too is refused:
-    the matcher could not tell them apart). Returns the file changed."""
-    question = one_line(question)[:MAX_MATCHED]
+def add_question(article: Article, question: str, others: Iterable[Article]) -> Written:
+    """Add `question` to the article's file as it is on disk now, personal data
+    replaced as in a draft's; `others`: the articles of its language (a question that
+    is another's example too is refused: the matcher could not tell them apart)."""
+    question = impersonal(one_line(question))[:MAX_MATCHED]
     path = article.path
     if path is None or not any(ch.isalpha() for ch in question):
         raise DraftError("the question has no words to add")
@@ -320,7 +320,7 @@ def add_question(article: Article, question: str, others: Iterable[Article]) -> 
             temporary.unlink(missing_ok=True)
     except OSError as error:
         raise DraftError(f"the example was not added to {path}: {error.strerror}") from None
-    return path
+    return Written(path, article.id, question)
 
 
 def valid_id(text: str) -> bool:

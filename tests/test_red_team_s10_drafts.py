@@ -1,0 +1,199 @@
+"""Red team, session 10: agents' drafts (/article, the "Make an article" button),
+/teach, `kb check`'s drafts section and `kb drafts`. Real engine, real SQLite, the
+terminal desk, the fake clock; files read back as the loader reads them."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.app import Candor
+from bot.knowledge.articles import body_hash, load_articles, parse_article
+from bot.knowledge.drafts import write_draft
+from bot.knowledge.tools import kb_check
+from tests.conftest import Agent, Clock, Customer, RecordingDesk, case_of, handed_over
+
+Factory = Callable[[str], Customer]
+IBAN = "DE89 3704 0044 0532 0130 00"
+MAIL = "ann.lee@example.org"
+
+
+async def _case_with_reply(
+    ann: Customer, maria: Agent, app: Candor, question: str, reply: str
+) -> int:
+    await ann.send(question)
+    await handed_over(ann)
+    case = (await case_of(app, ann)).id
+    await maria.say(f"/claim {case}")
+    await maria.say(reply, case)
+    return case
+
+
+# -- finding 1: /teach wrote the customer's e-mail and IBAN into a live article ---------
+
+
+async def test_teach_keeps_no_address_or_long_number_in_the_live_article(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    question = f"send my money back to {IBAN}, I am {MAIL}"
+    case = await _case_with_reply(ann, maria, app, question, "Done, refunded.")
+    await maria.say(f"/teach refunds {case}")
+    told = desk.sent[-1].text
+    assert "Added" in told and "**refunds**" in told
+    text = (knowledge_dir / "refunds.md").read_text("utf-8")
+    for private in ("DE89", "0532", "ann.lee", "example.org"):
+        assert private not in text and private not in told
+    [refunds] = [a for a in load_articles(knowledge_dir)[0] if a.id == "refunds"]
+    assert refunds.questions[-1] == "send my money back to [number], I am [e-mail]"
+
+
+# -- finding 2: an agent's reply holding a customer's address passed kb check silently ---
+
+
+def test_kb_check_warns_of_an_address_or_long_number_in_a_drafts_answer(
+    knowledge_dir: Path,
+) -> None:
+    reply = f"Hi Ann, we refunded 49 EUR to {IBAN}; the receipt went to {MAIL}."
+    write_draft(knowledge_dir, "refund to my bank account", reply, [], "n")
+    out = io.StringIO()
+    assert kb_check(knowledge_dir, out) == 0  # a warning: the agent may mean a shop's address
+    drafted = out.getvalue().split("Drafts (never answered from")[1]
+    assert "looks personal (an e-mail address, a long number)" in drafted
+    assert "1 draft checked" in drafted and "1 warnings" in drafted
+    clean = knowledge_dir / "drafts" / "refund-to-my-bank-account.md"
+    clean.write_text(clean.read_text("utf-8").replace(reply, "Refunds take 5 days."), "utf-8")
+    out = io.StringIO()
+    assert kb_check(knowledge_dir, out) == 0
+    assert "looks personal" not in out.getvalue()
+
+
+# -- finding 3: a dangling link in drafts/ blocked its name for good ---------------------
+
+
+async def test_a_dangling_link_in_drafts_does_not_block_the_draft(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    case = await _case_with_reply(ann, maria, app, "do you take SEPA", "We do, yearly.")
+    drafts = knowledge_dir / "drafts"
+    drafts.mkdir()
+    os.symlink(knowledge_dir / "gone.md", drafts / "do-you-take-sepa.md")
+    for _ in range(2):  # "try again", as it said, changed nothing
+        await maria.say(f"/article {case}")
+    told = desk.sent[-1].text
+    assert "Draft article **do-you-take-sepa-2**" in told, told
+    assert os.path.islink(drafts / "do-you-take-sepa.md")  # left as it was
+    assert not (knowledge_dir / "gone.md").exists()  # nothing written through it
+
+
+# -- finding 4: a draft's name could be a live file's whose id differs -------------------
+
+
+def test_a_drafts_file_name_is_never_a_live_files(knowledge_dir: Path) -> None:
+    live = knowledge_dir / "do-you-take-sepa.md"
+    live.write_text('+++\nid = "sepa"\ntitle = "SEPA"\nquestions = ["sepa"]\n+++\nYes.\n', "utf-8")
+    before = live.read_bytes()
+    written = write_draft(knowledge_dir, "do you take SEPA", "We do.", ["sepa"], "n")
+    assert written.path.name != live.name  # moved in as it is, it would replace sepa.md
+    assert live.read_bytes() == before
+
+
+# -- finding 5: /teach took another article's question without a word -------------------
+
+
+async def test_teach_warns_when_another_article_answers_the_question_now(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+    clock: Clock,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    case = await _case_with_reply(ann, maria, app, "/human", "It is $8.")
+    await maria.say(f"/teach refunds {case} how much does it cost me")
+    told = desk.sent[-1].text
+    assert "Added" in told  # the agent may mean it: added, and told what it does
+    assert "answered by **pricing-plans** now" in told and "candor kb check" in told
+    app.reload_knowledge()
+    clock.advance(minutes=1)
+    shown = await customer_factory("bob").send("how much does it cost")
+    assert not any("Team is $8" in t for t in shown)  # pricing's own example: a menu now
+    await maria.say(f"/teach refunds {case} refund for the wrong plan")  # no rival: no warning
+    assert "Added" in desk.sent[-1].text and "answered by" not in desk.sent[-1].text
+
+
+# -- checked and found fine ----------------------------------------------------------------
+
+
+def test_front_matter_breakers_in_question_and_reply_are_written_as_text(tmp_path: Path) -> None:
+    question = 'a """triple""" \'\'\'q\'\'\' +++ --- \x00 \ud800 \r\n\u2028 line [x] = "y"'
+    reply = '+++\n---\n"""\r\nid = "evil"\n\x00\ud83d\u2029end\n' + "ü" * 100_000
+    written = write_draft(tmp_path, question, reply, [], "n\n+++\nid = 'x'")
+    text = written.path.read_text("utf-8")
+    article, problems = parse_article(written.path, text)
+    assert article is not None and not [p for p in problems if p.severity == "error"]
+    assert article.id == written.article_id == "a-triple-q-line-x-y"
+    assert article.questions == ('a """triple""" \'\'\'q\'\'\' +++ --- line [x] = "y"',)
+    assert article.body.startswith('+++\n---\n"""\nid = "evil"\n') and "\x00" not in text
+
+
+async def test_teach_on_a_translation_leaves_kb_check_as_it_was(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+) -> None:
+    (knowledge_dir / "de").mkdir()
+    english = "We refund unused months on annual plans."
+    (knowledge_dir / "de" / "refunds.md").write_text(
+        f'+++\nid = "refunds"\ntitle = "Erstattungen"\noriginal = "{body_hash(english)}"\n'
+        'questions = ["Geld zurück"]\nhandover = true\n+++\nSie erhalten Geld zurück.\n',
+        encoding="utf-8",
+    )
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    case = await _case_with_reply(ann, maria, app, "money back for a wrong plan", "Refunded.")
+    before = io.StringIO()
+    kb_check(knowledge_dir, before)
+    await maria.say(f"/teach refunds {case}")  # an English customer: the English article
+    assert "its English version" in desk.sent[-1].text
+    after = io.StringIO()
+    assert kb_check(knowledge_dir, after) == 0
+    assert "changed after this translation" not in after.getvalue()
+    assert before.getvalue().count("warning") == after.getvalue().count("warning")
+
+
+async def test_article_from_a_customer_or_a_forged_button_writes_nothing(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    case = await _case_with_reply(ann, maria, app, "do you take SEPA", "We do.")
+    for typed in ("/article", f"!article {case}", f"/teach refunds {case}"):
+        replies = await ann.send(typed)
+        assert replies and not any("Draft" in r or "example" in r for r in replies)
+    await maria.press("desk:article:99999")
+    assert "There is no case #99999" in desk.sent[-1].text
+    await maria.press("desk:article:x")
+    await maria.press("desk:teach:" + str(case))  # no id: asked for one
+    assert "Which article?" in desk.sent[-1].text
+    assert not (knowledge_dir / "drafts").exists() or not list(
+        (knowledge_dir / "drafts").glob("*.md")
+    )
+    refunds = [a for a in load_articles(knowledge_dir)[0] if a.id == "refunds"][0]
+    assert "do you take SEPA" not in refunds.questions
