@@ -122,11 +122,14 @@ def slug(title: str) -> str:
 
 
 def free_id(base: str, taken: Iterable[str], folder: Path) -> str:
-    """`base`, or `base-2`, `base-3`, …: no live article's id and no file in `folder`."""
+    """`base`, or `base-2`, `base-3`, …: no live article's id, no name in `folder`
+    (a link to nowhere too) nor in the knowledge folder above it (moved in as it is,
+    the draft must not replace a live file whose id is another)."""
     used = set(taken)
     for n in range(1, 1000):
         candidate = base if n == 1 else f"{base}-{n}"
-        if candidate not in used and not (folder / f"{candidate}.md").exists():
+        names = (folder / f"{candidate}.md", folder.parent / f"{candidate}.md")
+        if candidate not in used and not any(os.path.lexists(p) for p in names):
             return candidate
     raise DraftError(f"too many drafts named {base}: move or delete some in {folder}")
 
