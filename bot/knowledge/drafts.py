@@ -80,6 +80,11 @@ def impersonal(text: str) -> str:
     return _LONG_NUMBER.sub("[number]", text)
 
 
+def looks_personal(text: str) -> bool:
+    """Whether `text` holds an e-mail address or a long number (phone, IBAN, card)."""
+    return bool(_EMAIL.search(text) or _LONG_NUMBER.search(text))
+
+
 def one_line(text: str) -> str:
     """A customer's question as an example: printable, on one line, spaces single."""
     return " ".join(_UNWRITABLE.sub(" ", text).split())
