@@ -133,6 +133,9 @@ async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> No
     if not question:
         turn.answer(f"Case #{case.id} has no question from the customer to add.")
         return
+    now = kb.decide(question, found.language)  # another's answer now: a tie from here on
+    offered = [c.article.id for c in now.candidates] if now.kind != "unknown" else []
+    rival = next((i for i in offered if i != found.id), found.id)
     try:
         written = add_question(found, question, kb.articles(found.language))
     except DraftError as error:
@@ -148,6 +151,13 @@ async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> No
         f" **{md_escape(found.id)}**, {which} ({md_escape(str(written.path))}). It takes effect when"
         " the knowledge base reloads: by itself within seconds when `[knowledge]"
         " reload_seconds` is above 0 (the default), else on SIGHUP or a restart."
+        + (
+            f" ⚠ It is answered (or offered) by **{md_escape(rival)}** now: its customers (and questions"
+            " like it) may get a menu of both instead; `candor kb check` names the examples"
+            " that became as close to another article."
+            if rival != found.id
+            else ""
+        )
     )
 
 
