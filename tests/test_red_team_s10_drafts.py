@@ -9,9 +9,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bot.app import Candor
 from bot.knowledge.articles import body_hash, load_articles, parse_article
-from bot.knowledge.drafts import write_draft
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.drafts import draft_counts, load_drafts, write_draft
+from bot.model import Event, EventKind
 from bot.knowledge.tools import kb_check
 from tests.conftest import Agent, Clock, Customer, RecordingDesk, case_of, handed_over
 
@@ -133,6 +137,31 @@ async def test_teach_warns_when_another_article_answers_the_question_now(
     assert "Added" in desk.sent[-1].text and "answered by" not in desk.sent[-1].text
 
 
+# -- finding 6: with no drafts, every message of the store was still matched ------------
+
+
+def test_no_drafts_match_no_messages(knowledge_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    articles, _ = load_articles(knowledge_dir)
+    at = Clock().now
+    events = [
+        Event(n, n, at, EventKind.CUSTOMER, "customer", f"question number {n} about sepa")
+        for n in range(2000)
+    ]
+    decided: list[str] = []
+    real = KnowledgeBase.decide
+
+    def counted(self: KnowledgeBase, text: str, *more: object, **named: object) -> object:
+        decided.append(text)
+        return real(self, text, *more, **named)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(KnowledgeBase, "decide", counted)
+    assert draft_counts(articles, [], events) == []  # the dashboard, `kb drafts`: 2 s here
+    assert decided == []
+    write_draft(knowledge_dir, "can I pay by sepa", "Yes, yearly.", [], "n")
+    [row] = draft_counts(articles, load_drafts(knowledge_dir)[0], events)
+    assert row.draft.id == "can-i-pay-by-sepa" and len(decided) == 2000  # each once
+
+
 # -- checked and found fine ----------------------------------------------------------------
 
 
@@ -184,8 +213,10 @@ async def test_article_from_a_customer_or_a_forged_button_writes_nothing(
     ann, maria = customer_factory("ann"), agent_factory("maria")
     case = await _case_with_reply(ann, maria, app, "do you take SEPA", "We do.")
     for typed in ("/article", f"!article {case}", f"/teach refunds {case}"):
-        replies = await ann.send(typed)
-        assert replies and not any("Draft" in r or "example" in r for r in replies)
+        replies = await ann.send(typed)  # with her agent: passed on, as her words are
+        assert not any("Draft" in r or "example" in r for r in replies)
+    bob = customer_factory("bob")  # with the bot: a customer's command it does not know
+    assert not any("Draft" in r for r in await bob.send("/article 1"))
     await maria.press("desk:article:99999")
     assert "There is no case #99999" in desk.sent[-1].text
     await maria.press("desk:article:x")

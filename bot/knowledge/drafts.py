@@ -413,6 +413,8 @@ def draft_counts(
     """Each draft with how often it would have answered (see `DraftCount`): the
     decision of the live base-language articles plus all the drafts (a draft's id
     kept apart from a live one's), on each message once; most asked first."""
+    if not drafts:  # nothing to count: no knowledge base built, no message matched
+        return []
     english = [a for a in live if a.language == BASE_LANGUAGE]
     named = {f"{DRAFTS}/{d.id}": d for d in drafts}
     kb = _knowledge((*english, *(replace(d, id=k) for k, d in named.items())))
