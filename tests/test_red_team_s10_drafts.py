@@ -15,8 +15,8 @@ from bot.app import Candor
 from bot.knowledge.articles import body_hash, load_articles, parse_article
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.drafts import draft_counts, load_drafts, write_draft
-from bot.model import Event, EventKind
 from bot.knowledge.tools import kb_check
+from bot.model import Event, EventKind
 from tests.conftest import Agent, Clock, Customer, RecordingDesk, case_of, handed_over
 
 Factory = Callable[[str], Customer]
@@ -96,7 +96,7 @@ async def test_a_dangling_link_in_drafts_does_not_block_the_draft(
     await maria.say(f"/article {case}")  # was: "appeared meanwhile: try again", forever
     told = desk.sent[-1].text
     assert "Draft article **do-you-take-sepa-2**" in told, told
-    assert os.path.islink(drafts / "do-you-take-sepa.md")  # left as it was
+    assert (drafts / "do-you-take-sepa.md").is_symlink()  # left as it was
     assert not (knowledge_dir / "gone.md").exists()  # nothing written through it
 
 
@@ -225,5 +225,5 @@ async def test_article_from_a_customer_or_a_forged_button_writes_nothing(
     assert not (knowledge_dir / "drafts").exists() or not list(
         (knowledge_dir / "drafts").glob("*.md")
     )
-    refunds = [a for a in load_articles(knowledge_dir)[0] if a.id == "refunds"][0]
+    refunds = next(a for a in load_articles(knowledge_dir)[0] if a.id == "refunds")
     assert "do you take SEPA" not in refunds.questions

@@ -148,13 +148,13 @@ async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> No
     )
     turn.answer(
         f"📚 Added “{md_escape(written.question[:200])}” as an example to"
-        f" **{md_escape(found.id)}**, {which} ({md_escape(str(written.path))}). It takes effect when"
-        " the knowledge base reloads: by itself within seconds when `[knowledge]"
+        f" **{md_escape(found.id)}**, {which} ({md_escape(str(written.path))}). It takes effect"
+        " when the knowledge base reloads: by itself within seconds when `[knowledge]"
         " reload_seconds` is above 0 (the default), else on SIGHUP or a restart."
         + (
-            f" ⚠ It is answered (or offered) by **{md_escape(rival)}** now: its customers (and questions"
-            " like it) may get a menu of both instead; `candor kb check` names the examples"
-            " that became as close to another article."
+            f" ⚠ It is answered (or offered) by **{md_escape(rival)}** now: its customers (and"
+            " questions like it) may get a menu of both instead; `candor kb check` names the"
+            " examples that became as close to another article."
             if rival != found.id
             else ""
         )
