@@ -4,20 +4,32 @@ terminal desk, the fake clock; files read back as the loader reads them."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app import Candor
+from bot.cli import main
 from bot.knowledge.articles import body_hash, load_articles, parse_article
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.drafts import draft_counts, load_drafts, write_draft
 from bot.knowledge.tools import kb_check
 from bot.model import Event, EventKind
-from tests.conftest import Agent, Clock, Customer, RecordingDesk, case_of, handed_over
+from tests.conftest import (
+    Agent,
+    Clock,
+    Customer,
+    RecordingDesk,
+    case_of,
+    handed_over,
+    write_config,
+)
 
 Factory = Callable[[str], Customer]
 IBAN = "DE89 3704 0044 0532 0130 00"
@@ -160,6 +172,38 @@ def test_no_drafts_match_no_messages(knowledge_dir: Path, monkeypatch: pytest.Mo
     write_draft(knowledge_dir, "can I pay by sepa", "Yes, yearly.", [], "n")
     [row] = draft_counts(articles, load_drafts(knowledge_dir)[0], events)
     assert row.draft.id == "can-i-pay-by-sepa" and len(decided) == 2000  # each once
+
+
+async def test_kb_drafts_counts_a_period_and_reads_no_database_without_drafts(
+    customer_factory: Factory,
+    knowledge_dir: Path,
+    clock: Clock,
+    config_path: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Every event ever was read into memory and matched (0.3 ms a distinct message
+    here: a million, five minutes): a period bounds it; with no drafts, nothing."""
+    for name in ("ann", "bob", "cat"):
+        await customer_factory(name).send("can I pay by SEPA")
+        clock.advance(days=2)
+    write_draft(knowledge_dir, "can I pay by SEPA", "Yes, on yearly plans.", [], "n")
+    args = ["kb", "drafts", "--config", str(config_path), "--json"]
+    counts = []
+    for since in ([], ["--since", f"{clock.now - timedelta(days=3):%Y-%m-%d}"]):
+        assert await asyncio.to_thread(main, [*args, *since]) == 0
+        counts.append(json.loads(capsys.readouterr().out)["drafts"][0]["asked"])
+    assert counts == [3, 1]
+    assert await asyncio.to_thread(main, [*args, "--since", "yesterday"]) == 2
+    assert "--since" in capsys.readouterr().err
+    (tmp_path / "fresh").mkdir()  # a config whose database was never made
+    fresh = ["kb", "drafts", "--config", str(write_config(tmp_path / "fresh", knowledge_dir))]
+    assert await asyncio.to_thread(main, fresh) == 0
+    assert "without counts" in capsys.readouterr().err  # it was looked for
+    (knowledge_dir / "drafts" / "can-i-pay-by-sepa.md").unlink()
+    assert await asyncio.to_thread(main, fresh) == 0
+    out, err = capsys.readouterr()
+    assert "No drafts in" in out and "without counts" not in err  # not looked for
 
 
 # -- checked and found fine ----------------------------------------------------------------
