@@ -264,6 +264,9 @@ async def test_article_from_a_customer_or_a_forged_button_writes_nothing(
     await maria.press("desk:article:99999")
     assert "There is no case #99999" in desk.sent[-1].text
     await maria.press("desk:article:x")
+    await maria.press("desk:article:" + "9" * 40)  # beyond SQLite's integers
+    await maria.say("/article " + "9" * 40 + " a question")
+    assert "Which case?" in desk.sent[-1].text or "no case" in desk.sent[-1].text
     await maria.press("desk:teach:" + str(case))  # no id: asked for one
     assert "Which article?" in desk.sent[-1].text
     assert not (knowledge_dir / "drafts").exists() or not list(
@@ -271,3 +274,22 @@ async def test_article_from_a_customer_or_a_forged_button_writes_nothing(
     )
     refunds = next(a for a in load_articles(knowledge_dir)[0] if a.id == "refunds")
     assert "do you take SEPA" not in refunds.questions
+
+
+async def test_article_on_an_erased_customers_case_writes_none_of_their_words(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    case = await _case_with_reply(ann, maria, app, "do you take SEPA from Ann Lee", "We do.")
+    await ann.send("/forget")
+    await ann.press("forget:yes")
+    await maria.say(f"/article {case}")
+    assert "no question from the customer" in desk.sent[-1].text, desk.sent[-1].text
+    drafts = knowledge_dir / "drafts"
+    assert not drafts.exists() or not any(
+        "Ann Lee" in p.read_text("utf-8") for p in drafts.iterdir()
+    )
