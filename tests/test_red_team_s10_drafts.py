@@ -293,3 +293,47 @@ async def test_article_on_an_erased_customers_case_writes_none_of_their_words(
     assert not drafts.exists() or not any(
         "Ann Lee" in p.read_text("utf-8") for p in drafts.iterdir()
     )
+
+
+async def test_a_complaint_after_the_unanswered_question_is_not_the_drafts_question(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    await ann.send("can I pay by SEPA direct debit")
+    assert "pass on to a person" in (await ann.send("this is useless, you are useless"))[-1]
+    await ann.press("handover:send")
+    case = (await case_of(app, ann)).id
+    await maria.say(f"/claim {case}")
+    await maria.say("Yes, on yearly plans.", case)
+    await maria.say(f"/article {case}")
+    assert "“can I pay by SEPA direct debit”" in desk.sent[-1].text
+
+
+# -- finding 8: "that did not answer my question" became the draft's question and title --
+
+
+async def test_a_verdict_on_an_answer_is_not_the_drafts_question(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    await ann.send("my invoice shows the wrong VAT number")  # "I don't know"
+    assert "Team is $8" in (await ann.send("what plans do you have"))[0]
+    await ann.send("ok")
+    assert "I don't know" in (await ann.send("that did not answer my question"))[0]
+    shown = await handed_over(ann)
+    assert "Needs: “my invoice shows the wrong VAT number”" in shown[0]  # the summary
+    case = (await case_of(app, ann)).id
+    await maria.say(f"/claim {case}")
+    await maria.say("Fixed: the invoice now shows your VAT number.", case)
+    await maria.say(f"/article {case}")
+    told = desk.sent[-1].text
+    assert "**my-invoice-shows-the-wrong-vat-number**" in told, told
+    assert "that-did-not" not in told

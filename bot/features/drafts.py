@@ -3,14 +3,15 @@ and the agent's reply into a draft article, `/teach ARTICLE_ID` adds the questio
 to an article as a new example (bot/knowledge/drafts.py writes the files).
 
 The case's question is the one that led to its handover: the last thing the
-customer wrote (not a button, not a command) that the bot could not answer ("I don't
-know" or a menu) before the case last went to the queue ahead of the latest reply
-by a person; without one, the last thing they wrote before it; a case never handed
-over, the last they wrote before that reply. A case reopened since counts only what
-was written after it reopened (back with its agent, it need not be handed over). The agent
-names another by writing it after the command (`/article 12 how do I pay by SEPA?`,
-`/teach refunds 12 money back for a wrong plan`). The reply is the last one a person
-sent the customer on the case. Desk text: English, not translated.
+customer wrote (not a button, not a command; not only a greeting, a complaint or
+"that did not help") that the bot could not answer ("I don't know" or a menu)
+before the case last went to the queue ahead of the latest reply by a person;
+without one, the last such thing they wrote before it; a case never handed over,
+the last they wrote before that reply. A case reopened since counts only what was
+written after it reopened (back with its agent, it need not be handed over). The
+agent names another by writing it after the command (`/article 12 how do I pay by
+SEPA?`, `/teach refunds 12 money back for a wrong plan`). The reply is the last one
+a person sent the customer on the case. Desk text: English, not translated.
 """
 
 from __future__ import annotations
@@ -25,18 +26,29 @@ from bot.i18n import spoken
 from bot.knowledge.drafts import DraftError, add_question, valid_id, write_draft
 from bot.model import Case, Customer, Event, EventKind
 from bot.registry import Feature
+from bot.signals import frustrated, is_greeting, not_helpful, wants_person
 from bot.text import clean, md_escape
 
 feature = Feature("drafts")
 
 EVENTS_READ = 1000  # of a case's timeline, the last this many: where its question is
 SUGGESTED = 3  # ids offered for an unknown one
+FEW_WORDS = 6  # "this is useless", "that did not help": said, not asked (as the summary)
+
+
+def _asks(text: str) -> bool:
+    """Not only a greeting, a request for a person, frustration or a verdict on an
+    answer ("that did not answer my question" is no article's question)."""
+    if is_greeting(text):
+        return False
+    short = len(text[:200].split()) <= FEW_WORDS
+    return not (short and (wants_person(text) or frustrated(text) or not_helpful(text)))
 
 
 def case_question(events: Sequence[Event]) -> str:
     """The customer's question a case is about (see the module's docstring)."""
     replied = max((i for i, e in enumerate(events) if e.kind is EventKind.AGENT), default=-1)
-    last = unanswered = picked = ""
+    last = asked = unanswered = picked = ""
     for event in events[: replied if replied >= 0 else len(events)]:
         if event.kind is EventKind.CUSTOMER:
             if (
@@ -45,13 +57,14 @@ def case_question(events: Sequence[Event]) -> str:
                 and not event.data.get("command")
             ):
                 last = event.text
-        elif event.kind in (EventKind.UNKNOWN, EventKind.CLARIFY) and last:
+                asked = last if _asks(last) else asked
+        elif event.kind in (EventKind.UNKNOWN, EventKind.CLARIFY) and last and _asks(last):
             unanswered = last
         elif event.kind is EventKind.HANDOVER:
-            picked, unanswered = unanswered or last, ""
+            picked, unanswered = unanswered or asked or last, ""
         elif event.kind is EventKind.STATE and "reopened" in event.text:
-            last = unanswered = picked = ""  # a reopened case: a question of its own
-    return picked or unanswered or last
+            last = asked = unanswered = picked = ""  # a reopened case: a question of its own
+    return picked or unanswered or asked or last
 
 
 def last_reply(events: Sequence[Event]) -> str:
