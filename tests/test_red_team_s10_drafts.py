@@ -32,6 +32,16 @@ from tests.conftest import (
 )
 
 Factory = Callable[[str], Customer]
+
+
+@pytest.fixture
+def config_path(tmp_path: Path, knowledge_dir: Path) -> Path:
+    path = write_config(tmp_path, knowledge_dir)  # German is spoken too
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("[storage]", 'languages = ["en", "de"]\n[storage]', 1), "utf-8")
+    return path
+
+
 IBAN = "DE89 3704 0044 0532 0130 00"
 MAIL = "ann.lee@example.org"
 
@@ -337,3 +347,33 @@ async def test_a_verdict_on_an_answer_is_not_the_drafts_question(
     told = desk.sent[-1].text
     assert "**my-invoice-shows-the-wrong-vat-number**" in told, told
     assert "that-did-not" not in told
+
+
+# -- finding 9: a German customer's draft said "move it into the knowledge folder" -------
+
+
+async def test_a_draft_in_another_language_says_it_is_a_translation(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+) -> None:
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    await ann.send("/language")
+    await ann.press("lang:de")
+    await ann.send("Kann ich per Lastschrift zahlen?")
+    await ann.send("/human")
+    await ann.press("handover:send")
+    case = (await case_of(app, ann)).id
+    await maria.say("Ja, bei Jahresplänen.", case)
+    await maria.say(f"/article {case}")
+    [draft] = (knowledge_dir / "drafts").glob("*.md")
+    note = draft.read_text("utf-8").splitlines()[1]
+    assert "move this file into knowledge/de/ (the customer wrote in de)" in note, note
+    assert "English article it translates" in note
+    bob = customer_factory("bob")  # an English customer's draft: the knowledge folder
+    case = await _case_with_reply(bob, maria, app, "do you take SEPA", "We do.")
+    await maria.say(f"/article {case}")
+    text = (knowledge_dir / "drafts" / "do-you-take-sepa.md").read_text("utf-8")
+    assert "move this file into the knowledge folder" in text.splitlines()[1]

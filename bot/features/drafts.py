@@ -94,10 +94,17 @@ async def article(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
     if kb.directory is None:
         turn.answer("This bot's knowledge base has no folder: no draft can be written.")
         return
+    language = spoken(customer.language, turn.services.settings.languages)
+    into = (  # a draft in another language is a translation: it needs an English article
+        "the knowledge folder"
+        if language == "en"
+        else f"knowledge/{language}/ (the customer wrote in {language}) with the id of the"
+        " English article it translates"
+    )
     note = (
         f"draft by {turn.agent.name} from case #{case.id}, {turn.now:%Y-%m-%d}: check the"
-        " title, questions and text (nothing personal: customers see titles), then move"
-        " this file into the knowledge folder"
+        f" title, questions and text (nothing personal: customers see titles), then move"
+        f" this file into {into}"
     )
     try:
         written = write_draft(kb.directory, question, reply, [a.id for a in kb.articles()], note)
