@@ -216,6 +216,30 @@ async def test_kb_drafts_counts_a_period_and_reads_no_database_without_drafts(
     assert "No drafts in" in out and "without counts" not in err  # not looked for
 
 
+# -- finding 10: /teach replaced a linked article with a copy ---------------------------
+
+
+async def test_teach_on_a_linked_article_changes_the_file_it_links_to(
+    customer_factory: Factory,
+    agent_factory: Callable[[str], Agent],
+    app: Candor,
+    desk: RecordingDesk,
+    knowledge_dir: Path,
+    tmp_path: Path,
+) -> None:
+    shared = tmp_path / "shared"  # articles kept elsewhere (a checkout), linked in
+    shared.mkdir()
+    (knowledge_dir / "refunds.md").rename(shared / "refunds.md")
+    (knowledge_dir / "refunds.md").symlink_to(shared / "refunds.md")
+    app.reload_knowledge()
+    ann, maria = customer_factory("ann"), agent_factory("maria")
+    case = await _case_with_reply(ann, maria, app, "money back for a wrong plan", "Refunded.")
+    await maria.say(f"/teach refunds {case}")
+    assert "Added" in desk.sent[-1].text, desk.sent[-1].text
+    assert (knowledge_dir / "refunds.md").is_symlink()  # still the link, not a copy
+    assert "money back for a wrong plan" in (shared / "refunds.md").read_text("utf-8")
+
+
 # -- checked and found fine ----------------------------------------------------------------
 
 

@@ -290,9 +290,9 @@ def add_question(article: Article, question: str, others: Iterable[Article]) -> 
     replaced as in a draft's; `others`: the articles of its language (a question that
     is another's example too is refused: the matcher could not tell them apart)."""
     question = impersonal(one_line(question))[:MAX_MATCHED]
-    path = article.path
-    if path is None or not any(ch.isalpha() for ch in question):
+    if article.path is None or not any(ch.isalpha() for ch in question):
         raise DraftError("the question has no words to add")
+    path = article.path.resolve()  # a linked article: its file changes, the link stays
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
