@@ -301,6 +301,8 @@ async def test_article_from_a_customer_or_a_forged_button_writes_nothing(
     await maria.press("desk:article:" + "9" * 40)  # beyond SQLite's integers
     await maria.say("/article " + "9" * 40 + " a question")
     assert "Which case?" in desk.sent[-1].text or "no case" in desk.sent[-1].text
+    await maria.say(f"/teach *ref_unds* {case}")  # escaped once: shown as typed
+    assert "There is no article '\\*ref\\_unds\\*'. Did you mean: refunds" in desk.sent[-1].text
     await maria.press("desk:teach:" + str(case))  # no id: asked for one
     assert "Which article?" in desk.sent[-1].text
     assert not (knowledge_dir / "drafts").exists() or not list(

@@ -144,7 +144,7 @@ async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> No
             )
         ]
         turn.answer(
-            f"There is no article {md_escape(article_id[:64])!r}."
+            f"There is no article {md_escape(repr(article_id[:64]))}."
             + (f" Did you mean: {md_escape(', '.join(near))}?" if near else "")
         )
         return
