@@ -240,6 +240,17 @@ async def test_teach_on_a_linked_article_changes_the_file_it_links_to(
     assert "money back for a wrong plan" in (shared / "refunds.md").read_text("utf-8")
 
 
+# -- finding 12: a bidirectional control in the question reversed the draft's title ------
+
+
+def test_a_drafts_title_has_no_bidirectional_control(tmp_path: Path) -> None:
+    question = "refund \u202egnissim\u202c \u2067for my \u2069plan"
+    written = write_draft(tmp_path, question, "Refunds take 5 days.", [], "n")
+    article, _ = parse_article(written.path, written.path.read_text("utf-8"))
+    assert article is not None
+    assert article.title == "Refund gnissim for my plan"  # a menu's button, shown as is
+
+
 # -- checked and found fine ----------------------------------------------------------------
 
 

@@ -40,7 +40,7 @@ from bot.knowledge.articles import (
     read_article,
 )
 from bot.model import Event, EventKind
-from bot.text import MAX_MATCHED
+from bot.text import MAX_MATCHED, unbidi
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
@@ -107,8 +107,10 @@ def toml_string(text: str) -> str:
 
 
 def title_of(question: str) -> str:
-    """A draft's title: the question's first sentence, cut at a word."""
-    first = _SENTENCE.split(one_line(question), maxsplit=1)[0].strip()
+    """A draft's title: the question's first sentence, cut at a word, without
+    bidirectional controls (a title is a menu's button: one would reverse it, unseen
+    by whoever checks the draft)."""
+    first = _SENTENCE.split(" ".join(unbidi(one_line(question)).split()), maxsplit=1)[0].strip()
     if len(first) > TITLE_CHARS:
         first = first[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
     return first[:1].upper() + first[1:] if first else "Draft"
