@@ -251,6 +251,16 @@ def test_a_drafts_title_has_no_bidirectional_control(tmp_path: Path) -> None:
     assert article.title == "Refund gnissim for my plan"  # a menu's button, shown as is
 
 
+# -- finding 13: a draft was readable by the bot's user alone (0600) -------------------
+
+
+def test_a_draft_is_as_readable_as_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "drafts").mkdir(mode=0o755)
+    os.chmod(tmp_path / "drafts", 0o755)  # (whatever the umask)
+    written = write_draft(tmp_path, "do you take SEPA", "We do.", [], "n")
+    assert written.path.stat().st_mode & 0o777 == 0o644  # the person who checks it reads it
+
+
 # -- checked and found fine ----------------------------------------------------------------
 
 
