@@ -212,8 +212,8 @@ def write_draft(
         raise DraftError("the draft would not be a valid article: " + str(problems[:1]))
     try:
         temporary = _temporary(folder, data)
-        try:  # readable as the folder is (a temporary file is its owner's alone)
-            os.chmod(temporary, folder.stat().st_mode & 0o666)
+        try:  # readable as the folder is, written by the bot alone (a temporary file: 0600)
+            os.chmod(temporary, folder.stat().st_mode & 0o644)
             os.link(temporary, path)  # fails if the name was taken meanwhile
         finally:
             temporary.unlink(missing_ok=True)
