@@ -18,6 +18,8 @@ from bot.platforms import Channel
 from bot.store import StoreError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.app import Candor
     from bot.model import Event
 
@@ -147,6 +149,9 @@ def _kb_commands(commands: Any, with_config: Callable[[argparse.ArgumentParser],
         help="the agents' drafts (knowledge/drafts) and how often their question was asked",
     )
     drafts.add_argument("--json", action="store_true", help="one JSON object")
+    drafts.add_argument(
+        "--since", metavar="DATE", help="count the messages from this date on (UTC; default: all)"
+    )
     for sub in (check, ask, evaluate, drafts):
         sub.add_argument("--knowledge", type=Path, metavar="DIR", help="the articles' folder")
         with_config(sub)
@@ -441,21 +446,30 @@ def _kb_drafts(directory: Path, args: argparse.Namespace, config: Config | None)
     """`candor kb drafts`: with a config (--config, or the default one when no
     --knowledge is given), the customers' messages are read from its database,
     read-only as `candor report` does; without one the drafts are listed uncounted."""
+    from bot.knowledge.drafts import load_drafts
     from bot.knowledge.tools import kb_drafts
+    from bot.report import parse_since
 
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+    if not load_drafts(directory)[0]:  # nothing to count: the database is not read
+        return kb_drafts(directory, (), args.json)
     if config is None:
         print("candor: no --config: the drafts are listed without counts", file=sys.stderr)
         return kb_drafts(directory, None, args.json)
     try:
-        events = asyncio.run(_all_events(config.storage.url or config.storage.path))
+        events = asyncio.run(_all_events(config.storage.url or config.storage.path, since))
     except FileNotFoundError as error:
         print(f"candor: {error}: the drafts are listed without counts", file=sys.stderr)
         return kb_drafts(directory, None, args.json)
     return kb_drafts(directory, events, args.json)
 
 
-async def _all_events(db: Path | str) -> Sequence[Event]:
-    """Every case's events, from the database opened read-only (as bot/report.py)."""
+async def _all_events(db: Path | str, since: datetime | None) -> Sequence[Event]:
+    """Every case's events (from `since` on), from the database opened read-only (as
+    bot/report.py)."""
     from datetime import UTC, datetime
 
     from bot.report import read_data
@@ -469,7 +483,7 @@ async def _all_events(db: Path | str) -> Sequence[Event]:
         store = SQLiteStore(Path(db), read_only=True)
     await store.open()
     try:
-        return (await read_data(store, None, datetime.now(UTC))).events
+        return (await read_data(store, since, datetime.now(UTC))).events
     finally:
         await store.close()
 

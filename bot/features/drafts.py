@@ -3,14 +3,15 @@ and the agent's reply into a draft article, `/teach ARTICLE_ID` adds the questio
 to an article as a new example (bot/knowledge/drafts.py writes the files).
 
 The case's question is the one that led to its handover: the last thing the
-customer wrote (not a button, not a command) that the bot could not answer ("I don't
-know" or a menu) before the case last went to the queue ahead of the latest reply
-by a person; without one, the last thing they wrote before it; a case never handed
-over, the last they wrote before that reply. A case reopened since counts only what
-was written after it reopened (back with its agent, it need not be handed over). The agent
-names another by writing it after the command (`/article 12 how do I pay by SEPA?`,
-`/teach refunds 12 money back for a wrong plan`). The reply is the last one a person
-sent the customer on the case. Desk text: English, not translated.
+customer wrote (not a button, not a command; not only a greeting, a complaint or
+"that did not help") that the bot could not answer ("I don't know" or a menu)
+before the case last went to the queue ahead of the latest reply by a person;
+without one, the last such thing they wrote before it; a case never handed over,
+the last they wrote before that reply. A case reopened since counts only what was
+written after it reopened (back with its agent, it need not be handed over). The
+agent names another by writing it after the command (`/article 12 how do I pay by
+SEPA?`, `/teach refunds 12 money back for a wrong plan`). The reply is the last one
+a person sent the customer on the case. Desk text: English, not translated.
 """
 
 from __future__ import annotations
@@ -25,18 +26,29 @@ from bot.i18n import spoken
 from bot.knowledge.drafts import DraftError, add_question, valid_id, write_draft
 from bot.model import Case, Customer, Event, EventKind
 from bot.registry import Feature
+from bot.signals import frustrated, is_greeting, not_helpful, wants_person
 from bot.text import clean, md_escape
 
 feature = Feature("drafts")
 
 EVENTS_READ = 1000  # of a case's timeline, the last this many: where its question is
 SUGGESTED = 3  # ids offered for an unknown one
+FEW_WORDS = 6  # "this is useless", "that did not help": said, not asked (as the summary)
+
+
+def _asks(text: str) -> bool:
+    """Not only a greeting, a request for a person, frustration or a verdict on an
+    answer ("that did not answer my question" is no article's question)."""
+    if is_greeting(text):
+        return False
+    short = len(text[:200].split()) <= FEW_WORDS
+    return not (short and (wants_person(text) or frustrated(text) or not_helpful(text)))
 
 
 def case_question(events: Sequence[Event]) -> str:
     """The customer's question a case is about (see the module's docstring)."""
     replied = max((i for i, e in enumerate(events) if e.kind is EventKind.AGENT), default=-1)
-    last = unanswered = picked = ""
+    last = asked = unanswered = picked = ""
     for event in events[: replied if replied >= 0 else len(events)]:
         if event.kind is EventKind.CUSTOMER:
             if (
@@ -45,13 +57,14 @@ def case_question(events: Sequence[Event]) -> str:
                 and not event.data.get("command")
             ):
                 last = event.text
-        elif event.kind in (EventKind.UNKNOWN, EventKind.CLARIFY) and last:
+                asked = last if _asks(last) else asked
+        elif event.kind in (EventKind.UNKNOWN, EventKind.CLARIFY) and last and _asks(last):
             unanswered = last
         elif event.kind is EventKind.HANDOVER:
-            picked, unanswered = unanswered or last, ""
+            picked, unanswered = unanswered or asked or last, ""
         elif event.kind is EventKind.STATE and "reopened" in event.text:
-            last = unanswered = picked = ""  # a reopened case: a question of its own
-    return picked or unanswered or last
+            last = asked = unanswered = picked = ""  # a reopened case: a question of its own
+    return picked or unanswered or asked or last
 
 
 def last_reply(events: Sequence[Event]) -> str:
@@ -81,10 +94,17 @@ async def article(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
     if kb.directory is None:
         turn.answer("This bot's knowledge base has no folder: no draft can be written.")
         return
+    language = spoken(customer.language, turn.services.settings.languages)
+    into = (  # a draft in another language is a translation: it needs an English article
+        "the knowledge folder"
+        if language == "en"
+        else f"knowledge/{language}/ (the customer wrote in {language}) with the id of the"
+        " English article it translates"
+    )
     note = (
         f"draft by {turn.agent.name} from case #{case.id}, {turn.now:%Y-%m-%d}: check the"
-        " title, questions and text (nothing personal: customers see titles), then move"
-        " this file into the knowledge folder"
+        f" title, questions and text (nothing personal: customers see titles), then move"
+        f" this file into {into}"
     )
     try:
         written = write_draft(kb.directory, question, reply, [a.id for a in kb.articles()], note)
@@ -124,7 +144,7 @@ async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> No
             )
         ]
         turn.answer(
-            f"There is no article {md_escape(article_id[:64])!r}."
+            f"There is no article {md_escape(repr(article_id[:64]))}."
             + (f" Did you mean: {md_escape(', '.join(near))}?" if near else "")
         )
         return
@@ -133,8 +153,11 @@ async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> No
     if not question:
         turn.answer(f"Case #{case.id} has no question from the customer to add.")
         return
+    now = kb.decide(question, found.language)  # another's answer now: a tie from here on
+    offered = [c.article.id for c in now.candidates] if now.kind != "unknown" else []
+    rival = next((i for i in offered if i != found.id), found.id)
     try:
-        path = add_question(found, question, kb.articles(found.language))
+        written = add_question(found, question, kb.articles(found.language))
     except DraftError as error:
         turn.answer(f"Nothing was added: {md_escape(str(error))}")
         return
@@ -144,10 +167,17 @@ async def teach(turn: DeskTurn, case: Case, customer: Customer, args: str) -> No
         else f"its {found.language} translation (the customer's language)"
     )
     turn.answer(
-        f"📚 Added “{md_escape(' '.join(question.split())[:200])}” as an example to"
-        f" **{md_escape(found.id)}**, {which} ({md_escape(str(path))}). It takes effect when"
-        " the knowledge base reloads: by itself within seconds when `[knowledge]"
+        f"📚 Added “{md_escape(written.question[:200])}” as an example to"
+        f" **{md_escape(found.id)}**, {which} ({md_escape(str(written.path))}). It takes effect"
+        " when the knowledge base reloads: by itself within seconds when `[knowledge]"
         " reload_seconds` is above 0 (the default), else on SIGHUP or a restart."
+        + (
+            f" ⚠ It is answered (or offered) by **{md_escape(rival)}** now: its customers (and"
+            " questions like it) may get a menu of both instead; `candor kb check` names the"
+            " examples that became as close to another article."
+            if rival != found.id
+            else ""
+        )
     )
 
 

@@ -40,7 +40,7 @@ from bot.knowledge.articles import (
     read_article,
 )
 from bot.model import Event, EventKind
-from bot.text import MAX_MATCHED
+from bot.text import MAX_MATCHED, unbidi
 
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
@@ -80,6 +80,11 @@ def impersonal(text: str) -> str:
     return _LONG_NUMBER.sub("[number]", text)
 
 
+def looks_personal(text: str) -> bool:
+    """Whether `text` holds an e-mail address or a long number (phone, IBAN, card)."""
+    return bool(_EMAIL.search(text) or _LONG_NUMBER.search(text))
+
+
 def one_line(text: str) -> str:
     """A customer's question as an example: printable, on one line, spaces single."""
     return " ".join(_UNWRITABLE.sub(" ", text).split())
@@ -102,8 +107,10 @@ def toml_string(text: str) -> str:
 
 
 def title_of(question: str) -> str:
-    """A draft's title: the question's first sentence, cut at a word."""
-    first = _SENTENCE.split(one_line(question), maxsplit=1)[0].strip()
+    """A draft's title: the question's first sentence, cut at a word, without
+    bidirectional controls (a title is a menu's button: one would reverse it, unseen
+    by whoever checks the draft)."""
+    first = _SENTENCE.split(" ".join(unbidi(one_line(question)).split()), maxsplit=1)[0].strip()
     if len(first) > TITLE_CHARS:
         first = first[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
     return first[:1].upper() + first[1:] if first else "Draft"
@@ -122,11 +129,14 @@ def slug(title: str) -> str:
 
 
 def free_id(base: str, taken: Iterable[str], folder: Path) -> str:
-    """`base`, or `base-2`, `base-3`, …: no live article's id and no file in `folder`."""
+    """`base`, or `base-2`, `base-3`, …: no live article's id, no name in `folder`
+    (a link to nowhere too) nor in the knowledge folder above it (moved in as it is,
+    the draft must not replace a live file whose id is another)."""
     used = set(taken)
     for n in range(1, 1000):
         candidate = base if n == 1 else f"{base}-{n}"
-        if candidate not in used and not (folder / f"{candidate}.md").exists():
+        names = (folder / f"{candidate}.md", folder.parent / f"{candidate}.md")
+        if candidate not in used and not any(os.path.lexists(p) for p in names):
             return candidate
     raise DraftError(f"too many drafts named {base}: move or delete some in {folder}")
 
@@ -202,7 +212,8 @@ def write_draft(
         raise DraftError("the draft would not be a valid article: " + str(problems[:1]))
     try:
         temporary = _temporary(folder, data)
-        try:
+        try:  # readable as the folder is, written by the bot alone (a temporary file: 0600)
+            os.chmod(temporary, folder.stat().st_mode & 0o644)
             os.link(temporary, path)  # fails if the name was taken meanwhile
         finally:
             temporary.unlink(missing_ok=True)
@@ -277,14 +288,14 @@ def with_question(text: str, question: str) -> str:
     return text[: last + 1] + comma + space + item + text[last + 1 :]
 
 
-def add_question(article: Article, question: str, others: Iterable[Article]) -> Path:
-    """Add `question` to the article's file as it is on disk now; `others`: the
-    articles of its language (a question that is another's example too is refused:
-    the matcher could not tell them apart). Returns the file changed."""
-    question = one_line(question)[:MAX_MATCHED]
-    path = article.path
-    if path is None or not any(ch.isalpha() for ch in question):
+def add_question(article: Article, question: str, others: Iterable[Article]) -> Written:
+    """Add `question` to the article's file as it is on disk now, personal data
+    replaced as in a draft's; `others`: the articles of its language (a question that
+    is another's example too is refused: the matcher could not tell them apart)."""
+    question = impersonal(one_line(question))[:MAX_MATCHED]
+    if article.path is None or not any(ch.isalpha() for ch in question):
         raise DraftError("the question has no words to add")
+    path = article.path.resolve()  # a linked article: its file changes, the link stays
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -320,7 +331,7 @@ def add_question(article: Article, question: str, others: Iterable[Article]) -> 
             temporary.unlink(missing_ok=True)
     except OSError as error:
         raise DraftError(f"the example was not added to {path}: {error.strerror}") from None
-    return path
+    return Written(path, article.id, question)
 
 
 def valid_id(text: str) -> bool:
@@ -405,6 +416,8 @@ def draft_counts(
     """Each draft with how often it would have answered (see `DraftCount`): the
     decision of the live base-language articles plus all the drafts (a draft's id
     kept apart from a live one's), on each message once; most asked first."""
+    if not drafts:  # nothing to count: no knowledge base built, no message matched
+        return []
     english = [a for a in live if a.language == BASE_LANGUAGE]
     named = {f"{DRAFTS}/{d.id}": d for d in drafts}
     kb = _knowledge((*english, *(replace(d, id=k) for k, d in named.items())))

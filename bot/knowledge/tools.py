@@ -23,7 +23,7 @@ from bot.knowledge.articles import (
     missing_translations,
 )
 from bot.knowledge.base import Candidate, Decision, KnowledgeBase, Thresholds
-from bot.knowledge.drafts import draft_counts, drafts_folder, load_drafts
+from bot.knowledge.drafts import draft_counts, drafts_folder, load_drafts, looks_personal
 from bot.knowledge.parts import points_by_kind
 from bot.knowledge.translated import code
 from bot.model import Event
@@ -98,6 +98,16 @@ def _check_drafts(directory: Path, articles: list[Article], out: TextIO) -> int:
                     draft.line,
                     f"its question “{draft.questions[0]}” is answered already, by"
                     f" {answered.id!r} ({answered.path}): teach that article instead?",
+                    "warning",
+                )
+            )
+        if looks_personal(draft.body):  # an agent's reply to one customer, to be everyone's
+            problems.append(
+                Problem(
+                    draft.path or folder,
+                    draft.line,
+                    "its answer looks personal (an e-mail address, a long number): make sure"
+                    " it is nobody's before moving it into the knowledge folder",
                     "warning",
                 )
             )
