@@ -3,8 +3,11 @@ hardening, attacked through the real engine, store and web server."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import errno
 import io
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -13,9 +16,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import Candor
+from bot.cli import main
 from bot.model import Identity
 from bot.report import report_command, report_from
 from tests.conftest import Agent, Clock, Customer, RecordingSender, case_of, handed_over
+from tests.test_cli_kb_report import _cases
 from tests.test_link import button, code_in, last_to
 from tests.test_web_signin import PrivateDesk, link_for, server, sign_in, with_session
 
@@ -93,3 +98,33 @@ async def test_a_customer_who_forgot_leaves_anonymous_rows_and_no_bot_success(
     assert [r["first_agent"] for r in rows] == ["Maria", ""]  # anonymous counts stay
     report = await report_from(app.store, None, clock())
     assert (report["cases_opened"], report["bot_alone"]) == (2, 0)
+
+
+class _FullDisk(io.StringIO):
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("shape", [["--csv"], ["--json"], []])
+def test_finding_2_a_full_disk_on_stdout_is_a_clear_line_not_a_traceback(
+    shape: list[str],
+    config_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`candor report --csv > /dev/full` (a full disk, a closed pipe) printed a
+    traceback; `--csv /dev/full` already said why in a line."""
+    from bot import config as config_module
+
+    asyncio.run(_cases(config_module.load(config_path).storage.path))
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    assert main(["report", "--config", str(config_path), *shape]) == 1
+    err = capsys.readouterr().err
+    assert "candor: cannot print the report (No space left on device)" in err
+    assert "Traceback" not in err
+    to_file = ["report", "--config", str(config_path), "--csv", "/dev/full"]
+    if Path("/dev/full").exists():
+        assert main(to_file) == 2
+        assert "--csv /dev/full: cannot write it (No space left on device)" in (
+            capsys.readouterr().err
+        )
