@@ -15,10 +15,13 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.web.server import WebServer
 from bot.app import Candor
 from bot.cli import main
 from bot.model import Identity
 from bot.report import report_command, report_from
+from bot.web.settings import WebSettings
+from bot.web.signin import csrf_token
 from tests.conftest import Agent, Clock, Customer, RecordingSender, case_of, handed_over
 from tests.test_cli_kb_report import _cases
 from tests.test_link import button, code_in, last_to
@@ -80,7 +83,7 @@ async def test_a_customer_who_forgot_leaves_anonymous_rows_and_no_bot_success(
     says nothing of them (no reason in their words, no channel), and the open case
     the erasure closed is no success of the bot's."""
     zed = customer_factory("zed")
-    await zed.send("=HYPERLINK(\"http://evil.example\",\"my card 4111\")")
+    await zed.send('=HYPERLINK("http://evil.example","my card 4111")')
     await handed_over(zed, "/human my card 4111 was charged")
     clock.advance(minutes=1)
     await Agent(app, "maria").press(f"desk:claim:{(await case_of(app, zed)).id}")
@@ -128,3 +131,89 @@ def test_finding_2_a_full_disk_on_stdout_is_a_clear_line_not_a_traceback(
         assert "--csv /dev/full: cannot write it (No space left on device)" in (
             capsys.readouterr().err
         )
+
+
+PAGES = (
+    "/dashboard",
+    "/dashboard/agents",
+    "/dashboard/channels",
+    "/dashboard/channels?days=90",
+    "/dashboard/queue",
+    "/dashboard/drafts",
+    "/dashboard/csv?table=channels",
+    "/dashboard/csv?table=languages",
+    "/dashboard/drafts/csv?table=drafts",
+    "/dashboard/drafts/csv?table=unanswered",
+)
+
+
+async def test_every_new_page_refuses_a_missing_forged_or_signed_out_session(
+    customer_factory: Factory, client: TestClient, desk: PrivateDesk, app: Candor
+) -> None:
+    """Checked fine: GET and HEAD, no cookie, a forged one, one signed out."""
+    await customer_factory("ann").send("<script>alert(1)</script> where is my parcel")
+    session = await sign_in(client, await link_for(Agent(app, "maria"), desk))
+    out = await client.post(
+        "/signout", data={"csrf": csrf_token(session)}, headers=with_session(session)
+    )
+    assert out.status == 200, await out.text()
+    for headers in ({}, with_session("f" * 64), with_session(session), with_session("x\u202e")):
+        for path in PAGES:
+            for method in ("GET", "HEAD"):
+                response = await client.request(method, path, headers=headers)
+                body = await response.text()
+                assert response.status == 401, (method, path, response.status)
+                assert "parcel" not in body and response.content_type == "text/html"
+                assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.fixture
+async def drafts_client(
+    app: Candor, clock: Clock, knowledge_dir: Path
+) -> AsyncIterator[TestClient]:
+    web = WebServer(
+        app.store, WebSettings(), "Northwind Cloud", ["Maria"], clock=clock, knowledge=knowledge_dir
+    )
+    async with TestClient(TestServer(web.app())) as test_client:
+        yield test_client
+
+
+HOSTILE_DRAFT = """+++
+id = "hostile"
+title = "<img src=x onerror=alert(1)>"
+questions = ["=HYPERLINK(\\"http://evil.example\\") </td></tr><script>alert(2)</script>"]
++++
+<b>answer</b>
+"""
+
+
+async def test_finding_3_the_drafts_csv_opens_in_a_spreadsheet_as_the_dashboards_does(
+    drafts_client: TestClient,
+    app: Candor,
+    desk: PrivateDesk,
+    knowledge_dir: Path,
+) -> None:
+    """A draft whose front matter holds markup and a formula: the page shows it as
+    text, and its CSV neutralises the formula; the dashboard's CSVs carry a BOM so
+    that Excel reads UTF-8 (the web brief, point 6), the drafts page's did not: a
+    draft's "Kündigung" or "¿cómo?" came out as mojibake."""
+    folder = knowledge_dir / "drafts"
+    folder.mkdir(exist_ok=True)
+    (folder / "hostile.md").write_text(HOSTILE_DRAFT, encoding="utf-8")
+    (folder / "<b>broken<b>.md").write_text("+++\nid = 3\n", encoding="utf-8")
+    cookie = with_session(await sign_in(drafts_client, await link_for(Agent(app, "maria"), desk)))
+    page = await drafts_client.get("/dashboard/drafts", headers=cookie)
+    body = await page.text()
+    assert page.status == 200, body
+    assert "<script>" not in body and "<img" not in body and "<b>" not in body
+    assert "&lt;/td&gt;&lt;/tr&gt;&lt;script&gt;alert(2)" in body
+    assert "&lt;b&gt;broken&lt;b&gt;.md" in body  # the unreadable file, named as text
+    response = await drafts_client.get("/dashboard/drafts/csv?table=drafts", headers=cookie)
+    raw = await response.read()
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[1][:2] == [
+        "hostile",
+        '\'=HYPERLINK("http://evil.example") </td></tr><script>alert(2)</script>',
+    ]
+    assert raw.startswith("\ufeff".encode()), raw[:20]
+    assert response.charset == "utf-8"
