@@ -217,3 +217,40 @@ async def test_finding_3_the_drafts_csv_opens_in_a_spreadsheet_as_the_dashboards
     ]
     assert raw.startswith("\ufeff".encode()), raw[:20]
     assert response.charset == "utf-8"
+
+
+async def test_a_case_handed_over_twice_and_reopened_counts_once_with_its_first_wait(
+    customer_factory: Factory, app: Candor, clock: Clock, desk: PrivateDesk
+) -> None:
+    """Checked fine: the report and the CSV agree on a case that went to the queue,
+    was claimed after 4 minutes, given back to the bot, handed over again and
+    claimed by another agent, resolved, and reopened by the customer (same topic)."""
+    maria, sam = Agent(app, "maria"), Agent(app, "sam")
+    bob = customer_factory("bob")
+    await bob.send("my invoice is billed twice")
+    await handed_over(bob)
+    case = (await case_of(app, bob)).id
+    clock.advance(minutes=4)
+    await maria.press(f"desk:claim:{case}")
+    await maria.say("Looking into it", case=case)
+    clock.advance(minutes=1)
+    await maria.say(f"/bot {case}")
+    clock.advance(minutes=30)
+    await handed_over(bob)
+    clock.advance(minutes=5)
+    await sam.press(f"desk:claim:{case}")
+    await sam.press(f"desk:resolve:{case}")
+    clock.advance(minutes=10)
+    await bob.send("the invoice is still billed twice")
+    assert (await case_of(app, bob)).id == case  # reopened, not a new case
+    report = await report_from(app.store, None, clock())
+    assert (report["cases_opened"], report["cases_handed_over"], report["bot_alone"]) == (1, 1, 0)
+    assert report["median_wait_to_claim_minutes"] == 4.0  # from the first handover
+    assert report["median_first_reply_minutes"] == 4.0
+    assert report["handovers_by_reason"] == [
+        {"reason": "the customer asked for a person", "count": 2}
+    ]
+    [row] = await _csv(app, clock, Path())
+    assert (row["wait_to_claim_s"], row["first_reply_s"]) == ("240", "240")
+    assert (row["first_agent"], row["handovers"], row["resolved_at"]) == ("Maria", "2", "")
+    assert [r["agent"] for r in report["by_agent"]] == ["Maria"]
