@@ -254,3 +254,21 @@ async def test_a_case_handed_over_twice_and_reopened_counts_once_with_its_first_
     assert (row["wait_to_claim_s"], row["first_reply_s"]) == ("240", "240")
     assert (row["first_agent"], row["handovers"], row["resolved_at"]) == ("Maria", "2", "")
     assert [r["agent"] for r in report["by_agent"]] == ["Maria"]
+
+
+async def test_finding_4_a_public_url_with_a_path_is_refused_not_half_served(
+    app: Candor, clock: Clock, desk: PrivateDesk, tmp_path: Path
+) -> None:
+    """`public_url = "https://example.com/support"` (a proxy that serves Candor
+    under a path) was taken, and doctor said ✓: the sign-in link pointed at
+    /support/signin/..., but the link's page posts to /signin, the menu links to
+    /dashboard and the Origin check passes: half the pages are outside the path the
+    proxy forwards. Now the config says so when it loads."""
+    from pydantic import ValidationError
+
+    web = server(app, clock, public_url="https://example.com/")
+    assert web.settings.base_url() == "https://example.com"  # a bare "/" is fine
+    with pytest.raises(ValidationError, match="without a path"):
+        WebSettings(public_url="https://example.com/support")
+    with pytest.raises(ValidationError, match="without a path"):
+        WebSettings(public_url="https://example.com/support/")
