@@ -272,3 +272,25 @@ async def test_finding_4_a_public_url_with_a_path_is_refused_not_half_served(
         WebSettings(public_url="https://example.com/support")
     with pytest.raises(ValidationError, match="without a path"):
         WebSettings(public_url="https://example.com/support/")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--until", "0001-01-01"],
+        ["--since", "0001-01-01T00:00:00+14:00"],
+        ["--since", "9999-12-31T23:59:59-14:00", "--csv"],
+        ["--until", "9999-12-31T23:59:59-14:00", "--json"],
+    ],
+)
+def test_finding_5_a_date_at_the_calendars_end_is_a_usage_error_not_a_traceback(
+    args: list[str], config_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`candor report --until 0001-01-01` (the period ends the instant before) or a
+    time zone past year 9999 raised OverflowError with a traceback."""
+    from bot import config as config_module
+
+    asyncio.run(_cases(config_module.load(config_path).storage.path))
+    assert main(["report", "--config", str(config_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert "expected a date from 1970 to 9998" in err and "Traceback" not in err
