@@ -294,3 +294,25 @@ def test_finding_5_a_date_at_the_calendars_end_is_a_usage_error_not_a_traceback(
     assert main(["report", "--config", str(config_path), *args]) == 2
     err = capsys.readouterr().err
     assert "expected a date from 1970 to 9998" in err and "Traceback" not in err
+
+
+async def test_the_channels_page_and_its_csv_answer_a_garbage_period_clearly(
+    client: TestClient, desk: PrivateDesk, app: Candor, customer_factory: Factory
+) -> None:
+    """Checked fine: a period or table that is garbage, huge, markup or repeated."""
+    await customer_factory("ann").send("is there a free trial")
+    cookie = with_session(await sign_in(client, await link_for(Agent(app, "maria"), desk)))
+    for days in ("9" * 4000, "<script>", "30%00", "7.0", "+7", " 7", "%EF%BC%97"):
+        for path in ("/dashboard/channels", "/dashboard/csv"):
+            response = await client.get(f"{path}?days={days}&table=channels", headers=cookie)
+            body = await response.text()
+            assert response.status == 400, (path, days, response.status)
+            assert "Choose a period of 7, 30 or 90 days." in body and "<script>" not in body
+    for table in ("../summary", "channels\r\nX-Evil: 1", "<b>"):
+        response = await client.get("/dashboard/csv", params={"table": table}, headers=cookie)
+        assert response.status == 400 and "X-Evil" not in response.headers
+    twice = await client.get("/dashboard/channels?days=7&days=90", headers=cookie)
+    assert twice.status == 200 and '<option value="7" selected>' in await twice.text()
+    page = await client.get("/dashboard/channels?days=7", headers=cookie)
+    body = await page.text()
+    assert "<td>test</td><td>1</td>" in body and "<td>en</td><td>1</td>" in body
