@@ -316,3 +316,15 @@ async def test_the_channels_page_and_its_csv_answer_a_garbage_period_clearly(
     page = await client.get("/dashboard/channels?days=7", headers=cookie)
     body = await page.text()
     assert "<td>test</td><td>1</td>" in body and "<td>en</td><td>1</td>" in body
+
+
+async def test_a_customer_typing_dashboard_gets_no_link_and_the_desk_hears_nothing(
+    customer_factory: Factory, desk: PrivateDesk, app: Candor, sender: RecordingSender
+) -> None:
+    """Checked fine: /dashboard is the desk's; a customer who types it (or its
+    sign-in path) gets no token and nothing of it reaches the desk."""
+    mallory = customer_factory("mallory")
+    before = len(desk.sent)
+    replies = [*await mallory.send("/dashboard"), *await mallory.send("/dashboard maria")]
+    assert replies and not [r for r in replies if "/signin/" in r]
+    assert not [m for m in desk.sent[before:] if "/signin/" in m.text]
