@@ -10,7 +10,7 @@ import io
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from adapters.web.server import WebServer
 from bot.app import Candor
 from bot.cli import main
 from bot.knowledge.base import Decision
-from bot.model import Event, EventKind, Identity
+from bot.model import CaseState, Event, EventKind, Identity
 from bot.report import report_command, report_from
 from bot.web.settings import WebSettings
 from bot.web.signin import csrf_token
@@ -371,3 +371,40 @@ def test_finding_6_the_drafts_page_matches_a_periods_messages_once_not_on_every_
     assert again == first
     assert decided == [], f"{len(decided)} messages matched again"
     drafts_module._knowledge.cache_clear()
+
+
+def test_percentiles_by_hand_with_one_and_two_cases_and_iso_week_53() -> None:
+    """Checked fine: one wait of 6 min is every percentile; two of 1 and 10 min give
+    a median of 5.5, a p90 of 9.1 and a p99 of 9.91 (linear between ranks); a case
+    opened on Monday 28 December 2026 is in 2026-W53 and one on 4 January in 2027-W01."""
+    from bot.report import ReportData, figures
+    from bot.store.protocols import CaseTimes
+
+    monday = datetime(2026, 12, 28, 9, tzinfo=UTC)
+
+    def history(waits: list[int]) -> ReportData:
+        cases, events = [], []
+        for n, wait in enumerate(waits, start=1):
+            opened = monday + timedelta(days=7 * (n - 1))
+            cases.append(CaseTimes(n, CaseState.AGENT, opened, None, "test", "en"))
+            events += [
+                Event(10 * n, n, opened, EventKind.HANDOVER, "bot", "the customer asked", {}),
+                Event(
+                    10 * n + 1, n, opened + timedelta(minutes=wait), EventKind.CLAIM, "Ann", "", {}
+                ),
+            ]
+        return ReportData(None, monday + timedelta(days=14), cases, events, 0, ())
+
+    one = figures(history([6]))
+    assert [one[f"{p}_wait_to_claim_minutes"] for p in ("median", "p90", "p99")] == [6.0] * 3
+    two = figures(history([1, 10]))
+    assert [two[f"{p}_wait_to_claim_minutes"] for p in ("median", "p90", "p99")] == [
+        5.5,
+        9.1,
+        9.91,
+    ]
+    assert [(w["week"], w["cases_opened"]) for w in two["weekly_trend"]] == [
+        ("2026-W53", 1),
+        ("2027-W01", 1),
+        ("2027-W02", 0),
+    ]
