@@ -408,3 +408,26 @@ def test_percentiles_by_hand_with_one_and_two_cases_and_iso_week_53() -> None:
         ("2027-W01", 1),
         ("2027-W02", 0),
     ]
+
+
+async def test_finding_7_unanswered_questions_keep_no_card_number_or_address(
+    customer_factory: Factory, client: TestClient, desk: PrivateDesk, app: Candor, clock: Clock
+) -> None:
+    """A question the bot could not answer is listed in the report, on the dashboard
+    and in its CSV download (meant to be passed around as material for articles) in
+    the customer's own words: their card number and e-mail address with it. A
+    draft's question gets placeholders for those (`impersonal`); the list now too,
+    and the same question with two order numbers counts as one."""
+    words = "zqx card 4111 1111 1111 1111 declined, write to ann@example.com"
+    [unknown] = await customer_factory("ann").send(words)
+    assert "I don't know that" in unknown
+    [unknown] = await customer_factory("bob").send(words.replace("4111", "5500"))
+    report = await report_from(app.store, None, clock())
+    assert report["top_unanswered"] == [
+        {"question": "zqx card [number] declined, write to [e-mail]", "count": 2}
+    ]
+    cookie = with_session(await sign_in(client, await link_for(Agent(app, "maria"), desk)))
+    for path in ("/dashboard?days=7", "/dashboard/csv?days=7&table=unanswered"):
+        body = await (await client.get(path, headers=cookie)).text()
+        assert "zqx card [number]" in body
+        assert "4111" not in body and "1111" not in body and "ann@example.com" not in body
