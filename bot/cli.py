@@ -543,6 +543,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             except FileNotFoundError as error:
                 print(f"candor: {error}", file=sys.stderr)
                 return 1
+            except OSError as error:  # the terminal's or pipe's end: a full disk, a closed pipe
+                print(f"candor: cannot print the report ({error.strerror})", file=sys.stderr)
+                return 1
         if args.command == "db":  # `candor db migrate`
             from bot.store.migrate import migrate
 

@@ -351,12 +351,17 @@ def render_report(report: dict[str, Any], sections: Sequence[ReportSection] | No
 
 
 def parse_since(value: str, option: str = "--since") -> datetime:
-    """`2026-11-01` or a full ISO datetime; naive means UTC."""
+    """`2026-11-01` or a full ISO datetime; naive means UTC. A year before 1970 or
+    after 9998 is no period's (its end or its time zone would leave the calendar)."""
     try:
-        moment = datetime.fromisoformat(value.strip())
+        moment = _utc(datetime.fromisoformat(value.strip()))
     except ValueError:
         raise ValueError(SINCE_ERROR.replace("--since", option)) from None
-    return _utc(moment)
+    except OverflowError:
+        moment = None
+    if moment is None or not 1970 <= moment.year <= 9998:
+        raise ValueError(f"{option} {value.strip()}: expected a date from 1970 to 9998")
+    return moment
 
 
 def period(since: str | None, until: str | None, now: datetime) -> tuple[datetime | None, datetime]:

@@ -101,7 +101,7 @@ def case_row(case: CaseTimes, events: Sequence[Event]) -> dict[str, Any]:
         "first_reply_s": _seconds(handed, None if after_reply is None else after_reply.at),
         "resolution_s": _seconds(case.opened_at, resolved),
         "rating": _rating(events),
-        "bot_alone": int(resolved is not None and handover is None and not people),
+        "bot_alone": int(bool(events) and resolved is not None and handover is None and not people),
         "unanswered": sum(1 for e in events if e.kind is EventKind.UNKNOWN),
         "agent_replies": sum(1 for e in events if e.kind is EventKind.AGENT),
     }

@@ -205,7 +205,8 @@ def test_weekly_trend_by_iso_week() -> None:
 
 def test_a_week_without_cases_is_a_row_of_nothing() -> None:
     later = [case(30, CaseState.BOT, 0, days=14)]
-    data = ReportData(None, at(0, days=15), [CASES[0], *later], [], 0, ())
+    events = [e for e in EVENTS if e.case_id == 1]  # the bot answered it
+    data = ReportData(None, at(0, days=15), [CASES[0], *later], events, 0, ())
     weeks = figures(data)["weekly_trend"]
     assert [(w["week"], w["cases_opened"], w["bot_only_share"]) for w in weeks] == [
         ("2026-W48", 1, 1.0),

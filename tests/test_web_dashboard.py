@@ -132,10 +132,8 @@ async def test_each_table_downloads_as_csv_safe_for_a_spreadsheet(
         csv.reader(io.StringIO(await get(client, "/dashboard/csv?days=7&table=unanswered", cookie)))
     )
     assert ["what is the capital of peru?", "2"] in unanswered
-    assert [
-        '\'=hyperlink("http://evil.example","zqx")',
-        "1",
-    ] in unanswered  # text, not a formula
+    # text, not a formula (its link a placeholder, as in a draft's question)
+    assert ["'=hyperlink(\"[link]", "1"] in unanswered
     by_day = await get(client, "/dashboard/csv?days=30&table=by_period", cookie)
     assert len(by_day.strip().splitlines()) == 31
     await get(client, "/dashboard/csv?days=7&table=secrets", cookie, 400)

@@ -73,7 +73,7 @@ async def test_the_page_lists_unanswered_questions_and_drafts_escaped_and_as_csv
     response = await client.get("/dashboard/drafts/csv?days=7&table=drafts", headers=cookie)
     assert response.status == 200 and response.content_type == "text/csv"
     assert 'filename="candor-drafts-7d.csv"' in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(await response.text())))
+    rows = list(csv.reader(io.StringIO((await response.read()).decode("utf-8-sig"))))
     assert rows == [
         ["Draft", "Question", "Asked", "Unanswered", "File"],
         [

@@ -371,7 +371,9 @@ class WebServer:
         if name not in DRAFT_TABLES:
             raise Refused(pages.message(text("drafts.title"), text("drafts.bad_table")), 400)
         view = await self._drafts(request)
-        response = web.Response(text=drafts_csv(view, name), content_type="text/csv")
+        # with a BOM, as the overview's: Excel reads a draft's "Kündigung" right
+        body = ("\ufeff" + drafts_csv(view, name)).encode("utf-8")
+        response = web.Response(body=body, content_type="text/csv", charset="utf-8")
         response.headers["Content-Disposition"] = (
             f'attachment; filename="candor-{name}-{view.days}d.csv"'
         )

@@ -16,6 +16,7 @@ from bot.features.recent import Recent, forget, keep, recall, remember
 from bot.features.recent import rejected as just_rejected
 from bot.i18n import LANGUAGE_NAMES, _, ngettext
 from bot.knowledge import Candidate
+from bot.knowledge.drafts import impersonal
 from bot.model import Button, Conversation, EventKind
 from bot.registry import Feature, RegistryError, pack
 from bot.report import ReportData, ReportSection, counted, normalise
@@ -261,7 +262,11 @@ def _unanswered(data: ReportData) -> dict[str, Any]:
         elif event.kind is EventKind.UNKNOWN:
             named = event.data.get("question")
             said = last.pop(event.case_id, "")
-            question = normalise(named if isinstance(named, str) and named.strip() else said)
+            # with no e-mail, link or long number of theirs (as a draft's question): the
+            # report, the dashboard and its CSV are shared further than the desk
+            question = normalise(
+                impersonal(named if isinstance(named, str) and named.strip() else said)
+            )
             if question:
                 asked[question] += 1
     ranked = sorted(asked.items(), key=lambda item: (-item[1], item[0]))[:TOP_UNANSWERED]

@@ -193,13 +193,17 @@ async def chosen(turn: Turn, fields: tuple[object, ...]) -> None:
 def _cases(data: ReportData) -> dict[str, Any]:
     """ "The bot alone": resolved, never handed over, never taken or answered by a
     person (an agent may claim a case the bot has: that is not the bot alone); a
-    case still open is not (yet) anyone's success."""
+    case still open is not (yet) anyone's success, nor is one closed with no event
+    of its own (merged into another by /link, its events moved there)."""
     handed_over = {e.case_id for e in data.events if e.kind is EventKind.HANDOVER}
     people = {e.case_id for e in data.events if e.kind in (EventKind.CLAIM, EventKind.AGENT)}
     involved = handed_over | people
+    lived = {e.case_id for e in data.events}
     opened = len(data.cases)
     alone = sum(
-        1 for case in data.cases if case.state is CaseState.RESOLVED and case.id not in involved
+        1
+        for case in data.cases
+        if case.state is CaseState.RESOLVED and case.id in lived and case.id not in involved
     )
     return {
         "cases_opened": opened,

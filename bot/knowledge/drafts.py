@@ -45,6 +45,7 @@ from bot.text import MAX_MATCHED, unbidi
 if TYPE_CHECKING:
     from bot.knowledge.base import KnowledgeBase
 
+CHOSEN_KEPT = 200_000  # messages whose article the drafts' counts remember
 TITLE_CHARS = 80  # a draft's title: the question's first sentence, at most this long
 SLUG_CHARS = 48  # a draft's id, from its title
 # anything but tab and newline below U+0020, DEL, C1, lone surrogates, non-characters
@@ -401,13 +402,15 @@ def asked_questions(events: Iterable[Event]) -> Counter[tuple[str, bool]]:
 
 
 @lru_cache(maxsize=2)
-def _knowledge(articles: tuple[Article, ...]) -> KnowledgeBase:
+def _knowledge(articles: tuple[Article, ...]) -> tuple[KnowledgeBase, dict[str, str | None]]:
     """The knowledge base of these articles, kept while they stay the same: building
-    it trains the second opinion (seconds), and it keeps its recent decisions, so a
-    page asked again matches only the messages that are new."""
+    it trains the second opinion (seconds); and the article it answers each message
+    with, so a page asked again matches only the messages that are new (the base's
+    own recent decisions are too few for a period's messages: 20,000 took 20 s on
+    every load of the drafts page)."""
     from bot.knowledge.base import KnowledgeBase  # (base.py reads articles.py, as we do)
 
-    return KnowledgeBase.of(list(articles))
+    return KnowledgeBase.of(list(articles)), {}
 
 
 def draft_counts(
@@ -420,15 +423,18 @@ def draft_counts(
         return []
     english = [a for a in live if a.language == BASE_LANGUAGE]
     named = {f"{DRAFTS}/{d.id}": d for d in drafts}
-    kb = _knowledge((*english, *(replace(d, id=k) for k, d in named.items())))
+    kb, memo = _knowledge((*english, *(replace(d, id=k) for k, d in named.items())))
     asked: Counter[str] = Counter()
     unanswered: Counter[str] = Counter()
     for (text, unknown), n in asked_questions(events).items():
-        decision = kb.decide(text)
-        if decision.kind != "answer":
-            continue
-        chosen = decision.candidates[0].article.id
+        if text not in memo:
+            if len(memo) >= CHOSEN_KEPT:
+                memo.clear()
+            decision = kb.decide(text)
+            memo[text] = decision.candidates[0].article.id if decision.kind == "answer" else None
+        chosen = memo[text]
         if chosen in named:
+            assert chosen is not None
             asked[chosen] += n
             unanswered[chosen] += n if unknown else 0
     rows = [DraftCount(d, asked[k], unanswered[k]) for k, d in named.items()]

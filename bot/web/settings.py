@@ -42,6 +42,11 @@ class WebSettings(BaseModel):
             raise ValueError('expected an address like "https://support.example.com"')
         if parts.query or parts.fragment or "@" in parts.netloc:
             raise ValueError("expected an address without a query, fragment or user name")
+        if parts.path.strip("/"):  # the pages' links and forms are at the root: /dashboard
+            raise ValueError(
+                "expected an address without a path (the pages are served at its root:"
+                " /dashboard, /signin, the status page); give the proxy a host name of its own"
+            )
         return value.rstrip("/")
 
     @field_validator("status_path")
