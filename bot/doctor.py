@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from bot import config as config_module
 from bot import i18n
 from bot.config import Config, ConfigError, unread
+from bot.text import plural
 
 if TYPE_CHECKING:
     from bot.platforms import Platform
@@ -359,7 +360,7 @@ def render(findings: list[Finding], as_json: bool, out: TextIO) -> None:
             f"{failed} of {len(findings)} checks failed: fix them before customers write", file=out
         )
     else:
-        tail = f" ({warned} warnings)" if warned else ""
+        tail = f" ({plural(warned, 'warning')})" if warned else ""
         print(f"all {len(findings)} checks passed{tail}", file=out)
 
 

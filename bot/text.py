@@ -168,3 +168,9 @@ def small_number(text: str) -> int | None:
     """An ASCII number of at most nine digits, else None (no '²', no 5,000 digits)."""
     text = text.strip()
     return int(text) if _SMALL_NUMBER.fullmatch(text) else None
+
+
+def plural(count: int, word: str, many: str = "") -> str:
+    """ "1 warning", "2 warnings" (`many` when the plural is not `word` + "s"): English
+    only, for the desk and the command line; customers' words go through ngettext."""
+    return f"{count} {word if count == 1 else many or word + 's'}"

@@ -222,7 +222,7 @@ async def test_a_broken_article_fails_the_knowledge_check(
     (knowledge_dir / "broken.md").write_text("no front matter here\n", encoding="utf-8")
     path = write_config(tmp_path, knowledge_dir)
     [bad] = failed(await examine(path))
-    assert bad.area == "knowledge" and "1 errors" in bad.detail
+    assert bad.area == "knowledge" and "1 error," in bad.detail
     assert "candor kb check" in bad.detail
 
 
@@ -254,7 +254,7 @@ def test_a_warning_does_not_fail_the_run() -> None:
     assert doctor.passed([Finding("a", "b", True, "ok"), warning])
     out = io.StringIO()
     doctor.render([warning], False, out)
-    assert out.getvalue().endswith("all 1 checks passed (1 warnings)\n")
+    assert out.getvalue().endswith("all 1 checks passed (1 warning)\n")
 
 
 # -- odd machines and odd answers: findings, never a traceback ----------------------------

@@ -175,6 +175,11 @@ async def test_claim_reply_note_resolve_rate_and_reopen(
     notes = [e for e in await app.store.events_of(case.id) if e.kind is EventKind.NOTE]
     assert [n.text for n in notes] == ["she is on the old plan", "call back tomorrow"]
 
+    await maria.say("/resolve", case.id)  # resolved again: rated once, so not asked again
+    again_resolved = sender.sent[-1]
+    assert "marked your case" in again_resolved.text
+    assert "How did we do" not in again_resolved.text and not again_resolved.buttons
+
 
 async def test_back_to_bot_and_transfer(
     customer_factory: Factory,

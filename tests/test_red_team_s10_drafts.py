@@ -92,7 +92,7 @@ def test_kb_check_warns_of_an_address_or_long_number_in_a_drafts_answer(
     assert kb_check(knowledge_dir, out) == 0  # a warning: the agent may mean a shop's address
     drafted = out.getvalue().split("Drafts (never answered from")[1]
     assert "looks personal (an e-mail address, a long number)" in drafted
-    assert "1 draft checked" in drafted and "1 warnings" in drafted
+    assert "1 draft checked" in drafted and "1 warning" in drafted
     clean = knowledge_dir / "drafts" / "refund-to-my-bank-account.md"
     clean.write_text(clean.read_text("utf-8").replace(reply, "Refunds take 5 days."), "utf-8")
     out = io.StringIO()

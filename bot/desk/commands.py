@@ -23,7 +23,7 @@ from bot.report import (
     median_minutes,
     percentile_minutes,
 )
-from bot.text import md_escape
+from bot.text import md_escape, plural
 from bot.web.signin import issue_link, link_message
 
 feature = Feature("desk")
@@ -134,9 +134,9 @@ def _times_text(report: dict[str, Any]) -> list[str]:
         line("First reply, 90th pct", duration(report["p90_first_reply_minutes"])),
         line("Wait to claim, 90th pct", duration(report["p90_wait_to_claim_minutes"])),
         line("First reply, 99th pct", duration(report["p99_first_reply_minutes"]))
-        + f"  ({report['first_replies']} cases)",
+        + f"  ({plural(report['first_replies'], 'case')})",
         line("Wait to claim, 99th pct", duration(report["p99_wait_to_claim_minutes"]))
-        + f"  ({report['claims_after_handover']} cases)",
+        + f"  ({plural(report['claims_after_handover'], 'case')})",
     ]
 
 
@@ -232,6 +232,14 @@ async def resolve(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
         turn.answer(f"Case #{case.id} is already resolved.")
         return
     name = turn.agent.name
+    told = _(
+        "{agent} has marked your case #{case} as resolved. If it isn't, just write and it reopens."
+    ).format(agent=md_escape(name), case=case.id)
+    # a case is rated once: resolved again after a reopen, it is not asked again
+    rated = any(
+        e.kind is EventKind.RATING and "score" in e.data
+        for e in await turn.tx.timeline.whole(case.id)
+    )
     await turn.transition(
         case,
         state=CaseState.RESOLVED,
@@ -239,13 +247,8 @@ async def resolve(turn: DeskTurn, case: Case, customer: Customer, args: str) -> 
         pending_reason="",
         draft_summary="",
         event=(EventKind.STATE, f"resolved by {name}"),
-        customer=_(
-            "{agent} has marked your case #{case} as resolved. If it isn't, just write and it"
-            " reopens."
-        ).format(agent=md_escape(name), case=case.id)
-        + "\n\n"
-        + _("How did we do? Tap 1 (poor) to 5 (great)."),
-        buttons=rating_buttons(),
+        customer=told if rated else told + "\n\n" + _("How did we do? Tap 1 (poor) to 5 (great)."),
+        buttons=() if rated else rating_buttons(),
         desk=(f"✔ Case #{case.id} resolved by {md_escape(name)}.", Purpose.RESOLVED),
     )
 

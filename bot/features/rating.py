@@ -69,7 +69,7 @@ async def rate(turn: Turn, fields: tuple[object, ...]) -> None:
     if case.state is not CaseState.RESOLVED:
         await turn.say_privately(_("There's nothing to rate right now, but thank you!"))
         return
-    events = await turn.timeline(50)
+    events = await turn.tx.timeline.whole(case.id)  # (a rating long ago counts too)
     if any(e.kind is EventKind.RATING and "score" in e.data for e in events):
         await turn.say_privately(
             _("You've already rated case #{case}. Thank you!").format(case=case.id)

@@ -27,6 +27,7 @@ from bot.knowledge.drafts import draft_counts, drafts_folder, load_drafts, looks
 from bot.knowledge.parts import points_by_kind
 from bot.knowledge.translated import code
 from bot.model import Event
+from bot.text import plural
 
 CONFUSION_MARGIN = 0.02  # an own question scoring this close to another article is confusing
 
@@ -70,8 +71,8 @@ def kb_check(
     if set(counts) - {BASE_LANGUAGE}:
         split = " (" + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ")"
     print(
-        f"{len(articles)} articles{split} checked in {directory}: {errors} errors,"
-        f" {warnings} warnings",
+        f"{len(articles)} articles{split} checked in {directory}: {plural(errors, 'error')},"
+        f" {plural(warnings, 'warning')}",
         file=out,
     )
     draft_errors = _check_drafts(directory, articles, out)
@@ -124,9 +125,10 @@ def _check_drafts(directory: Path, articles: list[Article], out: TextIO) -> int:
     for problem in problems:
         print(f"  {problem}", file=out)
     errors = sum(1 for p in problems if p.severity == "error")
-    counted = f"{len(drafts)} draft" + ("" if len(drafts) == 1 else "s")
+    counted = plural(len(drafts), "draft")
+    warned = plural(len(problems) - errors, "warning")
     print(
-        f"{counted} checked in {folder}: {errors} errors, {len(problems) - errors} warnings",
+        f"{counted} checked in {folder}: {plural(errors, 'error')}, {warned}",
         file=out,
     )
     return errors
@@ -163,7 +165,11 @@ def kb_drafts(
         print(f"No drafts in {folder}: /article on the desk writes one.", file=out)
     for r in rows:
         question = r.draft.questions[0] if r.draft.questions else r.draft.title
-        times = f"asked {r.asked} times ({r.unanswered} unanswered)" if counted else "not counted"
+        times = (
+            f"asked {plural(r.asked, 'time')} ({r.unanswered} unanswered)"
+            if counted
+            else "not counted"
+        )
         print(f"{r.draft.id}: {times}  “{question}”  {r.draft.path}", file=out)
     for problem in problems:
         print(problem, file=out)
