@@ -121,13 +121,6 @@ async def test_open_of_a_flooded_case_is_bounded(
 # -- finding 5: a case that came back to an agent who has gone home -----------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding 5: a reopened case given back to its agent (on duty by the fixed"
-    " definition: their own /resolve hours ago counts as acting on the desk) is theirs"
-    " without their claiming it, and nothing raises it again when they do not reply:"
-    " `Desk.remind` raises waiting cases only",
-)
 async def test_a_case_back_with_an_agent_who_does_not_reply_is_raised_again(
     customer_factory: Factory,
     agent_factory: Agents,

@@ -346,4 +346,4 @@ class Desk:
                 buttons=[Button("Claim", pack("desk", "claim", case.id))],
             )
             await tx.cases.update(replace(case, alerted_at=now))
-        return messages
+        return messages + await waiting.came_back(self, tx, now)

@@ -4,13 +4,15 @@ desk is closed (a holiday said as such)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot import waits
 from bot.i18n import _, ngettext
-from bot.model import Case
+from bot.model import Case, Outbound, Purpose
 from bot.store import Transaction
+from bot.text import md_escape
 
 if TYPE_CHECKING:
     from bot.desk.desk import Desk
@@ -84,3 +86,21 @@ async def words(desk: Desk, tx: Transaction, case: Case, now: datetime) -> str:
         parts.append(said.format(wait=span(found.low, found.high)))
     parts.append(_("You don't need to write again: the reply will come here."))
     return " ".join(parts)
+
+
+async def came_back(desk: Desk, tx: Transaction, now: datetime) -> list[Outbound]:
+    """Raise again on the desk a reopened case given back to its agent that has had no
+    reply from them within the alert time (they may have gone home since acting on
+    the desk: "on duty" can only guess), once for each time it came back."""
+    messages: list[Outbound] = []
+    for case, back in await tx.cases.came_back_unanswered(now - desk.waiting_alert):
+        agent = md_escape(case.agent)
+        messages += desk.to_desk(
+            case,
+            f"⏰ **Case #{case.id}** came back to {agent} {minutes((now - back).total_seconds())}"
+            f" ago and has no reply yet. {agent}: reply here; anyone else: /transfer"
+            f" YOUR-NAME {case.id} takes it.",
+            purpose=Purpose.REMINDER,
+        )
+        await tx.cases.update(replace(case, alerted_at=now))
+    return messages

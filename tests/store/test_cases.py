@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.model import Case, CaseState, Conversation, Identity
+from bot.model import Case, CaseState, Conversation, EventKind, Identity
 from bot.store import Store
 from tests.store.conftest import ANN, HERE, NOW, Backend, new_customer
 
@@ -208,3 +208,27 @@ async def test_recent_claims_are_those_since_a_time_with_their_handover(store: S
         (at30 - timedelta(seconds=120), at30, "agent1"),
         (at20 - timedelta(seconds=30), at20, "agent2"),
     ]
+
+
+async def test_came_back_unanswered_are_cases_given_back_and_not_replied_to(store: Store) -> None:
+    """A reopened case given back to its agent (a "back with …" state event) that the
+    agent has not replied to since, and no reminder since: raised again."""
+    minute = timedelta(minutes=1)
+    async with store.transaction() as tx:
+        cases = []
+        for n in range(4):
+            case = await tx.cases.new(await new_customer(tx, f"b{n}"), NOW)
+            case = replace(case, state=CaseState.AGENT, agent="Maria", claimed_at=NOW)
+            await tx.cases.update(case)
+            await tx.timeline.append(
+                case.id, EventKind.STATE, "bot", "back with Maria: reopened", NOW + n * minute
+            )
+            cases.append(case)
+        # 1: replied to since; 2: reminded since; 3: came back after the bound
+        await tx.timeline.append(cases[1].id, EventKind.AGENT, "Maria", "hi", NOW + 2 * minute)
+        await tx.cases.update(replace(cases[2], alerted_at=NOW + 5 * minute))
+        other = await tx.cases.new(await new_customer(tx, "b9"), NOW)  # with the bot
+        await tx.timeline.append(other.id, EventKind.STATE, "bot", "back with Maria: x", NOW)
+    async with store.transaction() as tx:
+        found = await tx.cases.came_back_unanswered(NOW + 3 * minute)
+    assert [(case.id, back) for case, back in found] == [(cases[0].id, NOW)]

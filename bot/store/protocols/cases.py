@@ -60,6 +60,12 @@ class Cases(PersonalData, Protocol):
         the one who has the case now): what the waits customers are told are
         estimated from."""
 
+    async def came_back_unanswered(self, back_before: datetime) -> list[tuple[Case, datetime]]:
+        """Cases with an agent that came back to them (a state event "back with …": a
+        reopened case given back, bot/features/comeback.py) before `back_before`, with
+        no reply from a person since and no reminder since: each with when it came
+        back, the longest waiting first."""
+
     async def overdue(self, waiting_since: datetime, alerted_before: datetime) -> list[Case]:
         """Waiting cases handed over before `waiting_since` and not reminded of
         (`alerted_at`) since `alerted_before`, handed over first at the front."""

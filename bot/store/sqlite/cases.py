@@ -132,6 +132,18 @@ class SQLiteCases(Repository):
         )
         return [(utc(row[0]), utc(row[1]), str(row[2])) for row in rows]
 
+    async def came_back_unanswered(self, back_before: datetime) -> list[tuple[Case, datetime]]:
+        rows = await self._s.all(
+            f"SELECT {CASE_COLUMNS}, back FROM (SELECT *, (SELECT max(at) FROM events b"
+            " WHERE b.case_id = cases.id AND b.kind = 'state' AND b.text LIKE 'back with %')"
+            " AS back FROM cases WHERE state = 'agent') AS k"
+            " WHERE back IS NOT NULL AND back < ? AND (alerted_at IS NULL OR alerted_at < back)"
+            " AND NOT EXISTS (SELECT 1 FROM events r WHERE r.case_id = k.id"
+            " AND r.kind = 'agent' AND r.at >= back) ORDER BY back, id",
+            (ts(back_before),),
+        )
+        return [(case_of(row[:-1]), utc(row[-1])) for row in rows]
+
     async def overdue(self, waiting_since: datetime, alerted_before: datetime) -> list[Case]:
         rows = await self._s.all(
             f"SELECT {CASE_COLUMNS} FROM cases WHERE state = 'waiting' AND handed_over_at < ?"
