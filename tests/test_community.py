@@ -84,6 +84,18 @@ async def test_an_articles_place_is_offered_once_per_case_and_names_nobody(
     assert not any(c.isdigit() for c in to_bob.replace(SHOWN, ""))  # no count of people
 
 
+async def test_no_place_is_offered_while_notices_are_muted_for_a_time(
+    customer_factory: Factory, app: Candor
+) -> None:
+    ann = customer_factory("ann")
+    await ann.send("/mute 8h")
+    told = await ann.send("how do SEPA direct debits work?")
+    assert len(told) == 1 and "the mandate is signed once" in told[0]  # the answer alone
+    await ann.send("/unmute")
+    told = await ann.send("how do SEPA direct debits work")
+    assert any(t.startswith(OFFER) for t in told), told  # not offered yet on this case
+
+
 async def test_a_translation_offers_the_english_articles_place_in_german(
     customer_factory: Factory, app: Candor
 ) -> None:

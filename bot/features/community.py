@@ -5,9 +5,10 @@ its own has the English one's) or an incident (`| community: https://…`) may n
 place where customers work on the same problem together. When a customer's question
 is answered with such an article, or matches such an incident, the bot offers the
 place once per case: "Others are working on this too: …". It never says who else is
-there, nor how many. `/community off` (or `/mute community`) stops the offer for
-that customer; `/community on` (or `/unmute community`) brings it back; `/community`
-lists the places known. A message that asks for others ("I want to connect with
+there, nor how many, and offers none while notices are muted for a time (`/mute 8h`).
+`/community off` (or `/mute community`) stops the offer for that customer;
+`/community on` (or `/unmute community`) brings it back; `/community` lists the
+places known. A message that asks for others ("I want to connect with
 others who are working on similar problems", "is there a forum?") and that no
 article answers gets that list, or the honest word that there is none yet, instead
 of "I don't know".
@@ -55,6 +56,9 @@ async def offer(turn: Turn, place: str) -> None:
     offered on this case already."""
     if not place or await turn.tx.notices.community_off(turn.customer.id):
         return
+    muted_until = (await turn.tx.notices.quiet_of(turn.customer.id))[0]
+    if muted_until is not None and muted_until > turn.now:
+        return  # `/mute 8h`: nothing they did not ask for meanwhile, this neither
     if not await turn.tx.notices.offer_community(turn.case.id, turn.now):
         return
     await turn.say(
