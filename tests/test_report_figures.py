@@ -272,3 +272,16 @@ def test_the_text_shows_the_last_twelve_weeks_and_json_all() -> None:
     assert [r.split()[0] for r in rows] == [f"2026-W{w:02d}" for w in range(51, 54)] + [
         f"2027-W{w:02d}" for w in range(1, 10)
     ]
+
+
+def test_reopened_cases_back_in_the_queue_are_one_reason_whoever_had_them() -> None:
+    events = [
+        ev(1, 0, EventKind.HANDOVER, text="reopened: was with Maria"),
+        ev(2, 0, EventKind.HANDOVER, text="reopened: was with Sam"),
+        ev(3, 0, EventKind.HANDOVER, text=""),
+    ]
+    data = ReportData(None, at(100), CASES[:3], events, 0, ())
+    assert figures(data)["handovers_by_reason"] == [
+        {"reason": "reopened: was with an agent not on duty", "count": 2},
+        {"reason": "no reason given", "count": 1},
+    ]

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from bot.desk.desk import AGAIN
 from bot.duty import on_duty
+from bot.features.handover import REOPENED_WAS_WITH
 from bot.i18n import _
 from bot.model import Case, CaseState, EventKind, Purpose
 from bot.text import md_escape
@@ -85,7 +86,7 @@ async def _back_to(turn: Turn, name: str, resolved: str) -> None:
 
 
 async def _to_the_queue(turn: Turn, name: str, resolved: str) -> None:
-    reason = f"reopened: was with {name}"
+    reason = REOPENED_WAS_WITH + name
     await turn.save_case(
         state=CaseState.WAITING,
         handover_reason=reason,

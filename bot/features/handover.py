@@ -26,6 +26,7 @@ from bot.turn import Turn
 feature = Feature("handover")
 
 ASKED_FOR_PERSON = "the customer asked for a person"
+REOPENED_WAS_WITH = "reopened: was with "  # + the agent's name (bot/features/comeback.py)
 HUMAN = pack("human")  # a "Talk to a person" button
 SEND, ADD, CANCEL = (pack("handover", choice) for choice in ("send", "add", "cancel"))
 OFFERED = (Conversation.AWAITING_SUMMARY_CHOICE, Conversation.ADDING_TO_SUMMARY)
@@ -193,10 +194,17 @@ async def choice(turn: Turn, fields: tuple[object, ...]) -> None:
 # -- the report ----------------------------------------------------------------------------
 
 
+def reason_kind(reason: str) -> str:
+    """A handover's reason as the report counts it: one reason however many agents a
+    reopened case was with ("reopened: was with Maria" is "reopened: was with an agent
+    not on duty"; who had it is in the per-agent figures)."""
+    if reason.startswith(REOPENED_WAS_WITH):
+        return REOPENED_WAS_WITH + "an agent not on duty"
+    return reason or "no reason given"
+
+
 def _reasons(data: ReportData) -> dict[str, Any]:
-    reasons = Counter(
-        e.text or "no reason given" for e in data.events if e.kind is EventKind.HANDOVER
-    )
+    reasons = Counter(reason_kind(e.text) for e in data.events if e.kind is EventKind.HANDOVER)
     return {
         "handovers_by_reason": [
             {"reason": reason, "count": count}
