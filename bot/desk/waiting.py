@@ -50,6 +50,14 @@ async def words(desk: Desk, tx: Transaction, case: Case, now: datetime) -> str:
     basis for one, and business hours: when people are back if nobody is there."""
     position = await tx.cases.queue_position(case)
     parts = [_("You're number {position} in the queue.").format(position=position)]
+    if not desk.agents:  # (`candor doctor` warns of it): no reply can be promised
+        parts.append(
+            _(
+                "Nobody at the desk can take cases yet: the team has not set up its"
+                " people. Your case is kept, with everything you've told me."
+            )
+        )
+        return " ".join(parts)
     claims = await tx.cases.recent_claims(now - waits.HORIZON)
     agents = await desk.on_duty(tx, now)
     found = waits.estimate(
