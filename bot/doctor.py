@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -222,8 +223,13 @@ def _knowledge(config: Config) -> list[Finding]:
         code = kb_check(directory, out, config.bot.languages)
     except OSError as error:
         return [Finding("knowledge", "kb check", False, f"cannot read {directory}: {_why(error)}")]
-    lines = out.getvalue().strip().splitlines()
-    summary = lines[-1] if lines else f"{directory} checked"
+    # the articles' count line, and the drafts' when there are any (their own section)
+    lines = [
+        line
+        for line in out.getvalue().strip().splitlines()
+        if re.match(r"\d+ (articles?|drafts?)\b.* checked in ", line)
+    ]
+    summary = "; ".join(lines) or f"{directory} checked"
     if code == 0:
         return [Finding("knowledge", "kb check", True, summary)]
     return [

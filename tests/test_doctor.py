@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import socket
 import sqlite3
 import subprocess
@@ -224,6 +225,19 @@ async def test_a_broken_article_fails_the_knowledge_check(
     [bad] = failed(await examine(path))
     assert bad.area == "knowledge" and "1 error," in bad.detail
     assert "candor kb check" in bad.detail
+
+
+async def test_the_knowledge_check_names_the_articles_and_the_drafts(
+    tmp_path: Path, knowledge_dir: Path
+) -> None:
+    drafts = knowledge_dir / "drafts"
+    drafts.mkdir()
+    (drafts / "broken.md").write_text("no front matter here\n", encoding="utf-8")
+    path = write_config(tmp_path, knowledge_dir)
+    [bad] = failed(await examine(path))  # a broken draft is an error of the drafts'
+    assert bad.area == "knowledge"
+    assert re.search(r"3 articles checked in \S+: 0 errors, 0 warnings; ", bad.detail)
+    assert re.search(r"; 0 drafts checked in \S+drafts: 1 error, 0 warnings", bad.detail)
 
 
 async def test_a_missing_knowledge_folder_fails(tmp_path: Path) -> None:
