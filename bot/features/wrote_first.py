@@ -268,6 +268,11 @@ def _confirmed(
         more = f" and {len(numbers) - SHOWN} more" if len(numbers) > SHOWN else ""
         return ", ".join(f"#{n}" for n in numbers[:SHOWN]) + more
 
+    if not (told or held or skipped or refused):
+        return (
+            f"Incident #{incident.id}: nobody is left to tell: the cases that wrote about it"
+            " have all been told already."
+        )
     parts = [
         f"Incident #{incident.id}: told and subscribed {len(told)}"
         f" customer{'s' if len(told) != 1 else ''}{(' (' + cases(told) + ')') if told else ''}."
