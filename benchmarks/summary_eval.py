@@ -3,9 +3,12 @@ the recorded conversations of tests/data/handover_conversations.jsonl (each repl
 through the real engine with the shipped knowledge, SQLite and a fake clock, handed
 over, and the card's "• Facts:" line compared with the facts written down by hand):
 
-    .venv/bin/python benchmarks/summary_eval.py [--misses]
+    .venv/bin/python benchmarks/summary_eval.py [--misses] [--data FILE.jsonl]
 
-`--misses` also prints, per conversation, the facts missed and those found wrongly.
+`--misses` also prints, per conversation, the facts missed and those found wrongly;
+`--data` reads another set of the same format (the blind one:
+tests/data/handover_conversations_blind.jsonl, written by someone who never saw the
+rules).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from tests.handover_eval import Score, conversations, replay  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--misses", action="store_true", help="print what each one missed")
+    parser.add_argument("--data", type=Path, help="another set of conversations (JSON lines)")
     args = parser.parse_args()
-    rows = conversations()
+    rows = conversations(args.data) if args.data else conversations()
     with tempfile.TemporaryDirectory() as folder:
         done = asyncio.run(replay(Path(folder), rows))
     score = Score()
