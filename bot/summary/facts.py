@@ -85,6 +85,9 @@ _PLAN_CANON = {
 
 _SEAT_WORD = (
     r"(seats?|seets|users?|licen[cs]es?|people|members|agents|named users|accounts"
+    r"|employees|staff|volunteers|colleagues|of us|mitarbeiter(?:innen)?|mitarbeitende"
+    r"|kolleg(?:en|innen)|empleados|colaboradores|employ[ée]s|collaborateurs|salari[ée]s"
+    r"|funcion[áa]rios|utilizadores"
     r"|nutzer(?:innen)?|benutzer(?:innen)?|lizenzen|pl[äa]tze|arbeitspl[äa]tze|personen"
     r"|usuarios|licencias|puestos|asientos|plazas|personas"
     r"|utilisateurs|licences|si[èe]ges|postes|personnes"
@@ -96,7 +99,9 @@ _BETWEEN = (
     r"|nouveaux|novos|adicionais|mais)\s){0,2}"
 )
 _SEATS = re.compile(
-    rf"(?<![\d.,/:-])(\d{{1,5}})\s?{_BETWEEN}{_SEAT_WORD}\b"
+    rf"(?<![\d.,/:-])(\d{{1,5}})\s(?:to|or|and|a|à|o|ou|y|e|et|auf|bis|oder|und|-|–)\s"
+    rf"(?=\d{{1,5}}\s?{_BETWEEN}{_SEAT_WORD}\b)"
+    rf"|(?<![\d.,/:-])(\d{{1,5}})\s?{_BETWEEN}{_SEAT_WORD}\b"
     rf"|\b(?:seats?|users?|licen[cs]es?|pl[äa]tze|nutzer|lizenzen|usuarios|licencias"
     rf"|utilisateurs|licences|usu[áa]rios|licen[çc]as)\s?(?:to|auf|a|à|para|:)\s?(\d{{1,5}})\b",
     _I,
@@ -188,24 +193,25 @@ _INVOICE = re.compile(
     rf"{_NUMBER_WORD}{_REFERENCE}",
     _I,
 )
-_INVOICE_BARE = re.compile(r"\b(?P<id>INV[-_]?\d{3,12})\b")
+_INVOICE_BARE = re.compile(r"\b(?P<id>INV[-_]?\d{3,12}(?:[-/]\d{1,12}){0,3})\b")
 _ORDER = re.compile(
     rf"\b(?:order|purchase\sorder|bestellung|bestellnummer|auftrag|auftragsnummer|pedido"
     rf"|orden\sde\scompra|commande|bon\sde\scommande|ordem\sde\scompra)"
     rf"{_NUMBER_WORD}{_REFERENCE}",
     _I,
 )
-_ORDER_BARE = re.compile(r"\b(?P<id>PO[-_ ]?\d{3,12})\b")
+_ORDER_BARE = re.compile(r"\b(?P<id>PO[-_ ]?\d{3,12}(?:[-/]\d{1,12}){0,3})\b")
 
 # -- company and country ---------------------------------------------------------------
 
 _NAME_WORD = r"[A-ZÄÖÜÉÁÍÓÚÇ0-9][\w&'.-]{0,30}"
 _SUFFIX = (
-    r"GmbH|AG|KG|SE|Ltd\.?|Limited|LLC|Inc\.?|Corp\.?|S\.A\.|SA|SAS|SARL|S\.L\.|SL|Ltda\.?"
+    r"GmbH|AG|KG|SE|Ltd\.?|Limited|LLC|LLP|LP|Inc\.?|Corp\.?|Co\.?|S\.A\.|SA|SAS|SARL|S\.L\.|SL"
+    r"|Ltda\.?|Lda\.?|UG|OHG|GbR|S\.p\.A\.|SpA"
     r"|B\.V\.|BV|plc|Oy|AB|ApS|S\.r\.l\.|Srl|e\.V\."
 )
 _COMPANY = re.compile(
-    rf"(?<![\w&'.-])(?P<name>{_NAME_WORD}(?:\s(?:(?:&|et|und|y|e)\s)?{_NAME_WORD}){{0,3}})\s(?P<suffix>{_SUFFIX})"
+    rf"(?<![\w&'.-])(?P<name>{_NAME_WORD}(?:\s(?:(?:&|et|und|y|e|de|da|do|del|des|du|di|of|von|van)\s)?{_NAME_WORD}){{0,3}})\s(?P<suffix>{_SUFFIX})"
     r"(?![\w])"
 )
 _COMPANY_CUE = re.compile(
@@ -264,6 +270,7 @@ _COUNTRY = re.compile(
 _COUNTRY_CODES = re.compile(
     r"\b(?i:the|in|from|to|of|den|der|en|aux|nos|los|el|na|no|dos)\s(UK|U\.K\.|US|U\.S\.|USA)"
     r"(?![\w$])(?!\s?(?i:dollars?))"
+    r"|\b(UK|US|USA)-(?i:based|headquartered)\b"
 )
 _CODE_COUNTRY = {"UK": "United Kingdom", "U.K.": "United Kingdom"}
 
@@ -293,7 +300,7 @@ def _facts_of(text: str, today: date) -> Iterable[tuple[str, str]]:
         for m in pattern.finditer(text):
             yield "plan", m.group(1)
     for m in _SEATS.finditer(text):
-        yield "seats", str(int(m.group(1) or m.group(3)))
+        yield "seats", str(int(next(g for g in m.groups() if g)))
     for name, pattern in _BILLINGS:
         if pattern.search(text):
             yield "billing", name
@@ -317,7 +324,7 @@ def _facts_of(text: str, today: date) -> Iterable[tuple[str, str]]:
         if country:
             yield "country", country
     for m in _COUNTRY_CODES.finditer(text):
-        yield "country", _CODE_COUNTRY.get(m.group(1), "United States")
+        yield "country", _CODE_COUNTRY.get(m.group(1) or m.group(2), "United States")
 
 
 def _of(table: Mapping[str, _T], said: str) -> _T | None:
