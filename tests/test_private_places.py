@@ -310,7 +310,9 @@ async def test_bob_pressing_ann_s_yes_in_a_shared_channel_erases_nobody(
     slack = Slack(fake, port)
     async with running(slack_config) as app:
         await slack.say(BOB, "hello")
+        before = len(fake.calls)
         await slack.say(BOB, "!forget")  # Bob has a question of his own open
+        await asked(fake, before)  # (sent before Ann's, so not taken for hers below)
         await slack.say(ANN, "how much does it cost?")
         mark = len(fake.calls)
         await slack.say(ANN, "!forget")
