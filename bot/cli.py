@@ -472,20 +472,10 @@ async def _all_events(db: Path | str, since: datetime | None) -> Sequence[Event]
     bot/report.py)."""
     from datetime import UTC, datetime
 
-    from bot.report import read_data
-    from bot.store import PostgresStore, SQLiteStore, Store
-    from bot.store.postgres.store import is_postgres_url
+    from bot.report import read_data, read_only
 
-    store: Store
-    if isinstance(db, str) and is_postgres_url(db):
-        store = PostgresStore(db, read_only=True)
-    else:
-        store = SQLiteStore(Path(db), read_only=True)
-    await store.open()
-    try:
+    async with read_only(db) as store:
         return (await read_data(store, since, datetime.now(UTC))).events
-    finally:
-        await store.close()
 
 
 def _database_url(value: str, where: str = "--to") -> str:

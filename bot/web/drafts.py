@@ -18,7 +18,7 @@ from bot.model import Event
 from bot.report import figures, read_data
 from bot.store import Store
 from bot.web.html import Html, html, join
-from bot.web.overview import PERIODS, Overview, Table, period_form, to_csv
+from bot.web.overview import PERIODS, Overview, Table, period_form, table, to_csv
 from bot.web.texts import text
 
 DRAFTS_PATH = "/dashboard/drafts"
@@ -89,30 +89,14 @@ def drafts_csv(view: DraftsView, name: str) -> str:
     return to_csv(draft_tables(view)[name])
 
 
-def _table(name: str, table: Table, days: int, caption: str) -> Html:
-    header, rows = table
-    head = join([html('<th scope="col">{h}</th>', h=h) for h in header], "")
-    body = join(
-        [
-            html("<tr>{cells}</tr>", cells=join([html("<td>{v}</td>", v=v) for v in row], ""))
-            for row in rows
-        ]
-    )
-    if not rows:
-        body = html(
-            '<tr><td colspan="{n}">{t}</td></tr>', n=len(header), t=text(f"drafts.none_{name}")
-        )
-    return html(
-        '<div class="table"><table id="table-{name}">\n<caption>{caption}</caption>\n'
-        "<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
-        '<p class="csv"><a href="{path}/csv?days={days}&amp;table={name}">{csv}</a></p></div>',
-        name=name,
-        caption=caption,
-        head=head,
-        body=body,
-        path=DRAFTS_PATH,
-        days=days,
-        csv=text("overview.csv"),
+def _table(name: str, made: Table, days: int, caption: str) -> Html:
+    return table(
+        name,
+        made,
+        days,
+        caption,
+        csv_path=DRAFTS_PATH + "/csv",
+        nothing=text(f"drafts.none_{name}"),
     )
 
 

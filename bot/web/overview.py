@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.report import by_agent, by_period, figures, plain_sections, read_data
+from bot.report_csv import safe
 from bot.store import Store
 from bot.web.html import Html, html, join
 from bot.web.svg import bar_chart
@@ -169,9 +170,8 @@ def _where(rows: Sequence[dict[str, Any]], key: str) -> Table:
 
 def _cell(value: object) -> str:
     """A value as a CSV cell a spreadsheet shows as text: one that would start a
-    formula (=, +, -, @, a tab or return) gets a ' before it."""
-    shown = "" if value is None else str(value)
-    return "'" + shown if shown[:1] in ("=", "+", "-", "@", "\t", "\r") else shown
+    formula (=, +, -, @, a tab or return) gets a ' before it (as `candor report --csv`)."""
+    return str(safe("" if value is None else str(value)))
 
 
 def to_csv(table: Table) -> str:
@@ -183,7 +183,17 @@ def to_csv(table: Table) -> str:
     return out.getvalue()
 
 
-def _table(name: str, table: Table, days: int, caption: str) -> Html:
+def table(
+    name: str,
+    table: Table,
+    days: int,
+    caption: str,
+    *,
+    csv_path: str = "/dashboard/csv",
+    nothing: str = "",
+) -> Html:
+    """A table with its caption and the link to its CSV (`csv_path`); `nothing` is said
+    in it when it has no rows ("Nothing in this period" by default)."""
     header, rows = table
     head = join([html('<th scope="col">{h}</th>', h=h) for h in header], "")
     body = join(
@@ -194,17 +204,20 @@ def _table(name: str, table: Table, days: int, caption: str) -> Html:
     )
     if not rows:
         body = html(
-            '<tr><td colspan="{n}">{t}</td></tr>', n=len(header), t=text("overview.nothing")
+            '<tr><td colspan="{n}">{t}</td></tr>',
+            n=len(header),
+            t=nothing or text("overview.nothing"),
         )
     return html(
         '<div class="table"><table id="table-{name}">\n<caption>{caption}</caption>\n'
         "<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
-        '<p class="csv"><a href="/dashboard/csv?days={days}&amp;table={name}"'
+        '<p class="csv"><a href="{path}?days={days}&amp;table={name}"'
         ' download="candor-{name}-{days}d.csv">{csv}</a></p></div>',
         name=name,
         caption=caption,
         head=head,
         body=body,
+        path=csv_path,
         days=days,
         csv=text("overview.csv"),
     )
@@ -273,15 +286,15 @@ def render_overview(view: Overview) -> Html:
         [
             form,
             html("<h2>{t}</h2>", t=text("overview.summary")),
-            _table("summary", made["summary"], view.days, period),
+            table("summary", made["summary"], view.days, period),
             html("<h2>{t}</h2>", t=by),
             html('<figure class="plot">{svg}</figure>', svg=cases),
             html('<figure class="plot">{svg}</figure>', svg=waits),
-            _table("by_period", made["by_period"], view.days, f"{by}, {period}"),
+            table("by_period", made["by_period"], view.days, f"{by}, {period}"),
             html("<h2>{t}</h2>", t=text("overview.handovers")),
-            _table("handovers", made["handovers"], view.days, period),
+            table("handovers", made["handovers"], view.days, period),
             html("<h2>{t}</h2>", t=text("overview.unanswered")),
-            _table("unanswered", made["unanswered"], view.days, period),
+            table("unanswered", made["unanswered"], view.days, period),
         ]
     )
 
@@ -306,7 +319,7 @@ def render_agents(view: Overview) -> Html:
             period_form(view, "/dashboard/agents"),
             html("<p>{t}</p>", t=text("agents.intro", period=period)),
             html('<figure class="plot">{svg}</figure>', svg=chart),
-            _table("agents", tables(view)["agents"], view.days, period),
+            table("agents", tables(view)["agents"], view.days, period),
         ]
     )
 
@@ -341,12 +354,12 @@ def render_channels(view: Overview) -> Html:
             html(
                 '<figure class="plot">{svg}</figure>', svg=_where_chart("channels", view, "channel")
             ),
-            _table("channels", made["channels"], view.days, period),
+            table("channels", made["channels"], view.days, period),
             html("<h2>{t}</h2>", t=text("where.languages")),
             html(
                 '<figure class="plot">{svg}</figure>',
                 svg=_where_chart("languages", view, "language"),
             ),
-            _table("languages", made["languages"], view.days, period),
+            table("languages", made["languages"], view.days, period),
         ]
     )
