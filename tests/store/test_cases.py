@@ -128,25 +128,6 @@ async def test_the_queue_is_in_order_of_handover(store: Store) -> None:
         assert await tx.cases.queue_position(never) == 0
 
 
-async def test_recent_waits_are_the_latest_claims_first(store: Store) -> None:
-    async with store.transaction() as tx:
-        assert await tx.cases.recent_waits() == []
-        for n, (wait, claimed) in enumerate([(60, 10), (120, 30), (30, 20), (-5, 40)]):
-            case = await tx.cases.new(await new_customer(tx, f"c{n}"), NOW)
-            at = NOW + timedelta(minutes=claimed)
-            await tx.cases.update(
-                replace(
-                    case,
-                    state=CaseState.AGENT,
-                    handed_over_at=at - timedelta(seconds=wait),
-                    claimed_at=at,
-                )
-            )
-        # by claim, latest first; a claim before its handover does not count
-        assert await tx.cases.recent_waits() == [120.0, 30.0, 60.0]
-        assert await tx.cases.recent_waits(limit=2) == [120.0, 30.0]
-
-
 async def test_overdue_cases_are_waiting_long_and_not_reminded_lately(store: Store) -> None:
     async with store.transaction() as tx:
         made = []

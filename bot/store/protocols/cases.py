@@ -50,10 +50,6 @@ class Cases(PersonalData, Protocol):
         """Cases waiting for a person, handed over first at the front, then the cases
         a person has (claimed), in the same order."""
 
-    async def recent_waits(self, limit: int = 20) -> list[float]:
-        """Seconds from handover to claim of the `limit` cases claimed last, latest
-        claim first (a claim before the handover does not count)."""
-
     async def recent_claims(self, since: datetime) -> list[tuple[datetime, datetime, str]]:
         """(handed over at, claimed at, agent) of the cases claimed at `since` or later,
         latest claim first (a claim before the handover does not count; the agent is

@@ -114,15 +114,6 @@ class SQLiteCases(Repository):
         )
         return [case_of(row) for row in rows]
 
-    async def recent_waits(self, limit: int = 20) -> list[float]:
-        rows = await self._s.all(
-            "SELECT claimed_at - handed_over_at FROM cases WHERE claimed_at IS NOT NULL"
-            " AND handed_over_at IS NOT NULL AND claimed_at >= handed_over_at"
-            " ORDER BY claimed_at DESC LIMIT ?",
-            (limit,),
-        )
-        return [float(row[0]) for row in rows]
-
     async def recent_claims(self, since: datetime) -> list[tuple[datetime, datetime, str]]:
         rows = await self._s.all(
             "SELECT handed_over_at, claimed_at, agent FROM cases WHERE claimed_at >= ?"
