@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.desk.desk import AGAIN
-from bot.duty import on_duty
 from bot.features.handover import REOPENED_WAS_WITH
 from bot.i18n import _
 from bot.model import Case, CaseState, EventKind, Purpose
@@ -49,7 +48,7 @@ async def to_a_person(turn: Turn, before: Case) -> bool:
                 Purpose.REOPENED,
             )
         return False
-    if name in await on_duty(turn.tx, turn.desk, turn.now):
+    if name in await turn.desk.on_duty(turn.tx, turn.now):
         await _back_to(turn, name, resolved)
     else:
         await _to_the_queue(turn, name, resolved)
