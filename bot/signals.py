@@ -195,3 +195,16 @@ def frustrated(text: str) -> bool:
             if not question or _AT_THE_BOT.search(sentence[: judged.start()]):
                 return True
     return shouting(text)
+
+
+FEW_WORDS = 6  # "this is useless", "agent please", "that did not help": said, not asked
+
+
+def substantive(text: str) -> bool:
+    """Something the customer needs, not only a greeting, a request for a person,
+    frustration or a verdict on an answer (what a summary's "Needs" and a draft's
+    question are made of)."""
+    if is_greeting(text):
+        return False
+    short = len(text[:200].split()) <= FEW_WORDS
+    return not (short and (wants_person(text) or frustrated(text) or not_helpful(text)))

@@ -26,23 +26,13 @@ from bot.i18n import spoken
 from bot.knowledge.drafts import DraftError, add_question, valid_id, write_draft
 from bot.model import Case, Customer, Event, EventKind
 from bot.registry import Feature
-from bot.signals import frustrated, is_greeting, not_helpful, wants_person
+from bot.signals import substantive
 from bot.text import clean, md_escape
 
 feature = Feature("drafts")
 
 EVENTS_READ = 1000  # of a case's timeline, the last this many: where its question is
 SUGGESTED = 3  # ids offered for an unknown one
-FEW_WORDS = 6  # "this is useless", "that did not help": said, not asked (as the summary)
-
-
-def _asks(text: str) -> bool:
-    """Not only a greeting, a request for a person, frustration or a verdict on an
-    answer ("that did not answer my question" is no article's question)."""
-    if is_greeting(text):
-        return False
-    short = len(text[:200].split()) <= FEW_WORDS
-    return not (short and (wants_person(text) or frustrated(text) or not_helpful(text)))
 
 
 def case_question(events: Sequence[Event]) -> str:
@@ -57,8 +47,8 @@ def case_question(events: Sequence[Event]) -> str:
                 and not event.data.get("command")
             ):
                 last = event.text
-                asked = last if _asks(last) else asked
-        elif event.kind in (EventKind.UNKNOWN, EventKind.CLARIFY) and last and _asks(last):
+                asked = last if substantive(last) else asked
+        elif event.kind in (EventKind.UNKNOWN, EventKind.CLARIFY) and last and substantive(last):
             unanswered = last
         elif event.kind is EventKind.HANDOVER:
             picked, unanswered = unanswered or asked or last, ""

@@ -19,14 +19,13 @@ from datetime import datetime
 
 from bot.i18n import ENGLISH, LANGUAGE_NAMES, N_, NAMES, _, ngettext
 from bot.model import Case, Customer, Event, EventKind
-from bot.signals import frustrated, is_greeting, not_helpful, scanned, wants_person
+from bot.signals import frustrated, not_helpful, scanned, substantive
 from bot.summary import facts
 from bot.text import md_escape, shorten
 
 SENTENCE = 200  # characters of a message's first sentence shown at most
 OPEN_MOST = 3  # open questions listed (the first ones)
 GAVE_MOST = 6  # articles listed (the last ones given)
-_FEW_WORDS = 6  # "this is useless", "agent please": said, not asked
 REOPENED = "reopened: the customer wrote again"  # the event `features.cases` records
 
 NOTHING_YET = N_("• Needs: nothing said yet, only asked for a person")
@@ -132,7 +131,7 @@ def _read(events: Sequence[Event], language: str) -> _Reading:
                 answered = ""
                 if verdict:
                     continue
-            if _substantive(text):
+            if substantive(text):
                 pending = first_sentence(text)
                 read.needs = read.needs or pending
         elif event.kind is EventKind.ANSWER and event.data.get("article"):
@@ -162,15 +161,6 @@ def _verdict(text: str, said: str) -> str:
     if said in ("thanks", "yes"):
         return HELPED
     return ""
-
-
-def _substantive(text: str) -> bool:
-    """Something the customer needs, not only a greeting, a request for a person,
-    frustration or a verdict on an answer."""
-    if is_greeting(text):
-        return False
-    short = len(text[:200].split()) <= _FEW_WORDS
-    return not (short and (wants_person(text) or frustrated(text) or not_helpful(text)))
 
 
 def first_sentence(text: str) -> str:
